@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# Shared settings and helpers for scripts/up, scripts/down, scripts/test, scripts/bench.
+# Sourced, never run. Everything a stack writes lives under $MARKET_VAR.
+#
+# Two stacks can run side by side: the development stack (MARKET_STACK=dev, scripts/up)
+# and the test stack (MARKET_STACK=test, scripts/test), each with its own ports and var folder.
+
+set -o pipefail
+
+MARKET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MARKET_STACK=${MARKET_STACK:-dev}
+
+case "$MARKET_STACK" in
+dev)
+    : "${MARKET_VAR:=$MARKET_ROOT/var}"
+    : "${MARKET_HTTPS_PORT:=8443}" "${MARKET_HTTP_PORT:=8080}"
+    : "${MARKET_PG_PORT:=15432}" "${MARKET_REDIS_PORT:=16379}" "${MARKET_MONGO_PORT:=27117}"
+    : "${MARKET_SWIFT_PROXY_PORT:=18081}" "${MARKET_SWIFT_ACCOUNT_PORT:=16002}"
+    : "${MARKET_SWIFT_CONTAINER_PORT:=16001}" "${MARKET_SWIFT_OBJECT_PORT:=16000}"
+    ;;
+test)
+    : "${MARKET_VAR:=$MARKET_ROOT/var/test}"
+    : "${MARKET_HTTPS_PORT:=9443}" "${MARKET_HTTP_PORT:=9080}"
+    : "${MARKET_PG_PORT:=25432}" "${MARKET_REDIS_PORT:=26379}" "${MARKET_MONGO_PORT:=28117}"
+    : "${MARKET_SWIFT_PROXY_PORT:=28081}" "${MARKET_SWIFT_ACCOUNT_PORT:=26002}"
+    : "${MARKET_SWIFT_CONTAINER_PORT:=26001}" "${MARKET_SWIFT_OBJECT_PORT:=26000}"
+    ;;
+*)
+    echo "MARKET_STACK must be dev or test, not '$MARKET_STACK'" >&2
+    exit 2
+    ;;
+esac
+
+MARKET_RUN=$MARKET_VAR/run     # pid files and unix sockets
+MARKET_LOG=$MARKET_VAR/log     # one log file per service
+MARKET_S3_BUCKET=${MARKET_S3_BUCKET:-market}
+MARKET_S3_ACCESS_KEY=${MARKET_S3_ACCESS_KEY:-test:tester}
+MARKET_S3_SECRET_KEY=${MARKET_S3_SECRET_KEY:-testing}
+MARKET_S3_REGION=${MARKET_S3_REGION:-us-east-1}
+
+export MARKET_ROOT MARKET_STACK MARKET_VAR MARKET_RUN MARKET_LOG
+export MARKET_HTTPS_PORT MARKET_HTTP_PORT MARKET_PG_PORT MARKET_REDIS_PORT MARKET_MONGO_PORT
+export MARKET_SWIFT_PROXY_PORT MARKET_SWIFT_ACCOUNT_PORT MARKET_SWIFT_CONTAINER_PORT MARKET_SWIFT_OBJECT_PORT
+export MARKET_S3_BUCKET MARKET_S3_ACCESS_KEY MARKET_S3_SECRET_KEY MARKET_S3_REGION
+
+say()  { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die()  { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: run COMMAND until it succeeds or the deadline passes.
+wait_for() {
+    local what=$1 secs=$2; shift 2
+    local deadline=$((SECONDS + secs))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# pid_alive NAME: true when $MARKET_RUN/NAME.pid names a live process.
+pid_alive() {
+    local f=$MARKET_RUN/$1.pid
+    [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# stop_pid NAME [SECONDS]: SIGTERM the process of NAME.pid, SIGKILL after SECONDS (default 10).
+stop_pid() {
+    local name=$1 secs=${2:-10} f=$MARKET_RUN/$1.pid pid
+    [ -s "$f" ] || return 0
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        local deadline=$((SECONDS + secs))
+        while kill -0 "$pid" 2>/dev/null; do
+            if ((SECONDS >= deadline)); then
+                warn "$name (pid $pid) did not stop in ${secs}s; killing it"
+                kill -KILL "$pid" 2>/dev/null
+                break
+            fi
+            sleep 0.1
+        done
+    fi
+    rm -f "$f"
+}
+
+# port_free PORT: true when nothing listens on 127.0.0.1:PORT.
+port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start_bg NAME COMMAND...: start COMMAND in the background with its output in
+# $MARKET_LOG/NAME.log and its pid in $MARKET_RUN/NAME.pid.
+start_bg() {
+    local name=$1; shift
+    mkdir -p "$MARKET_RUN" "$MARKET_LOG"
+    setsid "$@" >>"$MARKET_LOG/$name.log" 2>&1 < /dev/null &
+    echo $! >"$MARKET_RUN/$name.pid"
+}

@@ -1,0 +1,212 @@
+'use strict';
+// aggregate: a leading $geoNear or $match (with $text / _id lookups) runs on the stored
+// views, the rest of the pipeline runs in mingo on fresh views, and results are retyped:
+// values passed through keep their stored BSON types, computed numbers take the type the
+// pipeline implies (a $sum of int64 is int64, an $avg is a double, ...).
+
+const { fail } = require('./errors');
+const { isPlainObject, toView, retype, setPath, cloneTyped, Double } = require('./typed');
+const { select, newAggregator, compileFilter } = require('./query');
+const geo = require('./geo');
+
+const SCORE_FIELD = '__standin_textScore';
+const FORBIDDEN_STAGES = new Set(['$out', '$merge', '$currentOp', '$listSessions', '$changeStream', '$collStats', '$indexStats', '$planCacheStats']);
+
+/** Replaces {$meta: "textScore"} in later stages by a reference to the hidden score field. */
+function rewriteTextScore(stage) {
+  const name = Object.keys(stage)[0];
+  if (name === '$sort') {
+    const out = {};
+    for (const [k, v] of Object.entries(stage.$sort)) {
+      if (isPlainObject(v) && v.$meta === 'textScore') out[SCORE_FIELD] = -1;
+      else out[k] = v;
+    }
+    return { $sort: out };
+  }
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!isPlainObject(v)) return v;
+    if (Object.keys(v).length === 1 && v.$meta === 'textScore') return '$' + SCORE_FIELD;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+  };
+  return walk(stage);
+}
+
+const fieldRef = (v) => (typeof v === 'string' && v.startsWith('$') && !v.startsWith('$$') ? v.slice(1) : null);
+
+/** Hints under `from` moved to `to` (for renames such as {x: "$a.b"}). */
+function moveHints(src, dst, from, to) {
+  for (const [path, t] of src) {
+    if (path === from) dst.set(to, t);
+    else if (path.startsWith(from + '.')) dst.set(to + path.slice(from.length), t);
+  }
+}
+
+/** Numeric type hints for the output of a pipeline, derived stage by stage. */
+function deriveHints(base, stages, resolveHints) {
+  let h = new Map(base);
+  h.set(SCORE_FIELD, 'Double');
+  for (const stage of stages) {
+    const name = Object.keys(stage)[0];
+    const spec = stage[name];
+    switch (name) {
+      case '$group': {
+        const nh = new Map();
+        for (const [out, acc] of Object.entries(spec)) {
+          if (out === '_id') {
+            if (fieldRef(acc)) moveHints(h, nh, fieldRef(acc), '_id');
+            else if (isPlainObject(acc)) for (const [k, v] of Object.entries(acc)) if (fieldRef(v)) moveHints(h, nh, fieldRef(v), '_id.' + k);
+            continue;
+          }
+          if (!isPlainObject(acc)) continue;
+          const [op] = Object.keys(acc);
+          const ref = fieldRef(acc[op]);
+          if (['$avg', '$stdDevPop', '$stdDevSamp'].includes(op)) nh.set(out, 'Double');
+          else if (ref && ['$sum', '$min', '$max', '$first', '$last', '$push', '$addToSet'].includes(op)) moveHints(h, nh, ref, out);
+        }
+        h = nh;
+        break;
+      }
+      case '$project': case '$addFields': case '$set': {
+        if (!isPlainObject(spec)) break;
+        const nh = new Map(h);
+        for (const [k, v] of Object.entries(spec)) {
+          if (fieldRef(v)) moveHints(h, nh, fieldRef(v), k);
+          else if (isPlainObject(v) && ['$avg', '$divide', '$sqrt', '$pow', '$exp', '$ln', '$log', '$log10'].includes(Object.keys(v)[0])) nh.set(k, 'Double');
+        }
+        h = nh;
+        break;
+      }
+      case '$replaceRoot': case '$replaceWith': {
+        const ref = fieldRef(name === '$replaceRoot' ? spec.newRoot : spec);
+        if (ref) {
+          const nh = new Map();
+          for (const [path, t] of h) if (path.startsWith(ref + '.')) nh.set(path.slice(ref.length + 1), t);
+          h = nh;
+        }
+        break;
+      }
+      case '$count': h = new Map(); break;
+      case '$sortByCount': {
+        const nh = new Map();
+        if (fieldRef(spec)) moveHints(h, nh, fieldRef(spec), '_id');
+        h = nh;
+        break;
+      }
+      case '$lookup': {
+        for (const [path, t] of resolveHints(spec.from || '')) h.set(`${spec.as}.${path}`, t);
+        break;
+      }
+      case '$facet': {
+        const nh = new Map();
+        for (const [k, sub] of Object.entries(spec)) {
+          for (const [path, t] of deriveHints(h, sub, resolveHints)) nh.set(`${k}.${path}`, t);
+        }
+        h = nh;
+        break;
+      }
+      default: break;
+    }
+  }
+  return h;
+}
+
+/** Runs a $geoNear first stage: [{view (fresh, registered), doc}] sorted by distance. */
+function geoNearStage(coll, spec) {
+  if (!isPlainObject(spec)) throw fail('BadValue', '$geoNear argument must be an object');
+  const s = toView(spec);
+  if (typeof s.distanceField !== 'string') throw fail('BadValue', '$geoNear requires a \'distanceField\' option as a String');
+  if (s.near === undefined) throw fail('BadValue', '$geoNear requires a \'near\' option');
+  const indexes = coll ? coll.geoIndexes() : [];
+  let key = s.key;
+  if (key === undefined) {
+    if (indexes.length !== 1) {
+      throw fail('NoQueryExecutionPlans', indexes.length ? 'There is more than one 2dsphere index; unsure which to use for $geoNear'
+        : '$geoNear requires a 2d or 2dsphere index, but none were found');
+    }
+    key = Object.keys(indexes[0].key).find((f) => typeof indexes[0].key[f] === 'string');
+  } else if (!coll || !indexes.some((i) => typeof i.key[key] === 'string')) {
+    throw fail('NoQueryExecutionPlans', `$geoNear requires a 2d or 2dsphere index on ${key}, but none were found`);
+  }
+  const near = geo.parseNear(key, '$near', { $near: s.near, $maxDistance: s.maxDistance, $minDistance: s.minDistance });
+  if (near.legacy && s.spherical) near.spherical = true;
+  const dist = geo.distanceFn(near);
+  const filter = spec.query || {};
+  const f = compileFilter(coll, filter);
+  if (f.text) throw fail('BadValue', '$geoNear is not allowed with $text');
+  const mult = s.distanceMultiplier === undefined ? 1 : s.distanceMultiplier;
+  const items = [];
+  if (coll) {
+    for (const rec of coll.records.values()) {
+      if (!f.test(rec.view)) continue;
+      const d = dist(rec.view);
+      if (d !== null) items.push({ rec, d });
+    }
+  }
+  items.sort((a, b) => a.d - b.d);
+  return items.map(({ rec, d }) => {
+    const doc = cloneTyped(rec.doc);
+    setPath(doc, s.distanceField, new Double(d * mult));
+    if (typeof s.includeLocs === 'string') setPath(doc, s.includeLocs, cloneTyped(geo.rawAt(rec.doc, key)));
+    return doc;
+  });
+}
+
+/**
+ * Runs an aggregation. `coll` may be null (missing collection); `resolveColl(name)` gives
+ * other collections of the database for $lookup / $unionWith / $graphLookup.
+ */
+function aggregate(coll, pipeline, { resolveColl, variables } = {}) {
+  if (!Array.isArray(pipeline)) throw fail('TypeMismatch', "'pipeline' option must be specified as an array");
+  for (const [i, stage] of pipeline.entries()) {
+    if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
+      throw fail('BadValue', 'A pipeline stage specification object must contain exactly one field.');
+    }
+    const name = Object.keys(stage)[0];
+    if (FORBIDDEN_STAGES.has(name)) throw fail('BadValue', `${name} is not supported by the mongo stand-in`);
+    if (name === '$geoNear' && i > 0) throw fail('BadValue', '$geoNear is only valid as the first stage in a pipeline');
+  }
+  let docs; // typed inputs to mingo, in order
+  let scores = null;
+  let rest = pipeline;
+  const first = pipeline[0] ? Object.keys(pipeline[0])[0] : null;
+  if (first === '$geoNear') {
+    docs = geoNearStage(coll, pipeline[0].$geoNear);
+    rest = pipeline.slice(1);
+  } else if (first === '$match') {
+    const items = select(coll, pipeline[0].$match, { variables });
+    docs = items.map((it) => it.rec.doc);
+    if (items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
+    rest = pipeline.slice(1);
+  } else {
+    docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
+  }
+  for (const stage of rest) {
+    if (stage.$match && stage.$match.$text) throw fail('BadValue', '$match with $text is only allowed as the first pipeline stage');
+  }
+  const views = docs.map((d, i) => {
+    const v = toView(d, true);
+    if (scores) v[SCORE_FIELD] = scores[i];
+    return v;
+  });
+  const stages = rest.map((s) => rewriteTextScore(toView(s)));
+  let out = views;
+  if (stages.length) {
+    const collectionResolver = (name) => {
+      const c = resolveColl(name);
+      return c ? [...c.records.values()].map((r) => toView(r.doc, true)) : [];
+    };
+    out = newAggregator(stages, { collectionResolver, variables }).run(views);
+  }
+  const hints = deriveHints(coll ? coll.hints : new Map(), stages, (name) => {
+    const c = resolveColl(name);
+    return c ? c.hints : new Map();
+  });
+  return out.map((v) => {
+    const typed = retype(v, undefined, hints);
+    delete typed[SCORE_FIELD];
+    return typed;
+  });
+}
+
+module.exports = { aggregate, SCORE_FIELD };

@@ -1,0 +1,89 @@
+'use strict';
+// Server-side cursors: the remaining documents of a find/aggregate/list* result, handed out
+// in batches by getMore. Cursor ids are int64 (bson Long). Idle cursors time out after 10
+// minutes like mongod's cursorTimeoutMillis default.
+
+const { calculateObjectSize } = require('bson');
+const { Long } = require('bson');
+const { fail } = require('./errors');
+
+const DEFAULT_FIRST_BATCH = 101;
+const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 64 * 1024; // leave room for the reply envelope
+const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+
+class CursorRegistry {
+  constructor() {
+    this.cursors = new Map(); // id string -> {id, ns, docs, pos, lastUsed}
+    this.sweeper = setInterval(() => this.sweep(), 60 * 1000);
+    this.sweeper.unref();
+  }
+
+  /** Takes up to `limit` docs (and at most ~16 MiB) from a cursor state. */
+  static takeBatch(state, limit) {
+    const batch = [];
+    let bytes = 0;
+    while (state.pos < state.docs.length && (limit === undefined || batch.length < limit)) {
+      const doc = state.docs[state.pos];
+      const size = calculateObjectSize(doc);
+      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+      batch.push(doc);
+      bytes += size;
+      state.pos++;
+    }
+    return batch;
+  }
+
+  /**
+   * Builds the cursor reply for a fresh result. Keeps a cursor open when documents remain
+   * (unless singleBatch). batchSize undefined means the default first batch of 101.
+   */
+  open(ns, docs, { batchSize, singleBatch = false } = {}) {
+    const state = { id: null, ns, docs, pos: 0, lastUsed: Date.now() };
+    const firstBatch = CursorRegistry.takeBatch(state, batchSize === undefined ? DEFAULT_FIRST_BATCH : batchSize);
+    let id = Long.ZERO;
+    if (!singleBatch && state.pos < docs.length) {
+      do {
+        id = Long.fromNumber(Math.floor(Math.random() * 2 ** 52) + 1);
+      } while (this.cursors.has(id.toString()));
+      state.id = id;
+      this.cursors.set(id.toString(), state);
+    }
+    return { cursor: { firstBatch, id, ns } };
+  }
+
+  getMore(id, collection, dbName, batchSize) {
+    const state = this.cursors.get(id.toString());
+    if (!state) throw fail('CursorNotFound', `cursor id ${id.toString()} not found`);
+    const ns = `${dbName}.${collection}`;
+    if (state.ns !== ns) {
+      throw fail('BadValue', `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${state.ns}`);
+    }
+    state.lastUsed = Date.now();
+    const nextBatch = CursorRegistry.takeBatch(state, batchSize || undefined);
+    let replyId = state.id;
+    if (state.pos >= state.docs.length) {
+      this.cursors.delete(id.toString());
+      replyId = Long.ZERO;
+    }
+    return { cursor: { nextBatch, id: replyId, ns: state.ns } };
+  }
+
+  kill(ids) {
+    const killed = [];
+    const notFound = [];
+    for (const id of ids) {
+      if (this.cursors.delete(id.toString())) killed.push(id);
+      else notFound.push(id);
+    }
+    return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [] };
+  }
+
+  sweep() {
+    const cutoff = Date.now() - IDLE_TIMEOUT_MS;
+    for (const [key, state] of this.cursors) if (state.lastUsed < cutoff) this.cursors.delete(key);
+  }
+
+  close() { clearInterval(this.sweeper); }
+}
+
+module.exports = { CursorRegistry, DEFAULT_FIRST_BATCH };

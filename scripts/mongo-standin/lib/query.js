@@ -1,0 +1,319 @@
+'use strict';
+// Query evaluation: filters (mingo plus $text, $near/$nearSphere, $geoWithin), candidate
+// selection (an _id equality or $in is a map lookup, everything else a collection scan),
+// sort and find projections applied to typed documents.
+
+const { Context } = require('mingo/core');
+const { Query } = require('mingo/query');
+const { Aggregator } = require('mingo/aggregator');
+const { fail } = require('./errors');
+const {
+  isPlainObject, toView, keyOf, compareValues, valuesAtPath, getPath, setPath, retype, toNumber,
+  Double,
+} = require('./typed');
+const geo = require('./geo');
+const { compileTextSearch } = require('./text');
+
+/** mingo context: all standard operators plus the geo query operators. */
+const CONTEXT = Context.init({
+  accumulator: require('mingo/operators/accumulator'),
+  expression: require('mingo/operators/expression'),
+  pipeline: require('mingo/operators/pipeline'),
+  projection: require('mingo/operators/projection'),
+  query: {
+    ...require('mingo/operators/query'),
+    $geoWithin: geo.geoWithinOperator,
+    $geoIntersects: geo.geoWithinOperator,
+  },
+  window: require('mingo/operators/window'),
+});
+
+const mingoOptions = (extra) => ({ context: CONTEXT, useStrictMode: true, idKey: '_id', ...extra });
+
+const newQuery = (criteria, variables) => new Query(criteria, mingoOptions(variables ? { variables } : {}));
+const newAggregator = (pipeline, extra) => new Aggregator(pipeline, mingoOptions(extra));
+
+/** Keys for an _id map lookup when the filter pins _id by equality or $in; else null. */
+function idLookupKeys(v) {
+  if (v === undefined || v instanceof RegExp) return null;
+  if (isPlainObject(v) && Object.keys(v).some((k) => k.startsWith('$'))) {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === '$eq') return idLookupKeys(v.$eq);
+    if (keys.length === 1 && keys[0] === '$in' && Array.isArray(v.$in) &&
+      !v.$in.some((x) => x instanceof RegExp || isPlainObject(x))) {
+      return [...new Set(v.$in.map(keyOf))];
+    }
+    return null;
+  }
+  return [keyOf(v)];
+}
+
+/**
+ * Compiles a typed filter against a collection (which may be null when it does not exist).
+ * Returns {test(view), text(view) -> score|null, near(view) -> distance|null, idKeys}.
+ */
+function compileFilter(coll, filter, variables) {
+  if (filter === undefined || filter === null) filter = {};
+  if (!isPlainObject(filter)) throw fail('TypeMismatch', "BSON field 'filter' is the wrong type, expected type 'object'");
+  const view = toView(filter);
+  let text = null;
+  let near = null;
+  const rest = {};
+  for (const k of Object.keys(view)) {
+    const v = view[k];
+    if (k === '$text') {
+      text = compileTextSearch(v, coll ? coll.textIndex() : null);
+      continue;
+    }
+    if (!k.startsWith('$') && isPlainObject(v) && ('$near' in v || '$nearSphere' in v)) {
+      if (near) throw fail('BadValue', 'Too many geoNear expressions');
+      const op = '$near' in v ? '$near' : '$nearSphere';
+      const parsed = geo.parseNear(k, op, v);
+      if (!coll || !coll.geoIndexFor(k, parsed.legacy)) {
+        throw fail('NoQueryExecutionPlans',
+          'error processing query: planner returned error :: caused by :: unable to find index for $geoNear query');
+      }
+      near = geo.distanceFn(parsed);
+      const others = Object.keys(v).filter((o) => !['$near', '$nearSphere', '$maxDistance', '$minDistance'].includes(o));
+      if (others.length) rest[k] = Object.fromEntries(others.map((o) => [o, v[o]]));
+      continue;
+    }
+    rest[k] = v;
+  }
+  const mq = Object.keys(rest).length ? newQuery(rest, variables) : null;
+  return {
+    test: mq ? (d) => mq.test(d) : () => true,
+    text,
+    near,
+    idKeys: idLookupKeys(rest._id),
+  };
+}
+
+/** Parses a sort document into [{path, dir, meta}]. */
+function compileSort(sort) {
+  if (sort === undefined || sort === null) return null;
+  if (!isPlainObject(sort)) throw fail('TypeMismatch', 'sort must be an object');
+  const view = toView(sort);
+  const keys = Object.keys(view).map((path) => {
+    const v = view[path];
+    if (isPlainObject(v) && v.$meta === 'textScore') return { path, dir: -1, meta: 'textScore' };
+    if (v !== 1 && v !== -1) throw fail('BadValue', '$sort key ordering must be 1 (for ascending) or -1 (for descending)');
+    return { path, dir: v, meta: null };
+  });
+  return keys.length ? keys : null;
+}
+
+/** Sorts matched items ({rec, score}) in place by a compiled sort. */
+function sortItems(items, keys) {
+  const decorated = items.map((item) => ({
+    item,
+    k: keys.map(({ path, dir, meta }) => {
+      if (meta) return item.score;
+      const vals = valuesAtPath(item.rec.view, path);
+      if (!vals.length) return undefined;
+      let best = vals[0];
+      for (const x of vals) if (compareValues(x, best) * dir < 0) best = x;
+      return best;
+    }),
+  }));
+  decorated.sort((a, b) => {
+    for (let i = 0; i < keys.length; i++) {
+      const r = keys[i].meta ? (b.k[i] || 0) - (a.k[i] || 0) : compareValues(a.k[i], b.k[i]) * keys[i].dir;
+      if (r) return r;
+    }
+    return 0;
+  });
+  for (let i = 0; i < items.length; i++) items[i] = decorated[i].item;
+  return items;
+}
+
+/**
+ * Selects records of a collection: [{rec, score, dist}] after filter, $text, $near, sort,
+ * skip and limit (limit 0 = none). `coll` may be null.
+ */
+function select(coll, filter, { sort, skip = 0, limit = 0, variables } = {}) {
+  const f = compileFilter(coll, filter, variables);
+  const sortKeys = compileSort(sort);
+  if (sortKeys && sortKeys.some((k) => k.meta) && !f.text) {
+    throw fail('BadValue', 'query requires text score metadata, but it is not available');
+  }
+  if (!coll) return [];
+  let candidates;
+  if (f.idKeys) {
+    candidates = [];
+    for (const k of f.idKeys) {
+      const rec = coll.records.get(k);
+      if (rec) candidates.push(rec);
+    }
+    if (candidates.length > 1) candidates.sort((a, b) => compareValues(a.view._id, b.view._id));
+  } else {
+    candidates = coll.records.values();
+  }
+  const early = !sortKeys && !f.near && limit > 0 ? skip + limit : Infinity;
+  const out = [];
+  for (const rec of candidates) {
+    if (!f.test(rec.view)) continue;
+    let score;
+    let dist;
+    if (f.text) {
+      score = f.text(rec.view);
+      if (score === null) continue;
+    }
+    if (f.near) {
+      dist = f.near(rec.view);
+      if (dist === null) continue;
+    }
+    out.push({ rec, score, dist });
+    if (out.length >= early) break;
+  }
+  if (f.near) out.sort((a, b) => a.dist - b.dist);
+  if (sortKeys) sortItems(out, sortKeys);
+  const end = limit > 0 ? skip + limit : out.length;
+  return skip || end < out.length ? out.slice(skip, end) : out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Find projections, applied to typed documents so numeric types are kept.
+
+function buildTrie(paths) {
+  const root = new Map();
+  for (const p of paths) {
+    const parts = p.split('.');
+    let node = root;
+    for (let i = 0; i < parts.length; i++) {
+      if (i === parts.length - 1) node.set(parts[i], true);
+      else {
+        if (node.get(parts[i]) === true) break;
+        if (!node.has(parts[i])) node.set(parts[i], new Map());
+        node = node.get(parts[i]);
+      }
+    }
+  }
+  return root;
+}
+
+function includePaths(node, trie) {
+  const out = {};
+  for (const k of Object.keys(node)) {
+    const sub = trie.get(k);
+    if (sub === undefined) continue;
+    const v = node[k];
+    if (sub === true) out[k] = v;
+    else if (isPlainObject(v)) out[k] = includePaths(v, sub);
+    else if (Array.isArray(v)) out[k] = includeInArray(v, sub);
+  }
+  return out;
+}
+
+function includeInArray(arr, trie) {
+  const out = [];
+  for (const x of arr) {
+    if (isPlainObject(x)) out.push(includePaths(x, trie));
+    else if (Array.isArray(x)) out.push(includeInArray(x, trie));
+  }
+  return out;
+}
+
+function excludePaths(node, trie) {
+  const out = {};
+  for (const k of Object.keys(node)) {
+    const sub = trie.get(k);
+    const v = node[k];
+    if (sub === true) continue;
+    if (sub === undefined) out[k] = v;
+    else if (isPlainObject(v)) out[k] = excludePaths(v, sub);
+    else if (Array.isArray(v)) out[k] = v.map((x) => (isPlainObject(x) ? excludePaths(x, sub) : x));
+    else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Compiles a find projection into (item) -> typed document, or null for "whole document".
+ * Supports inclusion, exclusion, {$meta: "textScore"}, $slice, $elemMatch and aggregation
+ * expressions (evaluated by mingo on the view, then retyped).
+ */
+function compileProjection(projection) {
+  if (projection === undefined || projection === null) return null;
+  if (!isPlainObject(projection)) throw fail('TypeMismatch', 'projection must be an object');
+  const spec = toView(projection);
+  const keys = Object.keys(spec);
+  if (!keys.length) return null;
+  const include = [];
+  const exclude = [];
+  const metas = [];
+  const slices = [];
+  const elemMatches = [];
+  const computed = {};
+  let idMode = null; // true include, false exclude, null default
+  for (const k of keys) {
+    const v = spec[k];
+    if (typeof v === 'number' || typeof v === 'boolean') {
+      if (k === '_id') idMode = !!v;
+      else (v ? include : exclude).push(k);
+    } else if (isPlainObject(v) && v.$meta !== undefined) {
+      if (v.$meta !== 'textScore') throw fail('BadValue', `unsupported $meta: ${v.$meta}`);
+      metas.push(k);
+    } else if (isPlainObject(v) && v.$slice !== undefined && Object.keys(v).length === 1) {
+      slices.push([k, v.$slice]);
+    } else if (isPlainObject(v) && v.$elemMatch !== undefined && Object.keys(v).length === 1) {
+      elemMatches.push([k, newQuery(v.$elemMatch)]);
+    } else {
+      computed[k] = v;
+    }
+  }
+  const inclusion = include.length > 0 || elemMatches.length > 0 || Object.keys(computed).length > 0;
+  if (inclusion && exclude.length) {
+    throw fail('BadValue', `Cannot do exclusion on field ${exclude[0]} in inclusion projection`);
+  }
+  if (inclusion && idMode !== false) include.unshift('_id');
+  if (!inclusion && idMode === false) exclude.push('_id');
+  const trie = buildTrie(inclusion ? include : exclude);
+  const hasComputed = Object.keys(computed).length > 0;
+  const computeAgg = hasComputed ? newAggregator([{ $project: { _id: 0, ...computed } }]) : null;
+
+  return (item) => {
+    const doc = item.rec.doc;
+    const out = inclusion ? includePaths(doc, trie) : excludePaths(doc, trie);
+    for (const [field, arg] of slices) {
+      const arr = getPath(doc, field);
+      if (!Array.isArray(arr)) continue;
+      let sliced;
+      if (Array.isArray(arg)) {
+        const skip = arg[0] < 0 ? Math.max(arr.length + arg[0], 0) : arg[0];
+        sliced = arr.slice(skip, skip + arg[1]);
+      } else {
+        sliced = arg >= 0 ? arr.slice(0, arg) : arr.slice(Math.max(arr.length + arg, 0));
+      }
+      setPath(out, field, sliced);
+    }
+    for (const [field, q] of elemMatches) {
+      const arr = doc[field];
+      if (!Array.isArray(arr)) continue;
+      const viewArr = item.rec.view[field];
+      const i = viewArr.findIndex((x) => isPlainObject(x) && q.test(x));
+      if (i >= 0) out[field] = [arr[i]];
+    }
+    if (computeAgg) {
+      const [res] = computeAgg.run([item.rec.view]);
+      Object.assign(out, retype(res, doc, null));
+    }
+    for (const field of metas) setPath(out, field, new Double(item.score === undefined ? 0 : item.score));
+    return out;
+  };
+}
+
+/** Non-negative integer option (skip/limit/batchSize), accepting any BSON number type. */
+function intOption(v, name, { allowNegative = false } = {}) {
+  if (v === undefined || v === null) return undefined;
+  const n = toNumber(v);
+  if (!Number.isFinite(n) || !Number.isInteger(n) || (!allowNegative && n < 0)) {
+    throw fail('BadValue', `${name} must be a non-negative integer`);
+  }
+  return n;
+}
+
+module.exports = {
+  CONTEXT, newQuery, newAggregator, compileFilter, compileSort, sortItems, select, compileProjection,
+  intOption, idLookupKeys,
+};

@@ -1,0 +1,275 @@
+'use strict';
+// In-memory databases and collections: records keyed by _id, index specs, unique index
+// enforcement (E11000) and the numeric-type hints used to retype computed numbers.
+
+const { fail, MongoError, CODES } = require('./errors');
+const { isPlainObject, toView, keyOf, valuesAtPath, formatValue, toNumber, Int32 } = require('./typed');
+const { newQuery } = require('./query');
+
+const ID_INDEX_NAME = '_id_';
+
+/** A stored document: typed original, view for evaluation, canonical _id key. */
+class Record {
+  constructor(doc, hints) {
+    this.doc = doc;
+    this.view = toView(doc, false, hints);
+    this.idKey = keyOf(doc._id);
+  }
+}
+
+const KEY_KINDS = new Set(['text', '2dsphere', '2d', 'hashed']);
+
+class Index {
+  /** @param spec typed index spec as sent in createIndexes */
+  constructor(spec) {
+    if (!isPlainObject(spec.key) || !Object.keys(spec.key).length) {
+      throw fail('BadValue', 'Index key pattern must be a non-empty object');
+    }
+    this.key = {};
+    for (const [field, v] of Object.entries(spec.key)) {
+      const n = toNumber(v);
+      if (typeof v === 'string' ? !KEY_KINDS.has(v) : !(Number.isFinite(n) && n !== 0)) {
+        throw fail('BadValue', `Values in the index key pattern can only be non-zero numbers or the strings ${[...KEY_KINDS].join(', ')}: ${field}: ${formatValue(v)}`);
+      }
+      this.key[field] = typeof v === 'string' ? v : n;
+    }
+    this.name = typeof spec.name === 'string' && spec.name ? spec.name
+      : Object.entries(this.key).map(([f, v]) => `${f}_${v}`).join('_');
+    this.unique = !!spec.unique;
+    this.sparse = !!spec.sparse;
+    this.partialFilter = isPlainObject(spec.partialFilterExpression) ? spec.partialFilterExpression : null;
+    this.partial = this.partialFilter ? newQuery(toView(this.partialFilter)) : null;
+    this.textFields = Object.keys(this.key).filter((f) => this.key[f] === 'text');
+    this.kind = this.textFields.length ? 'text'
+      : Object.values(this.key).find((v) => typeof v === 'string') || 'btree';
+    const weights = isPlainObject(spec.weights) ? spec.weights : {};
+    this.weights = Object.fromEntries(this.textFields.map((f) => [f, weights[f] !== undefined ? toNumber(weights[f]) : 1]));
+    for (const [f, w] of Object.entries(weights)) if (!(f in this.weights)) this.weights[f] = toNumber(w);
+    this.language = typeof spec.default_language === 'string' ? spec.default_language : 'english';
+    this.options = spec; // kept for listIndexes
+    this.entries = this.unique ? new Map() : null; // unique key -> record idKey
+  }
+
+  /** Signature used to detect equivalent indexes. */
+  get signature() {
+    return this.kind === 'text' ? 'text' : JSON.stringify(this.key);
+  }
+
+  /** The document listIndexes returns, in the shape MongoDB 6 uses. */
+  describe() {
+    const out = { v: new Int32(2) };
+    if (this.kind === 'text') {
+      const key = { _fts: 'text', _ftsx: new Int32(1) };
+      out.key = key;
+    } else {
+      out.key = this.options.key;
+    }
+    out.name = this.name;
+    if (this.unique) out.unique = true;
+    if (this.sparse) out.sparse = true;
+    if (this.partialFilter) out.partialFilterExpression = this.partialFilter;
+    for (const opt of ['expireAfterSeconds', '2dsphereIndexVersion', 'collation', 'hidden']) {
+      if (this.options[opt] !== undefined) out[opt] = this.options[opt];
+    }
+    if (this.kind === 'text') {
+      out.weights = Object.fromEntries(Object.entries(this.weights).map(([f, w]) => [f, new Int32(w)]));
+      out.default_language = this.language;
+      out.language_override = this.options.language_override || 'language';
+      out.textIndexVersion = new Int32(3);
+    }
+    if (this.kind === '2dsphere' && out['2dsphereIndexVersion'] === undefined) out['2dsphereIndexVersion'] = new Int32(3);
+    return out;
+  }
+
+  /** Unique keys of a record: [{key, values}] (empty when the record is not indexed). */
+  keysOf(rec) {
+    if (this.partial && !this.partial.test(rec.view)) return [];
+    const fields = Object.keys(this.key);
+    const perField = fields.map((f) => {
+      const vals = valuesAtPath(rec.doc, f);
+      return vals.length ? vals : [undefined];
+    });
+    if (this.sparse && perField.every((vals) => vals.length === 1 && vals[0] === undefined)) return [];
+    let combos = [[]];
+    for (const vals of perField) {
+      const next = [];
+      for (const c of combos) for (const v of vals) next.push([...c, v]);
+      combos = next;
+    }
+    const seen = new Map();
+    for (const values of combos) {
+      const key = values.map(keyOf).join('\u0000');
+      if (!seen.has(key)) seen.set(key, values);
+    }
+    return [...seen].map(([key, values]) => ({ key, values }));
+  }
+}
+
+class Collection {
+  constructor(db, name) {
+    this.db = db;
+    this.name = name;
+    this.records = new Map(); // idKey -> Record, in insertion (natural) order
+    this.indexes = [new Index({ key: { _id: new Int32(1) }, name: ID_INDEX_NAME })];
+    this.indexes[0].entries = null; // the _id index is `records` itself
+    this.indexes[0].unique = true;
+    this.hints = new Map(); // dotted path -> BSON numeric type last stored there
+  }
+
+  get ns() { return `${this.db.name}.${this.name}`; }
+
+  textIndex() {
+    const idx = this.indexes.find((i) => i.kind === 'text');
+    if (!idx) return null;
+    return { fields: Object.entries(idx.weights).map(([field, weight]) => ({ field, weight })), language: idx.language };
+  }
+
+  geoIndexFor(field, legacy) {
+    return this.indexes.find((i) => i.key[field] === '2dsphere' || (legacy && i.key[field] === '2d')) || null;
+  }
+
+  geoIndexes() {
+    return this.indexes.filter((i) => i.kind === '2dsphere' || i.kind === '2d');
+  }
+
+  newRecord(doc) { return new Record(doc, this.hints); }
+
+  duplicateError(index, values) {
+    const fields = Object.keys(index.key);
+    const keyValue = {};
+    fields.forEach((f, i) => { keyValue[f] = values[i] === undefined ? null : values[i]; });
+    const shown = fields.map((f) => `${f}: ${formatValue(keyValue[f])}`).join(', ');
+    return new MongoError(CODES.DuplicateKey,
+      `E11000 duplicate key error collection: ${this.ns} index: ${index.name} dup key: { ${shown} }`,
+      { keyPattern: index.options.key, keyValue });
+  }
+
+  /** Throws E11000 if `rec` (new or replacing `old`) collides with another record. */
+  checkUnique(rec, old) {
+    if (!old || old.idKey !== rec.idKey) {
+      if (this.records.has(rec.idKey)) throw this.duplicateError(this.indexes[0], [rec.doc._id]);
+    }
+    const plans = [];
+    for (const index of this.indexes) {
+      if (!index.entries) continue;
+      const keys = index.keysOf(rec);
+      for (const { key, values } of keys) {
+        const owner = index.entries.get(key);
+        if (owner !== undefined && (!old || owner !== old.idKey)) throw this.duplicateError(index, values);
+      }
+      plans.push([index, keys]);
+    }
+    return plans;
+  }
+
+  insert(doc) {
+    const rec = this.newRecord(doc);
+    const plans = this.checkUnique(rec, null);
+    this.records.set(rec.idKey, rec);
+    for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
+    return rec;
+  }
+
+  /** Replaces the document of `old` (same _id) with `doc`; returns the new record. */
+  replace(old, doc) {
+    const rec = this.newRecord(doc);
+    const plans = this.checkUnique(rec, old);
+    this.unindex(old);
+    this.records.set(rec.idKey, rec); // same key: keeps the natural position
+    for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
+    return rec;
+  }
+
+  remove(rec) {
+    this.unindex(rec);
+    this.records.delete(rec.idKey);
+  }
+
+  unindex(rec) {
+    for (const index of this.indexes) {
+      if (!index.entries) continue;
+      for (const { key } of index.keysOf(rec)) {
+        if (index.entries.get(key) === rec.idKey) index.entries.delete(key);
+      }
+    }
+  }
+
+  /** Adds an index; returns false when an identical one already exists. */
+  createIndex(spec) {
+    const index = new Index(spec);
+    for (const existing of this.indexes) {
+      const sameKey = existing.signature === index.signature;
+      if (existing.name === index.name) {
+        if (sameKey && existing.unique === index.unique && existing.sparse === index.sparse) return false;
+        throw fail(sameKey ? 'IndexOptionsConflict' : 'IndexKeySpecsConflict',
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${formatValue(index.describe())}, existing index: ${formatValue(existing.describe())}`);
+      }
+      if (sameKey) {
+        throw fail('IndexOptionsConflict',
+          existing.kind === 'text' && index.kind === 'text'
+            ? `An equivalent index already exists with a different name and options. Requested index: ${formatValue(index.describe())}, existing index: ${formatValue(existing.describe())}`
+            : `Index already exists with a different name: ${existing.name}`);
+      }
+    }
+    if (index.entries) {
+      for (const rec of this.records.values()) {
+        for (const { key, values } of index.keysOf(rec)) {
+          if (index.entries.has(key)) throw this.duplicateError(index, values);
+          index.entries.set(key, rec.idKey);
+        }
+      }
+    }
+    this.indexes.push(index);
+    return true;
+  }
+
+  dropIndex(name) {
+    if (name === ID_INDEX_NAME) throw fail('InvalidOptions', 'cannot drop _id index');
+    const i = this.indexes.findIndex((x) => x.name === name);
+    if (i < 0) throw fail('IndexNotFound', `index not found with name [${name}]`);
+    this.indexes.splice(i, 1);
+  }
+}
+
+class Database {
+  constructor(name) {
+    this.name = name;
+    this.collections = new Map();
+  }
+
+  get(name) { return this.collections.get(name) || null; }
+
+  getOrCreate(name) {
+    let coll = this.collections.get(name);
+    if (!coll) {
+      validateCollectionName(this.name, name);
+      coll = new Collection(this, name);
+      this.collections.set(name, coll);
+    }
+    return coll;
+  }
+}
+
+function validateCollectionName(db, name) {
+  if (typeof name !== 'string' || !name || name.includes('\0') || name.startsWith('.') || name.includes('$')) {
+    throw fail('InvalidNamespace', `Invalid collection name: ${db}.${name}`);
+  }
+}
+
+class Store {
+  constructor() { this.dbs = new Map(); }
+
+  db(name) {
+    if (typeof name !== 'string' || !name || /[/\\. "$\0]/.test(name)) {
+      throw fail('InvalidNamespace', `Invalid database name: '${name}'`);
+    }
+    let db = this.dbs.get(name);
+    if (!db) {
+      db = new Database(name);
+      this.dbs.set(name, db);
+    }
+    return db;
+  }
+}
+
+module.exports = { Store, Database, Collection, Index, Record, ID_INDEX_NAME, validateCollectionName };

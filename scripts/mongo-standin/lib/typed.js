@@ -1,0 +1,304 @@
+'use strict';
+// Two representations of every document:
+//  - "typed": as deserialized with promoteValues:false. Numbers are bson Int32 / Long / Double /
+//    Decimal128 objects, so the exact BSON type survives storage and comes back unchanged.
+//  - "view": the same document with every number turned into a JS number. mingo evaluates
+//    queries, sorts and pipelines on views; results are mapped back to typed values.
+// This module converts between the two and provides canonical keys and BSON ordering.
+
+const { Int32, Long, Double, Decimal128 } = require('bson');
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** view object/array -> typed counterpart (only for views made with register = true). */
+const VIEW_SOURCE = new WeakMap();
+
+const isPlainObject = (v) => {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/** True for plain objects and arrays: the values a path can descend into. */
+const isContainer = (v) => Array.isArray(v) || isPlainObject(v);
+
+/** BSON numeric type name of a typed or JS value, or null if it is not a number. */
+function numericType(v) {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? 'Int32' : 'Double';
+  if (v === null || typeof v !== 'object') return null;
+  switch (v._bsontype) {
+    case 'Int32': return 'Int32';
+    case 'Long': return 'Long';
+    case 'Double': return 'Double';
+    case 'Decimal128': return 'Decimal128';
+    default: return null;
+  }
+}
+
+/** JS number of a typed or JS numeric value (NaN for non-numbers). */
+function toNumber(v) {
+  if (typeof v === 'number') return v;
+  if (v === null || typeof v !== 'object') return NaN;
+  switch (v._bsontype) {
+    case 'Int32':
+    case 'Double': return v.value;
+    case 'Long': return v.toNumber();
+    case 'Decimal128': return Number(v.toString());
+    default: return NaN;
+  }
+}
+
+/**
+ * Converts a typed value to its view. With `register`, every object/array of the view
+ * remembers its typed counterpart (see retype). With `hints` (Map path -> numeric type),
+ * records the BSON numeric type seen at each dotted path (array positions omitted).
+ */
+function toView(v, register = false, hints = null, path = '') {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const out = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = toView(v[i], register, hints, path);
+    if (register) VIEW_SOURCE.set(out, v);
+    return out;
+  }
+  const t = v._bsontype;
+  if (t === 'Int32' || t === 'Double' || t === 'Long' || t === 'Decimal128') {
+    if (hints && path) hints.set(path, t);
+    return toNumber(v);
+  }
+  if (!isPlainObject(v)) return v; // ObjectId, Date, RegExp, Binary, Timestamp, MinKey, MaxKey...
+  const out = {};
+  for (const k of Object.keys(v)) {
+    out[k] = toView(v[k], register, hints, hints ? (path ? path + '.' + k : k) : '');
+  }
+  if (register) VIEW_SOURCE.set(out, v);
+  return out;
+}
+
+/** A JS number as a typed BSON number: the hinted type when it can hold the value, else the narrowest. */
+function typedNumber(n, hint) {
+  const isInt = Number.isInteger(n);
+  switch (hint) {
+    case 'Double': return new Double(n);
+    case 'Long': if (isInt && Number.isSafeInteger(n)) return Long.fromNumber(n); break;
+    case 'Decimal128':
+      try { return Decimal128.fromString(String(n)); } catch (_) { break; }
+    default: break;
+  }
+  if (isInt && n >= INT32_MIN && n <= INT32_MAX) return new Int32(n);
+  if (isInt && Number.isSafeInteger(n)) return Long.fromNumber(n);
+  return new Double(n);
+}
+
+/**
+ * Converts a view (or any value computed from views, e.g. by mingo) back to typed values.
+ * `cand` is the typed value that was at the same place in the source document, if any: a
+ * number equal to its candidate keeps the candidate's type. Objects made by toView(..., true)
+ * find their own candidate. Remaining numbers take the type in `hints` for their path, else
+ * the narrowest of Int32 / Long / Double.
+ */
+function retype(v, cand, hints, path = '') {
+  if (typeof v === 'number') {
+    if (cand !== undefined && cand !== null && typeof cand === 'object' && numericType(cand)) {
+      const n = toNumber(cand);
+      if (n === v || (Number.isNaN(n) && Number.isNaN(v))) return cand;
+    }
+    return typedNumber(v, hints ? hints.get(path) : undefined);
+  }
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const src = VIEW_SOURCE.get(v) || (Array.isArray(cand) ? cand : undefined);
+    const out = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = retype(v[i], src ? src[i] : undefined, hints, path);
+    return out;
+  }
+  if (!isPlainObject(v)) return v;
+  const src = VIEW_SOURCE.get(v) || (isPlainObject(cand) ? cand : undefined);
+  const out = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined) continue;
+    out[k] = retype(x, src ? src[k] : undefined, hints, path ? path + '.' + k : k);
+  }
+  return out;
+}
+
+/** Deep copy of the containers of a typed document; leaves (immutable bson values) are shared. */
+function cloneTyped(v) {
+  if (Array.isArray(v)) return v.map(cloneTyped);
+  if (isPlainObject(v)) {
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = cloneTyped(v[k]);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * Canonical string of a value (typed or view) for equality as MongoDB sees it: numbers of
+ * any type are equal when numerically equal; subdocuments compare field by field in order.
+ */
+function keyOf(v) {
+  if (v === undefined || v === null) return 'null';
+  switch (typeof v) {
+    case 'number': return 'n' + (Object.is(v, -0) ? 0 : v);
+    case 'string': return 's' + JSON.stringify(v);
+    case 'boolean': return v ? 'true' : 'false';
+    case 'bigint': return 'n' + v.toString();
+    default: break;
+  }
+  if (Array.isArray(v)) return '[' + v.map(keyOf).join(',') + ']';
+  if (v instanceof Date) return 'd' + v.getTime();
+  if (v instanceof RegExp) return 'r/' + v.source + '/' + v.flags;
+  if (isPlainObject(v)) {
+    return '{' + Object.keys(v).map((k) => JSON.stringify(k) + ':' + keyOf(v[k])).join(',') + '}';
+  }
+  switch (v._bsontype) {
+    case 'Int32': case 'Double': return 'n' + (Object.is(v.value, -0) ? 0 : v.value);
+    case 'Long': {
+      const n = v.toNumber();
+      return 'n' + (Number.isSafeInteger(n) ? n : v.toString());
+    }
+    case 'Decimal128': return 'n' + Number(v.toString());
+    case 'ObjectId': return 'o' + v.toHexString();
+    case 'Binary': return 'x' + v.sub_type + ':' + Buffer.from(v.buffer).toString('base64');
+    case 'Timestamp': return 't' + v.toString();
+    case 'MinKey': return 'minkey';
+    case 'MaxKey': return 'maxkey';
+    default: return (v._bsontype || 'obj') + ':' + String(v);
+  }
+}
+
+// MongoDB's canonical ordering of BSON types (MinKey < null < numbers < strings < ...).
+function typeRank(v) {
+  if (v === undefined || v === null) return 1;
+  switch (typeof v) {
+    case 'number': return 2;
+    case 'string': return 3;
+    case 'boolean': return 8;
+    default: break;
+  }
+  if (Array.isArray(v)) return 5;
+  if (v instanceof Date) return 9;
+  if (v instanceof RegExp) return 11;
+  if (isPlainObject(v)) return 4;
+  switch (v._bsontype) {
+    case 'Int32': case 'Long': case 'Double': case 'Decimal128': return 2;
+    case 'BSONSymbol': return 3;
+    case 'Binary': return 6;
+    case 'ObjectId': return 7;
+    case 'Timestamp': return 10;
+    case 'MinKey': return 0;
+    case 'MaxKey': return 12;
+    default: return 13;
+  }
+}
+
+const cmpPrim = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Compares two values (typed or view) in MongoDB's BSON order. */
+function compareValues(a, b) {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  switch (ra) {
+    case 2: return cmpPrim(toNumber(a), toNumber(b));
+    case 3: return cmpPrim(String(a), String(b));
+    case 4: {
+      const ka = Object.keys(a);
+      const kb = Object.keys(b);
+      for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+        const r = cmpPrim(typeRank(a[ka[i]]), typeRank(b[kb[i]])) || cmpPrim(ka[i], kb[i]) ||
+          compareValues(a[ka[i]], b[kb[i]]);
+        if (r) return r;
+      }
+      return cmpPrim(ka.length, kb.length);
+    }
+    case 5: {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) {
+        const r = compareValues(a[i], b[i]);
+        if (r) return r;
+      }
+      return cmpPrim(a.length, b.length);
+    }
+    case 6: return cmpPrim(a.buffer.length, b.buffer.length) || cmpPrim(a.sub_type, b.sub_type) ||
+      Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer));
+    case 7: return cmpPrim(a.toHexString(), b.toHexString());
+    case 8: return cmpPrim(a ? 1 : 0, b ? 1 : 0);
+    case 9: return cmpPrim(a.getTime(), b.getTime());
+    case 10: return a.compare(b);
+    case 11: return cmpPrim(a.source, b.source) || cmpPrim(a.flags, b.flags);
+    default: return 0;
+  }
+}
+
+/** Values found at a dotted path, descending through arrays (like a multikey index). */
+function valuesAtPath(doc, path) {
+  const parts = path.split('.');
+  const out = [];
+  (function walk(node, i) {
+    if (i === parts.length) {
+      if (Array.isArray(node)) { for (const x of node) out.push(x); if (!node.length) out.push(node); } else out.push(node);
+      return;
+    }
+    if (Array.isArray(node)) {
+      if (/^\d+$/.test(parts[i])) walk(node[+parts[i]], i + 1);
+      for (const x of node) if (isPlainObject(x)) walk(x, i);
+      return;
+    }
+    if (!isPlainObject(node) || !(parts[i] in node)) return;
+    walk(node[parts[i]], i + 1);
+  })(doc, 0);
+  return out;
+}
+
+/** Value at a dotted path without array expansion (numeric parts index arrays). */
+function getPath(doc, path) {
+  let node = doc;
+  for (const p of path.split('.')) {
+    if (Array.isArray(node) && /^\d+$/.test(p)) node = node[+p];
+    else if (isPlainObject(node)) node = Object.prototype.hasOwnProperty.call(node, p) ? node[p] : undefined;
+    else return undefined;
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+/** Sets a dotted path in a plain object, creating subdocuments as needed. */
+function setPath(doc, path, value) {
+  const parts = path.split('.');
+  let node = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    if (!isContainer(node[parts[i]])) node[parts[i]] = {};
+    node = node[parts[i]];
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
+/** Short rendering of a value in the style of MongoDB error messages. */
+function formatValue(v) {
+  if (v === undefined || v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) return '[ ' + v.map(formatValue).join(', ') + ' ]';
+  if (v instanceof Date) return `new Date(${v.getTime()})`;
+  if (isPlainObject(v)) {
+    const keys = Object.keys(v);
+    return keys.length ? '{ ' + keys.map((k) => `${k}: ${formatValue(v[k])}`).join(', ') + ' }' : '{}';
+  }
+  switch (v._bsontype) {
+    case 'ObjectId': return `ObjectId('${v.toHexString()}')`;
+    case 'Long': return v.toString();
+    case 'Int32': return String(v.value);
+    case 'Double': return Number.isInteger(v.value) ? v.value.toFixed(1) : String(v.value);
+    case 'Decimal128': return v.toString();
+    default: return String(v);
+  }
+}
+
+module.exports = {
+  VIEW_SOURCE, isPlainObject, isContainer, numericType, toNumber, toView, typedNumber, retype,
+  cloneTyped, keyOf, compareValues, valuesAtPath, getPath, setPath, formatValue,
+  INT32_MIN, INT32_MAX, Int32, Long, Double, Decimal128,
+};

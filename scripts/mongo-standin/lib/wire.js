@@ -1,0 +1,170 @@
+'use strict';
+// MongoDB wire protocol framing: OP_MSG (2013) requests and replies, legacy OP_QUERY (2004)
+// commands (used by drivers for the first hello) answered with OP_REPLY (1).
+
+const BSON = require('bson');
+
+const OP_REPLY = 1;
+const OP_QUERY = 2004;
+const OP_COMPRESSED = 2012;
+const OP_MSG = 2013;
+
+const MSG_CHECKSUM_PRESENT = 1 << 0;
+const MSG_MORE_TO_COME = 1 << 1;
+
+const HEADER_SIZE = 16;
+const MAX_MESSAGE_SIZE = 48000000;
+
+// Keep BSON numeric types as sent: Int32, Long and Double stay bson objects.
+const DESERIALIZE_OPTIONS = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: false };
+const SERIALIZE_OPTIONS = { checkKeys: false, ignoreUndefined: true, serializeFunctions: false };
+
+class ProtocolError extends Error {}
+
+function readCString(buf, offset) {
+  const end = buf.indexOf(0, offset);
+  if (end < 0) throw new ProtocolError('unterminated cstring');
+  return [buf.toString('utf8', offset, end), end + 1];
+}
+
+function readDocument(buf, offset, limit) {
+  if (offset + 5 > limit) throw new ProtocolError('truncated BSON document');
+  const size = buf.readInt32LE(offset);
+  if (size < 5 || offset + size > limit) throw new ProtocolError('invalid BSON document size');
+  return [BSON.deserialize(buf.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
+}
+
+/**
+ * Parses one complete message (header included).
+ * Returns {requestID, opCode, command, db, moreToCome, legacy} for commands, or
+ * {requestID, opCode, unsupported: true}.
+ */
+function parseMessage(buf) {
+  const requestID = buf.readInt32LE(4);
+  const opCode = buf.readInt32LE(12);
+  if (opCode === OP_MSG) {
+    const flags = buf.readUInt32LE(HEADER_SIZE);
+    const end = buf.length - (flags & MSG_CHECKSUM_PRESENT ? 4 : 0);
+    let offset = HEADER_SIZE + 4;
+    let body = null;
+    const sequences = [];
+    while (offset < end) {
+      const kind = buf[offset++];
+      if (kind === 0) {
+        if (body) throw new ProtocolError('OP_MSG with more than one body section');
+        [body, offset] = readDocument(buf, offset, end);
+      } else if (kind === 1) {
+        const size = buf.readInt32LE(offset);
+        const sectionEnd = offset + size;
+        if (size < 5 || sectionEnd > end) throw new ProtocolError('invalid document sequence size');
+        let identifier;
+        [identifier, offset] = readCString(buf, offset + 4);
+        const docs = [];
+        while (offset < sectionEnd) {
+          let doc;
+          [doc, offset] = readDocument(buf, offset, sectionEnd);
+          docs.push(doc);
+        }
+        sequences.push([identifier, docs]);
+      } else {
+        throw new ProtocolError(`unknown OP_MSG section kind ${kind}`);
+      }
+    }
+    if (!body) throw new ProtocolError('OP_MSG without a body section');
+    for (const [identifier, docs] of sequences) {
+      if (identifier in body) throw new ProtocolError(`duplicate field ${identifier} in OP_MSG`);
+      body[identifier] = docs;
+    }
+    const db = typeof body.$db === 'string' ? body.$db : null;
+    return { requestID, opCode, command: body, db, moreToCome: !!(flags & MSG_MORE_TO_COME), legacy: false };
+  }
+  if (opCode === OP_QUERY) {
+    let offset = HEADER_SIZE + 4; // skip flags
+    let fullName;
+    [fullName, offset] = readCString(buf, offset);
+    offset += 8; // numberToSkip, numberToReturn
+    let query;
+    [query, offset] = readDocument(buf, offset, buf.length);
+    if (!fullName.endsWith('.$cmd')) return { requestID, opCode, unsupported: true, legacy: true, fullName };
+    // A wrapped command: {$query: {...}, $readPreference: ...}
+    const command = query.$query && typeof query.$query === 'object' ? query.$query : query;
+    return { requestID, opCode, command, db: fullName.slice(0, -5), moreToCome: false, legacy: true };
+  }
+  return { requestID, opCode, unsupported: true };
+}
+
+let nextRequestId = 1;
+
+function header(buf, length, responseTo, opCode) {
+  buf.writeInt32LE(length, 0);
+  buf.writeInt32LE(nextRequestId++ & 0x7fffffff, 4);
+  buf.writeInt32LE(responseTo, 8);
+  buf.writeInt32LE(opCode, 12);
+}
+
+/** OP_MSG reply with a single body section. */
+function buildMsgReply(responseTo, doc) {
+  const size = BSON.calculateObjectSize(doc, SERIALIZE_OPTIONS);
+  const buf = Buffer.alloc(HEADER_SIZE + 5 + size);
+  header(buf, buf.length, responseTo, OP_MSG);
+  buf.writeUInt32LE(0, HEADER_SIZE);
+  buf[HEADER_SIZE + 4] = 0;
+  BSON.serializeWithBufferAndIndex(doc, buf, { ...SERIALIZE_OPTIONS, index: HEADER_SIZE + 5 });
+  return buf;
+}
+
+/** OP_REPLY with one document; queryFailure sets the QueryFailure response flag. */
+function buildOpReply(responseTo, doc, queryFailure = false) {
+  const size = BSON.calculateObjectSize(doc, SERIALIZE_OPTIONS);
+  const buf = Buffer.alloc(HEADER_SIZE + 20 + size);
+  header(buf, buf.length, responseTo, OP_REPLY);
+  buf.writeInt32LE(queryFailure ? 2 : 0, HEADER_SIZE); // responseFlags
+  buf.writeBigInt64LE(0n, HEADER_SIZE + 4); // cursorID
+  buf.writeInt32LE(0, HEADER_SIZE + 12); // startingFrom
+  buf.writeInt32LE(1, HEADER_SIZE + 16); // numberReturned
+  BSON.serializeWithBufferAndIndex(doc, buf, { ...SERIALIZE_OPTIONS, index: HEADER_SIZE + 20 });
+  return buf;
+}
+
+/**
+ * Splits a byte stream into messages. push() returns complete messages; throws
+ * ProtocolError on an impossible length.
+ */
+class MessageReader {
+  constructor() {
+    this.chunks = [];
+    this.length = 0;
+  }
+
+  push(chunk) {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    const out = [];
+    while (this.length >= 4) {
+      const head = this.chunks[0].length >= 4 ? this.chunks[0] : this.flatten();
+      const size = head.readInt32LE(0);
+      if (size < HEADER_SIZE || size > MAX_MESSAGE_SIZE) throw new ProtocolError(`invalid message length ${size}`);
+      if (this.length < size) break;
+      const buf = this.chunks[0].length >= size ? this.chunks[0] : this.flatten();
+      out.push(buf.subarray(0, size));
+      if (buf.length === size) {
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = buf.subarray(size);
+      }
+      this.length -= size;
+    }
+    return out;
+  }
+
+  flatten() {
+    const all = Buffer.concat(this.chunks, this.length);
+    this.chunks = [all];
+    return all;
+  }
+}
+
+module.exports = {
+  OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
+  MessageReader,
+};

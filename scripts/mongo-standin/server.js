@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * mongo-standin: a MongoDB wire-protocol server for development and tests ONLY.
+ * Production uses a real MongoDB 6+ replica set; nothing here is meant to replace it.
+ *
+ * Usage: node server.js [--host 127.0.0.1] [--port 28117]
+ * Prints "mongo-standin listening on HOST:PORT" on stdout when ready, logs errors to stderr,
+ * exits cleanly on SIGTERM / SIGINT.
+ *
+ * Supports (speaking as a standalone mongod 6.0, maxWireVersion 17, to drivers such as
+ * libmongoc 1.23): OP_QUERY hello/isMaster handshake (OP_REPLY), OP_MSG with document
+ * sequences, checksum and moreToCome flags; hello, ping, buildInfo, endSessions, insert, find,
+ * getMore, killCursors, update (operators, replacement, pipeline, upsert, multi,
+ * arrayFilters), delete, findAndModify, count, distinct, aggregate (mingo pipeline stages,
+ * $geoNear and $match/$text as first stage, $lookup), createIndexes, listIndexes,
+ * dropIndexes, listCollections, listDatabases, create, drop, dropDatabase, renameCollection,
+ * serverStatus, dbStats. Unique indexes (including _id) raise E11000; $text with textScore;
+ * $near / $nearSphere / $geoWithin / $geoNear over GeoJSON points (haversine, 6378100 m).
+ * BSON numeric types (int32, int64, double) are stored and returned exactly as sent.
+ *
+ * Does not support: persistence (data lives in memory), transactions (refused with code 20
+ * like a standalone), authentication, TLS, compression, change streams, $out/$merge, views,
+ * collations, text stemming. Only _id lookups use an index: every other query scans the
+ * collection, so benchmarks of uncached reads measure this stand-in, not MongoDB.
+ */
+
+const net = require('net');
+const { Store } = require('./lib/store');
+const { CursorRegistry } = require('./lib/cursors');
+const { runCommand } = require('./lib/commands');
+const wire = require('./lib/wire');
+
+function parseArgs(argv) {
+  const opts = { host: '127.0.0.1', port: 28117 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`missing value for ${arg}`);
+      return argv[++i];
+    };
+    if (arg === '--host') opts.host = value();
+    else if (arg === '--port') opts.port = Number(value());
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write('usage: node server.js [--host 127.0.0.1] [--port 28117]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument: ${arg}`);
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`invalid port: ${opts.port}`);
+  return opts;
+}
+
+const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
+
+function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    log(e.message);
+    process.exit(2);
+  }
+
+  const ctx = {
+    store: new Store(),
+    cursors: new CursorRegistry(),
+    connections: new Set(),
+    startedAt: Date.now(),
+    log,
+  };
+  let nextConnectionId = 1;
+
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const conn = { id: nextConnectionId++, remote: `${socket.remoteAddress}:${socket.remotePort}` };
+    const connCtx = { ...ctx, conn };
+    const reader = new wire.MessageReader();
+    ctx.connections.add(socket);
+    socket.on('close', () => ctx.connections.delete(socket));
+    socket.on('error', () => {}); // a client vanishing is not our problem
+    socket.on('data', (chunk) => {
+      let messages;
+      try {
+        messages = reader.push(chunk);
+      } catch (e) {
+        log(`connection ${conn.id}: ${e.message}; closing`);
+        socket.destroy();
+        return;
+      }
+      for (const buf of messages) {
+        let reply;
+        try {
+          reply = handleMessage(connCtx, buf);
+        } catch (e) {
+          log(`connection ${conn.id}: bad message: ${e.message}; closing`);
+          socket.destroy();
+          return;
+        }
+        if (reply) socket.write(reply);
+      }
+    });
+  });
+
+  server.on('error', (e) => {
+    log(`server error: ${e.message}`);
+    process.exit(1);
+  });
+
+  server.listen(opts.port, opts.host, () => {
+    const addr = server.address();
+    process.stdout.write(`mongo-standin listening on ${opts.host}:${addr.port}\n`);
+  });
+
+  const shutdown = () => {
+    server.close();
+    ctx.cursors.close();
+    for (const s of ctx.connections) s.destroy();
+    process.exit(0);
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+/** Handles one framed message; returns the reply buffer or null (moreToCome). */
+function handleMessage(ctx, buf) {
+  const msg = wire.parseMessage(buf);
+  if (msg.unsupported) {
+    if (msg.opCode === wire.OP_QUERY) {
+      return wire.buildOpReply(msg.requestID, {
+        $err: `Unsupported OP_QUERY on ${msg.fullName}. The client driver may require an upgrade.`,
+        code: 5739101,
+        ok: 0,
+      }, true);
+    }
+    throw new Error(`unsupported opcode ${msg.opCode}`);
+  }
+  const reply = runCommand(ctx, msg.command, msg.db);
+  if (msg.legacy) return wire.buildOpReply(msg.requestID, reply);
+  if (msg.moreToCome) return null;
+  return wire.buildMsgReply(msg.requestID, reply);
+}
+
+if (require.main === module) main();
+
+module.exports = { parseArgs, handleMessage };

@@ -1,0 +1,46 @@
+#include "command/command.h"
+
+#include <stdio.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "worker.h"
+
+#define COMMAND_ATTEMPTS 3
+
+int
+command_run(struct request *r, command_body body, void *ctx)
+{
+    struct worker *w = r->worker;
+    struct command_tx tx = {.pg = &w->pg};
+    int rc = MK_ECONFLICT;
+    for (int attempt = 0; attempt < COMMAND_ATTEMPTS && rc == MK_ECONFLICT; attempt++) {
+        tx.last_seq = 0;
+        rc = pg_simple(&w->pg, "BEGIN");
+        if (rc != MK_OK) {
+            break;
+        }
+        rc = body(r, &tx, ctx);
+        if (rc == MK_OK) {
+            rc = pg_simple(&w->pg, "COMMIT");
+            if (rc == MK_EUNAVAILABLE) {
+                /* The outcome of a COMMIT whose connection broke is unknown: say so. */
+                log_error("postgres: connection lost during COMMIT; the outcome is unknown");
+            }
+        } else if (pg_conn(&w->pg) != NULL) {
+            pg_simple(&w->pg, "ROLLBACK");
+        }
+        if (rc == MK_ECONFLICT && !pg_failed_with(&w->pg, "40001") && !pg_failed_with(&w->pg, "40P01")) {
+            break; /* a conflict the body decided on, not a retryable failure */
+        }
+    }
+    if (rc == MK_OK && tx.last_seq > 0) {
+        char seq[24];
+        snprintf(seq, sizeof(seq), "%lld", tx.last_seq);
+        http_set_header(r, "X-Event-Seq", seq);
+    }
+    if (rc == MK_EUNAVAILABLE) {
+        http_fail(r, rc, "the database is unavailable; retry later");
+    }
+    return rc;
+}

@@ -1,0 +1,9 @@
+/* handlers.h — the command role's route handlers (one file per resource). */
+#ifndef MK_COMMAND_HANDLERS_H
+#define MK_COMMAND_HANDLERS_H
+
+#include "core/http.h"
+
+int command_ping(struct request *r);
+
+#endif

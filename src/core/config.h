@@ -1,0 +1,72 @@
+/*
+ * config.h — marketd configuration: a `key = value` file, then MARKET_<KEY> environment
+ * variables over it, then validation. Frozen after start-up; workers only read it.
+ */
+#ifndef MK_CONFIG_H
+#define MK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+    /* process model */
+    char *command_listen;    /* "unix:/path" or "host:port" */
+    char *query_listen;
+    int command_workers;
+    int query_workers;
+    int max_requests;        /* a worker is recycled after this many requests */
+    int graceful_timeout_s;  /* SIGTERM: in-flight requests get this long */
+    int listen_backlog;
+    int socket_mode;         /* octal permissions of a unix socket */
+    char *run_dir;           /* metrics segments of every role live here */
+    char *sql_dir;           /* numbered migrations */
+    char *log_level;         /* debug | info | warn | error */
+
+    /* stores */
+    char *pg_dsn;
+    char *pg_replica_dsn;    /* optional: private reads of the query role */
+    int pg_statement_timeout_ms;
+    char *mongo_uri;
+    char *mongo_db;
+    char *redis_host;
+    int redis_port;
+    char *redis_socket;      /* preferred over host:port when set */
+    int redis_timeout_ms;
+    char *s3_endpoint;       /* http(s)://host:port */
+    char *s3_region;
+    char *s3_bucket;
+    char *s3_access_key;
+    char *s3_secret_key;
+    bool s3_path_style;
+    char *s3_public_base_url;
+    int s3_timeout_ms;
+
+    /* HTTP behaviour */
+    char *public_origin;     /* expected Origin of cookie-authenticated writes */
+    int min_seq_wait_ms;     /* X-Min-Seq waits at most this long */
+
+    /* projector */
+    int projector_poll_ms;
+    int projector_batch;
+};
+
+/* Fill c with the defaults. Strings are heap copies owned by c. */
+void config_defaults(struct config *c);
+
+/*
+ * Load path (NULL: defaults only), then environment overrides from envp (NULL-terminated,
+ * NULL: none), then validate. On error returns a negative code and writes a message
+ * naming the key and the line into err. c must have been filled by config_defaults().
+ */
+int config_load(struct config *c, const char *path, char *const *envp, char *err, size_t errlen);
+
+/* Set one key from text, as a file line would. Used by config_load and tests. */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Free every string of c. */
+void config_free(struct config *c);
+
+/* Write every key and its value to fd as `key = value` lines, secrets masked. */
+void config_dump(const struct config *c, int fd);
+
+#endif

@@ -1,0 +1,522 @@
+#include "core/http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/errors.h"
+
+const char *
+http_param(const struct request *r, const char *name)
+{
+    size_t n = strlen(name);
+    if (r->env == NULL) {
+        return NULL;
+    }
+    for (char *const *e = r->env; *e != NULL; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
+            return *e + n + 1;
+        }
+    }
+    return NULL;
+}
+
+const char *
+http_header(const struct request *r, const char *name)
+{
+    char key[128];
+    size_t n = strlen(name);
+    if (strcasecmp(name, "Content-Type") == 0) {
+        return http_param(r, "CONTENT_TYPE");
+    }
+    if (strcasecmp(name, "Content-Length") == 0) {
+        return http_param(r, "CONTENT_LENGTH");
+    }
+    if (n + 6 >= sizeof(key)) {
+        return NULL;
+    }
+    memcpy(key, "HTTP_", 5);
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        key[5 + i] = ch == '-' ? '_' : (char)toupper((unsigned char)ch);
+    }
+    key[5 + n] = '\0';
+    return http_param(r, key);
+}
+
+static int
+hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+long
+http_pct_decode(char *dst, const char *src, size_t n, bool plus_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = src[i];
+        if (ch == '%') {
+            if (i + 2 >= n) {
+                return -1;
+            }
+            int hi = hexval(src[i + 1]);
+            int lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            ch = (char)(hi << 4 | lo);
+            if (ch == '\0') {
+                return -1;
+            }
+            i += 2;
+        } else if (ch == '+' && plus_space) {
+            ch = ' ';
+        } else if (ch == '\0') {
+            return -1;
+        }
+        dst[o++] = ch;
+    }
+    dst[o] = '\0';
+    return (long)o;
+}
+
+/* Split s at sep into decoded name=value pairs. */
+static int
+parse_pairs(arena_t *a, const char *s, char sep, bool decode, bool trim_space,
+            struct http_param **out, size_t *count)
+{
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) {
+        cap += *p == sep;
+    }
+    struct http_param *params = arena_alloc(a, cap * sizeof(*params));
+    size_t n = 0;
+    const char *p = s;
+    while (*p != '\0') {
+        while (trim_space && *p == ' ') {
+            p++;
+        }
+        const char *end = strchr(p, sep);
+        if (end == NULL) {
+            end = p + strlen(p);
+        }
+        if (end > p) {
+            const char *eq = memchr(p, '=', (size_t)(end - p));
+            const char *name_end = eq != NULL ? eq : end;
+            const char *val = eq != NULL ? eq + 1 : end;
+            size_t nl = (size_t)(name_end - p);
+            size_t vl = (size_t)(end - val);
+            char *name = arena_alloc(a, nl + 1);
+            char *value = arena_alloc(a, vl + 1);
+            if (decode) {
+                if (http_pct_decode(name, p, nl, true) < 0 || http_pct_decode(value, val, vl, true) < 0) {
+                    *out = params;
+                    *count = n;
+                    return MK_EBADPARAM;
+                }
+            } else {
+                memcpy(name, p, nl);
+                name[nl] = '\0';
+                memcpy(value, val, vl);
+                value[vl] = '\0';
+                while (vl > 0 && value[vl - 1] == ' ') {
+                    value[--vl] = '\0';
+                }
+                if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+                    value[vl - 1] = '\0';
+                    value++;
+                }
+            }
+            params[n].name = name;
+            params[n].value = value;
+            n++;
+        }
+        p = *end ? end + 1 : end;
+    }
+    *out = params;
+    *count = n;
+    return MK_OK;
+}
+
+int
+http_request_init(struct request *r, arena_t *a, char *const *env, const char *body, size_t body_len)
+{
+    int rc = MK_OK;
+    memset(r, 0, sizeof(*r));
+    r->arena = a;
+    r->env = env;
+    r->body = body;
+    r->body_len = body_len;
+    r->status = 200;
+    r->route = "-";
+    r->route_index = -1;
+
+    r->method = http_param(r, "REQUEST_METHOD");
+    if (r->method == NULL) {
+        r->method = "GET";
+    }
+    r->head = strcmp(r->method, "HEAD") == 0;
+    r->request_id = http_param(r, "REQUEST_ID");
+    if (r->request_id == NULL) {
+        r->request_id = http_header(r, "X-Request-Id");
+    }
+    if (r->request_id == NULL) {
+        r->request_id = "-";
+    }
+
+    r->raw_uri = http_param(r, "REQUEST_URI");
+    if (r->raw_uri == NULL) {
+        r->raw_uri = http_param(r, "DOCUMENT_URI");
+    }
+    if (r->raw_uri == NULL) {
+        r->raw_uri = "/";
+    }
+    const char *q = strchr(r->raw_uri, '?');
+    size_t plen = q != NULL ? (size_t)(q - r->raw_uri) : strlen(r->raw_uri);
+    r->path = arena_alloc(a, plen + 1);
+    if (http_pct_decode(r->path, r->raw_uri, plen, false) < 0) {
+        memcpy(r->path, r->raw_uri, plen);
+        r->path[plen] = '\0';
+        rc = http_fail(r, MK_EBADPARAM, "the path has a bad percent-escape");
+    }
+
+    r->query_string = http_param(r, "QUERY_STRING");
+    if (r->query_string == NULL) {
+        r->query_string = q != NULL ? q + 1 : "";
+    }
+    if (parse_pairs(a, r->query_string, '&', true, false, &r->query, &r->nquery) != MK_OK && rc == MK_OK) {
+        rc = http_fail(r, MK_EBADPARAM, "the query string has a bad percent-escape");
+    }
+
+    const char *cookie = http_header(r, "Cookie");
+    if (cookie != NULL) {
+        parse_pairs(a, cookie, ';', false, true, &r->cookies, &r->ncookies);
+    }
+    return rc;
+}
+
+const char *
+http_query(const struct request *r, const char *name)
+{
+    for (size_t i = 0; i < r->nquery; i++) {
+        if (strcmp(r->query[i].name, name) == 0) {
+            return r->query[i].value;
+        }
+    }
+    return NULL;
+}
+
+const char *
+http_cookie(const struct request *r, const char *name)
+{
+    for (size_t i = 0; i < r->ncookies; i++) {
+        if (strcmp(r->cookies[i].name, name) == 0) {
+            return r->cookies[i].value;
+        }
+    }
+    return NULL;
+}
+
+const char *
+http_path_param(const struct request *r, const char *name)
+{
+    for (size_t i = 0; i < r->npath_params; i++) {
+        if (strcmp(r->path_param_names[i], name) == 0) {
+            return r->path_params[i];
+        }
+    }
+    return NULL;
+}
+
+void
+http_add_header(struct request *r, const char *name, const char *value)
+{
+    struct http_header *h = arena_alloc(r->arena, sizeof(*h));
+    h->next = NULL;
+    h->name = arena_strdup(r->arena, name);
+    h->value = arena_strdup(r->arena, value);
+    if (r->headers_tail != NULL) {
+        r->headers_tail->next = h;
+    } else {
+        r->headers = h;
+    }
+    r->headers_tail = h;
+}
+
+void
+http_set_header(struct request *r, const char *name, const char *value)
+{
+    for (struct http_header *h = r->headers; h != NULL; h = h->next) {
+        if (strcasecmp(h->name, name) == 0) {
+            h->value = arena_strdup(r->arena, value);
+            return;
+        }
+    }
+    http_add_header(r, name, value);
+}
+
+const char *
+http_response_header(const struct request *r, const char *name)
+{
+    for (struct http_header *h = r->headers; h != NULL; h = h->next) {
+        if (strcasecmp(h->name, name) == 0) {
+            return h->value;
+        }
+    }
+    return NULL;
+}
+
+int
+http_respond_raw(struct request *r, int status, const char *content_type, const char *body, size_t len)
+{
+    r->status = status;
+    r->out_type = content_type;
+    r->out = body;
+    r->out_len = len;
+    return MK_OK;
+}
+
+int
+http_respond_json(struct request *r, int status, json_object *doc)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    char *copy = arena_alloc(r->arena, len + 1);
+    memcpy(copy, s, len + 1);
+    return http_respond_raw(r, status, "application/json", copy, len);
+}
+
+int
+http_respond_empty(struct request *r, int status)
+{
+    return http_respond_raw(r, status, NULL, NULL, 0);
+}
+
+json_object *
+http_json_own(struct request *r, json_object *obj)
+{
+    if (obj != NULL) {
+        arena_cleanup_add(r->arena, (arena_cleanup_fn)(void (*)(void))json_object_put, obj);
+    }
+    return obj;
+}
+
+int
+http_fail(struct request *r, int rc, const char *message)
+{
+    r->err_message = message != NULL ? arena_strdup(r->arena, message) : NULL;
+    return rc;
+}
+
+int
+http_field_error(struct request *r, const char *field, const char *problem)
+{
+    if (r->err_fields == NULL) {
+        r->err_fields = http_json_own(r, json_object_new_object());
+    }
+    if (!json_object_object_get_ex(r->err_fields, field, NULL)) {
+        json_object_object_add(r->err_fields, field, json_object_new_string(problem));
+    }
+    return MK_EVALIDATION;
+}
+
+void
+http_finish(struct request *r, int rc)
+{
+    if (rc == MK_ENOTMODIFIED) {
+        r->status = 304;
+        r->out = NULL;
+        r->out_len = 0;
+        r->out_type = NULL;
+    } else if (rc < 0) {
+        r->status = errors_http_status(rc);
+        json_object *doc = http_json_own(r, json_object_new_object());
+        json_object *err = json_object_new_object();
+        json_object_object_add(err, "code", json_object_new_string(errors_api_code(rc)));
+        /* A 500 never carries a handler's detail (it may quote a driver): that goes to the log. */
+        const char *message = r->err_message != NULL && rc != MK_EINTERNAL ? r->err_message : errors_default_message(rc);
+        json_object_object_add(err, "message", json_object_new_string(message));
+        if (rc == MK_EVALIDATION && r->err_fields != NULL) {
+            json_object_object_add(err, "fields", json_object_get(r->err_fields));
+        }
+        json_object_object_add(doc, "error", err);
+        if (r->err_extra != NULL) {
+            json_object_object_foreach(r->err_extra, key, val) {
+                json_object_object_add(doc, key, json_object_get(val));
+            }
+        }
+        if ((rc == MK_EUNAVAILABLE || rc == MK_ERATELIMITED) && r->retry_after <= 0) {
+            r->retry_after = rc == MK_EUNAVAILABLE ? 5 : 60;
+        }
+        if (r->retry_after > 0) {
+            char buf[32];
+            snprintf(buf, sizeof(buf), "%d", r->retry_after);
+            http_set_header(r, "Retry-After", buf);
+        }
+        int status = r->status;
+        http_respond_json(r, status, doc);
+    }
+    if (r->status == 204 || r->status == 304) {
+        r->out = NULL;
+        r->out_len = 0;
+        if (r->status == 204) {
+            r->out_type = NULL;
+        }
+    }
+}
+
+char *
+http_serialise(struct request *r, size_t *len)
+{
+    size_t cap = 128 + r->out_len;
+    for (struct http_header *h = r->headers; h != NULL; h = h->next) {
+        cap += strlen(h->name) + strlen(h->value) + 4;
+    }
+    if (r->out_type != NULL) {
+        cap += strlen(r->out_type) + 64;
+    }
+    char *buf = arena_alloc(r->arena, cap);
+    int n = snprintf(buf, cap, "Status: %d %s\r\n", r->status, errors_reason_phrase(r->status));
+    size_t used = (size_t)n;
+    if (r->out_type != NULL) {
+        n = snprintf(buf + used, cap - used, "Content-Type: %s%s\r\n", r->out_type,
+                     strcmp(r->out_type, "application/json") == 0 ? "; charset=utf-8" : "");
+        used += (size_t)n;
+    }
+    if (r->status != 304 && r->status != 204) {
+        n = snprintf(buf + used, cap - used, "Content-Length: %zu\r\n", r->out_len);
+        used += (size_t)n;
+    }
+    for (struct http_header *h = r->headers; h != NULL; h = h->next) {
+        n = snprintf(buf + used, cap - used, "%s: %s\r\n", h->name, h->value);
+        used += (size_t)n;
+    }
+    memcpy(buf + used, "\r\n", 2);
+    used += 2;
+    if (!r->head && r->out_len > 0) {
+        memcpy(buf + used, r->out, r->out_len);
+        used += r->out_len;
+    }
+    *len = used;
+    return buf;
+}
+
+/*
+ * json-c's strict mode still takes single-quoted strings and NaN/Infinity; RFC 8259 has
+ * neither. Outside strings, a JSON text may hold only the literals true, false and null
+ * as words, and no quote but the double quote.
+ */
+static bool
+json_lexically_strict(const char *s, size_t n)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (in_string) {
+            if (ch == '\\') {
+                i++;
+            } else if (ch == '"') {
+                in_string = false;
+            }
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '\'') {
+            return false;
+        } else if (isalpha((unsigned char)ch)) {
+            size_t j = i;
+            while (j < n && isalpha((unsigned char)s[j])) {
+                j++;
+            }
+            size_t len = j - i;
+            bool prev_digit = i > 0 && (isdigit((unsigned char)s[i - 1]) || s[i - 1] == '.');
+            bool exponent = prev_digit && len == 1 && (ch == 'e' || ch == 'E');
+            if (!exponent && !(len == 4 && memcmp(s + i, "true", 4) == 0) &&
+                !(len == 5 && memcmp(s + i, "false", 5) == 0) && !(len == 4 && memcmp(s + i, "null", 4) == 0)) {
+                return false;
+            }
+            i = j - 1;
+        }
+    }
+    return true;
+}
+
+int
+http_json_body(struct request *r, json_object **out)
+{
+    *out = NULL;
+    if (r->body_len == 0) {
+        return http_fail(r, MK_EMALFORMED, "the request body is empty; a JSON object is expected");
+    }
+    if (!json_lexically_strict(r->body, r->body_len)) {
+        return http_fail(r, MK_EMALFORMED, "malformed JSON: only double-quoted strings and true, false, null");
+    }
+    json_tokener *tok = json_tokener_new_ex(32);
+    if (tok == NULL) {
+        return http_fail(r, MK_EINTERNAL, NULL);
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *obj = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t consumed = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (obj == NULL || jerr != json_tokener_success) {
+        json_object_put(obj);
+        char msg[160];
+        snprintf(msg, sizeof(msg), "malformed JSON: %s", json_tokener_error_desc(jerr));
+        return http_fail(r, MK_EMALFORMED, msg);
+    }
+    http_json_own(r, obj);
+    /* Only white space may follow the document. */
+    for (size_t i = consumed; i < r->body_len; i++) {
+        if (!isspace((unsigned char)r->body[i])) {
+            return http_fail(r, MK_EMALFORMED, "malformed JSON: trailing data after the document");
+        }
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        return http_fail(r, MK_EVALIDATION, "the request body must be a JSON object");
+    }
+    *out = obj;
+    return MK_OK;
+}
+
+int
+http_json_only(struct request *r, json_object *obj, const char *const *allowed)
+{
+    int rc = MK_OK;
+    json_object_object_foreach(obj, key, val) {
+        (void)val;
+        bool known = false;
+        for (const char *const *a = allowed; *a != NULL && !known; a++) {
+            known = strcmp(*a, key) == 0;
+        }
+        if (!known) {
+            rc = http_field_error(r, key, "unknown field");
+        }
+    }
+    if (rc != MK_OK) {
+        http_fail(r, rc, "the body has unknown fields");
+    }
+    return rc;
+}
+
+char *
+http_rfc3339(arena_t *a, long long unix_seconds)
+{
+    time_t t = (time_t)unix_seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return arena_sprintf(a, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                         tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

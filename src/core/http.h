@@ -1,0 +1,152 @@
+/*
+ * http.h — one request and its response, independent of FastCGI.
+ *
+ * A request is built from the FastCGI parameters (an envp-style "NAME=value" array) and
+ * the body; everything it points to lives in its arena and is valid until the arena is
+ * reset. Handlers fill the response with http_set_header / http_respond_* or fail with
+ * http_fail(), and the boundary (http_finish) renders errors in the shape of API.md.
+ */
+#ifndef MK_HTTP_H
+#define MK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "core/arena.h"
+
+#define HTTP_MAX_BODY (64 * 1024)
+#define HTTP_MAX_PATH_PARAMS 4
+
+struct http_param {
+    char *name;
+    char *value;
+};
+
+struct http_header {
+    struct http_header *next;
+    const char *name;
+    const char *value;
+};
+
+struct request {
+    arena_t *arena;
+    void *worker;                   /* the role's per-process state, opaque here */
+    char *const *env;               /* FastCGI parameters, NAME=value */
+
+    /* parsed request */
+    const char *method;             /* as sent; HEAD is answered as GET without a body */
+    bool head;
+    const char *raw_uri;            /* REQUEST_URI as sent */
+    char *path;                     /* percent-decoded path, no query */
+    const char *query_string;
+    struct http_param *query;
+    size_t nquery;
+    struct http_param *cookies;
+    size_t ncookies;
+    const char *body;
+    size_t body_len;
+    const char *request_id;
+
+    /* routing */
+    const char *route;              /* matched pattern, "-" when none */
+    int route_index;                /* index in the route table, -1 when none */
+    const char *path_param_names[HTTP_MAX_PATH_PARAMS];
+    char *path_params[HTTP_MAX_PATH_PARAMS];
+    size_t npath_params;
+
+    /* response */
+    int status;
+    struct http_header *headers;
+    struct http_header *headers_tail;
+    const char *out_type;
+    const char *out;
+    size_t out_len;
+
+    /* error details, rendered by http_finish when the handler returned < 0 */
+    const char *err_message;
+    json_object *err_fields;        /* owned by the arena */
+    json_object *err_extra;         /* extra top-level members of an error body */
+    int retry_after;                /* seconds; 0 = no Retry-After header */
+};
+
+/*
+ * Build r from env and body. Returns MK_OK, or MK_EBADPARAM when the query string or path
+ * cannot be decoded (r is still usable for an error response then).
+ */
+int http_request_init(struct request *r, arena_t *a, char *const *env, const char *body, size_t body_len);
+
+/* A FastCGI parameter by its exact name ("REQUEST_METHOD"), or NULL. */
+const char *http_param(const struct request *r, const char *name);
+
+/* A request header by its HTTP name ("If-Match"), or NULL. */
+const char *http_header(const struct request *r, const char *name);
+
+/* The first query parameter called name (decoded), or NULL. */
+const char *http_query(const struct request *r, const char *name);
+
+/* A cookie's value, or NULL. */
+const char *http_cookie(const struct request *r, const char *name);
+
+/* A path parameter of the matched route ("id" for {id}), or NULL. */
+const char *http_path_param(const struct request *r, const char *name);
+
+/*
+ * Percent-decode n bytes of src into dst (room for n+1). '+' becomes a space when
+ * plus_space. Returns the decoded length, or -1 on a bad escape or a decoded NUL byte.
+ */
+long http_pct_decode(char *dst, const char *src, size_t n, bool plus_space);
+
+/* Add a response header; name and value are copied into the arena. */
+void http_add_header(struct request *r, const char *name, const char *value);
+
+/* Replace (or add) a response header. */
+void http_set_header(struct request *r, const char *name, const char *value);
+
+/* The response header called name, or NULL. */
+const char *http_response_header(const struct request *r, const char *name);
+
+/* Respond with a JSON document (the object is serialised now; ownership stays with the caller). */
+int http_respond_json(struct request *r, int status, json_object *doc);
+
+/* Respond with bytes of a content type; body must live as long as the arena. */
+int http_respond_raw(struct request *r, int status, const char *content_type, const char *body, size_t len);
+
+/* Respond with a status and no body (204, 304). */
+int http_respond_empty(struct request *r, int status);
+
+/* Record an error with a message (NULL: the code's default) and return rc, so handlers
+ * can write `return http_fail(r, MK_ENOTFOUND, "no such listing");`. */
+int http_fail(struct request *r, int rc, const char *message);
+
+/* Record a field problem for a 422; returns MK_EVALIDATION. */
+int http_field_error(struct request *r, const char *field, const char *problem);
+
+/*
+ * The boundary: given the handler's result, make sure r holds a complete response.
+ * Errors become the API.md error body; 304 and HEAD lose their bodies.
+ */
+void http_finish(struct request *r, int rc);
+
+/*
+ * Serialise the response as a FastCGI/CGI response (Status line, headers, blank line,
+ * body). The returned buffer lives in the arena; *len receives its length.
+ */
+char *http_serialise(struct request *r, size_t *len);
+
+/* Register json_object_put(obj) on the arena and return obj. */
+json_object *http_json_own(struct request *r, json_object *obj);
+
+/* Parse the body as a JSON object: MK_EMALFORMED for bad JSON, MK_EVALIDATION when it is
+ * not an object. *out belongs to the arena. */
+int http_json_body(struct request *r, json_object **out);
+
+/* Reject members of obj whose names are not in allowed (NULL-terminated): each unknown
+ * member is reported in fields; returns MK_OK or MK_EVALIDATION. */
+int http_json_only(struct request *r, json_object *obj, const char *const *allowed);
+
+/* Render the current time or a unix time as RFC 3339 UTC (2026-11-21T13:20:00Z). */
+char *http_rfc3339(arena_t *a, long long unix_seconds);
+
+#endif

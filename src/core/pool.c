@@ -1,0 +1,394 @@
+#include "core/pool.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define POOL_MAX_RETIRING 1024
+
+struct slot {
+    pid_t pid;
+    double started;      /* monotonic seconds */
+    double next_start;   /* when an empty slot may start again */
+    int fast_deaths;     /* consecutive deaths within a second of starting */
+};
+
+static double
+now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+pool_listen(const char *spec, int backlog, int socket_mode)
+{
+    int fd = -1;
+    if (strncmp(spec, "unix:", 5) == 0) {
+        const char *path = spec + 5;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+            log_error("listen: socket path too long: %s", path);
+            return -1;
+        }
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd < 0) {
+            log_error("listen: socket: %s", strerror(errno));
+            return -1;
+        }
+        /* A stale socket file from a crashed master is removed; a live one is not stolen. */
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            log_error("listen: %s is in use by a running process", path);
+            close(fd);
+            return -1;
+        }
+        unlink(path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            log_error("listen: bind %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        chmod(path, (mode_t)socket_mode);
+    } else {
+        char host[256];
+        const char *colon = strrchr(spec, ':');
+        size_t hl = (size_t)(colon - spec);
+        if (hl >= sizeof(host)) {
+            log_error("listen: bad address %s", spec);
+            return -1;
+        }
+        memcpy(host, spec, hl);
+        host[hl] = '\0';
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+        struct addrinfo *res;
+        int gai = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
+        if (gai != 0) {
+            log_error("listen: %s: %s", spec, gai_strerror(gai));
+            return -1;
+        }
+        fd = socket(res->ai_family, SOCK_STREAM, 0);
+        int one = 1;
+        if (fd >= 0) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        }
+        if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+            log_error("listen: bind %s: %s", spec, strerror(errno));
+            freeaddrinfo(res);
+            if (fd >= 0) {
+                close(fd);
+            }
+            return -1;
+        }
+        freeaddrinfo(res);
+    }
+    if (listen(fd, backlog) != 0) {
+        log_error("listen: %s: %s", spec, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* Non-blocking: workers wait in ppoll and a lost accept race returns EAGAIN. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+/* fork + exec one worker. Returns its pid or -1. */
+static pid_t
+spawn_worker(const struct pool_options *o, int listen_fd, const sigset_t *orig_mask)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("pool: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid > 0) {
+        return pid;
+    }
+    /* child */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) {
+        _exit(1);
+    }
+    signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_SETMASK, orig_mask, NULL);
+    size_t argc = 0;
+    while (o->argv[argc] != NULL) {
+        argc++;
+    }
+    char fdbuf[16];
+    snprintf(fdbuf, sizeof(fdbuf), "%d", listen_fd);
+    char **args = calloc(argc + 4, sizeof(char *));
+    if (args == NULL) {
+        _exit(1);
+    }
+    for (size_t i = 0; i < argc; i++) {
+        args[i] = o->argv[i];
+    }
+    args[argc] = "--worker";
+    args[argc + 1] = "--listen-fd";
+    args[argc + 2] = fdbuf;
+    args[argc + 3] = NULL;
+    execv(o->exe, args);
+    log_error("pool: exec worker: %s", strerror(errno));
+    _exit(127);
+}
+
+static void
+start_slot(const struct pool_options *o, struct slot *s, int listen_fd, const sigset_t *orig_mask, double now)
+{
+    pid_t pid = spawn_worker(o, listen_fd, orig_mask);
+    if (pid < 0) {
+        s->next_start = now + 1.0;
+        return;
+    }
+    s->pid = pid;
+    s->started = now;
+    if (o->metrics != NULL) {
+        metrics_add(o->metrics->worker_starts, 1);
+        metrics_add(o->metrics->workers_alive, 1);
+    }
+}
+
+int
+pool_master_run(const struct pool_options *o)
+{
+    int listen_fd = pool_listen(o->listen, o->backlog, o->socket_mode);
+    if (listen_fd < 0) {
+        return 1;
+    }
+    sigset_t set, orig;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &orig);
+
+    struct slot *slots = calloc((size_t)o->workers, sizeof(*slots));
+    pid_t retiring[POOL_MAX_RETIRING];
+    size_t nretiring = 0;
+    if (slots == NULL) {
+        log_error("pool: out of memory");
+        return 1;
+    }
+    if (o->metrics != NULL) {
+        metrics_set(o->metrics->workers_configured, o->workers);
+        metrics_set(o->metrics->workers_alive, 0);
+    }
+    log_info("pool %s: listening on %s with %d workers", o->role, o->listen, o->workers);
+
+    bool stopping = false;
+    double deadline = 0;
+    for (;;) {
+        double now = now_mono();
+        if (!stopping) {
+            for (int i = 0; i < o->workers; i++) {
+                if (slots[i].pid == 0 && slots[i].next_start <= now) {
+                    start_slot(o, &slots[i], listen_fd, &orig, now);
+                }
+            }
+        }
+
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        siginfo_t info;
+        int sig = sigtimedwait(&set, &info, &ts);
+        now = now_mono();
+
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+            bool immediate = sig == SIGQUIT || (stopping && sig == SIGINT);
+            if (!stopping) {
+                log_info("pool %s: %s, stopping %s", o->role, strsignal(sig), immediate ? "now" : "gracefully");
+                /* Stop accepting at once: new connections are refused, so nginx answers 502 at
+                 * once instead of queueing on a socket that will not be served. */
+                close(listen_fd);
+                if (strncmp(o->listen, "unix:", 5) == 0) {
+                    unlink(o->listen + 5);
+                }
+            }
+            stopping = true;
+            deadline = immediate ? now : now + o->graceful_timeout_s;
+            for (int i = 0; i < o->workers; i++) {
+                if (slots[i].pid > 0) {
+                    kill(slots[i].pid, immediate ? SIGKILL : SIGTERM);
+                }
+            }
+            for (size_t i = 0; i < nretiring; i++) {
+                kill(retiring[i], immediate ? SIGKILL : SIGTERM);
+            }
+        } else if (sig == SIGHUP && !stopping) {
+            log_info("pool %s: SIGHUP, replacing every worker", o->role);
+            for (int i = 0; i < o->workers; i++) {
+                if (slots[i].pid > 0 && nretiring < POOL_MAX_RETIRING) {
+                    kill(slots[i].pid, SIGTERM);
+                    retiring[nretiring++] = slots[i].pid;
+                    slots[i].pid = 0;
+                    slots[i].next_start = 0;
+                    slots[i].fast_deaths = 0;
+                }
+            }
+        }
+
+        /* Reap every child that ended, whatever woke us. */
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (o->metrics != NULL) {
+                metrics_add(o->metrics->workers_alive, -1);
+            }
+            bool found = false;
+            for (size_t i = 0; i < nretiring; i++) {
+                if (retiring[i] == pid) {
+                    retiring[i] = retiring[--nretiring];
+                    found = true;
+                    break;
+                }
+            }
+            for (int i = 0; i < o->workers && !found; i++) {
+                struct slot *s = &slots[i];
+                if (s->pid != pid) {
+                    continue;
+                }
+                found = true;
+                s->pid = 0;
+                bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+                if (stopping) {
+                    break;
+                }
+                if (clean) {
+                    if (o->metrics != NULL) {
+                        metrics_add(o->metrics->worker_recycles, 1);
+                    }
+                    s->fast_deaths = 0;
+                    s->next_start = now;
+                    log_info("pool %s: worker %d recycled", o->role, (int)pid);
+                    break;
+                }
+                if (o->metrics != NULL) {
+                    metrics_add(o->metrics->worker_crashes, 1);
+                }
+                s->fast_deaths = now - s->started < 1.0 ? s->fast_deaths + 1 : 0;
+                double delay = s->fast_deaths == 0 ? 0 : 0.1 * (1 << (s->fast_deaths > 6 ? 6 : s->fast_deaths));
+                s->next_start = now + delay;
+                if (WIFSIGNALED(status)) {
+                    log_warn("pool %s: worker %d killed by %s; restarting in %.1fs", o->role, (int)pid,
+                             strsignal(WTERMSIG(status)), delay);
+                } else {
+                    log_warn("pool %s: worker %d exited with %d; restarting in %.1fs", o->role, (int)pid,
+                             WEXITSTATUS(status), delay);
+                }
+            }
+        }
+
+        if (stopping) {
+            bool any = nretiring > 0;
+            for (int i = 0; i < o->workers; i++) {
+                any = any || slots[i].pid > 0;
+            }
+            if (!any) {
+                break;
+            }
+            if (now >= deadline) {
+                log_warn("pool %s: graceful timeout; killing the remaining workers", o->role);
+                for (int i = 0; i < o->workers; i++) {
+                    if (slots[i].pid > 0) {
+                        kill(slots[i].pid, SIGKILL);
+                    }
+                }
+                for (size_t i = 0; i < nretiring; i++) {
+                    kill(retiring[i], SIGKILL);
+                }
+                deadline = now + 3600; /* only reap from now on */
+            }
+        }
+    }
+    free(slots);
+    log_info("pool %s: stopped", o->role);
+    return 0;
+}
+
+static volatile sig_atomic_t worker_stop;
+
+static void
+on_stop(int sig)
+{
+    (void)sig;
+    worker_stop = 1;
+}
+
+int
+pool_worker_run(int listen_fd, int max_requests, pool_serve_fn serve, pool_idle_fn idle, void *ctx)
+{
+    sigset_t block, waitmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
+    sigdelset(&waitmask, SIGTERM);
+    sigdelset(&waitmask, SIGINT);
+    sigdelset(&waitmask, SIGHUP);
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (FCGX_Init() != 0) {
+        log_error("worker: FCGX_Init failed");
+        return 1;
+    }
+    FCGX_Request req;
+    FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+
+    long served = 0;
+    pid_t parent = getppid();
+    while (!worker_stop && (max_requests == 0 || served < max_requests)) {
+        struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
+        struct timespec ts = {1, 0};
+        int n = ppoll(&pfd, 1, &ts, &waitmask);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            log_error("worker: poll: %s", strerror(errno));
+            return 1;
+        }
+        if (n == 0) {
+            if (getppid() != parent) {
+                log_warn("worker: master is gone; exiting");
+                return 1;
+            }
+            if (idle != NULL) {
+                idle(ctx);
+            }
+            continue;
+        }
+        if (FCGX_Accept_r(&req) < 0) {
+            continue; /* another worker won the race (EAGAIN), or the client left */
+        }
+        serve(ctx, &req);
+        FCGX_Finish_r(&req);
+        served++;
+    }
+    FCGX_Free(&req, 1);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * router.h — method + path-pattern routing.
+ *
+ * A route table is a static array. Patterns are literal segments and `{name}` segments,
+ * each matching one non-empty path segment: "/api/v1/listings/{id}". HEAD is routed as GET.
+ * Each route names the roles that serve it; the table is shared by all roles, so a pool
+ * can answer 405 with the full Allow list even for methods another pool serves.
+ */
+#ifndef MK_ROUTER_H
+#define MK_ROUTER_H
+
+#include <stddef.h>
+
+#include "core/http.h"
+
+typedef int (*route_handler)(struct request *r);
+
+enum route_role { ROUTE_COMMAND = 1, ROUTE_QUERY = 2 };
+
+struct route {
+    const char *method;
+    const char *pattern;
+    route_handler handler;
+    int roles;              /* ROUTE_COMMAND | ROUTE_QUERY */
+};
+
+/*
+ * Find the route for r->method and r->path in routes[0..n). On success returns its index
+ * and fills r->route, r->route_index and the path parameters. Otherwise returns
+ * MK_ENOTFOUND, or MK_EMETHOD with the Allow header set on r.
+ */
+int router_match(struct request *r, const struct route *routes, size_t n);
+
+#endif

@@ -1,0 +1,160 @@
+#include "domain/migrate.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+
+long
+migrate_number(const char *name)
+{
+    const char *p = name;
+    long n = 0;
+    if (!isdigit((unsigned char)*p)) {
+        return -1;
+    }
+    while (isdigit((unsigned char)*p)) {
+        n = n * 10 + (*p - '0');
+        if (n > 1000000) {
+            return -1;
+        }
+        p++;
+    }
+    size_t len = strlen(name);
+    if (*p != '_' || len < 5 || strcmp(name + len - 4, ".sql") != 0) {
+        return -1;
+    }
+    return n;
+}
+
+static int
+by_number(const struct dirent **a, const struct dirent **b)
+{
+    long x = migrate_number((*a)->d_name), y = migrate_number((*b)->d_name);
+    return x < y ? -1 : (x > y ? 1 : strcmp((*a)->d_name, (*b)->d_name));
+}
+
+static int
+is_migration(const struct dirent *d)
+{
+    return migrate_number(d->d_name) >= 0;
+}
+
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    if (buf != NULL && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf != NULL) {
+        buf[size] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Run sql as one simple query; print the server's message on failure. */
+static int
+run_sql(PGconn *c, const char *sql, const char *what)
+{
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = MK_OK;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        fprintf(stderr, "migrate: %s: %s", what, PQerrorMessage(c));
+        rc = MK_EINTERNAL;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int
+migrate_run(struct pg *pg, const char *sql_dir, int *applied)
+{
+    *applied = 0;
+    PGconn *c = pg_conn(pg);
+    if (c == NULL) {
+        fprintf(stderr, "migrate: cannot connect to PostgreSQL (see the log line above)\n");
+        return MK_EUNAVAILABLE;
+    }
+    struct dirent **files = NULL;
+    int nfiles = scandir(sql_dir, &files, is_migration, by_number);
+    if (nfiles < 0) {
+        fprintf(stderr, "migrate: cannot read %s: %s\n", sql_dir, strerror(errno));
+        return MK_EBADPARAM;
+    }
+    int rc = run_sql(c,
+                     "SET client_min_messages = warning;"
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     "  version int PRIMARY KEY, name text NOT NULL,"
+                     "  applied_at timestamptz NOT NULL DEFAULT now());"
+                     "SELECT pg_advisory_lock(hashtext('marketd.migrate'))",
+                     "prepare");
+    for (int i = 0; i < nfiles && rc == MK_OK; i++) {
+        const char *name = files[i]->d_name;
+        long number = migrate_number(name);
+        char num[24];
+        snprintf(num, sizeof(num), "%ld", number);
+        const char *params[] = {num};
+        PGresult *res = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, NULL,
+                                     params, NULL, NULL, 0);
+        bool done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            fprintf(stderr, "migrate: %s", PQerrorMessage(c));
+            rc = MK_EINTERNAL;
+        }
+        PQclear(res);
+        if (done || rc != MK_OK) {
+            continue;
+        }
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", sql_dir, name);
+        char *sql = read_file(path);
+        if (sql == NULL) {
+            fprintf(stderr, "migrate: cannot read %s: %s\n", path, strerror(errno));
+            rc = MK_EBADPARAM;
+            break;
+        }
+        rc = run_sql(c, "BEGIN", name);
+        if (rc == MK_OK) {
+            rc = run_sql(c, sql, name);
+        }
+        if (rc == MK_OK) {
+            const char *ins[] = {num, name};
+            res = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2, NULL,
+                               ins, NULL, NULL, 0);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                fprintf(stderr, "migrate: %s: %s", name, PQerrorMessage(c));
+                rc = MK_EINTERNAL;
+            }
+            PQclear(res);
+        }
+        rc = rc == MK_OK ? run_sql(c, "COMMIT", name) : (run_sql(c, "ROLLBACK", name), rc);
+        if (rc == MK_OK) {
+            (*applied)++;
+            fprintf(stderr, "migrate: applied %s\n", name);
+        } else {
+            fprintf(stderr, "migrate: %s was rolled back; nothing of it is applied\n", name);
+        }
+        free(sql);
+    }
+    run_sql(c, "SELECT pg_advisory_unlock(hashtext('marketd.migrate'))", "unlock");
+    for (int i = 0; i < nfiles; i++) {
+        free(files[i]);
+    }
+    free(files);
+    return rc;
+}

@@ -1,0 +1,110 @@
+#include "domain/outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+
+static const struct pg_stmt APPEND = {
+    "outbox_append",
+    "INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, event_type, payload) "
+    "VALUES ($1, $2::uuid, $3::bigint, $4, $5::jsonb) RETURNING seq",
+    5,
+};
+
+static const struct pg_stmt READ = {
+    "outbox_read",
+    "SELECT seq, txid::text, aggregate_type, aggregate_id::text, aggregate_version, event_type, payload::text, "
+    "       (extract(epoch FROM created_at) * 1000)::bigint "
+    "FROM outbox "
+    "WHERE (txid, seq) > ($1::xid8, $2::bigint) "
+    "  AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
+    "ORDER BY txid, seq LIMIT $3::int",
+    3,
+};
+
+static const struct pg_stmt BACKLOG = {
+    "outbox_backlog",
+    "SELECT count(*), coalesce(max(seq), 0), "
+    "       coalesce((extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::bigint, 0), "
+    "       (SELECT coalesce(max(seq), 0) FROM outbox) "
+    "FROM outbox WHERE (txid, seq) > ($1::xid8, $2::bigint)",
+    2,
+};
+
+int
+outbox_append(struct pg *pg, arena_t *arena, const struct outbox_event *ev, long long *seq)
+{
+    char version[24];
+    snprintf(version, sizeof(version), "%lld", ev->version);
+    const char *values[] = {ev->aggregate_type, ev->aggregate_id, version, ev->event_type, ev->payload};
+    PGresult *res;
+    int rc = pg_exec(pg, arena, &APPEND, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    *seq = pg_int(res, 0, 0);
+    return MK_OK;
+}
+
+int
+outbox_read(struct pg *pg, arena_t *arena, const struct outbox_pos *after, int limit, struct outbox_row **rows,
+            int *n)
+{
+    char seq[24], lim[16];
+    snprintf(seq, sizeof(seq), "%lld", after->seq);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *values[] = {after->txid, seq, lim};
+    PGresult *res;
+    *rows = NULL;
+    *n = 0;
+    int rc = pg_exec(pg, arena, &READ, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    int count = PQntuples(res);
+    struct outbox_row *out = arena_calloc(arena, sizeof(*out) * (size_t)(count > 0 ? count : 1));
+    for (int i = 0; i < count; i++) {
+        out[i].seq = pg_int(res, i, 0);
+        out[i].txid = PQgetvalue(res, i, 1);
+        out[i].aggregate_type = PQgetvalue(res, i, 2);
+        out[i].aggregate_id = PQgetvalue(res, i, 3);
+        out[i].version = pg_int(res, i, 4);
+        out[i].event_type = PQgetvalue(res, i, 5);
+        out[i].payload = PQgetvalue(res, i, 6);
+        out[i].created_ms = pg_int(res, i, 7);
+    }
+    *rows = out;
+    *n = count;
+    return MK_OK;
+}
+
+int
+outbox_backlog(struct pg *pg, arena_t *arena, const struct outbox_pos *after, long long *pending,
+               long long *head_seq, long long *oldest_age_ms)
+{
+    char seq[24];
+    snprintf(seq, sizeof(seq), "%lld", after->seq);
+    const char *values[] = {after->txid, seq};
+    PGresult *res;
+    int rc = pg_exec(pg, arena, &BACKLOG, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    *pending = pg_int(res, 0, 0);
+    *oldest_age_ms = *pending > 0 ? pg_int(res, 0, 2) : 0;
+    *head_seq = pg_int(res, 0, 3);
+    return MK_OK;
+}
+
+int
+outbox_pos_cmp(const struct outbox_pos *a, const struct outbox_pos *b)
+{
+    unsigned long long ta = strtoull(a->txid, NULL, 10);
+    unsigned long long tb = strtoull(b->txid, NULL, 10);
+    if (ta != tb) {
+        return ta < tb ? -1 : 1;
+    }
+    return a->seq < b->seq ? -1 : (a->seq > b->seq ? 1 : 0);
+}

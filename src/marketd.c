@@ -1,0 +1,171 @@
+/*
+ * marketd — the marketplace backend. One binary, three roles:
+ *
+ *   marketd --role command   --config FILE   FastCGI pool for writes (POST/PATCH/PUT/DELETE)
+ *   marketd --role query     --config FILE   FastCGI pool for reads (GET/HEAD)
+ *   marketd --role projector --config FILE   outbox → MongoDB read model
+ *   marketd --migrate        --config FILE   apply pending SQL migrations and exit
+ *   marketd --role projector --rebuild       rebuild the read model and exit
+ *   marketd --check-config   --config FILE   print the effective configuration and exit
+ *
+ * MARKET_<KEY> environment variables override the file's keys.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/errors.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/server.h"
+#include "domain/migrate.h"
+#include "projector/projector.h"
+#include "routes.h"
+#include "worker.h"
+
+extern char **environ;
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: marketd --role command|query|projector [--config FILE]\n"
+            "       marketd --migrate [--config FILE]\n"
+            "       marketd --role projector --rebuild [--config FILE]\n"
+            "       marketd --check-config [--config FILE]\n"
+            "Settings come from FILE (key = value) and MARKET_<KEY> environment variables.\n");
+}
+
+static int
+run_worker(const struct config *cfg, const char *role, int listen_fd)
+{
+    struct worker w;
+    worker_open(&w, cfg, role);
+    struct server s = {
+        .routes = routes,
+        .nroutes = routes_count,
+        .role = strcmp(role, "command") == 0 ? ROUTE_COMMAND : ROUTE_QUERY,
+        .arena = arena_create(64 * 1024),
+        .metrics = w.metrics,
+        .worker = &w,
+    };
+    int rc = pool_worker_run(listen_fd, cfg->max_requests, server_serve, NULL, &s);
+    arena_destroy(s.arena);
+    worker_close(&w);
+    return rc;
+}
+
+static int
+run_master(const struct config *cfg, const char *role, char **argv)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        fprintf(stderr, "marketd: cannot resolve /proc/self/exe: %s\n", strerror(errno));
+        return 2;
+    }
+    exe[n] = '\0';
+    bool command = strcmp(role, "command") == 0;
+    struct pool_options o = {
+        .role = role,
+        .listen = command ? cfg->command_listen : cfg->query_listen,
+        .workers = command ? cfg->command_workers : cfg->query_workers,
+        .backlog = cfg->listen_backlog,
+        .socket_mode = cfg->socket_mode,
+        .graceful_timeout_s = cfg->graceful_timeout_s,
+        .exe = exe,
+        .argv = argv,
+        .metrics = metrics_open(cfg->run_dir, role, true, true),
+    };
+    if (o.metrics == NULL) {
+        fprintf(stderr, "marketd: cannot create the metrics segment under %s\n", cfg->run_dir);
+        return 2;
+    }
+    return pool_master_run(&o);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"role", required_argument, NULL, 'r'},     {"config", required_argument, NULL, 'c'},
+        {"migrate", no_argument, NULL, 'm'},        {"rebuild", no_argument, NULL, 'R'},
+        {"worker", no_argument, NULL, 'w'},         {"listen-fd", required_argument, NULL, 'f'},
+        {"check-config", no_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *role = NULL, *config_path = NULL;
+    bool migrate = false, rebuild = false, worker = false, check = false;
+    int listen_fd = -1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "r:c:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': role = optarg; break;
+        case 'c': config_path = optarg; break;
+        case 'm': migrate = true; break;
+        case 'R': rebuild = true; break;
+        case 'w': worker = true; break;
+        case 'f': listen_fd = atoi(optarg); break;
+        case 'k': check = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    struct config cfg;
+    char err[512];
+    config_defaults(&cfg);
+    if (config_load(&cfg, config_path, environ, err, sizeof(err)) != MK_OK) {
+        fprintf(stderr, "marketd: configuration error: %s\n", err);
+        return 2;
+    }
+    if (check) {
+        config_dump(&cfg, STDOUT_FILENO);
+        return 0;
+    }
+    log_init(role != NULL ? role : (migrate ? "migrate" : "marketd"), cfg.log_level);
+
+    if (migrate) {
+        struct pg pg;
+        int applied = 0;
+        pg_init(&pg, cfg.pg_dsn, 0);
+        int rc = migrate_run(&pg, cfg.sql_dir, &applied);
+        pg_close(&pg);
+        if (rc == MK_OK) {
+            fprintf(stderr, "migrate: %d migration(s) applied; the schema is current\n", applied);
+        }
+        return rc == MK_OK ? 0 : 1;
+    }
+    if (role == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(role, "projector") == 0) {
+        return rebuild ? projector_rebuild(&cfg, 120) : projector_main(&cfg);
+    }
+    if (strcmp(role, "command") != 0 && strcmp(role, "query") != 0) {
+        fprintf(stderr, "marketd: unknown role '%s' (command, query or projector)\n", role);
+        return 2;
+    }
+    if (rebuild) {
+        fprintf(stderr, "marketd: --rebuild goes with --role projector\n");
+        return 2;
+    }
+    if (worker) {
+        if (listen_fd < 0) {
+            fprintf(stderr, "marketd: --worker needs --listen-fd\n");
+            return 2;
+        }
+        return run_worker(&cfg, role, listen_fd);
+    }
+    return run_master(&cfg, role, argv);
+}

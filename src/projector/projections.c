@@ -1,0 +1,68 @@
+#include "projector/projections.h"
+
+#include <string.h>
+
+#include "core/errors.h"
+
+const struct projection projections[] = {
+    {"system.ping", project_ping},
+};
+const size_t projections_count = sizeof(projections) / sizeof(projections[0]);
+
+const struct read_collection read_collections[] = {
+    {"system_pings", NULL},
+};
+const size_t read_collections_count = sizeof(read_collections) / sizeof(read_collections[0]);
+
+projection_apply
+projection_find(const char *event_type)
+{
+    for (size_t i = 0; i < projections_count; i++) {
+        if (strcmp(projections[i].event_type, event_type) == 0) {
+            return projections[i].apply;
+        }
+    }
+    return NULL;
+}
+
+int
+projection_upsert_versioned(struct projection_ctx *p, const char *collection, const char *id, long long version,
+                            long long seq, const bson_t *fields)
+{
+    mongoc_collection_t *coll = mongo_coll(p->mongo, p->arena, collection);
+    bson_error_t err;
+
+    /* Matches only when the stored version is older; when the document is newer the
+     * upsert's insert collides on _id (11000) and we know the event is already reflected. */
+    bson_t filter = BSON_INITIALIZER, lt, update = BSON_INITIALIZER, set, opts = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", id);
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "version", &lt);
+    BSON_APPEND_INT64(&lt, "$lt", version);
+    bson_append_document_end(&filter, &lt);
+    BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+    bson_concat(&set, fields);
+    BSON_APPEND_INT64(&set, "version", version);
+    BSON_APPEND_INT64(&set, "seq", seq);
+    bson_append_document_end(&update, &set);
+    BSON_APPEND_BOOL(&opts, "upsert", true);
+    bool ok = mongoc_collection_update_one(coll, &filter, &update, &opts, NULL, &err);
+    bson_destroy(&filter);
+    bson_destroy(&update);
+    bson_destroy(&opts);
+    if (ok) {
+        return PROJ_APPLIED;
+    }
+    if (!mongo_is_duplicate(&err)) {
+        return mongo_result(&err, "versioned upsert");
+    }
+
+    bson_t f2 = BSON_INITIALIZER, u2 = BSON_INITIALIZER, max;
+    BSON_APPEND_UTF8(&f2, "_id", id);
+    BSON_APPEND_DOCUMENT_BEGIN(&u2, "$max", &max);
+    BSON_APPEND_INT64(&max, "seq", seq);
+    bson_append_document_end(&u2, &max);
+    ok = mongoc_collection_update_one(coll, &f2, &u2, NULL, NULL, &err);
+    bson_destroy(&f2);
+    bson_destroy(&u2);
+    return ok ? PROJ_SKIPPED : mongo_result(&err, "raise seq");
+}

@@ -1,0 +1,60 @@
+/*
+ * projections.h — how events become read-model documents.
+ *
+ * Each event type has one apply function. Apply functions are idempotent and
+ * version-guarded: a document keeps its aggregate's `version` and the highest outbox
+ * `seq` applied to it, and an event whose version is not newer than the document's only
+ * raises `seq` (it is already reflected). Replays, crashes and the (txid, seq) reading
+ * order, which is not commit order for one aggregate, are therefore all harmless.
+ */
+#ifndef MK_PROJECTIONS_H
+#define MK_PROJECTIONS_H
+
+#include <json-c/json.h>
+
+#include "domain/outbox.h"
+#include "store/mongo.h"
+
+/* The outcome of applying one event. */
+enum { PROJ_APPLIED = 0, PROJ_SKIPPED = 1 };
+
+struct projection_ctx {
+    struct mongo_store *mongo;
+    arena_t *arena;
+};
+
+/* Apply ev (payload parsed as JSON). Returns PROJ_APPLIED, PROJ_SKIPPED, or a negative
+ * MK_ error: MK_EUNAVAILABLE is retried later, anything else marks the event poisoned. */
+typedef int (*projection_apply)(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+
+struct projection {
+    const char *event_type;
+    projection_apply apply;
+};
+
+/* A read-model collection: dropped by a rebuild, then given its indexes. */
+struct read_collection {
+    const char *name;
+    int (*ensure_indexes)(struct projection_ctx *p, mongoc_collection_t *coll);
+};
+
+extern const struct projection projections[];
+extern const size_t projections_count;
+extern const struct read_collection read_collections[];
+extern const size_t read_collections_count;
+
+/* The apply function for an event type, or NULL. */
+projection_apply projection_find(const char *event_type);
+
+/*
+ * The shared version guard: set `fields` (plus version, seq) on document _id = id in
+ * collection if its version is older than version (or it does not exist); otherwise only
+ * raise its seq. Returns PROJ_APPLIED, PROJ_SKIPPED or an error.
+ */
+int projection_upsert_versioned(struct projection_ctx *p, const char *collection, const char *id,
+                                long long version, long long seq, const bson_t *fields);
+
+/* Event apply functions, one per aggregate (projector/<aggregate>.c). */
+int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+
+#endif

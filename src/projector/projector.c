@@ -1,0 +1,501 @@
+#include "projector/projector.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "domain/outbox.h"
+#include "projector/projections.h"
+#include "worker.h"
+
+#define PROJECTOR_LOCK_KEY "7813920193451"   /* pg advisory lock key of the active projector */
+#define MARKER_COLLECTION "projector_state"
+#define MARKER_ID "checkpoint"
+
+static const struct pg_stmt TRY_LOCK = {"proj_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1};
+static const struct pg_stmt GENERATION = {"proj_generation", "SELECT generation FROM projector_state", 0};
+static const struct pg_stmt BUMP = {
+    "proj_bump", "UPDATE projector_state SET generation = generation + 1 RETURNING generation", 0};
+
+struct projector {
+    struct worker w;
+    arena_t *arena;
+    PGconn *locked_conn;        /* the session holding the lock; any other means we lost it */
+    long long generation;
+    struct outbox_pos pos;
+    bool rebuilding;
+    bool once;                  /* exit when caught up (the --rebuild command) */
+    double next_backlog;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static double
+now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (!stop_requested && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static bool
+holds_lock(const struct projector *p)
+{
+    return p->locked_conn != NULL && p->w.pg.conn == p->locked_conn && PQstatus(p->locked_conn) == CONNECTION_OK;
+}
+
+static void
+set_standby(struct projector *p, const char *why)
+{
+    if (p->locked_conn != NULL) {
+        log_warn("projector: standing by (%s)", why);
+    }
+    p->locked_conn = NULL;
+    metrics_set(p->w.metrics->projector_active, 0);
+}
+
+static int
+pg_generation(struct projector *p, long long *gen)
+{
+    PGresult *res;
+    int rc = pg_exec(&p->w.pg, p->arena, &GENERATION, NULL, &res);
+    if (rc == MK_OK) {
+        *gen = pg_int(res, 0, 0);
+    }
+    return rc;
+}
+
+/* Read the marker: MK_OK with its fields, MK_ENOTFOUND, or an error. */
+static int
+marker_load(struct projector *p, long long *gen, struct outbox_pos *pos, bool *rebuilding)
+{
+    mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, MARKER_COLLECTION);
+    bson_t filter = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", MARKER_ID);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    int rc = MK_ENOTFOUND;
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        rc = MK_OK;
+        *gen = bson_iter_init_find(&it, doc, "generation") ? bson_iter_as_int64(&it) : -1;
+        pos->seq = bson_iter_init_find(&it, doc, "seq") ? bson_iter_as_int64(&it) : 0;
+        snprintf(pos->txid, sizeof(pos->txid), "%s",
+                 bson_iter_init_find(&it, doc, "txid") && BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "0");
+        *rebuilding = bson_iter_init_find(&it, doc, "rebuilding") && bson_iter_as_bool(&it);
+    } else if (mongoc_cursor_error(cur, &err)) {
+        rc = mongo_result(&err, "load marker");
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    return rc;
+}
+
+/* Save the checkpoint into the marker of our generation. MK_ENOTFOUND when the marker is
+ * gone or names another generation (the read model was wiped or replaced under us). */
+static int
+marker_save(struct projector *p)
+{
+    mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, MARKER_COLLECTION);
+    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, reply;
+    bson_error_t err;
+    BSON_APPEND_UTF8(&filter, "_id", MARKER_ID);
+    BSON_APPEND_INT64(&filter, "generation", p->generation);
+    BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
+    BSON_APPEND_UTF8(&set, "txid", p->pos.txid);
+    BSON_APPEND_INT64(&set, "seq", p->pos.seq);
+    BSON_APPEND_BOOL(&set, "rebuilding", p->rebuilding);
+    BSON_APPEND_DATE_TIME(&set, "updated_at", (int64_t)time(NULL) * 1000);
+    bson_append_document_end(&update, &set);
+    bool ok = mongoc_collection_update_one(coll, &filter, &update, NULL, &reply, &err);
+    int rc = MK_OK;
+    if (!ok) {
+        rc = mongo_result(&err, "save checkpoint");
+    } else {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 0) {
+            rc = MK_ENOTFOUND;
+        }
+    }
+    bson_destroy(&reply);
+    bson_destroy(&filter);
+    bson_destroy(&update);
+    return rc;
+}
+
+/* Drop the read model and start generation gen from the first event. */
+static int
+rebuild(struct projector *p, long long gen)
+{
+    log_info("projector: rebuilding the read model as generation %lld", gen);
+    bson_error_t err;
+    struct projection_ctx pc = {&p->w.mongo, p->arena};
+    for (size_t i = 0; i < read_collections_count; i++) {
+        mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, read_collections[i].name);
+        if (!mongoc_collection_drop(coll, &err) && err.code != 26) {
+            return mongo_result(&err, "drop read collection");
+        }
+        if (read_collections[i].ensure_indexes != NULL) {
+            int rc = read_collections[i].ensure_indexes(&pc, coll);
+            if (rc != MK_OK) {
+                return rc;
+            }
+        }
+    }
+    mongoc_collection_t *meta = mongo_coll(&p->w.mongo, p->arena, MARKER_COLLECTION);
+    bson_t filter = BSON_INITIALIZER, doc = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", MARKER_ID);
+    BSON_APPEND_UTF8(&doc, "_id", MARKER_ID);
+    BSON_APPEND_INT64(&doc, "generation", gen);
+    BSON_APPEND_UTF8(&doc, "txid", "0");
+    BSON_APPEND_INT64(&doc, "seq", 0);
+    BSON_APPEND_BOOL(&doc, "rebuilding", true);
+    BSON_APPEND_DATE_TIME(&doc, "updated_at", (int64_t)time(NULL) * 1000);
+    BSON_APPEND_BOOL(&opts, "upsert", true);
+    bool ok = mongoc_collection_replace_one(meta, &filter, &doc, &opts, NULL, &err);
+    bson_destroy(&filter);
+    bson_destroy(&doc);
+    bson_destroy(&opts);
+    if (!ok) {
+        return mongo_result(&err, "write marker");
+    }
+    p->generation = gen;
+    snprintf(p->pos.txid, sizeof(p->pos.txid), "0");
+    p->pos.seq = 0;
+    p->rebuilding = true;
+    metrics_add(p->w.metrics->projector_rebuilds, 1);
+    metrics_set(p->w.metrics->projector_applied_seq, 0);
+    return MK_OK;
+}
+
+/* Compare the read model's marker with PostgreSQL's generation; rebuild on a mismatch,
+ * otherwise resume from the marker's checkpoint. */
+static int
+sync_generation(struct projector *p)
+{
+    long long want, have;
+    struct outbox_pos pos;
+    bool rebuilding;
+    int rc = pg_generation(p, &want);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    rc = marker_load(p, &have, &pos, &rebuilding);
+    if (rc == MK_ENOTFOUND || (rc == MK_OK && have != want)) {
+        if (rc == MK_OK) {
+            log_warn("projector: read model is generation %lld, PostgreSQL says %lld", have, want);
+        } else {
+            log_warn("projector: read model has no marker (empty or restarted MongoDB)");
+        }
+        return rebuild(p, want);
+    }
+    if (rc != MK_OK) {
+        return rc;
+    }
+    p->generation = want;
+    p->pos = pos;
+    p->rebuilding = rebuilding;
+    return MK_OK;
+}
+
+static bool
+try_lock(struct projector *p)
+{
+    const char *values[] = {PROJECTOR_LOCK_KEY};
+    PGresult *res;
+    if (pg_exec(&p->w.pg, p->arena, &TRY_LOCK, values, &res) != MK_OK) {
+        return false;
+    }
+    const char *v = pg_value(res, 0, 0);
+    if (v == NULL || strcmp(v, "t") != 0) {
+        return false;
+    }
+    if (pg_simple(&p->w.pg, "LISTEN outbox; LISTEN projector_control") != MK_OK) {
+        return false;
+    }
+    p->locked_conn = p->w.pg.conn;
+    metrics_set(p->w.metrics->projector_active, 1);
+    log_info("projector: active (holding the advisory lock)");
+    return true;
+}
+
+/* Apply one event. Returns MK_OK (applied, skipped or poisoned-and-logged) or
+ * MK_EUNAVAILABLE (retry later without advancing). */
+static int
+apply_one(struct projector *p, const struct outbox_row *ev)
+{
+    projection_apply apply = projection_find(ev->event_type);
+    if (apply == NULL) {
+        log_debug("projector: no projection for %s (seq %lld)", ev->event_type, ev->seq);
+        return MK_OK;
+    }
+    json_object *payload = json_tokener_parse(ev->payload);
+    if (payload == NULL) {
+        log_error("projector: event seq %lld has a payload that is not JSON; skipped", ev->seq);
+        metrics_add(p->w.metrics->projector_events_skipped, 1);
+        return MK_OK;
+    }
+    struct projection_ctx pc = {&p->w.mongo, p->arena};
+    int rc = apply(&pc, ev, payload);
+    json_object_put(payload);
+    if (rc == PROJ_APPLIED) {
+        metrics_add(p->w.metrics->projector_events_applied, 1);
+        return MK_OK;
+    }
+    if (rc == PROJ_SKIPPED) {
+        metrics_add(p->w.metrics->projector_events_skipped, 1);
+        return MK_OK;
+    }
+    if (rc == MK_EUNAVAILABLE) {
+        return rc;
+    }
+    log_error("projector: event seq %lld (%s %s v%lld) could not be applied (%d); skipped", ev->seq,
+              ev->event_type, ev->aggregate_id, ev->version, rc);
+    metrics_add(p->w.metrics->projector_events_skipped, 1);
+    return MK_OK;
+}
+
+/* Wait for a NOTIFY (or the poll interval). Returns true when a control message came. */
+static bool
+wait_for_events(struct projector *p, int timeout_ms)
+{
+    PGconn *c = p->w.pg.conn;
+    bool control = false;
+    if (c == NULL) {
+        pause_ms(timeout_ms);
+        return false;
+    }
+    int fd = PQsocket(c);
+    fd_set rfds;
+    FD_ZERO(&rfds);
+    FD_SET(fd, &rfds);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    int n = select(fd + 1, &rfds, NULL, NULL, &tv);
+    if (n > 0) {
+        if (PQconsumeInput(c) == 0) {
+            log_warn("projector: postgres connection lost while waiting");
+        }
+    }
+    PGnotify *note;
+    while ((note = PQnotifies(c)) != NULL) {
+        control = control || strcmp(note->relname, "projector_control") == 0;
+        PQfreemem(note);
+    }
+    return control;
+}
+
+static void
+update_backlog(struct projector *p)
+{
+    long long pending = 0, head = 0, age = 0;
+    if (outbox_backlog(&p->w.pg, p->arena, &p->pos, &pending, &head, &age) == MK_OK) {
+        metrics_set(p->w.metrics->projector_pending, pending);
+        metrics_set(p->w.metrics->projector_head_seq, head);
+        metrics_set(p->w.metrics->projector_lag_ms, age);
+    }
+}
+
+/* One pass while active. Returns MK_OK to continue, 1 when caught up, <0 on trouble. */
+static int
+step(struct projector *p)
+{
+    struct outbox_row *rows;
+    int n;
+    int batch = p->w.cfg->projector_batch;
+    int rc = outbox_read(&p->w.pg, p->arena, &p->pos, batch, &rows, &n);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    int done = 0;
+    for (int i = 0; i < n && !stop_requested; i++) {
+        rc = apply_one(p, &rows[i]);
+        if (rc != MK_OK) {
+            break;
+        }
+        snprintf(p->pos.txid, sizeof(p->pos.txid), "%s", rows[i].txid);
+        p->pos.seq = rows[i].seq;
+        if (rows[i].seq > p->w.metrics->projector_applied_seq) {
+            metrics_set(p->w.metrics->projector_applied_seq, rows[i].seq);
+        }
+        done++;
+    }
+    bool caught_up = rc == MK_OK && n < batch;
+    if (caught_up && p->rebuilding) {
+        p->rebuilding = false;
+        log_info("projector: rebuild of generation %lld complete", p->generation);
+    }
+    if (done > 0 || caught_up) {
+        int src = marker_save(p);
+        if (src == MK_ENOTFOUND) {
+            log_warn("projector: the read-model marker vanished; resynchronising");
+            src = sync_generation(p);
+        }
+        if (src != MK_OK) {
+            return src;
+        }
+    }
+    if (rc != MK_OK) {
+        return rc;
+    }
+    return caught_up ? 1 : MK_OK;
+}
+
+static int
+run(struct projector *p)
+{
+    double next_marker_check = 0;
+    int backoff = 100;
+    bool synced = holds_lock(p);   /* --rebuild has synchronised before calling */
+    while (!stop_requested) {
+        arena_reset(p->arena);
+        if (!holds_lock(p)) {
+            set_standby(p, "lock not held");
+            synced = false;
+            if (!try_lock(p)) {
+                pause_ms(1000);
+                continue;
+            }
+        }
+        if (!synced) {
+            if (sync_generation(p) != MK_OK) {
+                pause_ms(backoff);
+                backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+                continue;
+            }
+            synced = true;
+        }
+        int rc = step(p);
+        if (rc < 0) {
+            if (!holds_lock(p)) {
+                continue;
+            }
+            pause_ms(backoff);
+            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            continue;
+        }
+        backoff = 100;
+        if (rc == MK_OK) {
+            continue; /* a full batch: there may be more */
+        }
+        double now = now_mono();
+        if (now >= p->next_backlog) {
+            update_backlog(p);
+            p->next_backlog = now + 0.25;
+        }
+        if (p->once) {
+            return 0;
+        }
+        bool control = wait_for_events(p, p->w.cfg->projector_poll_ms);
+        if (control || now_mono() >= next_marker_check) {
+            /* Cheap: one lookup by _id and one row; catches a wiped MongoDB and --rebuild. */
+            arena_reset(p->arena);
+            if (holds_lock(p) && sync_generation(p) != MK_OK) {
+                pause_ms(backoff);
+            }
+            next_marker_check = now_mono() + 1.0;
+        }
+    }
+    return 0;
+}
+
+static void
+projector_open(struct projector *p, const struct config *cfg)
+{
+    memset(p, 0, sizeof(*p));
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    metrics_open(cfg->run_dir, "projector", true, true);
+    worker_open(&p->w, cfg, "projector");
+    p->arena = arena_create(64 * 1024);
+    snprintf(p->pos.txid, sizeof(p->pos.txid), "0");
+}
+
+static void
+projector_close(struct projector *p)
+{
+    if (holds_lock(p)) {
+        metrics_set(p->w.metrics->projector_active, 0);
+    }
+    arena_destroy(p->arena);
+    worker_close(&p->w);
+}
+
+int
+projector_main(const struct config *cfg)
+{
+    struct projector p;
+    projector_open(&p, cfg);
+    log_info("projector: started; waiting for the advisory lock");
+    int rc = run(&p);
+    log_info("projector: stopped at txid %s seq %lld", p.pos.txid, p.pos.seq);
+    projector_close(&p);
+    return rc;
+}
+
+int
+projector_rebuild(const struct config *cfg, int timeout_s)
+{
+    struct projector p;
+    projector_open(&p, cfg);
+    PGresult *res;
+    int rc = pg_exec(&p.w.pg, p.arena, &BUMP, NULL, &res);
+    if (rc != MK_OK) {
+        fprintf(stderr, "rebuild: cannot reach PostgreSQL\n");
+        projector_close(&p);
+        return 1;
+    }
+    long long gen = pg_int(res, 0, 0);
+    pg_simple(&p.w.pg, "NOTIFY projector_control");
+    fprintf(stderr, "rebuild: generation %lld requested\n", gen);
+
+    if (try_lock(&p)) {
+        /* No projector is running: rebuild here, then exit. */
+        p.once = true;
+        rc = sync_generation(&p) == MK_OK ? run(&p) : 1;
+        fprintf(stderr, "rebuild: %s (this process rebuilt it)\n", rc == 0 ? "done" : "failed");
+        projector_close(&p);
+        return rc;
+    }
+    /* The active projector will rebuild: wait until the marker shows it finished. */
+    double deadline = now_mono() + timeout_s;
+    while (!stop_requested && now_mono() < deadline) {
+        long long have;
+        struct outbox_pos pos;
+        bool rebuilding;
+        arena_reset(p.arena);
+        if (marker_load(&p, &have, &pos, &rebuilding) == MK_OK && have == gen && !rebuilding) {
+            fprintf(stderr, "rebuild: done (by the active projector)\n");
+            projector_close(&p);
+            return 0;
+        }
+        pause_ms(50);
+    }
+    fprintf(stderr, "rebuild: not finished after %d s; the active projector's log says why\n", timeout_s);
+    projector_close(&p);
+    return 1;
+}

@@ -1,0 +1,12 @@
+/* handlers.h — the query role's route handlers (one file per resource). */
+#ifndef MK_QUERY_HANDLERS_H
+#define MK_QUERY_HANDLERS_H
+
+#include "core/http.h"
+
+int query_healthz(struct request *r);
+int query_readyz(struct request *r);
+int query_metrics(struct request *r);
+int query_ping(struct request *r);
+
+#endif

@@ -1,0 +1,109 @@
+#include "query/readmodel.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/errors.h"
+#include "worker.h"
+
+static double
+now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+destroy_doc(void *d)
+{
+    bson_destroy(d);
+}
+
+/* One lookup by _id: MK_OK with *out (a copy), MK_ENOTFOUND, or an error. */
+static int
+find_once(struct request *r, mongoc_collection_t *coll, const char *id, bson_t **out)
+{
+    bson_t filter = BSON_INITIALIZER;
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&filter, "_id", id);
+    BSON_APPEND_INT64(&opts, "limit", 1);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    int rc = MK_ENOTFOUND;
+    *out = NULL;
+    if (mongoc_cursor_next(cur, &doc)) {
+        *out = bson_copy(doc);
+        arena_cleanup_add(r->arena, destroy_doc, *out);
+        rc = MK_OK;
+    } else if (mongoc_cursor_error(cur, &err)) {
+        rc = mongo_result(&err, "find by id");
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    return rc;
+}
+
+int
+readmodel_get(struct request *r, const char *collection, const char *id, const bson_t **doc)
+{
+    struct worker *w = r->worker;
+    long long min_seq = 0;
+    const char *h = http_header(r, "X-Min-Seq");
+    if (h != NULL) {
+        char *end;
+        errno = 0;
+        min_seq = strtoll(h, &end, 10);
+        if (errno != 0 || end == h || *end != '\0' || min_seq < 0) {
+            return http_fail(r, MK_EBADPARAM, "X-Min-Seq must be a non-negative integer");
+        }
+    }
+    mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, collection);
+    double deadline = now_mono() + w->cfg->min_seq_wait_ms / 1000.0;
+    long pause_us = 1000;
+    bson_t *found;
+    for (;;) {
+        int rc = find_once(r, coll, id, &found);
+        if (rc != MK_OK && rc != MK_ENOTFOUND) {
+            return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+        }
+        if (min_seq == 0 || (found != NULL && readmodel_int(found, "seq") >= min_seq)) {
+            break;
+        }
+        if (now_mono() >= deadline) {
+            http_set_header(r, "X-Read-Stale", "1");
+            break;
+        }
+        struct timespec ts = {0, pause_us * 1000};
+        nanosleep(&ts, NULL);
+        pause_us = pause_us * 2 > 50000 ? 50000 : pause_us * 2;
+    }
+    if (found == NULL) {
+        return http_fail(r, MK_ENOTFOUND, NULL);
+    }
+    *doc = found;
+    return MK_OK;
+}
+
+const char *
+readmodel_str(const bson_t *doc, const char *field)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_UTF8(&it)) {
+        return bson_iter_utf8(&it, NULL);
+    }
+    return NULL;
+}
+
+long long
+readmodel_int(const bson_t *doc, const char *field)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_NUMBER(&it)) {
+        return (long long)bson_iter_as_int64(&it);
+    }
+    return 0;
+}

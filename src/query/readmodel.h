@@ -1,0 +1,23 @@
+/*
+ * readmodel.h — single-document reads from the MongoDB read model, with the X-Min-Seq
+ * contract of API.md: when the client sends X-Min-Seq: N, wait (at most min_seq_wait_ms)
+ * until the document's `seq` (the highest outbox position applied to it) reaches N; if it
+ * does not, answer from what there is and add X-Read-Stale: 1.
+ */
+#ifndef MK_READMODEL_H
+#define MK_READMODEL_H
+
+#include "core/http.h"
+#include "store/mongo.h"
+
+/*
+ * Find the document _id = id in collection. *doc (arena-owned) receives it. Returns
+ * MK_OK, MK_ENOTFOUND, MK_EBADPARAM for a bad X-Min-Seq, or MK_EUNAVAILABLE.
+ */
+int readmodel_get(struct request *r, const char *collection, const char *id, const bson_t **doc);
+
+/* Convenience readers of a document's fields (NULL / 0 when absent or of another type). */
+const char *readmodel_str(const bson_t *doc, const char *field);
+long long readmodel_int(const bson_t *doc, const char *field);
+
+#endif

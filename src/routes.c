@@ -1,0 +1,24 @@
+/*
+ * routes.c — every route of the API: method, path pattern, handler, and the pool that
+ * serves it. nginx sends GET/HEAD to the query pool and every other method to the command
+ * pool; a URL's code is found from here in one step (command/<resource>.c or
+ * query/<resource>.c).
+ */
+#include "routes.h"
+
+#include "command/handlers.h"
+#include "query/handlers.h"
+
+#define C ROUTE_COMMAND
+#define Q ROUTE_QUERY
+
+const struct route routes[] = {
+    {"GET", "/healthz", query_healthz, Q | C},
+    {"GET", "/readyz", query_readyz, Q},
+    {"GET", "/metrics", query_metrics, Q},
+
+    {"POST", "/api/v1/system/pings", command_ping, C},
+    {"GET", "/api/v1/system/pings/{id}", query_ping, Q},
+};
+
+const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,65 @@
+/*
+ * pg.h — the PostgreSQL adapter: one lazily opened connection per worker with
+ * reconnect back-off, named prepared statements, and results owned by the request arena.
+ * Only this file and pg.c include libpq; callers see PGresult through the accessors of
+ * libpq (PQgetvalue ...), which is a read-only use of the driver's result type.
+ */
+#ifndef MK_PG_H
+#define MK_PG_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+
+#include "core/arena.h"
+
+#define PG_MAX_PREPARED 128
+
+/* A named statement. Declare them static const beside the domain code that uses them. */
+struct pg_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+};
+
+struct pg {
+    PGconn *conn;
+    char *dsn;
+    int statement_timeout_ms;
+    double next_attempt;          /* monotonic seconds; no connect before this */
+    int backoff_ms;
+    const struct pg_stmt *prepared[PG_MAX_PREPARED];
+    int nprepared;
+    char sqlstate[6];             /* of the last failed statement, "" after success */
+    char constraint[64];          /* constraint named by the last failed statement */
+};
+
+/* Initialise (no connection yet). dsn is copied. */
+void pg_init(struct pg *pg, const char *dsn, int statement_timeout_ms);
+
+/* Close the connection and free the copy of the DSN. */
+void pg_close(struct pg *pg);
+
+/* The connection, opened now if needed. NULL while PostgreSQL is unreachable (then calls
+ * within the back-off window return NULL at once, without waiting for a timeout). */
+PGconn *pg_conn(struct pg *pg);
+
+/*
+ * Execute a prepared statement (prepared on first use on this connection) with text
+ * parameters (NULL = SQL NULL). *out (may be NULL) receives the result, owned by arena.
+ * Returns MK_OK, MK_EUNAVAILABLE when the server is unreachable or the connection broke,
+ * MK_ECONFLICT for a serialization failure or deadlock (retry the transaction), or
+ * MK_EINTERNAL for any other SQL error (pg->sqlstate says which; the message is logged).
+ */
+int pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out);
+
+/* Simple statements without parameters (BEGIN, COMMIT ...). Same returns as pg_exec. */
+int pg_simple(struct pg *pg, const char *sql);
+
+/* True when the last failure was SQLSTATE code (e.g. "23505"). */
+bool pg_failed_with(const struct pg *pg, const char *sqlstate);
+
+/* Convenience accessors for row 0: NULL / 0 when absent. */
+const char *pg_value(const PGresult *res, int row, int col);
+long long pg_int(const PGresult *res, int row, int col);
+
+#endif

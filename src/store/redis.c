@@ -1,0 +1,127 @@
+#include "store/redis.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+
+static double
+now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+redis_init(struct redis_store *rs, const char *host, int port, const char *socket, int timeout_ms)
+{
+    memset(rs, 0, sizeof(*rs));
+    rs->host = strdup(host);
+    rs->port = port;
+    rs->socket = strdup(socket != NULL ? socket : "");
+    rs->timeout_ms = timeout_ms;
+}
+
+static void
+drop(struct redis_store *rs)
+{
+    if (rs->ctx != NULL) {
+        redisFree(rs->ctx);
+        rs->ctx = NULL;
+    }
+}
+
+void
+redis_close(struct redis_store *rs)
+{
+    drop(rs);
+    free(rs->host);
+    free(rs->socket);
+    rs->host = rs->socket = NULL;
+}
+
+static redisContext *
+connect_now(struct redis_store *rs)
+{
+    if (rs->ctx != NULL) {
+        return rs->ctx;
+    }
+    double now = now_mono();
+    if (now < rs->next_attempt) {
+        return NULL;
+    }
+    struct timeval tv = {rs->timeout_ms / 1000, (rs->timeout_ms % 1000) * 1000};
+    redisContext *c = rs->socket[0] != '\0' ? redisConnectUnixWithTimeout(rs->socket, tv)
+                                            : redisConnectWithTimeout(rs->host, rs->port, tv);
+    if (c == NULL || c->err != 0) {
+        rs->backoff_ms = rs->backoff_ms == 0 ? 100 : (rs->backoff_ms * 2 > 5000 ? 5000 : rs->backoff_ms * 2);
+        rs->next_attempt = now + rs->backoff_ms / 1000.0;
+        log_warn("redis: cannot connect (%s); next attempt in %d ms", c != NULL ? c->errstr : "out of memory",
+                 rs->backoff_ms);
+        if (c != NULL) {
+            redisFree(c);
+        }
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    rs->backoff_ms = 0;
+    rs->ctx = c;
+    return c;
+}
+
+static void
+free_reply(void *r)
+{
+    freeReplyObject(r);
+}
+
+static int
+finish(struct redis_store *rs, arena_t *arena, redisReply *reply, redisReply **out)
+{
+    if (reply == NULL) {
+        log_warn("redis: %s", rs->ctx != NULL ? rs->ctx->errstr : "no connection");
+        drop(rs);
+        return MK_EUNAVAILABLE;
+    }
+    if (out != NULL && arena != NULL) {
+        arena_cleanup_add(arena, free_reply, reply);
+        *out = reply;
+    } else {
+        freeReplyObject(reply);
+    }
+    return MK_OK;
+}
+
+int
+redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (connect_now(rs) == NULL) {
+        return MK_EUNAVAILABLE;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *reply = redisvCommand(rs->ctx, fmt, ap);
+    va_end(ap);
+    return finish(rs, arena, reply, out);
+}
+
+int
+redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, const char **argv,
+           const size_t *argvlen)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (connect_now(rs) == NULL) {
+        return MK_EUNAVAILABLE;
+    }
+    redisReply *reply = redisCommandArgv(rs->ctx, argc, argv, argvlen);
+    return finish(rs, arena, reply, out);
+}

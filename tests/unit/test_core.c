@@ -1,0 +1,456 @@
+/* Unit tests of core/ and the pure parts of domain/: no services needed. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/errors.h"
+#include "core/http.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/router.h"
+#include "core/server.h"
+#include "domain/migrate.h"
+#include "domain/outbox.h"
+
+static arena_t *A;
+
+static void
+setup(void)
+{
+    A = arena_create(4096);
+    log_init("test", "error");
+}
+
+static void
+teardown(void)
+{
+    arena_destroy(A);
+}
+
+TestSuite(core, .init = setup, .fini = teardown);
+
+/* ---- arena ---- */
+
+static int cleanup_order[4];
+static int cleanup_n;
+
+static void
+record(void *p)
+{
+    cleanup_order[cleanup_n++] = *(int *)p;
+}
+
+Test(core, arena_cleanups_run_newest_first_on_reset)
+{
+    static int one = 1, two = 2;
+    cleanup_n = 0;
+    arena_cleanup_add(A, record, &one);
+    arena_cleanup_add(A, record, &two);
+    arena_reset(A);
+    cr_assert_eq(cleanup_n, 2);
+    cr_assert_eq(cleanup_order[0], 2);
+    cr_assert_eq(cleanup_order[1], 1);
+    arena_reset(A);
+    cr_assert_eq(cleanup_n, 2, "a cleanup must not run twice");
+}
+
+Test(core, arena_large_allocations_and_alignment)
+{
+    char *big = arena_alloc(A, 100000);
+    memset(big, 'x', 100000);
+    for (int i = 0; i < 100; i++) {
+        void *p = arena_alloc(A, (size_t)i + 1);
+        cr_assert_eq((uintptr_t)p % _Alignof(max_align_t), 0);
+    }
+    cr_assert_str_eq(arena_sprintf(A, "%d-%s", 42, "x"), "42-x");
+    cr_assert_str_eq(arena_strndup(A, "abcdef", 3), "abc");
+}
+
+/* ---- percent-decoding, query strings, cookies ---- */
+
+Test(core, pct_decode)
+{
+    char out[64];
+    cr_assert_eq(http_pct_decode(out, "a%20b+c", 7, true), 5);
+    cr_assert_str_eq(out, "a b c");
+    cr_assert_eq(http_pct_decode(out, "a+b", 3, false), 3);
+    cr_assert_str_eq(out, "a+b");
+    cr_assert_eq(http_pct_decode(out, "%C3%A9", 6, false), 2);
+    cr_assert_eq(http_pct_decode(out, "%2", 2, false), -1, "truncated escape");
+    cr_assert_eq(http_pct_decode(out, "%", 1, false), -1);
+    cr_assert_eq(http_pct_decode(out, "%zz", 3, false), -1, "bad hex");
+    cr_assert_eq(http_pct_decode(out, "a%00b", 5, false), -1, "decoded NUL is refused");
+}
+
+static int
+make_request(struct request *r, const char *method, const char *uri, const char *extra)
+{
+    static char bufs[8][512];
+    static char *env[10];
+    int n = 0;
+    snprintf(bufs[n], sizeof(bufs[n]), "REQUEST_METHOD=%s", method);
+    env[n] = bufs[n];
+    n++;
+    snprintf(bufs[n], sizeof(bufs[n]), "REQUEST_URI=%s", uri);
+    env[n] = bufs[n];
+    n++;
+    const char *q = strchr(uri, '?');
+    snprintf(bufs[n], sizeof(bufs[n]), "QUERY_STRING=%s", q ? q + 1 : "");
+    env[n] = bufs[n];
+    n++;
+    if (extra != NULL) {
+        snprintf(bufs[n], sizeof(bufs[n]), "%s", extra);
+        env[n] = bufs[n];
+        n++;
+    }
+    env[n] = NULL;
+    return http_request_init(r, A, env, NULL, 0);
+}
+
+Test(core, request_parses_path_query_and_cookies)
+{
+    struct request r;
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=red%20bike&limit=5&flag&x=a+b",
+                              "HTTP_COOKIE=sid=abc123; theme=\"dark\"; empty="),
+                 MK_OK);
+    cr_assert_str_eq(r.path, "/api/v1/listings");
+    cr_assert_str_eq(http_query(&r, "q"), "red bike");
+    cr_assert_str_eq(http_query(&r, "limit"), "5");
+    cr_assert_str_eq(http_query(&r, "flag"), "");
+    cr_assert_str_eq(http_query(&r, "x"), "a b");
+    cr_assert_null(http_query(&r, "missing"));
+    cr_assert_str_eq(http_cookie(&r, "sid"), "abc123");
+    cr_assert_str_eq(http_cookie(&r, "theme"), "dark");
+    cr_assert_str_eq(http_cookie(&r, "empty"), "");
+    cr_assert_null(http_cookie(&r, "nope"));
+}
+
+Test(core, request_bad_escape_is_bad_parameter)
+{
+    struct request r;
+    cr_assert_eq(make_request(&r, "GET", "/x?q=%zz", NULL), MK_EBADPARAM);
+    cr_assert_eq(make_request(&r, "GET", "/a%2", NULL), MK_EBADPARAM);
+}
+
+Test(core, request_headers_map_to_fastcgi_params)
+{
+    struct request r;
+    make_request(&r, "POST", "/x", "HTTP_IF_MATCH=\"3\"");
+    cr_assert_str_eq(http_header(&r, "If-Match"), "\"3\"");
+    cr_assert_str_eq(http_header(&r, "if-match"), "\"3\"");
+    cr_assert_null(http_header(&r, "If-None-Match"));
+}
+
+/* ---- router ---- */
+
+static int h_list(struct request *r) { (void)r; return 1; }
+static int h_get(struct request *r) { (void)r; return 2; }
+static int h_post(struct request *r) { (void)r; return 3; }
+
+static const struct route test_routes[] = {
+    {"GET", "/api/v1/listings", h_list, ROUTE_QUERY},
+    {"POST", "/api/v1/listings", h_post, ROUTE_COMMAND},
+    {"GET", "/api/v1/listings/{id}", h_get, ROUTE_QUERY},
+    {"PATCH", "/api/v1/listings/{id}", h_post, ROUTE_COMMAND},
+    {"DELETE", "/api/v1/listings/{id}/images/{image_id}", h_post, ROUTE_COMMAND},
+};
+
+Test(core, router_matches_and_captures)
+{
+    struct request r;
+    make_request(&r, "GET", "/api/v1/listings/abc", NULL);
+    cr_assert_eq(router_match(&r, test_routes, 5), 2);
+    cr_assert_str_eq(http_path_param(&r, "id"), "abc");
+    make_request(&r, "DELETE", "/api/v1/listings/L1/images/I2", NULL);
+    cr_assert_eq(router_match(&r, test_routes, 5), 4);
+    cr_assert_str_eq(http_path_param(&r, "id"), "L1");
+    cr_assert_str_eq(http_path_param(&r, "image_id"), "I2");
+    make_request(&r, "HEAD", "/api/v1/listings", NULL);
+    cr_assert_eq(router_match(&r, test_routes, 5), 0, "HEAD is routed as GET");
+}
+
+Test(core, router_not_found_and_method_not_allowed)
+{
+    struct request r;
+    make_request(&r, "GET", "/api/v1/nothing", NULL);
+    cr_assert_eq(router_match(&r, test_routes, 5), MK_ENOTFOUND);
+    make_request(&r, "GET", "/api/v1/listings/", NULL);
+    cr_assert_eq(router_match(&r, test_routes, 5), MK_ENOTFOUND, "an empty segment does not match {id}");
+    make_request(&r, "GET", "/api/v1/listings/a/b", NULL);
+    cr_assert_eq(router_match(&r, test_routes, 5), MK_ENOTFOUND);
+    make_request(&r, "PUT", "/api/v1/listings/x", NULL);
+    cr_assert_eq(router_match(&r, test_routes, 5), MK_EMETHOD);
+    cr_assert_str_eq(http_response_header(&r, "Allow"), "GET, HEAD, PATCH");
+}
+
+/* ---- error rendering ---- */
+
+static json_object *
+render(struct request *r, int rc, size_t *len)
+{
+    http_finish(r, rc);
+    char *out = http_serialise(r, len);
+    char *body = strstr(out, "\r\n\r\n");
+    cr_assert_not_null(body);
+    return http_json_own(r, json_tokener_parse(body + 4));
+}
+
+Test(core, errors_have_the_api_shape)
+{
+    struct request r;
+    size_t len;
+    make_request(&r, "GET", "/x", NULL);
+    http_fail(&r, MK_ENOTFOUND, "no such listing");
+    json_object *doc = render(&r, MK_ENOTFOUND, &len);
+    cr_assert_eq(r.status, 404);
+    json_object *err = json_object_object_get(doc, "error");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(err, "code")), "not_found");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(err, "message")), "no such listing");
+    cr_assert_null(json_object_object_get(err, "fields"), "fields only for 422");
+}
+
+Test(core, validation_errors_list_fields)
+{
+    struct request r;
+    size_t len;
+    make_request(&r, "POST", "/x", NULL);
+    http_field_error(&r, "price_minor", "must be a positive integer");
+    http_field_error(&r, "title", "too short");
+    json_object *doc = render(&r, MK_EVALIDATION, &len);
+    cr_assert_eq(r.status, 422);
+    json_object *fields = json_object_object_get(json_object_object_get(doc, "error"), "fields");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(fields, "price_minor")),
+                     "must be a positive integer");
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(fields, "title")), "too short");
+}
+
+Test(core, internal_errors_never_leak_details)
+{
+    struct request r;
+    size_t len;
+    make_request(&r, "GET", "/x", NULL);
+    http_fail(&r, MK_EINTERNAL, "ERROR: relation \"users\" does not exist");
+    json_object *doc = render(&r, MK_EINTERNAL, &len);
+    cr_assert_eq(r.status, 500);
+    const char *msg = json_object_get_string(json_object_object_get(json_object_object_get(doc, "error"), "message"));
+    cr_assert_null(strstr(msg, "relation"));
+    cr_assert_str_eq(msg, "internal error");
+}
+
+Test(core, unavailable_and_rate_limited_carry_retry_after)
+{
+    struct request r;
+    size_t len;
+    make_request(&r, "GET", "/x", NULL);
+    render(&r, MK_EUNAVAILABLE, &len);
+    cr_assert_eq(r.status, 503);
+    cr_assert_not_null(http_response_header(&r, "Retry-After"));
+    make_request(&r, "GET", "/x", NULL);
+    render(&r, MK_ERATELIMITED, &len);
+    cr_assert_eq(r.status, 429);
+    cr_assert_not_null(http_response_header(&r, "Retry-After"));
+}
+
+Test(core, every_code_maps_to_its_status)
+{
+    static const struct { int rc, status; const char *code; } cases[] = {
+        {MK_EMALFORMED, 400, "malformed_json"}, {MK_EBADPARAM, 400, "bad_parameter"},
+        {MK_EUNAUTH, 401, "unauthenticated"}, {MK_ECREDENTIALS, 401, "invalid_credentials"},
+        {MK_EFORBIDDEN, 403, "forbidden"}, {MK_ENOTFOUND, 404, "not_found"},
+        {MK_EMETHOD, 405, "method_not_allowed"}, {MK_ECONFLICT, 409, "conflict"},
+        {MK_EEMAILTAKEN, 409, "email_taken"}, {MK_ENOTAVAILABLE, 409, "listing_not_available"},
+        {MK_ETRANSITION, 409, "invalid_transition"}, {MK_EREVIEWED, 409, "already_reviewed"},
+        {MK_EPRECONDITION, 412, "precondition_failed"}, {MK_ETOOLARGE, 413, "payload_too_large"},
+        {MK_EMEDIATYPE, 415, "unsupported_media_type"}, {MK_EVALIDATION, 422, "validation_failed"},
+        {MK_EIDEMREUSED, 422, "idempotency_key_reused"}, {MK_EPRECONDREQ, 428, "precondition_required"},
+        {MK_ERATELIMITED, 429, "rate_limited"}, {MK_EUNAVAILABLE, 503, "unavailable"},
+        {MK_EINTERNAL, 500, "internal"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_eq(errors_http_status(cases[i].rc), cases[i].status, "rc %d", cases[i].rc);
+        cr_assert_str_eq(errors_api_code(cases[i].rc), cases[i].code);
+    }
+}
+
+/* ---- JSON bodies ---- */
+
+static int
+body_request(struct request *r, const char *body)
+{
+    static char *env[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/x", NULL};
+    http_request_init(r, A, env, body, strlen(body));
+    json_object *obj;
+    return http_json_body(r, &obj);
+}
+
+Test(core, json_bodies)
+{
+    struct request r;
+    cr_assert_eq(body_request(&r, "{\"a\": 1}"), MK_OK);
+    cr_assert_eq(body_request(&r, "{\"a\": 1}  \n"), MK_OK);
+    cr_assert_eq(body_request(&r, "{\"a\": 1"), MK_EMALFORMED);
+    cr_assert_eq(body_request(&r, "{\"a\": 1} x"), MK_EMALFORMED, "trailing garbage");
+    cr_assert_eq(body_request(&r, "{'a': 1}"), MK_EMALFORMED, "strict JSON only");
+    cr_assert_eq(body_request(&r, "{\"a\": NaN}"), MK_EMALFORMED, "no NaN in JSON");
+    cr_assert_eq(body_request(&r, "{\"a\": Infinity}"), MK_EMALFORMED);
+    cr_assert_eq(body_request(&r, "{\"a\": 1.5e3, \"b\": true, \"c\": null, \"d\": \"it's NaN\"}"), MK_OK);
+    cr_assert_eq(body_request(&r, "{\"a\": \"q\\\"'x\"}"), MK_OK, "escaped quote inside a string");
+    cr_assert_eq(body_request(&r, "{\"a\": \"\xff\"}"), MK_EMALFORMED, "invalid UTF-8");
+    cr_assert_eq(body_request(&r, "[1,2]"), MK_EVALIDATION, "not an object");
+    cr_assert_eq(body_request(&r, ""), MK_EMALFORMED);
+}
+
+Test(core, unknown_fields_are_rejected)
+{
+    struct request r;
+    static const char *const allowed[] = {"title", "price_minor", NULL};
+    body_request(&r, "{\"title\":\"x\",\"prise_minor\":5}");
+    json_object *obj = json_tokener_parse("{\"title\":\"x\",\"prise_minor\":5}");
+    http_json_own(&r, obj);
+    cr_assert_eq(http_json_only(&r, obj, allowed), MK_EVALIDATION);
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(r.err_fields, "prise_minor")), "unknown field");
+}
+
+/* ---- server boundary: content type and size ---- */
+
+static int s_handler_calls;
+static int s_handler(struct request *r) { s_handler_calls++; return http_respond_empty(r, 204); }
+static const struct route s_routes[] = {
+    {"POST", "/things", s_handler, ROUTE_COMMAND},
+    {"GET", "/things", s_handler, ROUTE_QUERY},
+};
+
+static int
+serve(int role, const char *method, const char *ctype, const char *body, long content_length)
+{
+    char m[64], ct[128];
+    snprintf(m, sizeof(m), "REQUEST_METHOD=%s", method);
+    snprintf(ct, sizeof(ct), "CONTENT_TYPE=%s", ctype);
+    char *env[] = {m, "REQUEST_URI=/things", ct, NULL};
+    struct server s = {.routes = s_routes, .nroutes = 2, .role = role, .arena = A};
+    char *out;
+    size_t len;
+    server_handle(&s, env, body, strlen(body), content_length, &out, &len);
+    return atoi(out + strlen("Status: "));
+}
+
+Test(core, server_checks_content_type_size_and_role)
+{
+    s_handler_calls = 0;
+    cr_assert_eq(serve(ROUTE_COMMAND, "POST", "application/json", "{}", 2), 204);
+    cr_assert_eq(serve(ROUTE_COMMAND, "POST", "application/json; charset=utf-8", "{}", 2), 204);
+    cr_assert_eq(serve(ROUTE_COMMAND, "POST", "text/plain", "{}", 2), 415);
+    cr_assert_eq(serve(ROUTE_COMMAND, "POST", "application/jsonx", "{}", 2), 415);
+    cr_assert_eq(serve(ROUTE_COMMAND, "POST", "application/json", "", 70000), 413);
+    cr_assert_eq(serve(ROUTE_QUERY, "POST", "application/json", "{}", 2), 500, "misrouted write");
+    cr_assert_eq(serve(ROUTE_QUERY, "DELETE", "", "", 0), 405);
+    cr_assert_eq(s_handler_calls, 2);
+}
+
+/* ---- configuration ---- */
+
+Test(core, config_file_then_environment)
+{
+    char path[] = "/tmp/marketd-test-XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "# comment\nquery_workers = 3\n  mongo_db = \"shop\"\ns3_path_style = false\n\n";
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    struct config c;
+    char err[256];
+    config_defaults(&c);
+    char *env[] = {"MARKET_QUERY_WORKERS=5", "MARKET_VAR=/ignored", "OTHER=1", NULL};
+    cr_assert_eq(config_load(&c, path, env, err, sizeof(err)), MK_OK, "%s", err);
+    cr_assert_eq(c.query_workers, 5, "the environment wins over the file");
+    cr_assert_str_eq(c.mongo_db, "shop");
+    cr_assert_eq(c.s3_path_style, false);
+    cr_assert_eq(c.command_workers, 4, "defaults stay");
+    config_free(&c);
+    unlink(path);
+}
+
+Test(core, config_errors_name_key_and_line)
+{
+    char path[] = "/tmp/marketd-test-XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "query_workers = 3\nquery_wrokers = 4\n";
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    struct config c;
+    char err[256];
+    config_defaults(&c);
+    cr_assert_neq(config_load(&c, path, NULL, err, sizeof(err)), MK_OK);
+    cr_assert_not_null(strstr(err, ":2:"), "%s", err);
+    cr_assert_not_null(strstr(err, "query_wrokers"), "%s", err);
+    config_free(&c);
+    config_defaults(&c);
+    char *env[] = {"MARKET_QUERY_WORKERS=lots", NULL};
+    cr_assert_neq(config_load(&c, NULL, env, err, sizeof(err)), MK_OK);
+    cr_assert_not_null(strstr(err, "MARKET_QUERY_WORKERS"), "%s", err);
+    config_free(&c);
+    config_defaults(&c);
+    cr_assert_neq(config_set(&c, "command_listen", "nowhere", err, sizeof(err)), 1);
+    cr_assert_neq(config_load(&c, NULL, NULL, err, sizeof(err)), MK_OK, "listen must be unix: or host:port");
+    config_free(&c);
+    unlink(path);
+}
+
+/* ---- ids, migrations, outbox order ---- */
+
+Test(core, uuids)
+{
+    char u[UUID_STR_LEN + 1], v[UUID_STR_LEN + 1];
+    uuid_new(u);
+    uuid_new(v);
+    cr_assert(uuid_valid(u));
+    cr_assert_str_neq(u, v);
+    cr_assert_eq(u[14], '4', "version 4");
+    cr_assert(!uuid_valid("not-a-uuid"));
+    cr_assert(!uuid_valid("0123456789abcdef0123456789abcdef0123"));
+    cr_assert(uuid_valid("0123ABCD-0123-4567-89ab-0123456789ab"));
+}
+
+Test(core, migration_names)
+{
+    cr_assert_eq(migrate_number("001_outbox.sql"), 1);
+    cr_assert_eq(migrate_number("120_x.sql"), 120);
+    cr_assert_eq(migrate_number("outbox.sql"), -1);
+    cr_assert_eq(migrate_number("001outbox.sql"), -1);
+    cr_assert_eq(migrate_number("001_outbox.sql~"), -1);
+}
+
+Test(core, outbox_positions_order_by_txid_then_seq)
+{
+    struct outbox_pos a = {"100", 7}, b = {"100", 8}, c = {"99", 50}, d = {"1000", 1};
+    cr_assert_lt(outbox_pos_cmp(&a, &b), 0);
+    cr_assert_lt(outbox_pos_cmp(&c, &a), 0, "a lower txid comes first even with a higher seq");
+    cr_assert_gt(outbox_pos_cmp(&d, &a), 0, "numeric, not lexical, txid order");
+    cr_assert_eq(outbox_pos_cmp(&a, &a), 0);
+}
+
+/* ---- metrics ---- */
+
+Test(core, metrics_segments_render_prometheus_text)
+{
+    char dir[] = "/tmp/marketd-metrics-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    struct metrics_segment *m = metrics_open(dir, "query", true, true);
+    cr_assert_not_null(m);
+    metrics_observe(m, 1, 200, 1500);
+    metrics_observe(m, 1, 404, 20000);
+    metrics_observe(m, -1, 404, 100);
+    char *text = metrics_render(A, dir, test_routes, 5);
+    cr_assert_not_null(strstr(text, "market_http_requests_total{role=\"query\",method=\"POST\",route=\"/api/v1/listings\",status=\"200\"} 1"), "%s", text);
+    cr_assert_not_null(strstr(text, "route=\"unmatched\",status=\"404\"} 1"));
+    cr_assert_not_null(strstr(text, "le=\"+Inf\"} 2"));
+    cr_assert_not_null(strstr(text, "market_pool_workers_alive{role=\"query\"}"));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/metrics-query.shm", dir);
+    unlink(path);
+    rmdir(dir);
+}
