@@ -474,7 +474,8 @@ http_json_body(struct request *r, json_object **out)
     if (obj == NULL || jerr != json_tokener_success) {
         json_object_put(obj);
         char msg[160];
-        snprintf(msg, sizeof(msg), "malformed JSON: %s", json_tokener_error_desc(jerr));
+        snprintf(msg, sizeof(msg), "malformed JSON: %s",
+                 jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr));
         return http_fail(r, MK_EMALFORMED, msg);
     }
     http_json_own(r, obj);

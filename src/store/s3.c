@@ -146,7 +146,7 @@ s3_request(struct s3 *s, arena_t *arena, const char *method, const char *key, co
         snprintf(line, sizeof(line), "Content-Type: %s", content_type);
         headers = curl_slist_append(headers, line);
     }
-    headers = curl_slist_append(headers, "Expect:");
+    /* No "Expect:" override: curl 7.88 would sign the empty header it then drops. */
 
     char sigv4[128];
     snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s->region);

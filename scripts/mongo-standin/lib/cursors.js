@@ -24,7 +24,7 @@ class CursorRegistry {
     let bytes = 0;
     while (state.pos < state.docs.length && (limit === undefined || batch.length < limit)) {
       const doc = state.docs[state.pos];
-      const size = calculateObjectSize(doc);
+      const size = calculateObjectSize(doc); // over-counts Int32 values: a safe upper bound
       if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
       batch.push(doc);
       bytes += size;

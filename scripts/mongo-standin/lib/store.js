@@ -65,7 +65,7 @@ class Index {
       out.key = this.options.key;
     }
     out.name = this.name;
-    if (this.unique) out.unique = true;
+    if (this.unique && this.name !== ID_INDEX_NAME) out.unique = true;
     if (this.sparse) out.sparse = true;
     if (this.partialFilter) out.partialFilterExpression = this.partialFilter;
     for (const opt of ['expireAfterSeconds', '2dsphereIndexVersion', 'collation', 'hidden']) {

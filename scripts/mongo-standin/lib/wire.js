@@ -102,27 +102,30 @@ function header(buf, length, responseTo, opCode) {
   buf.writeInt32LE(opCode, 12);
 }
 
+// Note: bson 6's calculateObjectSize miscounts Int32 objects, so replies are serialized
+// first and the header is written around the bytes.
+
 /** OP_MSG reply with a single body section. */
 function buildMsgReply(responseTo, doc) {
-  const size = BSON.calculateObjectSize(doc, SERIALIZE_OPTIONS);
-  const buf = Buffer.alloc(HEADER_SIZE + 5 + size);
+  const body = BSON.serialize(doc, SERIALIZE_OPTIONS);
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + 5 + body.length);
   header(buf, buf.length, responseTo, OP_MSG);
   buf.writeUInt32LE(0, HEADER_SIZE);
   buf[HEADER_SIZE + 4] = 0;
-  BSON.serializeWithBufferAndIndex(doc, buf, { ...SERIALIZE_OPTIONS, index: HEADER_SIZE + 5 });
+  body.copy(buf, HEADER_SIZE + 5);
   return buf;
 }
 
 /** OP_REPLY with one document; queryFailure sets the QueryFailure response flag. */
 function buildOpReply(responseTo, doc, queryFailure = false) {
-  const size = BSON.calculateObjectSize(doc, SERIALIZE_OPTIONS);
-  const buf = Buffer.alloc(HEADER_SIZE + 20 + size);
+  const body = BSON.serialize(doc, SERIALIZE_OPTIONS);
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + 20 + body.length);
   header(buf, buf.length, responseTo, OP_REPLY);
   buf.writeInt32LE(queryFailure ? 2 : 0, HEADER_SIZE); // responseFlags
   buf.writeBigInt64LE(0n, HEADER_SIZE + 4); // cursorID
   buf.writeInt32LE(0, HEADER_SIZE + 12); // startingFrom
   buf.writeInt32LE(1, HEADER_SIZE + 16); // numberReturned
-  BSON.serializeWithBufferAndIndex(doc, buf, { ...SERIALIZE_OPTIONS, index: HEADER_SIZE + 20 });
+  body.copy(buf, HEADER_SIZE + 20);
   return buf;
 }
 

@@ -1,0 +1,77 @@
+# shellcheck shell=bash
+# The marketd processes: migrations, the command and query pools, the projector.
+# Sourced after common.sh and the store libraries (for their connection variables).
+
+MARKET_CONFIG=$MARKET_VAR/marketd.conf
+MARKET_BIN=$MARKET_ROOT/marketd
+
+# market_configure: write the configuration of this stack's marketd processes.
+market_configure() {
+    mkdir -p "$MARKET_RUN" "$MARKET_LOG"
+    local workers_q=8 workers_c=4
+    if [ "$MARKET_STACK" = test ]; then workers_q=4; workers_c=3; fi
+    cat >"$MARKET_CONFIG" <<CONF
+# Written by scripts/lib/market.sh for the $MARKET_STACK stack; regenerated on every start.
+command_listen = unix:$MARKET_RUN/command.sock
+query_listen = unix:$MARKET_RUN/query.sock
+command_workers = ${MARKET_COMMAND_WORKERS:-$workers_c}
+query_workers = ${MARKET_QUERY_WORKERS:-$workers_q}
+graceful_timeout_s = 20
+run_dir = $MARKET_RUN
+sql_dir = $MARKET_ROOT/sql
+pg_dsn = $MARKET_PG_DSN
+mongo_uri = $MARKET_MONGO_URI
+mongo_db = market
+redis_host = 127.0.0.1
+redis_port = $MARKET_REDIS_PORT
+redis_socket = $MARKET_REDIS_SOCKET
+s3_endpoint = $MARKET_S3_ENDPOINT
+s3_region = $MARKET_S3_REGION
+s3_bucket = $MARKET_S3_BUCKET
+s3_access_key = $MARKET_S3_ACCESS_KEY
+s3_secret_key = $MARKET_S3_SECRET_KEY
+s3_path_style = true
+s3_public_base_url = https://localhost:$MARKET_HTTPS_PORT/media
+public_origin = https://localhost:$MARKET_HTTPS_PORT
+projector_poll_ms = 500
+CONF
+}
+
+market_migrate() {
+    "$MARKET_BIN" --migrate --config "$MARKET_CONFIG" 2>"$MARKET_LOG/migrate.log" ||
+        { cat "$MARKET_LOG/migrate.log" >&2; die "migrations failed"; }
+}
+
+# market_start_one NAME: start command, query or projector (if not running).
+market_start_one() {
+    local name=$1
+    if pid_alive "market-$name"; then
+        return 0
+    fi
+    rm -f "$MARKET_RUN/$name.sock.lock"
+    start_bg "market-$name" "$MARKET_BIN" --role "$name" --config "$MARKET_CONFIG"
+    case $name in
+    command | query)
+        wait_for "$name pool" 10 test -S "$MARKET_RUN/$name.sock" ||
+            { tail -n 20 "$MARKET_LOG/market-$name.log" >&2; die "the $name pool did not start"; }
+        ;;
+    esac
+}
+
+market_stop_one() {
+    stop_pid "market-$1" 30
+}
+
+market_start() {
+    market_configure
+    market_migrate
+    market_start_one command
+    market_start_one query
+    market_start_one projector
+}
+
+market_stop() {
+    market_stop_one projector
+    market_stop_one command
+    market_stop_one query
+}

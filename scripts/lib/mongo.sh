@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# The MongoDB endpoint: the project's wire-protocol stand-in (scripts/mongo-standin, Node),
+# in memory, on 127.0.0.1:$MARKET_MONGO_PORT. When MARKET_MONGO_URI is set to a real
+# MongoDB, nothing is started and that URI is used instead. Sourced after common.sh.
+
+if [ -n "${MARKET_MONGO_URI:-}" ]; then
+    MARKET_MONGO_EXTERNAL=1
+else
+    MARKET_MONGO_EXTERNAL=0
+    MARKET_MONGO_URI="mongodb://127.0.0.1:$MARKET_MONGO_PORT/?appname=marketd"
+fi
+export MARKET_MONGO_URI
+
+mongo_start() {
+    if [ "$MARKET_MONGO_EXTERNAL" = 1 ]; then
+        return 0
+    fi
+    if pid_alive mongo; then
+        return 0
+    fi
+    port_free "$MARKET_MONGO_PORT" || die "port $MARKET_MONGO_PORT (MongoDB stand-in) is taken by another process"
+    start_bg mongo node "$MARKET_ROOT/scripts/mongo-standin/server.js" --host 127.0.0.1 --port "$MARKET_MONGO_PORT"
+    wait_for mongo 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MARKET_MONGO_PORT" ||
+        { tail -n 20 "$MARKET_LOG/mongo.log" >&2; die "the MongoDB stand-in did not start"; }
+}
+
+mongo_stop() {
+    stop_pid mongo 10
+}

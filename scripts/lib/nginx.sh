@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# nginx in front of the pools: TLS on $MARKET_HTTPS_PORT (self-signed certificate under
+# $MARKET_VAR/nginx/tls), plain HTTP on $MARKET_HTTP_PORT. Sourced after common.sh.
+
+MARKET_NGINX_DIR=$MARKET_VAR/nginx
+
+# render TEMPLATE OUTPUT: replace the @PLACEHOLDERS@ of an nginx template.
+_nginx_render() {
+    local user=$1 in=$2 out=$3
+    sed -e "s|@VAR@|$MARKET_VAR|g" -e "s|@LOG@|$MARKET_LOG|g" -e "s|@NGINX_DIR@|$MARKET_NGINX_DIR|g" \
+        -e "s|@NGINX_USER@|$user|g" -e "s|@HTTPS_PORT@|$MARKET_HTTPS_PORT|g" -e "s|@HTTP_PORT@|$MARKET_HTTP_PORT|g" \
+        -e "s|@QUERY_UPSTREAM@|unix:$MARKET_RUN/query.sock|g" \
+        -e "s|@COMMAND_UPSTREAM@|unix:$MARKET_RUN/command.sock|g" \
+        -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" "$in" >"$out"
+}
+
+nginx_configure() {
+    local user=www-data
+    mkdir -p "$MARKET_NGINX_DIR"/{tls,cache,bench} "$MARKET_NGINX_DIR"/tmp/{body,fastcgi,proxy,uwsgi,scgi} "$MARKET_LOG" "$MARKET_RUN"
+    if id www-data >/dev/null 2>&1; then
+        ensure_traversable "$MARKET_NGINX_DIR" www-data
+        chown -R www-data: "$MARKET_NGINX_DIR/cache" "$MARKET_NGINX_DIR/tmp"
+    else
+        user=nobody
+        chown -R nobody: "$MARKET_NGINX_DIR/cache" "$MARKET_NGINX_DIR/tmp"
+    fi
+    if [ ! -s "$MARKET_NGINX_DIR/tls/cert.pem" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=localhost" \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -keyout "$MARKET_NGINX_DIR/tls/key.pem" -out "$MARKET_NGINX_DIR/tls/cert.pem" >/dev/null 2>&1 ||
+            die "openssl could not make the self-signed certificate"
+    fi
+    local n
+    for n in marketd-http.conf marketd-locations.conf; do
+        _nginx_render "$user" "$MARKET_ROOT/nginx/$n.in" "$MARKET_NGINX_DIR/$n"
+    done
+    cp "$MARKET_ROOT/nginx/marketd-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" "$MARKET_NGINX_DIR/"
+    _nginx_render "$user" "$MARKET_ROOT/nginx/marketplace.conf.in" "$MARKET_NGINX_DIR/nginx.conf"
+    nginx -t -q -c "$MARKET_NGINX_DIR/nginx.conf" -p "$MARKET_NGINX_DIR" -e "$MARKET_LOG/nginx-error.log" 2>"$MARKET_LOG/nginx-check.log" ||
+        { cat "$MARKET_LOG/nginx-check.log" >&2; die "the rendered nginx configuration is invalid"; }
+}
+
+nginx_start() {
+    nginx_configure
+    if pid_alive nginx; then
+        kill -HUP "$(cat "$MARKET_RUN/nginx.pid")"   # reload the freshly rendered configuration
+        return 0
+    fi
+    port_free "$MARKET_HTTPS_PORT" || die "port $MARKET_HTTPS_PORT (nginx HTTPS) is taken by another process"
+    port_free "$MARKET_HTTP_PORT" || die "port $MARKET_HTTP_PORT (nginx HTTP) is taken by another process"
+    # nginx writes its own pid file (the master's pid) at $MARKET_RUN/nginx.pid.
+    setsid nginx -c "$MARKET_NGINX_DIR/nginx.conf" -p "$MARKET_NGINX_DIR" -e "$MARKET_LOG/nginx-error.log" \
+        >>"$MARKET_LOG/nginx.log" 2>&1 </dev/null &
+    wait_for nginx 10 curl -sfk -o /dev/null "https://127.0.0.1:$MARKET_HTTPS_PORT/healthz" -m 1 --http1.1 -H 'Connection: close' ||
+        wait_for nginx 5 test -s "$MARKET_RUN/nginx.pid" ||
+        { tail -n 20 "$MARKET_LOG/nginx-error.log" >&2; die "nginx did not start"; }
+}
+
+nginx_stop() {
+    stop_pid nginx 10
+}

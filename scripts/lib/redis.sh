@@ -1,0 +1,24 @@
+# shellcheck shell=bash
+# Redis for sessions, rate limits and caches: loopback TCP on $MARKET_REDIS_PORT and a unix
+# socket in $MARKET_RUN. In-memory only (no RDB/AOF): every key it holds can be lost.
+# Sourced after common.sh.
+
+MARKET_REDIS_SOCKET=$MARKET_RUN/redis.sock
+export MARKET_REDIS_SOCKET
+
+redis_start() {
+    if pid_alive redis && redis-cli -s "$MARKET_REDIS_SOCKET" ping >/dev/null 2>&1; then
+        return 0
+    fi
+    port_free "$MARKET_REDIS_PORT" || die "port $MARKET_REDIS_PORT (Redis) is taken by another process"
+    mkdir -p "$MARKET_VAR/redis"
+    start_bg redis redis-server --bind 127.0.0.1 --port "$MARKET_REDIS_PORT" \
+        --unixsocket "$MARKET_REDIS_SOCKET" --unixsocketperm 770 --dir "$MARKET_VAR/redis" \
+        --save "" --appendonly no --daemonize no --maxmemory 512mb --maxmemory-policy volatile-lru
+    wait_for redis 10 redis-cli -s "$MARKET_REDIS_SOCKET" ping ||
+        { tail -n 20 "$MARKET_LOG/redis.log" >&2; die "Redis did not start"; }
+}
+
+redis_stop() {
+    stop_pid redis 10
+}

@@ -1,0 +1,698 @@
+/*
+ * MongoDB conformance checks through libmongoc: every query and command shape the project
+ * relies on, checked against the MongoDB manual's documented behaviour. Runs against the
+ * server in MARKET_MONGO_URI (default: the local stand-in on 127.0.0.1:28117); a real
+ * MongoDB 6+ standalone must pass these too. Each test names the manual rule it relies on.
+ *
+ * Build: gcc -std=c17 -Wall -Wextra -Werror $(pkg-config --cflags libmongoc-1.0 criterion) \
+ *          tests/integration/test_mongo_conformance.c -o test_mongo_conformance \
+ *          $(pkg-config --libs libmongoc-1.0 criterion)
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* struct addrinfo in libmongoc's headers under -std=c17 */
+#endif
+#include <criterion/criterion.h>
+#include <mongoc/mongoc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static mongoc_client_t *client;
+static mongoc_database_t *db;
+static char dbname[64];
+
+static void setup(void)
+{
+    mongoc_init();
+    const char *uri = getenv("MARKET_MONGO_URI");
+    if (!uri || !*uri)
+        uri = "mongodb://127.0.0.1:28117/?appname=conformance";
+    bson_error_t error;
+    mongoc_uri_t *u = mongoc_uri_new_with_error(uri, &error);
+    cr_assert(u, "bad MARKET_MONGO_URI: %s", error.message);
+    client = mongoc_client_new_from_uri(u);
+    mongoc_uri_destroy(u);
+    cr_assert(client);
+    /* A fresh database per test process (Criterion forks one per test). */
+    snprintf(dbname, sizeof dbname, "conf_%ld_%ld", (long)getpid(), (long)time(NULL));
+    db = mongoc_client_get_database(client, dbname);
+}
+
+static void teardown(void)
+{
+    if (db) {
+        mongoc_database_drop_with_opts(db, NULL, NULL);
+        mongoc_database_destroy(db);
+    }
+    if (client)
+        mongoc_client_destroy(client);
+    mongoc_cleanup();
+}
+
+TestSuite(mongo, .init = setup, .fini = teardown, .timeout = 30);
+
+static mongoc_collection_t *coll(const char *name)
+{
+    return mongoc_database_get_collection(db, name);
+}
+
+/* Runs a database command; returns success and fills reply (always initialised) and error. */
+static bool command(bson_t *cmd, bson_t *reply, bson_error_t *error)
+{
+    bool ok = mongoc_database_command_simple(db, cmd, NULL, reply, error);
+    bson_destroy(cmd);
+    return ok;
+}
+
+static void create_index(const char *collection, bson_t *key, const char *name, bool unique)
+{
+    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(collection), "indexes", "[", "{", "key",
+                           BCON_DOCUMENT(key), "name", BCON_UTF8(name), "unique", BCON_BOOL(unique),
+                           "}", "]");
+    bson_t reply;
+    bson_error_t error;
+    bool ok = command(cmd, &reply, &error);
+    cr_assert(ok, "createIndexes %s: %s", name, error.message);
+    bson_destroy(&reply);
+    bson_destroy(key);
+}
+
+static void insert(mongoc_collection_t *c, bson_t *doc)
+{
+    bson_error_t error;
+    bool ok = mongoc_collection_insert_one(c, doc, NULL, NULL, &error);
+    cr_assert(ok, "insert: %s", error.message);
+    bson_destroy(doc);
+}
+
+/* The first document a filter finds (caller destroys), or NULL. */
+static bson_t *find_one(mongoc_collection_t *c, bson_t *filter, bson_t *opts)
+{
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, opts, NULL);
+    const bson_t *doc;
+    bson_t *out = NULL;
+    if (mongoc_cursor_next(cur, &doc))
+        out = bson_copy(doc);
+    bson_error_t error;
+    cr_assert(!mongoc_cursor_error(cur, &error), "find: %s", error.message);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    if (opts)
+        bson_destroy(opts);
+    return out;
+}
+
+/* Collects a string field of every document a cursor returns, comma-separated. */
+static void collect_field(mongoc_cursor_t *cur, const char *field, char *buf, size_t size)
+{
+    const bson_t *doc;
+    bson_iter_t it;
+    buf[0] = '\0';
+    while (mongoc_cursor_next(cur, &doc)) {
+        if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_UTF8(&it)) {
+            if (buf[0])
+                strncat(buf, ",", size - strlen(buf) - 1);
+            strncat(buf, bson_iter_utf8(&it, NULL), size - strlen(buf) - 1);
+        }
+    }
+    bson_error_t error;
+    cr_assert(!mongoc_cursor_error(cur, &error), "cursor: %s", error.message);
+    mongoc_cursor_destroy(cur);
+}
+
+static int64_t count_cursor(mongoc_cursor_t *cur)
+{
+    const bson_t *doc;
+    int64_t n = 0;
+    while (mongoc_cursor_next(cur, &doc))
+        n++;
+    bson_error_t error;
+    cr_assert(!mongoc_cursor_error(cur, &error), "cursor: %s", error.message);
+    mongoc_cursor_destroy(cur);
+    return n;
+}
+
+static void insert_places(mongoc_collection_t *c)
+{
+    /* Around Berlin (13.405 E, 52.52 N): ~111 m, ~1.1 km and ~11 km north of the centre,
+     * inserted farthest first so that only the distance sort can order them. */
+    insert(c, BCON_NEW("_id", BCON_UTF8("far"), "kind", BCON_UTF8("shop"), "loc", "{", "type",
+                       BCON_UTF8("Point"), "coordinates", "[", BCON_DOUBLE(13.405), BCON_DOUBLE(52.62),
+                       "]", "}"));
+    insert(c, BCON_NEW("_id", BCON_UTF8("mid"), "kind", BCON_UTF8("shop"), "loc", "{", "type",
+                       BCON_UTF8("Point"), "coordinates", "[", BCON_DOUBLE(13.405), BCON_DOUBLE(52.53),
+                       "]", "}"));
+    insert(c, BCON_NEW("_id", BCON_UTF8("cafe"), "kind", BCON_UTF8("cafe"), "loc", "{", "type",
+                       BCON_UTF8("Point"), "coordinates", "[", BCON_DOUBLE(13.405), BCON_DOUBLE(52.5205),
+                       "]", "}"));
+    insert(c, BCON_NEW("_id", BCON_UTF8("near"), "kind", BCON_UTF8("shop"), "loc", "{", "type",
+                       BCON_UTF8("Point"), "coordinates", "[", BCON_DOUBLE(13.405), BCON_DOUBLE(52.521),
+                       "]", "}"));
+    create_index("places", BCON_NEW("loc", BCON_UTF8("2dsphere")), "loc_2dsphere", false);
+}
+
+/* Manual, "ping": the ping command returns {ok: 1} from a reachable server. */
+Test(mongo, ping)
+{
+    bson_t reply;
+    bson_error_t error;
+    bool ok = command(BCON_NEW("ping", BCON_INT32(1)), &reply, &error);
+    cr_assert(ok, "ping: %s", error.message);
+    bson_destroy(&reply);
+}
+
+/* Manual, "BSON Types": int32, int64 and double are distinct types stored and returned as
+ * written; numbers of different types compare equal by value in queries. */
+Test(mongo, typed_numbers_round_trip)
+{
+    mongoc_collection_t *c = coll("typed");
+    insert(c, BCON_NEW("_id", BCON_UTF8("t1"), "i32", BCON_INT32(7), "i64", BCON_INT64(1099511627776LL),
+                       "small64", BCON_INT64(5), "dbl", BCON_DOUBLE(120.0)));
+    bson_t *doc = find_one(c, BCON_NEW("_id", BCON_UTF8("t1")), NULL);
+    cr_assert(doc, "document not found by _id");
+    bson_iter_t it;
+    cr_assert(bson_iter_init_find(&it, doc, "i32") && BSON_ITER_HOLDS_INT32(&it));
+    cr_assert_eq(bson_iter_int32(&it), 7);
+    cr_assert(bson_iter_init_find(&it, doc, "i64") && BSON_ITER_HOLDS_INT64(&it));
+    cr_assert_eq(bson_iter_int64(&it), 1099511627776LL);
+    cr_assert(bson_iter_init_find(&it, doc, "small64") && BSON_ITER_HOLDS_INT64(&it), "int64 5 must stay int64");
+    cr_assert(bson_iter_init_find(&it, doc, "dbl") && BSON_ITER_HOLDS_DOUBLE(&it), "120.0 must stay a double");
+    cr_assert_float_eq(bson_iter_double(&it), 120.0, 1e-9);
+    bson_destroy(doc);
+
+    /* Query by value across numeric types: {small64: 5 (int32)} matches the int64 5. */
+    doc = find_one(c, BCON_NEW("small64", BCON_INT32(5), "dbl", BCON_INT32(120)), NULL);
+    cr_assert(doc, "numeric equality across types failed");
+    bson_destroy(doc);
+
+    /* Manual, "$inc": incrementing an int64 by an int32 keeps an int64. */
+    bson_error_t error;
+    bson_t *sel = BCON_NEW("_id", BCON_UTF8("t1"));
+    bson_t *upd = BCON_NEW("$inc", "{", "i64", BCON_INT32(1), "i32", BCON_INT32(1), "}");
+    cr_assert(mongoc_collection_update_one(c, sel, upd, NULL, NULL, &error), "%s", error.message);
+    bson_destroy(sel);
+    bson_destroy(upd);
+    doc = find_one(c, BCON_NEW("_id", BCON_UTF8("t1")), NULL);
+    cr_assert(bson_iter_init_find(&it, doc, "i64") && BSON_ITER_HOLDS_INT64(&it));
+    cr_assert_eq(bson_iter_int64(&it), 1099511627777LL);
+    cr_assert(bson_iter_init_find(&it, doc, "i32") && BSON_ITER_HOLDS_INT32(&it));
+    bson_destroy(doc);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "Unique Indexes": inserting a duplicate value for a unique index (and for _id,
+ * which is always unique) fails with a duplicate key error, code 11000. */
+Test(mongo, unique_index_violation)
+{
+    mongoc_collection_t *c = coll("users");
+    create_index("users", BCON_NEW("email", BCON_INT32(1)), "email_1", true);
+    insert(c, BCON_NEW("_id", BCON_INT32(1), "email", BCON_UTF8("a@example.org")));
+    bson_error_t error;
+    bson_t *dup = BCON_NEW("_id", BCON_INT32(2), "email", BCON_UTF8("a@example.org"));
+    cr_assert_not(mongoc_collection_insert_one(c, dup, NULL, NULL, &error));
+    cr_assert_eq(error.code, 11000, "code %u: %s", error.code, error.message);
+    cr_assert(strstr(error.message, "E11000 duplicate key error"), "%s", error.message);
+    bson_destroy(dup);
+    dup = BCON_NEW("_id", BCON_INT32(1), "email", BCON_UTF8("b@example.org"));
+    cr_assert_not(mongoc_collection_insert_one(c, dup, NULL, NULL, &error));
+    cr_assert_eq(error.code, 11000, "duplicate _id: code %u: %s", error.code, error.message);
+    bson_destroy(dup);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "update: upsert": with upsert:true and no match, an update inserts a document built
+ * from the filter's equality fields plus the update, and reports upserted [{index, _id}]. */
+Test(mongo, update_upsert)
+{
+    mongoc_collection_t *c = coll("profiles");
+    bson_t *sel = BCON_NEW("_id", BCON_UTF8("seller-1"));
+    bson_t *upd = BCON_NEW("$set", "{", "name", BCON_UTF8("Ada"), "}", "$setOnInsert", "{", "listings",
+                           BCON_INT64(0), "}");
+    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+    bson_t reply;
+    bson_error_t error;
+    cr_assert(mongoc_collection_update_one(c, sel, upd, opts, &reply, &error), "%s", error.message);
+    bson_iter_t it;
+    cr_assert(bson_iter_init_find(&it, &reply, "upsertedId") && BSON_ITER_HOLDS_UTF8(&it),
+              "reply lacks upsertedId");
+    cr_assert_str_eq(bson_iter_utf8(&it, NULL), "seller-1");
+    cr_assert(bson_iter_init_find(&it, &reply, "matchedCount"));
+    cr_assert_eq(bson_iter_as_int64(&it), 0);
+    bson_destroy(&reply);
+
+    /* Second time the document exists: matched, $setOnInsert not applied again. */
+    cr_assert(mongoc_collection_update_one(c, sel, upd, opts, &reply, &error), "%s", error.message);
+    cr_assert(bson_iter_init_find(&it, &reply, "matchedCount"));
+    cr_assert_eq(bson_iter_as_int64(&it), 1);
+    cr_assert_not(bson_iter_init_find(&it, &reply, "upsertedId"));
+    bson_destroy(&reply);
+    bson_destroy(sel);
+    bson_destroy(upd);
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "upsert with a duplicate _id": when the filter {_id: X, version: {$lt: V}} matches
+ * nothing because the stored version is newer, the upsert tries to insert _id X and fails
+ * with E11000 (code 11000). The projector relies on this to skip stale events. */
+Test(mongo, versioned_upsert_conflict)
+{
+    mongoc_collection_t *c = coll("listings");
+    insert(c, BCON_NEW("_id", BCON_UTF8("L1"), "version", BCON_INT64(5), "title", BCON_UTF8("new")));
+    bson_t *sel = BCON_NEW("_id", BCON_UTF8("L1"), "version", "{", "$lt", BCON_INT64(3), "}");
+    bson_t *upd = BCON_NEW("$set", "{", "version", BCON_INT64(3), "title", BCON_UTF8("old"), "}");
+    bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
+    bson_error_t error;
+    cr_assert_not(mongoc_collection_update_one(c, sel, upd, opts, NULL, &error), "stale event applied");
+    cr_assert_eq(error.code, 11000, "code %u: %s", error.code, error.message);
+    bson_destroy(sel);
+    bson_destroy(upd);
+
+    /* A newer version matches and replaces the fields. */
+    sel = BCON_NEW("_id", BCON_UTF8("L1"), "version", "{", "$lt", BCON_INT64(7), "}");
+    upd = BCON_NEW("$set", "{", "version", BCON_INT64(7), "title", BCON_UTF8("newer"), "}");
+    bson_t reply;
+    cr_assert(mongoc_collection_update_one(c, sel, upd, opts, &reply, &error), "%s", error.message);
+    bson_iter_t it;
+    cr_assert(bson_iter_init_find(&it, &reply, "modifiedCount"));
+    cr_assert_eq(bson_iter_as_int64(&it), 1);
+    bson_destroy(&reply);
+    bson_t *doc = find_one(c, BCON_NEW("_id", BCON_UTF8("L1")), NULL);
+    cr_assert(bson_iter_init_find(&it, doc, "version") && BSON_ITER_HOLDS_INT64(&it));
+    cr_assert_eq(bson_iter_int64(&it), 7);
+    bson_destroy(doc);
+    bson_destroy(sel);
+    bson_destroy(upd);
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "findAndModify": with upsert:true and new:true it inserts the document and returns
+ * it in "value"; lastErrorObject reports updatedExisting:false and the upserted _id.
+ * A unique index violation is a command error with code 11000. */
+Test(mongo, find_and_modify_upsert)
+{
+    mongoc_collection_t *c = coll("counters");
+    bson_t *query = BCON_NEW("_id", BCON_UTF8("orders"));
+    bson_t *update = BCON_NEW("$inc", "{", "seq", BCON_INT64(1), "}");
+    mongoc_find_and_modify_opts_t *opts = mongoc_find_and_modify_opts_new();
+    mongoc_find_and_modify_opts_set_update(opts, update);
+    mongoc_find_and_modify_opts_set_flags(opts, MONGOC_FIND_AND_MODIFY_UPSERT | MONGOC_FIND_AND_MODIFY_RETURN_NEW);
+    bson_t reply;
+    bson_error_t error;
+    cr_assert(mongoc_collection_find_and_modify_with_opts(c, query, opts, &reply, &error), "%s", error.message);
+    bson_iter_t it;
+    bson_iter_t sub;
+    cr_assert(bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "lastErrorObject.updatedExisting", &sub));
+    cr_assert_not(bson_iter_as_bool(&sub));
+    cr_assert(bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "lastErrorObject.upserted", &sub));
+    cr_assert_str_eq(bson_iter_utf8(&sub, NULL), "orders");
+    cr_assert(bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "value.seq", &sub));
+    cr_assert(BSON_ITER_HOLDS_INT64(&sub));
+    cr_assert_eq(bson_iter_int64(&sub), 1);
+    bson_destroy(&reply);
+
+    /* Again: the existing document is updated and the new value returned. */
+    cr_assert(mongoc_collection_find_and_modify_with_opts(c, query, opts, &reply, &error), "%s", error.message);
+    cr_assert(bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "value.seq", &sub));
+    cr_assert_eq(bson_iter_int64(&sub), 2);
+    cr_assert(bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "lastErrorObject.updatedExisting", &sub));
+    cr_assert(bson_iter_as_bool(&sub));
+    bson_destroy(&reply);
+    mongoc_find_and_modify_opts_destroy(opts);
+    bson_destroy(query);
+    bson_destroy(update);
+
+    /* Upsert colliding with a unique index: code 11000. */
+    create_index("counters", BCON_NEW("name", BCON_INT32(1)), "name_1", true);
+    insert(c, BCON_NEW("_id", BCON_UTF8("a"), "name", BCON_UTF8("taken")));
+    query = BCON_NEW("_id", BCON_UTF8("b"));
+    update = BCON_NEW("$set", "{", "name", BCON_UTF8("taken"), "}");
+    opts = mongoc_find_and_modify_opts_new();
+    mongoc_find_and_modify_opts_set_update(opts, update);
+    mongoc_find_and_modify_opts_set_flags(opts, MONGOC_FIND_AND_MODIFY_UPSERT);
+    cr_assert_not(mongoc_collection_find_and_modify_with_opts(c, query, opts, &reply, &error));
+    cr_assert_eq(error.code, 11000, "code %u: %s", error.code, error.message);
+    bson_destroy(&reply);
+    mongoc_find_and_modify_opts_destroy(opts);
+    bson_destroy(query);
+    bson_destroy(update);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "delete": limit 1 removes at most one matching document, limit 0 all of them;
+ * deletedCount reports how many. */
+Test(mongo, delete_one_and_many)
+{
+    mongoc_collection_t *c = coll("sessions");
+    for (int i = 0; i < 5; i++)
+        insert(c, BCON_NEW("_id", BCON_INT32(i), "user", BCON_UTF8(i < 3 ? "u1" : "u2")));
+    bson_t *sel = BCON_NEW("user", BCON_UTF8("u1"));
+    bson_t reply;
+    bson_error_t error;
+    bson_iter_t it;
+    cr_assert(mongoc_collection_delete_one(c, sel, NULL, &reply, &error), "%s", error.message);
+    cr_assert(bson_iter_init_find(&it, &reply, "deletedCount"));
+    cr_assert_eq(bson_iter_as_int64(&it), 1);
+    bson_destroy(&reply);
+    cr_assert(mongoc_collection_delete_many(c, sel, NULL, &reply, &error), "%s", error.message);
+    cr_assert(bson_iter_init_find(&it, &reply, "deletedCount"));
+    cr_assert_eq(bson_iter_as_int64(&it), 2);
+    bson_destroy(&reply);
+    bson_destroy(sel);
+    bson_t empty = BSON_INITIALIZER;
+    int64_t n = mongoc_collection_count_documents(c, &empty, NULL, NULL, NULL, &error);
+    cr_assert_eq(n, 2, "count %lld: %s", (long long)n, error.message);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "db.collection.countDocuments()": counts the documents matching a filter, with
+ * skip and limit applied. */
+Test(mongo, count_documents)
+{
+    mongoc_collection_t *c = coll("items");
+    for (int i = 0; i < 30; i++)
+        insert(c, BCON_NEW("_id", BCON_INT32(i), "state", BCON_UTF8(i % 3 ? "active" : "sold")));
+    bson_t *filter = BCON_NEW("state", BCON_UTF8("active"));
+    bson_error_t error;
+    int64_t n = mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, &error);
+    cr_assert_eq(n, 20, "count %lld: %s", (long long)n, error.message);
+    bson_t *opts = BCON_NEW("skip", BCON_INT64(5), "limit", BCON_INT64(10));
+    n = mongoc_collection_count_documents(c, filter, opts, NULL, NULL, &error);
+    cr_assert_eq(n, 10, "count with skip/limit %lld: %s", (long long)n, error.message);
+    bson_destroy(opts);
+    bson_destroy(filter);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "$group" / "$sum": documents pass $match, $sort, $limit in order; $sum of int64
+ * values is an int64 and {$sum: 1} counts the group's documents. */
+Test(mongo, aggregate_match_sort_limit_group)
+{
+    mongoc_collection_t *c = coll("sales");
+    const char *cats[] = {"a", "b", "a", "b", "a", "c"};
+    const int64_t amounts[] = {100, 200, 300, 400, 500, 10};
+    for (int i = 0; i < 6; i++)
+        insert(c, BCON_NEW("_id", BCON_INT32(i), "cat", BCON_UTF8(cats[i]), "amount", BCON_INT64(amounts[i])));
+    /* amount >= 50, the 4 largest: 500(a) 400(b) 300(a) 200(b) -> a: 800 (2), b: 600 (2). */
+    bson_t *pipeline = BCON_NEW("pipeline", "[",
+                                "{", "$match", "{", "amount", "{", "$gte", BCON_INT64(50), "}", "}", "}",
+                                "{", "$sort", "{", "amount", BCON_INT32(-1), "}", "}",
+                                "{", "$limit", BCON_INT32(4), "}",
+                                "{", "$group", "{", "_id", BCON_UTF8("$cat"), "total", "{", "$sum",
+                                BCON_UTF8("$amount"), "}", "n", "{", "$sum", BCON_INT32(1), "}", "}", "}",
+                                "{", "$sort", "{", "_id", BCON_INT32(1), "}", "}",
+                                "]");
+    mongoc_cursor_t *cur = mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    const bson_t *doc;
+    const char *want_id[] = {"a", "b"};
+    const int64_t want_total[] = {800, 600};
+    int i = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        cr_assert_lt(i, 2, "too many groups");
+        bson_iter_t it;
+        cr_assert(bson_iter_init_find(&it, doc, "_id"));
+        cr_assert_str_eq(bson_iter_utf8(&it, NULL), want_id[i]);
+        cr_assert(bson_iter_init_find(&it, doc, "total") && BSON_ITER_HOLDS_INT64(&it), "$sum of int64 must be int64");
+        cr_assert_eq(bson_iter_int64(&it), want_total[i]);
+        cr_assert(bson_iter_init_find(&it, doc, "n"));
+        cr_assert_eq(bson_iter_as_int64(&it), 2);
+        i++;
+    }
+    bson_error_t error;
+    cr_assert_not(mongoc_cursor_error(cur, &error), "%s", error.message);
+    cr_assert_eq(i, 2);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "Cursor Batches": find returns 101 documents in the first batch by default, and
+ * batchSize sets the batch size; the driver fetches the rest with getMore. */
+Test(mongo, get_more_over_many_batches)
+{
+    mongoc_collection_t *c = coll("many");
+    bson_t *docs[250];
+    for (int i = 0; i < 250; i++)
+        docs[i] = BCON_NEW("_id", BCON_INT32(i), "v", BCON_INT32(i * 2));
+    bson_error_t error;
+    cr_assert(mongoc_collection_insert_many(c, (const bson_t **)docs, 250, NULL, NULL, &error), "%s", error.message);
+    for (int i = 0; i < 250; i++)
+        bson_destroy(docs[i]);
+
+    bson_t empty = BSON_INITIALIZER;
+    cr_assert_eq(count_cursor(mongoc_collection_find_with_opts(c, &empty, NULL, NULL)), 250);
+    bson_t *opts = BCON_NEW("batchSize", BCON_INT32(40), "sort", "{", "_id", BCON_INT32(1), "}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &empty, opts, NULL);
+    const bson_t *doc;
+    int expect = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        cr_assert(bson_iter_init_find(&it, doc, "_id"));
+        cr_assert_eq(bson_iter_int32(&it), expect, "order broken at %d", expect);
+        expect++;
+    }
+    cr_assert_not(mongoc_cursor_error(cur, &error), "%s", error.message);
+    cr_assert_eq(expect, 250);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "killCursors": destroying an unfinished cursor kills it on the server; a later
+ * getMore on its id fails with CursorNotFound (code 43). */
+Test(mongo, kill_cursors)
+{
+    mongoc_collection_t *c = coll("killme");
+    for (int i = 0; i < 30; i++)
+        insert(c, BCON_NEW("_id", BCON_INT32(i)));
+    bson_t empty = BSON_INITIALIZER;
+    bson_t *opts = BCON_NEW("batchSize", BCON_INT32(5));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &empty, opts, NULL);
+    const bson_t *doc;
+    cr_assert(mongoc_cursor_next(cur, &doc));
+    int64_t id = mongoc_cursor_get_id(cur);
+    cr_assert_neq(id, 0, "cursor should still be open");
+    mongoc_cursor_destroy(cur); /* sends killCursors */
+    bson_destroy(opts);
+
+    bson_t reply;
+    bson_error_t error;
+    bool ok = command(BCON_NEW("getMore", BCON_INT64(id), "collection", BCON_UTF8("killme")), &reply, &error);
+    cr_assert_not(ok, "cursor survived mongoc_cursor_destroy");
+    cr_assert_eq(error.code, 43, "code %u: %s", error.code, error.message);
+    bson_destroy(&reply);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "createIndexes" / "listIndexes": text and 2dsphere index kinds can be created,
+ * and listIndexes returns every index including the default _id_ index. */
+Test(mongo, create_and_list_indexes)
+{
+    mongoc_collection_t *c = coll("ix");
+    insert(c, BCON_NEW("_id", BCON_INT32(1), "title", BCON_UTF8("x")));
+    create_index("ix", BCON_NEW("title", BCON_UTF8("text"), "body", BCON_UTF8("text")), "text_idx", false);
+    create_index("ix", BCON_NEW("loc", BCON_UTF8("2dsphere")), "loc_2dsphere", false);
+    /* Creating the same index again is a no-op that succeeds. */
+    create_index("ix", BCON_NEW("loc", BCON_UTF8("2dsphere")), "loc_2dsphere", false);
+    char names[256];
+    collect_field(mongoc_collection_find_indexes_with_opts(c, NULL), "name", names, sizeof names);
+    cr_assert_str_eq(names, "_id_,text_idx,loc_2dsphere");
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "listCollections": returns one document per collection with name and type
+ * "collection"; a filter on name narrows the list. */
+Test(mongo, list_collections)
+{
+    mongoc_collection_t *a = coll("alpha");
+    mongoc_collection_t *b = coll("beta");
+    insert(a, BCON_NEW("x", BCON_INT32(1)));
+    insert(b, BCON_NEW("x", BCON_INT32(1)));
+    bson_error_t error;
+    char **names = mongoc_database_get_collection_names_with_opts(db, NULL, &error);
+    cr_assert(names, "%s", error.message);
+    int found = 0;
+    for (char **n = names; *n; n++)
+        found += !strcmp(*n, "alpha") + !strcmp(*n, "beta");
+    bson_strfreev(names);
+    cr_assert_eq(found, 2);
+
+    bson_t *opts = BCON_NEW("filter", "{", "name", BCON_UTF8("beta"), "}");
+    mongoc_cursor_t *cur = mongoc_database_find_collections_with_opts(db, opts);
+    char types[64];
+    collect_field(cur, "type", types, sizeof types);
+    cr_assert_str_eq(types, "collection");
+    bson_destroy(opts);
+    mongoc_collection_destroy(a);
+    mongoc_collection_destroy(b);
+}
+
+/* Manual, "drop" (MongoDB 6.0): dropping a collection that does not exist fails with
+ * NamespaceNotFound, code 26 ("ns not found"). */
+Test(mongo, drop_missing_collection)
+{
+    mongoc_collection_t *c = coll("never_created");
+    bson_error_t error;
+    cr_assert_not(mongoc_collection_drop_with_opts(c, NULL, &error));
+    cr_assert_eq(error.code, 26, "code %u: %s", error.code, error.message);
+    mongoc_collection_destroy(c);
+
+    /* An existing collection drops fine. */
+    c = coll("dropme");
+    insert(c, BCON_NEW("x", BCON_INT32(1)));
+    cr_assert(mongoc_collection_drop_with_opts(c, NULL, &error), "%s", error.message);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "$text" / "$meta": $text matches documents containing any search term in the
+ * text-indexed fields (weights scale a field's contribution); {$meta: "textScore"} projects
+ * the score and sorts by it, highest first. */
+Test(mongo, text_search_with_score)
+{
+    mongoc_collection_t *c = coll("ads");
+    insert(c, BCON_NEW("_id", BCON_UTF8("body-only"), "title", BCON_UTF8("City cruiser"), "body",
+                       BCON_UTF8("A comfortable bike for town")));
+    insert(c, BCON_NEW("_id", BCON_UTF8("no-match"), "title", BCON_UTF8("Oak table"), "body",
+                       BCON_UTF8("Solid wood")));
+    insert(c, BCON_NEW("_id", BCON_UTF8("title"), "title", BCON_UTF8("Red bike"), "body",
+                       BCON_UTF8("Barely used")));
+    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8("ads"), "indexes", "[", "{", "key", "{", "title",
+                           BCON_UTF8("text"), "body", BCON_UTF8("text"), "}", "name", BCON_UTF8("ads_text"),
+                           "weights", "{", "title", BCON_INT32(10), "body", BCON_INT32(1), "}", "}", "]");
+    bson_t reply;
+    bson_error_t error;
+    cr_assert(command(cmd, &reply, &error), "%s", error.message);
+    bson_destroy(&reply);
+
+    bson_t *filter = BCON_NEW("$text", "{", "$search", BCON_UTF8("bike"), "}");
+    bson_t *opts = BCON_NEW("projection", "{", "score", "{", "$meta", BCON_UTF8("textScore"), "}", "}",
+                            "sort", "{", "score", "{", "$meta", BCON_UTF8("textScore"), "}", "}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, opts, NULL);
+    const bson_t *doc;
+    const char *want[] = {"title", "body-only"};
+    double last = INFINITY;
+    int i = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        cr_assert_lt(i, 2, "non-matching document returned");
+        bson_iter_t it;
+        cr_assert(bson_iter_init_find(&it, doc, "_id"));
+        cr_assert_str_eq(bson_iter_utf8(&it, NULL), want[i]);
+        cr_assert(bson_iter_init_find(&it, doc, "score") && BSON_ITER_HOLDS_DOUBLE(&it));
+        double score = bson_iter_double(&it);
+        cr_assert(score > 0 && score <= last, "scores not descending");
+        last = score;
+        i++;
+    }
+    cr_assert_not(mongoc_cursor_error(cur, &error), "%s", error.message);
+    cr_assert_eq(i, 2);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "$near": with a GeoJSON point and a 2dsphere index, $near returns documents
+ * sorted nearest first and $maxDistance (meters) excludes farther ones. */
+Test(mongo, near_with_max_distance)
+{
+    mongoc_collection_t *c = coll("places");
+    insert_places(c);
+    bson_t *filter = BCON_NEW("loc", "{", "$near", "{", "$geometry", "{", "type", BCON_UTF8("Point"),
+                              "coordinates", "[", BCON_DOUBLE(13.405), BCON_DOUBLE(52.52), "]", "}",
+                              "$maxDistance", BCON_DOUBLE(5000), "}", "}",
+                              "kind", BCON_UTF8("shop"));
+    char ids[128];
+    collect_field(mongoc_collection_find_with_opts(c, filter, NULL, NULL), "_id", ids, sizeof ids);
+    cr_assert_str_eq(ids, "near,mid");
+    bson_destroy(filter);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "$geoWithin" / "$centerSphere": selects points within a spherical circle whose
+ * radius is given in radians (distance / earth radius 6378.1 km). */
+Test(mongo, geo_within_center_sphere)
+{
+    mongoc_collection_t *c = coll("places");
+    insert_places(c);
+    bson_t *filter = BCON_NEW("loc", "{", "$geoWithin", "{", "$centerSphere", "[", "[", BCON_DOUBLE(13.405),
+                              BCON_DOUBLE(52.52), "]", BCON_DOUBLE(5.0 / 6378.1), "]", "}", "}");
+    bson_error_t error;
+    int64_t n = mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, &error);
+    cr_assert_eq(n, 3, "count %lld: %s", (long long)n, error.message);
+    bson_destroy(filter);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "$geoNear": as the first stage it returns documents nearest first, adds the
+ * distance in meters (for a GeoJSON near point) in distanceField, and applies query and
+ * maxDistance. */
+Test(mongo, geo_near_aggregate_stage)
+{
+    mongoc_collection_t *c = coll("places");
+    insert_places(c);
+    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$geoNear", "{",
+                                "near", "{", "type", BCON_UTF8("Point"), "coordinates", "[", BCON_DOUBLE(13.405),
+                                BCON_DOUBLE(52.52), "]", "}",
+                                "distanceField", BCON_UTF8("dist"), "spherical", BCON_BOOL(true),
+                                "maxDistance", BCON_DOUBLE(5000), "query", "{", "kind", BCON_UTF8("shop"), "}",
+                                "key", BCON_UTF8("loc"), "}", "}",
+                                "{", "$project", "{", "dist", BCON_INT32(1), "}", "}", "]");
+    mongoc_cursor_t *cur = mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    const bson_t *doc;
+    const char *want[] = {"near", "mid"};
+    const double want_m[] = {111.3, 1113.2};
+    int i = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        cr_assert_lt(i, 2, "too many results");
+        bson_iter_t it;
+        cr_assert(bson_iter_init_find(&it, doc, "_id"));
+        cr_assert_str_eq(bson_iter_utf8(&it, NULL), want[i]);
+        cr_assert(bson_iter_init_find(&it, doc, "dist") && BSON_ITER_HOLDS_DOUBLE(&it));
+        double d = bson_iter_double(&it);
+        cr_assert(fabs(d - want_m[i]) < want_m[i] * 0.01, "distance %f, expected about %f", d, want_m[i]);
+        i++;
+    }
+    bson_error_t error;
+    cr_assert_not(mongoc_cursor_error(cur, &error), "%s", error.message);
+    cr_assert_eq(i, 2);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "Database Commands": an unknown command fails with CommandNotFound, code 59. */
+Test(mongo, unknown_command)
+{
+    bson_t reply;
+    bson_error_t error;
+    cr_assert_not(command(BCON_NEW("frobnicate", BCON_INT32(1)), &reply, &error));
+    cr_assert_eq(error.code, 59, "code %u: %s", error.code, error.message);
+    bson_destroy(&reply);
+}
+
+/* Manual, "Transactions": multi-document transactions need a replica set or sharded
+ * cluster; a standalone refuses them (code 20, IllegalOperation), or the driver does. */
+Test(mongo, transactions_refused_on_standalone)
+{
+    bson_error_t error;
+    mongoc_client_session_t *session = mongoc_client_start_session(client, NULL, &error);
+    cr_assert(session, "%s", error.message);
+    bool started = mongoc_client_session_start_transaction(session, NULL, &error);
+    bool inserted = false;
+    if (started) {
+        mongoc_collection_t *c = coll("txn");
+        bson_t opts = BSON_INITIALIZER;
+        cr_assert(mongoc_client_session_append(session, &opts, &error), "%s", error.message);
+        bson_t *doc = BCON_NEW("x", BCON_INT32(1));
+        inserted = mongoc_collection_insert_one(c, doc, &opts, NULL, &error);
+        bson_destroy(doc);
+        bson_destroy(&opts);
+        mongoc_collection_destroy(c);
+    }
+    cr_assert_not(started && inserted, "a standalone accepted a transaction");
+    mongoc_client_session_destroy(session);
+}
