@@ -1,0 +1,273 @@
+#include "itest.h"
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *
+itest_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0') {
+        cr_assert_fail("%s is not set: integration tests run through scripts/test, which starts the test stack", name);
+    }
+    return v;
+}
+
+struct buf {
+    char *p;
+    size_t len;
+};
+
+static size_t
+append(char *data, size_t size, size_t n, void *arg)
+{
+    struct buf *b = arg;
+    size_t len = size * n;
+    char *p = realloc(b->p, b->len + len + 1);
+    if (p == NULL) {
+        return 0;
+    }
+    memcpy(p + b->len, data, len);
+    b->p = p;
+    b->len += len;
+    b->p[b->len] = '\0';
+    return len;
+}
+
+static size_t
+append_header(char *data, size_t size, size_t n, void *arg)
+{
+    size_t len = size * n;
+    /* Lower-case the name so lookups are simple. */
+    char *colon = memchr(data, ':', len);
+    for (char *c = data; colon != NULL && c < colon; c++) {
+        *c = (char)tolower((unsigned char)*c);
+    }
+    return append(data, size, n, arg);
+}
+
+struct iresp
+itest_http(const char *method, const char *path, const char *const *headers, const char *body)
+{
+    static bool inited;
+    if (!inited) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        inited = true;
+    }
+    char url[2048];
+    if (strncmp(path, "http", 4) == 0) {
+        snprintf(url, sizeof(url), "%s", path);
+    } else {
+        snprintf(url, sizeof(url), "%s%s", itest_env("MARKET_TEST_BASE_URL"), path);
+    }
+    CURL *c = curl_easy_init();
+    struct buf b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    bool has_ct = false;
+    for (const char *const *p = headers; p != NULL && *p != NULL; p++) {
+        hl = curl_slist_append(hl, *p);
+        has_ct = has_ct || strncasecmp(*p, "Content-Type:", 13) == 0;
+    }
+    if (body != NULL && !has_ct) {
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    }
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);   /* the stack's certificate is self-signed */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, append_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    struct iresp r = {0};
+    CURLcode cc = curl_easy_perform(c);
+    if (cc != CURLE_OK) {
+        r.status = 0;
+        cr_log_warn("%s %s: %s", method, url, curl_easy_strerror(cc));
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    }
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    r.body = b.p != NULL ? b.p : strdup("");
+    r.len = b.len;
+    r.headers = h.p != NULL ? h.p : strdup("");
+    r.json = r.len > 0 ? json_tokener_parse(r.body) : NULL;
+    return r;
+}
+
+void
+iresp_free(struct iresp *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_object_put(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+const char *
+iresp_header(const struct iresp *r, const char *name)
+{
+    static char value[1024];
+    char key[128];
+    int n = snprintf(key, sizeof(key), "\n%s:", name);
+    for (int i = 0; i < n; i++) {
+        key[i] = (char)tolower((unsigned char)key[i]);
+    }
+    const char *p = strstr(r->headers, key);
+    if (p == NULL) {
+        return NULL;
+    }
+    p += n;
+    while (*p == ' ') {
+        p++;
+    }
+    size_t len = strcspn(p, "\r\n");
+    if (len >= sizeof(value)) {
+        len = sizeof(value) - 1;
+    }
+    memcpy(value, p, len);
+    value[len] = '\0';
+    return value;
+}
+
+static json_object *
+walk(json_object *o, va_list ap)
+{
+    const char *key;
+    while (o != NULL && (key = va_arg(ap, const char *)) != NULL) {
+        json_object *next = NULL;
+        if (!json_object_object_get_ex(o, key, &next)) {
+            return NULL;
+        }
+        o = next;
+    }
+    return o;
+}
+
+const char *
+ijson_str(json_object *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    json_object *v = walk(o, ap);
+    va_end(ap);
+    return v != NULL && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+long long
+ijson_int(json_object *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    json_object *v = walk(o, ap);
+    va_end(ap);
+    return v != NULL ? json_object_get_int64(v) : -1;
+}
+
+const char *
+iresp_error_code(const struct iresp *r)
+{
+    const char *code = ijson_str(r->json, "error", "code", NULL);
+    return code != NULL ? code : "";
+}
+
+void
+itest_stack(const char *action, const char *service)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s %s >/dev/null 2>&1", itest_env("MARKET_TEST_STACK"), action, service);
+    int rc = system(cmd);
+    cr_assert_eq(rc, 0, "scripts/stack %s %s failed", action, service);
+}
+
+int
+itest_pid(const char *name)
+{
+    char path[1024];
+    const char *config = itest_env("MARKET_TEST_CONFIG");   /* $MARKET_VAR/marketd.conf */
+    snprintf(path, sizeof(path), "%.*s/run/%s.pid", (int)(strrchr(config, '/') - config), config, name);
+    FILE *f = fopen(path, "r");
+    int pid = -1;
+    if (f != NULL) {
+        if (fscanf(f, "%d", &pid) != 1) {
+            pid = -1;
+        }
+        fclose(f);
+    }
+    return pid;
+}
+
+double
+itest_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+bool
+itest_poll(int timeout_ms, bool (*fn)(void *), void *arg)
+{
+    double deadline = itest_now_ms() + timeout_ms;
+    for (;;) {
+        if (fn(arg)) {
+            return true;
+        }
+        if (itest_now_ms() >= deadline) {
+            return false;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};   /* polling interval, not synchronisation */
+        nanosleep(&ts, NULL);
+    }
+}
+
+PGconn *
+itest_pg(void)
+{
+    PGconn *c = PQconnectdb(itest_env("MARKET_TEST_PG_DSN"));
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "postgres: %s", PQerrorMessage(c));
+    return c;
+}
+
+mongoc_client_t *
+itest_mongo(void)
+{
+    static bool inited;
+    if (!inited) {
+        mongoc_init();
+        inited = true;
+    }
+    mongoc_client_t *m = mongoc_client_new(itest_env("MARKET_TEST_MONGO_URI"));
+    cr_assert_not_null(m);
+    return m;
+}
+
+const char *
+itest_unique(const char *prefix)
+{
+    static char buf[128];
+    static int counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(buf, sizeof(buf), "%s-%d-%d-%ld%06ld", prefix, (int)getpid(), ++counter, (long)ts.tv_sec,
+             ts.tv_nsec / 1000);
+    return buf;
+}

@@ -1,0 +1,68 @@
+/*
+ * itest.h — helpers of the integration tests: HTTPS requests through nginx (libcurl),
+ * direct PostgreSQL and MongoDB access, control of the test stack's services, and
+ * polling with a deadline (never a sleep as synchronisation).
+ *
+ * Everything comes from the MARKET_TEST_* variables that scripts/test exports; run
+ * without them, a test fails at once saying so.
+ */
+#ifndef MK_ITEST_H
+#define MK_ITEST_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <mongoc/mongoc.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct iresp {
+    long status;
+    char *body;          /* NUL-terminated */
+    size_t len;
+    char *headers;       /* raw header block, lower-cased names */
+    json_object *json;   /* parsed body, or NULL */
+};
+
+/* A MARKET_TEST_* variable; fails the test when it is missing. */
+const char *itest_env(const char *name);
+
+/*
+ * method path (relative to MARKET_TEST_BASE_URL, or an absolute URL), extra headers
+ * ("Name: value", NULL-terminated, may be NULL), body (may be NULL; sent as JSON unless a
+ * Content-Type header is given). Returns the response; free with iresp_free.
+ */
+struct iresp itest_http(const char *method, const char *path, const char *const *headers, const char *body);
+void iresp_free(struct iresp *r);
+
+/* A response header's value (copied into a static buffer), or NULL. */
+const char *iresp_header(const struct iresp *r, const char *name);
+
+/* error.code of an error body, or "". */
+const char *iresp_error_code(const struct iresp *r);
+
+/* A JSON string/int at a path of keys: ("ping", "id", NULL). */
+const char *ijson_str(json_object *o, ...);
+long long ijson_int(json_object *o, ...);
+
+/* scripts/stack ACTION SERVICE; fails the test when it fails. */
+void itest_stack(const char *action, const char *service);
+
+/* pid from $MARKET_VAR/run/NAME.pid (the test stack's), or -1. */
+int itest_pid(const char *name);
+
+/* Milliseconds on a monotonic clock. */
+double itest_now_ms(void);
+
+/* Poll fn(arg) every few ms until it returns true or timeout_ms passes. */
+bool itest_poll(int timeout_ms, bool (*fn)(void *), void *arg);
+
+/* A new connection to the test database (caller PQfinish-es it). */
+PGconn *itest_pg(void);
+
+/* A new client of the test MongoDB (caller destroys it); database "market". */
+mongoc_client_t *itest_mongo(void);
+
+/* A unique string for test data (prefix + pid + counter + time). */
+const char *itest_unique(const char *prefix);
+
+#endif

@@ -8,6 +8,8 @@ const { fail } = require('./errors');
 const { isPlainObject, toView, retype, setPath, cloneTyped, Double } = require('./typed');
 const { select, newAggregator, compileFilter } = require('./query');
 const geo = require('./geo');
+const { idFirst } = require('./update');
+const { deriveHints } = require('./hints');
 
 const SCORE_FIELD = '__standin_textScore';
 const FORBIDDEN_STAGES = new Set(['$out', '$merge', '$currentOp', '$listSessions', '$changeStream', '$collStats', '$indexStats', '$planCacheStats']);
@@ -30,85 +32,6 @@ function rewriteTextScore(stage) {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
   };
   return walk(stage);
-}
-
-const fieldRef = (v) => (typeof v === 'string' && v.startsWith('$') && !v.startsWith('$$') ? v.slice(1) : null);
-
-/** Hints under `from` moved to `to` (for renames such as {x: "$a.b"}). */
-function moveHints(src, dst, from, to) {
-  for (const [path, t] of src) {
-    if (path === from) dst.set(to, t);
-    else if (path.startsWith(from + '.')) dst.set(to + path.slice(from.length), t);
-  }
-}
-
-/** Numeric type hints for the output of a pipeline, derived stage by stage. */
-function deriveHints(base, stages, resolveHints) {
-  let h = new Map(base);
-  h.set(SCORE_FIELD, 'Double');
-  for (const stage of stages) {
-    const name = Object.keys(stage)[0];
-    const spec = stage[name];
-    switch (name) {
-      case '$group': {
-        const nh = new Map();
-        for (const [out, acc] of Object.entries(spec)) {
-          if (out === '_id') {
-            if (fieldRef(acc)) moveHints(h, nh, fieldRef(acc), '_id');
-            else if (isPlainObject(acc)) for (const [k, v] of Object.entries(acc)) if (fieldRef(v)) moveHints(h, nh, fieldRef(v), '_id.' + k);
-            continue;
-          }
-          if (!isPlainObject(acc)) continue;
-          const [op] = Object.keys(acc);
-          const ref = fieldRef(acc[op]);
-          if (['$avg', '$stdDevPop', '$stdDevSamp'].includes(op)) nh.set(out, 'Double');
-          else if (ref && ['$sum', '$min', '$max', '$first', '$last', '$push', '$addToSet'].includes(op)) moveHints(h, nh, ref, out);
-        }
-        h = nh;
-        break;
-      }
-      case '$project': case '$addFields': case '$set': {
-        if (!isPlainObject(spec)) break;
-        const nh = new Map(h);
-        for (const [k, v] of Object.entries(spec)) {
-          if (fieldRef(v)) moveHints(h, nh, fieldRef(v), k);
-          else if (isPlainObject(v) && ['$avg', '$divide', '$sqrt', '$pow', '$exp', '$ln', '$log', '$log10'].includes(Object.keys(v)[0])) nh.set(k, 'Double');
-        }
-        h = nh;
-        break;
-      }
-      case '$replaceRoot': case '$replaceWith': {
-        const ref = fieldRef(name === '$replaceRoot' ? spec.newRoot : spec);
-        if (ref) {
-          const nh = new Map();
-          for (const [path, t] of h) if (path.startsWith(ref + '.')) nh.set(path.slice(ref.length + 1), t);
-          h = nh;
-        }
-        break;
-      }
-      case '$count': h = new Map(); break;
-      case '$sortByCount': {
-        const nh = new Map();
-        if (fieldRef(spec)) moveHints(h, nh, fieldRef(spec), '_id');
-        h = nh;
-        break;
-      }
-      case '$lookup': {
-        for (const [path, t] of resolveHints(spec.from || '')) h.set(`${spec.as}.${path}`, t);
-        break;
-      }
-      case '$facet': {
-        const nh = new Map();
-        for (const [k, sub] of Object.entries(spec)) {
-          for (const [path, t] of deriveHints(h, sub, resolveHints)) nh.set(`${k}.${path}`, t);
-        }
-        h = nh;
-        break;
-      }
-      default: break;
-    }
-  }
-  return h;
 }
 
 /** Runs a $geoNear first stage: [{view (fresh, registered), doc}] sorted by distance. */
@@ -198,14 +121,17 @@ function aggregate(coll, pipeline, { resolveColl, variables } = {}) {
     };
     out = newAggregator(stages, { collectionResolver, variables }).run(views);
   }
-  const hints = deriveHints(coll ? coll.hints : new Map(), stages, (name) => {
+  const baseHints = new Map(coll ? coll.hints : []);
+  baseHints.set(SCORE_FIELD, 'Double');
+  const hints = deriveHints(baseHints, stages, (name) => {
     const c = resolveColl(name);
     return c ? c.hints : new Map();
   });
   return out.map((v) => {
     const typed = retype(v, undefined, hints);
     delete typed[SCORE_FIELD];
-    return typed;
+    return idFirst(typed); // mongod keeps _id first in $project / $addFields output
+
   });
 }
 

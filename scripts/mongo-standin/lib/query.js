@@ -8,13 +8,62 @@ const { Query } = require('mingo/query');
 const { Aggregator } = require('mingo/aggregator');
 const { fail } = require('./errors');
 const {
-  isPlainObject, toView, keyOf, compareValues, valuesAtPath, getPath, setPath, retype, toNumber,
+  VIEW_SOURCE, isPlainObject, toView, keyOf, compareValues, valuesAtPath, getPath, setPath, retype, toNumber,
   Double,
 } = require('./typed');
 const geo = require('./geo');
 const { compileTextSearch } = require('./text');
+const { deriveHints, hintsOfDocument } = require('./hints');
 
-/** mingo context: all standard operators plus the geo query operators. */
+const TYPE_CODES = {
+  1: 'double', 2: 'string', 3: 'object', 4: 'array', 5: 'binData', 6: 'undefined', 7: 'objectId', 8: 'bool',
+  9: 'date', 10: 'null', 11: 'regex', 13: 'javascript', 14: 'symbol', 16: 'int', 17: 'timestamp', 18: 'long',
+  19: 'decimal', '-1': 'minKey', 127: 'maxKey',
+};
+const TYPE_NAMES = new Set([...Object.values(TYPE_CODES), 'number']);
+const NUMERIC_TYPES = new Set(['int', 'long', 'double', 'decimal']);
+
+/** MongoDB $type alias of a typed value (views fall back to int/double by value). */
+function typeAlias(v) {
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'undefined': return 'undefined';
+    case 'string': return 'string';
+    case 'boolean': return 'bool';
+    case 'number': return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? 'int' : 'double';
+    default: break;
+  }
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Date) return 'date';
+  if (v instanceof RegExp) return 'regex';
+  if (isPlainObject(v)) return 'object';
+  const byBsonType = {
+    Int32: 'int', Double: 'double', Long: 'long', Decimal128: 'decimal', ObjectId: 'objectId', Binary: 'binData',
+    Timestamp: 'timestamp', MinKey: 'minKey', MaxKey: 'maxKey', Code: 'javascript', BSONRegExp: 'regex', BSONSymbol: 'symbol',
+  };
+  return byBsonType[v._bsontype] || 'object';
+}
+
+/**
+ * $type on the stored typed document (mingo's own $type cannot tell int32, int64 and
+ * double apart once they are JS numbers).
+ */
+function typeOperator(selector, value) {
+  const wanted = (Array.isArray(value) ? value : [value]).map((t) => (typeof t === 'number' ? TYPE_CODES[t] : t));
+  for (const w of wanted) if (!TYPE_NAMES.has(w)) throw fail('BadValue', `Unknown type name alias: ${w}`);
+  const matches = (v) => {
+    const alias = typeAlias(v);
+    return wanted.includes(alias) || (wanted.includes('number') && NUMERIC_TYPES.has(alias));
+  };
+  return (obj) => {
+    const src = VIEW_SOURCE.get(obj) || obj;
+    const raw = getPath(src, selector);
+    if (raw !== undefined && matches(raw)) return true;
+    return valuesAtPath(src, selector).some((v) => v !== undefined && matches(v));
+  };
+}
+
+/** mingo context: all standard operators plus the geo query operators and a typed $type. */
 const CONTEXT = Context.init({
   accumulator: require('mingo/operators/accumulator'),
   expression: require('mingo/operators/expression'),
@@ -24,6 +73,7 @@ const CONTEXT = Context.init({
     ...require('mingo/operators/query'),
     $geoWithin: geo.geoWithinOperator,
     $geoIntersects: geo.geoWithinOperator,
+    $type: typeOperator,
   },
   window: require('mingo/operators/window'),
 });
@@ -296,7 +346,8 @@ function compileProjection(projection) {
     }
     if (computeAgg) {
       const [res] = computeAgg.run([item.rec.view]);
-      Object.assign(out, retype(res, doc, null));
+      const typed = retype(res, doc, deriveHints(hintsOfDocument(doc), [{ $project: computed }]));
+      for (const k of Object.keys(computed)) if (k in typed) out[k] = typed[k];
     }
     for (const field of metas) setPath(out, field, new Double(item.score === undefined ? 0 : item.score));
     return out;

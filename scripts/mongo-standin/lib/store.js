@@ -3,7 +3,7 @@
 // enforcement (E11000) and the numeric-type hints used to retype computed numbers.
 
 const { fail, MongoError, CODES } = require('./errors');
-const { isPlainObject, toView, keyOf, valuesAtPath, formatValue, toNumber, Int32 } = require('./typed');
+const { VIEW_SOURCE, isPlainObject, toView, keyOf, valuesAtPath, formatValue, toNumber, Int32 } = require('./typed');
 const { newQuery } = require('./query');
 
 const ID_INDEX_NAME = '_id_';
@@ -13,6 +13,7 @@ class Record {
   constructor(doc, hints) {
     this.doc = doc;
     this.view = toView(doc, false, hints);
+    VIEW_SOURCE.set(this.view, doc); // lets $type see the stored BSON types
     this.idKey = keyOf(doc._id);
   }
 }

@@ -11,6 +11,8 @@ const { Int32, Long, Double, Decimal128 } = require('bson');
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+const NUMERIC_WIDTH = { Int32: 0, Long: 1, Double: 2, Decimal128: 3 };
+
 /** view object/array -> typed counterpart (only for views made with register = true). */
 const VIEW_SOURCE = new WeakMap();
 
@@ -52,7 +54,7 @@ function toNumber(v) {
 /**
  * Converts a typed value to its view. With `register`, every object/array of the view
  * remembers its typed counterpart (see retype). With `hints` (Map path -> numeric type),
- * records the BSON numeric type seen at each dotted path (array positions omitted).
+ * records the widest BSON numeric type seen at each dotted path (array positions omitted).
  */
 function toView(v, register = false, hints = null, path = '') {
   if (v === null || typeof v !== 'object') return v;
@@ -64,7 +66,10 @@ function toView(v, register = false, hints = null, path = '') {
   }
   const t = v._bsontype;
   if (t === 'Int32' || t === 'Double' || t === 'Long' || t === 'Decimal128') {
-    if (hints && path) hints.set(path, t);
+    if (hints && path) {
+      const prev = hints.get(path); // keep the widest type seen at a path
+      if (prev === undefined || NUMERIC_WIDTH[t] > NUMERIC_WIDTH[prev]) hints.set(path, t);
+    }
     return toNumber(v);
   }
   if (!isPlainObject(v)) return v; // ObjectId, Date, RegExp, Binary, Timestamp, MinKey, MaxKey...

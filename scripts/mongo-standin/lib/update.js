@@ -11,6 +11,7 @@ const {
   formatValue, retype, Int32, Long, Double, Decimal128, INT32_MIN, INT32_MAX,
 } = require('./typed');
 const { newQuery, newAggregator } = require('./query');
+const { deriveHints, hintsOfDocument } = require('./hints');
 
 const isIndex = (s) => /^\d+$/.test(s);
 const RANK = { Int32: 0, Long: 1, Double: 2, Decimal128: 3 };
@@ -417,8 +418,9 @@ function applyUpdate(doc, update, ctx) {
         throw fail('BadValue', `${name} is not allowed to be used within an update`);
       }
     }
-    const [res] = newAggregator(update.map(toView)).run([toView(doc, true)]);
-    out = retype(res, doc, null);
+    const stages = update.map((stage) => toView(stage));
+    const [res] = newAggregator(stages).run([toView(doc, true)]);
+    out = retype(res, doc, deriveHints(hintsOfDocument(doc), stages));
     if ('_id' in doc) {
       if ('_id' in out && !sameValue(out._id, doc._id)) {
         throw fail('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
