@@ -59,10 +59,18 @@ wait_for() {
     done
 }
 
+# alive PID: true when PID is a running process (a zombie that nobody reaped yet is dead).
+alive() {
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
 # pid_alive NAME: true when $MARKET_RUN/NAME.pid names a live process.
 pid_alive() {
     local f=$MARKET_RUN/$1.pid
-    [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+    [ -s "$f" ] && alive "$(cat "$f")"
 }
 
 # stop_pid NAME [SECONDS]: SIGTERM the process of NAME.pid, SIGKILL after SECONDS (default 10).
@@ -70,10 +78,10 @@ stop_pid() {
     local name=$1 secs=${2:-10} f=$MARKET_RUN/$1.pid pid
     [ -s "$f" ] || return 0
     pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
         kill -TERM "$pid" 2>/dev/null
         local deadline=$((SECONDS + secs))
-        while kill -0 "$pid" 2>/dev/null; do
+        while alive "$pid"; do
             if ((SECONDS >= deadline)); then
                 warn "$name (pid $pid) did not stop in ${secs}s; killing it"
                 kill -KILL "$pid" 2>/dev/null

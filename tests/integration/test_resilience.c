@@ -1,2 +1,348 @@
+/*
+ * The process model under failure: a stopped command pool, a worker killed mid-burst, a
+ * graceful stop with a request in flight, and projector fail-over. These tests stop and
+ * start services of the test stack, so they run one at a time (CRITERION_JOBS=1).
+ */
 #include <criterion/criterion.h>
-Test(todo, nothing) { cr_assert(1); }
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+/* Run one test at a time (CRITERION_JOBS=1 from Makefile.am): they stop and start services. */
+TestSuite(resilience, .timeout = 90);
+
+/* The pids of a master's children. */
+static int
+children(int master, int *out, int max)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", master, master);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    if (f == NULL) {
+        return 0;
+    }
+    while (n < max && fscanf(f, "%d", &out[n]) == 1) {
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static int
+configured_workers(const char *role)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s_workers = ", role);
+    FILE *f = fopen(itest_env("MARKET_TEST_CONFIG"), "r");
+    cr_assert_not_null(f);
+    char line[512];
+    int n = -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, key, strlen(key)) == 0) {
+            n = atoi(line + strlen(key));
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+Test(resilience, reads_survive_a_stopped_command_pool)
+{
+    itest_stack("stop", "command");
+    struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+    cr_assert_eq(r.status, 200, "a GET must not need the command pool");
+    iresp_free(&r);
+    r = itest_http("POST", "/api/v1/system/pings", NULL, "{\"note\":\"while down\"}");
+    cr_assert(r.status == 502 || r.status == 503, "got %ld", r.status);
+    cr_assert_str_eq(iresp_error_code(&r), "unavailable");
+    cr_assert_not_null(iresp_header(&r, "Retry-After"));
+    iresp_free(&r);
+    itest_stack("start", "command");
+    r = itest_http("POST", "/api/v1/system/pings", NULL, "{\"note\":\"back\"}");
+    cr_assert_eq(r.status, 201);
+    iresp_free(&r);
+}
+
+struct burst {
+    int total;
+    volatile int done;
+    int failures;
+};
+
+static void *
+burst_run(void *arg)
+{
+    struct burst *b = arg;
+    for (int i = 0; i < b->total; i++) {
+        struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+        if (r.status != 200) {
+            b->failures++;
+        }
+        iresp_free(&r);
+        __atomic_store_n(&b->done, i + 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+static bool
+burst_started(void *arg)
+{
+    return __atomic_load_n(&((struct burst *)arg)->done, __ATOMIC_ACQUIRE) >= 50;
+}
+
+struct replaced {
+    int master, killed, want;
+};
+
+static bool
+pool_replaced(void *arg)
+{
+    struct replaced *p = arg;
+    int kids[512];
+    int n = children(p->master, kids, 512);
+    for (int i = 0; i < n; i++) {
+        if (kids[i] == p->killed) {
+            return false;
+        }
+    }
+    return n == p->want;
+}
+
+Test(resilience, a_killed_query_worker_loses_at_most_its_request_and_is_replaced)
+{
+    int master = itest_pid("market-query");
+    cr_assert_gt(master, 0);
+    int kids[512];
+    int n = children(master, kids, 512);
+    int want = configured_workers("query");
+    cr_assert_eq(n, want, "the pool runs %d workers, not %d", want, n);
+
+    struct burst b = {.total = 400};
+    pthread_t t;
+    pthread_create(&t, NULL, burst_run, &b);
+    cr_assert(itest_poll(20000, burst_started, &b));
+    cr_assert_eq(kill(kids[0], SIGKILL), 0);
+    pthread_join(t, NULL);
+    cr_assert_leq(b.failures, 1, "%d of %d requests failed", b.failures, b.total);
+
+    struct replaced p = {master, kids[0], want};
+    cr_assert(itest_poll(10000, pool_replaced, &p), "the pool did not replace the killed worker");
+    struct iresp r = itest_http("GET", "/metrics", NULL, NULL);
+    const char *line = strstr(r.body, "market_pool_worker_restarts_total{role=\"query\"} ");
+    cr_assert_not_null(line);
+    cr_assert_geq(atoi(line + strlen("market_pool_worker_restarts_total{role=\"query\"} ")), 1);
+    iresp_free(&r);
+}
+
+/* True once a FastCGI connection to the query pool is open (a request is in flight). */
+static bool
+query_connection_open(void *arg)
+{
+    (void)arg;
+    char sock[1024];
+    const char *config = itest_env("MARKET_TEST_CONFIG");
+    snprintf(sock, sizeof(sock), "%.*s/run/query.sock", (int)(strrchr(config, '/') - config), config);
+    FILE *f = fopen("/proc/net/unix", "r");
+    char line[2048];
+    bool open_conn = false;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        /* Num RefCount Protocol Flags Type St Inode Path: connected sockets have St 03 */
+        unsigned flags, type, st;
+        char path[1024] = "";
+        if (sscanf(line, "%*s %*s %*s %x %x %x %*s %1023s", &flags, &type, &st, path) == 4 &&
+            strcmp(path, sock) == 0 && st == 3) {
+            open_conn = true;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return open_conn;
+}
+
+struct slow {
+    char path[256];
+    char minseq[64];
+    long status;
+    char stale[8];
+};
+
+static void *
+slow_run(void *arg)
+{
+    struct slow *s = arg;
+    const char *const h[] = {s->minseq, NULL};
+    struct iresp r = itest_http("GET", s->path, h, NULL);
+    s->status = r.status;
+    const char *st = iresp_header(&r, "X-Read-Stale");
+    snprintf(s->stale, sizeof(s->stale), "%s", st != NULL ? st : "");
+    iresp_free(&r);
+    return NULL;
+}
+
+/* Gone, or a zombie nobody has reaped yet (PID 1 of a container may not reap). */
+static bool
+process_gone(void *arg)
+{
+    char path[64], state = 'Z';
+    snprintf(path, sizeof(path), "/proc/%d/stat", *(int *)arg);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return true;
+    }
+    if (fscanf(f, "%*d %*s %c", &state) != 1) {
+        state = 'Z';
+    }
+    fclose(f);
+    return state == 'Z';
+}
+
+Test(resilience, sigterm_lets_the_request_in_flight_finish)
+{
+    struct iresp r = itest_http("POST", "/api/v1/system/pings", NULL, "{\"note\":\"slow read\"}");
+    cr_assert_eq(r.status, 201);
+    struct slow s;
+    snprintf(s.path, sizeof(s.path), "/api/v1/system/pings/%s", ijson_str(r.json, "ping", "id", NULL));
+    /* A position that never comes: the read waits its full bound (2 s) before answering. */
+    snprintf(s.minseq, sizeof(s.minseq), "X-Min-Seq: %lld", atoll(iresp_header(&r, "X-Event-Seq")) + 1000000);
+    iresp_free(&r);
+
+    int master = itest_pid("market-query");
+    pthread_t t;
+    pthread_create(&t, NULL, slow_run, &s);
+    cr_assert(itest_poll(5000, query_connection_open, NULL), "the slow request never reached the pool");
+    cr_assert_eq(kill(master, SIGTERM), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(s.status, 200, "the in-flight request was cut (%ld)", s.status);
+    cr_assert_str_eq(s.stale, "1");
+    cr_assert(itest_poll(30000, process_gone, &master), "the pool did not stop");
+
+    r = itest_http("GET", "/healthz", NULL, NULL);
+    cr_assert_eq(r.status, 503, "a stopped pool takes no new requests");
+    iresp_free(&r);
+    itest_stack("start", "query");
+    r = itest_http("GET", "/healthz", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    iresp_free(&r);
+}
+
+/* True when some session tried the projector lock and did not get it (a standby). */
+static bool
+standby_waiting(void *arg)
+{
+    (void)arg;
+    PGconn *c = itest_pg();
+    PGresult *res = PQexec(c,
+                           "SELECT count(*) FROM pg_stat_activity "
+                           "WHERE query LIKE '%pg_try_advisory_lock%' AND application_name = 'marketd' "
+                           "  AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)");
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) >= 1;
+    PQclear(res);
+    PQfinish(c);
+    return ok;
+}
+
+struct doc_wait {
+    const char *id;
+};
+
+static bool
+ping_in_mongo(void *arg)
+{
+    struct doc_wait *w = arg;
+    mongoc_client_t *m = itest_mongo();
+    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "system_pings");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(w->id));
+    int64_t n = mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, NULL);
+    bson_destroy(filter);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(m);
+    return n == 1;
+}
+
+static char *
+post_ping_id(const char *note)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"note\":\"%s\"}", note);
+    struct iresp r = itest_http("POST", "/api/v1/system/pings", NULL, body);
+    cr_assert_eq(r.status, 201);
+    char *id = strdup(ijson_str(r.json, "ping", "id", NULL));
+    iresp_free(&r);
+    return id;
+}
+
+static bool
+file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    bool found = false;
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+        found = strstr(line, needle) != NULL;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return found;
+}
+
+static const char *standby_log;
+
+static bool
+standby_active(void *arg)
+{
+    (void)arg;
+    return file_contains(standby_log, "projector: active");
+}
+
+Test(resilience, a_second_projector_stands_by_and_takes_over)
+{
+    char log[] = "/tmp/marketd-standby-XXXXXX";
+    int fd = mkstemp(log);
+    cr_assert_geq(fd, 0);
+    standby_log = log;
+    pid_t standby = fork();
+    if (standby == 0) {
+        dup2(fd, 2);
+        dup2(fd, 1);
+        execl(itest_env("MARKET_TEST_MARKETD"), "marketd", "--role", "projector", "--config",
+              itest_env("MARKET_TEST_CONFIG"), (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    cr_assert(itest_poll(10000, standby_waiting, NULL), "the second projector never tried the lock");
+
+    /* The first one still does the work, the second stays idle. */
+    struct doc_wait w = {post_ping_id("first projector")};
+    cr_assert(itest_poll(5000, ping_in_mongo, &w));
+    cr_assert(!file_contains(log, "projector: active"), "the standby became active while the first lived");
+
+    int first = itest_pid("market-projector");
+    cr_assert_gt(first, 0);
+    cr_assert_eq(kill(first, SIGKILL), 0);
+    cr_assert(itest_poll(10000, standby_active, NULL), "the standby did not take over");
+    struct doc_wait w2 = {post_ping_id("second projector")};
+    cr_assert(itest_poll(5000, ping_in_mongo, &w2), "events are not projected after the fail-over");
+
+    kill(standby, SIGTERM);
+    int status;
+    waitpid(standby, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the standby did not stop cleanly");
+    itest_stack("start", "projector");
+    struct doc_wait w3 = {post_ping_id("restarted projector")};
+    cr_assert(itest_poll(10000, ping_in_mongo, &w3));
+    unlink(log);
+    free((char *)w.id);
+    free((char *)w2.id);
+    free((char *)w3.id);
+}
