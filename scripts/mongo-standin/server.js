@@ -19,10 +19,15 @@
  * $near / $nearSphere / $geoWithin / $geoNear over GeoJSON points (haversine, 6378100 m).
  * BSON numeric types (int32, int64, double) are stored and returned exactly as sent.
  *
- * Does not support: persistence (data lives in memory), transactions (refused with code 20
- * like a standalone), authentication, TLS, compression, change streams, $out/$merge, views,
- * collations, text stemming. Only _id lookups use an index: every other query scans the
- * collection, so benchmarks of uncached reads measure this stand-in, not MongoDB.
+ * Behaves like mongod where that catches mistakes: unknown command fields fail (40415),
+ * $near inside an aggregation $match fails, $text together with $near fails, $geoNear must
+ * be the first stage, $text needs a text index and $near a geo index.
+ *
+ * Does not support: persistence (data lives in memory only), transactions (refused with
+ * code 20 like a standalone), authentication, TLS, compression, change streams, $out/$merge,
+ * views, explain, collations other than "simple" (refused), text stemming, geodesic polygon
+ * edges. Only _id lookups use an index: every other query scans the collection, so
+ * benchmarks of uncached reads measure this stand-in, not MongoDB.
  */
 
 const net = require('net');
@@ -135,9 +140,16 @@ function handleMessage(ctx, buf) {
     throw new Error(`unsupported opcode ${msg.opCode}`);
   }
   const reply = runCommand(ctx, msg.command, msg.db);
-  if (msg.legacy) return wire.buildOpReply(msg.requestID, reply);
   if (msg.moreToCome) return null;
-  return wire.buildMsgReply(msg.requestID, reply);
+  const build = msg.legacy ? wire.buildOpReply : wire.buildMsgReply;
+  try {
+    return build(msg.requestID, reply);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return build(msg.requestID, {
+      ok: 0, errmsg: 'BSONObj size: reply exceeds the maximum BSON size of 16 MiB', code: 10334, codeName: 'BSONObjectTooLarge',
+    });
+  }
 }
 
 if (require.main === module) main();

@@ -55,7 +55,7 @@ function geoNearStage(coll, spec) {
   if (near.legacy && s.spherical) near.spherical = true;
   const dist = geo.distanceFn(near);
   const filter = spec.query || {};
-  const f = compileFilter(coll, filter);
+  const f = compileFilter(coll, filter, undefined, { allowNear: false });
   if (f.text) throw fail('BadValue', '$geoNear is not allowed with $text');
   const mult = s.distanceMultiplier === undefined ? 1 : s.distanceMultiplier;
   const items = [];
@@ -97,7 +97,7 @@ function aggregate(coll, pipeline, { resolveColl, variables } = {}) {
     docs = geoNearStage(coll, pipeline[0].$geoNear);
     rest = pipeline.slice(1);
   } else if (first === '$match') {
-    const items = select(coll, pipeline[0].$match, { variables });
+    const items = select(coll, pipeline[0].$match, { variables, allowNear: false });
     docs = items.map((it) => it.rec.doc);
     if (items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
     rest = pipeline.slice(1);
@@ -105,7 +105,9 @@ function aggregate(coll, pipeline, { resolveColl, variables } = {}) {
     docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
   }
   for (const stage of rest) {
-    if (stage.$match && stage.$match.$text) throw fail('BadValue', '$match with $text is only allowed as the first pipeline stage');
+    if (!stage.$match) continue;
+    if (stage.$match.$text) throw fail('BadValue', '$match with $text is only allowed as the first pipeline stage');
+    compileFilter(coll, stage.$match, variables, { allowNear: false }); // rejects $near like mongod
   }
   const views = docs.map((d, i) => {
     const v = toView(d, true);

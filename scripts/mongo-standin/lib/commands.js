@@ -56,6 +56,14 @@ function checkStatementFields(kind, stmt, allowed) {
   for (const k of Object.keys(stmt)) {
     if (!allowed.has(k)) throw new MongoError(40415, `BSON field '${kind}.${k}' is an unknown field.`);
   }
+  checkCollation(stmt.collation);
+}
+
+/** Collations other than "simple" would change comparisons: refuse rather than ignore them. */
+function checkCollation(collation) {
+  if (collation === undefined || collation === null) return;
+  if (isPlainObject(collation) && collation.locale === 'simple') return;
+  throw fail('BadValue', 'collations other than {locale: "simple"} are not supported by the mongo stand-in');
 }
 
 /** The collection name argument of a command. */
@@ -357,6 +365,7 @@ const handlers = {
       if (typeof spec.name !== 'string' || !spec.name) {
         throw fail('FailedToParse', "Error in specification: The 'name' field is a required property of an index specification");
       }
+      checkCollation(spec.collation);
       new Index(spec); // validates
     }
     const existed = !!db.get(name);
@@ -494,6 +503,7 @@ function runCommand(ctx, cmd, dbName) {
     if (!handler) throw fail('CommandNotFound', `no such command: '${name}'`);
     if (cmd.txnNumber !== undefined || cmd.startTransaction !== undefined || cmd.autocommit !== undefined) noTransactions();
     checkFields(name === 'findandmodify' ? 'findAndModify' : name, cmd);
+    checkCollation(cmd.collation);
     const db = ctx.store.db(dbName || 'admin');
     const reply = handler(ctx, cmd, db);
     return { ...reply, ok: new Double(1) };

@@ -22,13 +22,11 @@ function pointOf(v) {
 
 /** All points stored at a path of a document (a field may hold several). */
 function pointsAt(doc, path) {
-  const direct = valuesAtPath(doc, path);
-  const pts = [];
-  // valuesAtPath flattens a legacy [x, y] pair into two numbers: read the raw value too.
-  const raw = rawAt(doc, path);
-  const p = pointOf(raw);
+  // Read the raw value first: valuesAtPath would flatten a legacy [x, y] pair into two numbers.
+  const p = pointOf(rawAt(doc, path));
   if (p) return [p];
-  for (const v of direct) {
+  const pts = [];
+  for (const v of valuesAtPath(doc, path)) {
     const q = pointOf(v);
     if (q) pts.push(q);
   }

@@ -102,7 +102,7 @@ function idLookupKeys(v) {
  * Compiles a typed filter against a collection (which may be null when it does not exist).
  * Returns {test(view), text(view) -> score|null, near(view) -> distance|null, idKeys}.
  */
-function compileFilter(coll, filter, variables) {
+function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
   if (filter === undefined || filter === null) filter = {};
   if (!isPlainObject(filter)) throw fail('TypeMismatch', "BSON field 'filter' is the wrong type, expected type 'object'");
   const view = toView(filter);
@@ -116,6 +116,7 @@ function compileFilter(coll, filter, variables) {
       continue;
     }
     if (!k.startsWith('$') && isPlainObject(v) && ('$near' in v || '$nearSphere' in v)) {
+      if (!allowNear) throw fail('BadValue', '$geoNear, $near, and $nearSphere are not allowed in this context');
       if (near) throw fail('BadValue', 'Too many geoNear expressions');
       const op = '$near' in v ? '$near' : '$nearSphere';
       const parsed = geo.parseNear(k, op, v);
@@ -130,6 +131,7 @@ function compileFilter(coll, filter, variables) {
     }
     rest[k] = v;
   }
+  if (text && near) throw fail('BadValue', 'text and geoNear not allowed in same query');
   const mq = Object.keys(rest).length ? newQuery(rest, variables) : null;
   return {
     test: mq ? (d) => mq.test(d) : () => true,
@@ -147,6 +149,7 @@ function compileSort(sort) {
   const keys = Object.keys(view).map((path) => {
     const v = view[path];
     if (isPlainObject(v) && v.$meta === 'textScore') return { path, dir: -1, meta: 'textScore' };
+    if (path === '$natural' && (v === 1 || v === -1)) return { path, dir: v, meta: 'natural' };
     if (v !== 1 && v !== -1) throw fail('BadValue', '$sort key ordering must be 1 (for ascending) or -1 (for descending)');
     return { path, dir: v, meta: null };
   });
@@ -157,7 +160,8 @@ function compileSort(sort) {
 function sortItems(items, keys) {
   const decorated = items.map((item) => ({
     item,
-    k: keys.map(({ path, dir, meta }) => {
+    k: keys.map(({ path, dir, meta }, i) => {
+      if (meta === 'natural') return i; // placeholder, see below
       if (meta) return item.score;
       const vals = valuesAtPath(item.rec.view, path);
       if (!vals.length) return undefined;
@@ -166,9 +170,12 @@ function sortItems(items, keys) {
       return best;
     }),
   }));
+  decorated.forEach((d, pos) => keys.forEach((k, i) => { if (k.meta === 'natural') d.k[i] = pos; }));
   decorated.sort((a, b) => {
     for (let i = 0; i < keys.length; i++) {
-      const r = keys[i].meta ? (b.k[i] || 0) - (a.k[i] || 0) : compareValues(a.k[i], b.k[i]) * keys[i].dir;
+      const { meta, dir } = keys[i];
+      const r = meta === 'natural' ? (a.k[i] - b.k[i]) * dir
+        : meta ? (b.k[i] || 0) - (a.k[i] || 0) : compareValues(a.k[i], b.k[i]) * dir;
       if (r) return r;
     }
     return 0;
@@ -181,10 +188,10 @@ function sortItems(items, keys) {
  * Selects records of a collection: [{rec, score, dist}] after filter, $text, $near, sort,
  * skip and limit (limit 0 = none). `coll` may be null.
  */
-function select(coll, filter, { sort, skip = 0, limit = 0, variables } = {}) {
-  const f = compileFilter(coll, filter, variables);
+function select(coll, filter, { sort, skip = 0, limit = 0, variables, allowNear = true } = {}) {
+  const f = compileFilter(coll, filter, variables, { allowNear });
   const sortKeys = compileSort(sort);
-  if (sortKeys && sortKeys.some((k) => k.meta) && !f.text) {
+  if (sortKeys && sortKeys.some((k) => k.meta === 'textScore') && !f.text) {
     throw fail('BadValue', 'query requires text score metadata, but it is not available');
   }
   if (!coll) return [];

@@ -369,9 +369,7 @@ function validateUpdate(u) {
   if (isOperatorUpdate(u)) {
     for (const [op, fields] of Object.entries(u)) {
       if (!OPERATORS[op]) {
-        throw fail('FailedToParse', op.startsWith('$')
-          ? `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`
-          : `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+        throw fail('FailedToParse', `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
       }
       if (!isPlainObject(fields)) {
         throw fail('FailedToParse', `Modifiers operate on fields but we found type ${typeName(fields)} instead. For example: {$mod: {<field>: ...}} not {${op}: ${formatValue(fields)}}`);
