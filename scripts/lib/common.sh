@@ -105,4 +105,5 @@ start_bg() {
     mkdir -p "$MARKET_RUN" "$MARKET_LOG"
     setsid "$@" >>"$MARKET_LOG/$name.log" 2>&1 < /dev/null &
     echo $! >"$MARKET_RUN/$name.pid"
+    disown $! 2>/dev/null || true   # no "Killed" job report when a test kills it on purpose
 }
