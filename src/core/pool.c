@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define POOL_MAX_RETIRING 1024
@@ -27,14 +28,6 @@ struct slot {
     double next_start;   /* when an empty slot may start again */
     int fast_deaths;     /* consecutive deaths within a second of starting */
 };
-
-static double
-now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int
 pool_listen(const char *spec, int backlog, int socket_mode)
@@ -198,7 +191,7 @@ pool_master_run(const struct pool_options *o)
     bool stopping = false;
     double deadline = 0;
     for (;;) {
-        double now = now_mono();
+        double now = clock_mono();
         if (!stopping) {
             for (int i = 0; i < o->workers; i++) {
                 if (slots[i].pid == 0 && slots[i].next_start <= now) {
@@ -210,7 +203,7 @@ pool_master_run(const struct pool_options *o)
         struct timespec ts = {0, 200 * 1000 * 1000};
         siginfo_t info;
         int sig = sigtimedwait(&set, &info, &ts);
-        now = now_mono();
+        now = clock_mono();
 
         if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
             bool immediate = sig == SIGQUIT || (stopping && sig == SIGINT);

@@ -8,6 +8,7 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "domain/outbox.h"
@@ -41,14 +42,6 @@ on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
-}
-
-static double
-now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -399,7 +392,7 @@ run(struct projector *p)
         if (rc == MK_OK) {
             continue; /* a full batch: there may be more */
         }
-        double now = now_mono();
+        double now = clock_mono();
         if (now >= p->next_backlog) {
             update_backlog(p);
             p->next_backlog = now + 0.25;
@@ -408,13 +401,13 @@ run(struct projector *p)
             return 0;
         }
         bool control = wait_for_events(p, p->w.cfg->projector_poll_ms);
-        if (control || now_mono() >= next_marker_check) {
+        if (control || clock_mono() >= next_marker_check) {
             /* Cheap: one lookup by _id and one row; catches a wiped MongoDB and --rebuild. */
             arena_reset(p->arena);
             if (holds_lock(p) && sync_generation(p) != MK_OK) {
                 pause_ms(backoff);
             }
-            next_marker_check = now_mono() + 1.0;
+            next_marker_check = clock_mono() + 1.0;
         }
     }
     return 0;
@@ -482,8 +475,8 @@ projector_rebuild(const struct config *cfg, int timeout_s)
         return rc;
     }
     /* The active projector will rebuild: wait until the marker shows it finished. */
-    double deadline = now_mono() + timeout_s;
-    while (!stop_requested && now_mono() < deadline) {
+    double deadline = clock_mono() + timeout_s;
+    while (!stop_requested && clock_mono() < deadline) {
         long long have;
         struct outbox_pos pos;
         bool rebuilding;

@@ -4,16 +4,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "worker.h"
-
-static double
-now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 destroy_doc(void *d)
@@ -62,7 +55,7 @@ readmodel_get(struct request *r, const char *collection, const char *id, const b
         }
     }
     mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, collection);
-    double deadline = now_mono() + w->cfg->min_seq_wait_ms / 1000.0;
+    double deadline = clock_mono() + w->cfg->min_seq_wait_ms / 1000.0;
     long pause_us = 1000;
     bson_t *found;
     for (;;) {
@@ -73,7 +66,7 @@ readmodel_get(struct request *r, const char *collection, const char *id, const b
         if (min_seq == 0 || (found != NULL && readmodel_int(found, "seq") >= min_seq)) {
             break;
         }
-        if (now_mono() >= deadline) {
+        if (clock_mono() >= deadline) {
             http_set_header(r, "X-Read-Stale", "1");
             break;
         }

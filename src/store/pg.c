@@ -5,16 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
-
-static double
-now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void
 pg_init(struct pg *pg, const char *dsn, int statement_timeout_ms)
@@ -51,7 +44,7 @@ pg_conn(struct pg *pg)
         }
         drop_conn(pg);
     }
-    double now = now_mono();
+    double now = clock_mono();
     if (now < pg->next_attempt) {
         return NULL;
     }

@@ -5,16 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
-
-static double
-now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void
 redis_init(struct redis_store *rs, const char *host, int port, const char *socket, int timeout_ms)
@@ -50,7 +43,7 @@ connect_now(struct redis_store *rs)
     if (rs->ctx != NULL) {
         return rs->ctx;
     }
-    double now = now_mono();
+    double now = clock_mono();
     if (now < rs->next_attempt) {
         return NULL;
     }

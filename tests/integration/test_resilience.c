@@ -346,3 +346,47 @@ Test(resilience, a_second_projector_stands_by_and_takes_over)
     free((char *)w2.id);
     free((char *)w3.id);
 }
+
+/* A restarted in-memory MongoDB comes back empty: the projector sees the marker missing and
+ * rebuilds the read model from the outbox on its own. */
+Test(resilience, an_emptied_read_model_is_rebuilt_automatically)
+{
+    struct doc_wait w = {post_ping_id("before the mongo restart")};
+    cr_assert(itest_poll(5000, ping_in_mongo, &w));
+    itest_stack("restart", "mongo");
+    cr_assert(itest_poll(15000, ping_in_mongo, &w), "the read model was not rebuilt after MongoDB came back empty");
+    free((char *)w.id);
+}
+
+struct all_new {
+    int master, want, old[512], nold;
+};
+
+static bool
+all_workers_new(void *arg)
+{
+    struct all_new *a = arg;
+    int kids[512];
+    int n = children(a->master, kids, 512);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < a->nold; j++) {
+            if (kids[i] == a->old[j]) {
+                return false;
+            }
+        }
+    }
+    return n == a->want;
+}
+
+Test(resilience, sighup_replaces_every_worker)
+{
+    struct all_new a = {.master = itest_pid("market-query"), .want = configured_workers("query")};
+    cr_assert_gt(a.master, 0);
+    a.nold = children(a.master, a.old, 512);
+    cr_assert_eq(a.nold, a.want);
+    cr_assert_eq(kill(a.master, SIGHUP), 0);
+    cr_assert(itest_poll(10000, all_workers_new, &a), "SIGHUP did not replace every worker");
+    struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    iresp_free(&r);
+}
