@@ -3,13 +3,15 @@
 # in memory, on 127.0.0.1:$MARKET_MONGO_PORT. When MARKET_MONGO_URI is set to a real
 # MongoDB, nothing is started and that URI is used instead. Sourced after common.sh.
 
+# MARKET_MONGO_URI is the operator's override only; the URI in use is MARKET_MONGO_URL, so a
+# script started by a test (which inherits the environment) still manages the stand-in.
 if [ -n "${MARKET_MONGO_URI:-}" ]; then
     MARKET_MONGO_EXTERNAL=1
+    MARKET_MONGO_URL=$MARKET_MONGO_URI
 else
     MARKET_MONGO_EXTERNAL=0
-    MARKET_MONGO_URI="mongodb://127.0.0.1:$MARKET_MONGO_PORT/?appname=marketd"
+    MARKET_MONGO_URL="mongodb://127.0.0.1:$MARKET_MONGO_PORT/?appname=marketd"
 fi
-export MARKET_MONGO_URI
 
 mongo_start() {
     if [ "$MARKET_MONGO_EXTERNAL" = 1 ]; then
@@ -25,5 +27,6 @@ mongo_start() {
 }
 
 mongo_stop() {
+    [ "$MARKET_MONGO_EXTERNAL" = 1 ] && return 0
     stop_pid mongo 10
 }

@@ -1,7 +1,7 @@
 /*
  * MongoDB conformance checks through libmongoc: every query and command shape the project
  * relies on, checked against the MongoDB manual's documented behaviour. Runs against the
- * server in MARKET_MONGO_URI (default: the local stand-in on 127.0.0.1:28117); a real
+ * server in MARKET_TEST_MONGO_URI (default: the local stand-in on 127.0.0.1:28117); a real
  * MongoDB 6+ standalone must pass these too. Each test names the manual rule it relies on.
  *
  * Build: gcc -std=c17 -Wall -Wextra -Werror $(pkg-config --cflags libmongoc-1.0 criterion) \
@@ -27,12 +27,12 @@ static char dbname[64];
 static void setup(void)
 {
     mongoc_init();
-    const char *uri = getenv("MARKET_MONGO_URI");
+    const char *uri = getenv("MARKET_TEST_MONGO_URI");
     if (!uri || !*uri)
         uri = "mongodb://127.0.0.1:28117/?appname=conformance";
     bson_error_t error;
     mongoc_uri_t *u = mongoc_uri_new_with_error(uri, &error);
-    cr_assert(u, "bad MARKET_MONGO_URI: %s", error.message);
+    cr_assert(u, "bad MARKET_TEST_MONGO_URI: %s", error.message);
     client = mongoc_client_new_from_uri(u);
     mongoc_uri_destroy(u);
     cr_assert(client);
