@@ -271,3 +271,28 @@ itest_unique(const char *prefix)
              ts.tv_nsec / 1000);
     return buf;
 }
+
+bool
+itest_read_ping(const char *id, long long *version, char *note, size_t note_len)
+{
+    mongoc_client_t *m = itest_mongo();
+    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "system_pings");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(id));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, NULL, NULL);
+    const bson_t *doc;
+    bool found = mongoc_cursor_next(cur, &doc);
+    if (found) {
+        bson_iter_t it;
+        if (version != NULL) {
+            *version = bson_iter_init_find(&it, doc, "version") ? bson_iter_as_int64(&it) : 0;
+        }
+        if (note != NULL && bson_iter_init_find(&it, doc, "note") && BSON_ITER_HOLDS_UTF8(&it)) {
+            snprintf(note, note_len, "%s", bson_iter_utf8(&it, NULL));
+        }
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(m);
+    return found;
+}

@@ -62,6 +62,10 @@ PGconn *itest_pg(void);
 /* A new client of the test MongoDB (caller destroys it); database "market". */
 mongoc_client_t *itest_mongo(void);
 
+/* Look up system_pings/_id = id in the read model. True when found; *version and note
+ * (may be NULL) receive its fields. */
+bool itest_read_ping(const char *id, long long *version, char *note, size_t note_len);
+
 /* A unique string for test data (prefix + pid + counter + time). */
 const char *itest_unique(const char *prefix);
 

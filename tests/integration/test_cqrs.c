@@ -42,25 +42,7 @@ static bool
 ping_projected(void *arg)
 {
     struct mongo_wait *w = arg;
-    mongoc_client_t *m = itest_mongo();
-    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "system_pings");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(w->id));
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, NULL, NULL);
-    const bson_t *doc;
-    bool ok = false;
-    if (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it;
-        w->version = bson_iter_init_find(&it, doc, "version") ? bson_iter_as_int64(&it) : 0;
-        if (bson_iter_init_find(&it, doc, "note") && BSON_ITER_HOLDS_UTF8(&it)) {
-            snprintf(w->note, sizeof(w->note), "%s", bson_iter_utf8(&it, NULL));
-        }
-        ok = w->version >= w->min_version;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(filter);
-    mongoc_collection_destroy(c);
-    mongoc_client_destroy(m);
-    return ok;
+    return itest_read_ping(w->id, &w->version, w->note, sizeof(w->note)) && w->version >= w->min_version;
 }
 
 static struct pg

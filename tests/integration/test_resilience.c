@@ -99,22 +99,25 @@ burst_started(void *arg)
     return __atomic_load_n(&((struct burst *)arg)->done, __ATOMIC_ACQUIRE) >= 50;
 }
 
-struct replaced {
-    int master, killed, want;
+/* True when the pool runs `want` workers and none of the `old` pids is among them. */
+struct all_new {
+    int master, want, old[512], nold;
 };
 
 static bool
-pool_replaced(void *arg)
+all_workers_new(void *arg)
 {
-    struct replaced *p = arg;
+    struct all_new *a = arg;
     int kids[512];
-    int n = children(p->master, kids, 512);
+    int n = children(a->master, kids, 512);
     for (int i = 0; i < n; i++) {
-        if (kids[i] == p->killed) {
-            return false;
+        for (int j = 0; j < a->nold; j++) {
+            if (kids[i] == a->old[j]) {
+                return false;
+            }
         }
     }
-    return n == p->want;
+    return n == a->want;
 }
 
 Test(resilience, a_killed_query_worker_loses_at_most_its_request_and_is_replaced)
@@ -134,8 +137,8 @@ Test(resilience, a_killed_query_worker_loses_at_most_its_request_and_is_replaced
     pthread_join(t, NULL);
     cr_assert_leq(b.failures, 1, "%d of %d requests failed", b.failures, b.total);
 
-    struct replaced p = {master, kids[0], want};
-    cr_assert(itest_poll(10000, pool_replaced, &p), "the pool did not replace the killed worker");
+    struct all_new p = {.master = master, .want = want, .old = {kids[0]}, .nold = 1};
+    cr_assert(itest_poll(10000, all_workers_new, &p), "the pool did not replace the killed worker");
     struct iresp r = itest_http("GET", "/metrics", NULL, NULL);
     const char *line = strstr(r.body, "market_pool_worker_restarts_total{role=\"query\"} ");
     cr_assert_not_null(line);
@@ -258,15 +261,7 @@ struct doc_wait {
 static bool
 ping_in_mongo(void *arg)
 {
-    struct doc_wait *w = arg;
-    mongoc_client_t *m = itest_mongo();
-    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "system_pings");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(w->id));
-    int64_t n = mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, NULL);
-    bson_destroy(filter);
-    mongoc_collection_destroy(c);
-    mongoc_client_destroy(m);
-    return n == 1;
+    return itest_read_ping(((struct doc_wait *)arg)->id, NULL, NULL, 0);
 }
 
 static char *
@@ -356,26 +351,6 @@ Test(resilience, an_emptied_read_model_is_rebuilt_automatically)
     itest_stack("restart", "mongo");
     cr_assert(itest_poll(15000, ping_in_mongo, &w), "the read model was not rebuilt after MongoDB came back empty");
     free((char *)w.id);
-}
-
-struct all_new {
-    int master, want, old[512], nold;
-};
-
-static bool
-all_workers_new(void *arg)
-{
-    struct all_new *a = arg;
-    int kids[512];
-    int n = children(a->master, kids, 512);
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < a->nold; j++) {
-            if (kids[i] == a->old[j]) {
-                return false;
-            }
-        }
-    }
-    return n == a->want;
 }
 
 Test(resilience, sighup_replaces_every_worker)
