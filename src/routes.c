@@ -19,6 +19,14 @@ const struct route routes[] = {
 
     {"POST", "/api/v1/system/pings", command_ping, C},
     {"GET", "/api/v1/system/pings/{id}", query_ping, Q},
+
+    /* accounts: /users/me before /users/{id}, so "me" is not taken for an id */
+    {"POST", "/api/v1/users", command_register, C},
+    {"GET", "/api/v1/users/me", query_me, Q},
+    {"PATCH", "/api/v1/users/me", command_update_me, C},
+    {"GET", "/api/v1/users/{id}", query_user, Q},
+    {"POST", "/api/v1/sessions", command_login, C},
+    {"DELETE", "/api/v1/sessions/current", command_logout, C},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -5,5 +5,9 @@
 #include "core/http.h"
 
 int command_ping(struct request *r);
+int command_register(struct request *r);
+int command_update_me(struct request *r);
+int command_login(struct request *r);
+int command_logout(struct request *r);
 
 #endif

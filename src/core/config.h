@@ -43,6 +43,11 @@ struct config {
 
     /* HTTP behaviour */
     char *public_origin;     /* expected Origin of cookie-authenticated writes */
+    int session_ttl_s;       /* sliding lifetime of a login session */
+    int login_max_failures;  /* failed logins per email in a window before 429 */
+    int login_window_s;
+    int password_opslimit;   /* Argon2id passes; never below libsodium's "interactive" (2) */
+    int password_memlimit_kib; /* Argon2id memory; never below "interactive" (65536 KiB) */
     int min_seq_wait_ms;     /* X-Min-Seq waits at most this long */
 
     /* projector */

@@ -6,6 +6,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "core/errors.h"
 
 const char *
@@ -296,6 +298,55 @@ http_respond_json(struct request *r, int status, json_object *doc)
     char *copy = arena_alloc(r->arena, len + 1);
     memcpy(copy, s, len + 1);
     return http_respond_raw(r, status, "application/json", copy, len);
+}
+
+bool
+http_etag_match(const char *inm, const char *etag)
+{
+    if (inm == NULL || etag == NULL) {
+        return false;
+    }
+    size_t elen = strlen(etag);
+    const char *p = inm;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (*p == '*') {
+            return true;
+        }
+        if (strncmp(p, "W/", 2) == 0) {
+            p += 2;
+        }
+        if (*p != '"') {
+            return false;
+        }
+        const char *end = strchr(p + 1, '"');
+        if (end == NULL) {
+            return false;
+        }
+        if ((size_t)(end + 1 - p) == elen && memcmp(p, etag, elen) == 0) {
+            return true;
+        }
+        p = end + 1;
+    }
+    return false;
+}
+
+int
+http_respond_json_etag(struct request *r, json_object *doc)
+{
+    int rc = http_respond_json(r, 200, doc);
+    unsigned char digest[16];
+    char b64[sodium_base64_ENCODED_LEN(sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    crypto_generichash(digest, sizeof(digest), (const unsigned char *)r->out, r->out_len, NULL, 0);
+    sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *etag = arena_sprintf(r->arena, "\"%s\"", b64);
+    http_set_header(r, "ETag", etag);
+    if (http_etag_match(http_header(r, "If-None-Match"), etag)) {
+        return MK_ENOTMODIFIED;
+    }
+    return rc;
 }
 
 int

@@ -110,6 +110,19 @@ const char *http_response_header(const struct request *r, const char *name);
 /* Respond with a JSON document (the object is serialised now; ownership stays with the caller). */
 int http_respond_json(struct request *r, int status, json_object *doc);
 
+/*
+ * True when an If-None-Match value (a list of entity tags, or "*") matches etag (a quoted
+ * strong tag). Weak comparison, as RFC 9110 prescribes for If-None-Match: W/ is ignored.
+ */
+bool http_etag_match(const char *if_none_match, const char *etag);
+
+/*
+ * Respond 200 with doc and a strong ETag computed over the serialised body (BLAKE2b), so
+ * any change of the representation changes the tag. When the request's If-None-Match
+ * matches, returns MK_ENOTMODIFIED instead (the boundary answers 304 with the ETag).
+ */
+int http_respond_json_etag(struct request *r, json_object *doc);
+
 /* Respond with bytes of a content type; body must live as long as the arena. */
 int http_respond_raw(struct request *r, int status, const char *content_type, const char *body, size_t len);
 

@@ -14,7 +14,7 @@
 #include "core/log.h"
 
 #define METRICS_MAGIC 0x4d4b544du /* "MKTM" */
-#define METRICS_VERSION 1
+#define METRICS_VERSION 2
 
 static const int status_slots[METRICS_STATUSES - 1] = {
     200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 409,
@@ -235,6 +235,10 @@ metrics_render(arena_t *a, const char *run_dir, const struct route *routes, size
         G("market_pool_worker_recycles_total", "counter", "Workers recycled after max_requests.", worker_recycles, true),
         G("market_cache_hits_total", "counter", "Redis cache-aside hits.", cache_hits, true),
         G("market_cache_misses_total", "counter", "Redis cache-aside misses.", cache_misses, true),
+        G("market_logins_total", "counter", "Successful logins.", logins_ok, true),
+        G("market_login_failures_total", "counter", "Logins refused for wrong credentials.", logins_failed, true),
+        G("market_login_throttled_total", "counter", "Logins refused with 429 (too many failures).",
+          logins_throttled, true),
 #undef G
     };
     for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {

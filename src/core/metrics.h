@@ -47,7 +47,10 @@ struct metrics_segment {
     uint64_t projector_events_applied;
     uint64_t projector_events_skipped;
     uint64_t projector_rebuilds;
-    int64_t reserved[32];
+    uint64_t logins_ok;          /* POST /sessions outcomes, by the command role */
+    uint64_t logins_failed;
+    uint64_t logins_throttled;
+    int64_t reserved[29];
     struct metrics_route routes[METRICS_ROUTES];
 };
 

@@ -15,7 +15,7 @@ project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object 
     BSON_APPEND_UTF8(&fields, "note", json_object_get_string(note));
     BSON_APPEND_UTF8(&fields, "created_at", json_object_get_string(created));
     BSON_APPEND_UTF8(&fields, "updated_at", json_object_get_string(updated));
-    int rc = projection_upsert_versioned(p, "system_pings", ev->aggregate_id, ev->version, ev->seq, &fields);
+    int rc = projection_upsert_versioned(p, "system_pings", ev->aggregate_id, ev->version, ev->seq, &fields, NULL);
     bson_destroy(&fields);
     return rc;
 }

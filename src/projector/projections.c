@@ -6,11 +6,14 @@
 
 const struct projection projections[] = {
     {"system.ping", project_ping},
+    {"user.registered", project_user},
+    {"user.profile_updated", project_user},
 };
 const size_t projections_count = sizeof(projections) / sizeof(projections[0]);
 
 const struct read_collection read_collections[] = {
     {"system_pings", NULL},
+    {"sellers", NULL},
 };
 const size_t read_collections_count = sizeof(read_collections) / sizeof(read_collections[0]);
 
@@ -27,7 +30,7 @@ projection_find(const char *event_type)
 
 int
 projection_upsert_versioned(struct projection_ctx *p, const char *collection, const char *id, long long version,
-                            long long seq, const bson_t *fields)
+                            long long seq, const bson_t *fields, const bson_t *on_insert)
 {
     mongoc_collection_t *coll = mongo_coll(p->mongo, p->arena, collection);
     bson_error_t err;
@@ -44,6 +47,9 @@ projection_upsert_versioned(struct projection_ctx *p, const char *collection, co
     BSON_APPEND_INT64(&set, "version", version);
     BSON_APPEND_INT64(&set, "seq", seq);
     bson_append_document_end(&update, &set);
+    if (on_insert != NULL && !bson_empty(on_insert)) {
+        BSON_APPEND_DOCUMENT(&update, "$setOnInsert", on_insert);
+    }
     BSON_APPEND_BOOL(&opts, "upsert", true);
     bool ok = mongoc_collection_update_one(coll, &filter, &update, &opts, NULL, &err);
     bson_destroy(&filter);

@@ -49,12 +49,15 @@ projection_apply projection_find(const char *event_type);
 /*
  * The shared version guard: set `fields` (plus version, seq) on document _id = id in
  * collection if its version is older than version (or it does not exist); otherwise only
- * raise its seq. Returns PROJ_APPLIED, PROJ_SKIPPED or an error.
+ * raise its seq. on_insert (may be NULL) holds fields set only when the document is
+ * created, for members other events maintain (a seller's rating). Returns PROJ_APPLIED,
+ * PROJ_SKIPPED or an error.
  */
 int projection_upsert_versioned(struct projection_ctx *p, const char *collection, const char *id,
-                                long long version, long long seq, const bson_t *fields);
+                                long long version, long long seq, const bson_t *fields, const bson_t *on_insert);
 
 /* Event apply functions, one per aggregate (projector/<aggregate>.c). */
 int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+int project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 
 #endif

@@ -8,5 +8,7 @@ int query_healthz(struct request *r);
 int query_readyz(struct request *r);
 int query_metrics(struct request *r);
 int query_ping(struct request *r);
+int query_me(struct request *r);
+int query_user(struct request *r);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -81,11 +82,22 @@ readmodel_get(struct request *r, const char *collection, const char *id, const b
     return MK_OK;
 }
 
+/* Find field, which may be a dotted path ("rating.count"). */
+static bool
+find_field(const bson_t *doc, const char *field, bson_iter_t *out)
+{
+    bson_iter_t it;
+    if (strchr(field, '.') == NULL) {
+        return bson_iter_init_find(out, doc, field);
+    }
+    return bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, field, out);
+}
+
 const char *
 readmodel_str(const bson_t *doc, const char *field)
 {
     bson_iter_t it;
-    if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_UTF8(&it)) {
+    if (find_field(doc, field, &it) && BSON_ITER_HOLDS_UTF8(&it)) {
         return bson_iter_utf8(&it, NULL);
     }
     return NULL;
@@ -95,8 +107,19 @@ long long
 readmodel_int(const bson_t *doc, const char *field)
 {
     bson_iter_t it;
-    if (bson_iter_init_find(&it, doc, field) && BSON_ITER_HOLDS_NUMBER(&it)) {
+    if (find_field(doc, field, &it) && BSON_ITER_HOLDS_NUMBER(&it)) {
         return (long long)bson_iter_as_int64(&it);
     }
     return 0;
+}
+
+bool
+readmodel_double(const bson_t *doc, const char *field, double *out)
+{
+    bson_iter_t it;
+    if (find_field(doc, field, &it) && BSON_ITER_HOLDS_NUMBER(&it)) {
+        *out = bson_iter_as_double(&it);
+        return true;
+    }
+    return false;
 }

@@ -16,8 +16,12 @@
  */
 int readmodel_get(struct request *r, const char *collection, const char *id, const bson_t **doc);
 
-/* Convenience readers of a document's fields (NULL / 0 when absent or of another type). */
+/* Convenience readers of a document's fields, which may be dotted paths ("rating.count");
+ * NULL / 0 when absent or of another type. */
 const char *readmodel_str(const bson_t *doc, const char *field);
 long long readmodel_int(const bson_t *doc, const char *field);
+
+/* A number field: true with *out, or false when absent, null or not a number. */
+bool readmodel_double(const bson_t *doc, const char *field, double *out);
 
 #endif

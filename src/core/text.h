@@ -1,0 +1,31 @@
+/*
+ * text.h — checks of user-supplied text: lengths in characters (UTF-8 code points, which
+ * is what API.md's limits count), control characters, trimming. Input is valid UTF-8
+ * (the JSON parser validates it).
+ */
+#ifndef MK_TEXT_H
+#define MK_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/arena.h"
+
+/* Number of code points in the UTF-8 string s. */
+size_t text_chars(const char *s);
+
+/* True when s holds a control character (C0 or DEL); tabs and newlines count as control
+ * characters unless multiline. */
+bool text_has_control(const char *s, bool multiline);
+
+/* A copy of s without leading and trailing ASCII white space, in the arena. */
+char *text_trim(arena_t *a, const char *s);
+
+/*
+ * The common check of a free-text field: trimmed length between min and max characters,
+ * no control characters (newlines allowed when multiline). Returns NULL when fine, else a
+ * problem phrase for a 422 ("must be 1 to 60 characters") in static storage or the arena.
+ */
+const char *text_check(arena_t *a, const char *s, size_t min, size_t max, bool multiline);
+
+#endif

@@ -1,0 +1,168 @@
+#include "domain/session.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/errors.h"
+
+bool
+session_token_valid(const char *s)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++) {
+        char ch = s[n];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                  ch == '_';
+        if (!ok || n >= SESSION_TOKEN_CHARS) {
+            return false;
+        }
+    }
+    return n == SESSION_TOKEN_CHARS;
+}
+
+char *
+session_key(arena_t *a, const char *token)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    crypto_hash_sha256(digest, (const unsigned char *)token, strlen(token));
+    sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+    return arena_sprintf(a, "session:%s", hex);
+}
+
+int
+session_create(struct redis_store *rs, arena_t *a, const char *user_id, int ttl_s,
+               char token[SESSION_TOKEN_CHARS + 1], long long *expires_at)
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(token, SESSION_TOKEN_CHARS + 1, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    *expires_at = (long long)time(NULL) + ttl_s;
+    char value[UUID_STR_LEN + 24];
+    snprintf(value, sizeof(value), "%s %lld", user_id, *expires_at);
+    redisReply *reply;
+    int rc = redis_cmd(rs, a, &reply, "SET %s %s EX %d", session_key(a, token), value, ttl_s);
+    if (rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
+        rc = MK_EUNAVAILABLE;
+    }
+    return rc;
+}
+
+int
+session_delete(struct redis_store *rs, arena_t *a, const char *token)
+{
+    redisReply *reply;
+    int rc = redis_cmd(rs, a, &reply, "DEL %s", session_key(a, token));
+    if (rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
+        rc = MK_EUNAVAILABLE;
+    }
+    return rc;
+}
+
+void
+session_set_cookie(struct request *r, const char *token, int max_age)
+{
+    char *cookie = arena_sprintf(r->arena, "%s=%s; Max-Age=%d; Path=/; HttpOnly; Secure; SameSite=Lax",
+                                 SESSION_COOKIE, token != NULL ? token : "", token != NULL ? max_age : 0);
+    http_set_header(r, "Set-Cookie", cookie);
+}
+
+/* The token of r: the Authorization header's bearer token, else the sid cookie. */
+static const char *
+token_of(struct request *r, bool *via_cookie, bool *malformed)
+{
+    const char *auth = http_header(r, "Authorization");
+    *via_cookie = false;
+    *malformed = false;
+    if (auth != NULL) {
+        if (strncasecmp(auth, "Bearer ", 7) != 0) {
+            *malformed = true;
+            return NULL;
+        }
+        auth += 7;
+        while (*auth == ' ') {
+            auth++;
+        }
+        return auth;
+    }
+    const char *cookie = http_cookie(r, SESSION_COOKIE);
+    if (cookie != NULL && *cookie != '\0') {
+        *via_cookie = true;
+        return cookie;
+    }
+    return NULL;
+}
+
+static int
+unauthenticated(struct request *r, const char *message)
+{
+    http_set_header(r, "WWW-Authenticate", "Bearer realm=\"market\"");
+    return http_fail(r, MK_EUNAUTH, message);
+}
+
+static bool
+is_write(const struct request *r)
+{
+    return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 && strcmp(r->method, "OPTIONS") != 0;
+}
+
+int
+session_authenticate(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out,
+                     const char **token_out)
+{
+    bool via_cookie, malformed;
+    const char *token = token_of(r, &via_cookie, &malformed);
+    memset(out, 0, sizeof(*out));
+    if (token_out != NULL) {
+        *token_out = NULL;
+    }
+    if (token == NULL) {
+        return unauthenticated(r, malformed ? "the Authorization header must be \"Bearer TOKEN\""
+                                            : "authentication is required");
+    }
+    if (!session_token_valid(token)) {
+        return unauthenticated(r, "the session token is not valid");
+    }
+    char *key = session_key(r->arena, token);
+    redisReply *reply;
+    int rc = redis_cmd(rs, r->arena, &reply, "GET %s", key);
+    if (rc != MK_OK || reply->type == REDIS_REPLY_ERROR) {
+        return http_fail(r, MK_EUNAVAILABLE, "sessions are unavailable; retry later");
+    }
+    long long now = (long long)time(NULL);
+    char user_id[UUID_STR_LEN + 1];
+    long long expires_at = 0;
+    if (reply->type != REDIS_REPLY_STRING || sscanf(reply->str, "%36s %lld", user_id, &expires_at) != 2 ||
+        !uuid_valid(user_id) || expires_at <= now) {
+        return unauthenticated(r, "the session has expired or was ended; log in again");
+    }
+    if (via_cookie && is_write(r)) {
+        const char *origin = http_header(r, "Origin");
+        if (origin == NULL || strcmp(origin, cfg->public_origin) != 0) {
+            return http_fail(r, MK_EFORBIDDEN,
+                             "a write authenticated by cookie must carry the site's Origin header");
+        }
+    }
+    if (expires_at - now < cfg->session_ttl_s - SESSION_REFRESH_S) {
+        /* Slide. A failure here costs only the refresh, never the request. */
+        expires_at = now + cfg->session_ttl_s;
+        char value[UUID_STR_LEN + 24];
+        snprintf(value, sizeof(value), "%s %lld", user_id, expires_at);
+        if (redis_cmd(rs, r->arena, NULL, "SET %s %s EX %d XX", key, value, cfg->session_ttl_s) == MK_OK &&
+            via_cookie) {
+            session_set_cookie(r, token, cfg->session_ttl_s);
+        }
+    }
+    memcpy(out->user_id, user_id, sizeof(out->user_id));
+    out->expires_at = expires_at;
+    out->via_cookie = via_cookie;
+    if (token_out != NULL) {
+        *token_out = token;
+    }
+    return MK_OK;
+}
