@@ -1,6 +1,8 @@
 #include "store/redis.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,7 +53,8 @@ connect_now(struct redis_store *rs)
     redisContext *c = rs->socket[0] != '\0' ? redisConnectUnixWithTimeout(rs->socket, tv)
                                             : redisConnectWithTimeout(rs->host, rs->port, tv);
     if (c == NULL || c->err != 0) {
-        rs->backoff_ms = rs->backoff_ms == 0 ? 100 : (rs->backoff_ms * 2 > 5000 ? 5000 : rs->backoff_ms * 2);
+        /* Short: a refused connect is cheap, and sessions and logins wait on Redis. */
+        rs->backoff_ms = rs->backoff_ms == 0 ? 50 : (rs->backoff_ms * 2 > 1000 ? 1000 : rs->backoff_ms * 2);
         rs->next_attempt = now + rs->backoff_ms / 1000.0;
         log_warn("redis: cannot connect (%s); next attempt in %d ms", c != NULL ? c->errstr : "out of memory",
                  rs->backoff_ms);
@@ -89,20 +92,41 @@ finish(struct redis_store *rs, arena_t *arena, redisReply *reply, redisReply **o
     return MK_OK;
 }
 
+/*
+ * A connection that was idle may have been closed by a restarted server: the first command
+ * then fails at once with EOF or a broken pipe, before the new server saw it. Such a
+ * failure on a re-used connection is retried once on a fresh one; a timeout is not (the
+ * server may have run the command).
+ */
+static bool
+stale_connection(const redisContext *c)
+{
+    return c->err == REDIS_ERR_EOF ||
+           (c->err == REDIS_ERR_IO && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN));
+}
+
 int
 redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...)
 {
     if (out != NULL) {
         *out = NULL;
     }
-    if (connect_now(rs) == NULL) {
-        return MK_EUNAVAILABLE;
+    bool reused = rs->ctx != NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (connect_now(rs) == NULL) {
+            return MK_EUNAVAILABLE;
+        }
+        va_list ap;
+        va_start(ap, fmt);
+        redisReply *reply = redisvCommand(rs->ctx, fmt, ap);
+        va_end(ap);
+        if (reply == NULL && reused && attempt == 0 && stale_connection(rs->ctx)) {
+            drop(rs);
+            continue;
+        }
+        return finish(rs, arena, reply, out);
     }
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *reply = redisvCommand(rs->ctx, fmt, ap);
-    va_end(ap);
-    return finish(rs, arena, reply, out);
+    return MK_EUNAVAILABLE;
 }
 
 int
@@ -112,9 +136,17 @@ redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, c
     if (out != NULL) {
         *out = NULL;
     }
-    if (connect_now(rs) == NULL) {
-        return MK_EUNAVAILABLE;
+    bool reused = rs->ctx != NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (connect_now(rs) == NULL) {
+            return MK_EUNAVAILABLE;
+        }
+        redisReply *reply = redisCommandArgv(rs->ctx, argc, argv, argvlen);
+        if (reply == NULL && reused && attempt == 0 && stale_connection(rs->ctx)) {
+            drop(rs);
+            continue;
+        }
+        return finish(rs, arena, reply, out);
     }
-    redisReply *reply = redisCommandArgv(rs->ctx, argc, argv, argvlen);
-    return finish(rs, arena, reply, out);
+    return MK_EUNAVAILABLE;
 }

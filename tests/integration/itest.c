@@ -1,6 +1,7 @@
 #include "itest.h"
 
 #include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
 #include <curl/curl.h>
 #include <ctype.h>
 #include <stdarg.h>
@@ -57,6 +58,13 @@ append_header(char *data, size_t size, size_t n, void *arg)
 struct iresp
 itest_http(const char *method, const char *path, const char *const *headers, const char *body)
 {
+    return itest_http_from(NULL, method, path, headers, body);
+}
+
+struct iresp
+itest_http_from(const char *source, const char *method, const char *path, const char *const *headers,
+                const char *body)
+{
     static bool inited;
     if (!inited) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -81,6 +89,9 @@ itest_http(const char *method, const char *path, const char *const *headers, con
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (source != NULL) {
+        curl_easy_setopt(c, CURLOPT_INTERFACE, source);
+    }
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     }
@@ -295,4 +306,48 @@ itest_read_ping(const char *id, long long *version, char *note, size_t note_len)
     mongoc_collection_destroy(c);
     mongoc_client_destroy(m);
     return found;
+}
+
+redisContext *
+itest_redis(void)
+{
+    redisContext *c = redisConnectUnix(itest_env("MARKET_TEST_REDIS_SOCKET"));
+    cr_assert(c != NULL && c->err == 0, "redis: %s", c != NULL ? c->errstr : "out of memory");
+    return c;
+}
+
+const char *
+itest_origin(void)
+{
+    return itest_env("MARKET_TEST_ORIGIN");
+}
+
+void
+itest_user_new(struct itest_user *u, const char *name)
+{
+    memset(u, 0, sizeof(*u));
+    snprintf(u->email, sizeof(u->email), "%s@example.test", itest_unique(name));
+    snprintf(u->password, sizeof(u->password), "pw-%s", itest_unique("secret"));
+    snprintf(u->name, sizeof(u->name), "%s", name);
+    char body[512];
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\",\"display_name\":\"%s\"}", u->email,
+             u->password, name);
+    struct iresp r = itest_http("POST", "/api/v1/users", NULL, body);
+    cr_assert_eq(r.status, 201, "register %s: %ld %s", u->email, r.status, r.body);
+    snprintf(u->id, sizeof(u->id), "%s", ijson_str(r.json, "user", "id", NULL));
+    iresp_free(&r);
+    itest_login(u);
+}
+
+void
+itest_login(struct itest_user *u)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", u->email, u->password);
+    struct iresp r = itest_http("POST", "/api/v1/sessions", NULL, body);
+    cr_assert_eq(r.status, 201, "login %s: %ld %s", u->email, r.status, r.body);
+    snprintf(u->token, sizeof(u->token), "%s", ijson_str(r.json, "token", NULL));
+    snprintf(u->bearer, sizeof(u->bearer), "Authorization: Bearer %s", u->token);
+    snprintf(u->cookie, sizeof(u->cookie), "Cookie: sid=%s", u->token);
+    iresp_free(&r);
 }

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 #include <libpq-fe.h>
+#include <hiredis/hiredis.h>
 #include <mongoc/mongoc.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,11 @@ const char *itest_env(const char *name);
  * Content-Type header is given). Returns the response; free with iresp_free.
  */
 struct iresp itest_http(const char *method, const char *path, const char *const *headers, const char *body);
+
+/* The same from a given local source address ("127.0.0.2": limits and access rules that
+ * exempt 127.0.0.1 apply to it). */
+struct iresp itest_http_from(const char *source, const char *method, const char *path, const char *const *headers,
+                             const char *body);
 void iresp_free(struct iresp *r);
 
 /* A response header's value (copied into a static buffer), or NULL. */
@@ -65,6 +71,29 @@ mongoc_client_t *itest_mongo(void);
 /* Look up system_pings/_id = id in the read model. True when found; *version and note
  * (may be NULL) receive its fields. */
 bool itest_read_ping(const char *id, long long *version, char *note, size_t note_len);
+
+/* A connection to the test stack's Redis (caller redisFree-s it). */
+redisContext *itest_redis(void);
+
+/* The public origin the test stack's marketd expects on cookie writes. */
+const char *itest_origin(void);
+
+/* A registered, logged-in user with unique data. */
+struct itest_user {
+    char id[40];
+    char email[160];
+    char password[96];
+    char name[64];
+    char token[64];
+    char bearer[96];      /* "Authorization: Bearer TOKEN" */
+    char cookie[96];      /* "Cookie: sid=TOKEN" */
+};
+
+/* Register a new user called name (through the API) and log it in. */
+void itest_user_new(struct itest_user *u, const char *name);
+
+/* Log u in again (a new token). */
+void itest_login(struct itest_user *u);
 
 /* A unique string for test data (prefix + pid + counter + time). */
 const char *itest_unique(const char *prefix);
