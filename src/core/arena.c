@@ -136,12 +136,17 @@ arena_strdup(arena_t *a, const char *s)
 char *
 arena_sprintf(arena_t *a, const char *fmt, ...)
 {
+    /* Most results are short: format once into the stack, a second time only when longer. */
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n < 0) {
         return arena_strdup(a, "");
+    }
+    if ((size_t)n < sizeof(small)) {
+        return arena_strndup(a, small, (size_t)n);
     }
     char *p = arena_alloc(a, (size_t)n + 1);
     va_start(ap, fmt);

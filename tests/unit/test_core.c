@@ -195,9 +195,11 @@ render(struct request *r, int rc, size_t *len)
 {
     http_finish(r, rc);
     char *out = http_serialise(r, len);
-    char *body = strstr(out, "\r\n\r\n");
-    cr_assert_not_null(body);
-    return http_json_own(r, json_tokener_parse(body + 4));
+    char *end = memmem(out, *len, "\r\n\r\n", 4);
+    cr_assert_not_null(end);
+    /* the serialised response is not NUL-terminated: copy the body out */
+    char *body = arena_strndup(r->arena, end + 4, *len - (size_t)(end + 4 - out));
+    return http_json_own(r, json_tokener_parse(body));
 }
 
 Test(core, errors_have_the_api_shape)

@@ -1,0 +1,251 @@
+/* Unit tests of the accounts rules: emails, text limits, locations, passwords, tokens, ETags. */
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/errors.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "domain/location.h"
+#include "domain/session.h"
+#include "domain/user.h"
+
+static arena_t *A;
+
+static void
+setup(void)
+{
+    A = arena_create(4096);
+    log_init("test", "error");
+    cr_assert(sodium_init() >= 0);
+}
+
+static void
+teardown(void)
+{
+    arena_destroy(A);
+}
+
+TestSuite(accounts, .init = setup, .fini = teardown);
+
+static void
+request_with(struct request *r, const char *method, const char *header)
+{
+    static char *env[4];
+    static char m[64], h[256];
+    snprintf(m, sizeof(m), "REQUEST_METHOD=%s", method);
+    env[0] = m;
+    env[1] = "REQUEST_URI=/x";
+    env[2] = NULL;
+    if (header != NULL) {
+        snprintf(h, sizeof(h), "%s", header);
+        env[2] = h;
+        env[3] = NULL;
+    }
+    cr_assert_eq(http_request_init(r, A, env, NULL, 0), MK_OK);
+}
+
+/* ---- emails ---- */
+
+Test(accounts, emails_are_trimmed_and_their_domain_lower_cased)
+{
+    static const char *cases[][2] = {
+        {"  Ann.Smith@Example.COM ", "Ann.Smith@example.com"},
+        {"x+tag@sub.domain.example", "x+tag@sub.domain.example"},
+        {"o'brien@ex-ample.IE", "o'brien@ex-ample.ie"},
+        {"a@b.co", "a@b.co"},
+        {"\tUPPER@CASE.ORG\n", "UPPER@case.org"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out;
+        cr_assert_eq(user_email_normalise(A, cases[i][0], &out), MK_OK, "%s", cases[i][0]);
+        cr_assert_str_eq(out, cases[i][1]);
+    }
+    cr_assert_str_eq(user_email_key(A, "Ann.Smith@example.com"), "ann.smith@example.com");
+}
+
+Test(accounts, invalid_emails_are_refused)
+{
+    char long_local[80], long_total[300];
+    memset(long_local, 'l', 65);
+    strcpy(long_local + 65, "@x.example");
+    memset(long_total, 'd', 250);
+    memcpy(long_total, "a@", 2);
+    strcpy(long_total + 250, ".com");
+    const char *bad[] = {"", "a", "a@b", "@b.example", "a@", "a@@b.example", "a b@c.example", "a@c .example",
+                         ".a@c.example", "a.@c.example", "a..b@c.example", "a@.c.example", "a@c..example",
+                         "a@-c.example", "a@c-.example", "a@c.123", "a@c_d.example", "\"q\"@c.example",
+                         "a(b)@c.example", "é@c.example", "a@ç.example", long_local, long_total};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *out;
+        cr_assert_eq(user_email_normalise(A, bad[i], &out), MK_EVALIDATION, "%s", bad[i]);
+        cr_assert_null(out);
+    }
+}
+
+/* ---- text ---- */
+
+Test(accounts, limits_count_characters_not_bytes)
+{
+    cr_assert_eq(text_chars("héllo"), 5);
+    cr_assert_eq(text_chars("日本語"), 3);
+    cr_assert_eq(text_chars(""), 0);
+    cr_assert_null(user_password_problem("éééééééééé"), "10 characters in 20 bytes");
+    cr_assert_not_null(user_password_problem("ééééééééé"), "9 characters in 18 bytes");
+    char pw[200];
+    memset(pw, 'x', 128);
+    pw[128] = '\0';
+    cr_assert_null(user_password_problem(pw));
+    pw[128] = 'x';
+    pw[129] = '\0';
+    cr_assert_not_null(user_password_problem(pw));
+    cr_assert_null(text_check(A, "Ann", 1, 60, false));
+    cr_assert_not_null(text_check(A, "", 1, 60, false));
+    cr_assert_not_null(text_check(A, "a\tb", 1, 60, false));
+    cr_assert_null(text_check(A, "line one\nline two", 0, 60, true));
+    cr_assert_not_null(text_check(A, "bell\a", 0, 60, true));
+    cr_assert_str_eq(text_trim(A, " \t x y \n"), "x y");
+}
+
+/* ---- locations ---- */
+
+static json_object *
+parse(const char *text)
+{
+    json_object *o = json_tokener_parse(text);
+    cr_assert_not_null(o, "%s", text);
+    return o;
+}
+
+Test(accounts, location_members_are_checked_and_named)
+{
+    struct request r;
+    json_object *out, *in;
+    request_with(&r, "PATCH", NULL);
+    in = parse("{\"city\":\" Lyon \",\"country\":\"FR\",\"lat\":45.76,\"lon\":4}");
+    cr_assert_eq(location_parse(&r, "location", in, true, &out), MK_OK);
+    cr_assert_str_eq(json_object_get_string(json_object_object_get(out, "city")), "Lyon");
+    cr_assert_float_eq(json_object_get_double(json_object_object_get(out, "lon")), 4.0, 1e-9);
+    json_object_put(in);
+
+    static const struct {
+        const char *json;
+        bool all;
+        const char *field;
+    } bad[] = {
+        {"{\"lat\":90.5,\"lon\":0}", false, "location.lat"},
+        {"{\"lat\":0,\"lon\":180.01}", false, "location.lon"},
+        {"{\"lat\":\"1\",\"lon\":0}", false, "location.lat"},
+        {"{\"lat\":1}", false, "location.lon"},
+        {"{\"lon\":1}", false, "location.lat"},
+        {"{\"country\":\"de\"}", false, "location.country"},
+        {"{\"country\":\"DEU\"}", false, "location.country"},
+        {"{\"city\":\"\"}", false, "location.city"},
+        {"{\"zip\":\"1\"}", false, "location.zip"},
+        {"{\"city\":\"Lyon\"}", true, "location.country"},
+        {"[1,2]", false, "location"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        request_with(&r, "PATCH", NULL);
+        in = parse(bad[i].json);
+        cr_assert_eq(location_parse(&r, "location", in, bad[i].all, &out), MK_EVALIDATION, "%s", bad[i].json);
+        cr_assert_not_null(r.err_fields);
+        cr_assert(json_object_object_get_ex(r.err_fields, bad[i].field, NULL), "%s: %s", bad[i].json,
+                  json_object_to_json_string(r.err_fields));
+        json_object_put(in);
+    }
+    request_with(&r, "PATCH", NULL);
+    in = parse("{\"city\":\"Porto\"}");
+    cr_assert_eq(location_parse(&r, "location", in, false, &out), MK_OK, "members are optional on profiles");
+    json_object_put(in);
+}
+
+/* ---- passwords ---- */
+
+Test(accounts, passwords_hash_with_argon2id_and_ask_for_a_rehash_when_limits_change)
+{
+    struct user_pwlimits lim = {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE};
+    char hash[crypto_pwhash_STRBYTES];
+    bool rehash;
+    cr_assert_eq(user_password_hash(&lim, "correct horse battery", hash), MK_OK);
+    cr_assert(strncmp(hash, "$argon2id$", 10) == 0, "%s", hash);
+    cr_assert(user_password_verify(&lim, hash, "correct horse battery", &rehash));
+    cr_assert_not(rehash);
+    cr_assert_not(user_password_verify(&lim, hash, "correct horse batterx", &rehash));
+    cr_assert_not(user_password_verify(&lim, NULL, "anything at all", &rehash), "no user: never a match");
+    struct user_pwlimits stronger = {lim.opslimit + 1, lim.memlimit};
+    cr_assert(user_password_verify(&stronger, hash, "correct horse battery", &rehash));
+    cr_assert(rehash, "a hash made at other limits asks to be re-hashed");
+}
+
+/* ---- sessions ---- */
+
+Test(accounts, session_tokens_have_one_shape_and_are_stored_as_hashes)
+{
+    cr_assert(session_token_valid("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_01234"));
+    cr_assert_not(session_token_valid("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_0123"), "42 characters");
+    cr_assert_not(session_token_valid("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_012345"), "44 characters");
+    cr_assert_not(session_token_valid("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_0123="), "padding");
+    cr_assert_not(session_token_valid("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ+/01234"), "standard base64");
+    cr_assert_not(session_token_valid(""));
+    const char *token = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_01234";
+    char *key = session_key(A, token);
+    cr_assert_eq(strlen(key), strlen("session:") + 64);
+    cr_assert_null(strstr(key, token));
+    cr_assert_str_eq(key, session_key(A, token), "deterministic");
+    cr_assert_str_neq(key, session_key(A, "bbcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_01234"));
+}
+
+Test(accounts, session_cookie_has_every_flag)
+{
+    struct request r;
+    request_with(&r, "POST", NULL);
+    session_set_cookie(&r, "TOKEN", 2592000);
+    cr_assert_str_eq(http_response_header(&r, "Set-Cookie"),
+                     "sid=TOKEN; Max-Age=2592000; Path=/; HttpOnly; Secure; SameSite=Lax");
+    session_set_cookie(&r, NULL, 0);
+    cr_assert_str_eq(http_response_header(&r, "Set-Cookie"), "sid=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax");
+}
+
+/* ---- ETags ---- */
+
+Test(accounts, if_none_match_lists_weak_tags_and_star)
+{
+    cr_assert(http_etag_match("\"abc\"", "\"abc\""));
+    cr_assert(http_etag_match("W/\"abc\"", "\"abc\""));
+    cr_assert(http_etag_match("\"x\", \"abc\"", "\"abc\""));
+    cr_assert(http_etag_match("*", "\"abc\""));
+    cr_assert_not(http_etag_match("\"abcd\"", "\"abc\""));
+    cr_assert_not(http_etag_match("\"ab\"", "\"abc\""));
+    cr_assert_not(http_etag_match("abc", "\"abc\""));
+    cr_assert_not(http_etag_match("\"unterminated", "\"abc\""));
+    cr_assert_not(http_etag_match(NULL, "\"abc\""));
+}
+
+Test(accounts, json_etag_changes_with_the_body_and_answers_304)
+{
+    struct request r;
+    request_with(&r, "GET", NULL);
+    json_object *doc = http_json_own(&r, json_tokener_parse("{\"a\":1}"));
+    cr_assert_eq(http_respond_json_etag(&r, doc), MK_OK);
+    char etag[64];
+    snprintf(etag, sizeof(etag), "%s", http_response_header(&r, "ETag"));
+    cr_assert_eq(etag[0], '"');
+
+    request_with(&r, "GET", NULL);
+    doc = http_json_own(&r, json_tokener_parse("{\"a\":2}"));
+    http_respond_json_etag(&r, doc);
+    cr_assert_str_neq(http_response_header(&r, "ETag"), etag);
+
+    char header[128];
+    snprintf(header, sizeof(header), "HTTP_IF_NONE_MATCH=%s", etag);
+    request_with(&r, "GET", header);
+    doc = http_json_own(&r, json_tokener_parse("{\"a\":1}"));
+    cr_assert_eq(http_respond_json_etag(&r, doc), MK_ENOTMODIFIED);
+    http_finish(&r, MK_ENOTMODIFIED);
+    cr_assert_eq(r.status, 304);
+    cr_assert_eq(r.out_len, 0);
+    cr_assert_str_eq(http_response_header(&r, "ETag"), etag, "a 304 keeps its ETag");
+}
