@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
 
@@ -11,6 +12,8 @@ worker_open(struct worker *w, const struct config *cfg, const char *role)
 {
     w->cfg = cfg;
     w->role = role;
+    w->categories = NULL;
+    w->categories_at = 0;
     pg_init(&w->pg, cfg->pg_dsn, cfg->pg_statement_timeout_ms);
     pg_init(&w->pg_read, cfg->pg_replica_dsn[0] != '\0' ? cfg->pg_replica_dsn : cfg->pg_dsn,
             cfg->pg_statement_timeout_ms);
@@ -37,4 +40,28 @@ worker_close(struct worker *w)
     redis_close(&w->redis);
     mongo_close(&w->mongo);
     s3_close(&w->s3);
+    category_set_free(w->categories);
+    w->categories = NULL;
+}
+
+int
+worker_categories(struct worker *w, arena_t *a, const struct category_set **out)
+{
+    double now = clock_mono();
+    if (w->categories == NULL || now - w->categories_at > WORKER_CATEGORIES_TTL_S) {
+        struct category_set *fresh;
+        int rc = category_load(&w->pg_read, a, &fresh);
+        if (rc == MK_OK) {
+            category_set_free(w->categories);
+            w->categories = fresh;
+            w->categories_at = now;
+        } else if (w->categories == NULL) {
+            return rc == MK_EUNAVAILABLE ? rc : MK_EINTERNAL;
+        } else {
+            log_warn("categories: reload failed (%d); keeping the loaded set", rc);
+            w->categories_at = now;
+        }
+    }
+    *out = w->categories;
+    return MK_OK;
 }

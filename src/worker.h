@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "domain/category.h"
 #include "store/mongo.h"
 #include "store/pg.h"
 #include "store/redis.h"
@@ -22,11 +23,23 @@ struct worker {
     struct mongo_store mongo;
     struct s3 s3;
     struct metrics_segment *metrics;
+    struct category_set *categories;   /* cached reference data, see worker_categories */
+    double categories_at;              /* monotonic time of the last load */
 };
+
+/* Categories change only with migrations: a worker keeps the set it loaded for this long. */
+#define WORKER_CATEGORIES_TTL_S 300.0
 
 /* Initialise every handle (connections open lazily). Aborts on a bad configuration. */
 void worker_open(struct worker *w, const struct config *cfg, const char *role);
 
 void worker_close(struct worker *w);
+
+/*
+ * The category tree, loaded from PostgreSQL (the read DSN) on first use and again after
+ * WORKER_CATEGORIES_TTL_S; a failed reload keeps the previous set. The set belongs to the
+ * worker and stays valid until the next call. MK_EUNAVAILABLE when none could be loaded.
+ */
+int worker_categories(struct worker *w, arena_t *a, const struct category_set **out);
 
 #endif

@@ -53,6 +53,7 @@ static const struct opt opts[] = {
     SECRET(s3_secret_key, "testing"),
     B(s3_path_style, 1),
     S(s3_public_base_url, "https://localhost:8443/media"),
+    S(s3_presign_endpoint, ""),
     I(s3_timeout_ms, 3000, 1, 600000),
     S(public_origin, "https://localhost:8443"),
     I(session_ttl_s, 2592000, 60, 31536000),

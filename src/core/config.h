@@ -39,6 +39,7 @@ struct config {
     char *s3_secret_key;
     bool s3_path_style;
     char *s3_public_base_url;
+    char *s3_presign_endpoint; /* endpoint clients upload to; empty: s3_endpoint */
     int s3_timeout_ms;
 
     /* HTTP behaviour */

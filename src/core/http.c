@@ -269,6 +269,21 @@ http_set_header(struct request *r, const char *name, const char *value)
     http_add_header(r, name, value);
 }
 
+void
+http_unset_header(struct request *r, const char *name)
+{
+    struct http_header **pp = &r->headers;
+    r->headers_tail = NULL;
+    while (*pp != NULL) {
+        if (strcasecmp((*pp)->name, name) == 0) {
+            *pp = (*pp)->next;
+        } else {
+            r->headers_tail = *pp;
+            pp = &(*pp)->next;
+        }
+    }
+}
+
 const char *
 http_response_header(const struct request *r, const char *name)
 {
@@ -334,14 +349,15 @@ http_etag_match(const char *inm, const char *etag)
 }
 
 int
-http_respond_json_etag(struct request *r, json_object *doc)
+http_respond_json_etag(struct request *r, json_object *doc, const char *prefix)
 {
     int rc = http_respond_json(r, 200, doc);
     unsigned char digest[16];
     char b64[sodium_base64_ENCODED_LEN(sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
     crypto_generichash(digest, sizeof(digest), (const unsigned char *)r->out, r->out_len, NULL, 0);
     sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *etag = arena_sprintf(r->arena, "\"%s\"", b64);
+    char *etag = prefix != NULL ? arena_sprintf(r->arena, "\"%s-%s\"", prefix, b64)
+                                : arena_sprintf(r->arena, "\"%s\"", b64);
     http_set_header(r, "ETag", etag);
     if (http_etag_match(http_header(r, "If-None-Match"), etag)) {
         return MK_ENOTMODIFIED;

@@ -104,6 +104,9 @@ void http_add_header(struct request *r, const char *name, const char *value);
 /* Replace (or add) a response header. */
 void http_set_header(struct request *r, const char *name, const char *value);
 
+/* Remove every response header called name. */
+void http_unset_header(struct request *r, const char *name);
+
 /* The response header called name, or NULL. */
 const char *http_response_header(const struct request *r, const char *name);
 
@@ -118,10 +121,11 @@ bool http_etag_match(const char *if_none_match, const char *etag);
 
 /*
  * Respond 200 with doc and a strong ETag computed over the serialised body (BLAKE2b), so
- * any change of the representation changes the tag. When the request's If-None-Match
+ * any change of the representation changes the tag; prefix (may be NULL) goes before the
+ * hash and a '-' ("7-Xyz..." for a listing at version 7). When the request's If-None-Match
  * matches, returns MK_ENOTMODIFIED instead (the boundary answers 304 with the ETag).
  */
-int http_respond_json_etag(struct request *r, json_object *doc);
+int http_respond_json_etag(struct request *r, json_object *doc, const char *prefix);
 
 /* Respond with bytes of a content type; body must live as long as the arena. */
 int http_respond_raw(struct request *r, int status, const char *content_type, const char *body, size_t len);

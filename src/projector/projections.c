@@ -8,12 +8,20 @@ const struct projection projections[] = {
     {"system.ping", project_ping},
     {"user.registered", project_user},
     {"user.profile_updated", project_user},
+    {"listing.created", project_listing},
+    {"listing.updated", project_listing},
+    {"listing.deleted", project_listing},
+    {"listing.image_attached", project_listing},
+    {"listing.image_processed", project_listing},
+    {"listing.image_rejected", project_listing},
+    {"listing.image_removed", project_listing},
 };
 const size_t projections_count = sizeof(projections) / sizeof(projections[0]);
 
 const struct read_collection read_collections[] = {
     {"system_pings", NULL},
     {"sellers", NULL},
+    {"listings", listing_indexes},
 };
 const size_t read_collections_count = sizeof(read_collections) / sizeof(read_collections[0]);
 

@@ -18,9 +18,12 @@
 /* The outcome of applying one event. */
 enum { PROJ_APPLIED = 0, PROJ_SKIPPED = 1 };
 
+struct worker;
+
 struct projection_ctx {
     struct mongo_store *mongo;
     arena_t *arena;
+    struct worker *w;     /* the projector's handles: PostgreSQL (holding the lock), S3, config */
 };
 
 /* Apply ev (payload parsed as JSON). Returns PROJ_APPLIED, PROJ_SKIPPED, or a negative
@@ -59,5 +62,22 @@ int projection_upsert_versioned(struct projection_ctx *p, const char *collection
 /* Event apply functions, one per aggregate (projector/<aggregate>.c). */
 int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+int project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+
+/* Indexes of the `listings` read model (projector/listing.c). */
+int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+
+/*
+ * listing.image_attached: make the image's thumbnail (projector/media.c). Downloads the
+ * object, decodes it (libvips), stores the thumbnail and, in one PostgreSQL transaction,
+ * marks the image ready with its size and appends listing.image_processed; an object that
+ * does not decode is deleted from the listing (listing.image_rejected, whose projection
+ * deletes the object). Idempotent: an image that is no longer pending is left alone.
+ * MK_OK, or MK_EUNAVAILABLE to be retried.
+ */
+int media_process_attached(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+
+/* Delete the payload's removed_keys from the bucket (404 counts as done). */
+int media_delete_removed(struct projection_ctx *p, json_object *payload);
 
 #endif

@@ -144,7 +144,7 @@ rebuild(struct projector *p, long long gen)
 {
     log_info("projector: rebuilding the read model as generation %lld", gen);
     bson_error_t err;
-    struct projection_ctx pc = {&p->w.mongo, p->arena};
+    struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w};
     for (size_t i = 0; i < read_collections_count; i++) {
         mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, read_collections[i].name);
         if (!mongoc_collection_drop(coll, &err) && err.code != 26) {
@@ -250,7 +250,7 @@ apply_one(struct projector *p, const struct outbox_row *ev)
         metrics_add(p->w.metrics->projector_events_skipped, 1);
         return MK_OK;
     }
-    struct projection_ctx pc = {&p->w.mongo, p->arena};
+    struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w};
     int rc = apply(&pc, ev, payload);
     json_object_put(payload);
     if (rc == PROJ_APPLIED) {

@@ -123,3 +123,16 @@ readmodel_double(const bson_t *doc, const char *field, double *out)
     }
     return false;
 }
+
+json_object *
+readmodel_to_json(const bson_t *doc)
+{
+    size_t len;
+    char *text = bson_as_relaxed_extended_json(doc, &len);
+    if (text == NULL) {
+        return NULL;
+    }
+    json_object *o = json_tokener_parse(text);
+    bson_free(text);
+    return o;
+}

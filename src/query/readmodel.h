@@ -21,6 +21,13 @@ int readmodel_get(struct request *r, const char *collection, const char *id, con
 const char *readmodel_str(const bson_t *doc, const char *field);
 long long readmodel_int(const bson_t *doc, const char *field);
 
+/* The whole document as JSON (relaxed extended JSON parsed by json-c): a new reference,
+ * or NULL. */
+json_object *readmodel_to_json(const bson_t *doc);
+
+/* A read-model listing in the API's shape (members in the API's order). New reference. */
+json_object *readmodel_listing_json(const bson_t *doc);
+
 /* A number field: true with *out, or false when absent, null or not a number. */
 bool readmodel_double(const bson_t *doc, const char *field, double *out);
 

@@ -71,5 +71,5 @@ query_user(struct request *r)
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "user", public_profile(doc));
     http_set_header(r, "Cache-Control", "no-cache");
-    return http_respond_json_etag(r, out);
+    return http_respond_json_etag(r, out, NULL);
 }

@@ -1,0 +1,177 @@
+#include "domain/image.h"
+
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/ids.h"
+
+bool
+image_content_type_ok(const char *ct)
+{
+    return ct != NULL &&
+           (strcmp(ct, "image/jpeg") == 0 || strcmp(ct, "image/png") == 0 || strcmp(ct, "image/webp") == 0);
+}
+
+char *
+image_key_new(arena_t *a, const char *listing_id, const char *content_type)
+{
+    char id[UUID_STR_LEN + 1];
+    uuid_new(id);
+    const char *ext = strcmp(content_type, "image/png") == 0    ? "png"
+                      : strcmp(content_type, "image/webp") == 0 ? "webp"
+                                                                : "jpg";
+    return arena_sprintf(a, "listings/%s/%s.%s", listing_id, id, ext);
+}
+
+char *
+image_thumb_key(arena_t *a, const char *key)
+{
+    const char *dot = strrchr(key, '.');
+    size_t n = dot != NULL ? (size_t)(dot - key) : strlen(key);
+    return arena_sprintf(a, "%.*s-thumb.jpg", (int)n, key);
+}
+
+static const struct pg_stmt TICKET_SWEEP = {
+    "image_ticket_sweep", "DELETE FROM image_uploads WHERE expires_at < now()", 0};
+
+static const struct pg_stmt TICKET_CREATE = {
+    "image_ticket_create",
+    "INSERT INTO image_uploads (key, listing_id, content_type, size_bytes, expires_at) "
+    "VALUES ($1, $2::uuid, $3, $4::bigint, now() + make_interval(secs => $5::int))",
+    5,
+};
+
+static const struct pg_stmt TICKET_FIND = {
+    "image_ticket_find",
+    "SELECT t.content_type, t.size_bytes, l.seller_id::text FROM image_uploads t "
+    "JOIN listings l ON l.id = t.listing_id "
+    "WHERE t.key = $1 AND t.listing_id = $2::uuid AND t.expires_at >= now()",
+    2,
+};
+
+static const struct pg_stmt ATTACH = {
+    "image_attach",
+    "WITH gone AS (DELETE FROM image_uploads WHERE key = $3) "
+    "INSERT INTO listing_images (id, listing_id, key, content_type, size_bytes, position) "
+    "VALUES ($1::uuid, $2::uuid, $3, $4, $5::bigint, "
+    "  (SELECT coalesce(max(position), 0) + 1 FROM listing_images WHERE listing_id = $2::uuid))",
+    5,
+};
+
+static const struct pg_stmt REMOVE = {
+    "image_remove",
+    "DELETE FROM listing_images WHERE listing_id = $1::uuid AND id = $2::uuid RETURNING key, thumb_key",
+    2,
+};
+
+static const struct pg_stmt LOCK_PENDING = {
+    "image_lock_pending",
+    "SELECT listing_id::text, key, size_bytes FROM listing_images WHERE id = $1::uuid AND status = 'pending' "
+    "FOR UPDATE",
+    1,
+};
+
+static const struct pg_stmt MARK_READY = {
+    "image_mark_ready",
+    "UPDATE listing_images SET status = 'ready', width = $2::int, height = $3::int, thumb_key = $4 "
+    "WHERE id = $1::uuid",
+    4,
+};
+
+static const struct pg_stmt DELETE_ONE = {"image_delete", "DELETE FROM listing_images WHERE id = $1::uuid", 1};
+
+int
+image_ticket_create(struct pg *pg, arena_t *a, const char *key, const char *listing_id, const char *content_type,
+                    long long size_bytes)
+{
+    int rc = pg_exec(pg, a, &TICKET_SWEEP, NULL, NULL);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    /* The ticket outlives its URL a little: an upload that started at the last second may
+     * still be attached. */
+    const char *values[] = {key, listing_id, content_type, arena_sprintf(a, "%lld", size_bytes),
+                            arena_sprintf(a, "%d", IMAGE_UPLOAD_TTL_S + 3600)};
+    return pg_exec(pg, a, &TICKET_CREATE, values, NULL);
+}
+
+int
+image_ticket_find(struct pg *pg, arena_t *a, const char *key, const char *listing_id, char **content_type,
+                  long long *size_bytes, char **seller_id)
+{
+    const char *values[] = {key, listing_id};
+    PGresult *res;
+    int rc = pg_exec(pg, a, &TICKET_FIND, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        return MK_ENOTFOUND;
+    }
+    *content_type = arena_strdup(a, pg_value(res, 0, 0));
+    *size_bytes = pg_int(res, 0, 1);
+    *seller_id = arena_strdup(a, pg_value(res, 0, 2));
+    return MK_OK;
+}
+
+int
+image_attach(struct pg *pg, arena_t *a, const char *image_id, const char *listing_id, const char *key,
+             const char *content_type, long long size_bytes)
+{
+    const char *values[] = {image_id, listing_id, key, content_type, arena_sprintf(a, "%lld", size_bytes)};
+    int rc = pg_exec(pg, a, &ATTACH, values, NULL);
+    if (rc == MK_EINTERNAL && pg_failed_with(pg, "23505")) {
+        return MK_ECONFLICT;
+    }
+    return rc;
+}
+
+int
+image_remove(struct pg *pg, arena_t *a, const char *listing_id, const char *image_id, char **key, char **thumb_key)
+{
+    const char *values[] = {listing_id, image_id};
+    PGresult *res;
+    int rc = pg_exec(pg, a, &REMOVE, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        return MK_ENOTFOUND;
+    }
+    *key = arena_strdup(a, pg_value(res, 0, 0));
+    *thumb_key = arena_strdup(a, pg_value(res, 0, 1));
+    return MK_OK;
+}
+
+int
+image_lock_pending(struct pg *pg, arena_t *a, const char *image_id, char **listing_id, char **key,
+                   long long *size_bytes)
+{
+    const char *values[] = {image_id};
+    PGresult *res;
+    int rc = pg_exec(pg, a, &LOCK_PENDING, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        return MK_ENOTFOUND;
+    }
+    *listing_id = arena_strdup(a, pg_value(res, 0, 0));
+    *key = arena_strdup(a, pg_value(res, 0, 1));
+    *size_bytes = pg_int(res, 0, 2);
+    return MK_OK;
+}
+
+int
+image_mark_ready(struct pg *pg, arena_t *a, const char *image_id, int width, int height, const char *thumb_key)
+{
+    const char *values[] = {image_id, arena_sprintf(a, "%d", width), arena_sprintf(a, "%d", height), thumb_key};
+    return pg_exec(pg, a, &MARK_READY, values, NULL);
+}
+
+int
+image_delete(struct pg *pg, arena_t *a, const char *image_id)
+{
+    const char *values[] = {image_id};
+    return pg_exec(pg, a, &DELETE_ONE, values, NULL);
+}

@@ -1,0 +1,81 @@
+/* GET /api/v1/listings/{id} (read model) and GET /api/v1/categories (reference data). */
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/ids.h"
+#include "domain/category.h"
+#include "domain/session.h"
+#include "query/handlers.h"
+#include "query/readmodel.h"
+#include "worker.h"
+
+/* The members of a read-model listing that the API shows, in the API's order. */
+static const char *const LISTING_FIELDS[] = {
+    "id",       "seller_id",  "title",  "description", "category", "condition",  "price_minor", "currency",
+    "location", "attributes", "images", "status",      "version",  "created_at", "updated_at",  "seller",
+    "favorites", NULL,
+};
+
+json_object *
+readmodel_listing_json(const bson_t *doc)
+{
+    json_object *full = readmodel_to_json(doc);
+    json_object *out = json_object_new_object();
+    for (const char *const *f = LISTING_FIELDS; *f != NULL; f++) {
+        json_object *v = NULL;
+        if (full != NULL && json_object_object_get_ex(full, *f, &v)) {
+            json_object_object_add(out, *f, json_object_get(v));
+        }
+    }
+    json_object_put(full);
+    return out;
+}
+
+int
+query_listing(struct request *r)
+{
+    struct worker *w = r->worker;
+    const char *id = http_path_param(r, "id");
+    if (!uuid_valid(id)) {
+        return http_fail(r, MK_ENOTFOUND, "no such listing");
+    }
+    const bson_t *doc;
+    int rc = readmodel_get(r, "listings", id, &doc);
+    if (rc != MK_OK) {
+        return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such listing") : rc;
+    }
+    const char *status = readmodel_str(doc, "status");
+    if (status != NULL && strcmp(status, "deleted") == 0) {
+        return http_fail(r, MK_ENOTFOUND, "no such listing");
+    }
+    if (status != NULL && strcmp(status, "draft") == 0) {
+        /* A draft is its seller's alone; anyone else is told it does not exist. */
+        struct session s;
+        if (session_authenticate(r, &w->redis, w->cfg, &s, NULL) != MK_OK ||
+            strcmp(s.user_id, readmodel_str(doc, "seller_id")) != 0) {
+            http_unset_header(r, "WWW-Authenticate");
+            http_unset_header(r, "Set-Cookie");
+            return http_fail(r, MK_ENOTFOUND, "no such listing");
+        }
+        http_set_header(r, "Cache-Control", "private, no-cache");
+    } else {
+        http_set_header(r, "Cache-Control", "no-cache");
+    }
+    json_object *out = http_json_own(r, json_object_new_object());
+    json_object_object_add(out, "listing", readmodel_listing_json(doc));
+    return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
+}
+
+int
+query_categories(struct request *r)
+{
+    struct worker *w = r->worker;
+    const struct category_set *cats;
+    int rc = worker_categories(w, r->arena, &cats);
+    if (rc != MK_OK) {
+        return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "categories are unavailable; retry later") : rc;
+    }
+    json_object *doc = http_json_own(r, category_to_json(cats));
+    http_set_header(r, "Cache-Control", "public, max-age=300");
+    return http_respond_json_etag(r, doc, NULL);
+}
