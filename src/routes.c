@@ -27,6 +27,16 @@ const struct route routes[] = {
     {"GET", "/api/v1/users/{id}", query_user, Q},
     {"POST", "/api/v1/sessions", command_login, C},
     {"DELETE", "/api/v1/sessions/current", command_logout, C},
+
+    /* catalogue */
+    {"GET", "/api/v1/categories", query_categories, Q},
+    {"POST", "/api/v1/listings", command_create_listing, C},
+    {"GET", "/api/v1/listings/{id}", query_listing, Q},
+    {"PATCH", "/api/v1/listings/{id}", command_update_listing, C},
+    {"DELETE", "/api/v1/listings/{id}", command_delete_listing, C},
+    {"POST", "/api/v1/listings/{id}/images/uploads", command_image_upload, C},
+    {"POST", "/api/v1/listings/{id}/images", command_image_attach, C},
+    {"DELETE", "/api/v1/listings/{id}/images/{image_id}", command_image_remove, C},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

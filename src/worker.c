@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <json-c/json.h>
+
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -14,6 +16,8 @@ worker_open(struct worker *w, const struct config *cfg, const char *role)
     w->role = role;
     w->categories = NULL;
     w->categories_at = 0;
+    /* Shortest faithful spelling for doubles we create (coordinates, ratings). */
+    json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
     pg_init(&w->pg, cfg->pg_dsn, cfg->pg_statement_timeout_ms);
     pg_init(&w->pg_read, cfg->pg_replica_dsn[0] != '\0' ? cfg->pg_replica_dsn : cfg->pg_dsn,
             cfg->pg_statement_timeout_ms);

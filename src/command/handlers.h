@@ -9,5 +9,11 @@ int command_register(struct request *r);
 int command_update_me(struct request *r);
 int command_login(struct request *r);
 int command_logout(struct request *r);
+int command_create_listing(struct request *r);
+int command_update_listing(struct request *r);
+int command_delete_listing(struct request *r);
+int command_image_upload(struct request *r);
+int command_image_attach(struct request *r);
+int command_image_remove(struct request *r);
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "domain/outbox.h"
+#include "media/thumb.h"
 #include "projector/projections.h"
 #include "worker.h"
 
@@ -424,6 +425,10 @@ projector_open(struct projector *p, const struct config *cfg)
     signal(SIGPIPE, SIG_IGN);
     metrics_open(cfg->run_dir, "projector", true, true);
     worker_open(&p->w, cfg, "projector");
+    if (thumb_global_init(NULL) != MK_OK) {
+        fprintf(stderr, "marketd: libvips cannot start (or lacks the JPEG, PNG or WebP loader)\n");
+        exit(2);
+    }
     p->arena = arena_create(64 * 1024);
     snprintf(p->pos.txid, sizeof(p->pos.txid), "0");
 }

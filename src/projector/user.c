@@ -43,6 +43,20 @@ project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object 
     bson_append_document_end(&on_insert, &rating);
     BSON_APPEND_INT64(&on_insert, "active_listings", 0);
     rc = projection_upsert_versioned(p, "sellers", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
+    if (rc == PROJ_APPLIED) {
+        /* Listings embed the seller's name: a new name reaches every one of them. */
+        bson_iter_t it;
+        bson_iter_init_find(&it, &fields, "display_name");
+        mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
+        bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(ev->aggregate_id));
+        bson_t *update = BCON_NEW("$set", "{", "seller.display_name", BCON_UTF8(bson_iter_utf8(&it, NULL)), "}");
+        bson_error_t err;
+        if (!mongoc_collection_update_many(listings, filter, update, NULL, NULL, &err)) {
+            rc = mongo_result(&err, "propagate the seller's name");
+        }
+        bson_destroy(filter);
+        bson_destroy(update);
+    }
 cleanup:
     bson_destroy(&fields);
     bson_destroy(&on_insert);

@@ -10,5 +10,7 @@ int query_metrics(struct request *r);
 int query_ping(struct request *r);
 int query_me(struct request *r);
 int query_user(struct request *r);
+int query_listing(struct request *r);
+int query_categories(struct request *r);
 
 #endif

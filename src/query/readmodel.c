@@ -124,6 +124,31 @@ readmodel_double(const bson_t *doc, const char *field, double *out)
     return false;
 }
 
+/* Doubles parsed from libbson's text keep its 20-digit spelling; new ones print with the
+ * process's format (%.15g, set at start-up), so 52.52 reads back as 52.52. */
+static void
+respell_doubles(json_object *o)
+{
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, key, val) {
+            if (json_object_is_type(val, json_type_double)) {
+                json_object_object_add(o, key, json_object_new_double(json_object_get_double(val)));
+            } else {
+                respell_doubles(val);
+            }
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            json_object *val = json_object_array_get_idx(o, i);
+            if (json_object_is_type(val, json_type_double)) {
+                json_object_array_put_idx(o, i, json_object_new_double(json_object_get_double(val)));
+            } else {
+                respell_doubles(val);
+            }
+        }
+    }
+}
+
 json_object *
 readmodel_to_json(const bson_t *doc)
 {
@@ -134,5 +159,6 @@ readmodel_to_json(const bson_t *doc)
     }
     json_object *o = json_tokener_parse(text);
     bson_free(text);
+    respell_doubles(o);
     return o;
 }

@@ -1,0 +1,204 @@
+/*
+ * listing.* events → MongoDB `listings`: a document shaped for reading, embedding the
+ * seller's display name and rating from `sellers`, image URLs, a GeoJSON point, and the
+ * category path (so a category filter includes sub-categories). The seller's
+ * active_listings count is recomputed from the collection after each change.
+ */
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "domain/listing.h"
+#include "projector/projections.h"
+#include "worker.h"
+
+int
+listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
+{
+    (void)p;
+    /* Browse: status + category path + newest first; price sorts; the seller's listings;
+     * distance (2dsphere); words (text, title weighted above description). */
+    bson_t *keys[] = {
+        BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_at", BCON_INT32(-1)),
+        BCON_NEW("status", BCON_INT32(1), "price_minor", BCON_INT32(1)),
+        BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_at", BCON_INT32(-1)),
+        BCON_NEW("geo", BCON_UTF8("2dsphere")),
+        BCON_NEW("title", BCON_UTF8("text"), "description", BCON_UTF8("text")),
+    };
+    const char *names[] = {"status_category_created", "status_price", "seller_status_created", "geo_2dsphere",
+                           "text_title_description"};
+    size_t n = sizeof(keys) / sizeof(keys[0]);
+    bson_t cmd = BSON_INITIALIZER, arr, reply;
+    BSON_APPEND_UTF8(&cmd, "createIndexes", mongoc_collection_get_name(coll));
+    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
+    for (size_t i = 0; i < n; i++) {
+        bson_t idx;
+        char k[8];
+        const char *key;
+        bson_uint32_to_string((uint32_t)i, &key, k, sizeof(k));
+        bson_append_document_begin(&arr, key, -1, &idx);
+        BSON_APPEND_DOCUMENT(&idx, "key", keys[i]);
+        BSON_APPEND_UTF8(&idx, "name", names[i]);
+        if (i == n - 1) {
+            bson_t w;
+            BSON_APPEND_DOCUMENT_BEGIN(&idx, "weights", &w);
+            BSON_APPEND_INT32(&w, "title", 10);
+            BSON_APPEND_INT32(&w, "description", 1);
+            bson_append_document_end(&idx, &w);
+        }
+        bson_append_document_end(&arr, &idx);
+    }
+    bson_append_array_end(&cmd, &arr);
+    bson_error_t err;
+    bool ok = mongoc_collection_write_command_with_opts(coll, &cmd, NULL, &reply, &err);
+    bson_destroy(&cmd);
+    bson_destroy(&reply);
+    for (size_t i = 0; i < n; i++) {
+        bson_destroy(keys[i]);
+    }
+    return ok ? MK_OK : mongo_result(&err, "create listing indexes");
+}
+
+/* Append member name of payload (any JSON) to b as BSON. */
+static bool
+append_json(bson_t *b, const char *name, json_object *payload)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(payload, name, &v)) {
+        return false;
+    }
+    json_object *wrap = json_object_new_object();
+    json_object_object_add(wrap, "v", json_object_get(v));
+    const char *text = json_object_to_json_string_ext(wrap, JSON_C_TO_STRING_PLAIN);
+    bson_error_t err;
+    bson_t *doc = bson_new_from_json((const uint8_t *)text, -1, &err);
+    json_object_put(wrap);
+    if (doc == NULL) {
+        return false;
+    }
+    bson_iter_t it;
+    bool ok = bson_iter_init_find(&it, doc, "v") && bson_append_iter(b, name, -1, &it);
+    bson_destroy(doc);
+    return ok;
+}
+
+/* {id, display_name, rating} of the seller from `sellers` (nulls when missing). */
+static int
+append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
+{
+    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(seller_id));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(sellers, filter, NULL, NULL);
+    const bson_t *doc = NULL;
+    bson_error_t err;
+    bool found = mongoc_cursor_next(cur, &doc);
+    int rc = MK_OK;
+    if (!found && mongoc_cursor_error(cur, &err)) {
+        rc = mongo_result(&err, "find seller");
+    } else {
+        bson_t s, rating;
+        bson_iter_t it;
+        BSON_APPEND_DOCUMENT_BEGIN(b, "seller", &s);
+        BSON_APPEND_UTF8(&s, "id", seller_id);
+        if (found && bson_iter_init_find(&it, doc, "display_name") && BSON_ITER_HOLDS_UTF8(&it)) {
+            BSON_APPEND_UTF8(&s, "display_name", bson_iter_utf8(&it, NULL));
+        } else {
+            BSON_APPEND_NULL(&s, "display_name");
+        }
+        if (found && bson_iter_init_find(&it, doc, "rating") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            bson_append_iter(&s, "rating", -1, &it);
+        } else {
+            BSON_APPEND_DOCUMENT_BEGIN(&s, "rating", &rating);
+            BSON_APPEND_NULL(&rating, "average");
+            BSON_APPEND_INT32(&rating, "count", 0);
+            bson_append_document_end(&s, &rating);
+        }
+        bson_append_document_end(b, &s);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    return rc;
+}
+
+/* sellers.active_listings = the seller's active listings in the read model. */
+static int
+recount_active(struct projection_ctx *p, const char *seller_id)
+{
+    mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
+    bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(seller_id), "status", BCON_UTF8("active"));
+    bson_error_t err;
+    int64_t n = mongoc_collection_count_documents(listings, filter, NULL, NULL, NULL, &err);
+    bson_destroy(filter);
+    if (n < 0) {
+        return mongo_result(&err, "count active listings");
+    }
+    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
+    bson_t *sel = BCON_NEW("_id", BCON_UTF8(seller_id));
+    bson_t *update = BCON_NEW("$set", "{", "active_listings", BCON_INT64(n), "}");
+    bool ok = mongoc_collection_update_one(sellers, sel, update, NULL, NULL, &err);
+    bson_destroy(sel);
+    bson_destroy(update);
+    return ok ? MK_OK : mongo_result(&err, "set active listings");
+}
+
+int
+project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload)
+{
+    int rc;
+    if (strcmp(ev->event_type, "listing.image_attached") == 0) {
+        if ((rc = media_process_attached(p, ev, payload)) != MK_OK) {
+            return rc;
+        }
+    } else if (strcmp(ev->event_type, "listing.image_removed") == 0 ||
+               strcmp(ev->event_type, "listing.image_rejected") == 0) {
+        if ((rc = media_delete_removed(p, payload)) != MK_OK) {
+            return rc;
+        }
+    }
+    json_object *seller_v, *location, *lat, *lon;
+    if (!json_object_object_get_ex(payload, "seller_id", &seller_v) ||
+        !json_object_object_get_ex(payload, "location", &location) ||
+        !json_object_object_get_ex(location, "lat", &lat) || !json_object_object_get_ex(location, "lon", &lon)) {
+        return MK_EBADPARAM;
+    }
+    const char *seller_id = json_object_get_string(seller_v);
+    bson_t fields = BSON_INITIALIZER, on_insert = BSON_INITIALIZER, geo, coords;
+    static const char *const copied[] = {"id",          "seller_id",   "title",    "description", "category",
+                                         "category_path", "condition", "price_minor", "currency", "location",
+                                         "attributes",  "status",      "created_at", "updated_at", NULL};
+    rc = MK_OK;
+    for (const char *const *f = copied; *f != NULL && rc == MK_OK; f++) {
+        if (!append_json(&fields, *f, payload)) {
+            rc = MK_EBADPARAM;
+        }
+    }
+    if (rc == MK_OK) {
+        /* Images in the API's shape, with URLs. */
+        json_object *client = listing_client_json(payload, p->w->cfg->s3_public_base_url);
+        if (!append_json(&fields, "images", client)) {
+            rc = MK_EBADPARAM;
+        }
+        json_object_put(client);
+    }
+    if (rc == MK_OK) {
+        BSON_APPEND_DOCUMENT_BEGIN(&fields, "geo", &geo);
+        BSON_APPEND_UTF8(&geo, "type", "Point");
+        BSON_APPEND_ARRAY_BEGIN(&geo, "coordinates", &coords);
+        BSON_APPEND_DOUBLE(&coords, "0", json_object_get_double(lon));
+        BSON_APPEND_DOUBLE(&coords, "1", json_object_get_double(lat));
+        bson_append_array_end(&geo, &coords);
+        bson_append_document_end(&fields, &geo);
+        rc = append_seller(p, &fields, seller_id);
+    }
+    if (rc == MK_OK) {
+        BSON_APPEND_INT64(&on_insert, "favorites", 0);
+        rc = projection_upsert_versioned(p, "listings", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
+        if (rc == PROJ_APPLIED) {
+            int rc2 = recount_active(p, seller_id);
+            rc = rc2 == MK_OK ? PROJ_APPLIED : rc2;
+        }
+    }
+    bson_destroy(&fields);
+    bson_destroy(&on_insert);
+    return rc;
+}
