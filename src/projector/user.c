@@ -49,7 +49,9 @@ project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object 
         bson_iter_init_find(&it, &fields, "display_name");
         mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
         bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(ev->aggregate_id));
-        bson_t *update = BCON_NEW("$set", "{", "seller.display_name", BCON_UTF8(bson_iter_utf8(&it, NULL)), "}");
+        /* ... and their seq, so X-Min-Seq on a listing covers the seller's name change. */
+        bson_t *update = BCON_NEW("$set", "{", "seller.display_name", BCON_UTF8(bson_iter_utf8(&it, NULL)), "}",
+                                  "$max", "{", "seq", BCON_INT64(ev->seq), "}");
         bson_error_t err;
         if (!mongoc_collection_update_many(listings, filter, update, NULL, NULL, &err)) {
             rc = mongo_result(&err, "propagate the seller's name");

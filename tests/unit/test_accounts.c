@@ -229,21 +229,21 @@ Test(accounts, json_etag_changes_with_the_body_and_answers_304)
     struct request r;
     request_with(&r, "GET", NULL);
     json_object *doc = http_json_own(&r, json_tokener_parse("{\"a\":1}"));
-    cr_assert_eq(http_respond_json_etag(&r, doc), MK_OK);
+    cr_assert_eq(http_respond_json_etag(&r, doc, NULL), MK_OK);
     char etag[64];
     snprintf(etag, sizeof(etag), "%s", http_response_header(&r, "ETag"));
     cr_assert_eq(etag[0], '"');
 
     request_with(&r, "GET", NULL);
     doc = http_json_own(&r, json_tokener_parse("{\"a\":2}"));
-    http_respond_json_etag(&r, doc);
+    http_respond_json_etag(&r, doc, NULL);
     cr_assert_str_neq(http_response_header(&r, "ETag"), etag);
 
     char header[128];
     snprintf(header, sizeof(header), "HTTP_IF_NONE_MATCH=%s", etag);
     request_with(&r, "GET", header);
     doc = http_json_own(&r, json_tokener_parse("{\"a\":1}"));
-    cr_assert_eq(http_respond_json_etag(&r, doc), MK_ENOTMODIFIED);
+    cr_assert_eq(http_respond_json_etag(&r, doc, NULL), MK_ENOTMODIFIED);
     http_finish(&r, MK_ENOTMODIFIED);
     cr_assert_eq(r.status, 304);
     cr_assert_eq(r.out_len, 0);
