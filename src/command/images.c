@@ -47,6 +47,14 @@ too_many_images(struct request *r)
     return http_fail(r, MK_EVALIDATION, NULL);
 }
 
+/* The listing's new version as its ETag: a write's answer, as for the listing's own writes. */
+static void
+set_listing_etag(struct request *r, json_object *state)
+{
+    json_object *v = json_object_object_get(state, "version");
+    http_set_header(r, "ETag", arena_sprintf(r->arena, "\"%lld\"", (long long)json_object_get_int64(v)));
+}
+
 /* The common start of every image handler: a listing id and an authenticated user. */
 static int
 begin(struct request *r, const char **listing_id, struct session *s)
@@ -172,6 +180,7 @@ struct attach_ctx {
     const char *content_type;
     long long size_bytes;
     char image_id[UUID_STR_LEN + 1];
+    json_object *state;
 };
 
 static int
@@ -195,7 +204,7 @@ attach_body(struct request *r, struct command_tx *tx, void *data)
     }
     json_object *extra = http_json_own(r, json_object_new_object());
     json_object_object_add(extra, "image_id", json_object_new_string(c->image_id));
-    return listing_emit(tx->pg, r->arena, c->listing_id, "listing.image_attached", extra, &tx->last_seq, NULL);
+    return listing_emit(tx->pg, r->arena, c->listing_id, "listing.image_attached", extra, &tx->last_seq, &c->state);
 }
 
 static int
@@ -272,6 +281,7 @@ command_image_attach(struct request *r)
     json_object_object_add(image, "width", NULL);
     json_object_object_add(image, "height", NULL);
     json_object_object_add(doc, "image", image);
+    set_listing_etag(r, c.state);
     return http_respond_json(r, 201, doc);
 }
 
@@ -281,6 +291,7 @@ struct remove_ctx {
     const char *listing_id;
     const char *user_id;
     const char *image_id;
+    json_object *state;
 };
 
 static int
@@ -308,7 +319,7 @@ remove_body(struct request *r, struct command_tx *tx, void *data)
         json_object_array_add(keys, json_object_new_string(thumb_key));
     }
     json_object_object_add(extra, "removed_keys", keys);
-    return listing_emit(tx->pg, r->arena, c->listing_id, "listing.image_removed", extra, &tx->last_seq, NULL);
+    return listing_emit(tx->pg, r->arena, c->listing_id, "listing.image_removed", extra, &tx->last_seq, &c->state);
 }
 
 int
@@ -332,5 +343,6 @@ command_image_remove(struct request *r)
     if ((rc = command_run(r, remove_body, &c)) != MK_OK) {
         return rc;
     }
+    set_listing_etag(r, c.state);
     return http_respond_empty(r, 204);
 }

@@ -625,6 +625,8 @@ Test(listings, upload_attach_and_thumbnail)
     g_free(png);
     r = attach(&u, id, t.key);
     cr_assert_eq(r.status, 201, "%s", r.body);
+    cr_assert_str_eq(iresp_header(&r, "ETag"), "\"2\"", "attaching bumps the listing's version");
+    cr_assert_not_null(iresp_header(&r, "X-Event-Seq"));
     const char *image_id = ijson_str(r.json, "image", "id", NULL);
     cr_assert(json_object_is_type(json_object_object_get(json_object_object_get(r.json, "image"), "thumb_url"),
                                   json_type_null),

@@ -255,6 +255,53 @@ Test(mongo, update_upsert)
     mongoc_collection_destroy(c);
 }
 
+/* Manual, "db.collection.updateMany()" with "$set" on an embedded field (dot notation) and
+ * "$max": every matching document changes, others do not; $max raises a field only when
+ * the new value is greater. The projector propagates a seller's rename to all listings
+ * this way and raises their seq. */
+Test(mongo, update_many_dotted_set_and_max)
+{
+    mongoc_collection_t *c = coll("embedded");
+    insert(c, BCON_NEW("_id", BCON_UTF8("l1"), "seller_id", BCON_UTF8("s1"), "seller", "{", "display_name",
+                       BCON_UTF8("Old"), "rating", "{", "count", BCON_INT32(0), "}", "}", "seq", BCON_INT64(5)));
+    insert(c, BCON_NEW("_id", BCON_UTF8("l2"), "seller_id", BCON_UTF8("s1"), "seller", "{", "display_name",
+                       BCON_UTF8("Old"), "}", "seq", BCON_INT64(50)));
+    insert(c, BCON_NEW("_id", BCON_UTF8("l3"), "seller_id", BCON_UTF8("s2"), "seller", "{", "display_name",
+                       BCON_UTF8("Other"), "}", "seq", BCON_INT64(1)));
+    bson_t *filter = BCON_NEW("seller_id", BCON_UTF8("s1"));
+    bson_t *update = BCON_NEW("$set", "{", "seller.display_name", BCON_UTF8("New"), "}", "$max", "{", "seq",
+                              BCON_INT64(20), "}");
+    bson_t reply;
+    bson_error_t error;
+    cr_assert(mongoc_collection_update_many(c, filter, update, NULL, &reply, &error), "%s", error.message);
+    bson_iter_t it;
+    cr_assert(bson_iter_init_find(&it, &reply, "matchedCount"));
+    cr_assert_eq(bson_iter_as_int64(&it), 2);
+    bson_destroy(&reply);
+    const char *ids[] = {"l1", "l2", "l3"};
+    const char *names[] = {"New", "New", "Other"};
+    int64_t seqs[] = {20, 50, 1};
+    for (int i = 0; i < 3; i++) {
+        bson_t *q = BCON_NEW("_id", BCON_UTF8(ids[i]));
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, q, NULL, NULL);
+        const bson_t *doc;
+        cr_assert(mongoc_cursor_next(cur, &doc));
+        cr_assert(bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, "seller.display_name", &it));
+        cr_assert_str_eq(bson_iter_utf8(&it, NULL), names[i], "%s", ids[i]);
+        cr_assert(bson_iter_init_find(&it, doc, "seq"));
+        cr_assert_eq(bson_iter_as_int64(&it), seqs[i], "%s", ids[i]);
+        if (i == 0) {
+            cr_assert(bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, "seller.rating.count", &it),
+                      "the rest of the embedded document is kept");
+        }
+        mongoc_cursor_destroy(cur);
+        bson_destroy(q);
+    }
+    bson_destroy(filter);
+    bson_destroy(update);
+    mongoc_collection_destroy(c);
+}
+
 /* Manual, "upsert with a duplicate _id": when the filter {_id: X, version: {$lt: V}} matches
  * nothing because the stored version is newer, the upsert tries to insert _id X and fails
  * with E11000 (code 11000). The projector relies on this to skip stale events. */
