@@ -21,4 +21,12 @@ typedef int (*command_body)(struct request *r, struct command_tx *tx, void *ctx)
 
 int command_run(struct request *r, command_body body, void *ctx);
 
+struct session;
+
+/*
+ * The start of every handler under /api/v1/listings/{id}: *listing_id is the path's id
+ * (404 when it is not a UUID) and *s the authenticated session (401/403/503 otherwise).
+ */
+int command_listing_begin(struct request *r, const char **listing_id, struct session *s);
+
 #endif

@@ -19,9 +19,10 @@
 #include "store/s3_presign.h"
 #include "worker.h"
 
-/* Lock the listing and check that user may change its images. */
+/* Lock the listing and check that user may change its images (and, with need_room, that
+ * it has room for one more). */
 static int
-lock_for_images(struct request *r, struct pg *pg, const char *listing_id, const char *user_id,
+lock_for_images(struct request *r, struct pg *pg, const char *listing_id, const char *user_id, bool need_room,
                 struct listing_row *row)
 {
     int rc = listing_lock(pg, r->arena, listing_id, row);
@@ -37,14 +38,11 @@ lock_for_images(struct request *r, struct pg *pg, const char *listing_id, const 
     if (strcmp(row->status, "draft") != 0 && strcmp(row->status, "active") != 0) {
         return http_fail(r, MK_ETRANSITION, arena_sprintf(r->arena, "the listing is %s", row->status));
     }
+    if (need_room && row->nimages >= LISTING_MAX_IMAGES) {
+        http_field_error(r, "images", "a listing has at most 10 images");
+        return http_fail(r, MK_EVALIDATION, NULL);
+    }
     return MK_OK;
-}
-
-static int
-too_many_images(struct request *r)
-{
-    http_field_error(r, "images", "a listing has at most 10 images");
-    return http_fail(r, MK_EVALIDATION, NULL);
 }
 
 /* The listing's new version as its ETag: a write's answer, as for the listing's own writes. */
@@ -53,18 +51,6 @@ set_listing_etag(struct request *r, json_object *state)
 {
     json_object *v = json_object_object_get(state, "version");
     http_set_header(r, "ETag", arena_sprintf(r->arena, "\"%lld\"", (long long)json_object_get_int64(v)));
-}
-
-/* The common start of every image handler: a listing id and an authenticated user. */
-static int
-begin(struct request *r, const char **listing_id, struct session *s)
-{
-    struct worker *w = r->worker;
-    *listing_id = http_path_param(r, "id");
-    if (!uuid_valid(*listing_id)) {
-        return http_fail(r, MK_ENOTFOUND, "no such listing");
-    }
-    return session_authenticate(r, &w->redis, w->cfg, s, NULL);
 }
 
 static int
@@ -88,12 +74,9 @@ ticket_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct ticket_ctx *c = data;
     struct listing_row row;
-    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, &row);
+    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, true, &row);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (row.nimages >= LISTING_MAX_IMAGES) {
-        return too_many_images(r);
     }
     c->key = image_key_new(r->arena, c->listing_id, c->content_type);
     return image_ticket_create(tx->pg, r->arena, c->key, c->listing_id, c->content_type, c->size_bytes);
@@ -106,7 +89,7 @@ command_image_upload(struct request *r)
     struct worker *w = r->worker;
     struct ticket_ctx c = {0};
     struct session s;
-    int rc = begin(r, &c.listing_id, &s);
+    int rc = command_listing_begin(r, &c.listing_id, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -188,12 +171,9 @@ attach_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct attach_ctx *c = data;
     struct listing_row row;
-    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, &row);
+    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, true, &row);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (row.nimages >= LISTING_MAX_IMAGES) {
-        return too_many_images(r);
     }
     rc = image_attach(tx->pg, r->arena, c->image_id, c->listing_id, c->key, c->content_type, c->size_bytes);
     if (rc == MK_ECONFLICT) {
@@ -221,7 +201,7 @@ command_image_attach(struct request *r)
     struct worker *w = r->worker;
     struct attach_ctx c = {0};
     struct session s;
-    int rc = begin(r, &c.listing_id, &s);
+    int rc = command_listing_begin(r, &c.listing_id, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -299,7 +279,7 @@ remove_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct remove_ctx *c = data;
     struct listing_row row;
-    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, &row);
+    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, false, &row);
     if (rc != MK_OK) {
         return rc;
     }
@@ -328,7 +308,7 @@ command_image_remove(struct request *r)
     struct worker *w = r->worker;
     struct remove_ctx c = {0};
     struct session s;
-    int rc = begin(r, &c.listing_id, &s);
+    int rc = command_listing_begin(r, &c.listing_id, &s);
     if (rc != MK_OK) {
         return rc;
     }

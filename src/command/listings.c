@@ -112,11 +112,15 @@ check_change(struct request *r, const struct listing_row *row, const char *user_
     return MK_OK;
 }
 
-static const char *
-listing_id_of(struct request *r)
+int
+command_listing_begin(struct request *r, const char **listing_id, struct session *s)
 {
-    const char *id = http_path_param(r, "id");
-    return uuid_valid(id) ? id : NULL;
+    struct worker *w = r->worker;
+    *listing_id = http_path_param(r, "id");
+    if (!uuid_valid(*listing_id)) {
+        return http_fail(r, MK_ENOTFOUND, "no such listing");
+    }
+    return session_authenticate(r, &w->redis, w->cfg, s, NULL);
 }
 
 /* ---- PATCH /api/v1/listings/{id} -------------------------------------------------- */
@@ -159,12 +163,9 @@ int
 command_update_listing(struct request *r)
 {
     struct worker *w = r->worker;
-    struct patch_ctx c = {.id = listing_id_of(r)};
-    if (c.id == NULL) {
-        return http_fail(r, MK_ENOTFOUND, "no such listing");
-    }
+    struct patch_ctx c = {0};
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = command_listing_begin(r, &c.id, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -213,13 +214,9 @@ delete_body(struct request *r, struct command_tx *tx, void *data)
 int
 command_delete_listing(struct request *r)
 {
-    struct worker *w = r->worker;
-    struct delete_ctx c = {.id = listing_id_of(r)};
-    if (c.id == NULL) {
-        return http_fail(r, MK_ENOTFOUND, "no such listing");
-    }
+    struct delete_ctx c = {0};
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = command_listing_begin(r, &c.id, &s);
     if (rc != MK_OK) {
         return rc;
     }

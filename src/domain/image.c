@@ -101,12 +101,9 @@ image_ticket_find(struct pg *pg, arena_t *a, const char *key, const char *listin
 {
     const char *values[] = {key, listing_id};
     PGresult *res;
-    int rc = pg_exec(pg, a, &TICKET_FIND, values, &res);
+    int rc = pg_exec_row(pg, a, &TICKET_FIND, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     *content_type = arena_strdup(a, pg_value(res, 0, 0));
     *size_bytes = pg_int(res, 0, 1);
@@ -131,12 +128,9 @@ image_remove(struct pg *pg, arena_t *a, const char *listing_id, const char *imag
 {
     const char *values[] = {listing_id, image_id};
     PGresult *res;
-    int rc = pg_exec(pg, a, &REMOVE, values, &res);
+    int rc = pg_exec_row(pg, a, &REMOVE, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     *key = arena_strdup(a, pg_value(res, 0, 0));
     *thumb_key = arena_strdup(a, pg_value(res, 0, 1));
@@ -149,12 +143,9 @@ image_lock_pending(struct pg *pg, arena_t *a, const char *image_id, char **listi
 {
     const char *values[] = {image_id};
     PGresult *res;
-    int rc = pg_exec(pg, a, &LOCK_PENDING, values, &res);
+    int rc = pg_exec_row(pg, a, &LOCK_PENDING, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     *listing_id = arena_strdup(a, pg_value(res, 0, 0));
     *key = arena_strdup(a, pg_value(res, 0, 1));

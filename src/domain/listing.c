@@ -202,12 +202,9 @@ listing_lock(struct pg *pg, arena_t *a, const char *id, struct listing_row *out)
 {
     const char *values[] = {id};
     PGresult *res;
-    int rc = pg_exec(pg, a, &LOCK, values, &res);
+    int rc = pg_exec_row(pg, a, &LOCK, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     out->id = arena_strdup(a, pg_value(res, 0, 0));
     out->seller_id = arena_strdup(a, pg_value(res, 0, 1));
@@ -283,12 +280,9 @@ listing_emit(struct pg *pg, arena_t *a, const char *id, const char *event_type, 
 {
     const char *values[] = {id};
     PGresult *res;
-    int rc = pg_exec(pg, a, &STATE, values, &res);
+    int rc = pg_exec_row(pg, a, &STATE, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     json_object *state = json_tokener_parse(pg_value(res, 0, 0));
     if (state == NULL) {

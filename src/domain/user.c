@@ -273,12 +273,9 @@ user_get(struct pg *pg, arena_t *a, const char *id, struct user *out)
 {
     const char *values[] = {id};
     PGresult *res;
-    int rc = pg_exec(pg, a, &BY_ID, values, &res);
+    int rc = pg_exec_row(pg, a, &BY_ID, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     user_from_row(a, res, out);
     return MK_OK;
@@ -289,12 +286,9 @@ user_credentials(struct pg *pg, arena_t *a, const char *email, struct user *out,
 {
     const char *values[] = {email};
     PGresult *res;
-    int rc = pg_exec(pg, a, &CREDENTIALS, values, &res);
+    int rc = pg_exec_row(pg, a, &CREDENTIALS, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     user_from_row(a, res, out);
     *hash = arena_strdup(a, pg_value(res, 0, 8));
@@ -317,12 +311,9 @@ user_update_profile(struct pg *pg, arena_t *a, const char *id, const struct user
                                : NULL;
     const char *values[] = {id, patch->display_name, patch->bio, patch->set_location ? "true" : "false", location};
     PGresult *res;
-    int rc = pg_exec(pg, a, &UPDATE_PROFILE, values, &res);
+    int rc = pg_exec_row(pg, a, &UPDATE_PROFILE, values, &res);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (PQntuples(res) == 0) {
-        return MK_ENOTFOUND;
     }
     user_from_row(a, res, out);
     return append_event(pg, a, out, "user.profile_updated", seq);

@@ -160,6 +160,16 @@ pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *c
 }
 
 int
+pg_exec_row(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out)
+{
+    int rc = pg_exec(pg, arena, stmt, values, out);
+    if (rc == MK_OK && PQntuples(*out) == 0) {
+        rc = MK_ENOTFOUND;
+    }
+    return rc;
+}
+
+int
 pg_simple(struct pg *pg, const char *sql)
 {
     pg->sqlstate[0] = '\0';

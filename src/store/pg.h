@@ -52,6 +52,9 @@ PGconn *pg_conn(struct pg *pg);
  */
 int pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out);
 
+/* pg_exec for a statement that must find a row: MK_ENOTFOUND when it returned none. */
+int pg_exec_row(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out);
+
 /* Simple statements without parameters (BEGIN, COMMIT ...). Same returns as pg_exec. */
 int pg_simple(struct pg *pg, const char *sql);
 
