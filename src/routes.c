@@ -25,11 +25,13 @@ const struct route routes[] = {
     {"GET", "/api/v1/users/me", query_me, Q},
     {"PATCH", "/api/v1/users/me", command_update_me, C},
     {"GET", "/api/v1/users/{id}", query_user, Q},
+    {"GET", "/api/v1/users/{id}/listings", query_seller_listings, Q},
     {"POST", "/api/v1/sessions", command_login, C},
     {"DELETE", "/api/v1/sessions/current", command_logout, C},
 
     /* catalogue */
     {"GET", "/api/v1/categories", query_categories, Q},
+    {"GET", "/api/v1/listings", query_browse, Q},
     {"POST", "/api/v1/listings", command_create_listing, C},
     {"GET", "/api/v1/listings/{id}", query_listing, Q},
     {"PATCH", "/api/v1/listings/{id}", command_update_listing, C},

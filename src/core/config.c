@@ -62,6 +62,11 @@ static const struct opt opts[] = {
     I(password_opslimit, 2, 2, 20),
     I(password_memlimit_kib, 65536, 65536, 4194304),
     I(min_seq_wait_ms, 2000, 0, 30000),
+    SECRET(cursor_secret, "marketd-default-cursor-secret: set your own"),
+    I(cache_listing_ttl_s, 60, 0, 86400),
+    I(cache_search_ttl_s, 30, 0, 3600),
+    I(http_cache_ttl_s, 5, 0, 3600),
+    S(nginx_purge_url, ""),
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
 };

@@ -50,6 +50,11 @@ struct config {
     int password_opslimit;   /* Argon2id passes; never below libsodium's "interactive" (2) */
     int password_memlimit_kib; /* Argon2id memory; never below "interactive" (65536 KiB) */
     int min_seq_wait_ms;     /* X-Min-Seq waits at most this long */
+    char *cursor_secret;     /* keys the MAC of list cursors; the same on every worker */
+    int cache_listing_ttl_s; /* Redis cache-aside of listing documents and profiles */
+    int cache_search_ttl_s;  /* Redis cache of search pages */
+    int http_cache_ttl_s;    /* X-Accel-Expires of anonymous catalogue reads (nginx) */
+    char *nginx_purge_url;   /* base of nginx's purge location; empty: no purges */
 
     /* projector */
     int projector_poll_ms;

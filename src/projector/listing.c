@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "domain/listing.h"
+#include "domain/search.h"
 #include "projector/projections.h"
 #include "worker.h"
 
@@ -16,17 +17,18 @@ int
 listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
 {
     (void)p;
-    /* Browse: status + category path + newest first; price sorts; the seller's listings;
-     * distance (2dsphere); words (text, title weighted above description). */
+    /* Browse: status + category path + newest first; newest overall; price sorts; the
+     * seller's listings; distance (2dsphere); words (multikey keywords, see browse.c). */
     bson_t *keys[] = {
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_at", BCON_INT32(-1)),
+        BCON_NEW("status", BCON_INT32(1), "created_at", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "price_minor", BCON_INT32(1)),
         BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_at", BCON_INT32(-1)),
         BCON_NEW("geo", BCON_UTF8("2dsphere")),
-        BCON_NEW("title", BCON_UTF8("text"), "description", BCON_UTF8("text")),
+        BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1)),
     };
-    const char *names[] = {"status_category_created", "status_price", "seller_status_created", "geo_2dsphere",
-                           "text_title_description"};
+    const char *names[] = {"status_category_created", "status_created", "status_price", "seller_status_created",
+                           "geo_2dsphere", "status_keywords"};
     size_t n = sizeof(keys) / sizeof(keys[0]);
     bson_t cmd = BSON_INITIALIZER, arr, reply;
     BSON_APPEND_UTF8(&cmd, "createIndexes", mongoc_collection_get_name(coll));
@@ -39,13 +41,6 @@ listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
         bson_append_document_begin(&arr, key, -1, &idx);
         BSON_APPEND_DOCUMENT(&idx, "key", keys[i]);
         BSON_APPEND_UTF8(&idx, "name", names[i]);
-        if (i == n - 1) {
-            bson_t w;
-            BSON_APPEND_DOCUMENT_BEGIN(&idx, "weights", &w);
-            BSON_APPEND_INT32(&w, "title", 10);
-            BSON_APPEND_INT32(&w, "description", 1);
-            bson_append_document_end(&idx, &w);
-        }
         bson_append_document_end(&arr, &idx);
     }
     bson_append_array_end(&cmd, &arr);
@@ -80,6 +75,37 @@ append_json(bson_t *b, const char *name, json_object *payload)
     bool ok = bson_iter_init_find(&it, doc, "v") && bson_append_iter(b, name, -1, &it);
     bson_destroy(doc);
     return ok;
+}
+
+#define MAX_KEYWORDS 256
+
+static void
+append_word_array(bson_t *b, const char *name, const char **words, size_t n)
+{
+    bson_t arr;
+    char k[16];
+    const char *key;
+    BSON_APPEND_ARRAY_BEGIN(b, name, &arr);
+    for (size_t i = 0; i < n; i++) {
+        bson_uint32_to_string((uint32_t)i, &key, k, sizeof(k));
+        bson_append_utf8(&arr, key, -1, words[i], -1);
+    }
+    bson_append_array_end(b, &arr);
+}
+
+/* title_words and keywords (title and description): the folded words search matches
+ * (domain/search.h), as multikey arrays. */
+static void
+append_words(struct projection_ctx *p, bson_t *b, json_object *payload)
+{
+    const char *title = json_object_get_string(json_object_object_get(payload, "title"));
+    const char *description = json_object_get_string(json_object_object_get(payload, "description"));
+    const char *words[MAX_KEYWORDS];
+    size_t n = search_words(p->arena, title != NULL ? title : "", words, MAX_KEYWORDS);
+    append_word_array(b, "title_words", words, n);
+    char *all = arena_sprintf(p->arena, "%s %s", title != NULL ? title : "", description != NULL ? description : "");
+    n = search_words(p->arena, all, words, MAX_KEYWORDS);
+    append_word_array(b, "keywords", words, n);
 }
 
 /* {id, display_name, rating} of the seller from `sellers` (nulls when missing). */
@@ -181,6 +207,7 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
         json_object_put(client);
     }
     if (rc == MK_OK) {
+        append_words(p, &fields, payload);
         BSON_APPEND_DOCUMENT_BEGIN(&fields, "geo", &geo);
         BSON_APPEND_UTF8(&geo, "type", "Point");
         BSON_APPEND_ARRAY_BEGIN(&geo, "coordinates", &coords);

@@ -12,5 +12,11 @@ int query_me(struct request *r);
 int query_user(struct request *r);
 int query_listing(struct request *r);
 int query_categories(struct request *r);
+int query_browse(struct request *r);
+int query_seller_listings(struct request *r);
+int query_my_favorites(struct request *r);
+
+/* Cache-Control and X-Accel-Expires of an anonymous, shareable catalogue answer. */
+void query_public_cache_headers(struct request *r);
 
 #endif

@@ -5,6 +5,7 @@
 #include "core/ids.h"
 #include "domain/category.h"
 #include "domain/session.h"
+#include "query/cache.h"
 #include "query/handlers.h"
 #include "query/readmodel.h"
 #include "worker.h"
@@ -31,6 +32,16 @@ readmodel_listing_json(const bson_t *doc)
     return out;
 }
 
+/* Headers of an anonymous, shareable catalogue answer: browsers revalidate (ETag), nginx
+ * keeps it http_cache_ttl_s (the projector purges listing and profile pages sooner). */
+void
+query_public_cache_headers(struct request *r)
+{
+    struct worker *w = r->worker;
+    http_set_header(r, "Cache-Control", "no-cache");
+    http_set_header(r, "X-Accel-Expires", arena_sprintf(r->arena, "%d", w->cfg->http_cache_ttl_s));
+}
+
 int
 query_listing(struct request *r)
 {
@@ -39,8 +50,19 @@ query_listing(struct request *r)
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such listing");
     }
+    long long min_seq;
+    int rc = readmodel_min_seq(r, &min_seq);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    char *key = arena_sprintf(r->arena, "cache:listing:%s", id);
+    struct cached c;
+    if (cache_get(r, key, &c) && c.seq >= min_seq) {
+        query_public_cache_headers(r);
+        return cache_respond(r, &c);
+    }
     const bson_t *doc;
-    int rc = readmodel_get(r, "listings", id, &doc);
+    rc = readmodel_get(r, "listings", id, &doc);
     if (rc != MK_OK) {
         return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such listing") : rc;
     }
@@ -58,12 +80,19 @@ query_listing(struct request *r)
             return http_fail(r, MK_ENOTFOUND, "no such listing");
         }
         http_set_header(r, "Cache-Control", "private, no-cache");
-    } else {
-        http_set_header(r, "Cache-Control", "no-cache");
+        json_object *out = http_json_own(r, json_object_new_object());
+        json_object_object_add(out, "listing", readmodel_listing_json(doc));
+        return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
     }
+    query_public_cache_headers(r);
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "listing", readmodel_listing_json(doc));
-    return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
+    rc = http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
+    if (http_response_header(r, "X-Read-Stale") == NULL) {
+        cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
+                  w->cfg->cache_listing_ttl_s);
+    }
+    return rc;
 }
 
 int

@@ -42,18 +42,29 @@ find_once(struct request *r, mongoc_collection_t *coll, const char *id, bson_t *
 }
 
 int
-readmodel_get(struct request *r, const char *collection, const char *id, const bson_t **doc)
+readmodel_min_seq(struct request *r, long long *min_seq)
 {
-    struct worker *w = r->worker;
-    long long min_seq = 0;
     const char *h = http_header(r, "X-Min-Seq");
+    *min_seq = 0;
     if (h != NULL) {
         char *end;
         errno = 0;
-        min_seq = strtoll(h, &end, 10);
-        if (errno != 0 || end == h || *end != '\0' || min_seq < 0) {
+        *min_seq = strtoll(h, &end, 10);
+        if (errno != 0 || end == h || *end != '\0' || *min_seq < 0) {
             return http_fail(r, MK_EBADPARAM, "X-Min-Seq must be a non-negative integer");
         }
+    }
+    return MK_OK;
+}
+
+int
+readmodel_get(struct request *r, const char *collection, const char *id, const bson_t **doc)
+{
+    struct worker *w = r->worker;
+    long long min_seq;
+    int rc0 = readmodel_min_seq(r, &min_seq);
+    if (rc0 != MK_OK) {
+        return rc0;
     }
     mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, collection);
     double deadline = clock_mono() + w->cfg->min_seq_wait_ms / 1000.0;

@@ -10,6 +10,9 @@
 #include "core/http.h"
 #include "store/mongo.h"
 
+/* The request's X-Min-Seq (0 when absent); MK_EBADPARAM when it is not a number. */
+int readmodel_min_seq(struct request *r, long long *min_seq);
+
 /*
  * Find the document _id = id in collection. *doc (arena-owned) receives it. Returns
  * MK_OK, MK_ENOTFOUND, MK_EBADPARAM for a bad X-Min-Seq, or MK_EUNAVAILABLE.

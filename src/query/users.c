@@ -5,6 +5,7 @@
 #include "core/ids.h"
 #include "domain/session.h"
 #include "domain/user.h"
+#include "query/cache.h"
 #include "query/handlers.h"
 #include "query/readmodel.h"
 #include "worker.h"
@@ -60,8 +61,20 @@ query_user(struct request *r)
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such user");
     }
+    struct worker *w = r->worker;
+    long long min_seq;
+    int rc = readmodel_min_seq(r, &min_seq);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    char *key = arena_sprintf(r->arena, "cache:user:%s", id);
+    struct cached c;
+    if (cache_get(r, key, &c) && c.seq >= min_seq) {
+        query_public_cache_headers(r);
+        return cache_respond(r, &c);
+    }
     const bson_t *doc;
-    int rc = readmodel_get(r, "sellers", id, &doc);
+    rc = readmodel_get(r, "sellers", id, &doc);
     if (rc == MK_ENOTFOUND) {
         return http_fail(r, rc, "no such user");
     }
@@ -70,6 +83,11 @@ query_user(struct request *r)
     }
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "user", public_profile(doc));
-    http_set_header(r, "Cache-Control", "no-cache");
-    return http_respond_json_etag(r, out, NULL);
+    query_public_cache_headers(r);
+    rc = http_respond_json_etag(r, out, NULL);
+    if (http_response_header(r, "X-Read-Stale") == NULL) {
+        cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
+                  w->cfg->cache_listing_ttl_s);
+    }
+    return rc;
 }

@@ -1,0 +1,386 @@
+#include "domain/search.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/ids.h"
+#include "core/text.h"
+
+#define CURSOR_VERSION 1
+#define CURSOR_MAC_BYTES 16
+
+/* ---- words ----------------------------------------------------------------------- */
+
+/* The base letter of a two-byte UTF-8 Latin-1 letter (C3 xx), or 0. */
+static char
+fold_latin1(unsigned char second)
+{
+    static const char map[64] = "aaaaaaaceeeeiiii"   /* C3 80..8F: À..Ï */
+                                "dnooooo ouuuuyts"   /* C3 90..9F: Ð..ß */
+                                "aaaaaaaceeeeiiii"   /* C3 A0..AF: à..ï */
+                                "dnooooo ouuuuyty";  /* C3 B0..BF: ð..ÿ */
+    if (second < 0x80 || second > 0xBF) {
+        return 0;
+    }
+    char c = map[second - 0x80];
+    return c == ' ' ? 0 : c;
+}
+
+size_t
+search_words(arena_t *a, const char *text, const char **words, size_t max)
+{
+    size_t n = 0, len = strlen(text);
+    char *buf = arena_alloc(a, len + 1);
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p != '\0' && n < max) {
+        size_t w = 0;
+        while (*p != '\0') {
+            if (isalnum(*p)) {
+                buf[w++] = (char)tolower(*p++);
+            } else if (*p == 0xC3 && p[1] != '\0' && fold_latin1(p[1]) != 0) {
+                buf[w++] = fold_latin1(p[1]);
+                p += 2;
+            } else if (*p >= 0xC4) {
+                /* another script's letter: keep its bytes as they are */
+                do {
+                    buf[w++] = (char)*p++;
+                } while ((*p & 0xC0) == 0x80);
+            } else if (*p >= 0x80) {
+                p++;
+                while ((*p & 0xC0) == 0x80) {
+                    p++;
+                }
+                break;
+            } else {
+                p++;
+                break;
+            }
+        }
+        if (w > 3 && buf[w - 1] == 's' && buf[w - 2] != 's') {
+            w--;
+        }
+        if (w < 2) {
+            continue;
+        }
+        char *word = arena_strndup(a, buf, w);
+        bool seen = false;
+        for (size_t i = 0; i < n && !seen; i++) {
+            seen = strcmp(words[i], word) == 0;
+        }
+        if (!seen) {
+            words[n++] = word;
+        }
+    }
+    return n;
+}
+
+/* ---- parameters -------------------------------------------------------------------- */
+
+const char *
+search_sort_name(enum search_sort sort)
+{
+    static const char *const names[] = {"relevance", "newest", "price_asc", "price_desc", "distance"};
+    return names[sort];
+}
+
+static int
+bad(struct request *r, const char *name, const char *problem)
+{
+    return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: %s", name, problem));
+}
+
+static bool
+parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '\0' || isspace((unsigned char)*s)) {
+        return false;
+    }
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool
+parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '\0' || isspace((unsigned char)*s)) {
+        return false;
+    }
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Type attr.NAME=text by the schemas that declare NAME within the query's scope: the
+ * category, its ancestors and its sub-categories (every category when none is given). */
+static int
+parse_attr(struct request *r, const struct category_set *cats, const char *category, const char *param,
+           const char *name, const char *text, struct search_attr *out)
+{
+    const struct category *scope = category != NULL ? category_find(cats, category) : NULL;
+    size_t from = scope != NULL ? scope->index : 0;
+    size_t to = scope != NULL ? scope->subtree_end : category_count(cats);
+    bool declared = false;
+    const struct category_attr *attr = scope != NULL ? category_attr_find(scope, name) : NULL;
+    if (attr != NULL) {
+        declared = true;
+        if (category_attr_parse_value(attr, text, &out->value) == MK_OK) {
+            out->name = name;
+            return MK_OK;
+        }
+    }
+    for (size_t i = from; i < to; i++) {
+        const struct category *c = category_at(cats, i);
+        for (size_t k = 0; k < c->nattrs; k++) {
+            if (strcmp(c->attrs[k].name, name) != 0) {
+                continue;
+            }
+            declared = true;
+            if (category_attr_parse_value(&c->attrs[k], text, &out->value) == MK_OK) {
+                out->name = c->attrs[k].name;
+                return MK_OK;
+            }
+        }
+    }
+    return bad(r, param, declared ? "is not a valid value for this attribute"
+                                  : "is not an attribute of the category (or of any category)");
+}
+
+static int
+compare_params(const void *a, const void *b)
+{
+    const struct http_param *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : strcmp(x->value, y->value);
+}
+
+int
+search_parse(struct request *r, const struct category_set *cats, const char *secret, struct search_query *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->limit = SEARCH_DEFAULT_LIMIT;
+    out->radius_km = SEARCH_DEFAULT_RADIUS_KM;
+    const char *q = NULL, *sort = NULL, *cursor = NULL, *radius = NULL;
+    static const char *const known[] = {"q",        "category", "condition", "min_price", "max_price", "currency",
+                                        "near",     "radius_km", "seller",   "sort",      "limit",     "cursor",
+                                        NULL};
+    /* Names first: unknown and repeated parameters. */
+    for (size_t i = 0; i < r->nquery; i++) {
+        const char *name = r->query[i].name;
+        bool ok = strncmp(name, "attr.", 5) == 0 && name[5] != '\0';
+        for (const char *const *k = known; *k != NULL && !ok; k++) {
+            ok = strcmp(*k, name) == 0;
+        }
+        if (!ok) {
+            return bad(r, name, "unknown parameter");
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(r->query[j].name, name) == 0) {
+                return bad(r, name, "given more than once");
+            }
+        }
+    }
+    const char *v;
+    if ((v = http_query(r, "category")) != NULL) {
+        if (category_find(cats, v) == NULL) {
+            return bad(r, "category", "is not a known category");
+        }
+        out->category = v;
+    }
+    if ((q = http_query(r, "q")) != NULL) {
+        if (text_chars(q) > 200) {
+            return bad(r, "q", "must be at most 200 characters");
+        }
+        out->nwords = search_words(r->arena, q, out->words, SEARCH_MAX_WORDS);
+        if (out->nwords == 0) {
+            return bad(r, "q", "must contain a word of two or more letters or digits");
+        }
+    }
+    if ((v = http_query(r, "condition")) != NULL) {
+        static const char *const conditions[] = {"new", "like_new", "good", "fair", "poor"};
+        char *list = arena_strdup(r->arena, v), *save = NULL;
+        for (char *tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+            bool ok = false;
+            for (size_t i = 0; i < 5 && !ok; i++) {
+                ok = strcmp(conditions[i], tok) == 0;
+            }
+            if (!ok || out->nconditions == 5) {
+                return bad(r, "condition", "must be a comma list of new, like_new, good, fair, poor");
+            }
+            out->conditions[out->nconditions++] = tok;
+        }
+        if (out->nconditions == 0) {
+            return bad(r, "condition", "must be a comma list of new, like_new, good, fair, poor");
+        }
+    }
+    if ((v = http_query(r, "min_price")) != NULL) {
+        if (!parse_ll(v, 0, 100000000, &out->min_price)) {
+            return bad(r, "min_price", "must be an integer from 0 to 100000000 (minor units)");
+        }
+        out->has_min = true;
+    }
+    if ((v = http_query(r, "max_price")) != NULL) {
+        if (!parse_ll(v, 0, 100000000, &out->max_price)) {
+            return bad(r, "max_price", "must be an integer from 0 to 100000000 (minor units)");
+        }
+        out->has_max = true;
+    }
+    if (out->has_min && out->has_max && out->min_price > out->max_price) {
+        return bad(r, "max_price", "must not be below min_price");
+    }
+    if ((v = http_query(r, "currency")) != NULL) {
+        if (strlen(v) != 3 || !isupper((unsigned char)v[0]) || !isupper((unsigned char)v[1]) ||
+            !isupper((unsigned char)v[2])) {
+            return bad(r, "currency", "must be an ISO 4217 code in upper case, like EUR");
+        }
+        out->currency = v;
+    }
+    if ((v = http_query(r, "near")) != NULL) {
+        const char *comma = strchr(v, ',');
+        char *lat = comma != NULL ? arena_strndup(r->arena, v, (size_t)(comma - v)) : NULL;
+        if (lat == NULL || !parse_double(lat, -90, 90, &out->lat) || !parse_double(comma + 1, -180, 180, &out->lon)) {
+            return bad(r, "near", "must be lat,lon with lat in [-90, 90] and lon in [-180, 180]");
+        }
+        out->near = true;
+    }
+    if ((radius = http_query(r, "radius_km")) != NULL) {
+        if (!out->near) {
+            return bad(r, "radius_km", "needs near");
+        }
+        if (!parse_double(radius, 0.001, 20000, &out->radius_km)) {
+            return bad(r, "radius_km", "must be a number above 0 and at most 20000");
+        }
+    }
+    if ((v = http_query(r, "seller")) != NULL) {
+        if (!uuid_valid(v)) {
+            return bad(r, "seller", "must be a user id (UUID)");
+        }
+        out->seller = v;
+    }
+    for (size_t i = 0; i < r->nquery; i++) {
+        const char *name = r->query[i].name;
+        if (strncmp(name, "attr.", 5) != 0) {
+            continue;
+        }
+        if (out->nattrs == SEARCH_MAX_ATTRS) {
+            return bad(r, name, "at most 10 attribute filters");
+        }
+        int rc = parse_attr(r, cats, out->category, name, name + 5, r->query[i].value, &out->attrs[out->nattrs]);
+        if (rc != MK_OK) {
+            return rc;
+        }
+        out->nattrs++;
+    }
+    out->sort = out->nwords > 0 ? SORT_RELEVANCE : SORT_NEWEST;
+    if ((sort = http_query(r, "sort")) != NULL) {
+        bool found = false;
+        for (int s = SORT_RELEVANCE; s <= SORT_DISTANCE && !found; s++) {
+            if (strcmp(sort, search_sort_name((enum search_sort)s)) == 0) {
+                out->sort = (enum search_sort)s;
+                found = true;
+            }
+        }
+        if (!found) {
+            return bad(r, "sort", "must be relevance, newest, price_asc, price_desc or distance");
+        }
+        if (out->sort == SORT_RELEVANCE && out->nwords == 0) {
+            return bad(r, "sort", "relevance needs q");
+        }
+        if (out->sort == SORT_DISTANCE && !out->near) {
+            return bad(r, "sort", "distance needs near");
+        }
+    }
+    if ((v = http_query(r, "limit")) != NULL) {
+        long long limit;
+        if (!parse_ll(v, 1, SEARCH_MAX_LIMIT, &limit)) {
+            return bad(r, "limit", "must be an integer from 1 to 100");
+        }
+        out->limit = (int)limit;
+    }
+
+    /* The canonical query: every parameter but cursor and limit, sorted, plus the
+     * effective sort. It binds cursors and keys the page caches. */
+    struct http_param *sorted = arena_alloc(r->arena, (r->nquery + 1) * sizeof(*sorted));
+    size_t n = 0;
+    for (size_t i = 0; i < r->nquery; i++) {
+        if (strcmp(r->query[i].name, "cursor") != 0 && strcmp(r->query[i].name, "limit") != 0 &&
+            strcmp(r->query[i].name, "sort") != 0) {
+            sorted[n++] = r->query[i];
+        }
+    }
+    qsort(sorted, n, sizeof(*sorted), compare_params);
+    char *canon = arena_sprintf(r->arena, "sort=%s", search_sort_name(out->sort));
+    for (size_t i = 0; i < n; i++) {
+        canon = arena_sprintf(r->arena, "%s&%s=%s", canon, sorted[i].name, sorted[i].value);
+    }
+    out->canonical = canon;
+
+    if ((cursor = http_query(r, "cursor")) != NULL) {
+        /* base64url → version | sort | key JSON | MAC(version | sort | key | canonical) */
+        size_t clen = strlen(cursor);
+        unsigned char *raw = arena_alloc(r->arena, clen + 1);
+        size_t rawlen;
+        if (clen == 0 || clen > 1024 ||
+            sodium_base642bin(raw, clen, cursor, clen, NULL, &rawlen, NULL,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+            rawlen < 2 + CURSOR_MAC_BYTES + 2 || raw[0] != CURSOR_VERSION || raw[1] != (unsigned char)out->sort) {
+            return bad(r, "cursor", "is not a cursor of this query");
+        }
+        unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+        crypto_hash_sha256(key, (const unsigned char *)secret, strlen(secret));
+        crypto_auth_hmacsha256_state st;
+        crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+        crypto_auth_hmacsha256_update(&st, raw, rawlen - CURSOR_MAC_BYTES);
+        crypto_auth_hmacsha256_update(&st, (const unsigned char *)canon, strlen(canon));
+        crypto_auth_hmacsha256_final(&st, mac);
+        if (sodium_memcmp(mac, raw + rawlen - CURSOR_MAC_BYTES, CURSOR_MAC_BYTES) != 0) {
+            return bad(r, "cursor", "is not a cursor of this query (edited, or made for other parameters)");
+        }
+        char *json = arena_strndup(r->arena, (const char *)raw + 2, rawlen - 2 - CURSOR_MAC_BYTES);
+        out->after = http_json_own(r, json_tokener_parse(json));
+        if (out->after == NULL || !json_object_is_type(out->after, json_type_array) ||
+            json_object_array_length(out->after) < 2) {
+            return bad(r, "cursor", "is not a cursor of this query");
+        }
+    }
+    return MK_OK;
+}
+
+char *
+search_cursor(arena_t *a, const char *secret, const struct search_query *q, json_object *key)
+{
+    const char *json = json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN);
+    size_t jlen = strlen(json);
+    size_t rawlen = 2 + jlen + CURSOR_MAC_BYTES;
+    unsigned char *raw = arena_alloc(a, rawlen);
+    raw[0] = CURSOR_VERSION;
+    raw[1] = (unsigned char)q->sort;
+    memcpy(raw + 2, json, jlen);
+    unsigned char k[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_hash_sha256(k, (const unsigned char *)secret, strlen(secret));
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, k, sizeof(k));
+    crypto_auth_hmacsha256_update(&st, raw, 2 + jlen);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)q->canonical, strlen(q->canonical));
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(raw + 2 + jlen, mac, CURSOR_MAC_BYTES);
+    size_t b64len = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = arena_alloc(a, b64len);
+    sodium_bin2base64(out, b64len, raw, rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}

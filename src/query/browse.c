@@ -1,0 +1,406 @@
+/*
+ * GET /api/v1/listings — browse and search the read model; GET /api/v1/users/{id}/listings
+ * is the same with the seller fixed. Only active listings. Which MongoDB shape serves which
+ * combination (see README, "Browse and search"):
+ *
+ *   sort=distance            $geoNear (first stage) with every filter, words included, in its
+ *                            `query`; keyset on (distance, _id)
+ *   near with another sort   $match with geo: {$geoWithin: {$centerSphere}} plus the filters
+ *   q                        keywords: {$all: words} — a multikey array of folded words,
+ *                            which works inside $geoNear's query where $text may not
+ *   sort=relevance           $addFields score = 10 × words in the title + words anywhere
+ *
+ * Pages are cached in Redis under the catalog generation (query/cache.h) and by nginx for
+ * a few seconds (X-Accel-Expires).
+ */
+#include <math.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/ids.h"
+#include "domain/search.h"
+#include "query/cache.h"
+#include "query/handlers.h"
+#include "query/readmodel.h"
+#include "worker.h"
+
+#define EARTH_RADIUS_KM 6378.1
+
+/* JSON helpers: the pipeline is built with json-c (readable) and handed to libbson. */
+#define J_OBJ() json_object_new_object()
+#define J_STR(s) json_object_new_string(s)
+#define J_ADD(o, k, v) json_object_object_add((o), (k), (v))
+
+static json_object *
+j_pair(const char *k, json_object *v)
+{
+    json_object *o = J_OBJ();
+    J_ADD(o, k, v);
+    return o;
+}
+
+/* A double that prints exactly (17 digits): keyset comparisons need the same value back. */
+static json_object *
+j_exact(double d)
+{
+    char buf[40];
+    snprintf(buf, sizeof(buf), "%.17g", d);
+    return json_object_new_double_s(d, buf);
+}
+
+static json_object *
+j_words(const struct search_query *q)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < q->nwords; i++) {
+        json_object_array_add(a, J_STR(q->words[i]));
+    }
+    return a;
+}
+
+static json_object *
+j_value(const struct category_value *v)
+{
+    switch (v->type) {
+    case CATEGORY_INTEGER: return json_object_new_int64(v->u.i);
+    case CATEGORY_NUMBER: return j_exact(v->u.d);
+    case CATEGORY_BOOLEAN: return json_object_new_boolean(v->u.b);
+    default: return J_STR(v->u.s);
+    }
+}
+
+/* The filter every shape shares. */
+static json_object *
+filter_of(const struct search_query *q, bool geo_within)
+{
+    json_object *m = J_OBJ();
+    J_ADD(m, "status", J_STR("active"));
+    if (q->category != NULL) {
+        J_ADD(m, "category_path", J_STR(q->category));
+    }
+    if (q->nconditions > 0) {
+        json_object *in = json_object_new_array();
+        for (size_t i = 0; i < q->nconditions; i++) {
+            json_object_array_add(in, J_STR(q->conditions[i]));
+        }
+        J_ADD(m, "condition", j_pair("$in", in));
+    }
+    if (q->has_min || q->has_max) {
+        json_object *range = J_OBJ();
+        if (q->has_min) {
+            J_ADD(range, "$gte", json_object_new_int64(q->min_price));
+        }
+        if (q->has_max) {
+            J_ADD(range, "$lte", json_object_new_int64(q->max_price));
+        }
+        J_ADD(m, "price_minor", range);
+    }
+    if (q->currency != NULL) {
+        J_ADD(m, "currency", J_STR(q->currency));
+    }
+    if (q->seller != NULL) {
+        J_ADD(m, "seller_id", J_STR(q->seller));
+    }
+    for (size_t i = 0; i < q->nattrs; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "attributes.%s", q->attrs[i].name);
+        J_ADD(m, path, j_value(&q->attrs[i].value));
+    }
+    if (q->nwords > 0) {
+        J_ADD(m, "keywords", j_pair("$all", j_words(q)));
+    }
+    if (geo_within) {
+        json_object *centre = json_object_new_array(), *sphere = json_object_new_array();
+        json_object_array_add(centre, j_exact(q->lon));
+        json_object_array_add(centre, j_exact(q->lat));
+        json_object_array_add(sphere, centre);
+        json_object_array_add(sphere, j_exact(q->radius_km / EARTH_RADIUS_KM));
+        J_ADD(m, "geo", j_pair("$geoWithin", j_pair("$centerSphere", sphere)));
+    }
+    return m;
+}
+
+/* The sort keys of each order and their directions. */
+static const char *const *
+sort_keys(enum search_sort s, const int **dirs, int *n)
+{
+    static const char *const relevance[] = {"score", "created_at", "_id"};
+    static const char *const newest[] = {"created_at", "_id"};
+    static const char *const price[] = {"price_minor", "_id"};
+    static const char *const distance[] = {"dist_m", "_id"};
+    static const int down3[] = {-1, -1, -1}, down2[] = {-1, -1}, up2[] = {1, 1};
+    switch (s) {
+    case SORT_RELEVANCE: *dirs = down3; *n = 3; return relevance;
+    case SORT_NEWEST: *dirs = down2; *n = 2; return newest;
+    case SORT_PRICE_ASC: *dirs = up2; *n = 2; return price;
+    case SORT_PRICE_DESC: *dirs = down2; *n = 2; return price;
+    default: *dirs = up2; *n = 2; return distance;
+    }
+}
+
+/* A cursor value as a filter operand: distances travel as exact decimal strings. */
+static json_object *
+key_value(const struct search_query *q, int i, json_object *v)
+{
+    if (q->sort == SORT_DISTANCE && i == 0) {
+        return j_exact(strtod(json_object_get_string(v), NULL));
+    }
+    return json_object_get(v);
+}
+
+/* {$or: [{k1: {$lt: v1}}, {k1: v1, k2: {$lt: v2}}, ...]}: strictly after the cursor's key
+ * in the sort's order. NULL when the cursor does not fit the sort. */
+static json_object *
+after_filter(const struct search_query *q)
+{
+    const int *dirs;
+    int n;
+    const char *const *keys = sort_keys(q->sort, &dirs, &n);
+    if ((int)json_object_array_length(q->after) != n) {
+        return NULL;
+    }
+    json_object *or = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        json_object *alt = J_OBJ();
+        for (int j = 0; j < i; j++) {
+            J_ADD(alt, keys[j], key_value(q, j, json_object_array_get_idx(q->after, (size_t)j)));
+        }
+        J_ADD(alt, keys[i],
+              j_pair(dirs[i] < 0 ? "$lt" : "$gt", key_value(q, i, json_object_array_get_idx(q->after, (size_t)i))));
+        json_object_array_add(or, alt);
+    }
+    return j_pair("$match", j_pair("$or", or));
+}
+
+/* score = 10 × (query words in the title) + (query words anywhere) */
+static json_object *
+score_stage(const struct search_query *q)
+{
+    json_object *title = json_object_new_array(), *all = json_object_new_array();
+    json_object_array_add(title, J_STR("$title_words"));
+    json_object_array_add(title, j_words(q));
+    json_object_array_add(all, J_STR("$keywords"));
+    json_object_array_add(all, j_words(q));
+    json_object *mul = json_object_new_array();
+    json_object_array_add(mul, j_pair("$size", j_pair("$setIntersection", title)));
+    json_object_array_add(mul, json_object_new_int(10));
+    json_object *sum = json_object_new_array();
+    json_object_array_add(sum, j_pair("$multiply", mul));
+    json_object_array_add(sum, j_pair("$size", j_pair("$setIntersection", all)));
+    return j_pair("$addFields", j_pair("score", j_pair("$add", sum)));
+}
+
+/* The aggregation pipeline of q, as BSON {pipeline: [...]} for libmongoc (caller destroys). */
+static bson_t *
+build_pipeline(const struct search_query *q)
+{
+    json_object *stages = json_object_new_array();
+    if (q->sort == SORT_DISTANCE) {
+        json_object *coords = json_object_new_array();
+        json_object_array_add(coords, j_exact(q->lon));
+        json_object_array_add(coords, j_exact(q->lat));
+        json_object *near = J_OBJ();
+        J_ADD(near, "type", J_STR("Point"));
+        J_ADD(near, "coordinates", coords);
+        json_object *g = J_OBJ();
+        J_ADD(g, "near", near);
+        J_ADD(g, "distanceField", J_STR("dist_m"));
+        J_ADD(g, "maxDistance", j_exact(q->radius_km * 1000.0));
+        J_ADD(g, "spherical", json_object_new_boolean(1));
+        J_ADD(g, "key", J_STR("geo"));
+        J_ADD(g, "query", filter_of(q, false));
+        json_object_array_add(stages, j_pair("$geoNear", g));
+    } else {
+        json_object_array_add(stages, j_pair("$match", filter_of(q, q->near)));
+    }
+    if (q->sort == SORT_RELEVANCE) {
+        json_object_array_add(stages, score_stage(q));
+    }
+    if (q->after != NULL) {
+        json_object *after = after_filter(q);
+        if (after == NULL) {
+            json_object_put(stages);
+            return NULL;
+        }
+        json_object_array_add(stages, after);
+    }
+    const int *dirs;
+    int n;
+    const char *const *keys = sort_keys(q->sort, &dirs, &n);
+    json_object *sort = J_OBJ();
+    for (int i = 0; i < n; i++) {
+        J_ADD(sort, keys[i], json_object_new_int(dirs[i]));
+    }
+    json_object_array_add(stages, j_pair("$sort", sort));
+    json_object_array_add(stages, j_pair("$limit", json_object_new_int(q->limit + 1)));
+    json_object *doc = j_pair("pipeline", stages);
+    bson_error_t err;
+    bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), -1,
+                                   &err);
+    json_object_put(doc);
+    return b;
+}
+
+/* Great-circle distance in km (haversine), for the items' distance_km. */
+static double
+distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+    double rad = M_PI / 180.0;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * EARTH_RADIUS_KM * atan2(sqrt(a), sqrt(1 - a));
+}
+
+/* The cursor key of a result document. */
+static json_object *
+key_of(const struct search_query *q, const bson_t *doc)
+{
+    json_object *key = json_object_new_array();
+    double d;
+    switch (q->sort) {
+    case SORT_RELEVANCE:
+        json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "score")));
+        json_object_array_add(key, J_STR(readmodel_str(doc, "created_at")));
+        break;
+    case SORT_NEWEST: json_object_array_add(key, J_STR(readmodel_str(doc, "created_at"))); break;
+    case SORT_PRICE_ASC:
+    case SORT_PRICE_DESC: json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "price_minor"))); break;
+    case SORT_DISTANCE: {
+        char buf[40];
+        readmodel_double(doc, "dist_m", &d);
+        snprintf(buf, sizeof(buf), "%.17g", d);
+        json_object_array_add(key, J_STR(buf));
+        break;
+    }
+    }
+    json_object_array_add(key, J_STR(readmodel_str(doc, "_id")));
+    return key;
+}
+
+static void
+destroy_bson(void *b)
+{
+    bson_destroy(b);
+}
+
+/* Run q and answer the page. */
+static int
+browse(struct request *r, const struct search_query *q)
+{
+    struct worker *w = r->worker;
+    /* The generation is read before the query: a page computed from older data is filed
+     * under an older generation, never under the current one. */
+    long long gen = cache_catalog_gen(r);
+    char *key = NULL;
+    if (gen >= 0) {
+        unsigned char digest[crypto_hash_sha256_BYTES];
+        char hex[crypto_hash_sha256_BYTES * 2 + 1];
+        char *text = arena_sprintf(r->arena, "%s|%d|%s", q->canonical, q->limit,
+                                   http_query(r, "cursor") != NULL ? http_query(r, "cursor") : "");
+        crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
+        sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+        key = arena_sprintf(r->arena, "cache:search:%lld:%s", gen, hex);
+        struct cached c;
+        if (cache_get(r, key, &c)) {
+            query_public_cache_headers(r);
+            return cache_respond(r, &c);
+        }
+    }
+    bson_t *pipeline = build_pipeline(q);
+    if (pipeline == NULL) {
+        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this query");
+    }
+    arena_cleanup_add(r->arena, destroy_bson, pipeline);
+    mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, "listings");
+    mongoc_cursor_t *cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    json_object *items = json_object_new_array();
+    json_object *out = http_json_own(r, json_object_new_object());
+    J_ADD(out, "items", items);
+    const bson_t *doc;
+    json_object *last_key = NULL;
+    int n = 0;
+    bool more = false;
+    while (mongoc_cursor_next(cur, &doc)) {
+        if (n == q->limit) {
+            more = true;
+            break;
+        }
+        json_object *item = readmodel_listing_json(doc);
+        if (q->near) {
+            double lat = 0, lon = 0;
+            readmodel_double(doc, "location.lat", &lat);
+            readmodel_double(doc, "location.lon", &lon);
+            J_ADD(item, "distance_km", json_object_new_double(round(distance_km(q->lat, q->lon, lat, lon) * 1000) / 1000));
+        }
+        json_object_array_add(items, item);
+        json_object_put(last_key);
+        last_key = key_of(q, doc);
+        n++;
+    }
+    bson_error_t err;
+    int rc = MK_OK;
+    if (mongoc_cursor_error(cur, &err)) {
+        rc = mongo_result(&err, "browse");
+    }
+    mongoc_cursor_destroy(cur);
+    if (rc != MK_OK) {
+        json_object_put(last_key);
+        return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+    }
+    J_ADD(out, "next_cursor", more && last_key != NULL ? J_STR(search_cursor(r->arena, w->cfg->cursor_secret, q, last_key))
+                                                         : NULL);
+    json_object_put(last_key);
+    query_public_cache_headers(r);
+    rc = http_respond_json_etag(r, out, NULL);
+    if (key != NULL) {
+        cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->cache_search_ttl_s);
+    }
+    return rc;
+}
+
+int
+query_browse(struct request *r)
+{
+    struct worker *w = r->worker;
+    const struct category_set *cats;
+    int rc = worker_categories(w, r->arena, &cats);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct search_query q;
+    if ((rc = search_parse(r, cats, w->cfg->cursor_secret, &q)) != MK_OK) {
+        return rc;
+    }
+    return browse(r, &q);
+}
+
+int
+query_seller_listings(struct request *r)
+{
+    struct worker *w = r->worker;
+    const char *id = http_path_param(r, "id");
+    if (!uuid_valid(id)) {
+        return http_fail(r, MK_ENOTFOUND, "no such user");
+    }
+    if (http_query(r, "seller") != NULL) {
+        return http_fail(r, MK_EBADPARAM, "seller: unknown parameter (the path names the seller)");
+    }
+    /* The seller's active listings: browse with the seller fixed by the path. */
+    struct http_param *params = arena_alloc(r->arena, (r->nquery + 1) * sizeof(*params));
+    memcpy(params, r->query, r->nquery * sizeof(*params));
+    params[r->nquery].name = (char *)"seller";
+    params[r->nquery].value = (char *)id;
+    r->query = params;
+    r->nquery++;
+    const struct category_set *cats;
+    int rc = worker_categories(w, r->arena, &cats);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct search_query q;
+    if ((rc = search_parse(r, cats, w->cfg->cursor_secret, &q)) != MK_OK) {
+        return rc;
+    }
+    return browse(r, &q);
+}

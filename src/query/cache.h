@@ -1,0 +1,45 @@
+/*
+ * cache.h — Redis cache-aside of read answers (the query role). Redis may lose every key
+ * and may be down: a miss, an error or a timeout all fall through to MongoDB.
+ *
+ * Keys (TTL from the configuration):
+ *   cache:listing:<id>        GET /listings/{id} answer   cache_listing_ttl_s
+ *   cache:user:<id>           GET /users/{id} answer      cache_listing_ttl_s
+ *   cache:search:<gen>:<hash> a GET /listings page        cache_search_ttl_s
+ *   catalog:gen               the catalog generation, INCRed by the projector after
+ *                             every applied listing or seller change
+ * A document entry is "<seq> <etag>\n<body>", seq being the read-model document's. The
+ * projector, after changing a document, overwrites its entry with a bare "<seq>" marker;
+ * a reader stores an answer only when its seq is not older than the entry it replaces
+ * (one Lua script), so an answer read before the change can never be cached after it.
+ * Search pages need no marker: the reader takes the generation before it queries, so a
+ * page computed from older data is filed under an older generation.
+ */
+#ifndef MK_CACHE_H
+#define MK_CACHE_H
+
+#include <stdbool.h>
+
+#include "core/http.h"
+
+struct cached {
+    long long seq;        /* document entries; 0 for pages */
+    const char *etag;
+    const char *body;
+    size_t len;
+};
+
+/* Look key up. True on a hit with a body (a bare marker is a miss); counts hits and misses. */
+bool cache_get(struct request *r, const char *key, struct cached *out);
+
+/* Store an answer under key for ttl_s seconds unless the entry holds a newer seq. */
+void cache_put(struct request *r, const char *key, long long seq, const char *etag, const char *body, size_t len,
+               int ttl_s);
+
+/* The catalog generation, or -1 when Redis cannot say (then pages are not cached). */
+long long cache_catalog_gen(struct request *r);
+
+/* Answer r from a cached entry (ETag, If-None-Match → MK_ENOTMODIFIED). */
+int cache_respond(struct request *r, const struct cached *c);
+
+#endif
