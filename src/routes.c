@@ -24,8 +24,10 @@ const struct route routes[] = {
     {"POST", "/api/v1/users", command_register, C},
     {"GET", "/api/v1/users/me", query_me, Q},
     {"PATCH", "/api/v1/users/me", command_update_me, C},
+    {"GET", "/api/v1/users/me/balance", query_balance, Q},
     {"GET", "/api/v1/users/{id}", query_user, Q},
     {"GET", "/api/v1/users/{id}/listings", query_seller_listings, Q},
+    {"GET", "/api/v1/users/{id}/reviews", query_user_reviews, Q},
     {"POST", "/api/v1/sessions", command_login, C},
     {"DELETE", "/api/v1/sessions/current", command_logout, C},
 
@@ -39,6 +41,16 @@ const struct route routes[] = {
     {"POST", "/api/v1/listings/{id}/images/uploads", command_image_upload, C},
     {"POST", "/api/v1/listings/{id}/images", command_image_attach, C},
     {"DELETE", "/api/v1/listings/{id}/images/{image_id}", command_image_remove, C},
+
+    /* orders: one transaction per write (command/orders.c, command/reviews.c); reads from
+     * PostgreSQL through pg_read (query/orders.c) */
+    {"GET", "/api/v1/orders", query_orders, Q},
+    {"POST", "/api/v1/orders", command_create_order, C},
+    {"GET", "/api/v1/orders/{id}", query_order, Q},
+    {"POST", "/api/v1/orders/{id}/ship", command_ship_order, C},
+    {"POST", "/api/v1/orders/{id}/confirm", command_confirm_order, C},
+    {"POST", "/api/v1/orders/{id}/cancel", command_cancel_order, C},
+    {"POST", "/api/v1/orders/{id}/review", command_review_order, C},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

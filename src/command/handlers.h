@@ -15,5 +15,10 @@ int command_delete_listing(struct request *r);
 int command_image_upload(struct request *r);
 int command_image_attach(struct request *r);
 int command_image_remove(struct request *r);
+int command_create_order(struct request *r);
+int command_ship_order(struct request *r);
+int command_confirm_order(struct request *r);
+int command_cancel_order(struct request *r);
+int command_review_order(struct request *r);
 
 #endif

@@ -174,6 +174,21 @@ static const struct pg_stmt TOUCH = {
     1,
 };
 
+static const struct pg_stmt SELL = {
+    "listing_sell",
+    "UPDATE listings SET status = 'sold', version = version + 1, updated_at = now() "
+    "WHERE id = $1::uuid AND status = 'active' AND seller_id <> $2::uuid "
+    "RETURNING seller_id::text, price_minor, currency",
+    2,
+};
+
+static const struct pg_stmt RELIST = {
+    "listing_relist",
+    "UPDATE listings SET status = 'active', version = version + 1, updated_at = now() "
+    "WHERE id = $1::uuid AND status = 'sold' RETURNING id",
+    1,
+};
+
 /* The whole state of a listing as one JSON document: what every event carries. */
 static const struct pg_stmt STATE = {
     "listing_state",
@@ -272,6 +287,29 @@ listing_touch(struct pg *pg, arena_t *a, const char *id)
 {
     const char *values[] = {id};
     return pg_exec(pg, a, &TOUCH, values, NULL);
+}
+
+int
+listing_sell(struct pg *pg, arena_t *a, const char *id, const char *buyer_id, struct listing_sale *out)
+{
+    const char *values[] = {id, buyer_id};
+    PGresult *res;
+    int rc = pg_exec_row(pg, a, &SELL, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    out->seller_id = arena_strdup(a, pg_value(res, 0, 0));
+    out->price_minor = pg_int(res, 0, 1);
+    out->currency = arena_strdup(a, pg_value(res, 0, 2));
+    return MK_OK;
+}
+
+int
+listing_relist(struct pg *pg, arena_t *a, const char *id)
+{
+    const char *values[] = {id};
+    PGresult *res;
+    return pg_exec_row(pg, a, &RELIST, values, &res);
 }
 
 int

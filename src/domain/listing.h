@@ -72,6 +72,25 @@ int listing_set_status(struct pg *pg, arena_t *a, const char *id, const char *st
 /* Bump the version only (an image was attached or removed). */
 int listing_touch(struct pg *pg, arena_t *a, const char *id);
 
+/* What a sale needs from the listing it sells. Strings live in the arena. */
+struct listing_sale {
+    char *seller_id;
+    long long price_minor;
+    char *currency;
+};
+
+/*
+ * Sell listing id to buyer_id: one conditional UPDATE (active → sold, version bumped) that
+ * changes the row only when it is active and buyer_id is not its seller, so of concurrent
+ * buyers exactly one succeeds. MK_OK with *out, or MK_ENOTFOUND when nothing changed
+ * (listing_lock tells why).
+ */
+int listing_sell(struct pg *pg, arena_t *a, const char *id, const char *buyer_id, struct listing_sale *out);
+
+/* Put a sold listing back on sale (sold → active, version bumped): a cancelled order.
+ * MK_ENOTFOUND when the listing is not sold. */
+int listing_relist(struct pg *pg, arena_t *a, const char *id);
+
 /*
  * Append event_type with the listing's resulting state to the outbox. extra (may be NULL)
  * adds members to the payload (e.g. "removed_keys"). *state (may be NULL) receives the

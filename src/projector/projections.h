@@ -63,9 +63,13 @@ int projection_upsert_versioned(struct projection_ctx *p, const char *collection
 int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+int project_review(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 
 /* Indexes of the `listings` read model (projector/listing.c). */
 int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+
+/* Indexes of the `reviews` read model (projector/review.c). */
+int review_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
 
 /*
  * listing.image_attached: make the image's thumbnail (projector/media.c). Downloads the

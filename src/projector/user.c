@@ -1,7 +1,8 @@
 /*
  * user.registered, user.profile_updated → MongoDB `sellers`: the public profile.
  * The events carry public fields only; rating and active_listings are created here with
- * their empty values and maintained by the review and listing projections.
+ * their empty values and maintained by the review and listing projections. A new display
+ * name reaches the user's listings (as seller) and reviews (as reviewer).
  */
 #include <string.h>
 
@@ -58,6 +59,17 @@ project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object 
         }
         bson_destroy(filter);
         bson_destroy(update);
+        /* Reviews show their reviewer's name too. */
+        if (rc == PROJ_APPLIED) {
+            mongoc_collection_t *reviews = mongo_coll(p->mongo, p->arena, "reviews");
+            filter = BCON_NEW("reviewer.id", BCON_UTF8(ev->aggregate_id));
+            update = BCON_NEW("$set", "{", "reviewer.display_name", BCON_UTF8(bson_iter_utf8(&it, NULL)), "}");
+            if (!mongoc_collection_update_many(reviews, filter, update, NULL, NULL, &err)) {
+                rc = mongo_result(&err, "propagate the reviewer's name");
+            }
+            bson_destroy(filter);
+            bson_destroy(update);
+        }
     }
 cleanup:
     bson_destroy(&fields);

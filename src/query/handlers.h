@@ -15,6 +15,10 @@ int query_categories(struct request *r);
 int query_browse(struct request *r);
 int query_seller_listings(struct request *r);
 int query_my_favorites(struct request *r);
+int query_orders(struct request *r);
+int query_order(struct request *r);
+int query_balance(struct request *r);
+int query_user_reviews(struct request *r);
 
 /* Cache-Control and X-Accel-Expires of an anonymous, shareable catalogue answer. */
 void query_public_cache_headers(struct request *r);

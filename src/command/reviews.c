@@ -1,0 +1,59 @@
+/* POST /api/v1/orders/{id}/review: the buyer reviews the seller of a delivered order. */
+#include "command/command.h"
+#include "command/handlers.h"
+#include "core/errors.h"
+#include "core/ids.h"
+#include "domain/review.h"
+#include "domain/session.h"
+#include "worker.h"
+
+struct review_ctx {
+    const char *order_id;
+    const char *user_id;
+    struct review_input in;
+    json_object *review;
+};
+
+static int
+review_body(struct request *r, struct command_tx *tx, void *data)
+{
+    struct review_ctx *c = data;
+    int rc = review_create(tx->pg, r->arena, c->order_id, c->user_id, &c->in, &c->review, &tx->last_seq);
+    switch (rc) {
+    case MK_ENOTFOUND: return http_fail(r, rc, "no such order");
+    case MK_EFORBIDDEN: return http_fail(r, rc, "only the buyer reviews an order");
+    case MK_ETRANSITION: return http_fail(r, rc, "only a delivered order can be reviewed");
+    default: return rc;
+    }
+}
+
+int
+command_review_order(struct request *r)
+{
+    struct worker *w = r->worker;
+    struct review_ctx c = {0};
+    c.order_id = http_path_param(r, "id");
+    if (!uuid_valid(c.order_id)) {
+        return http_fail(r, MK_ENOTFOUND, "no such order");
+    }
+    struct session s;
+    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    c.user_id = s.user_id;
+    json_object *body;
+    if ((rc = http_json_body(r, &body)) != MK_OK) {
+        return rc;
+    }
+    if (review_parse(r, body, &c.in) != MK_OK) {
+        return http_fail(r, MK_EVALIDATION, NULL);
+    }
+    if ((rc = command_run(r, review_body, &c)) != MK_OK) {
+        return rc;
+    }
+    json_object *doc = http_json_own(r, json_object_new_object());
+    json_object_object_add(doc, "review", json_object_get(c.review));
+    http_set_header(r, "Cache-Control", "no-store");
+    return http_respond_json(r, 201, doc);
+}

@@ -1,0 +1,115 @@
+#include "core/cursor.h"
+
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/errors.h"
+
+#define CURSOR_VERSION 1
+#define CURSOR_MAC_BYTES 16
+#define CURSOR_RAW_BYTES (1 + 8 + 16 + CURSOR_MAC_BYTES)
+
+static void
+mac_of(const char *secret, const char *scope, const unsigned char *raw, size_t len, unsigned char out[CURSOR_MAC_BYTES])
+{
+    unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_hash_sha256(key, (const unsigned char *)secret, strlen(secret));
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+    crypto_auth_hmacsha256_update(&st, raw, len);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)scope, strlen(scope));
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out, mac, CURSOR_MAC_BYTES);
+}
+
+static int
+hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* The 16 bytes of a canonical UUID string (validated by the caller). */
+static void
+uuid_bytes(const char *id, unsigned char out[16])
+{
+    size_t n = 0;
+    for (const char *p = id; *p != '\0' && n < 16; p++) {
+        if (*p == '-') {
+            continue;
+        }
+        out[n++] = (unsigned char)(hex_nibble(p[0]) << 4 | hex_nibble(p[1]));
+        p++;
+    }
+}
+
+static void
+uuid_text(const unsigned char b[16], char out[UUID_STR_LEN + 1])
+{
+    snprintf(out, UUID_STR_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static void
+raw_of(const char *secret, const char *scope, long long key, const unsigned char id[16],
+       unsigned char raw[CURSOR_RAW_BYTES])
+{
+    raw[0] = CURSOR_VERSION;
+    uint64_t k = (uint64_t)key;
+    for (int i = 0; i < 8; i++) {
+        raw[1 + i] = (unsigned char)(k >> (56 - 8 * i));
+    }
+    memcpy(raw + 9, id, 16);
+    mac_of(secret, scope, raw, 25, raw + 25);
+}
+
+char *
+cursor_encode(arena_t *a, const char *secret, const char *scope, long long key, const char *id)
+{
+    unsigned char idb[16], raw[CURSOR_RAW_BYTES];
+    uuid_bytes(id, idb);
+    raw_of(secret, scope, key, idb, raw);
+    size_t len = sodium_base64_ENCODED_LEN(sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = arena_alloc(a, len);
+    sodium_bin2base64(out, len, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+int
+cursor_decode(const char *secret, const char *scope, const char *text, long long *key, char id[UUID_STR_LEN + 1])
+{
+    unsigned char raw[CURSOR_RAW_BYTES];
+    size_t rawlen = 0;
+    size_t tlen = strlen(text);
+    char again[sodium_base64_ENCODED_LEN(CURSOR_RAW_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    if (tlen != sizeof(again) - 1 ||
+        sodium_base642bin(raw, sizeof(raw), text, tlen, NULL, &rawlen, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        rawlen != sizeof(raw) || raw[0] != CURSOR_VERSION) {
+        return MK_EBADPARAM;
+    }
+    /* One spelling only: the unused low bits of the last character must be zero. */
+    sodium_bin2base64(again, sizeof(again), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    unsigned char mac[CURSOR_MAC_BYTES];
+    mac_of(secret, scope, raw, 25, mac);
+    if (strcmp(again, text) != 0 || sodium_memcmp(mac, raw + 25, CURSOR_MAC_BYTES) != 0) {
+        return MK_EBADPARAM;
+    }
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++) {
+        k = k << 8 | raw[1 + i];
+    }
+    *key = (long long)k;
+    uuid_text(raw + 9, id);
+    return MK_OK;
+}

@@ -1,0 +1,29 @@
+/*
+ * cursor.h — opaque, tamper-evident keyset cursors for lists ordered by (time, id)
+ * descending: GET /orders and GET /users/{id}/reviews.
+ *
+ * A cursor is base64url (no padding) of: a version byte, the last item's sort key (a
+ * signed 64-bit integer, big-endian: microseconds since the epoch), the item's UUID (16
+ * bytes), and an HMAC-SHA256 (libsodium, truncated to 16 bytes) keyed by the configured
+ * cursor_secret over all that plus a scope string naming the list (e.g.
+ * "orders:buyer:<user id>"). An edited cursor, one made for another list or another user,
+ * or any other text is refused.
+ */
+#ifndef MK_CURSOR_H
+#define MK_CURSOR_H
+
+#include "core/arena.h"
+#include "core/ids.h"
+
+/* The cursor after the item (key, id) of the list scope; in the arena. id is a UUID. */
+char *cursor_encode(arena_t *a, const char *secret, const char *scope, long long key, const char *id);
+
+/*
+ * Decode text as a cursor of scope. MK_OK with *key and id (lower-case UUID), or
+ * MK_EBADPARAM for anything else (nothing recorded on a request: the caller names the
+ * parameter).
+ */
+int cursor_decode(const char *secret, const char *scope, const char *text, long long *key,
+                  char id[UUID_STR_LEN + 1]);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * review.created → MongoDB `reviews`, and the seller's rating in `sellers` and on every
+ * listing of theirs.
+ *
+ * Idempotent by construction: the review document is upserted by its id with the version
+ * guard (a replay only raises its seq), and the rating is then derived from the `reviews`
+ * collection itself (count and sum of the seller's reviews, one aggregation), never added
+ * to. Replaying an event, a crash between the two steps, or a rebuild from the outbox all
+ * give the same rating. The rating is written with $max on seq, so X-Min-Seq with the
+ * review's X-Event-Seq covers the profile and each of the seller's listings.
+ *
+ * The reviewer's display name comes from their `sellers` document (the payload's name is
+ * the fallback), and user.profile_updated renames them in `reviews` (projector/user.c):
+ * whichever of a rename and a review is applied first, the result is the same.
+ */
+#include <string.h>
+
+#include "core/errors.h"
+#include "domain/review.h"
+#include "projector/projections.h"
+
+int
+review_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
+{
+    (void)p;
+    /* A seller's reviews newest first (the list and its keyset); a reviewer's reviews
+     * (renames). */
+    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(mongoc_collection_get_name(coll)), "indexes", "[", "{", "key",
+                           "{", "seller_id", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}",
+                           "name", BCON_UTF8("seller_created"), "}", "{", "key", "{", "reviewer.id", BCON_INT32(1), "}",
+                           "name", BCON_UTF8("reviewer"), "}", "]");
+    bson_t reply;
+    bson_error_t err;
+    bool ok = mongoc_collection_write_command_with_opts(coll, cmd, NULL, &reply, &err);
+    bson_destroy(cmd);
+    bson_destroy(&reply);
+    return ok ? MK_OK : mongo_result(&err, "create review indexes");
+}
+
+/* The display name of user_id from `sellers`, or fallback. */
+static int
+display_name(struct projection_ctx *p, const char *user_id, const char *fallback, const char **out)
+{
+    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(user_id));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(sellers, filter, NULL, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    bson_iter_t it;
+    int rc = MK_OK;
+    *out = fallback;
+    if (mongoc_cursor_next(cur, &doc)) {
+        if (bson_iter_init_find(&it, doc, "display_name") && BSON_ITER_HOLDS_UTF8(&it)) {
+            *out = arena_strdup(p->arena, bson_iter_utf8(&it, NULL));
+        }
+    } else if (mongoc_cursor_error(cur, &err)) {
+        rc = mongo_result(&err, "find reviewer");
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    return rc;
+}
+
+/* count and sum of the seller's ratings in `reviews`. */
+static int
+rating_totals(struct projection_ctx *p, const char *seller_id, long long *count, long long *sum)
+{
+    mongoc_collection_t *reviews = mongo_coll(p->mongo, p->arena, "reviews");
+    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$match", "{", "seller_id", BCON_UTF8(seller_id), "}", "}", "{",
+                                "$group", "{", "_id", BCON_UTF8("$seller_id"), "n", "{", "$sum", BCON_INT32(1), "}",
+                                "total", "{", "$sum", BCON_UTF8("$rating"), "}", "}", "}", "]");
+    mongoc_cursor_t *cur = mongoc_collection_aggregate(reviews, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    bson_iter_t it;
+    int rc = MK_OK;
+    *count = 0;
+    *sum = 0;
+    if (mongoc_cursor_next(cur, &doc)) {
+        if (bson_iter_init_find(&it, doc, "n") && BSON_ITER_HOLDS_NUMBER(&it)) {
+            *count = bson_iter_as_int64(&it);
+        }
+        if (bson_iter_init_find(&it, doc, "total") && BSON_ITER_HOLDS_NUMBER(&it)) {
+            *sum = bson_iter_as_int64(&it);
+        }
+    } else if (mongoc_cursor_error(cur, &err)) {
+        rc = mongo_result(&err, "aggregate ratings");
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    return rc;
+}
+
+/* sellers.rating and listings.seller.rating of seller_id from the reviews, seq raised. */
+static int
+refresh_rating(struct projection_ctx *p, const char *seller_id, long long seq)
+{
+    long long count, sum;
+    int rc = rating_totals(p, seller_id, &count, &sum);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    bson_t rating = BSON_INITIALIZER;
+    double average;
+    if (review_average(sum, count, &average)) {
+        BSON_APPEND_DOUBLE(&rating, "average", average);
+    } else {
+        BSON_APPEND_NULL(&rating, "average");
+    }
+    BSON_APPEND_INT64(&rating, "count", count);
+    bson_error_t err;
+    /* The seller's profile exists: they registered before anything of theirs was sold. */
+    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8(seller_id));
+    bson_t *update = BCON_NEW("$set", "{", "rating", BCON_DOCUMENT(&rating), "}", "$max", "{", "seq", BCON_INT64(seq),
+                              "}");
+    if (!mongoc_collection_update_one(sellers, filter, update, NULL, NULL, &err)) {
+        rc = mongo_result(&err, "set the seller's rating");
+    }
+    bson_destroy(filter);
+    bson_destroy(update);
+    if (rc == MK_OK) {
+        mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
+        filter = BCON_NEW("seller_id", BCON_UTF8(seller_id));
+        update = BCON_NEW("$set", "{", "seller.rating", BCON_DOCUMENT(&rating), "}", "$max", "{", "seq",
+                          BCON_INT64(seq), "}");
+        if (!mongoc_collection_update_many(listings, filter, update, NULL, NULL, &err)) {
+            rc = mongo_result(&err, "set the rating on the seller's listings");
+        }
+        bson_destroy(filter);
+        bson_destroy(update);
+    }
+    bson_destroy(&rating);
+    return rc;
+}
+
+int
+project_review(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload)
+{
+    const char *seller_id = json_object_get_string(json_object_object_get(payload, "seller_id"));
+    const char *order_id = json_object_get_string(json_object_object_get(payload, "order_id"));
+    json_object *reviewer = json_object_object_get(payload, "reviewer");
+    const char *reviewer_id = json_object_get_string(json_object_object_get(reviewer, "id"));
+    const char *reviewer_name = json_object_get_string(json_object_object_get(reviewer, "display_name"));
+    json_object *rating = json_object_object_get(payload, "rating");
+    const char *comment = json_object_get_string(json_object_object_get(payload, "comment"));
+    const char *created_at = json_object_get_string(json_object_object_get(payload, "created_at"));
+    json_object *created_us = json_object_object_get(payload, "created_us");
+    if (seller_id == NULL || order_id == NULL || reviewer_id == NULL || !json_object_is_type(rating, json_type_int) ||
+        comment == NULL || created_at == NULL || !json_object_is_type(created_us, json_type_int)) {
+        return MK_EBADPARAM;
+    }
+    int rc = display_name(p, reviewer_id, reviewer_name, &reviewer_name);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    bson_t fields = BSON_INITIALIZER, r;
+    BSON_APPEND_UTF8(&fields, "order_id", order_id);
+    BSON_APPEND_UTF8(&fields, "seller_id", seller_id);
+    BSON_APPEND_DOCUMENT_BEGIN(&fields, "reviewer", &r);
+    BSON_APPEND_UTF8(&r, "id", reviewer_id);
+    if (reviewer_name != NULL) {
+        BSON_APPEND_UTF8(&r, "display_name", reviewer_name);
+    } else {
+        BSON_APPEND_NULL(&r, "display_name");
+    }
+    bson_append_document_end(&fields, &r);
+    BSON_APPEND_INT32(&fields, "rating", (int32_t)json_object_get_int(rating));
+    BSON_APPEND_UTF8(&fields, "comment", comment);
+    BSON_APPEND_UTF8(&fields, "created_at", created_at);
+    BSON_APPEND_INT64(&fields, "created_us", json_object_get_int64(created_us));
+    rc = projection_upsert_versioned(p, "reviews", ev->aggregate_id, ev->version, ev->seq, &fields, NULL);
+    bson_destroy(&fields);
+    if (rc < 0) {
+        return rc;
+    }
+    /* Always, also for a replay: the previous attempt may have stopped before this step. */
+    int rc2 = refresh_rating(p, seller_id, ev->seq);
+    return rc2 == MK_OK ? rc : rc2;
+}

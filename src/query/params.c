@@ -1,0 +1,46 @@
+#include "query/params.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+
+int
+query_params_check(struct request *r, const char *const *allowed)
+{
+    for (size_t i = 0; i < r->nquery; i++) {
+        const char *name = r->query[i].name;
+        bool known = false;
+        for (const char *const *a = allowed; *a != NULL && !known; a++) {
+            known = strcmp(*a, name) == 0;
+        }
+        if (!known) {
+            return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: unknown parameter", name));
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(r->query[j].name, name) == 0) {
+                return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: given more than once", name));
+            }
+        }
+    }
+    return MK_OK;
+}
+
+int
+query_limit(struct request *r, int *limit)
+{
+    const char *v = http_query(r, "limit");
+    *limit = QUERY_DEFAULT_LIMIT;
+    if (v == NULL) {
+        return MK_OK;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || v[0] < '0' || v[0] > '9' || n < 1 || n > QUERY_MAX_LIMIT) {
+        return http_fail(r, MK_EBADPARAM, "limit: must be an integer from 1 to 100");
+    }
+    *limit = (int)n;
+    return MK_OK;
+}

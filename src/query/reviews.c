@@ -1,0 +1,124 @@
+/*
+ * GET /api/v1/users/{id}/reviews: the reviews a seller received, newest first, from the
+ * MongoDB `reviews` collection (projector/review.c), keyset-paginated on (created_us, _id).
+ */
+#include <string.h>
+
+#include "core/cursor.h"
+#include "core/errors.h"
+#include "core/ids.h"
+#include "query/handlers.h"
+#include "query/params.h"
+#include "query/readmodel.h"
+#include "worker.h"
+
+static void
+destroy_bson(void *b)
+{
+    bson_destroy(b);
+}
+
+/* A read-model review in the API's shape. */
+static json_object *
+review_json(const bson_t *doc)
+{
+    json_object *o = json_object_new_object();
+    json_object *reviewer = json_object_new_object();
+    const char *name = readmodel_str(doc, "reviewer.display_name");
+    json_object_object_add(reviewer, "id", json_object_new_string(readmodel_str(doc, "reviewer.id")));
+    json_object_object_add(reviewer, "display_name", name != NULL ? json_object_new_string(name) : NULL);
+    json_object_object_add(o, "id", json_object_new_string(readmodel_str(doc, "_id")));
+    json_object_object_add(o, "order_id", json_object_new_string(readmodel_str(doc, "order_id")));
+    json_object_object_add(o, "reviewer", reviewer);
+    json_object_object_add(o, "rating", json_object_new_int((int)readmodel_int(doc, "rating")));
+    const char *comment = readmodel_str(doc, "comment");
+    json_object_object_add(o, "comment", json_object_new_string(comment != NULL ? comment : ""));
+    json_object_object_add(o, "created_at", json_object_new_string(readmodel_str(doc, "created_at")));
+    return o;
+}
+
+int
+query_user_reviews(struct request *r)
+{
+    static const char *const allowed[] = {"cursor", "limit", NULL};
+    struct worker *w = r->worker;
+    const char *id = http_path_param(r, "id");
+    if (!uuid_valid(id)) {
+        return http_fail(r, MK_ENOTFOUND, "no such user");
+    }
+    int limit, rc;
+    if ((rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK) {
+        return rc;
+    }
+    const char *scope = arena_sprintf(r->arena, "reviews:%s", id);
+    long long after_us = 0;
+    char after_id[UUID_STR_LEN + 1];
+    const char *cursor = http_query(r, "cursor");
+    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, &after_us, after_id) != MK_OK) {
+        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
+    }
+    const bson_t *seller;
+    rc = readmodel_get(r, "sellers", id, &seller);
+    if (rc != MK_OK) {
+        return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such user") : rc;
+    }
+
+    bson_t *filter = bson_new();
+    arena_cleanup_add(r->arena, destroy_bson, filter);
+    BSON_APPEND_UTF8(filter, "seller_id", id);
+    if (cursor != NULL) {
+        /* After (after_us, after_id) in (created_us, _id) descending order. */
+        bson_t or, a, b, lt1, lt2;
+        BSON_APPEND_ARRAY_BEGIN(filter, "$or", &or);
+        BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &a);
+        BSON_APPEND_DOCUMENT_BEGIN(&a, "created_us", &lt1);
+        BSON_APPEND_INT64(&lt1, "$lt", after_us);
+        bson_append_document_end(&a, &lt1);
+        bson_append_document_end(&or, &a);
+        BSON_APPEND_DOCUMENT_BEGIN(&or, "1", &b);
+        BSON_APPEND_INT64(&b, "created_us", after_us);
+        BSON_APPEND_DOCUMENT_BEGIN(&b, "_id", &lt2);
+        BSON_APPEND_UTF8(&lt2, "$lt", after_id);
+        bson_append_document_end(&b, &lt2);
+        bson_append_document_end(&or, &b);
+        bson_append_array_end(filter, &or);
+    }
+    bson_t *opts = BCON_NEW("sort", "{", "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "limit",
+                            BCON_INT64(limit + 1));
+    arena_cleanup_add(r->arena, destroy_bson, opts);
+    mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, "reviews");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    json_object *doc = http_json_own(r, json_object_new_object());
+    json_object *items = json_object_new_array();
+    json_object_object_add(doc, "items", items);
+    const bson_t *d;
+    int n = 0;
+    long long last_us = 0;
+    const char *last_id = NULL;
+    bool more = false;
+    while (mongoc_cursor_next(cur, &d)) {
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        json_object_array_add(items, review_json(d));
+        last_us = readmodel_int(d, "created_us");
+        last_id = arena_strdup(r->arena, readmodel_str(d, "_id"));
+        n++;
+    }
+    bson_error_t err;
+    if (mongoc_cursor_error(cur, &err)) {
+        mongoc_cursor_destroy(cur);
+        rc = mongo_result(&err, "find reviews");
+        return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+    }
+    mongoc_cursor_destroy(cur);
+    json_object_object_add(doc, "next_cursor",
+                           more && last_id != NULL
+                               ? json_object_new_string(
+                                     cursor_encode(r->arena, w->cfg->cursor_secret, scope, last_us, last_id))
+                               : NULL);
+    /* A list is eventually consistent; it is not kept by nginx (no purge reaches it). */
+    http_set_header(r, "Cache-Control", "no-cache");
+    return http_respond_json(r, 200, doc);
+}
