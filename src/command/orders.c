@@ -161,9 +161,10 @@ create_body(struct request *r, struct command_tx *tx, void *data)
         return rc;
     }
 
-    /* Events: the listing's new state (the read model shows it sold), then the order. */
-    if ((rc = listing_emit(tx->pg, a, c->listing_id, "listing.sold", NULL, &tx->last_seq, NULL)) != MK_OK ||
-        (rc = order_emit(tx->pg, a, &o, "order.created", &tx->last_seq)) != MK_OK) {
+    /* Events: the order, then the listing's new state (the read model shows it sold). The
+     * listing's is last, so X-Event-Seq used as X-Min-Seq on the listing waits for it. */
+    if ((rc = order_emit(tx->pg, a, &o, "order.created", &tx->last_seq)) != MK_OK ||
+        (rc = listing_emit(tx->pg, a, c->listing_id, "listing.sold", NULL, &tx->last_seq, NULL)) != MK_OK) {
         return rc;
     }
     c->answer = (struct idem_record){
@@ -254,7 +255,8 @@ transition_refused(struct request *r, enum order_action action, int rc)
     }
 }
 
-/* Cancelled: the provider refunds the buyer, the escrow goes back, the listing is on sale again. */
+/* Cancelled: the provider refunds the buyer, the escrow goes back, the listing is on sale
+ * again (its event is appended by the caller, last). */
 static int
 cancel_effects(struct request *r, struct command_tx *tx, struct transition_ctx *c)
 {
@@ -283,10 +285,7 @@ cancel_effects(struct request *r, struct command_tx *tx, struct transition_ctx *
         log_error("orders: the listing %s of cancelled order %s was not sold", o->listing_id, o->id);
         return MK_EINTERNAL;
     }
-    if (rc != MK_OK) {
-        return rc;
-    }
-    return listing_emit(tx->pg, a, o->listing_id, "listing.relisted", NULL, &tx->last_seq, NULL);
+    return rc;
 }
 
 static int
@@ -307,10 +306,14 @@ transition_body(struct request *r, struct command_tx *tx, void *data)
         rc = cancel_effects(r, tx, c);
         event = "order.cancelled";
     }
-    if (rc != MK_OK) {
+    if (rc != MK_OK || (rc = order_emit(tx->pg, r->arena, &c->order, event, &tx->last_seq)) != MK_OK) {
         return rc;
     }
-    return order_emit(tx->pg, r->arena, &c->order, event, &tx->last_seq);
+    /* A cancelled order's listing is on sale again; its event last (see create_body). */
+    if (c->action == ORDER_CANCEL) {
+        rc = listing_emit(tx->pg, r->arena, c->order.listing_id, "listing.relisted", NULL, &tx->last_seq, NULL);
+    }
+    return rc;
 }
 
 static int

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 #include <curl/curl.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,15 @@ append_header(char *data, size_t size, size_t n, void *arg)
     return append(data, size, n, arg);
 }
 
+/* curl_global_init is not thread-safe: once per process, whoever comes first. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void
+curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 struct iresp
 itest_http(const char *method, const char *path, const char *const *headers, const char *body)
 {
@@ -65,11 +75,7 @@ struct iresp
 itest_http_from(const char *source, const char *method, const char *path, const char *const *headers,
                 const char *body)
 {
-    static bool inited;
-    if (!inited) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        inited = true;
-    }
+    pthread_once(&curl_once, curl_init_once);
     char url[2048];
     if (strncmp(path, "http", 4) == 0) {
         snprintf(url, sizeof(url), "%s", path);

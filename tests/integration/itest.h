@@ -30,7 +30,9 @@ const char *itest_env(const char *name);
 /*
  * method path (relative to MARKET_TEST_BASE_URL, or an absolute URL), extra headers
  * ("Name: value", NULL-terminated, may be NULL), body (may be NULL; sent as JSON unless a
- * Content-Type header is given). Returns the response; free with iresp_free.
+ * Content-Type header is given). Returns the response; free with iresp_free. Thread-safe
+ * (a curl handle per call, libcurl initialised once), apart from a warning logged when the
+ * transfer itself fails; iresp_header is not (static buffer): search r.headers in threads.
  */
 struct iresp itest_http(const char *method, const char *path, const char *const *headers, const char *body);
 
