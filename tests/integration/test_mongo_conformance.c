@@ -477,6 +477,61 @@ Test(mongo, aggregate_match_sort_limit_group)
     mongoc_collection_destroy(c);
 }
 
+/* Manual, "$or", "Sort with a compound key" and "$group" / "$sum": the keyset page of a
+ * seller's reviews (projector/review.c, query/reviews.c). {$or: [{k: {$lt: K}}, {k: K,
+ * _id: {$lt: I}}]} with sort {k: -1, _id: -1} returns exactly the documents after (K, I)
+ * in that order, ties on k broken by _id; {$sum: "$rating"} over int32 values is a number
+ * (int32, or int64 if it would overflow) and {$sum: 1} counts. */
+Test(mongo, keyset_page_with_or_and_compound_sort)
+{
+    mongoc_collection_t *c = coll("reviews");
+    /* k: 30, 20, 20, 20, 10 — three ties at 20. */
+    const char *ids[] = {"a", "b", "c", "d", "e"};
+    const int64_t ks[] = {30, 20, 20, 20, 10};
+    const int32_t ratings[] = {5, 4, 3, 5, 4};
+    for (int i = 0; i < 5; i++)
+        insert(c, BCON_NEW("_id", BCON_UTF8(ids[i]), "seller_id", BCON_UTF8("s1"), "k", BCON_INT64(ks[i]), "rating",
+                           BCON_INT32(ratings[i])));
+    insert(c, BCON_NEW("_id", BCON_UTF8("z"), "seller_id", BCON_UTF8("s2"), "k", BCON_INT64(25), "rating",
+                       BCON_INT32(1)));
+    /* Page 1 of 2, then the page after (20, "d"), then after (20, "c"). */
+    char buf[64];
+    bson_t *opts = BCON_NEW("sort", "{", "k", BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "limit", BCON_INT64(2));
+    bson_t *filter = BCON_NEW("seller_id", BCON_UTF8("s1"));
+    collect_field(mongoc_collection_find_with_opts(c, filter, opts, NULL), "_id", buf, sizeof buf);
+    cr_assert_str_eq(buf, "a,d");
+    bson_destroy(filter);
+    filter = BCON_NEW("seller_id", BCON_UTF8("s1"), "$or", "[", "{", "k", "{", "$lt", BCON_INT64(20), "}", "}", "{",
+                      "k", BCON_INT64(20), "_id", "{", "$lt", BCON_UTF8("d"), "}", "}", "]");
+    collect_field(mongoc_collection_find_with_opts(c, filter, opts, NULL), "_id", buf, sizeof buf);
+    cr_assert_str_eq(buf, "c,b");
+    bson_destroy(filter);
+    filter = BCON_NEW("seller_id", BCON_UTF8("s1"), "$or", "[", "{", "k", "{", "$lt", BCON_INT64(20), "}", "}", "{",
+                      "k", BCON_INT64(20), "_id", "{", "$lt", BCON_UTF8("b"), "}", "}", "]");
+    collect_field(mongoc_collection_find_with_opts(c, filter, opts, NULL), "_id", buf, sizeof buf);
+    cr_assert_str_eq(buf, "e");
+    bson_destroy(filter);
+    bson_destroy(opts);
+
+    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$match", "{", "seller_id", BCON_UTF8("s1"), "}", "}", "{",
+                                "$group", "{", "_id", BCON_UTF8("$seller_id"), "n", "{", "$sum", BCON_INT32(1), "}",
+                                "total", "{", "$sum", BCON_UTF8("$rating"), "}", "}", "}", "]");
+    mongoc_cursor_t *cur = mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    const bson_t *doc;
+    cr_assert(mongoc_cursor_next(cur, &doc), "one group");
+    bson_iter_t it;
+    cr_assert(bson_iter_init_find(&it, doc, "n") && BSON_ITER_HOLDS_NUMBER(&it));
+    cr_assert_eq(bson_iter_as_int64(&it), 5);
+    cr_assert(bson_iter_init_find(&it, doc, "total") && BSON_ITER_HOLDS_NUMBER(&it));
+    cr_assert_eq(bson_iter_as_int64(&it), 21);
+    cr_assert_not(mongoc_cursor_next(cur, &doc), "only one group");
+    bson_error_t error;
+    cr_assert_not(mongoc_cursor_error(cur, &error), "%s", error.message);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    mongoc_collection_destroy(c);
+}
+
 /* Manual, "Cursor Batches": find returns 101 documents in the first batch by default, and
  * batchSize sets the batch size; the driver fetches the rest with getMore. */
 Test(mongo, get_more_over_many_batches)
