@@ -223,6 +223,8 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
         if (rc == PROJ_APPLIED) {
             int rc2 = recount_active(p, seller_id);
             rc = rc2 == MK_OK ? PROJ_APPLIED : rc2;
+            invalidate_listing(p, ev->aggregate_id);
+            invalidate_user(p, seller_id);
         }
     }
     bson_destroy(&fields);

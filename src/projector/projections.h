@@ -77,6 +77,12 @@ int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
  */
 int media_process_attached(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 
+/* Cache invalidation after a change (projector/invalidate.c): Redis markers, the catalog
+ * generation, nginx purges. Best effort. */
+void invalidate_listing(struct projection_ctx *p, const char *listing_id);
+void invalidate_user(struct projection_ctx *p, const char *user_id);
+void invalidate_seller_listings(struct projection_ctx *p, const char *seller_id);
+
 /* Delete the payload's removed_keys from the bucket (404 counts as done). */
 int media_delete_removed(struct projection_ctx *p, json_object *payload);
 
