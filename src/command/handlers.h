@@ -15,5 +15,7 @@ int command_delete_listing(struct request *r);
 int command_image_upload(struct request *r);
 int command_image_attach(struct request *r);
 int command_image_remove(struct request *r);
+int command_favorite_add(struct request *r);
+int command_favorite_remove(struct request *r);
 
 #endif

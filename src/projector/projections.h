@@ -63,6 +63,10 @@ int projection_upsert_versioned(struct projection_ctx *p, const char *collection
 int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+int project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+
+/* Indexes of the `favorites` read model (projector/favorite.c). */
+int favorite_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
 
 /* Indexes of the `listings` read model (projector/listing.c). */
 int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
