@@ -125,8 +125,8 @@ filter_of(const struct search_query *q, bool geo_within)
 static const char *const *
 sort_keys(enum search_sort s, const int **dirs, int *n)
 {
-    static const char *const relevance[] = {"score", "created_at", "_id"};
-    static const char *const newest[] = {"created_at", "_id"};
+    static const char *const relevance[] = {"score", "created_us", "_id"};
+    static const char *const newest[] = {"created_us", "_id"};
     static const char *const price[] = {"price_minor", "_id"};
     static const char *const distance[] = {"dist_m", "_id"};
     static const int down3[] = {-1, -1, -1}, down2[] = {-1, -1}, up2[] = {1, 1};
@@ -261,9 +261,9 @@ key_of(const struct search_query *q, const bson_t *doc)
     switch (q->sort) {
     case SORT_RELEVANCE:
         json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "score")));
-        json_object_array_add(key, J_STR(readmodel_str(doc, "created_at")));
+        json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "created_us")));
         break;
-    case SORT_NEWEST: json_object_array_add(key, J_STR(readmodel_str(doc, "created_at"))); break;
+    case SORT_NEWEST: json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "created_us"))); break;
     case SORT_PRICE_ASC:
     case SORT_PRICE_DESC: json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "price_minor"))); break;
     case SORT_DISTANCE: {
