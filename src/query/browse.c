@@ -359,8 +359,9 @@ browse(struct request *r, const struct search_query *q)
     return rc;
 }
 
-int
-query_browse(struct request *r)
+/* Parse r's parameters (typed by the category tree) and answer the page. */
+static int
+parse_and_browse(struct request *r)
 {
     struct worker *w = r->worker;
     const struct category_set *cats;
@@ -376,9 +377,14 @@ query_browse(struct request *r)
 }
 
 int
+query_browse(struct request *r)
+{
+    return parse_and_browse(r);
+}
+
+int
 query_seller_listings(struct request *r)
 {
-    struct worker *w = r->worker;
     const char *id = http_path_param(r, "id");
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such user");
@@ -393,14 +399,5 @@ query_seller_listings(struct request *r)
     params[r->nquery].value = (char *)id;
     r->query = params;
     r->nquery++;
-    const struct category_set *cats;
-    int rc = worker_categories(w, r->arena, &cats);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    struct search_query q;
-    if ((rc = search_parse(r, cats, w->cfg->cursor_secret, &q)) != MK_OK) {
-        return rc;
-    }
-    return browse(r, &q);
+    return parse_and_browse(r);
 }

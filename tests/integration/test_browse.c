@@ -9,21 +9,7 @@
 
 #include "itest.h"
 
-static char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-    static char bufs[8][4096];
-    static int next;
-    char *b = bufs[next++ % 8];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof(bufs[0]), f, ap);
-    va_end(ap);
-    return b;
-}
+#define fmt itest_fmt
 
 /* A word no other test uses: letters only, so it survives word folding unchanged. */
 static const char *
