@@ -23,6 +23,7 @@ const struct route routes[] = {
     /* accounts: /users/me before /users/{id}, so "me" is not taken for an id */
     {"POST", "/api/v1/users", command_register, C},
     {"GET", "/api/v1/users/me", query_me, Q},
+    {"GET", "/api/v1/users/me/favorites", query_my_favorites, Q},
     {"PATCH", "/api/v1/users/me", command_update_me, C},
     {"GET", "/api/v1/users/me/balance", query_balance, Q},
     {"GET", "/api/v1/users/{id}", query_user, Q},
@@ -41,6 +42,8 @@ const struct route routes[] = {
     {"POST", "/api/v1/listings/{id}/images/uploads", command_image_upload, C},
     {"POST", "/api/v1/listings/{id}/images", command_image_attach, C},
     {"DELETE", "/api/v1/listings/{id}/images/{image_id}", command_image_remove, C},
+    {"POST", "/api/v1/listings/{id}/favorite", command_favorite_add, C},
+    {"DELETE", "/api/v1/listings/{id}/favorite", command_favorite_remove, C},
 
     /* orders: one transaction per write (command/orders.c, command/reviews.c); reads from
      * PostgreSQL through pg_read (query/orders.c) */

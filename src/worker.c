@@ -33,6 +33,7 @@ worker_open(struct worker *w, const struct config *cfg, const char *role)
         fprintf(stderr, "marketd: cannot initialise libcurl\n");
         exit(2);
     }
+    purge_init(&w->purge, cfg->nginx_purge_url, 1000);
     w->metrics = metrics_open(cfg->run_dir, role, false, true);
 }
 
@@ -44,6 +45,7 @@ worker_close(struct worker *w)
     redis_close(&w->redis);
     mongo_close(&w->mongo);
     s3_close(&w->s3);
+    purge_close(&w->purge);
     category_set_free(w->categories);
     w->categories = NULL;
 }

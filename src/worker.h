@@ -11,6 +11,7 @@
 #include "domain/category.h"
 #include "store/mongo.h"
 #include "store/pg.h"
+#include "store/purge.h"
 #include "store/redis.h"
 #include "store/s3.h"
 
@@ -22,6 +23,7 @@ struct worker {
     struct redis_store redis;
     struct mongo_store mongo;
     struct s3 s3;
+    struct purge purge;                /* nginx cache purges (the projector) */
     struct metrics_segment *metrics;
     struct category_set *categories;   /* cached reference data, see worker_categories */
     double categories_at;              /* monotonic time of the last load */

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared settings and helpers for scripts/up, scripts/down, scripts/test, scripts/bench.
+# Shared settings and helpers for scripts/up, scripts/down, scripts/test, scripts/bench, scripts/demo.
 # Sourced, never run. Everything a stack writes lives under $MARKET_VAR.
 #
 # Two stacks can run side by side: the development stack (MARKET_STACK=dev, scripts/up)

@@ -10,6 +10,11 @@ market_configure() {
     mkdir -p "$MARKET_RUN" "$MARKET_LOG"
     local workers_q=8 workers_c=4
     if [ "$MARKET_STACK" = test ]; then workers_q=4; workers_c=3; fi
+    # The cursor MAC key: random once per stack, kept across restarts so cursors live on.
+    local secret_file=$MARKET_VAR/cursor.secret
+    if [ ! -s "$secret_file" ]; then
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret_file")
+    fi
     cat >"$MARKET_CONFIG" <<CONF
 # Written by scripts/lib/market.sh for the $MARKET_STACK stack; regenerated on every start.
 command_listen = unix:$MARKET_RUN/command.sock
@@ -33,6 +38,8 @@ s3_secret_key = $MARKET_S3_SECRET_KEY
 s3_path_style = true
 s3_public_base_url = https://localhost:$MARKET_HTTPS_PORT/media
 public_origin = https://localhost:$MARKET_HTTPS_PORT
+cursor_secret = $(cat "$secret_file")
+nginx_purge_url = http://127.0.0.1:$MARKET_HTTP_PORT/_purge
 projector_poll_ms = 500
 CONF
 }

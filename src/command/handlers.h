@@ -15,6 +15,8 @@ int command_delete_listing(struct request *r);
 int command_image_upload(struct request *r);
 int command_image_attach(struct request *r);
 int command_image_remove(struct request *r);
+int command_favorite_add(struct request *r);
+int command_favorite_remove(struct request *r);
 int command_create_order(struct request *r);
 int command_ship_order(struct request *r);
 int command_confirm_order(struct request *r);

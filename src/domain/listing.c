@@ -207,7 +207,8 @@ static const struct pg_stmt STATE = {
     "      'width', i.width, 'height', i.height) ORDER BY i.position, i.id) "
     "    FROM listing_images i WHERE i.listing_id = l.id), '[]'::json), "
     "  'status', l.status, 'version', l.version, "
-    "  'created_at', " TS("l.created_at") ", 'updated_at', " TS("l.updated_at") ")::text "
+    "  'created_at', " TS("l.created_at") ", 'updated_at', " TS("l.updated_at") ", "
+    "  'created_us', (extract(epoch FROM l.created_at) * 1000000)::bigint)::text "
     "FROM listings l WHERE l.id = $1::uuid",
     1,
 };
@@ -369,7 +370,7 @@ listing_client_json(json_object *state, const char *public_base)
 {
     json_object *out = json_object_new_object();
     json_object_object_foreach(state, key, val) {
-        if (strcmp(key, "category_path") == 0 || strcmp(key, "removed_keys") == 0) {
+        if (strcmp(key, "category_path") == 0 || strcmp(key, "removed_keys") == 0 || strcmp(key, "created_us") == 0) {
             continue;
         }
         if (strcmp(key, "images") == 0) {

@@ -101,7 +101,7 @@ int listing_emit(struct pg *pg, arena_t *a, const char *id, const char *event_ty
 
 /*
  * The API shape of a listing from its state document: drops internal members
- * (category_path, removed_keys), turns image keys into URLs under public_base ({"id",
+ * (category_path, created_us, removed_keys), turns image keys into URLs under public_base ({"id",
  * "url", "thumb_url", "width", "height"}). A new object; the caller owns it.
  */
 json_object *listing_client_json(json_object *state, const char *public_base);

@@ -20,10 +20,10 @@ listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
     /* Browse: status + category path + newest first; newest overall; price sorts; the
      * seller's listings; distance (2dsphere); words (multikey keywords, see browse.c). */
     bson_t *keys[] = {
-        BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_at", BCON_INT32(-1)),
-        BCON_NEW("status", BCON_INT32(1), "created_at", BCON_INT32(-1)),
+        BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_us", BCON_INT32(-1)),
+        BCON_NEW("status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "price_minor", BCON_INT32(1)),
-        BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_at", BCON_INT32(-1)),
+        BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("geo", BCON_UTF8("2dsphere")),
         BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1)),
     };
@@ -191,7 +191,7 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
     bson_t fields = BSON_INITIALIZER, on_insert = BSON_INITIALIZER, geo, coords;
     static const char *const copied[] = {"id",          "seller_id",   "title",    "description", "category",
                                          "category_path", "condition", "price_minor", "currency", "location",
-                                         "attributes",  "status",      "created_at", "updated_at", NULL};
+                                         "attributes",  "status",      "created_at", "updated_at", "created_us", NULL};
     rc = MK_OK;
     for (const char *const *f = copied; *f != NULL && rc == MK_OK; f++) {
         if (!append_json(&fields, *f, payload)) {
@@ -223,6 +223,8 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
         if (rc == PROJ_APPLIED) {
             int rc2 = recount_active(p, seller_id);
             rc = rc2 == MK_OK ? PROJ_APPLIED : rc2;
+            invalidate_listing(p, ev->aggregate_id);
+            invalidate_user(p, seller_id);
         }
     }
     bson_destroy(&fields);

@@ -15,6 +15,8 @@ const struct projection projections[] = {
     {"listing.image_processed", project_listing},
     {"listing.image_rejected", project_listing},
     {"listing.image_removed", project_listing},
+    {"favorite.added", project_favorite},
+    {"favorite.removed", project_favorite},
     {"listing.sold", project_listing},
     {"listing.relisted", project_listing},
     {"review.created", project_review},
@@ -25,6 +27,7 @@ const struct read_collection read_collections[] = {
     {"system_pings", NULL},
     {"sellers", NULL},
     {"listings", listing_indexes},
+    {"favorites", favorite_indexes},
     {"reviews", review_indexes},
 };
 const size_t read_collections_count = sizeof(read_collections) / sizeof(read_collections[0]);

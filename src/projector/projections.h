@@ -63,7 +63,11 @@ int projection_upsert_versioned(struct projection_ctx *p, const char *collection
 int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+int project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_review(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+
+/* Indexes of the `favorites` read model (projector/favorite.c). */
+int favorite_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
 
 /* Indexes of the `listings` read model (projector/listing.c). */
 int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
@@ -80,6 +84,12 @@ int review_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
  * MK_OK, or MK_EUNAVAILABLE to be retried.
  */
 int media_process_attached(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+
+/* Cache invalidation after a change (projector/invalidate.c): Redis markers, the catalog
+ * generation, nginx purges. Best effort. */
+void invalidate_listing(struct projection_ctx *p, const char *listing_id);
+void invalidate_user(struct projection_ctx *p, const char *user_id);
+void invalidate_seller_listings(struct projection_ctx *p, const char *seller_id);
 
 /* Delete the payload's removed_keys from the bucket (404 counts as done). */
 int media_delete_removed(struct projection_ctx *p, json_object *payload);

@@ -7,7 +7,8 @@
  * collection itself (count and sum of the seller's reviews, one aggregation), never added
  * to. Replaying an event, a crash between the two steps, or a rebuild from the outbox all
  * give the same rating. The rating is written with $max on seq, so X-Min-Seq with the
- * review's X-Event-Seq covers the profile and each of the seller's listings.
+ * review's X-Event-Seq covers the profile and each of the seller's listings, whose cached
+ * pages (Redis, nginx) are then invalidated like any other change of theirs.
  *
  * The reviewer's display name comes from their `sellers` document (the payload's name is
  * the fallback), and user.profile_updated renames them in `reviews` (projector/user.c):
@@ -176,5 +177,11 @@ project_review(struct projection_ctx *p, const struct outbox_row *ev, json_objec
     }
     /* Always, also for a replay: the previous attempt may have stopped before this step. */
     int rc2 = refresh_rating(p, seller_id, ev->seq);
-    return rc2 == MK_OK ? rc : rc2;
+    if (rc2 != MK_OK) {
+        return rc2;
+    }
+    /* The profile and every listing page of the seller show the rating: drop their caches. */
+    invalidate_user(p, seller_id);
+    invalidate_seller_listings(p, seller_id);
+    return rc;
 }

@@ -70,6 +70,8 @@ project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object 
             bson_destroy(filter);
             bson_destroy(update);
         }
+        invalidate_user(p, ev->aggregate_id);
+        invalidate_seller_listings(p, ev->aggregate_id);
     }
 cleanup:
     bson_destroy(&fields);

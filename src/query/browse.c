@@ -125,8 +125,8 @@ filter_of(const struct search_query *q, bool geo_within)
 static const char *const *
 sort_keys(enum search_sort s, const int **dirs, int *n)
 {
-    static const char *const relevance[] = {"score", "created_at", "_id"};
-    static const char *const newest[] = {"created_at", "_id"};
+    static const char *const relevance[] = {"score", "created_us", "_id"};
+    static const char *const newest[] = {"created_us", "_id"};
     static const char *const price[] = {"price_minor", "_id"};
     static const char *const distance[] = {"dist_m", "_id"};
     static const int down3[] = {-1, -1, -1}, down2[] = {-1, -1}, up2[] = {1, 1};
@@ -261,9 +261,9 @@ key_of(const struct search_query *q, const bson_t *doc)
     switch (q->sort) {
     case SORT_RELEVANCE:
         json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "score")));
-        json_object_array_add(key, J_STR(readmodel_str(doc, "created_at")));
+        json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "created_us")));
         break;
-    case SORT_NEWEST: json_object_array_add(key, J_STR(readmodel_str(doc, "created_at"))); break;
+    case SORT_NEWEST: json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "created_us"))); break;
     case SORT_PRICE_ASC:
     case SORT_PRICE_DESC: json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "price_minor"))); break;
     case SORT_DISTANCE: {
@@ -359,8 +359,9 @@ browse(struct request *r, const struct search_query *q)
     return rc;
 }
 
-int
-query_browse(struct request *r)
+/* Parse r's parameters (typed by the category tree) and answer the page. */
+static int
+parse_and_browse(struct request *r)
 {
     struct worker *w = r->worker;
     const struct category_set *cats;
@@ -376,9 +377,14 @@ query_browse(struct request *r)
 }
 
 int
+query_browse(struct request *r)
+{
+    return parse_and_browse(r);
+}
+
+int
 query_seller_listings(struct request *r)
 {
-    struct worker *w = r->worker;
     const char *id = http_path_param(r, "id");
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such user");
@@ -393,14 +399,5 @@ query_seller_listings(struct request *r)
     params[r->nquery].value = (char *)id;
     r->query = params;
     r->nquery++;
-    const struct category_set *cats;
-    int rc = worker_categories(w, r->arena, &cats);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    struct search_query q;
-    if ((rc = search_parse(r, cats, w->cfg->cursor_secret, &q)) != MK_OK) {
-        return rc;
-    }
-    return browse(r, &q);
+    return parse_and_browse(r);
 }

@@ -42,10 +42,15 @@ cache_get(struct request *r, const char *key, struct cached *out)
     return true;
 }
 
+/* Store unless the entry is a stale marker (the projector's, see invalidate.c) or holds a
+ * newer document. */
 static const char *const PUT_SCRIPT =
     "local cur = redis.call('GET', KEYS[1]) "
-    "if cur then local s = tonumber(string.match(cur, '^(%d+)')) "
-    "  if s and s > tonumber(ARGV[1]) then return 0 end end "
+    "if cur then "
+    "  if not string.find(cur, '\\n', 1, true) then return 0 end "
+    "  local s = tonumber(string.match(cur, '^(%d+)')) "
+    "  if s and s > tonumber(ARGV[1]) then return 0 end "
+    "end "
     "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1";
 
 void

@@ -9,9 +9,11 @@
  *   catalog:gen               the catalog generation, INCRed by the projector after
  *                             every applied listing or seller change
  * A document entry is "<seq> <etag>\n<body>", seq being the read-model document's. The
- * projector, after changing a document, overwrites its entry with a bare "<seq>" marker;
- * a reader stores an answer only when its seq is not older than the entry it replaces
- * (one Lua script), so an answer read before the change can never be cached after it.
+ * projector, after changing a document, overwrites its entry with a "stale" marker that
+ * lives 5 s; a reader stores an answer only over no entry or an entry with an older or
+ * equal seq, never over a marker (one Lua script). So a reader that read the document
+ * before the change cannot cache it after the change (unless it stalled for 5 s between
+ * its read and its write), and the next reads refill the entry from MongoDB.
  * Search pages need no marker: the reader takes the generation before it queries, so a
  * page computed from older data is filed under an older generation.
  */

@@ -38,8 +38,10 @@ void
 query_public_cache_headers(struct request *r)
 {
     struct worker *w = r->worker;
-    http_set_header(r, "Cache-Control", "no-cache");
+    /* X-Accel-Expires first: nginx reads headers in order, and a Cache-Control: no-cache
+     * seen before it would make the answer uncacheable for nginx too. */
     http_set_header(r, "X-Accel-Expires", arena_sprintf(r->arena, "%d", w->cfg->http_cache_ttl_s));
+    http_set_header(r, "Cache-Control", "no-cache");
 }
 
 int

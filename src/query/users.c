@@ -30,7 +30,7 @@ query_me(struct request *r)
     json_object *doc = http_json_own(r, json_object_new_object());
     json_object_object_add(doc, "user", user_private_json(&u));
     http_set_header(r, "Cache-Control", "private, no-store");
-    return http_respond_json(r, 200, doc);
+    return http_respond_json_etag(r, doc, NULL);
 }
 
 /* The public profile of a `sellers` document. */

@@ -357,3 +357,16 @@ itest_login(struct itest_user *u)
     snprintf(u->cookie, sizeof(u->cookie), "Cookie: sid=%s", u->token);
     iresp_free(&r);
 }
+
+char *
+itest_fmt(const char *f, ...)
+{
+    static char bufs[8][8192];
+    static int next;
+    char *b = bufs[next++ % 8];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(b, sizeof(bufs[0]), f, ap);
+    va_end(ap);
+    return b;
+}

@@ -97,6 +97,9 @@ void itest_user_new(struct itest_user *u, const char *name);
 /* Log u in again (a new token). */
 void itest_login(struct itest_user *u);
 
+/* printf into one of 8 rotating static buffers of 8 KiB: valid until 8 more calls. */
+char *itest_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 /* A unique string for test data (prefix + pid + counter + time). */
 const char *itest_unique(const char *prefix);
 

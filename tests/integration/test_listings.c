@@ -15,21 +15,7 @@
     "\"location\":{\"city\":\"Berlin\",\"country\":\"DE\",\"lat\":52.52,\"lon\":13.405},"                             \
     "\"attributes\":{\"brand\":\"Google\",\"storage_gb\":128}"
 
-static char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-    static char bufs[4][8192];
-    static int next;
-    char *b = bufs[next++ % 4];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof(bufs[0]), f, ap);
-    va_end(ap);
-    return b;
-}
+#define fmt itest_fmt
 
 static const char *
 field_problem(const struct iresp *r, const char *field)

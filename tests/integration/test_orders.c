@@ -6,7 +6,6 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +16,6 @@
     "{\"name\":\"Ada Lovelace\",\"line1\":\"Unter den Linden 1\",\"city\":\"Berlin\",\"postal_code\":\"10117\","       \
     "\"country\":\"DE\"}"
 #define SHIP_BODY "{\"carrier\":\"DHL\",\"number\":\"00340434161094042557\"}"
-
-static char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-/* Rotating buffers: main thread only. */
-static char *
-fmt(const char *f, ...)
-{
-    static char bufs[8][4096];
-    static int next;
-    char *b = bufs[next++ % 8];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof(bufs[0]), f, ap);
-    va_end(ap);
-    return b;
-}
 
 /* ---- PostgreSQL ------------------------------------------------------------------------- */
 
@@ -87,7 +69,7 @@ static void
 new_listing_priced(struct itest_user *seller, long long price, const char *currency, const char *extra, char id[40],
                    long long *seq)
 {
-    char *body = fmt("{\"title\":\"Pixel 7, barely used\",\"description\":\"With box\",\"category\":\"phones\","
+    char *body = itest_fmt("{\"title\":\"Pixel 7, barely used\",\"description\":\"With box\",\"category\":\"phones\","
                      "\"condition\":\"like_new\",\"price_minor\":%lld,\"currency\":\"%s\","
                      "\"location\":{\"city\":\"Berlin\",\"country\":\"DE\",\"lat\":52.52,\"lon\":13.405},"
                      "\"attributes\":{\"brand\":\"Google\",\"storage_gb\":128}%s}",
@@ -110,7 +92,7 @@ new_listing(struct itest_user *seller, char id[40])
 static char *
 order_json(const char *listing_id)
 {
-    return fmt("{\"listing_id\":\"%s\",\"shipping_address\":" ADDRESS "}", listing_id);
+    return itest_fmt("{\"listing_id\":\"%s\",\"shipping_address\":" ADDRESS "}", listing_id);
 }
 
 /* POST /orders by u with key (NULL: a fresh one) and body (NULL: the listing with ADDRESS). */
@@ -144,7 +126,7 @@ buy_ok(struct itest_user *u, const char *listing_id, char id[40], long long *seq
 static struct iresp
 act(struct itest_user *u, const char *order_id, const char *action, const char *body)
 {
-    return itest_http("POST", fmt("/api/v1/orders/%s/%s", order_id, action), (const char *const[]){u->bearer, NULL},
+    return itest_http("POST", itest_fmt("/api/v1/orders/%s/%s", order_id, action), (const char *const[]){u->bearer, NULL},
                       body);
 }
 
@@ -191,7 +173,7 @@ static const char *
 order_status(struct itest_user *u, const char *order_id)
 {
     static char status[32];
-    struct iresp r = get_as(u, fmt("/api/v1/orders/%s", order_id));
+    struct iresp r = get_as(u, itest_fmt("/api/v1/orders/%s", order_id));
     cr_assert_eq(r.status, 200, "%s", r.body);
     snprintf(status, sizeof(status), "%s", ijson_str(r.json, "order", "status", NULL));
     iresp_free(&r);
@@ -201,8 +183,8 @@ order_status(struct itest_user *u, const char *order_id)
 static struct iresp
 get_listing(const char *id, long long min_seq)
 {
-    return itest_http("GET", fmt("/api/v1/listings/%s", id),
-                      (const char *const[]){fmt("X-Min-Seq: %lld", min_seq), NULL}, NULL);
+    return itest_http("GET", itest_fmt("/api/v1/listings/%s", id),
+                      (const char *const[]){itest_fmt("X-Min-Seq: %lld", min_seq), NULL}, NULL);
 }
 
 /* The balances of u as "CUR:available:held," in currency order. */
@@ -400,7 +382,7 @@ Test(orders, buying_needs_a_key_and_a_valid_body)
     new_listing(&seller, listing);
     new_listing_priced(&seller, 500, "EUR", ",\"status\":\"draft\"", draft, NULL);
     new_listing(&seller, deleted);
-    struct iresp r = itest_http("DELETE", fmt("/api/v1/listings/%s", deleted),
+    struct iresp r = itest_http("DELETE", itest_fmt("/api/v1/listings/%s", deleted),
                                 (const char *const[]){seller.bearer, NULL}, NULL);
     cr_assert_eq(r.status, 204, "%s", r.body);
     iresp_free(&r);
@@ -424,16 +406,16 @@ Test(orders, buying_needs_a_key_and_a_valid_body)
         const char *body;
         const char *field;
     } bad[] = {
-        {fmt("{\"listing_id\":\"%s\"}", listing), "shipping_address"},
-        {fmt("{\"listing_id\":\"%s\",\"shipping_address\":{\"name\":\"A\",\"line1\":\"B\",\"city\":\"C\","
+        {itest_fmt("{\"listing_id\":\"%s\"}", listing), "shipping_address"},
+        {itest_fmt("{\"listing_id\":\"%s\",\"shipping_address\":{\"name\":\"A\",\"line1\":\"B\",\"city\":\"C\","
              "\"postal_code\":\"1\",\"country\":\"XX\"}}",
              listing),
          "shipping_address.country"},
-        {fmt("{\"listing_id\":\"%s\",\"shipping_address\":{\"line1\":\"B\",\"city\":\"C\",\"postal_code\":\"1\","
+        {itest_fmt("{\"listing_id\":\"%s\",\"shipping_address\":{\"line1\":\"B\",\"city\":\"C\",\"postal_code\":\"1\","
              "\"country\":\"DE\"}}",
              listing),
          "shipping_address.name"},
-        {fmt("{\"listing_id\":\"%s\",\"shipping_address\":" ADDRESS ",\"quantity\":2}", listing), "quantity"},
+        {itest_fmt("{\"listing_id\":\"%s\",\"shipping_address\":" ADDRESS ",\"quantity\":2}", listing), "quantity"},
         {"{\"listing_id\":\"42\",\"shipping_address\":" ADDRESS "}", "listing_id"},
         {order_json("0b5c8f1e-6d2a-4c8e-9f1a-3e4d5c6b7a81"), "listing_id"},
         {order_json(draft), "listing_id"},
@@ -497,7 +479,7 @@ Test(orders, a_purchase_sells_the_listing_and_holds_the_price_in_escrow)
     cr_assert_null(tracking);
     const char *created = ijson_str(o, "created_at", NULL);
     cr_assert(created != NULL && strlen(created) == 20 && created[10] == 'T' && created[19] == 'Z', "%s", created);
-    cr_assert_str_eq(iresp_header(&r, "Location"), fmt("/api/v1/orders/%s", id));
+    cr_assert_str_eq(iresp_header(&r, "Location"), itest_fmt("/api/v1/orders/%s", id));
     cr_assert_str_eq(iresp_header(&r, "Cache-Control"), "no-store");
     cr_assert_null(iresp_header(&r, "Idempotent-Replayed"));
     seq = atoll(iresp_header(&r, "X-Event-Seq"));
@@ -511,7 +493,7 @@ Test(orders, a_purchase_sells_the_listing_and_holds_the_price_in_escrow)
     cr_assert_str_eq(ijson_str(r.json, "listing", "status", NULL), "sold");
     cr_assert_eq(ijson_int(r.json, "listing", "version", NULL), 2);
     iresp_free(&r);
-    r = itest_http("GET", fmt("/api/v1/users/%s/listings", seller.id), NULL, NULL);
+    r = itest_http("GET", itest_fmt("/api/v1/users/%s/listings", seller.id), NULL, NULL);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_null(strstr(r.body, listing), "a sold listing is not browsed");
     iresp_free(&r);
@@ -527,10 +509,10 @@ Test(orders, a_purchase_sells_the_listing_and_holds_the_price_in_escrow)
     cr_assert_eq(pg_num("SELECT count(DISTINCT journal_id) FROM ledger_entries WHERE order_id = $1::uuid", id, NULL),
                  1);
     cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = $2", id,
-                        fmt("seller:%s:escrow", seller.id)),
+                        itest_fmt("seller:%s:escrow", seller.id)),
                  32000);
     cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = $2", id,
-                        fmt("buyer:%s", buyer.id)),
+                        itest_fmt("buyer:%s", buyer.id)),
                  0);
     cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = "
                         "'provider:sandbox'",
@@ -549,7 +531,7 @@ Test(orders, a_purchase_sells_the_listing_and_holds_the_price_in_escrow)
     cr_assert_str_eq(iresp_error_code(&r), "listing_not_available");
     iresp_free(&r);
     /* The seller cannot edit or delete what is sold. */
-    r = itest_http("DELETE", fmt("/api/v1/listings/%s", listing), (const char *const[]){seller.bearer, NULL}, NULL);
+    r = itest_http("DELETE", itest_fmt("/api/v1/listings/%s", listing), (const char *const[]){seller.bearer, NULL}, NULL);
     cr_assert_eq(r.status, 409, "%s", r.body);
     iresp_free(&r);
 }
@@ -581,7 +563,7 @@ Test(orders, a_retry_replays_the_answer_byte_for_byte)
     }
     /* The same key with another body, or for another listing: refused. */
     struct iresp r = buy_with(&buyer, key,
-                              fmt("{\"listing_id\":\"%s\",\"shipping_address\":{\"name\":\"Someone Else\","
+                              itest_fmt("{\"listing_id\":\"%s\",\"shipping_address\":{\"name\":\"Someone Else\","
                                   "\"line1\":\"L\",\"city\":\"C\",\"postal_code\":\"1\",\"country\":\"DE\"}}",
                                   listing));
     cr_assert_eq(r.status, 422, "%s", r.body);
@@ -725,7 +707,7 @@ Test(orders, every_transition_from_every_state_by_every_party)
     r = act(&buyer, "not-an-id", "confirm", NULL);
     cr_assert_eq(r.status, 404, "%s", r.body);
     iresp_free(&r);
-    r = itest_http("POST", fmt("/api/v1/orders/%s/cancel", d.order), NULL, NULL);
+    r = itest_http("POST", itest_fmt("/api/v1/orders/%s/cancel", d.order), NULL, NULL);
     cr_assert_eq(r.status, 401, "%s", r.body);
     iresp_free(&r);
 }
@@ -777,16 +759,16 @@ Test(orders, an_order_is_visible_to_its_buyer_and_seller_only)
     itest_user_new(&stranger, "Nosy");
     struct deal d;
     deal_in_state(&seller, &buyer, "shipped", &d);
-    struct iresp r = get_as(&buyer, fmt("/api/v1/orders/%s", d.order));
+    struct iresp r = get_as(&buyer, itest_fmt("/api/v1/orders/%s", d.order));
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(iresp_header(&r, "Cache-Control"), "private, no-store");
     cr_assert_str_eq(ijson_str(r.json, "order", "tracking", "number", NULL), "00340434161094042557");
     cr_assert_str_eq(ijson_str(r.json, "order", "shipping_address", "city", NULL), "Berlin");
     iresp_free(&r);
-    r = get_as(&seller, fmt("/api/v1/orders/%s", d.order));
+    r = get_as(&seller, itest_fmt("/api/v1/orders/%s", d.order));
     cr_assert_eq(r.status, 200, "%s", r.body);
     iresp_free(&r);
-    r = get_as(&stranger, fmt("/api/v1/orders/%s", d.order));
+    r = get_as(&stranger, itest_fmt("/api/v1/orders/%s", d.order));
     cr_assert_eq(r.status, 404, "%s", r.body);
     cr_assert_str_eq(iresp_error_code(&r), "not_found");
     char body404[512];
@@ -799,7 +781,7 @@ Test(orders, an_order_is_visible_to_its_buyer_and_seller_only)
     r = get_as(&buyer, "/api/v1/orders/nope");
     cr_assert_eq(r.status, 404);
     iresp_free(&r);
-    r = get_as(NULL, fmt("/api/v1/orders/%s", d.order));
+    r = get_as(NULL, itest_fmt("/api/v1/orders/%s", d.order));
     cr_assert_eq(r.status, 401);
     iresp_free(&r);
 }
@@ -827,7 +809,7 @@ page(struct itest_user *u, const char *path, char *ids, size_t cap, int *count)
 static int
 list_count(struct itest_user *u, const char *query)
 {
-    struct iresp r = get_as(u, fmt("/api/v1/orders%s", query));
+    struct iresp r = get_as(u, itest_fmt("/api/v1/orders%s", query));
     cr_assert_eq(r.status, 200, "%s", r.body);
     int n = (int)json_object_array_length(json_object_object_get(r.json, "items"));
     iresp_free(&r);
@@ -872,9 +854,9 @@ Test(orders, lists_by_role_in_keyset_pages)
     cr_assert_not_null(cursor);
     char first_cursor[256];
     snprintf(first_cursor, sizeof(first_cursor), "%s", cursor);
-    cursor = page(&buyer, fmt("/api/v1/orders?role=buyer&limit=2&cursor=%s", first_cursor), paged, sizeof(paged), &n);
+    cursor = page(&buyer, itest_fmt("/api/v1/orders?role=buyer&limit=2&cursor=%s", first_cursor), paged, sizeof(paged), &n);
     cr_assert_eq(n, 2);
-    cursor = page(&buyer, fmt("/api/v1/orders?limit=2&role=buyer&cursor=%s", cursor), paged, sizeof(paged), &n);
+    cursor = page(&buyer, itest_fmt("/api/v1/orders?limit=2&role=buyer&cursor=%s", cursor), paged, sizeof(paged), &n);
     cr_assert_eq(n, 1);
     cr_assert_null(cursor, "the last page has no next cursor");
     cr_assert_str_eq(paged, all);
@@ -884,9 +866,9 @@ Test(orders, lists_by_role_in_keyset_pages)
     snprintf(tampered, sizeof(tampered), "%s", first_cursor);
     tampered[5] = tampered[5] == 'A' ? 'B' : 'A';
     const char *bad[] = {
-        fmt("?role=buyer&cursor=%s", tampered),
-        fmt("?role=seller&cursor=%s", first_cursor),
-        fmt("?cursor=%s", first_cursor),
+        itest_fmt("?role=buyer&cursor=%s", tampered),
+        itest_fmt("?role=seller&cursor=%s", first_cursor),
+        itest_fmt("?cursor=%s", first_cursor),
         "?cursor=abc",
         "?limit=0",
         "?limit=101",
@@ -896,13 +878,13 @@ Test(orders, lists_by_role_in_keyset_pages)
         "?status=paid",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct iresp r = get_as(&buyer, fmt("/api/v1/orders%s", bad[i]));
+        struct iresp r = get_as(&buyer, itest_fmt("/api/v1/orders%s", bad[i]));
         cr_assert_eq(r.status, 400, "%s: %ld %s", bad[i], r.status, r.body);
         cr_assert_str_eq(iresp_error_code(&r), "bad_parameter");
         iresp_free(&r);
     }
     /* Another user's cursor is not theirs. */
-    struct iresp r = get_as(&middle, fmt("/api/v1/orders?role=buyer&cursor=%s", first_cursor));
+    struct iresp r = get_as(&middle, itest_fmt("/api/v1/orders?role=buyer&cursor=%s", first_cursor));
     cr_assert_eq(r.status, 400, "%s", r.body);
     iresp_free(&r);
     r = get_as(NULL, "/api/v1/orders");
@@ -933,7 +915,7 @@ Test(orders, balances_follow_sale_delivery_and_cancel)
     act_ok(&seller, o3, "cancel", NULL, NULL);
     cr_assert_str_eq(balances(&seller), "EUR:32000:0,USD:0:0,");
     cr_assert_str_eq(balances(&buyer), "", "a buyer has no proceeds");
-    cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE account = $1", fmt("buyer:%s", buyer.id),
+    cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE account = $1", itest_fmt("buyer:%s", buyer.id),
                         NULL),
                  0, "the buyer's funding account nets to zero");
     cr_assert_eq(pg_num("SELECT count(*) FROM ledger_entries WHERE order_id = $1::uuid AND kind = 'release'", o1, NULL),
@@ -990,7 +972,7 @@ Test(orders, the_ledger_refuses_unbalanced_journals_and_edits)
 static struct iresp
 review(struct itest_user *u, const char *order_id, const char *body)
 {
-    return itest_http("POST", fmt("/api/v1/orders/%s/review", order_id), (const char *const[]){u->bearer, NULL},
+    return itest_http("POST", itest_fmt("/api/v1/orders/%s/review", order_id), (const char *const[]){u->bearer, NULL},
                       body);
 }
 
@@ -1031,12 +1013,12 @@ Test(orders, review_rules)
         cr_assert_str_eq(iresp_error_code(&r), "validation_failed");
         iresp_free(&r);
     }
-    r = review(&buyer, d.order, fmt("{\"rating\":5,\"comment\":\"%s\"}", long_comment));
+    r = review(&buyer, d.order, itest_fmt("{\"rating\":5,\"comment\":\"%s\"}", long_comment));
     cr_assert_eq(r.status, 422, "%s", r.body);
     cr_assert_not_null(ijson_str(r.json, "error", "fields", "comment", NULL));
     iresp_free(&r);
     long_comment[2000] = '\0';
-    r = review(&buyer, d.order, fmt("{\"rating\":5,\"comment\":\"%s\"}", long_comment));
+    r = review(&buyer, d.order, itest_fmt("{\"rating\":5,\"comment\":\"%s\"}", long_comment));
     cr_assert_eq(r.status, 201, "2000 characters are fine: %.200s", r.body);
     cr_assert_not_null(iresp_header(&r, "X-Event-Seq"));
     json_object *rv = json_object_object_get(r.json, "review");
@@ -1078,7 +1060,7 @@ static char *
 profile_rating(const char *user_id, long long min_seq)
 {
     struct iresp r =
-        itest_http("GET", fmt("/api/v1/users/%s", user_id), (const char *const[]){fmt("X-Min-Seq: %lld", min_seq), NULL},
+        itest_http("GET", itest_fmt("/api/v1/users/%s", user_id), (const char *const[]){itest_fmt("X-Min-Seq: %lld", min_seq), NULL},
                    NULL);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_null(iresp_header(&r, "X-Read-Stale"), "the rating reached the profile within the wait");
@@ -1157,7 +1139,7 @@ static bool
 reviewer_names_are(void *arg)
 {
     struct names_wait *w = arg;
-    struct iresp r = itest_http("GET", fmt("/api/v1/users/%s/reviews", w->seller_id), NULL, NULL);
+    struct iresp r = itest_http("GET", itest_fmt("/api/v1/users/%s/reviews", w->seller_id), NULL, NULL);
     json_object *items = json_object_object_get(r.json, "items");
     bool ok = r.status == 200 && json_object_array_length(items) > 0;
     for (size_t i = 0; ok && i < json_object_array_length(items); i++) {
@@ -1184,7 +1166,7 @@ Test(orders, ratings_reach_the_profile_and_every_listing_and_survive_replays)
     for (int i = 0; i < 3; i++) {
         struct deal d;
         deal_in_state(&seller, &buyer, "delivered", &d);
-        struct iresp r = review(&buyer, d.order, fmt("{\"rating\":%d,\"comment\":\"review %d\"}", ratings[i], i));
+        struct iresp r = review(&buyer, d.order, itest_fmt("{\"rating\":%d,\"comment\":\"review %d\"}", ratings[i], i));
         cr_assert_eq(r.status, 201, "%s", r.body);
         seq = atoll(iresp_header(&r, "X-Event-Seq"));
         snprintf(reviews[i], sizeof(reviews[i]), "%s", ijson_str(r.json, "review", "id", NULL));
@@ -1195,7 +1177,7 @@ Test(orders, ratings_reach_the_profile_and_every_listing_and_survive_replays)
     }
 
     /* The list: newest first, in pages, with opaque cursors. */
-    struct iresp r = itest_http("GET", fmt("/api/v1/users/%s/reviews", seller.id), NULL, NULL);
+    struct iresp r = itest_http("GET", itest_fmt("/api/v1/users/%s/reviews", seller.id), NULL, NULL);
     cr_assert_eq(r.status, 200, "%s", r.body);
     json_object *items = json_object_object_get(r.json, "items");
     cr_assert_eq(json_object_array_length(items), 3, "%s", r.body);
@@ -1203,7 +1185,7 @@ Test(orders, ratings_reach_the_profile_and_every_listing_and_survive_replays)
         json_object *it = json_object_array_get_idx(items, (size_t)i);
         cr_assert_str_eq(ijson_str(it, "id", NULL), reviews[2 - i]);
         cr_assert_eq(ijson_int(it, "rating", NULL), ratings[2 - i]);
-        cr_assert_str_eq(ijson_str(it, "comment", NULL), fmt("review %d", 2 - i));
+        cr_assert_str_eq(ijson_str(it, "comment", NULL), itest_fmt("review %d", 2 - i));
         cr_assert_str_eq(ijson_str(it, "reviewer", "id", NULL), buyer.id);
         cr_assert_str_eq(ijson_str(it, "reviewer", "display_name", NULL), "HappyBuyer");
         cr_assert_not_null(ijson_str(it, "order_id", NULL));
@@ -1214,26 +1196,26 @@ Test(orders, ratings_reach_the_profile_and_every_listing_and_survive_replays)
     iresp_free(&r);
     char ids[256] = "";
     int n;
-    const char *cursor = page(NULL, fmt("/api/v1/users/%s/reviews?limit=2", seller.id), ids, sizeof(ids), &n);
+    const char *cursor = page(NULL, itest_fmt("/api/v1/users/%s/reviews?limit=2", seller.id), ids, sizeof(ids), &n);
     cr_assert_eq(n, 2);
     cr_assert_not_null(cursor);
     char c1[256];
     snprintf(c1, sizeof(c1), "%s", cursor);
-    cursor = page(NULL, fmt("/api/v1/users/%s/reviews?limit=2&cursor=%s", seller.id, c1), ids, sizeof(ids), &n);
+    cursor = page(NULL, itest_fmt("/api/v1/users/%s/reviews?limit=2&cursor=%s", seller.id, c1), ids, sizeof(ids), &n);
     cr_assert_eq(n, 1);
     cr_assert_null(cursor);
-    cr_assert_str_eq(ids, fmt("%s,%s,%s,", reviews[2], reviews[1], reviews[0]));
+    cr_assert_str_eq(ids, itest_fmt("%s,%s,%s,", reviews[2], reviews[1], reviews[0]));
     c1[3] = c1[3] == 'x' ? 'y' : 'x';
-    r = itest_http("GET", fmt("/api/v1/users/%s/reviews?cursor=%s", seller.id, c1), NULL, NULL);
+    r = itest_http("GET", itest_fmt("/api/v1/users/%s/reviews?cursor=%s", seller.id, c1), NULL, NULL);
     cr_assert_eq(r.status, 400, "%s", r.body);
     iresp_free(&r);
-    r = itest_http("GET", fmt("/api/v1/users/%s/reviews?sort=best", seller.id), NULL, NULL);
+    r = itest_http("GET", itest_fmt("/api/v1/users/%s/reviews?sort=best", seller.id), NULL, NULL);
     cr_assert_eq(r.status, 400, "%s", r.body);
     iresp_free(&r);
     r = itest_http("GET", "/api/v1/users/0b5c8f1e-6d2a-4c8e-9f1a-3e4d5c6b7a81/reviews", NULL, NULL);
     cr_assert_eq(r.status, 404, "%s", r.body);
     iresp_free(&r);
-    r = itest_http("GET", fmt("/api/v1/users/%s/reviews", buyer.id), NULL, NULL);
+    r = itest_http("GET", itest_fmt("/api/v1/users/%s/reviews", buyer.id), NULL, NULL);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 0, "reviews received, not given");
     iresp_free(&r);

@@ -1,0 +1,609 @@
+/* Browse, search, cursors, favourites and caching, through nginx. Each test makes its own
+ * seller and words, so filters see only its data. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "itest.h"
+
+#define fmt itest_fmt
+
+/* A word no other test uses: letters only, so it survives word folding unchanged. */
+static const char *
+unique_word(void)
+{
+    static char w[16];
+    static bool seeded;
+    if (!seeded) {
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        seeded = true;
+    }
+    w[0] = 'z';
+    for (int i = 1; i < 11; i++) {
+        w[i] = (char)('a' + rand() % 26);
+    }
+    w[11] = 'q';   /* not a plural 's' */
+    w[12] = '\0';
+    return w;
+}
+
+struct place {
+    const char *city, *country;
+    double lat, lon;
+};
+
+static const struct place BERLIN = {"Berlin", "DE", 52.52, 13.405};
+static const struct place POTSDAM = {"Potsdam", "DE", 52.40, 13.20};   /* about 19 km from Berlin */
+static const struct place MUNICH = {"Munich", "DE", 48.137, 11.575};
+static const struct place LONDON = {"London", "GB", 51.507, -0.128};
+
+/* Create a listing; returns its id (static buffer rotation) and the event seq. */
+static const char *
+listing(struct itest_user *u, const char *title, const char *description, const char *category,
+        const char *condition, long long price, const char *currency, struct place at, const char *attributes,
+        const char *extra, long long *seq)
+{
+    static char ids[8][40];
+    static int next;
+    char *id = ids[next++ % 8];
+    char *body = strdup(fmt("{\"title\":\"%s\",\"description\":\"%s\",\"category\":\"%s\",\"condition\":\"%s\","
+                            "\"price_minor\":%lld,\"currency\":\"%s\",\"location\":{\"city\":\"%s\","
+                            "\"country\":\"%s\",\"lat\":%.5f,\"lon\":%.5f},\"attributes\":%s%s}",
+                            title, description, category, condition, price, currency, at.city, at.country, at.lat,
+                            at.lon, attributes, extra != NULL ? extra : ""));
+    struct iresp r = itest_http("POST", "/api/v1/listings", (const char *const[]){u->bearer, NULL}, body);
+    free(body);
+    cr_assert_eq(r.status, 201, "create %s: %s", title, r.body);
+    snprintf(id, 40, "%s", ijson_str(r.json, "listing", "id", NULL));
+    if (seq != NULL) {
+        *seq = atoll(iresp_header(&r, "X-Event-Seq"));
+    }
+    iresp_free(&r);
+    return id;
+}
+
+#define PHONE_ATTRS(gb) fmt("{\"brand\":\"Acme\",\"storage_gb\":%d}", gb)
+#define BOOK_ATTRS "{\"author\":\"Anon\"}"
+#define LAPTOP_ATTRS "{\"brand\":\"Acme\",\"ram_gb\":16}"
+
+/* Wait until the projector has applied everything up to seq (lists are eventually
+ * consistent; the single-resource read with X-Min-Seq is the documented way to wait). */
+static void
+settle(const char *listing_id, long long seq)
+{
+    struct iresp r = itest_http("GET", fmt("/api/v1/listings/%s", listing_id),
+                                (const char *const[]){fmt("X-Min-Seq: %lld", seq), NULL}, NULL);
+    cr_assert_null(iresp_header(&r, "X-Read-Stale"), "the projector caught up");
+    iresp_free(&r);
+}
+
+/* GET a browse URL, bypassing nginx's micro-cache (the app ignores this header on
+ * anonymous reads; nginx bypasses on any Authorization). */
+static struct iresp
+browse(const char *query)
+{
+    return itest_http("GET", fmt("/api/v1/listings?%s", query),
+                      (const char *const[]){"Authorization: Bearer bypass-the-nginx-cache", NULL}, NULL);
+}
+
+/* The titles of a page, joined with '|'. */
+static const char *
+titles(const struct iresp *r)
+{
+    static char out[4096];
+    out[0] = '\0';
+    json_object *items = json_object_object_get(r->json, "items");
+    cr_assert_not_null(items, "%s", r->body);
+    for (size_t i = 0; i < json_object_array_length(items); i++) {
+        strcat(out, i ? "|" : "");
+        strcat(out, ijson_str(json_object_array_get_idx(items, i), "title", NULL));
+    }
+    return out;
+}
+
+static const char *
+page_titles(const char *query)
+{
+    struct iresp r = browse(query);
+    cr_assert_eq(r.status, 200, "%s → %ld %s", query, r.status, r.body);
+    static char copy[4096];
+    snprintf(copy, sizeof(copy), "%s", titles(&r));
+    iresp_free(&r);
+    return copy;
+}
+
+/* A seller with five active listings, a draft and a deleted one. */
+struct catalogue {
+    struct itest_user seller;
+    char word[16];
+};
+
+static void
+make_catalogue(struct catalogue *c)
+{
+    itest_user_new(&c->seller, "Catalogue");
+    snprintf(c->word, sizeof(c->word), "%s", unique_word());
+    const char *w = c->word;
+    long long seq;
+    listing(&c->seller, fmt("A %s phone", w), "red", "phones", "good", 10000, "EUR", BERLIN, PHONE_ATTRS(128), NULL,
+            NULL);
+    listing(&c->seller, "B phone", fmt("mentions %s only here", w), "phones", "new", 50000, "EUR", MUNICH,
+            PHONE_ATTRS(256), NULL, NULL);
+    listing(&c->seller, fmt("C %s laptop", w), "", "laptops", "fair", 30000, "GBP", LONDON, LAPTOP_ATTRS, NULL, NULL);
+    listing(&c->seller, "D novel", "a book", "books", "poor", 500, "EUR", POTSDAM, BOOK_ATTRS, NULL, NULL);
+    listing(&c->seller, fmt("E %s draft", w), "", "phones", "good", 100, "EUR", BERLIN, PHONE_ATTRS(64),
+            ",\"status\":\"draft\"", NULL);
+    const char *gone = listing(&c->seller, fmt("F %s deleted", w), "", "phones", "good", 100, "EUR", BERLIN,
+                               PHONE_ATTRS(64), NULL, NULL);
+    struct iresp r = itest_http("DELETE", fmt("/api/v1/listings/%s", gone), (const char *const[]){c->seller.bearer, NULL},
+                                NULL);
+    cr_assert_eq(r.status, 204);
+    seq = atoll(iresp_header(&r, "X-Event-Seq"));
+    iresp_free(&r);
+    const char *last = listing(&c->seller, "G lamp", "", "furniture", "like_new", 2500, "EUR", POTSDAM, "{}", NULL,
+                               &seq);
+    settle(last, seq);
+}
+
+Test(browse, every_filter_alone_and_combined)
+{
+    struct catalogue c;
+    make_catalogue(&c);
+    const char *s = c.seller.id, *w = c.word;
+    const char *A = fmt("A %s phone", w), *C = fmt("C %s laptop", w);
+    char a[64], cc[64];
+    snprintf(a, sizeof(a), "%s", A);
+    snprintf(cc, sizeof(cc), "%s", C);
+    /* price_asc gives a fixed order: D 500, G 2500, A 10000, C 30000 (GBP), B 50000 */
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc", s)), fmt("D novel|G lamp|%s|%s|B phone", a, cc),
+                     "only active listings: no draft, no deleted one");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=electronics", s)),
+                     fmt("%s|%s|B phone", a, cc), "a category includes its sub-categories");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=phones", s)), fmt("%s|B phone", a));
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&condition=good,new", s)), fmt("%s|B phone", a));
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&condition=poor", s)), "D novel");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&min_price=2500&max_price=30000", s)),
+                     fmt("G lamp|%s|%s", a, cc), "bounds are inclusive");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&currency=GBP", s)), cc);
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&currency=EUR&max_price=10000", s)),
+                     fmt("D novel|G lamp|%s", a));
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=phones&attr.storage_gb=128", s)), a,
+                     "attr.storage_gb compares as an integer");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&attr.storage_gb=256", s)), "B phone",
+                     "typed from the sub-categories when no category is given");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=laptops&attr.ram_gb=16", s)), cc);
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405", s)), fmt("D novel|G lamp|%s", a),
+                     "25 km around Berlin by default: Berlin and Potsdam");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405&radius_km=5", s)), a);
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405&radius_km=600", s)),
+                     fmt("D novel|G lamp|%s|B phone", a), "Munich is within 600 km, London is not");
+    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc", w)), fmt("%s|%s|B phone", a, cc),
+                     "words in the title or the description");
+    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc&category=phones&condition=new", w)), "B phone");
+    cr_assert_str_eq(page_titles(fmt("q=%s%%20phone&sort=price_asc", w)), fmt("%s|B phone", a), "every word must match");
+    char upper[32];
+    snprintf(upper, sizeof(upper), "%s", w);
+    upper[0] = 'Z';
+    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc", upper)), fmt("%s|%s|B phone", a, cc), "case-insensitive");
+    cr_assert_str_eq(page_titles(fmt("q=%s&seller=%s&near=52.52,13.405&radius_km=600&sort=price_asc", w, s)),
+                     fmt("%s|B phone", a), "words and place together");
+
+    /* The seller's own listing page. */
+    struct iresp r = itest_http("GET", fmt("/api/v1/users/%s/listings?sort=price_asc", s), NULL, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(titles(&r), fmt("D novel|G lamp|%s|%s|B phone", a, cc));
+    iresp_free(&r);
+}
+
+Test(browse, sort_orders)
+{
+    struct catalogue c;
+    make_catalogue(&c);
+    const char *s = c.seller.id, *w = c.word;
+    char a[64], cc[64];
+    snprintf(a, sizeof(a), "A %s phone", w);
+    snprintf(cc, sizeof(cc), "C %s laptop", w);
+    cr_assert_str_eq(page_titles(fmt("seller=%s", s)), fmt("G lamp|D novel|%s|B phone|%s", cc, a),
+                     "newest first by default");
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=newest", s)), fmt("G lamp|D novel|%s|B phone|%s", cc, a));
+    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_desc", s)), fmt("B phone|%s|%s|G lamp|D novel", cc, a));
+    /* relevance (the default with q): title matches (A, C) above the description-only B */
+    const char *rel = page_titles(fmt("q=%s", w));
+    cr_assert(strcmp(rel, fmt("%s|%s|B phone", cc, a)) == 0 || strcmp(rel, fmt("%s|%s|B phone", a, cc)) == 0,
+              "title matches rank first: %s", rel);
+    cr_assert_str_eq(page_titles(fmt("q=%s&sort=relevance", w)), rel);
+    /* distance from Berlin: A (Berlin), D and G (Potsdam, same point, by id), B (Munich), C (London) */
+    struct iresp r = browse(fmt("seller=%s&near=52.52,13.405&radius_km=2000&sort=distance", s));
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_object *items = json_object_object_get(r.json, "items");
+    cr_assert_eq(json_object_array_length(items), 5);
+    cr_assert_str_eq(ijson_str(json_object_array_get_idx(items, 0), "title", NULL), a);
+    cr_assert_str_eq(ijson_str(json_object_array_get_idx(items, 3), "title", NULL), "B phone");
+    cr_assert_str_eq(ijson_str(json_object_array_get_idx(items, 4), "title", NULL), cc);
+    double prev = -1;
+    for (size_t i = 0; i < 5; i++) {
+        json_object *d = json_object_object_get(json_object_array_get_idx(items, i), "distance_km");
+        cr_assert_not_null(d, "items carry distance_km with near");
+        cr_assert_geq(json_object_get_double(d), prev);
+        prev = json_object_get_double(d);
+    }
+    cr_assert(prev > 900 && prev < 1000, "Berlin to London is about 930 km: %f", prev);
+    iresp_free(&r);
+    /* words and distance together (MongoDB's $text cannot, our keywords can) */
+    cr_assert_str_eq(page_titles(fmt("q=%s&near=52.52,13.405&radius_km=2000&sort=distance", w)),
+                     fmt("%s|B phone|%s", a, cc));
+}
+
+/* ---- cursors ----------------------------------------------------------------------------- */
+
+struct walk {
+    char ids[200][40];
+    int n;
+};
+
+static void
+walk_pages(const char *query_in, int limit, struct itest_user *inserter, const char *word, struct walk *seen)
+{
+    char cursor[1024] = "", query[512];
+    snprintf(query, sizeof(query), "%s", query_in);   /* fmt's buffers rotate */
+    seen->n = 0;
+    for (int page = 0; page < 50; page++) {
+        struct iresp r = browse(cursor[0] ? fmt("%s&limit=%d&cursor=%s", query, limit, cursor)
+                                          : fmt("%s&limit=%d", query, limit));
+        cr_assert_eq(r.status, 200, "page %d: %s", page, r.body);
+        json_object *items = json_object_object_get(r.json, "items");
+        cr_assert_leq((int)json_object_array_length(items), limit);
+        for (size_t i = 0; i < json_object_array_length(items); i++) {
+            snprintf(seen->ids[seen->n++], 40, "%s", ijson_str(json_object_array_get_idx(items, i), "id", NULL));
+        }
+        const char *next = ijson_str(r.json, "next_cursor", NULL);
+        snprintf(cursor, sizeof(cursor), "%s", next != NULL ? next : "");
+        iresp_free(&r);
+        if (cursor[0] == '\0') {
+            return;
+        }
+        /* Meanwhile, new listings arrive, some sorting before and some after the cursor. */
+        if (inserter != NULL) {
+            long long seq;
+            const char *id = listing(inserter, fmt("%s inserted %d", word, page), "", "books", "good",
+                                     100 + page * 700, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+            settle(id, seq);
+        }
+    }
+    cr_assert_fail("the walk did not end");
+}
+
+static void
+expect_exactly_once(const struct walk *seen, char (*want)[40], int nwant)
+{
+    for (int i = 0; i < nwant; i++) {
+        int count = 0;
+        for (int j = 0; j < seen->n; j++) {
+            count += strcmp(seen->ids[j], want[i]) == 0;
+        }
+        cr_assert_eq(count, 1, "listing %s seen %d times", want[i], count);
+    }
+}
+
+Test(browse, cursor_walks_return_every_listing_once_under_inserts)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Paged");
+    const char *w = unique_word();
+    char word[16];
+    snprintf(word, sizeof(word), "%s", w);
+    char want[23][40];
+    long long seq = 0;
+    for (int i = 0; i < 23; i++) {
+        /* prices repeat so that the id breaks ties; places spread around Berlin */
+        struct place at = {"Berlin", "DE", 52.52 + (i % 7) * 0.01, 13.405};
+        snprintf(want[i], 40, "%s",
+                 listing(&u, fmt("%s item %d", word, i), "", "books", "good", 1000 + (i % 5) * 100, "EUR", at,
+                         BOOK_ATTRS, NULL, &seq));
+    }
+    settle(want[22], seq);
+    const char *orders[] = {"sort=newest", "sort=price_asc", "sort=price_desc", "near=52.52,13.405&sort=distance",
+                            "sort=relevance"};
+    for (int o = 0; o < 5; o++) {
+        struct walk seen;
+        walk_pages(fmt("q=%s&%s", word, orders[o]), 4, &u, word, &seen);
+        expect_exactly_once(&seen, want, 23);
+    }
+}
+
+Test(browse, tampered_or_foreign_cursors_are_400)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Tamper");
+    long long seq = 0;
+    const char *id = NULL;
+    for (int i = 0; i < 3; i++) {
+        id = listing(&u, fmt("Tamper %d", i), "", "books", "good", 100 + i, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    }
+    settle(id, seq);
+    struct iresp r = browse(fmt("seller=%s&limit=1", u.id));
+    char cursor[1024];
+    snprintf(cursor, sizeof(cursor), "%s", ijson_str(r.json, "next_cursor", NULL));
+    iresp_free(&r);
+    r = browse(fmt("seller=%s&limit=1&cursor=%s", u.id, cursor));
+    cr_assert_eq(r.status, 200, "the untouched cursor works");
+    iresp_free(&r);
+    /* flip one character in the middle */
+    char edited[1024];
+    snprintf(edited, sizeof(edited), "%s", cursor);
+    size_t mid = strlen(edited) / 2;
+    edited[mid] = edited[mid] == 'A' ? 'B' : 'A';
+    const char *bad[] = {
+        fmt("seller=%s&limit=1&cursor=%s", u.id, edited),
+        fmt("seller=%s&limit=1&cursor=%s", u.id, "not-a-cursor"),
+        fmt("seller=%s&limit=1&cursor=%.*s", u.id, (int)strlen(cursor) - 2, cursor),
+        fmt("seller=%s&limit=1&sort=price_asc&cursor=%s", u.id, cursor),
+        fmt("seller=%s&limit=1&condition=good&cursor=%s", u.id, cursor),
+    };
+    for (int i = 0; i < 5; i++) {
+        char *q = strdup(bad[i]);
+        r = browse(q);
+        cr_assert_eq(r.status, 400, "%s → %ld", q, r.status);
+        cr_assert_str_eq(iresp_error_code(&r), "bad_parameter");
+        cr_assert_not_null(strstr(ijson_str(r.json, "error", "message", NULL), "cursor"));
+        iresp_free(&r);
+        free(q);
+    }
+}
+
+Test(browse, bad_parameters_are_400_naming_them)
+{
+    const char *cases[][2] = {
+        {"colour=red", "colour"},
+        {"limit=0", "limit"},
+        {"limit=101", "limit"},
+        {"limit=ten", "limit"},
+        {"sort=cheapest", "sort"},
+        {"sort=relevance", "sort"},
+        {"sort=distance", "sort"},
+        {"near=91,0", "near"},
+        {"near=52.5", "near"},
+        {"radius_km=5", "radius_km"},
+        {"near=52.5,13.4&radius_km=0", "radius_km"},
+        {"condition=mint", "condition"},
+        {"category=spaceships", "category"},
+        {"min_price=-1", "min_price"},
+        {"min_price=500&max_price=100", "max_price"},
+        {"currency=euro", "currency"},
+        {"seller=bob", "seller"},
+        {"q=a&q=b", "q"},
+        {"q=%21%21", "q"},
+        {"category=phones&attr.storage_gb=lots", "attr.storage_gb"},
+        {"attr.warp_factor=9", "attr.warp_factor"},
+        {"category=laptops&attr.os=dos", "attr.os"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct iresp r = browse(cases[i][0]);
+        cr_assert_eq(r.status, 400, "%s → %ld %s", cases[i][0], r.status, r.body);
+        cr_assert_str_eq(iresp_error_code(&r), "bad_parameter");
+        const char *msg = ijson_str(r.json, "error", "message", NULL);
+        cr_assert(msg != NULL && strncmp(msg, cases[i][1], strlen(cases[i][1])) == 0, "%s: %s", cases[i][0], msg);
+        iresp_free(&r);
+    }
+}
+
+Test(browse, limit_bounds_and_next_cursor)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Limited");
+    long long seq = 0;
+    const char *id = NULL;
+    for (int i = 0; i < 3; i++) {
+        id = listing(&u, fmt("Limited %d", i), "", "books", "good", 100 + i, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    }
+    settle(id, seq);
+    struct iresp r = browse(fmt("seller=%s&limit=1", u.id));
+    cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 1);
+    cr_assert_not_null(ijson_str(r.json, "next_cursor", NULL));
+    iresp_free(&r);
+    r = browse(fmt("seller=%s&limit=100", u.id));
+    cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 3);
+    cr_assert(json_object_is_type(json_object_object_get(r.json, "next_cursor"), json_type_null), "the last page");
+    iresp_free(&r);
+    r = browse(fmt("seller=%s&limit=3", u.id));
+    cr_assert(json_object_is_type(json_object_object_get(r.json, "next_cursor"), json_type_null),
+              "exactly limit items and no more: no cursor");
+    iresp_free(&r);
+}
+
+/* ---- favourites ---------------------------------------------------------------------------- */
+
+static long long
+favorites_of(const char *id)
+{
+    struct iresp r = itest_http("GET", fmt("/api/v1/listings/%s", id),
+                                (const char *const[]){"Authorization: Bearer bypass-the-nginx-cache", NULL}, NULL);
+    long long n = ijson_int(r.json, "listing", "favorites", NULL);
+    iresp_free(&r);
+    return n;
+}
+
+struct fav_probe {
+    const char *id;
+    long long want;
+};
+
+static bool
+favorites_are(void *arg)
+{
+    struct fav_probe *p = arg;
+    return favorites_of(p->id) == p->want;
+}
+
+Test(browse, favourites_are_idempotent_and_counted)
+{
+    struct itest_user seller, fan, other;
+    itest_user_new(&seller, "Liked");
+    itest_user_new(&fan, "Fan");
+    itest_user_new(&other, "OtherFan");
+    long long seq;
+    const char *tmp = listing(&seller, "Liked lamp", "", "furniture", "good", 999, "EUR", BERLIN, "{}", NULL, &seq);
+    char id[40];
+    snprintf(id, sizeof(id), "%s", tmp);
+    const char *path = fmt("/api/v1/listings/%s/favorite", id);
+    char p[128];
+    snprintf(p, sizeof(p), "%s", path);
+    for (int i = 0; i < 2; i++) {
+        struct iresp r = itest_http("POST", p, (const char *const[]){fan.bearer, NULL}, NULL);
+        cr_assert_eq(r.status, 204, "%s", r.body);
+        iresp_free(&r);
+    }
+    struct iresp r = itest_http("POST", p, (const char *const[]){other.bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 204);
+    iresp_free(&r);
+    struct fav_probe two = {id, 2};
+    cr_assert(itest_poll(5000, favorites_are, &two), "two fans, counted once each: %lld", favorites_of(id));
+    r = itest_http("GET", "/api/v1/users/me/favorites", (const char *const[]){fan.bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(titles(&r), "Liked lamp");
+    iresp_free(&r);
+    for (int i = 0; i < 2; i++) {
+        r = itest_http("DELETE", p, (const char *const[]){fan.bearer, NULL}, NULL);
+        cr_assert_eq(r.status, 204);
+        iresp_free(&r);
+    }
+    struct fav_probe one = {id, 1};
+    cr_assert(itest_poll(5000, favorites_are, &one), "removed once: %lld", favorites_of(id));
+    r = itest_http("GET", "/api/v1/users/me/favorites", (const char *const[]){fan.bearer, NULL}, NULL);
+    cr_assert_str_eq(titles(&r), "");
+    iresp_free(&r);
+    r = itest_http("POST", p, NULL, NULL);
+    cr_assert_eq(r.status, 401, "favourites need a session");
+    iresp_free(&r);
+    r = itest_http("POST", "/api/v1/listings/00000000-0000-4000-8000-000000000000/favorite",
+                   (const char *const[]){fan.bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 404);
+    iresp_free(&r);
+    r = itest_http("GET", "/api/v1/users/me/favorites?limit=0", (const char *const[]){fan.bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 400);
+    iresp_free(&r);
+}
+
+/* ---- caching -------------------------------------------------------------------------------- */
+
+struct title_probe {
+    const char *path;
+    const char *want;
+};
+
+static bool
+anonymous_title_is(void *arg)
+{
+    struct title_probe *p = arg;
+    struct iresp r = itest_http("GET", p->path, NULL, NULL);
+    bool ok = r.status == 200 && strcmp(ijson_str(r.json, "listing", "title", NULL), p->want) == 0;
+    iresp_free(&r);
+    return ok;
+}
+
+Test(browse, nginx_caches_anonymous_reads_and_the_projector_purges_them)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Cached");
+    long long seq;
+    const char *tmp = listing(&u, "Cached chair", "", "furniture", "good", 4000, "EUR", BERLIN, "{}", NULL, &seq);
+    char id[40], path[128];
+    snprintf(id, sizeof(id), "%s", tmp);
+    snprintf(path, sizeof(path), "/api/v1/listings/%s", id);
+    settle(id, seq);
+    struct iresp r = itest_http("GET", path, NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "MISS");
+    iresp_free(&r);
+    r = itest_http("GET", path, NULL, NULL);
+    cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "HIT", "the second anonymous read is a hit");
+    char inm[128];
+    snprintf(inm, sizeof(inm), "If-None-Match: %s", iresp_header(&r, "ETag"));
+    iresp_free(&r);
+    r = itest_http("GET", path, (const char *const[]){inm, NULL}, NULL);
+    cr_assert_eq(r.status, 304, "a cached page answers If-None-Match");
+    iresp_free(&r);
+    r = itest_http("GET", path, (const char *const[]){u.bearer, NULL}, NULL);
+    cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "BYPASS", "a session bypasses the cache");
+    iresp_free(&r);
+    r = itest_http("GET", path, (const char *const[]){u.cookie, NULL}, NULL);
+    cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "BYPASS", "so does the cookie");
+    iresp_free(&r);
+    /* An edit: the projector purges the page; an anonymous reader sees it within 1 s. */
+    r = itest_http("PATCH", path, (const char *const[]){u.bearer, "If-Match: \"1\"", NULL},
+                   "{\"title\":\"Cached chair, repainted\"}");
+    cr_assert_eq(r.status, 200);
+    iresp_free(&r);
+    struct title_probe p = {path, "Cached chair, repainted"};
+    cr_assert(itest_poll(1000, anonymous_title_is, &p), "the edited title is visible to anonymous readers within 1 s");
+    /* Profiles are cached too. */
+    char profile[128];
+    snprintf(profile, sizeof(profile), "/api/v1/users/%s", u.id);
+    r = itest_http("GET", profile, NULL, NULL);
+    iresp_free(&r);
+    r = itest_http("GET", profile, NULL, NULL);
+    cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "HIT");
+    iresp_free(&r);
+}
+
+Test(browse, list_pages_have_etags_and_follow_the_catalog)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Listed");
+    const char *w = unique_word();
+    char word[16];
+    snprintf(word, sizeof(word), "%s", w);
+    long long seq;
+    const char *id = listing(&u, fmt("%s one", word), "", "books", "good", 100, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    settle(id, seq);
+    struct iresp r = browse(fmt("q=%s", word));
+    cr_assert_eq(r.status, 200);
+    char inm[128];
+    snprintf(inm, sizeof(inm), "If-None-Match: %s", iresp_header(&r, "ETag"));
+    iresp_free(&r);
+    r = itest_http("GET", fmt("/api/v1/listings?q=%s", word),
+                   (const char *const[]){inm, "Authorization: Bearer bypass-the-nginx-cache", NULL}, NULL);
+    cr_assert_eq(r.status, 304, "a list page answers If-None-Match");
+    iresp_free(&r);
+    /* A new listing: the cached page (Redis) gives way to the next catalog generation. */
+    id = listing(&u, fmt("%s two", word), "", "books", "good", 200, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    settle(id, seq);
+    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc", word)), fmt("%s one|%s two", word, word));
+    r = browse(fmt("q=%s", word));
+    cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 2, "not the cached page: %s",
+                 r.body);
+    iresp_free(&r);
+}
+
+static void
+restart_redis(void)
+{
+    itest_stack("start", "redis");
+}
+
+Test(browse, reads_go_on_without_redis, .fini = restart_redis)
+{
+    struct itest_user u;
+    itest_user_new(&u, "NoRedis");
+    long long seq;
+    const char *tmp = listing(&u, "Redis-free rug", "", "furniture", "good", 700, "EUR", BERLIN, "{}", NULL, &seq);
+    char id[40];
+    snprintf(id, sizeof(id), "%s", tmp);
+    settle(id, seq);
+    itest_stack("stop", "redis");
+    const char *bypass[] = {"Authorization: Bearer bypass-the-nginx-cache", NULL};
+    struct iresp r = itest_http("GET", fmt("/api/v1/listings/%s", id), bypass, NULL);
+    cr_assert_eq(r.status, 200, "a listing: %ld %s", r.status, r.body);
+    iresp_free(&r);
+    r = itest_http("GET", fmt("/api/v1/listings?seller=%s", u.id), bypass, NULL);
+    cr_assert_eq(r.status, 200, "a search: %ld %s", r.status, r.body);
+    cr_assert_str_eq(titles(&r), "Redis-free rug");
+    iresp_free(&r);
+    r = itest_http("GET", fmt("/api/v1/users/%s", u.id), bypass, NULL);
+    cr_assert_eq(r.status, 200, "a profile");
+    iresp_free(&r);
+    itest_stack("start", "redis");
+}
