@@ -1,6 +1,7 @@
 /*
  * Fuzz driver for the parsers of outside input: FastCGI parameters (method, URI, query
- * string, cookies, headers), routing, and JSON bodies. Input format: lines of NAME=value
+ * string, cookies, headers), routing, JSON bodies, and the orders parsers (order, address,
+ * tracking and review bodies, Idempotency-Key, list parameters and cursors). Input format: lines of NAME=value
  * parameters, a blank line, then the body.
  *
  * With clang: clang -fsanitize=fuzzer,address -DMK_LIBFUZZER ... to fuzz for real.
@@ -13,9 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "domain/idempotency.h"
+#include "domain/order.h"
+#include "domain/review.h"
+#include "query/params.h"
 
 static int
 echo_body(struct request *r)
@@ -42,10 +48,71 @@ echo_params(struct request *r)
     return http_respond_json(r, 200, o);
 }
 
+/* POST /api/v1/orders: the key, the request hash and the order body. */
+static int
+fuzz_order(struct request *r)
+{
+    const char *key = http_header(r, "Idempotency-Key");
+    if (key == NULL || idem_key_problem(key) != NULL) {
+        return http_fail(r, key == NULL ? MK_EPRECONDREQ : MK_EBADPARAM, NULL);
+    }
+    char hash[IDEM_HASH_HEX + 1];
+    idem_request_hash(r->method, r->path, r->body, r->body_len, hash);
+    json_object *body;
+    int rc = http_json_body(r, &body);
+    const char *listing;
+    struct order_address ad;
+    if (rc == MK_OK && (rc = order_parse_create(r, body, &listing, &ad)) == MK_OK) {
+        rc = http_respond_raw(r, 201, "text/plain", arena_strdup(r->arena, hash), IDEM_HASH_HEX);
+    }
+    return rc;
+}
+
+/* POST /api/v1/orders/{id}/{ship,confirm,review}: the transition and review bodies. */
+static int
+fuzz_order_action(struct request *r)
+{
+    const char *action = strrchr(r->path, '/');
+    json_object *body;
+    int rc = MK_OK;
+    if (strcmp(action, "/confirm") == 0) {
+        rc = order_parse_empty(r);
+    } else if ((rc = http_json_body(r, &body)) == MK_OK) {
+        struct order_tracking t;
+        struct review_input in;
+        rc = strcmp(action, "/ship") == 0 ? order_parse_tracking(r, body, &t) : review_parse(r, body, &in);
+    }
+    return rc == MK_OK ? http_respond_empty(r, 204) : rc;
+}
+
+/* GET /api/v1/orders: list parameters and a cursor. */
+static int
+fuzz_order_list(struct request *r)
+{
+    static const char *const allowed[] = {"role", "cursor", "limit", NULL};
+    int limit;
+    int rc = query_params_check(r, allowed);
+    if (rc == MK_OK) {
+        rc = query_limit(r, &limit);
+    }
+    const char *cursor = http_query(r, "cursor");
+    long long key;
+    char id[UUID_STR_LEN + 1];
+    if (rc == MK_OK && cursor != NULL) {
+        rc = cursor_decode("fuzz", "orders:any:u", cursor, &key, id);
+    }
+    return rc == MK_OK ? http_respond_empty(r, 204) : rc;
+}
+
 static const struct route fuzz_routes[] = {
     {"POST", "/api/v1/listings", echo_body, ROUTE_COMMAND},
     {"GET", "/api/v1/listings/{id}", echo_params, ROUTE_COMMAND},
     {"GET", "/api/v1/listings", echo_params, ROUTE_COMMAND},
+    {"POST", "/api/v1/orders", fuzz_order, ROUTE_COMMAND},
+    {"GET", "/api/v1/orders", fuzz_order_list, ROUTE_COMMAND},
+    {"POST", "/api/v1/orders/{id}/ship", fuzz_order_action, ROUTE_COMMAND},
+    {"POST", "/api/v1/orders/{id}/confirm", fuzz_order_action, ROUTE_COMMAND},
+    {"POST", "/api/v1/orders/{id}/review", fuzz_order_action, ROUTE_COMMAND},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -82,7 +149,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     env[nenv] = NULL;
     size_t body_len = (size_t)(copy + size - body);
-    struct server s = {.routes = fuzz_routes, .nroutes = 3, .role = ROUTE_COMMAND, .arena = arena};
+    struct server s = {.routes = fuzz_routes,
+                       .nroutes = sizeof(fuzz_routes) / sizeof(fuzz_routes[0]),
+                       .role = ROUTE_COMMAND,
+                       .arena = arena};
     char *out;
     size_t out_len;
     server_handle(&s, env, body, body_len, (long)body_len, &out, &out_len);
