@@ -32,6 +32,11 @@ query_my_favorites(struct request *r)
         if (strcmp(r->query[i].name, "limit") != 0 && strcmp(r->query[i].name, "cursor") != 0) {
             return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: unknown parameter", r->query[i].name));
         }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(r->query[j].name, r->query[i].name) == 0) {
+                return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: given more than once", r->query[i].name));
+            }
+        }
     }
     const char *v = http_query(r, "limit");
     if (v != NULL) {
