@@ -8,6 +8,8 @@
 #include "core/errors.h"
 
 #define CURSOR_VERSION 1
+#define CURSOR_VERSION_JSON 2
+#define CURSOR_MAX_TEXT 1024
 #define CURSOR_MAC_BYTES 16
 #define CURSOR_RAW_BYTES (1 + 8 + 16 + CURSOR_MAC_BYTES)
 
@@ -111,5 +113,59 @@ cursor_decode(const char *secret, const char *scope, const char *text, long long
     }
     *key = (long long)k;
     uuid_text(raw + 9, id);
+    return MK_OK;
+}
+
+static void
+destroy_json(void *o)
+{
+    json_object_put(o);
+}
+
+char *
+cursor_encode_json(arena_t *a, const char *secret, const char *scope, json_object *key)
+{
+    const char *json = json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN);
+    size_t jlen = strlen(json), rawlen = 1 + jlen + CURSOR_MAC_BYTES;
+    unsigned char *raw = arena_alloc(a, rawlen);
+    raw[0] = CURSOR_VERSION_JSON;
+    memcpy(raw + 1, json, jlen);
+    mac_of(secret, scope, raw, 1 + jlen, raw + 1 + jlen);
+    size_t len = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = arena_alloc(a, len);
+    sodium_bin2base64(out, len, raw, rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+int
+cursor_decode_json(arena_t *a, const char *secret, const char *scope, const char *text, json_object **key)
+{
+    size_t tlen = strlen(text), rawlen = 0;
+    *key = NULL;
+    if (tlen == 0 || tlen > CURSOR_MAX_TEXT) {
+        return MK_EBADPARAM;
+    }
+    unsigned char *raw = arena_alloc(a, tlen);
+    if (sodium_base642bin(raw, tlen, text, tlen, NULL, &rawlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        rawlen < 1 + 2 + CURSOR_MAC_BYTES || raw[0] != CURSOR_VERSION_JSON) {
+        return MK_EBADPARAM;
+    }
+    /* One spelling only, as above; then the MAC. */
+    size_t alen = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *again = arena_alloc(a, alen);
+    sodium_bin2base64(again, alen, raw, rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    unsigned char mac[CURSOR_MAC_BYTES];
+    mac_of(secret, scope, raw, rawlen - CURSOR_MAC_BYTES, mac);
+    if (strcmp(again, text) != 0 || sodium_memcmp(mac, raw + rawlen - CURSOR_MAC_BYTES, CURSOR_MAC_BYTES) != 0) {
+        return MK_EBADPARAM;
+    }
+    char *json = arena_strndup(a, (const char *)raw + 1, rawlen - 1 - CURSOR_MAC_BYTES);
+    json_object *k = json_tokener_parse(json);
+    if (k == NULL || !json_object_is_type(k, json_type_array) || json_object_array_length(k) < 2) {
+        json_object_put(k);
+        return MK_EBADPARAM;
+    }
+    arena_cleanup_add(a, destroy_json, k);
+    *key = k;
     return MK_OK;
 }

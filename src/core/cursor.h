@@ -12,6 +12,8 @@
 #ifndef MK_CURSOR_H
 #define MK_CURSOR_H
 
+#include <json-c/json.h>
+
 #include "core/arena.h"
 #include "core/ids.h"
 
@@ -25,5 +27,15 @@ char *cursor_encode(arena_t *a, const char *secret, const char *scope, long long
  */
 int cursor_decode(const char *secret, const char *scope, const char *text, long long *key,
                   char id[UUID_STR_LEN + 1]);
+
+/*
+ * The general form, for lists with other orders (browse, favourites): the key is a JSON
+ * array (the last item's sort key, ending with its id) carried as text after the version
+ * byte, with the same MAC over it and the scope (which names the list and every parameter
+ * that must not change between pages). cursor_decode_json gives *key (owned by the arena)
+ * or MK_EBADPARAM.
+ */
+char *cursor_encode_json(arena_t *a, const char *secret, const char *scope, json_object *key);
+int cursor_decode_json(arena_t *a, const char *secret, const char *scope, const char *text, json_object **key);
 
 #endif

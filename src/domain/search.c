@@ -3,16 +3,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "core/text.h"
 
-#define CURSOR_VERSION 1
-#define CURSOR_MAC_BYTES 16
 
 /* ---- words ----------------------------------------------------------------------- */
 
@@ -338,36 +336,19 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
     return MK_OK;
 }
 
+/* The scope a cursor is bound to: its order and the list's other parameters. */
+static char *
+cursor_scope(arena_t *a, int kind, const char *binding)
+{
+    return arena_sprintf(a, "search:%d:%s", kind, binding);
+}
+
 int
 search_cursor_read(struct request *r, const char *secret, int kind, const char *binding, const char *cursor,
                    json_object **key)
 {
-    /* base64url → version | kind | key JSON | MAC(version | kind | key | binding) */
-    size_t clen = strlen(cursor);
-    unsigned char *raw = arena_alloc(r->arena, clen + 1);
-    size_t rawlen;
-    *key = NULL;
-    if (clen == 0 || clen > 1024 ||
-        sodium_base642bin(raw, clen, cursor, clen, NULL, &rawlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) !=
-            0 ||
-        rawlen < 2 + CURSOR_MAC_BYTES + 2 || raw[0] != CURSOR_VERSION || raw[1] != (unsigned char)kind) {
-        return bad(r, "cursor", "is not a cursor of this query");
-    }
-    unsigned char k[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
-    crypto_hash_sha256(k, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, k, sizeof(k));
-    crypto_auth_hmacsha256_update(&st, raw, rawlen - CURSOR_MAC_BYTES);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)binding, strlen(binding));
-    crypto_auth_hmacsha256_final(&st, mac);
-    if (sodium_memcmp(mac, raw + rawlen - CURSOR_MAC_BYTES, CURSOR_MAC_BYTES) != 0) {
+    if (cursor_decode_json(r->arena, secret, cursor_scope(r->arena, kind, binding), cursor, key) != MK_OK) {
         return bad(r, "cursor", "is not a cursor of this query (edited, or made for other parameters)");
-    }
-    char *json = arena_strndup(r->arena, (const char *)raw + 2, rawlen - 2 - CURSOR_MAC_BYTES);
-    *key = http_json_own(r, json_tokener_parse(json));
-    if (*key == NULL || !json_object_is_type(*key, json_type_array) || json_object_array_length(*key) < 2) {
-        *key = NULL;
-        return bad(r, "cursor", "is not a cursor of this query");
     }
     return MK_OK;
 }
@@ -381,23 +362,5 @@ search_cursor(arena_t *a, const char *secret, const struct search_query *q, json
 char *
 search_cursor_make(arena_t *a, const char *secret, int kind, const char *binding, json_object *key)
 {
-    const char *json = json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN);
-    size_t jlen = strlen(json);
-    size_t rawlen = 2 + jlen + CURSOR_MAC_BYTES;
-    unsigned char *raw = arena_alloc(a, rawlen);
-    raw[0] = CURSOR_VERSION;
-    raw[1] = (unsigned char)kind;
-    memcpy(raw + 2, json, jlen);
-    unsigned char k[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
-    crypto_hash_sha256(k, (const unsigned char *)secret, strlen(secret));
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, k, sizeof(k));
-    crypto_auth_hmacsha256_update(&st, raw, 2 + jlen);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)binding, strlen(binding));
-    crypto_auth_hmacsha256_final(&st, mac);
-    memcpy(raw + 2 + jlen, mac, CURSOR_MAC_BYTES);
-    size_t b64len = sodium_base64_ENCODED_LEN(rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = arena_alloc(a, b64len);
-    sodium_bin2base64(out, b64len, raw, rawlen, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
+    return cursor_encode_json(a, secret, cursor_scope(a, kind, binding), key);
 }

@@ -9,10 +9,10 @@
  * (`keywords`, `title_words`) and a query's words are folded the same way, so "Phones"
  * finds "phone".
  *
- * Cursors are opaque and tamper-evident: base64url of a version byte, the sort, the last
- * item's sort key and id (JSON), and an HMAC-SHA256 (libsodium, truncated to 16 bytes)
- * keyed by the configured cursor_secret over all that plus the query's other parameters.
- * An edited cursor, or one used with other filters or another sort, is a 400.
+ * Cursors are core/cursor.h's JSON form: the last item's sort key and id under an
+ * HMAC-SHA256 keyed by the configured cursor_secret, bound to the sort and the query's
+ * other parameters. An edited cursor, or one used with other filters or another sort, is
+ * a 400.
  */
 #ifndef MK_SEARCH_H
 #define MK_SEARCH_H

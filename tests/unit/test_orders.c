@@ -471,3 +471,26 @@ Test(orders, ratings_average_to_one_decimal_rounding_half_up)
     cr_assert_str_eq(json_object_to_json_string(o), "4.3");
     json_object_put(o);
 }
+
+/* The JSON form of core/cursor.h (browse and favourites): bound to its scope, one spelling. */
+Test(orders, json_cursors_round_trip_and_refuse_edits)
+{
+    json_object *key = json_tokener_parse("[\"12.5000000000000000\", 7, \"id-1\"]");
+    char *c = cursor_encode_json(A, "secret", "search:1:sort=newest", key);
+    json_object *back;
+    cr_assert_eq(cursor_decode_json(A, "secret", "search:1:sort=newest", c, &back), MK_OK);
+    cr_assert_str_eq(json_object_to_json_string_ext(back, JSON_C_TO_STRING_PLAIN),
+                     json_object_to_json_string_ext(key, JSON_C_TO_STRING_PLAIN));
+    cr_assert_eq(cursor_decode_json(A, "secret", "search:2:sort=newest", c, &back), MK_EBADPARAM, "another scope");
+    cr_assert_eq(cursor_decode_json(A, "other", "search:1:sort=newest", c, &back), MK_EBADPARAM, "another secret");
+    char *edited = arena_strdup(A, c);
+    size_t mid = strlen(edited) / 2;
+    edited[mid] = edited[mid] == 'A' ? 'B' : 'A';
+    cr_assert_eq(cursor_decode_json(A, "secret", "search:1:sort=newest", edited, &back), MK_EBADPARAM, "edited");
+    cr_assert_eq(cursor_decode_json(A, "secret", "search:1:sort=newest", "", &back), MK_EBADPARAM);
+    cr_assert_eq(cursor_decode_json(A, "secret", "search:1:sort=newest", "!!", &back), MK_EBADPARAM);
+    /* the other form is not this form */
+    char *t = cursor_encode(A, "secret", "search:1:sort=newest", 5, "00000000-0000-4000-8000-000000000000");
+    cr_assert_eq(cursor_decode_json(A, "secret", "search:1:sort=newest", t, &back), MK_EBADPARAM);
+    json_object_put(key);
+}
