@@ -24,9 +24,13 @@ int command_run(struct request *r, command_body body, void *ctx);
 struct session;
 
 /*
- * The start of every handler under /api/v1/listings/{id}: *listing_id is the path's id
- * (404 when it is not a UUID) and *s the authenticated session (401/403/503 otherwise).
+ * The start of every handler of a resource's sub-path (/listings/{id}/..., /orders/{id}/...):
+ * *id is the path's id (404 "no such <what>" when it is not a UUID) and *s the
+ * authenticated session (401/403/503 otherwise).
  */
-int command_listing_begin(struct request *r, const char **listing_id, struct session *s);
+int command_begin(struct request *r, const char *what, const char **id, struct session *s);
+
+/* command_begin for /api/v1/listings/{id}... */
+#define command_listing_begin(r, id, s) command_begin((r), "listing", (id), (s))
 
 #endif

@@ -113,12 +113,12 @@ check_change(struct request *r, const struct listing_row *row, const char *user_
 }
 
 int
-command_listing_begin(struct request *r, const char **listing_id, struct session *s)
+command_begin(struct request *r, const char *what, const char **id, struct session *s)
 {
     struct worker *w = r->worker;
-    *listing_id = http_path_param(r, "id");
-    if (!uuid_valid(*listing_id)) {
-        return http_fail(r, MK_ENOTFOUND, "no such listing");
+    *id = http_path_param(r, "id");
+    if (!uuid_valid(*id)) {
+        return http_fail(r, MK_ENOTFOUND, arena_sprintf(r->arena, "no such %s", what));
     }
     return session_authenticate(r, &w->redis, w->cfg, s, NULL);
 }

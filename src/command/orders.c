@@ -319,14 +319,9 @@ transition_body(struct request *r, struct command_tx *tx, void *data)
 static int
 transition(struct request *r, enum order_action action)
 {
-    struct worker *w = r->worker;
     struct transition_ctx c = {.action = action};
-    c.id = http_path_param(r, "id");
-    if (!uuid_valid(c.id)) {
-        return http_fail(r, MK_ENOTFOUND, "no such order");
-    }
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = command_begin(r, "order", &c.id, &s);
     if (rc != MK_OK) {
         return rc;
     }

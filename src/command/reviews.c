@@ -30,14 +30,9 @@ review_body(struct request *r, struct command_tx *tx, void *data)
 int
 command_review_order(struct request *r)
 {
-    struct worker *w = r->worker;
     struct review_ctx c = {0};
-    c.order_id = http_path_param(r, "id");
-    if (!uuid_valid(c.order_id)) {
-        return http_fail(r, MK_ENOTFOUND, "no such order");
-    }
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = command_begin(r, "order", &c.order_id, &s);
     if (rc != MK_OK) {
         return rc;
     }
