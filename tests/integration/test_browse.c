@@ -104,6 +104,21 @@ titles(const struct iresp *r)
     return out;
 }
 
+#define expect_titles(query, want, ...) expect_titles_((query), (want), "" __VA_ARGS__)
+
+static const char *page_titles(const char *query);
+
+/* The page's titles must be want; on failure say what came instead. */
+static void
+expect_titles_(const char *query, const char *want, const char *why)
+{
+    char q[1024], w[2048];
+    snprintf(q, sizeof(q), "%s", query);
+    snprintf(w, sizeof(w), "%s", want);
+    const char *got = page_titles(q);
+    cr_assert_str_eq(got, w, "%s\n  query: %s\n  want:  %s\n  got:   %s", why, q, w, got);
+}
+
 static const char *
 page_titles(const char *query)
 {
@@ -158,37 +173,37 @@ Test(browse, every_filter_alone_and_combined)
     snprintf(a, sizeof(a), "%s", A);
     snprintf(cc, sizeof(cc), "%s", C);
     /* price_asc gives a fixed order: D 500, G 2500, A 10000, C 30000 (GBP), B 50000 */
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc", s)), fmt("D novel|G lamp|%s|%s|B phone", a, cc),
+    expect_titles(fmt("seller=%s&sort=price_asc", s), fmt("D novel|G lamp|%s|%s|B phone", a, cc),
                      "only active listings: no draft, no deleted one");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=electronics", s)),
+    expect_titles(fmt("seller=%s&sort=price_asc&category=electronics", s),
                      fmt("%s|%s|B phone", a, cc), "a category includes its sub-categories");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=phones", s)), fmt("%s|B phone", a));
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&condition=good,new", s)), fmt("%s|B phone", a));
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&condition=poor", s)), "D novel");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&min_price=2500&max_price=30000", s)),
+    expect_titles(fmt("seller=%s&sort=price_asc&category=phones", s), fmt("%s|B phone", a));
+    expect_titles(fmt("seller=%s&sort=price_asc&condition=good,new", s), fmt("%s|B phone", a));
+    expect_titles(fmt("seller=%s&sort=price_asc&condition=poor", s), "D novel");
+    expect_titles(fmt("seller=%s&sort=price_asc&min_price=2500&max_price=30000", s),
                      fmt("G lamp|%s|%s", a, cc), "bounds are inclusive");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&currency=GBP", s)), cc);
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&currency=EUR&max_price=10000", s)),
+    expect_titles(fmt("seller=%s&sort=price_asc&currency=GBP", s), cc);
+    expect_titles(fmt("seller=%s&sort=price_asc&currency=EUR&max_price=10000", s),
                      fmt("D novel|G lamp|%s", a));
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=phones&attr.storage_gb=128", s)), a,
+    expect_titles(fmt("seller=%s&sort=price_asc&category=phones&attr.storage_gb=128", s), a,
                      "attr.storage_gb compares as an integer");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&attr.storage_gb=256", s)), "B phone",
+    expect_titles(fmt("seller=%s&sort=price_asc&attr.storage_gb=256", s), "B phone",
                      "typed from the sub-categories when no category is given");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&category=laptops&attr.ram_gb=16", s)), cc);
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405", s)), fmt("D novel|G lamp|%s", a),
+    expect_titles(fmt("seller=%s&sort=price_asc&category=laptops&attr.ram_gb=16", s), cc);
+    expect_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405", s), fmt("D novel|G lamp|%s", a),
                      "25 km around Berlin by default: Berlin and Potsdam");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405&radius_km=5", s)), a);
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405&radius_km=600", s)),
+    expect_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405&radius_km=5", s), a);
+    expect_titles(fmt("seller=%s&sort=price_asc&near=52.52,13.405&radius_km=600", s),
                      fmt("D novel|G lamp|%s|B phone", a), "Munich is within 600 km, London is not");
-    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc", w)), fmt("%s|%s|B phone", a, cc),
+    expect_titles(fmt("q=%s&sort=price_asc", w), fmt("%s|%s|B phone", a, cc),
                      "words in the title or the description");
-    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc&category=phones&condition=new", w)), "B phone");
-    cr_assert_str_eq(page_titles(fmt("q=%s%%20phone&sort=price_asc", w)), fmt("%s|B phone", a), "every word must match");
+    expect_titles(fmt("q=%s&sort=price_asc&category=phones&condition=new", w), "B phone");
+    expect_titles(fmt("q=%s%%20phone&sort=price_asc", w), fmt("%s|B phone", a), "every word must match");
     char upper[32];
     snprintf(upper, sizeof(upper), "%s", w);
     upper[0] = 'Z';
-    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc", upper)), fmt("%s|%s|B phone", a, cc), "case-insensitive");
-    cr_assert_str_eq(page_titles(fmt("q=%s&seller=%s&near=52.52,13.405&radius_km=600&sort=price_asc", w, s)),
+    expect_titles(fmt("q=%s&sort=price_asc", upper), fmt("%s|%s|B phone", a, cc), "case-insensitive");
+    expect_titles(fmt("q=%s&seller=%s&near=52.52,13.405&radius_km=600&sort=price_asc", w, s),
                      fmt("%s|B phone", a), "words and place together");
 
     /* The seller's own listing page. */
@@ -206,15 +221,15 @@ Test(browse, sort_orders)
     char a[64], cc[64];
     snprintf(a, sizeof(a), "A %s phone", w);
     snprintf(cc, sizeof(cc), "C %s laptop", w);
-    cr_assert_str_eq(page_titles(fmt("seller=%s", s)), fmt("G lamp|D novel|%s|B phone|%s", cc, a),
+    expect_titles(fmt("seller=%s", s), fmt("G lamp|D novel|%s|B phone|%s", cc, a),
                      "newest first by default");
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=newest", s)), fmt("G lamp|D novel|%s|B phone|%s", cc, a));
-    cr_assert_str_eq(page_titles(fmt("seller=%s&sort=price_desc", s)), fmt("B phone|%s|%s|G lamp|D novel", cc, a));
+    expect_titles(fmt("seller=%s&sort=newest", s), fmt("G lamp|D novel|%s|B phone|%s", cc, a));
+    expect_titles(fmt("seller=%s&sort=price_desc", s), fmt("B phone|%s|%s|G lamp|D novel", cc, a));
     /* relevance (the default with q): title matches (A, C) above the description-only B */
     const char *rel = page_titles(fmt("q=%s", w));
     cr_assert(strcmp(rel, fmt("%s|%s|B phone", cc, a)) == 0 || strcmp(rel, fmt("%s|%s|B phone", a, cc)) == 0,
               "title matches rank first: %s", rel);
-    cr_assert_str_eq(page_titles(fmt("q=%s&sort=relevance", w)), rel);
+    expect_titles(fmt("q=%s&sort=relevance", w), rel);
     /* distance from Berlin: A (Berlin), D and G (Potsdam, same point, by id), B (Munich), C (London) */
     struct iresp r = browse(fmt("seller=%s&near=52.52,13.405&radius_km=2000&sort=distance", s));
     cr_assert_eq(r.status, 200, "%s", r.body);
@@ -233,7 +248,7 @@ Test(browse, sort_orders)
     cr_assert(prev > 900 && prev < 1000, "Berlin to London is about 930 km: %f", prev);
     iresp_free(&r);
     /* words and distance together (MongoDB's $text cannot, our keywords can) */
-    cr_assert_str_eq(page_titles(fmt("q=%s&near=52.52,13.405&radius_km=2000&sort=distance", w)),
+    expect_titles(fmt("q=%s&near=52.52,13.405&radius_km=2000&sort=distance", w),
                      fmt("%s|B phone|%s", a, cc));
 }
 
@@ -571,7 +586,7 @@ Test(browse, list_pages_have_etags_and_follow_the_catalog)
     /* A new listing: the cached page (Redis) gives way to the next catalog generation. */
     id = listing(&u, fmt("%s two", word), "", "books", "good", 200, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
     settle(id, seq);
-    cr_assert_str_eq(page_titles(fmt("q=%s&sort=price_asc", word)), fmt("%s one|%s two", word, word));
+    expect_titles(fmt("q=%s&sort=price_asc", word), fmt("%s one|%s two", word, word));
     r = browse(fmt("q=%s", word));
     cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 2, "not the cached page: %s",
                  r.body);
