@@ -6,27 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "itest.h"
 
 #define fmt itest_fmt
 
-/* A word no other test uses: letters only, so it survives word folding unchanged. */
+/* A word no other test uses: letters only, so it survives word folding unchanged. Made from
+ * the process id (each test runs in its own process), the time in microseconds and a
+ * counter, written in base 26: two tests cannot draw the same word. */
 static const char *
 unique_word(void)
 {
-    static char w[16];
-    static bool seeded;
-    if (!seeded) {
-        srand((unsigned)time(NULL) ^ (unsigned)getpid());
-        seeded = true;
+    static char w[24];
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long parts[3] = {(unsigned long long)getpid(),
+                                   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000,
+                                   counter++};
+    int widths[3] = {6, 8, 2};
+    size_t n = 0;
+    w[n++] = 'z';
+    for (int p = 0; p < 3; p++) {
+        unsigned long long v = parts[p];
+        for (int i = 0; i < widths[p]; i++) {
+            w[n++] = (char)('a' + v % 26);
+            v /= 26;
+        }
     }
-    w[0] = 'z';
-    for (int i = 1; i < 11; i++) {
-        w[i] = (char)('a' + rand() % 26);
-    }
-    w[11] = 'q';   /* not a plural 's' */
-    w[12] = '\0';
+    w[n++] = 'q';   /* never a plural 's' at the end */
+    w[n] = '\0';
     return w;
 }
 
@@ -133,7 +143,7 @@ page_titles(const char *query)
 /* A seller with five active listings, a draft and a deleted one. */
 struct catalogue {
     struct itest_user seller;
-    char word[16];
+    char word[32];
 };
 
 static void
@@ -308,7 +318,7 @@ Test(browse, cursor_walks_return_every_listing_once_under_inserts)
     struct itest_user u;
     itest_user_new(&u, "Paged");
     const char *w = unique_word();
-    char word[16];
+    char word[32];
     snprintf(word, sizeof(word), "%s", w);
     char want[23][40];
     long long seq = 0;
@@ -569,7 +579,7 @@ Test(browse, list_pages_have_etags_and_follow_the_catalog)
     struct itest_user u;
     itest_user_new(&u, "Listed");
     const char *w = unique_word();
-    char word[16];
+    char word[32];
     snprintf(word, sizeof(word), "%s", w);
     long long seq;
     const char *id = listing(&u, fmt("%s one", word), "", "books", "good", 100, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
