@@ -1,6 +1,7 @@
 /*
  * Fuzz driver for the parsers of outside input: FastCGI parameters (method, URI, query
- * string, cookies, headers), routing, JSON bodies, and the orders parsers (order, address,
+ * string, cookies, headers), routing, JSON bodies, listing bodies with their attributes, the
+ * browse parameters and cursors, emails, and the orders parsers (order, address,
  * tracking and review bodies, Idempotency-Key, list parameters and cursors). Input format: lines of NAME=value
  * parameters, a blank line, then the body.
  *
@@ -16,6 +17,10 @@
 
 #include "core/cursor.h"
 #include "core/errors.h"
+#include "domain/category.h"
+#include "domain/listing.h"
+#include "domain/search.h"
+#include "domain/user.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "domain/idempotency.h"
@@ -46,6 +51,69 @@ echo_params(struct request *r)
     json_object_object_add(o, "id", json_object_new_string(id ? id : ""));
     json_object_object_add(o, "sid", json_object_new_string(http_cookie(r, "sid") ? http_cookie(r, "sid") : ""));
     return http_respond_json(r, 200, o);
+}
+
+/* A small category tree with every attribute type, for the catalogue parsers. */
+static const struct category_set *
+fuzz_categories(void)
+{
+    static struct category_set *set;
+    if (set == NULL) {
+        const char *json =
+            "{\"categories\":[{\"slug\":\"electronics\",\"name\":\"Electronics\",\"parent\":null,"
+            "\"attributes\":[{\"name\":\"brand\",\"type\":\"string\",\"required\":true}]},"
+            "{\"slug\":\"phones\",\"name\":\"Phones\",\"parent\":\"electronics\",\"attributes\":["
+            "{\"name\":\"storage_gb\",\"type\":\"integer\",\"required\":true},"
+            "{\"name\":\"screen_in\",\"type\":\"number\",\"required\":false},"
+            "{\"name\":\"unlocked\",\"type\":\"boolean\",\"required\":false},"
+            "{\"name\":\"color\",\"type\":\"enum\",\"required\":false,\"values\":[\"red\",\"blue\"]}]}]}";
+        if (category_parse_json(json, &set, NULL, 0) != MK_OK) {
+            abort();
+        }
+    }
+    return set;
+}
+
+/* POST /api/v1/listings: a listing body, its attributes against the tree, and its words. */
+static int
+fuzz_listing(struct request *r)
+{
+    json_object *body;
+    struct listing_input in;
+    int rc = http_json_body(r, &body);
+    if (rc == MK_OK && listing_parse(r, body, false, &in) == MK_OK) {
+        rc = category_validate_attributes(fuzz_categories(), in.category, in.attributes, r);
+        const char *words[64];
+        search_words(r->arena, in.title, words, 64);
+    } else if (rc == MK_OK) {
+        rc = MK_EVALIDATION;
+    }
+    return rc == MK_OK ? http_respond_empty(r, 201) : rc;
+}
+
+/* GET /api/v1/listings: every browse parameter, typed by the tree, and the cursor. */
+static int
+fuzz_browse(struct request *r)
+{
+    struct search_query q;
+    int rc = search_parse(r, fuzz_categories(), "fuzz", &q);
+    return rc == MK_OK ? http_respond_empty(r, 204) : rc;
+}
+
+/* POST /api/v1/users: the email rules. */
+static int
+fuzz_register(struct request *r)
+{
+    json_object *body, *email;
+    char *normalised;
+    int rc = http_json_body(r, &body);
+    if (rc == MK_OK && json_object_object_get_ex(body, "email", &email)) {
+        if (user_email_normalise(r->arena, json_object_get_string(email), &normalised) == MK_OK) {
+            user_email_key(r->arena, normalised);
+        }
+        user_password_problem(json_object_get_string(email));
+    }
+    return rc == MK_OK ? http_respond_empty(r, 204) : rc;
 }
 
 /* POST /api/v1/orders: the key, the request hash and the order body. */
@@ -105,9 +173,11 @@ fuzz_order_list(struct request *r)
 }
 
 static const struct route fuzz_routes[] = {
-    {"POST", "/api/v1/listings", echo_body, ROUTE_COMMAND},
+    {"POST", "/api/v1/listings", fuzz_listing, ROUTE_COMMAND},
     {"GET", "/api/v1/listings/{id}", echo_params, ROUTE_COMMAND},
-    {"GET", "/api/v1/listings", echo_params, ROUTE_COMMAND},
+    {"GET", "/api/v1/listings", fuzz_browse, ROUTE_COMMAND},
+    {"POST", "/api/v1/things", echo_body, ROUTE_COMMAND},
+    {"POST", "/api/v1/users", fuzz_register, ROUTE_COMMAND},
     {"POST", "/api/v1/orders", fuzz_order, ROUTE_COMMAND},
     {"GET", "/api/v1/orders", fuzz_order_list, ROUTE_COMMAND},
     {"POST", "/api/v1/orders/{id}/ship", fuzz_order_action, ROUTE_COMMAND},
