@@ -16,6 +16,8 @@ worker_open(struct worker *w, const struct config *cfg, const char *role)
     w->role = role;
     w->categories = NULL;
     w->categories_at = 0;
+    w->rebuilding = false;
+    w->rebuilding_at = -1e9;
     /* Shortest faithful spelling for doubles we create (coordinates, ratings). */
     json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
     pg_init(&w->pg, cfg->pg_dsn, cfg->pg_statement_timeout_ms);

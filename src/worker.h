@@ -27,6 +27,8 @@ struct worker {
     struct metrics_segment *metrics;
     struct category_set *categories;   /* cached reference data, see worker_categories */
     double categories_at;              /* monotonic time of the last load */
+    bool rebuilding;                   /* the read model is being rebuilt (readmodel.c) */
+    double rebuilding_at;              /* monotonic time of the last look at the marker */
 };
 
 /* Categories change only with migrations: a worker keeps the set it loaded for this long. */

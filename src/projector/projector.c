@@ -336,11 +336,26 @@ step(struct projector *p)
         done++;
     }
     bool caught_up = rc == MK_OK && n < batch;
+    bool rebuilt = false;
     if (caught_up && p->rebuilding) {
         p->rebuilding = false;
+        rebuilt = true;
         log_info("projector: rebuild of generation %lld complete", p->generation);
     }
-    if (done > 0 || caught_up) {
+    if (done == 0 && !rebuilt && caught_up) {
+        /* Idle: only look that the marker is still ours (an emptied or replaced read model
+         * is noticed here); no write while nothing changes. */
+        long long gen;
+        struct outbox_pos pos;
+        bool rebuilding;
+        int src = marker_load(p, &gen, &pos, &rebuilding);
+        if (src == MK_ENOTFOUND || (src == MK_OK && gen != p->generation)) {
+            log_warn("projector: the read-model marker vanished or changed; resynchronising");
+            src = sync_generation(p);
+        }
+        return src != MK_OK ? src : 1;
+    }
+    if (done > 0 || rebuilt) {
         int src = marker_save(p);
         if (src == MK_ENOTFOUND) {
             log_warn("projector: the read-model marker vanished; resynchronising");

@@ -351,9 +351,13 @@ browse(struct request *r, const struct search_query *q)
     J_ADD(out, "next_cursor", more && last_key != NULL ? J_STR(search_cursor(r->arena, w->cfg->cursor_secret, q, last_key))
                                                          : NULL);
     json_object_put(last_key);
+    bool partial = readmodel_rebuilding(r);
+    if (partial) {
+        http_set_header(r, "X-Read-Stale", "1");   /* the rebuild has not reached everything yet */
+    }
     query_public_cache_headers(r);
     rc = http_respond_json_etag(r, out, NULL);
-    if (key != NULL) {
+    if (key != NULL && !partial) {
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->cache_search_ttl_s);
     }
     return rc;

@@ -1,12 +1,11 @@
 /* GET /api/v1/users/me/favorites: the caller's favourite listings, newest first (read model). */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/errors.h"
 #include "domain/search.h"
 #include "domain/session.h"
 #include "query/handlers.h"
+#include "query/params.h"
 #include "query/readmodel.h"
 #include "worker.h"
 
@@ -27,26 +26,10 @@ query_my_favorites(struct request *r)
     if (rc != MK_OK) {
         return rc;
     }
-    int limit = SEARCH_DEFAULT_LIMIT;
-    for (size_t i = 0; i < r->nquery; i++) {
-        if (strcmp(r->query[i].name, "limit") != 0 && strcmp(r->query[i].name, "cursor") != 0) {
-            return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: unknown parameter", r->query[i].name));
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(r->query[j].name, r->query[i].name) == 0) {
-                return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: given more than once", r->query[i].name));
-            }
-        }
-    }
-    const char *v = http_query(r, "limit");
-    if (v != NULL) {
-        char *end;
-        errno = 0;
-        long l = strtol(v, &end, 10);
-        if (errno != 0 || *end != '\0' || end == v || l < 1 || l > SEARCH_MAX_LIMIT) {
-            return http_fail(r, MK_EBADPARAM, "limit: must be an integer from 1 to 100");
-        }
-        limit = (int)l;
+    static const char *const allowed[] = {"limit", "cursor", NULL};
+    int limit;
+    if ((rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK) {
+        return rc;
     }
     char *binding = arena_sprintf(r->arena, "favorites:%s", s.user_id);
     json_object *after = NULL;

@@ -86,11 +86,46 @@ readmodel_get(struct request *r, const char *collection, const char *id, const b
         nanosleep(&ts, NULL);
         pause_us = pause_us * 2 > 50000 ? 50000 : pause_us * 2;
     }
+    if (readmodel_rebuilding(r)) {
+        if (found == NULL) {
+            r->retry_after = 2;
+            return http_fail(r, MK_EUNAVAILABLE, "the read model is being rebuilt; retry shortly");
+        }
+        http_set_header(r, "X-Read-Stale", "1");
+    }
     if (found == NULL) {
         return http_fail(r, MK_ENOTFOUND, NULL);
     }
     *doc = found;
     return MK_OK;
+}
+
+bool
+readmodel_rebuilding(struct request *r)
+{
+    struct worker *w = r->worker;
+    double now = clock_mono();
+    if (now - w->rebuilding_at < 1.0) {
+        return w->rebuilding;
+    }
+    w->rebuilding_at = now;
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8("checkpoint"));
+    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_with_opts(mongo_coll(&w->mongo, r->arena, "projector_state"), filter, opts, NULL);
+    const bson_t *doc;
+    bson_error_t err;
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        w->rebuilding = bson_iter_init_find(&it, doc, "rebuilding") && bson_iter_as_bool(&it);
+    } else {
+        /* No marker: an empty read model waiting for its rebuild; an error: keep the last answer. */
+        w->rebuilding = mongoc_cursor_error(cur, &err) ? w->rebuilding : true;
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    bson_destroy(opts);
+    return w->rebuilding;
 }
 
 /* Find field, which may be a dotted path ("rating.count"). */

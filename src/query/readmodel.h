@@ -10,6 +10,15 @@
 #include "core/http.h"
 #include "store/mongo.h"
 
+/*
+ * True while the projector rebuilds the read model (its marker document in
+ * `projector_state` says so), or when there is no marker at all (an emptied MongoDB that a
+ * rebuild is about to refill). Looked up at most once a second per worker. Single reads
+ * then answer what exists with X-Read-Stale: 1, and 503 instead of 404 for what does not
+ * exist yet; lists say X-Read-Stale: 1; nothing read meanwhile is cached.
+ */
+bool readmodel_rebuilding(struct request *r);
+
 /* The request's X-Min-Seq (0 when absent); MK_EBADPARAM when it is not a number. */
 int readmodel_min_seq(struct request *r, long long *min_seq);
 
