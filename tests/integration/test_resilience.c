@@ -438,3 +438,48 @@ Test(resilience, sighup_replaces_every_worker)
     cr_assert_eq(r.status, 200);
     iresp_free(&r);
 }
+
+static void
+normal_query_pool(void)
+{
+    unsetenv("MARKET_MAX_REQUESTS");
+    itest_stack("restart", "query");
+}
+
+static long long
+metric(const char *body, const char *name)
+{
+    const char *line = strstr(body, name);
+    return line != NULL ? atoll(line + strlen(name)) : -1;
+}
+
+/* A worker is recycled after max_requests (bounded memory growth, php-fpm style): it exits
+ * cleanly after its last answer and the master starts a fresh one; no request is lost. */
+Test(resilience, workers_are_recycled_after_max_requests, .fini = normal_query_pool)
+{
+    setenv("MARKET_MAX_REQUESTS", "5", 1);   /* read by marketd as max_requests */
+    itest_stack("restart", "query");
+    int master = itest_pid("market-query");
+    cr_assert_gt(master, 0);
+    struct all_new a = {.master = master, .want = configured_workers("query")};
+    a.nold = children(master, a.old, 512);
+    cr_assert_eq(a.nold, a.want);
+    struct iresp before = itest_http("GET", "/metrics", NULL, NULL);
+    long long restarts = metric(before.body, "market_pool_worker_restarts_total{role=\"query\"} ");
+    long long recycled_before = metric(before.body, "market_pool_worker_recycles_total{role=\"query\"} ");
+    iresp_free(&before);
+    /* More requests than all workers may serve together: every one is still answered. */
+    int total = (a.want * 5) * 3;
+    for (int i = 0; i < total; i++) {
+        struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+        cr_assert_eq(r.status, 200, "request %d of %d: %ld", i + 1, total, r.status);
+        iresp_free(&r);
+    }
+    cr_assert(itest_poll(10000, all_workers_new, &a), "every first-generation worker was recycled");
+    struct iresp r = itest_http("GET", "/metrics", NULL, NULL);
+    long long recycles = metric(r.body, "market_pool_worker_recycles_total{role=\"query\"} ") - recycled_before;
+    cr_assert_geq(recycles, a.want, "recycles counted: %lld", recycles);
+    cr_assert_eq(metric(r.body, "market_pool_worker_restarts_total{role=\"query\"} "), restarts,
+                 "a recycle is not counted as a crash");
+    iresp_free(&r);
+}
