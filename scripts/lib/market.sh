@@ -40,6 +40,7 @@ s3_public_base_url = https://localhost:$MARKET_HTTPS_PORT/media
 public_origin = https://localhost:$MARKET_HTTPS_PORT
 cursor_secret = $(cat "$secret_file")
 nginx_purge_url = http://127.0.0.1:$MARKET_HTTP_PORT/_purge
+nginx_access_log = $MARKET_LOG/nginx-access.log
 projector_poll_ms = 500
 CONF
 }

@@ -67,6 +67,7 @@ static const struct opt opts[] = {
     I(cache_search_ttl_s, 30, 0, 3600),
     I(http_cache_ttl_s, 5, 0, 3600),
     S(nginx_purge_url, ""),
+    S(nginx_access_log, ""),
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
 };

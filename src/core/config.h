@@ -55,6 +55,7 @@ struct config {
     int cache_search_ttl_s;  /* Redis cache of search pages */
     int http_cache_ttl_s;    /* X-Accel-Expires of anonymous catalogue reads (nginx) */
     char *nginx_purge_url;   /* base of nginx's purge location; empty: no purges */
+    char *nginx_access_log;  /* nginx's market_json access log, for cache metrics; empty: off */
 
     /* projector */
     int projector_poll_ms;

@@ -14,7 +14,7 @@
 #include "core/log.h"
 
 #define METRICS_MAGIC 0x4d4b544du /* "MKTM" */
-#define METRICS_VERSION 2
+#define METRICS_VERSION 3
 
 static const int status_slots[METRICS_STATUSES - 1] = {
     200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 409,
@@ -198,6 +198,10 @@ render_segment(struct textbuf *t, const struct metrics_segment *m, const struct 
 
 #define LOAD(x) ((long long)__atomic_load_n(&(x), __ATOMIC_RELAXED))
 
+const char *const metrics_cache_status_names[METRICS_CACHE_STATUSES] = {
+    "HIT", "MISS", "BYPASS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED",
+};
+
 char *
 metrics_render(arena_t *a, const char *run_dir, const struct route *routes, size_t nroutes)
 {
@@ -274,6 +278,12 @@ metrics_render(arena_t *a, const char *run_dir, const struct route *routes, size
                   LOAD(p->projector_active), LOAD(p->projector_applied_seq), LOAD(p->projector_head_seq),
                   LOAD(p->projector_pending), (double)LOAD(p->projector_lag_ms) / 1000.0,
                   LOAD(p->projector_events_applied), LOAD(p->projector_events_skipped), LOAD(p->projector_rebuilds));
+        tb_printf(&t, "# HELP market_nginx_cache_total nginx micro-cache outcomes, from its access log.\n"
+                      "# TYPE market_nginx_cache_total counter\n");
+        for (int i = 0; i < METRICS_CACHE_STATUSES; i++) {
+            tb_printf(&t, "market_nginx_cache_total{status=\"%s\"} %lld\n", metrics_cache_status_names[i],
+                      LOAD(p->nginx_cache[i]));
+        }
     }
     for (int i = 0; i < 3; i++) {
         if (segs[i] != NULL) {

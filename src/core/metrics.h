@@ -18,6 +18,10 @@
 #define METRICS_ROUTES 96      /* the last slot counts unmatched requests */
 #define METRICS_STATUSES 24
 #define METRICS_BUCKETS 12
+#define METRICS_CACHE_STATUSES 7
+
+/* The $upstream_cache_status values counted in nginx_cache[], in order. */
+extern const char *const metrics_cache_status_names[METRICS_CACHE_STATUSES];
 
 struct metrics_route {
     uint64_t status_count[METRICS_STATUSES];
@@ -50,7 +54,8 @@ struct metrics_segment {
     uint64_t logins_ok;          /* POST /sessions outcomes, by the command role */
     uint64_t logins_failed;
     uint64_t logins_throttled;
-    int64_t reserved[29];
+    uint64_t nginx_cache[7];     /* nginx cache outcomes (projector, from the access log) */
+    int64_t reserved[22];
     struct metrics_route routes[METRICS_ROUTES];
 };
 

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "domain/outbox.h"
 #include "media/thumb.h"
+#include "projector/cachestats.h"
 #include "projector/projections.h"
 #include "worker.h"
 
@@ -33,6 +34,7 @@ struct projector {
     struct outbox_pos pos;
     bool rebuilding;
     bool once;                  /* exit when caught up (the --rebuild command) */
+    struct cachestats cachestats; /* nginx cache outcomes, from its access log */
     double next_backlog;
 };
 
@@ -343,17 +345,8 @@ step(struct projector *p)
         log_info("projector: rebuild of generation %lld complete", p->generation);
     }
     if (done == 0 && !rebuilt && caught_up) {
-        /* Idle: only look that the marker is still ours (an emptied or replaced read model
-         * is noticed here); no write while nothing changes. */
-        long long gen;
-        struct outbox_pos pos;
-        bool rebuilding;
-        int src = marker_load(p, &gen, &pos, &rebuilding);
-        if (src == MK_ENOTFOUND || (src == MK_OK && gen != p->generation)) {
-            log_warn("projector: the read-model marker vanished or changed; resynchronising");
-            src = sync_generation(p);
-        }
-        return src != MK_OK ? src : 1;
+        /* Idle: no write while nothing changes (run() checks the marker every second). */
+        return 1;
     }
     if (done > 0 || rebuilt) {
         int src = marker_save(p);
@@ -417,6 +410,7 @@ run(struct projector *p)
             return 0;
         }
         bool control = wait_for_events(p, p->w.cfg->projector_poll_ms);
+        cachestats_poll(&p->cachestats, p->w.metrics);
         if (control || clock_mono() >= next_marker_check) {
             /* Cheap: one lookup by _id and one row; catches a wiped MongoDB and --rebuild. */
             arena_reset(p->arena);
@@ -445,6 +439,7 @@ projector_open(struct projector *p, const struct config *cfg)
         exit(2);
     }
     p->arena = arena_create(64 * 1024);
+    cachestats_init(&p->cachestats, cfg->nginx_access_log);
     snprintf(p->pos.txid, sizeof(p->pos.txid), "0");
 }
 
@@ -455,6 +450,7 @@ projector_close(struct projector *p)
         metrics_set(p->w.metrics->projector_active, 0);
     }
     arena_destroy(p->arena);
+    cachestats_close(&p->cachestats);
     worker_close(&p->w);
 }
 

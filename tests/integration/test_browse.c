@@ -514,6 +514,27 @@ Test(browse, favourites_are_idempotent_and_counted)
 
 /* ---- caching -------------------------------------------------------------------------------- */
 
+static long long
+nginx_hits(void)
+{
+    struct iresp r = itest_http("GET", "/metrics", NULL, NULL);
+    const char *name = "market_nginx_cache_total{status=\"HIT\"} ";
+    const char *line = strstr(r.body, name);
+    long long n = line != NULL ? atoll(line + strlen(name)) : -1;
+    iresp_free(&r);
+    return n;
+}
+
+struct hits_probe {
+    long long above;
+};
+
+static bool
+hits_counted(void *arg)
+{
+    return nginx_hits() > ((struct hits_probe *)arg)->above;
+}
+
 struct title_probe {
     const char *path;
     const char *want;
@@ -539,12 +560,15 @@ Test(browse, nginx_caches_anonymous_reads_and_the_projector_purges_them)
     snprintf(id, sizeof(id), "%s", tmp);
     snprintf(path, sizeof(path), "/api/v1/listings/%s", id);
     settle(id, seq);
+    struct hits_probe hp = {nginx_hits()};
+    cr_assert_geq(hp.above, 0, "/metrics has market_nginx_cache_total");
     struct iresp r = itest_http("GET", path, NULL, NULL);
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "MISS");
     iresp_free(&r);
     r = itest_http("GET", path, NULL, NULL);
     cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "HIT", "the second anonymous read is a hit");
+    cr_assert(itest_poll(5000, hits_counted, &hp), "the hit shows in /metrics (from nginx's access log)");
     char inm[128];
     snprintf(inm, sizeof(inm), "If-None-Match: %s", iresp_header(&r, "ETag"));
     iresp_free(&r);

@@ -1,5 +1,6 @@
 /* Unit tests of core/ and the pure parts of domain/: no services needed. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,4 +456,45 @@ Test(core, metrics_segments_render_prometheus_text)
     snprintf(path, sizeof(path), "%s/metrics-query.shm", dir);
     unlink(path);
     rmdir(dir);
+}
+
+/* ---- nginx cache outcomes from the access log ---- */
+
+#include "projector/cachestats.h"
+
+Test(core, cache_outcomes_are_counted_from_new_log_lines)
+{
+    static struct metrics_segment m;
+    memset(&m, 0, sizeof(m));
+    char path[] = "/tmp/market-cachestats-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    const char *old = "{\"cache\":\"HIT\"}\n";
+    cr_assert_eq(write(fd, old, strlen(old)), (ssize_t)strlen(old));
+    struct cachestats cs;
+    cachestats_init(&cs, path);
+    cachestats_poll(&cs, &m);   /* starts at the end: the old line is not counted */
+    const char *lines = "{\"uri\":\"/a\",\"cache\":\"HIT\",\"ua\":\"x\"}\n{\"cache\":\"MISS\"}\n{\"cache\":\"\"}\n"
+                        "{\"cache\":\"BYPASS\"}\n{\"cache\":\"HI";
+    cr_assert_eq(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
+    cachestats_poll(&cs, &m);
+    cr_assert_eq(m.nginx_cache[0], 1, "HIT");
+    cr_assert_eq(m.nginx_cache[1], 1, "MISS");
+    cr_assert_eq(m.nginx_cache[2], 1, "BYPASS");
+    const char *rest = "T\"}\n";
+    cr_assert_eq(write(fd, rest, strlen(rest)), (ssize_t)strlen(rest));
+    cachestats_poll(&cs, &m);
+    cr_assert_eq(m.nginx_cache[0], 2, "a line written in two parts counts once");
+    /* Rotation: a new file is read from its start. */
+    close(fd);
+    unlink(path);
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    const char *fresh = "{\"cache\":\"STALE\"}\n";
+    cr_assert_eq(write(fd, fresh, strlen(fresh)), (ssize_t)strlen(fresh));
+    cachestats_poll(&cs, &m);
+    cr_assert_eq(m.nginx_cache[4], 1, "STALE after rotation");
+    cr_assert_eq(m.nginx_cache[0], 2);
+    close(fd);
+    unlink(path);
+    cachestats_close(&cs);
 }
