@@ -30,6 +30,9 @@ struct session;
  */
 int command_begin(struct request *r, const char *what, const char **id, struct session *s);
 
+/* command_begin, then the request's JSON object body into *body (400/415/422 otherwise). */
+int command_begin_json(struct request *r, const char *what, const char **id, struct session *s, json_object **body);
+
 /* command_begin for /api/v1/listings/{id}... */
 #define command_listing_begin(r, id, s) command_begin((r), "listing", (id), (s))
 

@@ -89,15 +89,12 @@ command_image_upload(struct request *r)
     struct worker *w = r->worker;
     struct ticket_ctx c = {0};
     struct session s;
-    int rc = command_listing_begin(r, &c.listing_id, &s);
+    json_object *body, *v;
+    int rc = command_begin_json(r, "listing", &c.listing_id, &s, &body);
     if (rc != MK_OK) {
         return rc;
     }
     c.user_id = s.user_id;
-    json_object *body, *v;
-    if ((rc = http_json_body(r, &body)) != MK_OK) {
-        return rc;
-    }
     http_json_only(r, body, allowed);
     if (!json_object_object_get_ex(body, "content_type", &v) || !json_object_is_type(v, json_type_string) ||
         !image_content_type_ok(json_object_get_string(v))) {
@@ -201,15 +198,12 @@ command_image_attach(struct request *r)
     struct worker *w = r->worker;
     struct attach_ctx c = {0};
     struct session s;
-    int rc = command_listing_begin(r, &c.listing_id, &s);
+    json_object *body, *v;
+    int rc = command_begin_json(r, "listing", &c.listing_id, &s, &body);
     if (rc != MK_OK) {
         return rc;
     }
     c.user_id = s.user_id;
-    json_object *body, *v;
-    if ((rc = http_json_body(r, &body)) != MK_OK) {
-        return rc;
-    }
     http_json_only(r, body, allowed);
     if (!json_object_object_get_ex(body, "key", &v) || !json_object_is_type(v, json_type_string)) {
         http_field_error(r, "key", "must be the key returned by images/uploads");

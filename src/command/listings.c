@@ -123,6 +123,13 @@ command_begin(struct request *r, const char *what, const char **id, struct sessi
     return session_authenticate(r, &w->redis, w->cfg, s, NULL);
 }
 
+int
+command_begin_json(struct request *r, const char *what, const char **id, struct session *s, json_object **body)
+{
+    int rc = command_begin(r, what, id, s);
+    return rc != MK_OK ? rc : http_json_body(r, body);
+}
+
 /* ---- PATCH /api/v1/listings/{id} -------------------------------------------------- */
 
 struct patch_ctx {
@@ -165,15 +172,12 @@ command_update_listing(struct request *r)
     struct worker *w = r->worker;
     struct patch_ctx c = {0};
     struct session s;
-    int rc = command_listing_begin(r, &c.id, &s);
+    json_object *body;
+    int rc = command_begin_json(r, "listing", &c.id, &s, &body);
     if (rc != MK_OK) {
         return rc;
     }
     c.user_id = s.user_id;
-    json_object *body;
-    if ((rc = http_json_body(r, &body)) != MK_OK) {
-        return rc;
-    }
     if (listing_parse(r, body, true, &c.in) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }

@@ -32,15 +32,12 @@ command_review_order(struct request *r)
 {
     struct review_ctx c = {0};
     struct session s;
-    int rc = command_begin(r, "order", &c.order_id, &s);
+    json_object *body;
+    int rc = command_begin_json(r, "order", &c.order_id, &s, &body);
     if (rc != MK_OK) {
         return rc;
     }
     c.user_id = s.user_id;
-    json_object *body;
-    if ((rc = http_json_body(r, &body)) != MK_OK) {
-        return rc;
-    }
     if (review_parse(r, body, &c.in) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
