@@ -370,3 +370,38 @@ itest_fmt(const char *f, ...)
     va_end(ap);
     return b;
 }
+
+void
+itest_dump(char **text, const char *collection, const bson_t *filter, const bson_t *projection)
+{
+    mongoc_client_t *m = itest_mongo();
+    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", collection);
+    bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}");
+    if (projection != NULL) {
+        BSON_APPEND_DOCUMENT(opts, "projection", projection);
+    }
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, opts, NULL);
+    size_t len = *text != NULL ? strlen(*text) : 0;
+    const bson_t *doc;
+    while (mongoc_cursor_next(cur, &doc)) {
+        char *j = bson_as_canonical_extended_json(doc, NULL);
+        size_t jl = strlen(j);
+        char *grown = realloc(*text, len + jl + 2);
+        cr_assert_not_null(grown);
+        *text = grown;
+        memcpy(*text + len, j, jl);
+        len += jl;
+        (*text)[len++] = '\n';
+        (*text)[len] = '\0';
+        bson_free(j);
+    }
+    bson_error_t err;
+    cr_assert_not(mongoc_cursor_error(cur, &err), "%s: %s", collection, err.message);
+    if (*text == NULL) {
+        *text = calloc(1, 1);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(m);
+}

@@ -97,6 +97,13 @@ void itest_user_new(struct itest_user *u, const char *name);
 /* Log u in again (a new token). */
 void itest_login(struct itest_user *u);
 
+/*
+ * Canonical extended JSON of the documents of collection (database "market") matching
+ * filter, with projection (may be NULL), sorted by _id, one per line, appended to *text
+ * (malloc-ed, NULL to start; the caller frees it). For comparing read models.
+ */
+void itest_dump(char **text, const char *collection, const bson_t *filter, const bson_t *projection);
+
 /* printf into one of 8 rotating static buffers of 8 KiB: valid until 8 more calls. */
 char *itest_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 

@@ -149,33 +149,9 @@ Test(cqrs, opposite_commit_order_on_one_row_ends_in_the_right_document)
 static char *
 snapshot(void)
 {
-    mongoc_client_t *m = itest_mongo();
-    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "system_pings");
-    bson_t *filter = bson_new();
-    bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}");
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, opts, NULL);
-    const bson_t *doc;
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    out[0] = '\0';
-    while (mongoc_cursor_next(cur, &doc)) {
-        char *j = bson_as_canonical_extended_json(doc, NULL);
-        size_t jl = strlen(j);
-        while (len + jl + 2 > cap) {
-            cap *= 2;
-            out = realloc(out, cap);
-        }
-        memcpy(out + len, j, jl);
-        len += jl;
-        out[len++] = '\n';
-        out[len] = '\0';
-        bson_free(j);
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(filter);
-    bson_destroy(opts);
-    mongoc_collection_destroy(c);
-    mongoc_client_destroy(m);
+    char *out = NULL;
+    bson_t filter = BSON_INITIALIZER;
+    itest_dump(&out, "system_pings", &filter, NULL);
     return out;
 }
 

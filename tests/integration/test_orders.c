@@ -1087,9 +1087,7 @@ listing_rating(const char *listing_id, long long min_seq)
 static char *
 rating_snapshot(const char *seller_id)
 {
-    mongoc_client_t *m = itest_mongo();
-    size_t cap = 1 << 16, len = 0;
-    char *out = calloc(1, cap);
+    char *out = NULL;
     struct {
         const char *coll;
         const char *field;
@@ -1100,33 +1098,11 @@ rating_snapshot(const char *seller_id)
         {"reviews", "seller_id", BCON_NEW("seq", BCON_INT32(0))},
     };
     for (size_t i = 0; i < 3; i++) {
-        mongoc_collection_t *c = mongoc_client_get_collection(m, "market", parts[i].coll);
         bson_t *filter = BCON_NEW(parts[i].field, BCON_UTF8(seller_id));
-        bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "projection", BCON_DOCUMENT(parts[i].projection));
-        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, opts, NULL);
-        const bson_t *doc;
-        while (mongoc_cursor_next(cur, &doc)) {
-            char *j = bson_as_canonical_extended_json(doc, NULL);
-            size_t jl = strlen(j);
-            while (len + jl + 2 > cap) {
-                cap *= 2;
-                out = realloc(out, cap);
-            }
-            memcpy(out + len, j, jl);
-            len += jl;
-            out[len++] = '\n';
-            out[len] = '\0';
-            bson_free(j);
-        }
-        bson_error_t err;
-        cr_assert_not(mongoc_cursor_error(cur, &err), "%s", err.message);
-        mongoc_cursor_destroy(cur);
+        itest_dump(&out, parts[i].coll, filter, parts[i].projection);
         bson_destroy(filter);
-        bson_destroy(opts);
         bson_destroy(parts[i].projection);
-        mongoc_collection_destroy(c);
     }
-    mongoc_client_destroy(m);
     return out;
 }
 
