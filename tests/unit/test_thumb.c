@@ -1,5 +1,8 @@
 /* Unit tests of media/thumb: images are made in memory with vips itself, no services. */
 #include <criterion/criterion.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +34,7 @@ TestSuite(thumb, .init = setup, .fini = teardown);
 
 /* ---- helpers ---- */
 
-enum fmt { PNG, JPEG, WEBP, GIF, TIFF };
+enum fmt { PNG, JPEG, WEBP, TIFF };
 
 /* A w x h sRGB image of noise (so that encoders have something to chew on); bands 1 (grey),
  * 3 (RGB) or 4 (RGBA, alpha 0 everywhere). The caller unrefs it. */
@@ -82,9 +85,6 @@ encode(VipsImage *im, enum fmt f, size_t *len)
         break;
     case WEBP:
         rc = vips_webpsave_buffer(im, &buf, len, NULL);
-        break;
-    case GIF:
-        rc = vips_gifsave_buffer(im, &buf, len, NULL);
         break;
     case TIFF:
         rc = vips_tiffsave_buffer(im, &buf, len, NULL);
@@ -304,13 +304,14 @@ Test(thumb, svg_is_refused_although_vips_could_load_it)
 
 Test(thumb, gif_and_tiff_are_refused)
 {
-    if (vips_type_find("VipsOperation", "gifsave_buffer") == 0) {
-        cr_skip_test("this vips build cannot save GIF");
-    }
+    /* A 1x1 GIF89a written out, so the check needs no GIF encoder in this vips build. */
+    static const unsigned char gif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
+                                        0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04,
+                                        0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                        0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
     size_t len;
-    void *gif = noise_bytes(100, 100, 3, GIF, &len);
-    cr_assert_str_eq(vips_foreign_find_load_buffer(gif, len), "VipsForeignLoadNsgifBuffer");
-    assert_refused(gif, len);
+    cr_assert_str_eq(vips_foreign_find_load_buffer(gif, sizeof(gif)), "VipsForeignLoadNsgifBuffer");
+    assert_refused(gif, sizeof(gif));
     void *tiff = noise_bytes(100, 100, 3, TIFF, &len);
     cr_assert_str_eq(vips_foreign_find_load_buffer(tiff, len), "VipsForeignLoadTiffBuffer");
     assert_refused(tiff, len);
@@ -413,9 +414,6 @@ rss_kib(void)
  * must not grow the resident set by more than 30 MB. */
 Test(thumb, memory_stays_flat_over_200_thumbnails)
 {
-#ifdef __SANITIZE_ADDRESS__
-    cr_skip_test("AddressSanitizer's quarantine keeps freed memory resident; LeakSanitizer checks leaks instead");
-#endif
     size_t png_len, jpeg_len;
     void *png = noise_bytes(1000, 1000, 3, PNG, &png_len);
     void *jpeg = noise_bytes(1000, 1000, 3, JPEG, &jpeg_len);
@@ -440,5 +438,11 @@ Test(thumb, memory_stays_flat_over_200_thumbnails)
     free(png_in);
     free(jpeg_in);
     cr_log_info("RSS after 10 rounds %ld KiB, after 200 rounds %ld KiB (%+ld KiB)", before, after, after - before);
+#ifdef __SANITIZE_ADDRESS__
+    /* AddressSanitizer's quarantine keeps freed memory resident, so RSS says nothing here:
+     * ask LeakSanitizer instead whether anything of the 200 rounds is unreachable now. */
+    cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "LeakSanitizer found leaks (see above)");
+#else
     cr_assert_lt(after - before, 30 * 1024, "RSS grew by %ld KiB", after - before);
+#endif
 }
