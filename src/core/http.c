@@ -269,21 +269,6 @@ http_set_header(struct request *r, const char *name, const char *value)
     http_add_header(r, name, value);
 }
 
-void
-http_unset_header(struct request *r, const char *name)
-{
-    struct http_header **pp = &r->headers;
-    r->headers_tail = NULL;
-    while (*pp != NULL) {
-        if (strcasecmp((*pp)->name, name) == 0) {
-            *pp = (*pp)->next;
-        } else {
-            r->headers_tail = *pp;
-            pp = &(*pp)->next;
-        }
-    }
-}
-
 const char *
 http_response_header(const struct request *r, const char *name)
 {

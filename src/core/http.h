@@ -104,9 +104,6 @@ void http_add_header(struct request *r, const char *name, const char *value);
 /* Replace (or add) a response header. */
 void http_set_header(struct request *r, const char *name, const char *value);
 
-/* Remove every response header called name. */
-void http_unset_header(struct request *r, const char *name);
-
 /* The response header called name, or NULL. */
 const char *http_response_header(const struct request *r, const char *name);
 

@@ -98,22 +98,20 @@ token_of(struct request *r, bool *via_cookie, bool *malformed)
     return NULL;
 }
 
-static int
-unauthenticated(struct request *r, const char *message)
-{
-    http_set_header(r, "WWW-Authenticate", "Bearer realm=\"market\"");
-    return http_fail(r, MK_EUNAUTH, message);
-}
-
 static bool
 is_write(const struct request *r)
 {
     return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 && strcmp(r->method, "OPTIONS") != 0;
 }
 
-int
-session_authenticate(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out,
-                     const char **token_out)
+/*
+ * The session of r, without answering anything: MK_OK, MK_EUNAUTH, MK_EFORBIDDEN or
+ * MK_EUNAVAILABLE, with *problem saying why. Slides the expiry (and re-sends the cookie)
+ * on success.
+ */
+static int
+lookup(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out,
+       const char **token_out, const char **problem)
 {
     bool via_cookie, malformed;
     const char *token = token_of(r, &via_cookie, &malformed);
@@ -122,30 +120,33 @@ session_authenticate(struct request *r, struct redis_store *rs, const struct con
         *token_out = NULL;
     }
     if (token == NULL) {
-        return unauthenticated(r, malformed ? "the Authorization header must be \"Bearer TOKEN\""
-                                            : "authentication is required");
+        *problem = malformed ? "the Authorization header must be \"Bearer TOKEN\"" : "authentication is required";
+        return MK_EUNAUTH;
     }
     if (!session_token_valid(token)) {
-        return unauthenticated(r, "the session token is not valid");
+        *problem = "the session token is not valid";
+        return MK_EUNAUTH;
     }
     char *key = session_key(r->arena, token);
     redisReply *reply;
     int rc = redis_cmd(rs, r->arena, &reply, "GET %s", key);
     if (rc != MK_OK || reply->type == REDIS_REPLY_ERROR) {
-        return http_fail(r, MK_EUNAVAILABLE, "sessions are unavailable; retry later");
+        *problem = "sessions are unavailable; retry later";
+        return MK_EUNAVAILABLE;
     }
     long long now = (long long)time(NULL);
     char user_id[UUID_STR_LEN + 1];
     long long expires_at = 0;
     if (reply->type != REDIS_REPLY_STRING || sscanf(reply->str, "%36s %lld", user_id, &expires_at) != 2 ||
         !uuid_valid(user_id) || expires_at <= now) {
-        return unauthenticated(r, "the session has expired or was ended; log in again");
+        *problem = "the session has expired or was ended; log in again";
+        return MK_EUNAUTH;
     }
     if (via_cookie && is_write(r)) {
         const char *origin = http_header(r, "Origin");
         if (origin == NULL || strcmp(origin, cfg->public_origin) != 0) {
-            return http_fail(r, MK_EFORBIDDEN,
-                             "a write authenticated by cookie must carry the site's Origin header");
+            *problem = "a write authenticated by cookie must carry the site's Origin header";
+            return MK_EFORBIDDEN;
         }
     }
     if (expires_at - now < cfg->session_ttl_s - SESSION_REFRESH_S) {
@@ -165,4 +166,23 @@ session_authenticate(struct request *r, struct redis_store *rs, const struct con
         *token_out = token;
     }
     return MK_OK;
+}
+
+int
+session_authenticate(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out,
+                     const char **token_out)
+{
+    const char *problem = NULL;
+    int rc = lookup(r, rs, cfg, out, token_out, &problem);
+    if (rc == MK_EUNAUTH) {
+        http_set_header(r, "WWW-Authenticate", "Bearer realm=\"market\"");
+    }
+    return rc == MK_OK ? rc : http_fail(r, rc, problem);
+}
+
+int
+session_identify(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out)
+{
+    const char *problem;
+    return lookup(r, rs, cfg, out, NULL, &problem);
 }

@@ -58,6 +58,10 @@ int session_delete(struct redis_store *rs, arena_t *a, const char *token);
 int session_authenticate(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out,
                          const char **token);
 
+/* The same for a read where a session is optional (a draft is shown to its seller only):
+ * MK_OK with *out, or the error code, with nothing answered or recorded on r. */
+int session_identify(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out);
+
 /* Set-Cookie for the session token (max_age seconds), or clearing it when token is NULL. */
 void session_set_cookie(struct request *r, const char *token, int max_age);
 

@@ -77,10 +77,8 @@ query_listing(struct request *r)
     if (status != NULL && strcmp(status, "draft") == 0) {
         /* A draft is its seller's alone; anyone else is told it does not exist. */
         struct session s;
-        if (session_authenticate(r, &w->redis, w->cfg, &s, NULL) != MK_OK ||
+        if (session_identify(r, &w->redis, w->cfg, &s) != MK_OK ||
             strcmp(s.user_id, readmodel_str(doc, "seller_id")) != 0) {
-            http_unset_header(r, "WWW-Authenticate");
-            http_unset_header(r, "Set-Cookie");
             return http_fail(r, MK_ENOTFOUND, "no such listing");
         }
         http_set_header(r, "Cache-Control", "private, no-cache");
