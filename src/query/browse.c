@@ -303,7 +303,7 @@ browse(struct request *r, const struct search_query *q)
         key = arena_sprintf(r->arena, "cache:search:%lld:%s", gen, hex);
         struct cached c;
         if (cache_get(r, key, &c)) {
-            query_public_cache_headers(r);
+            cache_public_headers(r);
             return cache_respond(r, &c);
         }
     }
@@ -355,7 +355,7 @@ browse(struct request *r, const struct search_query *q)
     if (partial) {
         http_set_header(r, "X-Read-Stale", "1");   /* the rebuild has not reached everything yet */
     }
-    query_public_cache_headers(r);
+    cache_public_headers(r);
     rc = http_respond_json_etag(r, out, NULL);
     if (key != NULL && !partial) {
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->cache_search_ttl_s);

@@ -41,6 +41,11 @@ void cache_put(struct request *r, const char *key, long long seq, const char *et
 /* The catalog generation, or -1 when Redis cannot say (then pages are not cached). */
 long long cache_catalog_gen(struct request *r);
 
+/* Headers of an anonymous, shareable catalogue answer: browsers revalidate (ETag) and nginx
+ * keeps it http_cache_ttl_s (X-Accel-Expires; 0 for a stale answer), the projector purging
+ * listing and profile pages sooner. */
+void cache_public_headers(struct request *r);
+
 /* Answer r from a cached entry (ETag, If-None-Match → MK_ENOTMODIFIED). */
 int cache_respond(struct request *r, const struct cached *c);
 

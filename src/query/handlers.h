@@ -20,7 +20,4 @@ int query_order(struct request *r);
 int query_balance(struct request *r);
 int query_user_reviews(struct request *r);
 
-/* Cache-Control and X-Accel-Expires of an anonymous, shareable catalogue answer. */
-void query_public_cache_headers(struct request *r);
-
 #endif

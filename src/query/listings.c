@@ -10,42 +10,6 @@
 #include "query/readmodel.h"
 #include "worker.h"
 
-/* The members of a read-model listing that the API shows, in the API's order. */
-static const char *const LISTING_FIELDS[] = {
-    "id",       "seller_id",  "title",  "description", "category", "condition",  "price_minor", "currency",
-    "location", "attributes", "images", "status",      "version",  "created_at", "updated_at",  "seller",
-    "favorites", NULL,
-};
-
-json_object *
-readmodel_listing_json(const bson_t *doc)
-{
-    json_object *full = readmodel_to_json(doc);
-    json_object *out = json_object_new_object();
-    for (const char *const *f = LISTING_FIELDS; *f != NULL; f++) {
-        json_object *v = NULL;
-        if (full != NULL && json_object_object_get_ex(full, *f, &v)) {
-            json_object_object_add(out, *f, json_object_get(v));
-        }
-    }
-    json_object_put(full);
-    return out;
-}
-
-/* Headers of an anonymous, shareable catalogue answer: browsers revalidate (ETag), nginx
- * keeps it http_cache_ttl_s (the projector purges listing and profile pages sooner). */
-void
-query_public_cache_headers(struct request *r)
-{
-    struct worker *w = r->worker;
-    /* X-Accel-Expires first: nginx reads headers in order, and a Cache-Control: no-cache
-     * seen before it would make the answer uncacheable for nginx too. */
-    /* A stale answer (a rebuild in progress) is not kept by nginx at all. */
-    int ttl = http_response_header(r, "X-Read-Stale") != NULL ? 0 : w->cfg->http_cache_ttl_s;
-    http_set_header(r, "X-Accel-Expires", arena_sprintf(r->arena, "%d", ttl));
-    http_set_header(r, "Cache-Control", "no-cache");
-}
-
 int
 query_listing(struct request *r)
 {
@@ -62,7 +26,7 @@ query_listing(struct request *r)
     char *key = arena_sprintf(r->arena, "cache:listing:%s", id);
     struct cached c;
     if (cache_get(r, key, &c) && c.seq >= min_seq) {
-        query_public_cache_headers(r);
+        cache_public_headers(r);
         return cache_respond(r, &c);
     }
     const bson_t *doc;
@@ -86,7 +50,7 @@ query_listing(struct request *r)
         json_object_object_add(out, "listing", readmodel_listing_json(doc));
         return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
     }
-    query_public_cache_headers(r);
+    cache_public_headers(r);
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "listing", readmodel_listing_json(doc));
     rc = http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));

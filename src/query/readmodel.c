@@ -208,3 +208,25 @@ readmodel_to_json(const bson_t *doc)
     respell_doubles(o);
     return o;
 }
+
+/* The members of a read-model listing that the API shows, in the API's order. */
+static const char *const LISTING_FIELDS[] = {
+    "id",       "seller_id",  "title",  "description", "category", "condition",  "price_minor", "currency",
+    "location", "attributes", "images", "status",      "version",  "created_at", "updated_at",  "seller",
+    "favorites", NULL,
+};
+
+json_object *
+readmodel_listing_json(const bson_t *doc)
+{
+    json_object *full = readmodel_to_json(doc);
+    json_object *out = json_object_new_object();
+    for (const char *const *f = LISTING_FIELDS; *f != NULL; f++) {
+        json_object *v = NULL;
+        if (full != NULL && json_object_object_get_ex(full, *f, &v)) {
+            json_object_object_add(out, *f, json_object_get(v));
+        }
+    }
+    json_object_put(full);
+    return out;
+}

@@ -70,7 +70,7 @@ query_user(struct request *r)
     char *key = arena_sprintf(r->arena, "cache:user:%s", id);
     struct cached c;
     if (cache_get(r, key, &c) && c.seq >= min_seq) {
-        query_public_cache_headers(r);
+        cache_public_headers(r);
         return cache_respond(r, &c);
     }
     const bson_t *doc;
@@ -83,7 +83,7 @@ query_user(struct request *r)
     }
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "user", public_profile(doc));
-    query_public_cache_headers(r);
+    cache_public_headers(r);
     rc = http_respond_json_etag(r, out, NULL);
     if (http_response_header(r, "X-Read-Stale") == NULL) {
         cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
