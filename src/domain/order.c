@@ -255,11 +255,12 @@ static const struct pg_stmt GET = {
 };
 
 /* Keyset: strictly after (created_at, id) of the previous page's last item; no cursor
- * (NULLs) starts before every order. */
+ * (NULLs) starts before every order. ORDER BY names the table's columns: a bare "id" would
+ * bind to the selected id::text output column and sort by text, not by uuid. */
 #define AFTER                                                                                                          \
     "(created_at, id) < (coalesce('epoch'::timestamptz + $2::bigint * interval '1 microsecond', 'infinity'), "         \
     "  coalesce($3::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) "                                                   \
-    "ORDER BY created_at DESC, id DESC LIMIT $4::int"
+    "ORDER BY orders.created_at DESC, orders.id DESC LIMIT $4::int"
 
 static const struct pg_stmt LIST_BUYER = {
     "order_list_buyer",

@@ -13,14 +13,19 @@ static const struct pg_stmt APPEND = {
     5,
 };
 
+/* In (xid8 txid, seq) order, the order the checkpoint compares in. The text columns carry
+ * their own names and ORDER BY is qualified: a bare "ORDER BY txid" binds to an output column
+ * of that name first, and with "txid::text" selected it sorted '10000' before '736', so a
+ * full batch moved the checkpoint past events it had not read (issue 17). */
 static const struct pg_stmt READ = {
     "outbox_read",
-    "SELECT seq, txid::text, aggregate_type, aggregate_id::text, aggregate_version, event_type, payload::text, "
-    "       (extract(epoch FROM created_at) * 1000)::bigint "
-    "FROM outbox "
-    "WHERE (txid, seq) > ($1::xid8, $2::bigint) "
-    "  AND txid < pg_snapshot_xmin(pg_current_snapshot()) "
-    "ORDER BY txid, seq LIMIT $3::int",
+    "SELECT o.seq, o.txid::text AS txid_text, o.aggregate_type, o.aggregate_id::text AS aggregate_id_text, "
+    "       o.aggregate_version, o.event_type, o.payload::text AS payload_text, "
+    "       (extract(epoch FROM o.created_at) * 1000)::bigint "
+    "FROM outbox o "
+    "WHERE (o.txid, o.seq) > ($1::xid8, $2::bigint) "
+    "  AND o.txid < pg_snapshot_xmin(pg_current_snapshot()) "
+    "ORDER BY o.txid, o.seq LIMIT $3::int",
     3,
 };
 

@@ -398,13 +398,16 @@ run(struct projector *p)
             continue;
         }
         backoff = 100;
-        if (rc == MK_OK) {
-            continue; /* a full batch: there may be more */
-        }
+        /* The backlog gauges every 250 ms, behind as well as caught up (during a long backlog
+         * they are what an operator watches), and at once when a backlog has just been worked
+         * off, so they never stay at a stale non-zero while the projector idles. */
         double now = clock_mono();
-        if (now >= p->next_backlog) {
+        if (now >= p->next_backlog || (rc == 1 && p->w.metrics->projector_pending > 0)) {
             update_backlog(p);
             p->next_backlog = now + 0.25;
+        }
+        if (rc == MK_OK) {
+            continue; /* a full batch: there may be more */
         }
         if (p->once) {
             return 0;

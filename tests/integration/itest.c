@@ -405,3 +405,182 @@ itest_dump(char **text, const char *collection, const bson_t *filter, const bson
     mongoc_collection_destroy(c);
     mongoc_client_destroy(m);
 }
+
+/* ---- read model == write model ------------------------------------------------------------ */
+
+/* One side of a comparison: "key value…" lines, sorted byte-wise. */
+struct lines {
+    char **v;
+    size_t n, cap;
+};
+
+static void
+lines_add(struct lines *l, char *line)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap != 0 ? l->cap * 2 : 256;
+        l->v = realloc(l->v, l->cap * sizeof(*l->v));
+        cr_assert_not_null(l->v);
+    }
+    l->v[l->n++] = line;
+}
+
+static int
+lines_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+lines_free(struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i]);
+    }
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* What PostgreSQL says and what MongoDB must hold, per read collection: the SQL gives one
+ * text line per row; the MongoDB side joins _id and the named fields (integers) with spaces. */
+static const struct completeness {
+    const char *what;
+    const char *sql;
+    const char *collection;
+    const char *filter_json;   /* MongoDB filter (extended JSON) */
+    const char *fields[3];     /* after _id, NULL-terminated */
+} completeness[] = {
+    {"pings", "SELECT id::text || ' ' || version FROM system_pings", "system_pings", "{}", {"version", NULL}},
+    {"sellers", "SELECT id::text || ' ' || version FROM users", "sellers", "{}", {"version", NULL}},
+    {"listings", "SELECT id::text || ' ' || version FROM listings", "listings", "{}", {"version", NULL}},
+    {"favourite counts",
+     "SELECT listing_id::text || ' ' || count || ' ' || version FROM listing_favorite_counts WHERE version > 0",
+     "listings", "{\"favorites_version\": {\"$exists\": true}}", {"favorites", "favorites_version", NULL}},
+    {"favourites", "SELECT user_id::text || ':' || listing_id::text FROM favorites", "favorites",
+     "{\"active\": true}", {NULL}},
+    {"reviews", "SELECT id::text || ' ' || rating FROM reviews", "reviews", "{}", {"rating", NULL}},
+};
+
+static void
+pg_lines(PGconn *pg, const char *sql, struct lines *out)
+{
+    PGresult *res = PQexec(pg, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(pg));
+    for (int i = 0; i < PQntuples(res); i++) {
+        lines_add(out, strdup(PQgetvalue(res, i, 0)));
+    }
+    PQclear(res);
+    qsort(out->v, out->n, sizeof(*out->v), lines_cmp);
+}
+
+static void
+mongo_lines(mongoc_client_t *m, const struct completeness *c, struct lines *out)
+{
+    mongoc_collection_t *coll = mongoc_client_get_collection(m, "market", c->collection);
+    bson_error_t err;
+    bson_t *filter = bson_new_from_json((const uint8_t *)c->filter_json, -1, &err);
+    cr_assert_not_null(filter, "%s", err.message);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, NULL);
+    const bson_t *doc;
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        char line[256];
+        int len = snprintf(line, sizeof(line), "%s",
+                           bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)
+                               ? bson_iter_utf8(&it, NULL)
+                               : "(no string _id)");
+        for (int f = 0; c->fields[f] != NULL; f++) {
+            if (bson_iter_init_find(&it, doc, c->fields[f])) {
+                len += snprintf(line + len, sizeof(line) - (size_t)len, " %lld", (long long)bson_iter_as_int64(&it));
+            } else {
+                len += snprintf(line + len, sizeof(line) - (size_t)len, " (no %s)", c->fields[f]);
+            }
+        }
+        lines_add(out, strdup(line));
+    }
+    cr_assert_not(mongoc_cursor_error(cur, &err), "%s: %s", c->collection, err.message);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    mongoc_collection_destroy(coll);
+    qsort(out->v, out->n, sizeof(*out->v), lines_cmp);
+}
+
+/* Empty when equal; otherwise counts and the first differences (malloc-ed). */
+static char *
+lines_diff(const char *what, const struct lines *pg, const struct lines *mongo)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    size_t i = 0, j = 0, shown = 0, missing = 0, extra = 0;
+    while (i < pg->n || j < mongo->n) {
+        int c = i == pg->n ? 1 : j == mongo->n ? -1 : strcmp(pg->v[i], mongo->v[j]);
+        if (c == 0) {
+            i++, j++;
+            continue;
+        }
+        if (c < 0) {
+            missing++;
+            if (shown++ < 5) {
+                fprintf(f, "\n  PostgreSQL has, the read model lacks: %s", pg->v[i]);
+            }
+            i++;
+        } else {
+            extra++;
+            if (shown++ < 5) {
+                fprintf(f, "\n  the read model has, PostgreSQL lacks: %s", mongo->v[j]);
+            }
+            j++;
+        }
+    }
+    fclose(f);
+    if (missing == 0 && extra == 0) {
+        free(out);
+        return NULL;
+    }
+    char *msg = NULL;
+    cr_assert_gt(asprintf(&msg, "%s: %zu in PostgreSQL, %zu in the read model, %zu missing or older, %zu extra "
+                                "or different:%s",
+                          what, pg->n, mongo->n, missing, extra, out),
+                 0);
+    free(out);
+    return msg;
+}
+
+/* The first difference between the models, or NULL (malloc-ed). */
+static char *
+read_model_difference(void)
+{
+    PGconn *pg = itest_pg();
+    mongoc_client_t *m = itest_mongo();
+    char *diff = NULL;
+    for (size_t k = 0; k < sizeof(completeness) / sizeof(completeness[0]) && diff == NULL; k++) {
+        struct lines a = {0}, b = {0};
+        pg_lines(pg, completeness[k].sql, &a);
+        mongo_lines(m, &completeness[k], &b);
+        diff = lines_diff(completeness[k].what, &a, &b);
+        lines_free(&a);
+        lines_free(&b);
+    }
+    mongoc_client_destroy(m);
+    PQfinish(pg);
+    return diff;
+}
+
+static bool
+read_model_equal(void *arg)
+{
+    char **last = arg;
+    free(*last);
+    *last = read_model_difference();
+    return *last == NULL;
+}
+
+void
+itest_assert_read_model_complete(int timeout_ms)
+{
+    char *diff = NULL;
+    bool ok = itest_poll(timeout_ms, read_model_equal, &diff);
+    cr_assert(ok, "the read model does not hold the write model after %d ms: %s", timeout_ms, diff);
+    free(diff);
+}

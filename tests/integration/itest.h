@@ -104,6 +104,14 @@ void itest_login(struct itest_user *u);
  */
 void itest_dump(char **text, const char *collection, const bson_t *filter, const bson_t *projection);
 
+/*
+ * Fails the test unless, within timeout_ms, the read model holds exactly the write model:
+ * every ping, seller and listing of PostgreSQL at its version, every listing's favourite
+ * count at its version, every active favourite and every review, and nothing else. Call it
+ * after a rebuild (and wherever a test wants to show nothing was lost or applied twice).
+ */
+void itest_assert_read_model_complete(int timeout_ms);
+
 /* printf into one of 8 rotating static buffers of 8 KiB: valid until 8 more calls. */
 char *itest_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 

@@ -179,6 +179,7 @@ Test(cqrs, rebuild_reproduces_the_same_read_model)
     snprintf(cmd, sizeof(cmd), "%s --role projector --rebuild --config %s >/dev/null 2>&1",
              itest_env("MARKET_TEST_MARKETD"), itest_env("MARKET_TEST_CONFIG"));
     cr_assert_eq(system(cmd), 0, "marketd --rebuild failed");
+    itest_assert_read_model_complete(0);
     char *after = snapshot();
     cr_assert_gt(strlen(before), 0);
     cr_assert_str_eq(after, before, "the rebuilt read model differs");

@@ -1227,6 +1227,7 @@ Test(orders, ratings_reach_the_profile_and_every_listing_and_survive_replays)
     snprintf(cmd, sizeof(cmd), "%s --role projector --rebuild --config %s >/dev/null 2>&1",
              itest_env("MARKET_TEST_MARKETD"), itest_env("MARKET_TEST_CONFIG"));
     cr_assert_eq(system(cmd), 0, "marketd --rebuild failed");
+    itest_assert_read_model_complete(0);
     char *after_rebuild = rating_snapshot(seller.id);
     cr_assert_str_eq(after_rebuild, before, "the rebuilt ratings differ");
     free(before);

@@ -352,6 +352,7 @@ Test(resilience, an_emptied_read_model_is_rebuilt_automatically)
     cr_assert(itest_poll(5000, ping_in_mongo, &w));
     itest_stack("restart", "mongo");
     cr_assert(itest_poll(15000, ping_in_mongo, &w), "the read model was not rebuilt after MongoDB came back empty");
+    itest_assert_read_model_complete(15000);
     free((char *)w.id);
 }
 
@@ -423,6 +424,7 @@ Test(resilience, mongo_down_serves_stale_pages_or_503, .fini = start_mongo)
      * has replayed every earlier event. */
     struct doc_wait w = {post_ping_id("after mongo came back")};
     cr_assert(itest_poll(30000, ping_in_mongo, &w), "the read model was rebuilt");
+    itest_assert_read_model_complete(15000);
     free((char *)w.id);
 }
 
@@ -482,4 +484,76 @@ Test(resilience, workers_are_recycled_after_max_requests, .fini = normal_query_p
     cr_assert_eq(metric(r.body, "market_pool_worker_restarts_total{role=\"query\"} "), restarts,
                  "a recycle is not counted as a crash");
     iresp_free(&r);
+}
+
+static void
+normal_projector(void)
+{
+    unsetenv("MARKET_PROJECTOR_BATCH");
+    itest_stack("restart", "projector");
+}
+
+struct backlog_watch {
+    long long total;      /* events in the backlog */
+    long long seen_mid;   /* a pending count strictly between 0 and total, or 0 */
+};
+
+static long long
+pending_events(void)
+{
+    struct iresp r = itest_http("GET", "/metrics", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    long long n = metric(r.body, "\nmarket_outbox_pending_events ");   /* not the HELP line */
+    iresp_free(&r);
+    return n;
+}
+
+static bool
+nothing_pending(void *arg)
+{
+    (void)arg;
+    return pending_events() == 0;
+}
+
+/* Stop once the gauge has shown the backlog shrinking, or once it reads 0 (caught up). */
+static bool
+backlog_reported(void *arg)
+{
+    struct backlog_watch *w = arg;
+    long long n = pending_events();
+    if (n > 0 && n < w->total) {
+        w->seen_mid = n;
+        return true;
+    }
+    return false;
+}
+
+/* While the projector works through a backlog of many batches, /metrics reports the backlog as
+ * it shrinks, not the value it had before (the gauges were refreshed only once caught up). */
+Test(resilience, metrics_report_a_backlog_while_it_is_worked_off, .fini = normal_projector)
+{
+    itest_stack("stop", "projector");
+    long long total = 3000;
+    PGconn *pg = itest_pg();
+    PGresult *res = PQexec(pg, itest_fmt(
+        "WITH p AS (INSERT INTO system_pings (id, note) SELECT gen_random_uuid(), 'backlog ' || g "
+        "  FROM generate_series(1, %lld) g RETURNING id, note, version, "
+        "  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
+        "  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated) "
+        "INSERT INTO outbox (aggregate_type, aggregate_id, aggregate_version, event_type, payload) "
+        "SELECT 'system_ping', id, version, 'system.ping', json_build_object('id', id, 'note', note, "
+        "  'version', version, 'created_at', created, 'updated_at', updated)::jsonb FROM p",
+        total));
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+
+    /* Batches of 20: 150 of them, so the projector is behind for many refresh periods. */
+    setenv("MARKET_PROJECTOR_BATCH", "20", 1);
+    itest_stack("start", "projector");
+    struct backlog_watch w = {.total = total};
+    cr_assert(itest_poll(60000, backlog_reported, &w), "the pending gauge never showed the backlog shrinking");
+    cr_assert(w.seen_mid > 0 && w.seen_mid < total);
+    itest_assert_read_model_complete(120000);
+    cr_assert(itest_poll(5000, nothing_pending, NULL), "caught up, the gauge still says %lld", pending_events());
 }
