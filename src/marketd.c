@@ -70,11 +70,11 @@ run_master(const struct config *cfg, const char *role, char **argv)
         return 2;
     }
     exe[n] = '\0';
-    bool command = strcmp(role, "command") == 0;
+    bool command = strcmp(role, "command") == 0, projector = strcmp(role, "projector") == 0;
     struct pool_options o = {
         .role = role,
-        .listen = command ? cfg->command_listen : cfg->query_listen,
-        .workers = command ? cfg->command_workers : cfg->query_workers,
+        .listen = projector ? NULL : command ? cfg->command_listen : cfg->query_listen,
+        .workers = projector ? cfg->projector_processes : command ? cfg->command_workers : cfg->query_workers,
         .backlog = cfg->listen_backlog,
         .socket_mode = cfg->socket_mode,
         .graceful_timeout_s = cfg->graceful_timeout_s,
@@ -150,7 +150,9 @@ main(int argc, char **argv)
         return 2;
     }
     if (strcmp(role, "projector") == 0) {
-        return rebuild ? projector_rebuild(&cfg, 120) : projector_main(&cfg);
+        /* The master supervises projector_processes processes (one holds the advisory lock,
+         * the others stand by) and replaces any that dies, like the pools' workers. */
+        return rebuild ? projector_rebuild(&cfg, 120) : worker ? projector_main(&cfg) : run_master(&cfg, role, argv);
     }
     if (strcmp(role, "command") != 0 && strcmp(role, "query") != 0) {
         fprintf(stderr, "marketd: unknown role '%s' (command, query or projector)\n", role);

@@ -1,6 +1,9 @@
 # shellcheck shell=bash
 # Redis for sessions, rate limits and caches: loopback TCP on $MARKET_REDIS_PORT and a unix
-# socket in $MARKET_RUN. In-memory only (no RDB/AOF): every key it holds can be lost.
+# socket in $MARKET_RUN. Sessions must survive a restart or a crash of Redis, so the append-only
+# file is on (appendfsync everysec: a kill -9 loses nothing that was answered, a power loss at
+# most a second). Under memory pressure the keys nearest their expiry go first (caches and
+# counters, not 30-day sessions).
 # Sourced after common.sh.
 
 MARKET_REDIS_SOCKET=$MARKET_RUN/redis.sock
@@ -14,7 +17,8 @@ redis_start() {
     mkdir -p "$MARKET_VAR/redis"
     start_bg redis redis-server --bind 127.0.0.1 --port "$MARKET_REDIS_PORT" \
         --unixsocket "$MARKET_REDIS_SOCKET" --unixsocketperm 770 --dir "$MARKET_VAR/redis" \
-        --save "" --appendonly no --daemonize no --maxmemory 512mb --maxmemory-policy volatile-lru
+        --save "" --appendonly yes --appendfsync everysec --daemonize no \
+        --maxmemory 512mb --maxmemory-policy volatile-ttl
     wait_for redis 10 redis-cli -s "$MARKET_REDIS_SOCKET" ping ||
         { tail -n 20 "$MARKET_LOG/redis.log" >&2; die "Redis did not start"; }
 }

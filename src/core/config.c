@@ -70,6 +70,7 @@ static const struct opt opts[] = {
     S(nginx_access_log, ""),
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
+    I(projector_processes, 2, 1, 8),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -60,6 +60,7 @@ struct config {
     /* projector */
     int projector_poll_ms;
     int projector_batch;
+    int projector_processes;   /* supervised projector processes: one active, the rest hot standbys */
 };
 
 /* Fill c with the defaults. Strings are heap copies owned by c. */

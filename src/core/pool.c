@@ -162,8 +162,9 @@ start_slot(const struct pool_options *o, struct slot *s, int listen_fd, const si
 int
 pool_master_run(const struct pool_options *o)
 {
-    int listen_fd = pool_listen(o->listen, o->backlog, o->socket_mode);
-    if (listen_fd < 0) {
+    /* No socket: a supervised role (the projector), whose workers get --listen-fd -1. */
+    int listen_fd = o->listen != NULL ? pool_listen(o->listen, o->backlog, o->socket_mode) : -1;
+    if (o->listen != NULL && listen_fd < 0) {
         return 1;
     }
     sigset_t set, orig;
@@ -186,7 +187,11 @@ pool_master_run(const struct pool_options *o)
         metrics_set(o->metrics->workers_configured, o->workers);
         metrics_set(o->metrics->workers_alive, 0);
     }
-    log_info("pool %s: listening on %s with %d workers", o->role, o->listen, o->workers);
+    if (o->listen != NULL) {
+        log_info("pool %s: listening on %s with %d workers", o->role, o->listen, o->workers);
+    } else {
+        log_info("pool %s: supervising %d workers", o->role, o->workers);
+    }
 
     bool stopping = false;
     double deadline = 0;
@@ -211,8 +216,10 @@ pool_master_run(const struct pool_options *o)
                 log_info("pool %s: %s, stopping %s", o->role, strsignal(sig), immediate ? "now" : "gracefully");
                 /* Stop accepting at once: new connections are refused, so nginx answers 502 at
                  * once instead of queueing on a socket that will not be served. */
-                close(listen_fd);
-                if (strncmp(o->listen, "unix:", 5) == 0) {
+                if (listen_fd >= 0) {
+                    close(listen_fd);
+                }
+                if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0) {
                     unlink(o->listen + 5);
                 }
             }

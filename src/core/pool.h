@@ -21,7 +21,7 @@
 
 struct pool_options {
     const char *role;
-    const char *listen;         /* "unix:/path" or "host:port" */
+    const char *listen;         /* "unix:/path" or "host:port"; NULL: no socket, workers get --listen-fd -1 */
     int workers;
     int backlog;
     int socket_mode;
@@ -31,7 +31,8 @@ struct pool_options {
     struct metrics_segment *metrics;
 };
 
-/* Run the master until SIGTERM/SIGINT (graceful) or SIGQUIT (immediate). Returns an exit code. */
+/* Run the master until SIGTERM/SIGINT (graceful) or SIGQUIT (immediate). Returns an exit code.
+ * The projector uses the same master without a socket: it keeps its processes running. */
 int pool_master_run(const struct pool_options *o);
 
 /* Serve one accepted request. The return value is ignored; errors are the handler's to answer. */

@@ -557,3 +557,51 @@ Test(resilience, metrics_report_a_backlog_while_it_is_worked_off, .fini = normal
     itest_assert_read_model_complete(120000);
     cr_assert(itest_poll(5000, nothing_pending, NULL), "caught up, the gauge still says %lld", pending_events());
 }
+
+static bool
+me_is_ok(void *arg)
+{
+    struct itest_user *u = arg;
+    struct iresp r = itest_http("GET", "/api/v1/users/me", (const char *const[]){u->bearer, NULL}, NULL);
+    long status = r.status;
+    iresp_free(&r);
+    cr_assert(status == 200 || status == 503, "after a Redis crash the session is %ld (logged out)", status);
+    return status == 200;
+}
+
+static void
+start_redis(void)
+{
+    itest_stack("start", "redis");
+}
+
+/* Sessions survive a crash of Redis: the append-only file holds every answered write. */
+Test(resilience, sessions_survive_a_redis_crash, .fini = start_redis)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Durable");
+    cr_assert(me_is_ok(&u));
+    int pid = itest_pid("redis");
+    cr_assert_gt(pid, 0);
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    itest_stack("start", "redis");
+    cr_assert(itest_poll(10000, me_is_ok, &u), "the session did not come back with Redis");
+}
+
+/* The projector master replaces a projector process that dies, and one of them holds the lock:
+ * killing every projector process with SIGKILL stops projection only for a moment. */
+Test(resilience, killed_projector_processes_are_replaced)
+{
+    int master = itest_pid("market-projector");
+    cr_assert_gt(master, 0);
+    struct all_new a = {.master = master, .want = 2};
+    a.nold = children(master, a.old, 512);
+    cr_assert_eq(a.nold, 2, "one active projector and one standby");
+    for (int i = 0; i < a.nold; i++) {
+        cr_assert_eq(kill(a.old[i], SIGKILL), 0);
+    }
+    cr_assert(itest_poll(10000, all_workers_new, &a), "the killed projector processes were not replaced");
+    struct doc_wait w = {post_ping_id("after the projectors were killed")};
+    cr_assert(itest_poll(10000, ping_in_mongo, &w), "nothing projects after the projector processes were killed");
+    free((char *)w.id);
+}
