@@ -27,7 +27,7 @@ review_parse(struct request *r, json_object *body, struct review_input *out)
             out->rating = (int)n;
         }
     }
-    if (json_object_object_get_ex(body, "comment", &v) && !json_object_is_type(v, json_type_null)) {
+    if (json_object_object_get_ex(body, "comment", &v)) {
         if (!json_object_is_type(v, json_type_string)) {
             http_field_error(r, "comment", "must be a string");
         } else {
