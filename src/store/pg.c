@@ -1,5 +1,6 @@
 #include "store/pg.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +46,36 @@ pg_close(struct pg *pg)
  */
 #define PG_SLOW_CONNECT_S 0.25
 
+/* True when the server has closed its side of an idle connection (without waiting). What
+ * it sent before (a FATAL "terminating connection") is consumed. */
+static bool
+peer_closed(PGconn *conn)
+{
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN | POLLRDHUP};
+    if (p.fd < 0) {
+        return true;
+    }
+    if (poll(&p, 1, 0) <= 0) {
+        return false;
+    }
+    if ((p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0) {
+        return true;
+    }
+    return PQconsumeInput(conn) != 1 || PQstatus(conn) != CONNECTION_OK;
+}
+
 PGconn *
 pg_conn(struct pg *pg)
 {
     if (pg->conn != NULL) {
-        if (PQstatus(pg->conn) == CONNECTION_OK) {
+        /* Between transactions, look whether the server closed its side meanwhile (a
+         * restart): then the connection is replaced before a statement is sent, so any
+         * statement may go to the fresh one. */
+        if (PQstatus(pg->conn) == CONNECTION_OK &&
+            (PQtransactionStatus(pg->conn) != PQTRANS_IDLE || !peer_closed(pg->conn))) {
             return pg->conn;
         }
+        log_info("postgres: the server closed the connection while it was idle; connecting again");
         drop_conn(pg);
     }
     double now = clock_mono();

@@ -94,9 +94,10 @@ refuse_all(const char *method, const char *path, const char *const *headers, con
 
 Test(hostile, register_refuses_and_creates_no_user)
 {
-    const char *local = itest_unique("hostile-reg");
-    const char *email = itest_fmt("%s@example.test", local);
-    const char *email_like = itest_fmt("%s%%", local);
+    char local[96], email[128], email_like[128];
+    snprintf(local, sizeof(local), "%s", itest_unique("hostile-reg"));
+    snprintf(email, sizeof(email), "%s@example.test", local);
+    snprintf(email_like, sizeof(email_like), "%s%%", local);
     refuse_all("POST", "/api/v1/users", NULL,
                itest_fmt("{\"email\":%%s,\"password\":\"Secret-One-26\",\"display_name\":\"Hos\"}"), "email");
     refuse_all("POST", "/api/v1/users", NULL,
