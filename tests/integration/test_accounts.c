@@ -603,8 +603,12 @@ Test(accounts, profile_patch_validation)
     cr_assert_eq(r.status, 200, "an empty patch changes nothing");
     cr_assert_null(iresp_header(&r, "X-Event-Seq"), "and writes no event");
     iresp_free(&r);
+    r = itest_http("PATCH", "/api/v1/users/me", auth, "{\"bio\":null}");
+    cr_assert_eq(r.status, 422, "API.md: null is not absent, and only location may be null: %s", r.body);
+    cr_assert_not_null(field_problem(&r, "bio"), "%s", r.body);
+    iresp_free(&r);
     r = itest_http("PATCH", "/api/v1/users/me", auth,
-                   "{\"location\":{\"city\":\" Porto \",\"country\":\"PT\"},\"bio\":null}");
+                   "{\"location\":{\"city\":\" Porto \",\"country\":\"PT\"},\"bio\":\"\"}");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(ijson_str(r.json, "user", "location", "city", NULL), "Porto");
     cr_assert_str_eq(ijson_str(r.json, "user", "bio", NULL), "");
