@@ -101,11 +101,16 @@ Test(accounts, registration_reports_each_invalid_field)
     cr_assert_str_eq(field_problem(&r, "display_name"), "is required");
     iresp_free(&r);
 
-    r = itest_http("POST", "/api/v1/users", NULL, "{\"email\":42,\"password\":true,\"display_name\":null}");
+    r = itest_http("POST", "/api/v1/users", NULL, "{\"email\":42,\"password\":true,\"display_name\":[]}");
     cr_assert_eq(r.status, 422);
     cr_assert_str_eq(field_problem(&r, "email"), "must be a string");
     cr_assert_str_eq(field_problem(&r, "password"), "must be a string");
     cr_assert_str_eq(field_problem(&r, "display_name"), "must be a string");
+    iresp_free(&r);
+    r = itest_http("POST", "/api/v1/users", NULL, "{\"email\":null,\"password\":null,\"display_name\":null}");
+    cr_assert_eq(r.status, 422);
+    cr_assert_str_eq(field_problem(&r, "email"), "must not be null", "null is not absent (API.md)");
+    cr_assert_str_eq(field_problem(&r, "display_name"), "must not be null");
     iresp_free(&r);
 }
 
