@@ -42,5 +42,13 @@ command_run(struct request *r, command_body body, void *ctx)
     if (rc == MK_EUNAVAILABLE) {
         http_fail(r, rc, "the database is unavailable; retry later");
     }
+    if (rc == MK_EVALIDATION && r->err_fields == NULL) {
+        /* A value the database refused (SQLSTATE class 22 or 23): name it when known. */
+        const char *field = pg_error_field(&w->pg);
+        if (field != NULL) {
+            http_field_error(r, field, pg_error_problem(&w->pg));
+        }
+        http_fail(r, rc, "a value was not accepted");
+    }
     return rc;
 }

@@ -144,8 +144,10 @@ command_update_me(struct request *r)
     if (rc != MK_OK) {
         return rc;
     }
+    /* API.md: null clears the location; a null anywhere else is 422. */
+    static const char *const nullable[] = {"location", NULL};
     json_object *body, *v;
-    if ((rc = http_json_body(r, &body)) != MK_OK) {
+    if ((rc = http_json_body_nullable(r, nullable, &body)) != MK_OK) {
         return rc;
     }
     http_json_only(r, body, allowed);
@@ -161,10 +163,8 @@ command_update_me(struct request *r)
     }
     if (json_object_object_get_ex(body, "bio", &v)) {
         any = true;
-        if (json_object_is_type(v, json_type_null)) {
-            c.patch.bio = "";
-        } else if (!json_object_is_type(v, json_type_string)) {
-            http_field_error(r, "bio", "must be a string or null");
+        if (!json_object_is_type(v, json_type_string)) {
+            http_field_error(r, "bio", "must be a string (\"\" clears it)");
         } else {
             char *bio = text_trim(r->arena, json_object_get_string(v));
             const char *problem = text_check(r->arena, bio, 0, USER_BIO_MAX, true);

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "core/errors.h"
+#include "core/json_strict.h"
 
 const char *
 http_param(const struct request *r, const char *name)
@@ -465,83 +466,38 @@ http_serialise(struct request *r, size_t *len)
     return buf;
 }
 
-/*
- * json-c's strict mode still takes single-quoted strings and NaN/Infinity; RFC 8259 has
- * neither. Outside strings, a JSON text may hold only the literals true, false and null
- * as words, and no quote but the double quote.
- */
-static bool
-json_lexically_strict(const char *s, size_t n)
-{
-    bool in_string = false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (in_string) {
-            if (ch == '\\') {
-                i++;
-            } else if (ch == '"') {
-                in_string = false;
-            }
-        } else if (ch == '"') {
-            in_string = true;
-        } else if (ch == '\'') {
-            return false;
-        } else if (isalpha((unsigned char)ch)) {
-            size_t j = i;
-            while (j < n && isalpha((unsigned char)s[j])) {
-                j++;
-            }
-            size_t len = j - i;
-            bool prev_digit = i > 0 && (isdigit((unsigned char)s[i - 1]) || s[i - 1] == '.');
-            bool exponent = prev_digit && len == 1 && (ch == 'e' || ch == 'E');
-            if (!exponent && !(len == 4 && memcmp(s + i, "true", 4) == 0) &&
-                !(len == 5 && memcmp(s + i, "false", 5) == 0) && !(len == 4 && memcmp(s + i, "null", 4) == 0)) {
-                return false;
-            }
-            i = j - 1;
-        }
-    }
-    return true;
-}
-
 int
-http_json_body(struct request *r, json_object **out)
+http_json_body_nullable(struct request *r, const char *const *nullable, json_object **out)
 {
     *out = NULL;
     if (r->body_len == 0) {
         return http_fail(r, MK_EMALFORMED, "the request body is empty; a JSON object is expected");
     }
-    if (!json_lexically_strict(r->body, r->body_len)) {
-        return http_fail(r, MK_EMALFORMED, "malformed JSON: only double-quoted strings and true, false, null");
+    struct json_strict_error err;
+    json_object *obj;
+    int rc = json_strict_parse(r->body, r->body_len, nullable, &obj, &err);
+    if (rc == MK_EMALFORMED) {
+        return http_fail(r, rc, arena_strdup(r->arena, err.message));
     }
-    json_tokener *tok = json_tokener_new_ex(32);
-    if (tok == NULL) {
-        return http_fail(r, MK_EINTERNAL, NULL);
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *obj = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t consumed = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (obj == NULL || jerr != json_tokener_success) {
-        json_object_put(obj);
-        char msg[160];
-        snprintf(msg, sizeof(msg), "malformed JSON: %s",
-                 jerr == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(jerr));
-        return http_fail(r, MK_EMALFORMED, msg);
+    if (rc == MK_EVALIDATION) {
+        for (size_t i = 0; i < err.nproblems; i++) {
+            http_field_error(r, err.problems[i].path, err.problems[i].problem);
+        }
+        json_strict_error_free(&err);
+        return http_fail(r, rc, NULL);
     }
     http_json_own(r, obj);
-    /* Only white space may follow the document. */
-    for (size_t i = consumed; i < r->body_len; i++) {
-        if (!isspace((unsigned char)r->body[i])) {
-            return http_fail(r, MK_EMALFORMED, "malformed JSON: trailing data after the document");
-        }
-    }
     if (!json_object_is_type(obj, json_type_object)) {
         return http_fail(r, MK_EVALIDATION, "the request body must be a JSON object");
     }
     *out = obj;
     return MK_OK;
+}
+
+int
+http_json_body(struct request *r, json_object **out)
+{
+    return http_json_body_nullable(r, NULL, out);
 }
 
 int

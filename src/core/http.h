@@ -152,9 +152,20 @@ char *http_serialise(struct request *r, size_t *len);
 /* Register json_object_put(obj) on the arena and return obj. */
 json_object *http_json_own(struct request *r, json_object *obj);
 
-/* Parse the body as a JSON object: MK_EMALFORMED for bad JSON, MK_EVALIDATION when it is
- * not an object. *out belongs to the arena. */
+/*
+ * The one way a handler reads a body: json_strict_parse (core/json_strict.h) then "is it an
+ * object". MK_EMALFORMED (400 malformed_json) for anything that is not RFC 8259 JSON in
+ * RFC 3629 UTF-8, or names a member twice; MK_EVALIDATION (422) naming each member that
+ * holds U+0000, is null, or is a number out of range, or when the document is not an
+ * object. *out belongs to the arena. Every string in it is free of U+0000, so a string's
+ * C length is its length (json_object_get_string_len agrees with strlen).
+ */
 int http_json_body(struct request *r, json_object **out);
+
+/* http_json_body where null is allowed at the member paths of nullable ("location",
+ * "a.b"; NULL-terminated): there json-c hands the handler a NULL value, told apart from an
+ * absent member by json_object_object_get_ex. */
+int http_json_body_nullable(struct request *r, const char *const *nullable, json_object **out);
 
 /* Reject members of obj whose names are not in allowed (NULL-terminated): each unknown
  * member is reported in fields; returns MK_OK or MK_EVALIDATION. */

@@ -117,7 +117,7 @@ image_attach(struct pg *pg, arena_t *a, const char *image_id, const char *listin
 {
     const char *values[] = {image_id, listing_id, key, content_type, arena_sprintf(a, "%lld", size_bytes)};
     int rc = pg_exec(pg, a, &ATTACH, values, NULL);
-    if (rc == MK_EINTERNAL && pg_failed_with(pg, "23505")) {
+    if (rc == MK_ECONFLICT && pg_failed_with(pg, "23505")) {
         return MK_ECONFLICT;
     }
     return rc;

@@ -31,6 +31,9 @@ member(struct request *r, json_object *body, const char *name, bool partial)
 {
     json_object *v;
     if (json_object_object_get_ex(body, name, &v)) {
+        if (v == NULL) { /* http_json_body refuses nulls; this is a second line */
+            http_field_error(r, name, "must not be null");
+        }
         return v;
     }
     if (!partial) {
@@ -67,10 +70,9 @@ listing_parse(struct request *r, json_object *body, bool partial, struct listing
         }
         out->title = title;
     }
+    /* http_json_body refused every null: a NULL v is an absent member. */
     if ((v = member(r, body, "description", true)) != NULL) {
-        if (json_object_is_type(v, json_type_null)) {
-            out->description = "";
-        } else if ((s = string_of(r, v, "description")) != NULL) {
+        if ((s = string_of(r, v, "description")) != NULL) {
             char *d = text_trim(r->arena, s);
             const char *problem = text_check(r->arena, d, 0, LISTING_DESCRIPTION_MAX, true);
             if (problem != NULL) {
@@ -110,9 +112,7 @@ listing_parse(struct request *r, json_object *body, bool partial, struct listing
         location_parse(r, "location", v, true, &out->location);
     }
     if ((v = member(r, body, "attributes", true)) != NULL) {
-        if (json_object_is_type(v, json_type_null)) {
-            out->attributes = http_json_own(r, json_object_new_object());
-        } else if (!json_object_is_type(v, json_type_object)) {
+        if (!json_object_is_type(v, json_type_object)) {
             http_field_error(r, "attributes", "must be an object");
         } else {
             out->attributes = v;

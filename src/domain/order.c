@@ -59,13 +59,13 @@ sub_field(struct request *r, const char *field, const char *member)
 }
 
 /* A required (or optional) one-line string member of obj, trimmed and 1..max characters.
- * NULL when absent (reported if required), null (optional only) or bad (reported). */
+ * NULL when absent (reported if required) or bad (reported); the body has no nulls. */
 static const char *
 line_member(struct request *r, json_object *obj, const char *field, const char *name, size_t max, bool required)
 {
     const char *path = field != NULL ? sub_field(r, field, name) : name;
     json_object *v;
-    if (!json_object_object_get_ex(obj, name, &v) || (!required && json_object_is_type(v, json_type_null))) {
+    if (!json_object_object_get_ex(obj, name, &v)) {
         if (required) {
             http_field_error(r, path, "is required");
         }

@@ -27,7 +27,7 @@ review_parse(struct request *r, json_object *body, struct review_input *out)
             out->rating = (int)n;
         }
     }
-    if (json_object_object_get_ex(body, "comment", &v) && !json_object_is_type(v, json_type_null)) {
+    if (json_object_object_get_ex(body, "comment", &v)) {
         if (!json_object_is_type(v, json_type_string)) {
             http_field_error(r, "comment", "must be a string");
         } else {
@@ -98,7 +98,7 @@ review_create(struct pg *pg, arena_t *a, const char *order_id, const char *user_
     uuid_new(id);
     const char *values[] = {id, order_id, user_id, seller, arena_sprintf(a, "%d", in->rating), in->comment};
     rc = pg_exec_row(pg, a, &INSERT, values, &res);
-    if (rc == MK_EINTERNAL && pg_failed_with(pg, "23505") && strcmp(pg->constraint, "reviews_one_per_order") == 0) {
+    if (rc == MK_ECONFLICT && pg_failed_with(pg, "23505") && strcmp(pg->constraint, "reviews_one_per_order") == 0) {
         return MK_EREVIEWED;
     }
     if (rc != MK_OK) {

@@ -258,7 +258,7 @@ user_create(struct pg *pg, arena_t *a, const char *email, const char *password_h
     const char *values[] = {id, email, password_hash, display_name};
     PGresult *res;
     int rc = pg_exec(pg, a, &INSERT, values, &res);
-    if (rc == MK_EINTERNAL && pg_failed_with(pg, "23505") && strcmp(pg->constraint, "users_email_ci") == 0) {
+    if (rc == MK_ECONFLICT && pg_failed_with(pg, "23505") && strcmp(pg->constraint, "users_email_ci") == 0) {
         return MK_EEMAILTAKEN;
     }
     if (rc != MK_OK) {

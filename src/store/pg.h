@@ -26,11 +26,13 @@ struct pg {
     char *dsn;
     int statement_timeout_ms;
     double next_attempt;          /* monotonic seconds; no connect before this */
-    int backoff_ms;
+    int backoff_ms;               /* grows only after slow connect failures (time-outs) */
+    int connect_failures;         /* since the last successful connect */
     const struct pg_stmt *prepared[PG_MAX_PREPARED];
     int nprepared;
     char sqlstate[6];             /* of the last failed statement, "" after success */
     char constraint[64];          /* constraint named by the last failed statement */
+    char field[64];               /* API field of that constraint or column, "" when unknown */
 };
 
 /* Initialise (no connection yet). dsn is copied. */
@@ -39,16 +41,24 @@ void pg_init(struct pg *pg, const char *dsn, int statement_timeout_ms);
 /* Close the connection and free the copy of the DSN. */
 void pg_close(struct pg *pg);
 
-/* The connection, opened now if needed. NULL while PostgreSQL is unreachable (then calls
- * within the back-off window return NULL at once, without waiting for a timeout). */
+/* The connection, opened now if needed. NULL while PostgreSQL is unreachable. A connect
+ * that fails fast (refused, or the server answered "starting up") is tried again on the next
+ * call; after one that timed out, calls within a back-off window (up to 5 s) return NULL at
+ * once. A successful connect ends the back-off. */
 PGconn *pg_conn(struct pg *pg);
 
 /*
  * Execute a prepared statement (prepared on first use on this connection) with text
  * parameters (NULL = SQL NULL). *out (may be NULL) receives the result, owned by arena.
- * Returns MK_OK, MK_EUNAVAILABLE when the server is unreachable or the connection broke,
- * MK_ECONFLICT for a serialization failure or deadlock (retry the transaction), or
- * MK_EINTERNAL for any other SQL error (pg->sqlstate says which; the message is logged).
+ * A statement that fails because a re-used idle connection went stale (PostgreSQL
+ * restarted) is run once more on a fresh connection when that is safe (no transaction
+ * open, and a read or a statement the server never ran). Returns MK_OK, or by SQLSTATE:
+ * MK_EUNAVAILABLE when the server is unreachable, the connection broke, a statement timed
+ * out or resources ran out; MK_ECONFLICT for a serialization failure or deadlock (retry the
+ * transaction) and for a unique or exclusion violation (23505, 23P01: pg->constraint says
+ * which); MK_EVALIDATION for other class 23 violations and class 22 data exceptions
+ * (pg_error_field, pg_error_problem); MK_EINTERNAL for anything else, the server's own
+ * fault (logged with its SQLSTATE; pg->sqlstate says which).
  */
 int pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out);
 
@@ -57,6 +67,13 @@ int pg_exec_row(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const
 
 /* Simple statements without parameters (BEGIN, COMMIT ...). Same returns as pg_exec. */
 int pg_simple(struct pg *pg, const char *sql);
+
+/* The API field ("price_minor", "location.city") the last MK_EVALIDATION failure is about,
+ * from the column or constraint PostgreSQL named; NULL when it cannot be known. */
+const char *pg_error_field(const struct pg *pg);
+
+/* A phrase for a 422 about that field, by SQLSTATE ("is too long"). Static storage. */
+const char *pg_error_problem(const struct pg *pg);
 
 /* True when the last failure was SQLSTATE code (e.g. "23505"). */
 bool pg_failed_with(const struct pg *pg, const char *sqlstate);

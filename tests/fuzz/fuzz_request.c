@@ -2,7 +2,8 @@
  * Fuzz driver for the parsers of outside input: FastCGI parameters (method, URI, query
  * string, cookies, headers), routing, JSON bodies, listing bodies with their attributes, the
  * browse parameters and cursors, emails, and the orders parsers (order, address,
- * tracking and review bodies, Idempotency-Key, list parameters and cursors). Input format: lines of NAME=value
+ * tracking and review bodies, Idempotency-Key, list parameters and cursors), and the strict
+ * JSON entry point on its own (POST /api/v1/strict). Input format: lines of NAME=value
  * parameters, a blank line, then the body.
  *
  * With clang: clang -fsanitize=fuzzer,address -DMK_LIBFUZZER ... to fuzz for real.
@@ -17,6 +18,7 @@
 
 #include "core/cursor.h"
 #include "core/errors.h"
+#include "core/json_strict.h"
 #include "domain/category.h"
 #include "domain/listing.h"
 #include "domain/search.h"
@@ -51,6 +53,58 @@ echo_params(struct request *r)
     json_object_object_add(o, "id", json_object_new_string(id ? id : ""));
     json_object_object_add(o, "sid", json_object_new_string(http_cookie(r, "sid") ? http_cookie(r, "sid") : ""));
     return http_respond_json(r, 200, o);
+}
+
+/*
+ * POST /api/v1/strict: the strict JSON entry point alone, with a nullable path, and checks
+ * of what it promises: an accepted document has no U+0000 in any string and no null
+ * outside the allowed path, and json-c agrees it is JSON.
+ */
+static void
+check_tree(json_object *o, int depth)
+{
+    if (o == NULL) {
+        return;
+    }
+    if (json_object_is_type(o, json_type_string) &&
+        strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o)) {
+        abort();
+    }
+    if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            json_object *e = json_object_array_get_idx(o, i);
+            if (e == NULL) {
+                abort(); /* a null inside an array is never allowed */
+            }
+            check_tree(e, depth + 1);
+        }
+    }
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, key, val) {
+            if (val == NULL && !(depth == 0 && strcmp(key, "location") == 0)) {
+                abort();
+            }
+            check_tree(val, depth + 1);
+        }
+    }
+}
+
+static int
+fuzz_strict(struct request *r)
+{
+    static const char *const nullable[] = {"location", NULL};
+    struct json_strict_error err;
+    json_object *doc;
+    int rc = json_strict_parse(r->body, r->body_len, nullable, &doc, &err);
+    if (rc == MK_OK) {
+        check_tree(doc, 0);
+        json_object_put(doc);
+    } else if (rc == MK_EVALIDATION) {
+        json_strict_error_free(&err);
+    }
+    json_object *body;
+    rc = http_json_body_nullable(r, nullable, &body);
+    return rc == MK_OK ? http_respond_json(r, 200, body) : rc;
 }
 
 /* A small category tree with every attribute type, for the catalogue parsers. */
@@ -177,6 +231,7 @@ static const struct route fuzz_routes[] = {
     {"GET", "/api/v1/listings/{id}", echo_params, ROUTE_COMMAND},
     {"GET", "/api/v1/listings", fuzz_browse, ROUTE_COMMAND},
     {"POST", "/api/v1/things", echo_body, ROUTE_COMMAND},
+    {"POST", "/api/v1/strict", fuzz_strict, ROUTE_COMMAND},
     {"POST", "/api/v1/users", fuzz_register, ROUTE_COMMAND},
     {"POST", "/api/v1/orders", fuzz_order, ROUTE_COMMAND},
     {"GET", "/api/v1/orders", fuzz_order_list, ROUTE_COMMAND},

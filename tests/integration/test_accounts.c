@@ -101,11 +101,16 @@ Test(accounts, registration_reports_each_invalid_field)
     cr_assert_str_eq(field_problem(&r, "display_name"), "is required");
     iresp_free(&r);
 
-    r = itest_http("POST", "/api/v1/users", NULL, "{\"email\":42,\"password\":true,\"display_name\":null}");
+    r = itest_http("POST", "/api/v1/users", NULL, "{\"email\":42,\"password\":true,\"display_name\":[]}");
     cr_assert_eq(r.status, 422);
     cr_assert_str_eq(field_problem(&r, "email"), "must be a string");
     cr_assert_str_eq(field_problem(&r, "password"), "must be a string");
     cr_assert_str_eq(field_problem(&r, "display_name"), "must be a string");
+    iresp_free(&r);
+    r = itest_http("POST", "/api/v1/users", NULL, "{\"email\":null,\"password\":null,\"display_name\":null}");
+    cr_assert_eq(r.status, 422);
+    cr_assert_str_eq(field_problem(&r, "email"), "must not be null", "null is not absent (API.md)");
+    cr_assert_str_eq(field_problem(&r, "display_name"), "must not be null");
     iresp_free(&r);
 }
 
@@ -603,8 +608,12 @@ Test(accounts, profile_patch_validation)
     cr_assert_eq(r.status, 200, "an empty patch changes nothing");
     cr_assert_null(iresp_header(&r, "X-Event-Seq"), "and writes no event");
     iresp_free(&r);
+    r = itest_http("PATCH", "/api/v1/users/me", auth, "{\"bio\":null}");
+    cr_assert_eq(r.status, 422, "API.md: null is not absent, and only location may be null: %s", r.body);
+    cr_assert_not_null(field_problem(&r, "bio"), "%s", r.body);
+    iresp_free(&r);
     r = itest_http("PATCH", "/api/v1/users/me", auth,
-                   "{\"location\":{\"city\":\" Porto \",\"country\":\"PT\"},\"bio\":null}");
+                   "{\"location\":{\"city\":\" Porto \",\"country\":\"PT\"},\"bio\":\"\"}");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(ijson_str(r.json, "user", "location", "city", NULL), "Porto");
     cr_assert_str_eq(ijson_str(r.json, "user", "bio", NULL), "");
