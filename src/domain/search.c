@@ -219,7 +219,7 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
         const char *comma = strchr(v, ',');
         char *lat = comma != NULL ? arena_strndup(r->arena, v, (size_t)(comma - v)) : NULL;
         if (lat == NULL || !qstr_decimal(lat, -90, 90, &out->lat) || !qstr_decimal(comma + 1, -180, 180, &out->lon)) {
-            return bad(r, "near", "must be lat,lon with lat in [-90, 90] and lon in [-180, 180]");
+            return bad(r, "near", "must be lat,lon in decimal, with lat in [-90, 90] and lon in [-180, 180]");
         }
         out->near = true;
     }
@@ -228,7 +228,7 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
             return bad(r, "radius_km", "needs near");
         }
         if (!qstr_decimal(radius, 0.001, 20000, &out->radius_km)) {
-            return bad(r, "radius_km", "must be a number above 0 and at most 20000");
+            return bad(r, "radius_km", "must be a decimal number above 0 and at most 20000");
         }
     }
     if ((v = http_query(r, "seller")) != NULL) {
