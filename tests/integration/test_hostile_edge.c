@@ -194,6 +194,9 @@ Test(hostile_edge, media_and_internal_pages)
     assert_api_error(&r, 405, "method_not_allowed", "POST /media/");
     cr_assert_str_eq(iresp_header(&r, "Allow"), "GET, HEAD");
     iresp_free(&r);
+    r = itest_http("GET", "/media/listings/no-such-object.jpg", NULL, NULL);
+    assert_api_error(&r, 404, "not_found", "a missing object, typed JSON (not image/jpeg)");
+    iresp_free(&r);
     r = itest_http("GET", "/_marketd/error/400", NULL, NULL);
     assert_api_error(&r, 404, "not_found", "an error page asked for directly");
     iresp_free(&r);
