@@ -31,10 +31,11 @@ nginx_configure() {
             die "openssl could not make the self-signed certificate"
     fi
     local n
-    for n in marketd-http.conf marketd-locations.conf; do
+    for n in marketd-http.conf marketd-locations.conf marketd-error-locations.conf; do
         _nginx_render "$user" "$MARKET_ROOT/nginx/$n.in" "$MARKET_NGINX_DIR/$n"
     done
-    cp "$MARKET_ROOT/nginx/marketd-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" "$MARKET_NGINX_DIR/"
+    cp "$MARKET_ROOT/nginx/marketd-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" \
+        "$MARKET_ROOT/nginx/marketd-errors.conf" "$MARKET_NGINX_DIR/"
     _nginx_render "$user" "$MARKET_ROOT/nginx/marketplace.conf.in" "$MARKET_NGINX_DIR/nginx.conf"
     nginx -t -q -c "$MARKET_NGINX_DIR/nginx.conf" -p "$MARKET_NGINX_DIR" -e "$MARKET_LOG/nginx-error.log" 2>"$MARKET_LOG/nginx-check.log" ||
         { cat "$MARKET_LOG/nginx-check.log" >&2; die "the rendered nginx configuration is invalid"; }

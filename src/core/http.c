@@ -10,6 +10,7 @@
 
 #include "core/errors.h"
 #include "core/json_strict.h"
+#include "core/qstr.h"
 
 const char *
 http_param(const struct request *r, const char *name)
@@ -98,7 +99,7 @@ http_pct_decode(char *dst, const char *src, size_t n, bool plus_space)
 /* Split s at sep into decoded name=value pairs. */
 static int
 parse_pairs(arena_t *a, const char *s, char sep, bool decode, bool trim_space,
-            struct http_param **out, size_t *count)
+            struct http_param **out, size_t *count, const char **bad_name)
 {
     size_t cap = 1;
     for (const char *p = s; *p; p++) {
@@ -125,6 +126,8 @@ parse_pairs(arena_t *a, const char *s, char sep, bool decode, bool trim_space,
             char *value = arena_alloc(a, vl + 1);
             if (decode) {
                 if (http_pct_decode(name, p, nl, true) < 0 || http_pct_decode(value, val, vl, true) < 0) {
+                    /* the decoded name when it decodes, else the name as sent */
+                    *bad_name = http_pct_decode(name, p, nl, true) < 0 ? arena_strndup(a, p, nl) : name;
                     *out = params;
                     *count = n;
                     return MK_EBADPARAM;
@@ -151,6 +154,42 @@ parse_pairs(arena_t *a, const char *s, char sep, bool decode, bool trim_space,
     *out = params;
     *count = n;
     return MK_OK;
+}
+
+/* A parameter name fit for an error message (which is JSON, hence UTF-8): bytes that are
+ * not valid UTF-8 and control characters are shown percent-encoded, as sent; at most 64
+ * bytes of it. */
+static const char *
+param_printable(arena_t *a, const char *name)
+{
+    size_t len = strlen(name);
+    if (len > 64) {
+        len = 64;
+    }
+    char *out = arena_alloc(a, len * 3 + 4);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)name[i];
+        size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        if (c >= 0x80 && i + n <= len && qstr_utf8_valid(name + i, n)) {
+            memcpy(out + o, name + i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7F || c >= 0x80) {
+            o += (size_t)snprintf(out + o, 4, "%%%02X", c);
+        } else {
+            out[o++] = (char)c;
+        }
+        i++;
+    }
+    if (strlen(name) > len) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 int
@@ -199,13 +238,24 @@ http_request_init(struct request *r, arena_t *a, char *const *env, const char *b
     if (r->query_string == NULL) {
         r->query_string = q != NULL ? q + 1 : "";
     }
-    if (parse_pairs(a, r->query_string, '&', true, false, &r->query, &r->nquery) != MK_OK && rc == MK_OK) {
-        rc = http_fail(r, MK_EBADPARAM, "the query string has a bad percent-escape");
+    const char *bad_name = NULL;
+    if (parse_pairs(a, r->query_string, '&', true, false, &r->query, &r->nquery, &bad_name) != MK_OK &&
+        rc == MK_OK) {
+        rc = http_fail(r, MK_EBADPARAM,
+                       arena_sprintf(a, "%s: has a bad percent-escape (or an encoded NUL)", param_printable(a, bad_name)));
+    }
+    /* Strict input: names and values of the query string are UTF-8 (API.md). */
+    for (size_t i = 0; i < r->nquery && rc == MK_OK; i++) {
+        const struct http_param *qp = &r->query[i];
+        if (!qstr_utf8_valid(qp->name, strlen(qp->name)) || !qstr_utf8_valid(qp->value, strlen(qp->value))) {
+            rc = http_fail(r, MK_EBADPARAM,
+                           arena_sprintf(a, "%s: must be valid UTF-8", param_printable(a, qp->name)));
+        }
     }
 
     const char *cookie = http_header(r, "Cookie");
     if (cookie != NULL) {
-        parse_pairs(a, cookie, ';', false, true, &r->cookies, &r->ncookies);
+        parse_pairs(a, cookie, ';', false, true, &r->cookies, &r->ncookies, &bad_name);
     }
     return rc;
 }

@@ -55,6 +55,7 @@ struct request {
     const char *path_param_names[HTTP_MAX_PATH_PARAMS];
     char *path_params[HTTP_MAX_PATH_PARAMS];
     size_t npath_params;
+    bool path_folded;               /* a UUID in the path was not in lower case */
 
     /* response */
     int status;

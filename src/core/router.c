@@ -1,8 +1,10 @@
 #include "core/router.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/ids.h"
 
 /* Match pattern against path; on success store the {name} captures in r. */
 static int
@@ -49,42 +51,110 @@ pattern_match(struct request *r, const char *pattern, const char *path, bool cap
     return 1;
 }
 
+/*
+ * Compare the shapes of two patterns that match the same path: at the first segment where
+ * one has a literal and the other a {param}, the literal is more specific. > 0 when a is
+ * more specific than b, < 0 when b is, 0 when both have the same shape (the same resource).
+ */
+static int
+pattern_specificity(const char *a, const char *b)
+{
+    while (*a != '\0' && *b != '\0') {
+        bool pa = a[0] == '/' && a[1] == '{';
+        bool pb = b[0] == '/' && b[1] == '{';
+        if (pa != pb) {
+            return pa ? -1 : 1;
+        }
+        /* next segment of each */
+        a = strchr(a + 1, '/');
+        b = strchr(b + 1, '/');
+        if (a == NULL || b == NULL) {
+            break;
+        }
+    }
+    return 0;
+}
+
+/* UUIDs are accepted in any case and stored in lower case: fold a captured one before any
+ * lookup, so reads (string keys in the read model) find what writes stored. */
+static void
+fold_uuid_params(struct request *r)
+{
+    for (size_t i = 0; i < r->npath_params; i++) {
+        char *v = r->path_params[i];
+        if (!uuid_valid(v)) {
+            continue;
+        }
+        for (char *c = v; *c != '\0'; c++) {
+            if (*c >= 'A' && *c <= 'F') {
+                *c = (char)tolower((unsigned char)*c);
+                r->path_folded = true;
+            }
+        }
+    }
+}
+
+static void
+allow_add(char *allow, size_t cap, size_t *len, const char *m)
+{
+    size_t ml = strlen(m);
+    /* "GET" must not be taken for present because "GET, HEAD" is: compare whole items. */
+    for (const char *p = allow; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t il = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (il == ml && memcmp(p, m, ml) == 0) {
+            return;
+        }
+        p = end != NULL ? end + 2 : p + il;
+    }
+    if (*len + ml + 8 >= cap) {
+        return;
+    }
+    if (*len > 0) {
+        memcpy(allow + *len, ", ", 2);
+        *len += 2;
+    }
+    memcpy(allow + *len, m, ml + 1);
+    *len += ml;
+    if (strcmp(m, "GET") == 0) {
+        allow_add(allow, cap, len, "HEAD");
+    }
+}
+
 int
 router_match(struct request *r, const struct route *routes, size_t n)
 {
     const char *method = r->head ? "GET" : r->method;
     char allow[128] = "";
     size_t allow_len = 0;
-    bool path_known = false;
 
+    /* The resource: the most specific pattern that matches the path (literal segments win
+     * over {param} segments: /listings/{id}/images/uploads over .../images/{image_id}). */
+    const char *best = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (!pattern_match(r, routes[i].pattern, r->path, false)) {
+        if (pattern_match(r, routes[i].pattern, r->path, false) &&
+            (best == NULL || pattern_specificity(routes[i].pattern, best) > 0)) {
+            best = routes[i].pattern;
+        }
+    }
+    if (best == NULL) {
+        return http_fail(r, MK_ENOTFOUND, "no such resource");
+    }
+    /* Its methods: the routes of the same shape (the same resource, whatever the
+     * parameter names). */
+    for (size_t i = 0; i < n; i++) {
+        if (!pattern_match(r, routes[i].pattern, r->path, false) ||
+            pattern_specificity(routes[i].pattern, best) != 0) {
             continue;
         }
-        path_known = true;
         if (strcmp(routes[i].method, method) == 0) {
             pattern_match(r, routes[i].pattern, r->path, true);
+            fold_uuid_params(r);
             r->route = routes[i].pattern;
             r->route_index = (int)i;
             return (int)i;
         }
-        const char *m = routes[i].method;
-        size_t ml = strlen(m);
-        if (strstr(allow, m) == NULL && allow_len + ml + 8 < sizeof(allow)) {
-            if (allow_len > 0) {
-                memcpy(allow + allow_len, ", ", 2);
-                allow_len += 2;
-            }
-            memcpy(allow + allow_len, m, ml + 1);
-            allow_len += ml;
-            if (strcmp(m, "GET") == 0) {
-                memcpy(allow + allow_len, ", HEAD", 7);
-                allow_len += 6;
-            }
-        }
-    }
-    if (!path_known) {
-        return http_fail(r, MK_ENOTFOUND, "no such resource");
+        allow_add(allow, sizeof(allow), &allow_len, routes[i].method);
     }
     http_set_header(r, "Allow", allow);
     return http_fail(r, MK_EMETHOD, "method not allowed on this resource");

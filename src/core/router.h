@@ -3,8 +3,11 @@
  *
  * A route table is a static array. Patterns are literal segments and `{name}` segments,
  * each matching one non-empty path segment: "/api/v1/listings/{id}". HEAD is routed as GET.
- * Each route names the roles that serve it; the table is shared by all roles, so a pool
- * can answer 405 with the full Allow list even for methods another pool serves.
+ * Where several patterns match a path, the most specific one is the resource: at the first
+ * segment where they differ, a literal beats a {param} (/users/me over /users/{id}), and the
+ * order of the table does not matter. Each route names the roles that serve it; the table is
+ * shared by all roles, so a pool can answer 405 with the resource's full Allow list even for
+ * methods another pool serves.
  */
 #ifndef MK_ROUTER_H
 #define MK_ROUTER_H
@@ -26,8 +29,10 @@ struct route {
 
 /*
  * Find the route for r->method and r->path in routes[0..n). On success returns its index
- * and fills r->route, r->route_index and the path parameters. Otherwise returns
- * MK_ENOTFOUND, or MK_EMETHOD with the Allow header set on r.
+ * and fills r->route, r->route_index and the path parameters; a parameter that is a UUID
+ * is folded to lower case (r->path_folded tells whether one was not). Otherwise returns
+ * MK_ENOTFOUND, or MK_EMETHOD with the Allow header set on r to the methods of the most
+ * specific pattern that matches the path (GET implies HEAD).
  */
 int router_match(struct request *r, const struct route *routes, size_t n);
 

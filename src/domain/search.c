@@ -1,14 +1,13 @@
 #include "domain/search.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
+#include "core/qstr.h"
 #include "core/text.h"
 
 
@@ -90,38 +89,6 @@ static int
 bad(struct request *r, const char *name, const char *problem)
 {
     return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "%s: %s", name, problem));
-}
-
-static bool
-parse_ll(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    if (*s == '\0' || isspace((unsigned char)*s)) {
-        return false;
-    }
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-static bool
-parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    if (*s == '\0' || isspace((unsigned char)*s)) {
-        return false;
-    }
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || v < lo || v > hi) {
-        return false;
-    }
-    *out = v;
-    return true;
 }
 
 /* Type attr.NAME=text by the schemas that declare NAME within the query's scope: the
@@ -227,13 +194,13 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
         }
     }
     if ((v = http_query(r, "min_price")) != NULL) {
-        if (!parse_ll(v, 0, 100000000, &out->min_price)) {
+        if (!qstr_int(v, 0, 100000000, &out->min_price)) {
             return bad(r, "min_price", "must be an integer from 0 to 100000000 (minor units)");
         }
         out->has_min = true;
     }
     if ((v = http_query(r, "max_price")) != NULL) {
-        if (!parse_ll(v, 0, 100000000, &out->max_price)) {
+        if (!qstr_int(v, 0, 100000000, &out->max_price)) {
             return bad(r, "max_price", "must be an integer from 0 to 100000000 (minor units)");
         }
         out->has_max = true;
@@ -251,8 +218,8 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
     if ((v = http_query(r, "near")) != NULL) {
         const char *comma = strchr(v, ',');
         char *lat = comma != NULL ? arena_strndup(r->arena, v, (size_t)(comma - v)) : NULL;
-        if (lat == NULL || !parse_double(lat, -90, 90, &out->lat) || !parse_double(comma + 1, -180, 180, &out->lon)) {
-            return bad(r, "near", "must be lat,lon with lat in [-90, 90] and lon in [-180, 180]");
+        if (lat == NULL || !qstr_decimal(lat, -90, 90, &out->lat) || !qstr_decimal(comma + 1, -180, 180, &out->lon)) {
+            return bad(r, "near", "must be lat,lon in decimal, with lat in [-90, 90] and lon in [-180, 180]");
         }
         out->near = true;
     }
@@ -260,13 +227,18 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
         if (!out->near) {
             return bad(r, "radius_km", "needs near");
         }
-        if (!parse_double(radius, 0.001, 20000, &out->radius_km)) {
-            return bad(r, "radius_km", "must be a number above 0 and at most 20000");
+        if (!qstr_decimal(radius, 0.001, 20000, &out->radius_km)) {
+            return bad(r, "radius_km", "must be a decimal number above 0 and at most 20000");
         }
     }
     if ((v = http_query(r, "seller")) != NULL) {
         if (!uuid_valid(v)) {
             return bad(r, "seller", "must be a user id (UUID)");
+        }
+        /* any case accepted, stored ids are lower case; folded in place, so the canonical
+         * query (cursors, page caches) is the same in either case */
+        for (char *c = (char *)v; *c != '\0'; c++) {
+            *c = (char)tolower((unsigned char)*c);
         }
         out->seller = v;
     }
@@ -305,7 +277,7 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
     }
     if ((v = http_query(r, "limit")) != NULL) {
         long long limit;
-        if (!parse_ll(v, 1, SEARCH_MAX_LIMIT, &limit)) {
+        if (!qstr_int(v, 1, SEARCH_MAX_LIMIT, &limit)) {
             return bad(r, "limit", "must be an integer from 1 to 100");
         }
         out->limit = (int)limit;

@@ -42,8 +42,9 @@ void cache_put(struct request *r, const char *key, long long seq, const char *et
 long long cache_catalog_gen(struct request *r);
 
 /* Headers of an anonymous, shareable catalogue answer: browsers revalidate (ETag) and nginx
- * keeps it http_cache_ttl_s (X-Accel-Expires; 0 for a stale answer), the projector purging
- * listing and profile pages sooner. */
+ * keeps it http_cache_ttl_s (X-Accel-Expires; 0 for a stale answer, and for a path whose
+ * UUID was not in lower case: nginx keys pages by the URI as sent, and the projector purges
+ * only the lower-case one), the projector purging listing and profile pages sooner. */
 void cache_public_headers(struct request *r);
 
 /* Answer r from a cached entry (ETag, If-None-Match → MK_ENOTMODIFIED). */

@@ -1,10 +1,9 @@
 #include "query/params.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/qstr.h"
 
 int
 query_params_check(struct request *r, const char *const *allowed)
@@ -35,10 +34,8 @@ query_limit(struct request *r, int *limit)
     if (v == NULL) {
         return MK_OK;
     }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || v[0] < '0' || v[0] > '9' || n < 1 || n > QUERY_MAX_LIMIT) {
+    long long n;
+    if (!qstr_int(v, 1, QUERY_MAX_LIMIT, &n)) {
         return http_fail(r, MK_EBADPARAM, "limit: must be an integer from 1 to 100");
     }
     *limit = (int)n;

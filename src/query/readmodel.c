@@ -1,12 +1,13 @@
 #include "query/readmodel.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
 #include "core/errors.h"
+#include "core/qstr.h"
 #include "worker.h"
 
 static void
@@ -46,13 +47,8 @@ readmodel_min_seq(struct request *r, long long *min_seq)
 {
     const char *h = http_header(r, "X-Min-Seq");
     *min_seq = 0;
-    if (h != NULL) {
-        char *end;
-        errno = 0;
-        *min_seq = strtoll(h, &end, 10);
-        if (errno != 0 || end == h || *end != '\0' || *min_seq < 0) {
-            return http_fail(r, MK_EBADPARAM, "X-Min-Seq must be a non-negative integer");
-        }
+    if (h != NULL && !qstr_int(h, 0, LLONG_MAX, min_seq)) {
+        return http_fail(r, MK_EBADPARAM, "X-Min-Seq must be a non-negative integer in decimal digits");
     }
     return MK_OK;
 }

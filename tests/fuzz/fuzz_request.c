@@ -2,8 +2,10 @@
  * Fuzz driver for the parsers of outside input: FastCGI parameters (method, URI, query
  * string, cookies, headers), routing, JSON bodies, listing bodies with their attributes, the
  * browse parameters and cursors, emails, and the orders parsers (order, address,
- * tracking and review bodies, Idempotency-Key, list parameters and cursors), and the strict
- * JSON entry point on its own (POST /api/v1/strict). Input format: lines of NAME=value
+ * tracking and review bodies, Idempotency-Key, list parameters and cursors), the strict
+ * JSON entry point on its own (POST /api/v1/strict), the strict query-string values (UTF-8,
+ * decimal numbers: core/qstr) and the router's choice among overlapping patterns with UUID
+ * folding. Input format: lines of NAME=value
  * parameters, a blank line, then the body.
  *
  * With clang: clang -fsanitize=fuzzer,address -DMK_LIBFUZZER ... to fuzz for real.
@@ -18,7 +20,9 @@
 
 #include "core/cursor.h"
 #include "core/errors.h"
+#include "core/ids.h"
 #include "core/json_strict.h"
+#include "core/qstr.h"
 #include "domain/category.h"
 #include "domain/listing.h"
 #include "domain/search.h"
@@ -226,7 +230,50 @@ fuzz_order_list(struct request *r)
     return rc == MK_OK ? http_respond_empty(r, 204) : rc;
 }
 
+/* Any parameters: the strict value parsers, with their promises checked. */
+static int
+fuzz_numbers(struct request *r)
+{
+    for (size_t i = 0; i < r->nquery; i++) {
+        const char *v = r->query[i].value;
+        long long n;
+        double d;
+        if (!qstr_utf8_valid(v, strlen(v)) || !qstr_utf8_valid(r->query[i].name, strlen(r->query[i].name))) {
+            abort();   /* http_request_init lets no invalid UTF-8 through */
+        }
+        bool is_int = qstr_int(v, -1000000, 1000000, &n);
+        bool is_dec = qstr_decimal(v, -1e6, 1e6, &d);
+        if (is_int && (n < -1000000 || n > 1000000 || !is_dec || d != (double)n)) {
+            abort();   /* an integer is a decimal number of the same value */
+        }
+        if (is_dec && !(d >= -1e6 && d <= 1e6)) {
+            abort();
+        }
+        if ((is_int || is_dec) && (v[0] == '+' || v[0] == ' ' || strpbrk(v, "xXnN") != NULL)) {
+            abort();   /* no sign '+', white space, hex, inf or nan */
+        }
+    }
+    return http_respond_empty(r, 204);
+}
+
+/* A route reached with a UUID: it is in lower case by now. */
+static int
+fuzz_ids(struct request *r)
+{
+    for (size_t i = 0; i < r->npath_params; i++) {
+        const char *v = r->path_params[i];
+        if (uuid_valid(v) && strpbrk(v, "ABCDEF") != NULL) {
+            abort();
+        }
+    }
+    return echo_params(r);
+}
+
 static const struct route fuzz_routes[] = {
+    {"DELETE", "/api/v1/listings/{id}/images/{image_id}", fuzz_ids, ROUTE_COMMAND},
+    {"POST", "/api/v1/listings/{id}/images/uploads", fuzz_numbers, ROUTE_COMMAND},
+    {"GET", "/api/v1/users/{id}", fuzz_ids, ROUTE_COMMAND},
+    {"GET", "/api/v1/users/me", fuzz_numbers, ROUTE_COMMAND},
     {"POST", "/api/v1/listings", fuzz_listing, ROUTE_COMMAND},
     {"GET", "/api/v1/listings/{id}", echo_params, ROUTE_COMMAND},
     {"GET", "/api/v1/listings", fuzz_browse, ROUTE_COMMAND},

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 #include <curl/curl.h>
 #include <ctype.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,6 +127,105 @@ itest_http_from(const char *source, const char *method, const char *path, const 
     r.body = b.p != NULL ? b.p : strdup("");
     r.len = b.len;
     r.headers = h.p != NULL ? h.p : strdup("");
+    r.json = r.len > 0 ? json_tokener_parse(r.body) : NULL;
+    return r;
+}
+
+/* Wait until the connection's socket is readable (or writable), at most ms. */
+static bool
+raw_wait(CURL *c, bool for_write, int ms)
+{
+    curl_socket_t fd;
+    if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) {
+        return false;
+    }
+    struct pollfd p = {.fd = fd, .events = for_write ? POLLOUT : POLLIN};
+    return poll(&p, 1, ms) > 0;
+}
+
+struct iresp
+itest_raw(const char *base, const char *request, size_t len)
+{
+    pthread_once(&curl_once, curl_init_once);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, base);
+    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_ENABLE_ALPN, 0L);      /* HTTP/1.1, not h2 */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    struct iresp r = {0};
+    struct buf in = {0};
+    CURLcode cc = curl_easy_perform(c);
+    double deadline = itest_now_ms() + 10000;
+    size_t sent = 0;
+    while (cc == CURLE_OK && sent < len && itest_now_ms() < deadline) {
+        size_t n = 0;
+        cc = curl_easy_send(c, request + sent, len - sent, &n);
+        if (cc == CURLE_AGAIN) {
+            raw_wait(c, true, 100);
+            cc = CURLE_OK;
+        }
+        sent += n;
+    }
+    /* nginx may answer (and close) before all was sent: read whatever came either way */
+    for (;;) {
+        char chunk[16384];
+        size_t n = 0;
+        CURLcode rc = curl_easy_recv(c, chunk, sizeof(chunk), &n);
+        if (rc == CURLE_AGAIN) {
+            if (itest_now_ms() >= deadline) {
+                break;
+            }
+            raw_wait(c, false, 100);
+            continue;
+        }
+        if (rc != CURLE_OK || n == 0) {
+            break;
+        }
+        append(chunk, 1, n, &in);
+    }
+    curl_easy_cleanup(c);
+    const char *text = in.p != NULL ? in.p : "";
+    const char *end = strstr(text, "\r\n\r\n");
+    if (in.len > 12 && strncmp(text, "HTTP/1.", 7) == 0 && end != NULL) {
+        r.status = strtol(text + 9, NULL, 10);
+        r.headers = strndup(text, (size_t)(end - text) + 2);
+        /* lower-case the header names, as itest_http does */
+        for (char *line = strchr(r.headers, '\n'); line != NULL; line = strchr(line + 1, '\n')) {
+            for (char *ch = line + 1; *ch != '\0' && *ch != ':' && *ch != '\n'; ch++) {
+                *ch = (char)tolower((unsigned char)*ch);
+            }
+        }
+        const char *body = end + 4;
+        size_t blen = in.len - (size_t)(body - text);
+        if (strstr(r.headers, "\ntransfer-encoding: chunked") != NULL) {
+            struct buf d = {0};
+            const char *p = body;
+            for (;;) {
+                char *next;
+                long sz = strtol(p, &next, 16);
+                const char *data = strstr(next, "\r\n");
+                if (sz <= 0 || data == NULL) {
+                    break;
+                }
+                append((char *)data + 2, 1, (size_t)sz, &d);
+                p = data + 2 + sz + 2;
+            }
+            r.body = d.p != NULL ? d.p : strdup("");
+            r.len = d.len;
+        } else {
+            r.body = malloc(blen + 1);
+            memcpy(r.body, body, blen);
+            r.body[blen] = '\0';
+            r.len = blen;
+        }
+    } else {
+        cr_log_warn("raw request to %s: no HTTP answer (%zu bytes, curl: %s)", base, in.len, curl_easy_strerror(cc));
+        r.headers = strdup("");
+        r.body = strdup("");
+    }
+    free(in.p);
     r.json = r.len > 0 ? json_tokener_parse(r.body) : NULL;
     return r;
 }

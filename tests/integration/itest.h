@@ -42,6 +42,15 @@ struct iresp itest_http_from(const char *source, const char *method, const char 
                              const char *body);
 void iresp_free(struct iresp *r);
 
+/*
+ * Send len bytes of request as they are (no client-side checks or normalisation) to the
+ * stack's nginx over HTTP/1.1: over TLS when base is MARKET_TEST_BASE_URL, in the clear when
+ * it is MARKET_TEST_HTTP_URL. Reads until nginx closes the connection (send
+ * "Connection: close") or 10 s pass. The answer is parsed like itest_http's (status 0 when
+ * there was none); r.body is what follows the header block, de-chunked when chunked.
+ */
+struct iresp itest_raw(const char *base, const char *request, size_t len);
+
 /* A response header's value (copied into a static buffer), or NULL. */
 const char *iresp_header(const struct iresp *r, const char *name);
 

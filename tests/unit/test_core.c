@@ -13,10 +13,14 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/qstr.h"
 #include "core/router.h"
 #include "core/server.h"
 #include "domain/migrate.h"
+#include "domain/category.h"
 #include "domain/outbox.h"
+#include "domain/search.h"
+#include "query/params.h"
 
 static arena_t *A;
 
@@ -187,6 +191,224 @@ Test(core, router_not_found_and_method_not_allowed)
     make_request(&r, "PUT", "/api/v1/listings/x", NULL);
     cr_assert_eq(router_match(&r, test_routes, 5), MK_EMETHOD);
     cr_assert_str_eq(http_response_header(&r, "Allow"), "GET, HEAD, PATCH");
+}
+
+/* The routes that share a prefix with a {param} in the real table (issue 18). */
+static const struct route overlap_routes[] = {
+    {"DELETE", "/api/v1/listings/{id}/images/{image_id}", h_post, ROUTE_COMMAND},
+    {"POST", "/api/v1/listings/{id}/images/uploads", h_post, ROUTE_COMMAND},
+    {"POST", "/api/v1/listings/{id}/images", h_post, ROUTE_COMMAND},
+    {"GET", "/api/v1/users/{id}", h_get, ROUTE_QUERY},
+    {"GET", "/api/v1/users/me", h_get, ROUTE_QUERY},
+    {"PATCH", "/api/v1/users/me", h_post, ROUTE_COMMAND},
+    {"GET", "/api/v1/users/{id}/reviews", h_list, ROUTE_QUERY},
+    {"GET", "/api/v1/users/me/favorites", h_list, ROUTE_QUERY},
+    {"DELETE", "/api/v1/items/{a}/x", h_post, ROUTE_COMMAND},
+    {"GET", "/api/v1/items/{b}/x", h_get, ROUTE_QUERY},
+};
+#define NOVERLAP (sizeof(overlap_routes) / sizeof(overlap_routes[0]))
+
+Test(core, router_literal_segments_win_over_params_whatever_the_order)
+{
+    struct request r;
+    make_request(&r, "POST", "/api/v1/listings/L1/images/uploads", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 1);
+    make_request(&r, "DELETE", "/api/v1/listings/L1/images/uploads", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), MK_EMETHOD,
+                 "DELETE .../images/uploads is not an image removal");
+    cr_assert_str_eq(http_response_header(&r, "Allow"), "POST");
+    const char *others[] = {"GET", "PUT", "PATCH", "HEAD"};
+    for (size_t i = 0; i < 4; i++) {
+        make_request(&r, others[i], "/api/v1/listings/L1/images/uploads", NULL);
+        cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), MK_EMETHOD, "%s", others[i]);
+        cr_assert_str_eq(http_response_header(&r, "Allow"), "POST", "%s", others[i]);
+    }
+    make_request(&r, "DELETE", "/api/v1/listings/L1/images/I2", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 0);
+    cr_assert_str_eq(http_path_param(&r, "image_id"), "I2");
+    make_request(&r, "GET", "/api/v1/listings/L1/images/I2", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), MK_EMETHOD);
+    cr_assert_str_eq(http_response_header(&r, "Allow"), "DELETE");
+
+    /* /users/me is listed after /users/{id} here, and still wins */
+    make_request(&r, "GET", "/api/v1/users/me", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 4);
+    make_request(&r, "DELETE", "/api/v1/users/me", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), MK_EMETHOD);
+    cr_assert_str_eq(http_response_header(&r, "Allow"), "GET, HEAD, PATCH");
+    make_request(&r, "PATCH", "/api/v1/users/someone", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), MK_EMETHOD);
+    cr_assert_str_eq(http_response_header(&r, "Allow"), "GET, HEAD");
+    make_request(&r, "GET", "/api/v1/users/me/reviews", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 6, "no literal route: the {id} one");
+    make_request(&r, "POST", "/api/v1/users/me/favorites", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), MK_EMETHOD);
+    cr_assert_str_eq(http_response_header(&r, "Allow"), "GET, HEAD");
+
+    /* the same resource under two parameter names is one resource */
+    make_request(&r, "PUT", "/api/v1/items/7/x", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), MK_EMETHOD);
+    cr_assert_str_eq(http_response_header(&r, "Allow"), "DELETE, GET, HEAD");
+    make_request(&r, "GET", "/api/v1/items/7/x", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 9);
+    cr_assert_str_eq(http_path_param(&r, "b"), "7");
+}
+
+Test(core, router_folds_uuid_parameters_to_lower_case)
+{
+    struct request r;
+    make_request(&r, "DELETE", "/api/v1/listings/0F1E2D3C-4B5A-4978-8A6B-5C4D3E2F1A0B/images/ABCDEF01-2345-4678-89AB-CDEF01234567",
+                 NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 0);
+    cr_assert_str_eq(http_path_param(&r, "id"), "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b");
+    cr_assert_str_eq(http_path_param(&r, "image_id"), "abcdef01-2345-4678-89ab-cdef01234567");
+    cr_assert(r.path_folded);
+    make_request(&r, "GET", "/api/v1/users/0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 3);
+    cr_assert_not(r.path_folded, "already lower case");
+    make_request(&r, "GET", "/api/v1/users/NotAUuid", NULL);
+    cr_assert_eq(router_match(&r, overlap_routes, NOVERLAP), 3);
+    cr_assert_str_eq(http_path_param(&r, "id"), "NotAUuid", "only UUIDs are folded");
+}
+
+/* ---- query-string values: UTF-8 and decimal numbers ---- */
+
+Test(core, utf8_validation_follows_rfc3629)
+{
+    static const char *const good[] = {"", "plain", "caf\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+                                       "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "\xC2\x80"};
+    static const char *const bad[] = {
+        "\xFF",             "\xC3",              "caf\xC3",           "\xC3\x28",
+        "\xC0\xAF",         "\xC1\xBF",          "\xE0\x80\xAF",      "\xE0\x9F\xBF", /* overlong */
+        "\xED\xA0\x80",     "\xED\xBF\xBF",      /* surrogates */
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",  /* above U+10FFFF */
+        "\xF0\x80\x80\xAF", "\x80",              "\xE2\x82",          "\xF0\x9F\x98",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        cr_assert(qstr_utf8_valid(good[i], strlen(good[i])), "good #%zu", i);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_not(qstr_utf8_valid(bad[i], strlen(bad[i])), "bad #%zu", i);
+    }
+}
+
+Test(core, numbers_in_parameters_are_decimal_only)
+{
+    long long n = 42;
+    cr_assert(qstr_int("0", 0, 10, &n) && n == 0);
+    cr_assert(qstr_int("007", 0, 10, &n) && n == 7);
+    cr_assert(qstr_int("-3", -5, 10, &n) && n == -3);
+    static const char *const bad_ints[] = {"", "+5", " 5", "5 ", "0x5", "5e0", "5.0", "1O", "-", "--1",
+                                           "99999999999999999999", "11", "\t1", "5\n"};
+    for (size_t i = 0; i < sizeof(bad_ints) / sizeof(bad_ints[0]); i++) {
+        n = 42;
+        cr_assert_not(qstr_int(bad_ints[i], 0, 10, &n), "\"%s\"", bad_ints[i]);
+        cr_assert_eq(n, 42, "untouched on failure");
+    }
+    double d = 0;
+    cr_assert(qstr_decimal("52.52", -90, 90, &d) && d == 52.52);
+    cr_assert(qstr_decimal("-0.5", -90, 90, &d) && d == -0.5);
+    cr_assert(qstr_decimal("1e-7", -90, 90, &d) && d == 1e-7);
+    cr_assert(qstr_decimal("2E1", -90, 90, &d) && d == 20);
+    cr_assert(qstr_decimal("1e-400", -90, 90, &d) && d == 0, "an underflow is zero");
+    static const char *const bad_nums[] = {"0x1",  "0x10", "0X1p3", "inf", "-inf", "nan", "NaN", "infinity",
+                                           "+1",   " 1",   "1 ",    "1.",  ".5",   "1e",  "1e+", "1,5",
+                                           "1e400", "",    "-",     "1..2", "١",   "91",  "-90.0001"};
+    for (size_t i = 0; i < sizeof(bad_nums) / sizeof(bad_nums[0]); i++) {
+        cr_assert_not(qstr_decimal(bad_nums[i], -90, 90, &d), "\"%s\"", bad_nums[i]);
+    }
+}
+
+Test(core, query_strings_must_be_utf8_and_errors_name_the_parameter)
+{
+    struct request r;
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?category=books&q=caf%C3%A9", NULL), MK_OK);
+    cr_assert_str_eq(http_query(&r, "q"), "caf\xC3\xA9");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?category=books&q=caf%C3&cursor=x", NULL), MK_EBADPARAM);
+    cr_assert_str_eq(r.err_message, "q: must be valid UTF-8");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=%ED%A0%80", NULL), MK_EBADPARAM, "a surrogate");
+    cr_assert_str_eq(r.err_message, "q: must be valid UTF-8");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=%C0%AF", NULL), MK_EBADPARAM, "overlong");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=\xFF", NULL), MK_EBADPARAM, "a raw byte");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?a%FFb=1", NULL), MK_EBADPARAM);
+    cr_assert_str_eq(r.err_message, "a%FFb: must be valid UTF-8", "a bad name is shown as sent");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?limit=5&cursor=%zz", NULL), MK_EBADPARAM);
+    cr_assert_str_eq(r.err_message, "cursor: has a bad percent-escape (or an encoded NUL)");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=a%00b", NULL), MK_EBADPARAM);
+    cr_assert_str_eq(r.err_message, "q: has a bad percent-escape (or an encoded NUL)");
+    /* the message is rendered as valid JSON */
+    make_request(&r, "GET", "/x?%C3%28=1", NULL);
+    http_finish(&r, MK_EBADPARAM);
+    json_object *doc = http_json_own(&r, json_tokener_parse(arena_strndup(A, r.out, r.out_len)));
+    cr_assert_not_null(doc, "%.*s", (int)r.out_len, r.out);
+}
+
+Test(core, list_limit_is_decimal_only)
+{
+    struct request r;
+    int limit = 0;
+    make_request(&r, "GET", "/api/v1/orders?limit=7", NULL);
+    cr_assert_eq(query_limit(&r, &limit), MK_OK);
+    cr_assert_eq(limit, 7);
+    static const char *const bad[] = {"%2B5", "0x5", "%205", "5%20", "5e0", "0", "101", "1.0", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        make_request(&r, "GET", arena_sprintf(A, "/api/v1/orders?limit=%s", bad[i]), NULL);
+        cr_assert_eq(query_limit(&r, &limit), MK_EBADPARAM, "limit=%s", bad[i]);
+        cr_assert(strncmp(r.err_message, "limit: ", 7) == 0);
+    }
+}
+
+static const struct category_set *
+browse_categories(void)
+{
+    static struct category_set *set;
+    if (set == NULL) {
+        cr_assert_eq(category_parse_json("{\"categories\":[{\"slug\":\"books\",\"name\":\"Books\",\"parent\":null,"
+                                         "\"attributes\":[{\"name\":\"pages\",\"type\":\"integer\",\"required\":false}]}]}",
+                                         &set, NULL, 0),
+                     MK_OK);
+    }
+    return set;
+}
+
+Test(core, browse_numbers_are_decimal_only_and_errors_name_them)
+{
+    struct request r;
+    struct search_query q;
+    static const struct {
+        const char *query;
+        const char *param;
+    } bad[] = {
+        {"near=0x1,0", "near"},          {"near=0,0x1", "near"},         {"near=inf,0", "near"},
+        {"near=nan,nan", "near"},        {"near=%2B1,2", "near"},        {"near=%201,2", "near"},
+        {"near=1,2&radius_km=0x10", "radius_km"}, {"near=1,2&radius_km=1e9", "radius_km"},
+        {"near=1,2&radius_km=infinity", "radius_km"}, {"min_price=%2B100", "min_price"},
+        {"min_price=0x64", "min_price"},  {"max_price=1e3", "max_price"}, {"max_price=%20100", "max_price"},
+        {"limit=0x10", "limit"},          {"limit=%2B10", "limit"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(make_request(&r, "GET", arena_sprintf(A, "/api/v1/listings?%s", bad[i].query), NULL), MK_OK);
+        cr_assert_eq(search_parse(&r, browse_categories(), "k", &q), MK_EBADPARAM, "%s", bad[i].query);
+        size_t pl = strlen(bad[i].param);
+        cr_assert(strncmp(r.err_message, bad[i].param, pl) == 0 && r.err_message[pl] == ':', "%s: %s", bad[i].query,
+                  r.err_message);
+    }
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?near=52.5,-13.4e0&radius_km=2.5&min_price=0&limit=007", NULL),
+                 MK_OK);
+    cr_assert_eq(search_parse(&r, browse_categories(), "k", &q), MK_OK, "%s", r.err_message);
+    cr_assert(q.near && q.lat == 52.5 && q.lon == -13.4 && q.radius_km == 2.5 && q.limit == 7);
+}
+
+Test(core, browse_seller_uuid_in_any_case)
+{
+    struct request r;
+    struct search_query q, lower;
+    make_request(&r, "GET", "/api/v1/listings?seller=0F1E2D3C-4B5A-4978-8A6B-5C4D3E2F1A0B", NULL);
+    cr_assert_eq(search_parse(&r, browse_categories(), "k", &q), MK_OK);
+    cr_assert_str_eq(q.seller, "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b");
+    make_request(&r, "GET", "/api/v1/listings?seller=0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b", NULL);
+    cr_assert_eq(search_parse(&r, browse_categories(), "k", &lower), MK_OK);
+    cr_assert_str_eq(q.canonical, lower.canonical, "one canonical query (cursors, caches) in either case");
 }
 
 /* ---- error rendering ---- */
