@@ -611,6 +611,7 @@ Test(resilience, killed_projector_processes_are_replaced)
     struct doc_wait w = {post_ping_id("after the projectors were killed")};
     cr_assert(itest_poll(10000, ping_in_mongo, &w), "nothing projects after the projector processes were killed");
     free((char *)w.id);
+}
 
 /* ---- PostgreSQL restarts ------------------------------------------------------------------ */
 
