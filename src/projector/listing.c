@@ -172,12 +172,10 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
 {
     int rc;
     if (strcmp(ev->event_type, "listing.image_attached") == 0) {
-        if ((rc = media_process_attached(p, ev, payload)) != MK_OK) {
-            return rc;
-        }
+        media_wake();   /* the thumbnail is the media thread's; the listing is projected now */
     } else if (strcmp(ev->event_type, "listing.image_removed") == 0 ||
                strcmp(ev->event_type, "listing.image_rejected") == 0) {
-        if ((rc = media_delete_removed(p, payload)) != MK_OK) {
+        if ((rc = media_queue_removed(p, payload)) != MK_OK) {
             return rc;
         }
     }

@@ -462,8 +462,13 @@ projector_main(const struct config *cfg)
 {
     struct projector p;
     projector_open(&p, cfg);
+    if (media_start(cfg) != MK_OK) {
+        fprintf(stderr, "marketd: cannot start the media thread\n");
+        exit(2);
+    }
     log_info("projector: started; waiting for the advisory lock");
     int rc = run(&p);
+    media_stop();
     log_info("projector: stopped at txid %s seq %lld", p.pos.txid, p.pos.seq);
     projector_close(&p);
     return rc;
