@@ -1,5 +1,6 @@
 #include "domain/image.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/errors.h"
@@ -68,6 +69,49 @@ static const struct pg_stmt LOCK_PENDING = {
     "image_lock_pending",
     "SELECT listing_id::text, key, size_bytes FROM listing_images WHERE id = $1::uuid AND status = 'pending' "
     "FOR UPDATE",
+    1,
+};
+
+/* The oldest pending image nobody holds, claimed for $1 seconds (a short transaction of its
+ * own: the slow work that follows holds no transaction open, so it never holds the outbox's
+ * xmin horizon, and so the projector, back). */
+static const struct pg_stmt CLAIM_PENDING = {
+    "image_claim_pending",
+    "UPDATE listing_images SET claimed_until = now() + make_interval(secs => $1::int) "
+    "WHERE id = (SELECT id FROM listing_images "
+    "            WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now()) "
+    "            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "RETURNING id::text AS image_id, listing_id::text AS listing, key",
+    1,
+};
+
+static const struct pg_stmt CLAIM_EXTEND = {
+    "image_claim_extend",
+    "UPDATE listing_images SET claimed_until = now() + make_interval(secs => $2::int) "
+    "WHERE id = $1::uuid AND status = 'pending'",
+    2,
+};
+
+static const struct pg_stmt DELETION_QUEUE = {
+    "media_deletion_queue",
+    "INSERT INTO media_deletions (key) SELECT unnest($1::text[]) ON CONFLICT (key) DO NOTHING",
+    1,
+};
+
+/* Due deletions, postponed while they are worked on (longer after each failed attempt). */
+static const struct pg_stmt DELETION_CLAIM = {
+    "media_deletion_claim",
+    "UPDATE media_deletions SET attempts = attempts + 1, "
+    "  not_before = now() + make_interval(secs => least(30 * (attempts + 1), 600)) "
+    "WHERE key IN (SELECT key FROM media_deletions WHERE not_before <= now() "
+    "              ORDER BY not_before LIMIT $1::int FOR UPDATE SKIP LOCKED) "
+    "RETURNING key",
+    1,
+};
+
+static const struct pg_stmt DELETION_DONE = {
+    "media_deletion_done",
+    "DELETE FROM media_deletions WHERE key = $1",
     1,
 };
 
@@ -165,4 +209,92 @@ image_delete(struct pg *pg, arena_t *a, const char *image_id)
 {
     const char *values[] = {image_id};
     return pg_exec(pg, a, &DELETE_ONE, values, NULL);
+}
+
+int
+image_claim_pending(struct pg *pg, arena_t *a, int claim_s, char **image_id, char **listing_id, char **key)
+{
+    char secs[16];
+    snprintf(secs, sizeof(secs), "%d", claim_s);
+    const char *values[] = {secs};
+    PGresult *res;
+    int rc = pg_exec_row(pg, a, &CLAIM_PENDING, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    *image_id = arena_strdup(a, pg_value(res, 0, 0));
+    *listing_id = arena_strdup(a, pg_value(res, 0, 1));
+    *key = arena_strdup(a, pg_value(res, 0, 2));
+    return MK_OK;
+}
+
+int
+image_claim_extend(struct pg *pg, arena_t *a, const char *image_id, int claim_s)
+{
+    char secs[16];
+    snprintf(secs, sizeof(secs), "%d", claim_s);
+    const char *values[] = {image_id, secs};
+    PGresult *res;
+    return pg_exec(pg, a, &CLAIM_EXTEND, values, &res);
+}
+
+int
+media_deletion_queue(struct pg *pg, arena_t *a, const char *const *keys, size_t n)
+{
+    if (n == 0) {
+        return MK_OK;
+    }
+    /* A text[] literal: every key quoted, with " and \ escaped. */
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++) {
+        cap += 2 * strlen(keys[i]) + 3;
+    }
+    char *lit = arena_alloc(a, cap), *o = lit;
+    *o++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            *o++ = ',';
+        }
+        *o++ = '"';
+        for (const char *c = keys[i]; *c != '\0'; c++) {
+            if (*c == '"' || *c == '\\') {
+                *o++ = '\\';
+            }
+            *o++ = *c;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    const char *values[] = {lit};
+    PGresult *res;
+    return pg_exec(pg, a, &DELETION_QUEUE, values, &res);
+}
+
+int
+media_deletion_claim(struct pg *pg, arena_t *a, int limit, char ***keys, int *n)
+{
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *values[] = {lim};
+    PGresult *res;
+    *n = 0;
+    int rc = pg_exec(pg, a, &DELETION_CLAIM, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    *n = PQntuples(res);
+    *keys = arena_alloc(a, sizeof(char *) * (size_t)(*n > 0 ? *n : 1));
+    for (int i = 0; i < *n; i++) {
+        (*keys)[i] = arena_strdup(a, pg_value(res, i, 0));
+    }
+    return MK_OK;
+}
+
+int
+media_deletion_done(struct pg *pg, arena_t *a, const char *key)
+{
+    const char *values[] = {key};
+    PGresult *res;
+    return pg_exec(pg, a, &DELETION_DONE, values, &res);
 }

@@ -47,6 +47,23 @@ int image_remove(struct pg *pg, arena_t *a, const char *listing_id, const char *
 int image_lock_pending(struct pg *pg, arena_t *a, const char *image_id, char **listing_id, char **key,
                        long long *size_bytes);
 
+/* The media thread (projector/media.c): claim the oldest pending image nobody holds for
+ * claim_s seconds. MK_ENOTFOUND when there is none. Strings in the arena. */
+int image_claim_pending(struct pg *pg, arena_t *a, int claim_s, char **image_id, char **listing_id, char **key);
+
+/* Move the end of a pending image's claim to now + claim_s (retry it then). */
+int image_claim_extend(struct pg *pg, arena_t *a, const char *image_id, int claim_s);
+
+/* Queue bucket objects for deletion (a key queued already stays queued once). */
+int media_deletion_queue(struct pg *pg, arena_t *a, const char *const *keys, size_t n);
+
+/* Claim up to limit due deletions (each is postponed while worked on, longer after every
+ * attempt); *keys (arena) and *n receive them. */
+int media_deletion_claim(struct pg *pg, arena_t *a, int limit, char ***keys, int *n);
+
+/* A deletion is done (the object is gone). */
+int media_deletion_done(struct pg *pg, arena_t *a, const char *key);
+
 /* Mark a pending image ready with its size and thumbnail. */
 int image_mark_ready(struct pg *pg, arena_t *a, const char *image_id, int width, int height, const char *thumb_key);
 

@@ -1,7 +1,10 @@
 /*
  * After the read model changed: stale markers over the Redis entries of the changed
  * documents, a new catalog generation for search pages, and nginx purges of the pages
- * (query/cache.h explains the keys). All best effort: what cannot be dropped expires.
+ * (query/cache.h explains the keys). Apply functions record what changed in the batch's
+ * effects; projection_flush does each thing once per batch, after every document of the
+ * batch was written and before the checkpoint. The invalidations are best effort: what
+ * cannot be dropped expires.
  */
 #include <string.h>
 
@@ -12,47 +15,134 @@
 
 /* Readers store no answer over a marker while it lives (query/cache.c), which closes the
  * window in which a reader that read the old document could cache it after the change. */
-#define MARKER_TTL_S 5
+#define MARKER_TTL_S "5"
+
+/* One round trip for every marker of the batch, and the catalog generation when asked. */
+static const char MARK_SCRIPT[] = "for i, k in ipairs(KEYS) do redis.call('SET', k, 'stale', 'EX', ARGV[1]) end "
+                                  "if ARGV[2] == '1' then redis.call('INCR', 'catalog:gen') end "
+                                  "return #KEYS";
 
 static void
-mark(struct projection_ctx *p, const char *kind, const char *id)
+idset_add(arena_t *a, struct idset *s, const char *id)
 {
-    (void)redis_cmd(&p->w->redis, p->arena, NULL, "SET cache:%s:%s stale EX %d", kind, id, MARKER_TTL_S);
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->v[i], id) == 0) {
+            return;
+        }
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap != 0 ? s->cap * 2 : 16;
+        const char **v = arena_alloc(a, cap * sizeof(*v));
+        if (s->n > 0) {
+            memcpy(v, s->v, s->n * sizeof(*v));
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = arena_strdup(a, id);
 }
 
 void
 invalidate_listing(struct projection_ctx *p, const char *listing_id)
 {
-    mark(p, "listing", listing_id);
-    (void)redis_cmd(&p->w->redis, p->arena, NULL, "INCR catalog:gen");
-    purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/listings/%s", listing_id));
+    if (p->fx != NULL) {
+        idset_add(p->arena, &p->fx->listings, listing_id);
+        p->fx->catalog = true;
+    }
 }
 
 void
 invalidate_user(struct projection_ctx *p, const char *user_id)
 {
-    mark(p, "user", user_id);
-    purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/users/%s", user_id));
+    if (p->fx != NULL) {
+        idset_add(p->arena, &p->fx->users, user_id);
+    }
 }
 
 void
 invalidate_seller_listings(struct projection_ctx *p, const char *seller_id)
 {
-    mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
-    bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(seller_id));
-    bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}");
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(listings, filter, opts, NULL);
-    const bson_t *doc;
-    bson_iter_t it;
-    while (mongoc_cursor_next(cur, &doc)) {
-        if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)) {
-            const char *id = bson_iter_utf8(&it, NULL);
-            mark(p, "listing", id);
-            purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/listings/%s", id));
+    if (p->fx != NULL) {
+        idset_add(p->arena, &p->fx->seller_pages, seller_id);
+        p->fx->catalog = true;
+    }
+}
+
+void
+recount_seller(struct projection_ctx *p, const char *seller_id)
+{
+    if (p->fx != NULL) {
+        idset_add(p->arena, &p->fx->recount, seller_id);
+    }
+}
+
+/* Every listing of the sellers in fx->seller_pages joins fx->listings. */
+static void
+add_seller_listings(struct projection_ctx *p, struct batch_effects *fx)
+{
+    for (size_t s = 0; s < fx->seller_pages.n; s++) {
+        mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
+        bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(fx->seller_pages.v[s]));
+        bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}");
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(listings, filter, opts, NULL);
+        const bson_t *doc;
+        bson_iter_t it;
+        while (mongoc_cursor_next(cur, &doc)) {
+            if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)) {
+                idset_add(p->arena, &fx->listings, bson_iter_utf8(&it, NULL));
+            }
+        }
+        mongoc_cursor_destroy(cur);
+        bson_destroy(filter);
+        bson_destroy(opts);
+    }
+}
+
+static void
+mark_all(struct projection_ctx *p, const struct batch_effects *fx)
+{
+    size_t nkeys = fx->listings.n + fx->users.n;
+    if (nkeys == 0 && !fx->catalog) {
+        return;
+    }
+    int argc = (int)nkeys + 5;
+    const char **argv = arena_alloc(p->arena, sizeof(char *) * (size_t)argc);
+    int i = 0;
+    argv[i++] = "EVAL";
+    argv[i++] = MARK_SCRIPT;
+    argv[i++] = arena_sprintf(p->arena, "%zu", nkeys);
+    for (size_t k = 0; k < fx->listings.n; k++) {
+        argv[i++] = arena_sprintf(p->arena, "cache:listing:%s", fx->listings.v[k]);
+    }
+    for (size_t k = 0; k < fx->users.n; k++) {
+        argv[i++] = arena_sprintf(p->arena, "cache:user:%s", fx->users.v[k]);
+    }
+    argv[i++] = MARKER_TTL_S;
+    argv[i++] = fx->catalog ? "1" : "0";
+    (void)redis_cmdv(&p->w->redis, p->arena, NULL, argc, argv, NULL);
+}
+
+int
+projection_flush(struct projection_ctx *p)
+{
+    struct batch_effects *fx = p->fx;
+    if (fx == NULL) {
+        return MK_OK;
+    }
+    for (size_t s = 0; s < fx->recount.n; s++) {
+        int rc = listing_recount_active(p, fx->recount.v[s]);
+        if (rc != MK_OK) {
+            return rc;
         }
     }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(filter);
-    bson_destroy(opts);
-    (void)redis_cmd(&p->w->redis, p->arena, NULL, "INCR catalog:gen");
+    add_seller_listings(p, fx);
+    mark_all(p, fx);
+    for (size_t k = 0; k < fx->listings.n; k++) {
+        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]));
+    }
+    for (size_t k = 0; k < fx->users.n; k++) {
+        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]));
+    }
+    memset(fx, 0, sizeof(*fx));
+    return MK_OK;
 }

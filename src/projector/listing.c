@@ -147,8 +147,8 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
 }
 
 /* sellers.active_listings = the seller's active listings in the read model. */
-static int
-recount_active(struct projection_ctx *p, const char *seller_id)
+int
+listing_recount_active(struct projection_ctx *p, const char *seller_id)
 {
     mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
     bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(seller_id), "status", BCON_UTF8("active"));
@@ -172,12 +172,10 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
 {
     int rc;
     if (strcmp(ev->event_type, "listing.image_attached") == 0) {
-        if ((rc = media_process_attached(p, ev, payload)) != MK_OK) {
-            return rc;
-        }
+        media_wake();   /* the thumbnail is the media thread's; the listing is projected now */
     } else if (strcmp(ev->event_type, "listing.image_removed") == 0 ||
                strcmp(ev->event_type, "listing.image_rejected") == 0) {
-        if ((rc = media_delete_removed(p, payload)) != MK_OK) {
+        if ((rc = media_queue_removed(p, payload)) != MK_OK) {
             return rc;
         }
     }
@@ -221,8 +219,7 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
         BSON_APPEND_INT64(&on_insert, "favorites", 0);
         rc = projection_upsert_versioned(p, "listings", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
         if (rc == PROJ_APPLIED) {
-            int rc2 = recount_active(p, seller_id);
-            rc = rc2 == MK_OK ? PROJ_APPLIED : rc2;
+            recount_seller(p, seller_id);
             invalidate_listing(p, ev->aggregate_id);
             invalidate_user(p, seller_id);
         }

@@ -19,11 +19,32 @@
 enum { PROJ_APPLIED = 0, PROJ_SKIPPED = 1 };
 
 struct worker;
+struct config;
+
+/* Ids collected once each (in the batch's arena). */
+struct idset {
+    const char **v;
+    size_t n, cap;
+};
+
+/*
+ * What a batch of events leaves to do once per id, before its checkpoint is saved: sellers
+ * whose active-listing count to recount, cache entries and pages to invalidate. A burst of
+ * one seller's listings then costs one count and one catalog generation, not one per event.
+ */
+struct batch_effects {
+    struct idset recount;        /* sellers: active_listings from the listings collection */
+    struct idset listings;       /* listing answers and pages */
+    struct idset users;          /* profile answers and pages */
+    struct idset seller_pages;   /* every listing page of these sellers (their name or rating changed) */
+    bool catalog;                /* search pages: a new catalog generation */
+};
 
 struct projection_ctx {
     struct mongo_store *mongo;
     arena_t *arena;
     struct worker *w;     /* the projector's handles: PostgreSQL (holding the lock), S3, config */
+    struct batch_effects *fx;   /* the batch's deferred effects (NULL outside a batch: none) */
 };
 
 /* Apply ev (payload parsed as JSON). Returns PROJ_APPLIED, PROJ_SKIPPED, or a negative
@@ -76,22 +97,32 @@ int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
 int review_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
 
 /*
- * listing.image_attached: make the image's thumbnail (projector/media.c). Downloads the
- * object, decodes it (libvips), stores the thumbnail and, in one PostgreSQL transaction,
- * marks the image ready with its size and appends listing.image_processed; an object that
- * does not decode is deleted from the listing (listing.image_rejected, whose projection
- * deletes the object). Idempotent: an image that is no longer pending is left alone.
- * MK_OK, or MK_EUNAVAILABLE to be retried.
+ * Images, off the critical path (projector/media.c): a media thread of each projector
+ * process makes the thumbnails of pending images (PostgreSQL says which) and deletes queued
+ * objects; it marks an image ready and appends listing.image_processed, or deletes an object
+ * that does not decode (listing.image_rejected). Applying listing.image_attached only wakes
+ * it, so an image (or S3 being down) never delays any other event.
  */
-int media_process_attached(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+int media_start(const struct config *cfg);   /* the media thread of this process */
+void media_stop(void);
+void media_wake(void);                        /* there may be work: look now */
 
 /* Cache invalidation after a change (projector/invalidate.c): Redis markers, the catalog
- * generation, nginx purges. Best effort. */
+ * generation, nginx purges. Recorded in the batch's effects, carried out (best effort) by
+ * projection_flush. */
 void invalidate_listing(struct projection_ctx *p, const char *listing_id);
 void invalidate_user(struct projection_ctx *p, const char *user_id);
 void invalidate_seller_listings(struct projection_ctx *p, const char *seller_id);
 
-/* Delete the payload's removed_keys from the bucket (404 counts as done). */
-int media_delete_removed(struct projection_ctx *p, json_object *payload);
+/* The seller's active_listings needs recounting (done once per batch, projector/listing.c). */
+void recount_seller(struct projection_ctx *p, const char *seller_id);
+int listing_recount_active(struct projection_ctx *p, const char *seller_id);
+
+/* Carry out the batch's effects: recounts (an error: the batch is not checkpointed and is
+ * applied again), then the invalidations (best effort). Empties p->fx. */
+int projection_flush(struct projection_ctx *p);
+
+/* Queue the payload's removed_keys for deletion from the bucket (by the media thread). */
+int media_queue_removed(struct projection_ctx *p, json_object *payload);
 
 #endif

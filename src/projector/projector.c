@@ -147,7 +147,7 @@ rebuild(struct projector *p, long long gen)
 {
     log_info("projector: rebuilding the read model as generation %lld", gen);
     bson_error_t err;
-    struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w};
+    struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, NULL};
     for (size_t i = 0; i < read_collections_count; i++) {
         mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, read_collections[i].name);
         if (!mongoc_collection_drop(coll, &err) && err.code != 26) {
@@ -240,7 +240,7 @@ try_lock(struct projector *p)
 /* Apply one event. Returns MK_OK (applied, skipped or poisoned-and-logged) or
  * MK_EUNAVAILABLE (retry later without advancing). */
 static int
-apply_one(struct projector *p, const struct outbox_row *ev)
+apply_one(struct projector *p, const struct outbox_row *ev, struct batch_effects *fx)
 {
     projection_apply apply = projection_find(ev->event_type);
     if (apply == NULL) {
@@ -253,7 +253,7 @@ apply_one(struct projector *p, const struct outbox_row *ev)
         metrics_add(p->w.metrics->projector_events_skipped, 1);
         return MK_OK;
     }
-    struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w};
+    struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, fx};
     int rc = apply(&pc, ev, payload);
     json_object_put(payload);
     if (rc == PROJ_APPLIED) {
@@ -325,17 +325,31 @@ step(struct projector *p)
         return rc;
     }
     int done = 0;
+    struct batch_effects fx = {0};
+    struct outbox_pos before = p->pos;
     for (int i = 0; i < n && !stop_requested; i++) {
-        rc = apply_one(p, &rows[i]);
+        rc = apply_one(p, &rows[i], &fx);
         if (rc != MK_OK) {
             break;
         }
         snprintf(p->pos.txid, sizeof(p->pos.txid), "%s", rows[i].txid);
         p->pos.seq = rows[i].seq;
-        if (rows[i].seq > p->w.metrics->projector_applied_seq) {
-            metrics_set(p->w.metrics->projector_applied_seq, rows[i].seq);
-        }
         done++;
+    }
+    if (done > 0) {
+        /* The batch's deferred effects before its checkpoint: when they fail, the batch is
+         * read and applied again (idempotently) rather than checkpointed without them. */
+        struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, &fx};
+        int frc = projection_flush(&pc);
+        if (frc != MK_OK) {
+            p->pos = before;
+            return frc;
+        }
+        for (int i = 0; i < done; i++) {
+            if (rows[i].seq > p->w.metrics->projector_applied_seq) {
+                metrics_set(p->w.metrics->projector_applied_seq, rows[i].seq);
+            }
+        }
     }
     bool caught_up = rc == MK_OK && n < batch;
     bool rebuilt = false;
@@ -462,8 +476,13 @@ projector_main(const struct config *cfg)
 {
     struct projector p;
     projector_open(&p, cfg);
+    if (media_start(cfg) != MK_OK) {
+        fprintf(stderr, "marketd: cannot start the media thread\n");
+        exit(2);
+    }
     log_info("projector: started; waiting for the advisory lock");
     int rc = run(&p);
+    media_stop();
     log_info("projector: stopped at txid %s seq %lld", p.pos.txid, p.pos.seq);
     projector_close(&p);
     return rc;

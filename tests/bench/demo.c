@@ -204,6 +204,7 @@ static struct {
     long listings, sellers, images_every, jobs, sample;
     uint64_t seed;
     bool deterministic;         /* --seed given: emails and passwords are a function of it */
+    bool no_wait;               /* --no-wait: do not wait for the read model (the projector may be stopped) */
     char suffix[32];            /* in every email of this run */
     const char *out;
     bool tty;
@@ -2163,7 +2164,8 @@ usage(FILE *f)
           "                      logs the existing sellers in (default: a new seed and new sellers per run)\n"
           "  --jobs J            requests in flight (default 4)\n"
           "  --out FILE          sellers' credentials and listing ids (default var/demo-sellers.json)\n"
-          "  --sample N          print N generated listing bodies (JSON lines) and exit; writes nothing\n",
+          "  --sample N          print N generated listing bodies (JSON lines) and exit; writes nothing\n"
+          "  --no-wait           do not wait for the read model to show the data (scripts/bench-projector)\n",
           f);
 }
 
@@ -2188,7 +2190,8 @@ parse_args(int argc, char **argv)
         {"sellers", required_argument, NULL, 's'}, {"images-every", required_argument, NULL, 'i'},
         {"seed", required_argument, NULL, 'S'},    {"jobs", required_argument, NULL, 'j'},
         {"out", required_argument, NULL, 'o'},     {"sample", required_argument, NULL, 'x'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"no-wait", no_argument, NULL, 'W'},       {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -2217,6 +2220,9 @@ parse_args(int argc, char **argv)
             break;
         case 'x':
             opt.sample = num_arg("--sample", optarg, 1, 100000);
+            break;
+        case 'W':
+            opt.no_wait = true;
             break;
         case 'h':
             usage(stdout);
@@ -2330,7 +2336,7 @@ main(int argc, char **argv)
     bool wrote = write_sellers(opt.out);
 
     struct checks ck = {0};
-    if (!interrupted && pl.ok > 0) {
+    if (!interrupted && pl.ok > 0 && !opt.no_wait) {
         fprintf(stderr, "market_demo: waiting for the read model and checking a sample ...\n");
         verify(&ck);
     }
@@ -2361,7 +2367,7 @@ main(int argc, char **argv)
     if (ps.retries + pl.retries > 0) {
         printf("  retries   %ld (429/502/503/504 or connection errors)\n", ps.retries + pl.retries);
     }
-    if (pl.ok > 0 && !interrupted) {
+    if (pl.ok > 0 && !interrupted && !opt.no_wait) {
         if (ck.catch_up_s >= 0) {
             printf("  read model caught up %.1f s after the last write", ck.catch_up_s);
         } else {
@@ -2397,7 +2403,7 @@ main(int argc, char **argv)
                 items);
         return 1;
     }
-    if (pl.ok > 0 && (ck.catch_up_s < 0 || ck.read_ok < ck.read_n || ck.draft_ok < ck.draft_n ||
+    if (pl.ok > 0 && !opt.no_wait && (ck.catch_up_s < 0 || ck.read_ok < ck.read_n || ck.draft_ok < ck.draft_n ||
                       ck.thumb_ok < ck.thumb_n)) {
         fprintf(stderr, "market_demo: error: the read model does not show what was written (is the projector "
                         "running? scripts/stack start projector)\n");

@@ -762,3 +762,51 @@ Test(listings, s3_down_fails_image_endpoints_only, .fini = restart_swift)
     iresp_free(&r);
     itest_stack("start", "swift");
 }
+
+static void
+restart_swift_and_projector(void)
+{
+    itest_stack("start", "swift");
+    itest_stack("start", "projector");
+}
+
+struct listing_probe {
+    const char *id;
+};
+
+static bool
+listing_served(void *arg)
+{
+    struct iresp r = itest_http("GET", fmt("/api/v1/listings/%s", ((struct listing_probe *)arg)->id), NULL, NULL);
+    long status = r.status;
+    iresp_free(&r);
+    return status == 200;
+}
+
+/* Thumbnails are made off the projector's critical path: with S3 unreachable an attached image
+ * stays pending while every other event is projected at once, and once S3 is back the image is
+ * thumbnailed without anybody's help. */
+Test(listings, a_pending_image_never_holds_back_other_events, .fini = restart_swift_and_projector)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Patient");
+    char id[40];
+    new_listing(&u, NULL, id, NULL);
+    itest_stack("stop", "projector");   /* nothing may thumbnail the image before S3 goes */
+    struct image_probe p = {id, strdup(add_png(&u, id, 64, 48)), NULL, 0};
+    itest_stack("stop", "swift");
+    itest_stack("start", "projector");
+
+    char other[40];
+    new_listing(&u, NULL, other, NULL);
+    struct listing_probe lp = {other};
+    cr_assert(itest_poll(10000, listing_served, &lp), "a new listing waits behind an image S3 cannot serve");
+    cr_assert_not(image_state(&p), "no thumbnail without S3");
+    cr_assert_eq(p.count, 1, "the listing shows its pending image");
+
+    itest_stack("start", "swift");
+    cr_assert(itest_poll(30000, image_state, &p), "the thumbnail is made once S3 is back");
+    cr_assert_eq(ijson_int(p.found, "width", NULL), 64);
+    json_object_put(p.found);
+    free((void *)p.image_id);
+}
