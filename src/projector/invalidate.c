@@ -22,13 +22,13 @@ static const char MARK_SCRIPT[] = "for i, k in ipairs(KEYS) do redis.call('SET',
                                   "if ARGV[2] == '1' then redis.call('INCR', 'catalog:gen') end "
                                   "return #KEYS";
 
+static long idset_index(const struct idset *s, const char *id);
+
 static void
 idset_add(arena_t *a, struct idset *s, const char *id)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        if (strcmp(s->v[i], id) == 0) {
-            return;
-        }
+    if (idset_index(s, id) >= 0) {
+        return;
     }
     if (s->n == s->cap) {
         size_t cap = s->cap != 0 ? s->cap * 2 : 16;
@@ -73,6 +73,71 @@ recount_seller(struct projection_ctx *p, const char *seller_id)
 {
     if (p->fx != NULL) {
         idset_add(p->arena, &p->fx->recount, seller_id);
+    }
+}
+
+static long
+idset_index(const struct idset *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->v[i], id) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* Listings embed their seller; a burst of one seller's listings looks the seller up once per
+ * batch. A user or review event of the seller forgets the copy (its name or rating changed). */
+const bson_t *
+seller_embed_find(struct projection_ctx *p, const char *seller_id)
+{
+    if (p->fx == NULL) {
+        return NULL;
+    }
+    long i = idset_index(&p->fx->embed_ids, seller_id);
+    return i >= 0 ? p->fx->embeds[i] : NULL;
+}
+
+static void
+destroy_bson(void *b)
+{
+    bson_destroy(b);
+}
+
+void
+seller_embed_remember(struct projection_ctx *p, const char *seller_id, const bson_t *embed)
+{
+    struct batch_effects *fx = p->fx;
+    if (fx == NULL) {
+        return;
+    }
+    bson_t *copy = bson_copy(embed);
+    arena_cleanup_add(p->arena, destroy_bson, copy);
+    long i = idset_index(&fx->embed_ids, seller_id);
+    if (i < 0) {
+        size_t cap = fx->embed_ids.cap;
+        idset_add(p->arena, &fx->embed_ids, seller_id);
+        if (fx->embed_ids.cap != cap || fx->embeds == NULL) {
+            bson_t **grown = arena_alloc(p->arena, fx->embed_ids.cap * sizeof(*grown));
+            if (fx->embed_ids.n > 1) {
+                memcpy(grown, fx->embeds, (fx->embed_ids.n - 1) * sizeof(*grown));
+            }
+            fx->embeds = grown;
+        }
+        i = (long)fx->embed_ids.n - 1;
+    }
+    fx->embeds[i] = copy;
+}
+
+void
+seller_embed_forget(struct projection_ctx *p, const char *seller_id)
+{
+    if (p->fx != NULL) {
+        long i = idset_index(&p->fx->embed_ids, seller_id);
+        if (i >= 0) {
+            p->fx->embeds[i] = NULL;
+        }
     }
 }
 

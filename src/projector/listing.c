@@ -108,10 +108,16 @@ append_words(struct projection_ctx *p, bson_t *b, json_object *payload)
     append_word_array(b, "keywords", words, n);
 }
 
-/* {id, display_name, rating} of the seller from `sellers` (nulls when missing). */
+/* {id, display_name, rating} of the seller from `sellers` (nulls when missing); looked up
+ * once per batch. */
 static int
 append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
 {
+    const bson_t *known = seller_embed_find(p, seller_id);
+    if (known != NULL) {
+        BSON_APPEND_DOCUMENT(b, "seller", known);
+        return MK_OK;
+    }
     mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(seller_id));
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(sellers, filter, NULL, NULL);
@@ -122,9 +128,8 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
     if (!found && mongoc_cursor_error(cur, &err)) {
         rc = mongo_result(&err, "find seller");
     } else {
-        bson_t s, rating;
+        bson_t s = BSON_INITIALIZER, rating;
         bson_iter_t it;
-        BSON_APPEND_DOCUMENT_BEGIN(b, "seller", &s);
         BSON_APPEND_UTF8(&s, "id", seller_id);
         if (found && bson_iter_init_find(&it, doc, "display_name") && BSON_ITER_HOLDS_UTF8(&it)) {
             BSON_APPEND_UTF8(&s, "display_name", bson_iter_utf8(&it, NULL));
@@ -139,7 +144,11 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
             BSON_APPEND_INT32(&rating, "count", 0);
             bson_append_document_end(&s, &rating);
         }
-        bson_append_document_end(b, &s);
+        BSON_APPEND_DOCUMENT(b, "seller", &s);
+        if (found) {
+            seller_embed_remember(p, seller_id, &s);
+        }
+        bson_destroy(&s);
     }
     mongoc_cursor_destroy(cur);
     bson_destroy(filter);

@@ -38,6 +38,8 @@ struct batch_effects {
     struct idset users;          /* profile answers and pages */
     struct idset seller_pages;   /* every listing page of these sellers (their name or rating changed) */
     bool catalog;                /* search pages: a new catalog generation */
+    struct idset embed_ids;      /* sellers whose listing embed {id, display_name, rating} is known */
+    bson_t **embeds;             /* parallel to embed_ids (NULL: forgotten); freed with the arena */
 };
 
 struct projection_ctx {
@@ -113,6 +115,12 @@ void media_wake(void);                        /* there may be work: look now */
 void invalidate_listing(struct projection_ctx *p, const char *listing_id);
 void invalidate_user(struct projection_ctx *p, const char *user_id);
 void invalidate_seller_listings(struct projection_ctx *p, const char *seller_id);
+
+/* The batch's copy of a seller's listing embed, or NULL; remember one (copied); forget one
+ * whose name or rating just changed (projector/invalidate.c). */
+const bson_t *seller_embed_find(struct projection_ctx *p, const char *seller_id);
+void seller_embed_remember(struct projection_ctx *p, const char *seller_id, const bson_t *embed);
+void seller_embed_forget(struct projection_ctx *p, const char *seller_id);
 
 /* The seller's active_listings needs recounting (done once per batch, projector/listing.c). */
 void recount_seller(struct projection_ctx *p, const char *seller_id);

@@ -97,6 +97,7 @@ static int
 refresh_rating(struct projection_ctx *p, const char *seller_id, long long seq)
 {
     long long count, sum;
+    seller_embed_forget(p, seller_id);
     int rc = rating_totals(p, seller_id, &count, &sum);
     if (rc != MK_OK) {
         return rc;

@@ -45,6 +45,7 @@ project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object 
     BSON_APPEND_INT64(&on_insert, "active_listings", 0);
     rc = projection_upsert_versioned(p, "sellers", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
     if (rc == PROJ_APPLIED) {
+        seller_embed_forget(p, ev->aggregate_id);
         /* Listings embed the seller's name: a new name reaches every one of them. */
         bson_iter_t it;
         bson_iter_init_find(&it, &fields, "display_name");

@@ -261,7 +261,7 @@ main(int argc, char **argv)
             writes[k].seen = t;
             k++;
         } else {
-            sleep_until(t + 0.0005);
+            sleep_until(t + 0.002);   /* a poll every 2 ms: the resolution, and little load on the read model */
         }
     }
     for (int i = 0; i < opt.writers; i++) {

@@ -810,3 +810,53 @@ Test(listings, a_pending_image_never_holds_back_other_events, .fini = restart_sw
     json_object_put(p.found);
     free((void *)p.image_id);
 }
+
+static void
+start_projector(void)
+{
+    itest_stack("start", "projector");
+}
+
+struct projected_probe {
+    const char *id;
+    long long seq;
+};
+
+/* The listing is in the read model at seq or later (X-Min-Seq answered without X-Read-Stale). */
+static bool
+projected_at(void *arg)
+{
+    struct projected_probe *pp = arg;
+    struct iresp r = get_listing(pp->id, pp->seq, NULL);
+    bool ok = r.status == 200 && iresp_header(&r, "X-Read-Stale") == NULL;
+    iresp_free(&r);
+    return ok;
+}
+
+/* The projector looks a seller up once per batch for the listings it embeds them in; a rename
+ * within the same batch must reach the listings applied after it as well as those before. */
+Test(listings, a_rename_within_one_batch_reaches_every_listing, .fini = start_projector)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Batcher");
+    char before[40], after[40];
+    long long seq;
+    itest_stack("stop", "projector");   /* the three events below are then read in one batch */
+    new_listing(&u, NULL, before, NULL);
+    struct iresp w = itest_http("PATCH", "/api/v1/users/me", (const char *const[]){u.bearer, NULL},
+                                "{\"display_name\":\"Batch Renamed\"}");
+    cr_assert_eq(w.status, 200);
+    iresp_free(&w);
+    new_listing(&u, NULL, after, &seq);
+    itest_stack("start", "projector");
+    struct projected_probe pp = {after, seq};
+    cr_assert(itest_poll(20000, projected_at, &pp), "the projector caught up");
+    const char *ids[] = {before, after};
+    for (int i = 0; i < 2; i++) {   /* applied in order: every earlier event is in too */
+        struct iresp r = get_listing(ids[i], 1, NULL);
+        cr_assert_eq(r.status, 200);
+        cr_assert_str_eq(ijson_str(r.json, "listing", "seller", "display_name", NULL), "Batch Renamed", "%s listing",
+                         i == 0 ? "the earlier" : "the later");
+        iresp_free(&r);
+    }
+}
