@@ -52,6 +52,14 @@ invalidate_listing(struct projection_ctx *p, const char *listing_id)
 }
 
 void
+invalidate_catalog(struct projection_ctx *p)
+{
+    if (p->fx != NULL) {
+        p->fx->catalog = true;
+    }
+}
+
+void
 invalidate_user(struct projection_ctx *p, const char *user_id)
 {
     if (p->fx != NULL) {

@@ -229,7 +229,13 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
         rc = projection_upsert_versioned(p, "listings", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
         if (rc == PROJ_APPLIED) {
             recount_seller(p, seller_id);
-            invalidate_listing(p, ev->aggregate_id);
+            if (ev->version == 1) {
+                /* A new listing: no cache holds an answer for it (a 404 is never cached), only
+                 * search pages and the seller's profile (its count) change. */
+                invalidate_catalog(p);
+            } else {
+                invalidate_listing(p, ev->aggregate_id);
+            }
             invalidate_user(p, seller_id);
         }
     }

@@ -115,6 +115,7 @@ void media_wake(void);                        /* there may be work: look now */
 void invalidate_listing(struct projection_ctx *p, const char *listing_id);
 void invalidate_user(struct projection_ctx *p, const char *user_id);
 void invalidate_seller_listings(struct projection_ctx *p, const char *seller_id);
+void invalidate_catalog(struct projection_ctx *p);   /* search pages only */
 
 /* The batch's copy of a seller's listing embed, or NULL; remember one (copied); forget one
  * whose name or rating just changed (projector/invalidate.c). */
