@@ -66,6 +66,7 @@ struct writer {
     int norders;
     int next_order;   /* the next listing index to buy */
     int next_patch;
+    long long profile_seq;   /* the X-Event-Seq of the last acknowledged profile patch */
     /* counters */
     long requests, acked, unavailable, conn_failed, server_errors, unexpected, replays, reads, stale_reads;
     char problems[4][400];
@@ -315,7 +316,14 @@ patch_profile(struct writer *w, int i)
     char body[64];
     snprintf(body, sizeof(body), "{\"bio\":\"fault write %d\"}", i);
     struct iresp r = itest_http("PATCH", "/api/v1/users/me", (const char *const[]){w->seller.bearer, NULL}, body);
-    classify(w, &r, 200, "profile");
+    if (classify(w, &r, 200, "profile") == ACKED) {
+        long long seq = header_num(&r, "x-event-seq");
+        if (seq <= w->profile_seq) {
+            w->unexpected++;
+            problem(w, "profile: no new X-Event-Seq", &r);
+        }
+        w->profile_seq = seq;
+    }
     iresp_free(&r);
 }
 
@@ -618,6 +626,12 @@ check_invariants(void)
                 cr_assert_eq(has, l->fav, "listing %s: favourite %s was acknowledged", l->id,
                              l->fav ? "added" : "removed");
             }
+        }
+        if (w->profile_seq > 0) {
+            long long seq = -1, unused = -1;
+            cr_assert(read_doc(m, "sellers", w->seller.id, "seq", &seq, "version", &unused));
+            cr_assert_geq(seq, w->profile_seq, "seller %s: profile event %lld acknowledged, the read model has %lld",
+                          w->seller.id, w->profile_seq, seq);
         }
         long long answered = 0;
         for (int i = 0; i < w->norders; i++) {

@@ -159,6 +159,24 @@ send_check(const char *method, const char *path, const char *const *headers, con
     iresp_free(&r);
 }
 
+/* The same over HTTP/1.1 as bytes (itest_raw): header values and bodies a client library
+ * would refuse to send. headers: "Name: value\r\n" lines; body: len bytes (may hold NUL). */
+static void
+raw_check(const char *method, const char *path, const char *headers, const char *body, size_t len, const char *what)
+{
+    char head[8192];
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
+                     method, path, headers, len);
+    char *req = malloc((size_t)n + len);
+    memcpy(req, head, (size_t)n);
+    memcpy(req + n, body, len);
+    struct iresp r = itest_raw(itest_env("MARKET_TEST_BASE_URL"), req, (size_t)n + len);
+    check(&r, method, path, what);
+    iresp_free(&r);
+    free(req);
+}
+
 /* ---- the state that must not change ----------------------------------------------------- */
 
 static char *
@@ -751,6 +769,14 @@ Test(hostile_routes, every_route_method_header_and_body_is_refused_in_shape_and_
         }
         send_check("GET", path, (const char *const[]){seller.bearer, "X-Min-Seq: 1", "X-Min-Seq: x", NULL}, NULL,
                    "two X-Min-Seq");
+        /* Conditional and range headers: nginx itself evaluates them on cached pages. */
+        static const char *const conditionals[] = {
+            "If-Match: \"999\"", "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT", "If-None-Match: \xff",
+            "If-Modified-Since: garbage", "Range: bytes=999999-", "If-Range: \"1\"",
+        };
+        for (size_t k = 0; k < sizeof(conditionals) / sizeof(conditionals[0]); k++) {
+            send_check("GET", path, (const char *const[]){conditionals[k], NULL}, NULL, "conditional header");
+        }
     }
     /* If-Match on the listing's writes: never a match (a wildcard only from someone else). */
     static char huge_ifmatch[5100];
@@ -847,6 +873,75 @@ Test(hostile_routes, every_route_method_header_and_body_is_refused_in_shape_and_
         send_check("POST", paths[k], (const char *const[]){seller.cookie, NULL}, "{}", "path attack");
         send_check("DELETE", paths[k], NULL, NULL, "path attack");
     }
+    /* Bytes in headers and bodies that only a raw HTTP/1.1 request carries: control
+     * characters (NUL, DEL, VT), obsolete line folding, bytes above 0x7F, NUL in a body. */
+    char bearer_line[160];
+    snprintf(bearer_line, sizeof(bearer_line), "%s\r\n", seller.bearer);
+    const struct {
+        const char *headers;
+        size_t len;   /* 0: strlen */
+    } raw_headers[] = {
+        {"Authorization: Bearer a\x01b\r\n", 0},
+        {"Authorization: Bearer a\0b\r\n", 25},
+        {"Authorization: Bearer x\r\n y\r\n", 0},
+        {"Cookie: sid=\x80\x81\xff\r\n", 0},
+        {"Idempotency-Key: a\x7f\r\n", 0},
+        {"If-Match: \"999\"\x0b\r\n", 0},
+        {"X-Min-Seq: 1\x0c\r\n", 0},
+        {"Content-Type: application/json\x01\r\n", 0},
+        {"Content-Type: application/json\r\nContent-Type: text/plain\r\n", 0},
+        {"X-Min-Seq\r\n", 0},
+        {": empty-name\r\n", 0},
+        {"If-Match : \"999\"\r\n", 0},
+    };
+    char lp[128];
+    snprintf(lp, sizeof(lp), "/api/v1/listings/%s", listing);
+    for (size_t k = 0; k < sizeof(raw_headers) / sizeof(raw_headers[0]); k++) {
+        size_t hl = raw_headers[k].len != 0 ? raw_headers[k].len : strlen(raw_headers[k].headers);
+        /* the attacked header, then the seller's bearer and a stale If-Match: never applied */
+        char with_nul[512];
+        memcpy(with_nul, raw_headers[k].headers, hl);
+        snprintf(with_nul + hl, sizeof(with_nul) - hl, "%sIf-Match: \"999\"\r\nContent-Type: application/json\r\n",
+                 bearer_line);
+        size_t wl = hl + strlen(with_nul + hl);
+        char lines[600];
+        memcpy(lines, with_nul, wl);
+        lines[wl] = '\0';
+        /* the header block may hold a NUL: build the request by hand */
+        char req[2048];
+        const char *body = "{\"title\":\"\"}";
+        int n = snprintf(req, sizeof(req), "PATCH %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", lp);
+        memcpy(req + n, lines, wl);
+        n += (int)wl;
+        n += snprintf(req + n, sizeof(req) - (size_t)n, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+        struct iresp r = itest_raw(itest_env("MARKET_TEST_BASE_URL"), req, (size_t)n);
+        check(&r, "PATCH", lp, "raw header bytes");
+        iresp_free(&r);
+        n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", lp);
+        memcpy(req + n, raw_headers[k].headers, hl);
+        n += (int)hl;
+        n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n");
+        r = itest_raw(itest_env("MARKET_TEST_BASE_URL"), req, (size_t)n);
+        check(&r, "GET", lp, "raw header bytes");
+        iresp_free(&r);
+    }
+#define BYTES(s) {s, sizeof(s) - 1}
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } nul_bodies[] = {
+        BYTES("{\"note\":\"a\0b\"}"), BYTES("{\"no\0te\":\"x\"}"), BYTES("\0{\"note\":\"x\"}"),
+        BYTES("{\"note\":\"x\"}\0"),
+    };
+    for (size_t k = 0; k < sizeof(nul_bodies) / sizeof(nul_bodies[0]); k++) {
+        raw_check("POST", "/api/v1/system/pings", "Content-Type: application/json\r\n", nul_bodies[k].bytes,
+                  nul_bodies[k].len, "a raw NUL in the body");
+        raw_check("PATCH", lp, itest_fmt("%sIf-Match: \"999\"\r\nContent-Type: application/json\r\n", bearer_line),
+                  nul_bodies[k].bytes, nul_bodies[k].len, "a raw NUL in the body");
+    }
+    /* A Content-Length that is not the body's. */
+    raw_check("POST", "/api/v1/system/pings", "Content-Type: application/json\r\nContent-Length: 5\r\n",
+              "{\"note\":\"x\"}", 14, "two Content-Lengths");
     long paths_sent = sent - matrix - headers_sent;
 
     /* 4. Bodies: each slot of each schema with the hostile values of its type, then whole
