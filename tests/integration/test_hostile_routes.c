@@ -160,18 +160,21 @@ send_check(const char *method, const char *path, const char *const *headers, con
 }
 
 /* The same over HTTP/1.1 as bytes (itest_raw): header values and bodies a client library
- * would refuse to send. headers: "Name: value\r\n" lines; body: len bytes (may hold NUL). */
+ * would refuse to send. headers: hlen bytes of "Name: value\r\n" lines, body: blen bytes
+ * (either may hold NUL). */
 static void
-raw_check(const char *method, const char *path, const char *headers, const char *body, size_t len, const char *what)
+raw_check(const char *method, const char *path, const char *headers, size_t hlen, const char *body, size_t blen,
+          const char *what)
 {
-    char head[8192];
-    int n = snprintf(head, sizeof(head),
-                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
-                     method, path, headers, len);
-    char *req = malloc((size_t)n + len);
-    memcpy(req, head, (size_t)n);
-    memcpy(req + n, body, len);
-    struct iresp r = itest_raw(itest_env("MARKET_TEST_BASE_URL"), req, (size_t)n + len);
+    char *req = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&req, &len);
+    fprintf(f, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method, path);
+    fwrite(headers, 1, hlen, f);
+    fprintf(f, "Content-Length: %zu\r\n\r\n", blen);
+    fwrite(body, 1, blen, f);
+    fclose(f);
+    struct iresp r = itest_raw(itest_env("MARKET_TEST_BASE_URL"), req, len);
     check(&r, method, path, what);
     iresp_free(&r);
     free(req);
@@ -569,9 +572,9 @@ schemas(struct body_route *b)
     static char seller_email[200], nobody[200], stale[] = "If-Match: \"999\"";
     snprintf(seller_email, sizeof(seller_email), "\"%s\"", seller.email);
     snprintf(nobody, sizeof(nobody), "\"%s\"", nobody_email);
-    static char ping_id[64], listing_id_valid[64];
+    static char ping_id[64], listing_missing[64];
     snprintf(ping_id, sizeof(ping_id), "\"%s\"", ping);
-    snprintf(listing_id_valid, sizeof(listing_id_valid), "\"%s\"", missing_uuid);
+    snprintf(listing_missing, sizeof(listing_missing), "\"%s\"", missing_uuid);
     const char *loc = "{\"city\":\"Berlin\",\"country\":\"DE\",\"lat\":52.5,\"lon\":13.4}";
     const char *addr_tmpl = "{\"name\":@3,\"line1\":@4,\"line2\":@5,\"city\":@6,\"postal_code\":@7,\"country\":@8}";
     int n = 0;
@@ -614,10 +617,8 @@ schemas(struct body_route *b)
         ",\"attributes\":@1}",
         {{0}, {'o', "{\"brand\":\"Google\"}", NULL}}};
     /* Patches carry a stale If-Match: whatever the body, nothing changes. */
-    static char listing_path[96];
-    snprintf(listing_path, sizeof(listing_path), "/api/v1/listings/{id}");
     b[n++] = (struct body_route){
-        "PATCH", listing_path, seller.bearer, stale, false,
+        "PATCH", "/api/v1/listings/{id}", seller.bearer, stale, false,
         "{\"title\":@1,\"description\":@2,\"category\":@3,\"condition\":@4,\"price_minor\":@5,\"currency\":@6,"
         "\"status\":@7,\"location\":@8,\"attributes\":@9}",
         {{0}, {'s', "\"Hostile lamp 2\"", NULL}, {'s', "\"d\"", NULL}, {'s', "\"furniture\"", NULL},
@@ -631,14 +632,12 @@ schemas(struct body_route *b)
     b[n++] = (struct body_route){"POST", "/api/v1/listings/{id}/images", seller.bearer, NULL, false, "{\"key\":@1}",
                                  {{0}, {'s', "\"listings/x/y.jpg\"", NULL}}};
     /* Buying a listing that does not exist. */
-    static char order_tmpl[512];
-    snprintf(order_tmpl, sizeof(order_tmpl), "{\"listing_id\":@1,\"shipping_address\":@2}");
-    b[n++] = (struct body_route){"POST", "/api/v1/orders", buyer.bearer, NULL, true, "",
-                                 {{0}, {'s', listing_id_valid, NULL}, {'o', "{\"name\":\"Ada\",\"line1\":\"L1\","
+    b[n++] = (struct body_route){"POST", "/api/v1/orders", buyer.bearer, NULL, true,
+                                 "{\"listing_id\":@1,\"shipping_address\":@2}",
+                                 {{0}, {'s', listing_missing, NULL}, {'o', "{\"name\":\"Ada\",\"line1\":\"L1\","
                                    "\"city\":\"Berlin\",\"postal_code\":\"10117\",\"country\":\"DE\"}", NULL}}};
-    snprintf(b[n - 1].tmpl, sizeof(b[n - 1].tmpl), "%s", order_tmpl);
     b[n++] = (struct body_route){"POST", "/api/v1/orders", buyer.bearer, NULL, true, "",
-                                 {{0}, {'s', listing_id_valid, NULL}, {0}, {'s', "\"Ada\"", NULL},
+                                 {{0}, {'s', listing_missing, NULL}, {0}, {'s', "\"Ada\"", NULL},
                                   {'s', "\"L1\"", NULL}, {'s', "\"L2\"", NULL}, {'s', "\"Berlin\"", NULL},
                                   {'s', "\"10117\"", NULL}, {'s', "\"DE\"", NULL}}};
     snprintf(b[n - 1].tmpl, sizeof(b[n - 1].tmpl), "{\"listing_id\":@1,\"shipping_address\":%s}", addr_tmpl);
@@ -686,8 +685,7 @@ Test(hostile_routes, every_route_method_header_and_body_is_refused_in_shape_and_
     cr_assert_eq(failures, 0, "%s", report);
 
     char *before = snapshot();
-    char cookie_evil[256];
-    snprintf(cookie_evil, sizeof(cookie_evil), "Origin: https://evil.example");
+    const char *foreign_origin = "Origin: https://evil.example";
 
     /* 1. Every method on every route, with the valid id and with invalid ones: reads as the
      * seller, writes anonymously, with the seller's cookie but no Origin, and with a foreign
@@ -716,7 +714,7 @@ Test(hostile_routes, every_route_method_header_and_body_is_refused_in_shape_and_
                 send_check(method, path, NULL, NULL, "anonymous");
                 send_check(method, path, (const char *const[]){seller.cookie, NULL}, NULL, "cookie without Origin");
                 if (b == 0) {
-                    send_check(method, path, (const char *const[]){seller.cookie, cookie_evil, NULL}, "{}",
+                    send_check(method, path, (const char *const[]){seller.cookie, foreign_origin, NULL}, "{}",
                                "cookie with a foreign Origin");
                 }
             }
@@ -899,31 +897,12 @@ Test(hostile_routes, every_route_method_header_and_body_is_refused_in_shape_and_
     for (size_t k = 0; k < sizeof(raw_headers) / sizeof(raw_headers[0]); k++) {
         size_t hl = raw_headers[k].len != 0 ? raw_headers[k].len : strlen(raw_headers[k].headers);
         /* the attacked header, then the seller's bearer and a stale If-Match: never applied */
-        char with_nul[512];
-        memcpy(with_nul, raw_headers[k].headers, hl);
-        snprintf(with_nul + hl, sizeof(with_nul) - hl, "%sIf-Match: \"999\"\r\nContent-Type: application/json\r\n",
-                 bearer_line);
-        size_t wl = hl + strlen(with_nul + hl);
-        char lines[600];
-        memcpy(lines, with_nul, wl);
-        lines[wl] = '\0';
-        /* the header block may hold a NUL: build the request by hand */
-        char req[2048];
-        const char *body = "{\"title\":\"\"}";
-        int n = snprintf(req, sizeof(req), "PATCH %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", lp);
-        memcpy(req + n, lines, wl);
-        n += (int)wl;
-        n += snprintf(req + n, sizeof(req) - (size_t)n, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
-        struct iresp r = itest_raw(itest_env("MARKET_TEST_BASE_URL"), req, (size_t)n);
-        check(&r, "PATCH", lp, "raw header bytes");
-        iresp_free(&r);
-        n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", lp);
-        memcpy(req + n, raw_headers[k].headers, hl);
-        n += (int)hl;
-        n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n");
-        r = itest_raw(itest_env("MARKET_TEST_BASE_URL"), req, (size_t)n);
-        check(&r, "GET", lp, "raw header bytes");
-        iresp_free(&r);
+        char block[1024];
+        memcpy(block, raw_headers[k].headers, hl);
+        size_t bl = hl + (size_t)snprintf(block + hl, sizeof(block) - hl,
+                                          "%sIf-Match: \"999\"\r\nContent-Type: application/json\r\n", bearer_line);
+        raw_check("PATCH", lp, block, bl, "{\"title\":\"\"}", 12, "raw header bytes");
+        raw_check("GET", lp, raw_headers[k].headers, hl, "", 0, "raw header bytes");
     }
 #define BYTES(s) {s, sizeof(s) - 1}
     static const struct {
@@ -934,14 +913,16 @@ Test(hostile_routes, every_route_method_header_and_body_is_refused_in_shape_and_
         BYTES("{\"note\":\"x\"}\0"),
     };
     for (size_t k = 0; k < sizeof(nul_bodies) / sizeof(nul_bodies[0]); k++) {
-        raw_check("POST", "/api/v1/system/pings", "Content-Type: application/json\r\n", nul_bodies[k].bytes,
-                  nul_bodies[k].len, "a raw NUL in the body");
-        raw_check("PATCH", lp, itest_fmt("%sIf-Match: \"999\"\r\nContent-Type: application/json\r\n", bearer_line),
-                  nul_bodies[k].bytes, nul_bodies[k].len, "a raw NUL in the body");
+        const char *json = "Content-Type: application/json\r\n";
+        raw_check("POST", "/api/v1/system/pings", json, strlen(json), nul_bodies[k].bytes, nul_bodies[k].len,
+                  "a raw NUL in the body");
+        char *h = itest_fmt("%sIf-Match: \"999\"\r\n%s", bearer_line, json);
+        raw_check("PATCH", lp, h, strlen(h), nul_bodies[k].bytes, nul_bodies[k].len, "a raw NUL in the body");
     }
     /* A Content-Length that is not the body's. */
-    raw_check("POST", "/api/v1/system/pings", "Content-Type: application/json\r\nContent-Length: 5\r\n",
-              "{\"note\":\"x\"}", 14, "two Content-Lengths");
+    const char *two_lengths = "Content-Type: application/json\r\nContent-Length: 5\r\n";
+    raw_check("POST", "/api/v1/system/pings", two_lengths, strlen(two_lengths), "{\"note\":\"x\"}", 14,
+              "two Content-Lengths");
     long paths_sent = sent - matrix - headers_sent;
 
     /* 4. Bodies: each slot of each schema with the hostile values of its type, then whole
