@@ -135,7 +135,7 @@ check(const struct iresp *r, const char *method, const char *path, const char *w
         fail("%s %s (%s): a hostile write was accepted: %ld %s", method, where, what, r->status, shown(r->body, 200));
     }
     if (r->status < 400 || strcmp(method, "HEAD") == 0) {
-        return;
+        return;   /* an answer to HEAD has no body to hold the error */
     }
     const char *code = ijson_str(r->json, "error", "code", NULL);
     if (code == NULL || ijson_str(r->json, "error", "message", NULL) == NULL) {
