@@ -409,7 +409,9 @@ listing_parse_if_match(const char *value, long long *version, bool *any)
     if (strncmp(value, "W/", 2) == 0) {
         value += 2;
     }
-    if (*value != '"' || !isdigit((unsigned char)value[1])) {
+    /* An entity tag is compared as a string: "01" or "0…01" is not the tag "1" (versions
+     * start at 1 and are written without leading zeros). */
+    if (*value != '"' || value[1] < '1' || value[1] > '9') {
         return MK_EPRECONDITION;
     }
     char *end;
@@ -417,6 +419,9 @@ listing_parse_if_match(const char *value, long long *version, bool *any)
     long long v = strtoll(value + 1, &end, 10);
     if (errno != 0 || v < 1 || (*end != '"' && *end != '-')) {
         return MK_EPRECONDITION;
+    }
+    if (*end == '-' && strchr(end, '"') == NULL) {
+        return MK_EPRECONDITION;   /* "V-hash without its closing quote */
     }
     *version = v;
     return MK_OK;

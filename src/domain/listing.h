@@ -108,7 +108,8 @@ json_object *listing_client_json(json_object *state, const char *public_base);
 
 /*
  * Parse an If-Match value for a listing: "V", W/"V" or "V-anything" (the ETag of a read,
- * which adds a representation hash after the version). *any is set for "*".
+ * which adds a representation hash after the version). *any is set for "*". V is written as
+ * the ETag writes it: "01" names no version (an entity tag is compared as a string).
  * Returns MK_OK with *version, or MK_EPRECONDITION when the value names no version.
  */
 int listing_parse_if_match(const char *value, long long *version, bool *any);

@@ -8,6 +8,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "domain/listing.h"
 #include "domain/location.h"
 #include "domain/session.h"
 #include "domain/user.h"
@@ -222,6 +223,28 @@ Test(accounts, if_none_match_lists_weak_tags_and_star)
     cr_assert_not(http_etag_match("abc", "\"abc\""));
     cr_assert_not(http_etag_match("\"unterminated", "\"abc\""));
     cr_assert_not(http_etag_match(NULL, "\"abc\""));
+}
+
+/* Issue 18: a 5000-digit If-Match "000…01" matched version 1 and deleted the listing. */
+Test(accounts, listing_if_match_names_a_version_as_its_etag_writes_it)
+{
+    long long v;
+    bool any;
+    cr_assert_eq(listing_parse_if_match("\"7\"", &v, &any), MK_OK);
+    cr_assert(v == 7 && !any);
+    cr_assert_eq(listing_parse_if_match("W/\"12\"", &v, &any), MK_OK);
+    cr_assert_eq(v, 12);
+    cr_assert_eq(listing_parse_if_match("\"3-abcdef\"", &v, &any), MK_OK);
+    cr_assert_eq(v, 3);
+    cr_assert_eq(listing_parse_if_match("*", &v, &any), MK_OK);
+    cr_assert(any);
+    static const char *const refused[] = {
+        "\"01\"", "\"0\"", "\"0000000000000000000000000000001\"", "\"-1\"", "\"+1\"", "\" 1\"", "\"1 \"",
+        "\"1", "\"3-abc", "1", "\"\"", "", "W/", "\"99999999999999999999\"", "\"0x1\"", "garbage",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        cr_assert_eq(listing_parse_if_match(refused[i], &v, &any), MK_EPRECONDITION, "%s", refused[i]);
+    }
 }
 
 Test(accounts, json_etag_changes_with_the_body_and_answers_304)
