@@ -1,13 +1,15 @@
 /*
  * market_lag — read-model visibility lag at a steady write rate (scripts/bench-projector).
  *
- * A seller registered here creates listings through the public API at a fixed rate (on an
- * absolute schedule, so a slow answer does not lower the rate). For each acknowledged
+ * Sellers registered here (--sellers, default 10, taking turns: traffic comes from many
+ * sellers, and a seller's active-listing count is recounted from their listings) create
+ * listings through the public API at a fixed rate (on an absolute schedule, so a slow answer
+ * does not lower the rate). For each acknowledged
  * create, a watcher polls the read model (MongoDB `listings`, by _id) and records the time
  * from the acknowledgement to the first moment the document is there. Prints the achieved
  * rate and the lag's p50, p90, p99 and maximum. A benchmark, not a test.
  *
- *   market_lag --base URL --mongo URI [--rate 100] [--seconds 30] [--writers 4]
+ *   market_lag --base URL --mongo URI [--rate 100] [--seconds 30] [--writers 4] [--sellers 10]
  */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -34,8 +36,9 @@ static struct {
     double rate;
     int seconds;
     int writers;
-    char bearer[128];
-} opt = {.rate = 100, .seconds = 30, .writers = 4};
+    int sellers;
+    char bearer[64][128];
+} opt = {.rate = 100, .seconds = 30, .writers = 4, .sellers = 10};
 
 static struct write *writes;
 static long nslots;                  /* writes scheduled */
@@ -116,11 +119,11 @@ post(CURL *c, const char *path, const char *auth, const char *body, json_object 
 }
 
 static void
-login(void)
+login(int k)
 {
     CURL *c = curl_easy_init();
     char email[128], body[512];
-    snprintf(email, sizeof(email), "lag-%d-%ld@example.test", (int)getpid(), (long)time(NULL));
+    snprintf(email, sizeof(email), "lag-%d-%ld-%d@example.test", (int)getpid(), (long)time(NULL), k);
     snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"lag bench password\",\"display_name\":\"Lag Bench\"}",
              email);
     if (post(c, "/api/v1/users", NULL, body, NULL) != 201) {
@@ -133,7 +136,7 @@ login(void)
         fprintf(stderr, "market_lag: cannot log in\n");
         exit(1);
     }
-    snprintf(opt.bearer, sizeof(opt.bearer), "Authorization: Bearer %s",
+    snprintf(opt.bearer[k], sizeof(opt.bearer[k]), "Authorization: Bearer %s",
              json_object_get_string(json_object_object_get(r, "token")));
     json_object_put(r);
     curl_easy_cleanup(c);
@@ -160,7 +163,7 @@ writer(void *arg)
                  "\"location\":{\"city\":\"Berlin\",\"country\":\"DE\",\"lat\":52.52,\"lon\":13.405}}",
                  slot, slot, 1000 + slot);
         json_object *r = NULL;
-        long status = post(c, "/api/v1/listings", opt.bearer, body, &r);
+        long status = post(c, "/api/v1/listings", opt.bearer[slot % opt.sellers], body, &r);
         double acked = now_s();
         const char *id = json_object_get_string(json_object_object_get(json_object_object_get(r, "listing"), "id"));
         pthread_mutex_lock(&mu);
@@ -191,7 +194,8 @@ main(int argc, char **argv)
     static const struct option longs[] = {
         {"base", required_argument, NULL, 'b'},    {"mongo", required_argument, NULL, 'm'},
         {"rate", required_argument, NULL, 'r'},    {"seconds", required_argument, NULL, 's'},
-        {"writers", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0},
+        {"writers", required_argument, NULL, 'w'}, {"sellers", required_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -201,14 +205,15 @@ main(int argc, char **argv)
         case 'r': opt.rate = atof(optarg); break;
         case 's': opt.seconds = atoi(optarg); break;
         case 'w': opt.writers = atoi(optarg); break;
+        case 'S': opt.sellers = atoi(optarg); break;
         default:
-            fprintf(stderr, "usage: market_lag --base URL --mongo URI [--rate N] [--seconds S] [--writers W]\n");
+            fprintf(stderr, "usage: market_lag --base URL --mongo URI [--rate N] [--seconds S] [--writers W] [--sellers N]\n");
             return 2;
         }
     }
     if (opt.base[0] == '\0' || opt.mongo[0] == '\0' || opt.rate <= 0 || opt.seconds <= 0 || opt.writers <= 0 ||
-        opt.writers > 64) {
-        fprintf(stderr, "usage: market_lag --base URL --mongo URI [--rate N] [--seconds S] [--writers W]\n");
+        opt.writers > 64 || opt.sellers <= 0 || opt.sellers > 64) {
+        fprintf(stderr, "usage: market_lag --base URL --mongo URI [--rate N] [--seconds S] [--writers W] [--sellers N]\n");
         return 2;
     }
     nslots = (long)(opt.rate * opt.seconds);
@@ -218,7 +223,9 @@ main(int argc, char **argv)
     writes = calloc((size_t)nslots, sizeof(*writes));
     curl_global_init(CURL_GLOBAL_DEFAULT);
     mongoc_init();
-    login();
+    for (int k = 0; k < opt.sellers; k++) {
+        login(k);
+    }
     mongoc_client_t *m = mongoc_client_new(opt.mongo);
     if (m == NULL) {
         fprintf(stderr, "market_lag: bad MongoDB URI %s\n", opt.mongo);
