@@ -95,7 +95,7 @@ function geoNearStage(coll, g, { want = Infinity, after = [], stats } = {}) {
     if (!withRecord(rec, () => f.test(rec.view))) return false;
     if (!after.length) return true;
     const doc = output(rec, d);
-    const v = toView(doc);
+    const v = toView(doc, true); // registered: $type sees the BSON types
     if (!after.every((q) => q.test(v))) return false;
     outputs.set(rec, doc);
     return true;

@@ -132,19 +132,23 @@ class BTreeIndex {
       return values;
     });
     if (this.sparse && per.every((vals) => vals.every((v) => v === undefined))) return [];
-    if (per.length === 1) {
-      const vals = per[0];
-      if (vals.length === 1) return [[vals[0]]];
-      return dedupe(vals.map((v) => [v]), this.compare);
+    // Keys are built at their exact size: arrays grown by push or spread keep spare capacity.
+    const n = per.length;
+    let total = 1;
+    for (const vals of per) total *= vals.length;
+    if (total > MAX_KEYS_PER_DOC) throw new Error('too many index keys for one document');
+    const keys = new Array(total);
+    for (let k = 0; k < total; k++) {
+      const key = new Array(n);
+      let rest = k;
+      for (let i = n - 1; i >= 0; i--) {
+        const vals = per[i];
+        key[i] = vals[rest % vals.length];
+        rest = Math.floor(rest / vals.length);
+      }
+      keys[k] = key;
     }
-    let combos = [[]];
-    for (const vals of per) {
-      const next = [];
-      for (const c of combos) for (const v of vals) next.push([...c, v]);
-      combos = next;
-      if (combos.length > MAX_KEYS_PER_DOC) throw new Error('too many index keys for one document');
-    }
-    return combos.length === 1 ? combos : dedupe(combos, this.compare);
+    return total === 1 ? keys : dedupe(keys, this.compare);
   }
 
   add(rec, keys = this.keys(rec.view)) {

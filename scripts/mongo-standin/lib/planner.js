@@ -7,7 +7,7 @@
 // understand leaves a field unbounded, and every candidate is still tested by the matcher.
 
 const { fail } = require('./errors');
-const { isPlainObject, keyOf, formatValue } = require('./typed');
+const { isPlainObject, keyOf, idKeyOf, formatValue } = require('./typed');
 const { Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, BTreeIndex, GeoIndex } = require('./indexes');
 const geo = require('./geo');
 
@@ -325,7 +325,7 @@ function choosePlan(coll, f, sortKeys, hint) {
   const rest = f.rest;
   const keys = Object.keys(rest);
   if (!hinted && keys.length === 1 && keys[0] === '_id' && pointable(rest._id) && !sortKeys) {
-    return { type: 'IDHACK', key: keyOf(rest._id) };
+    return { type: 'IDHACK', key: idKeyOf(rest._id) };
   }
   const conds = collectConditions(rest);
   conds.filter = rest;

@@ -5,7 +5,7 @@
 
 const { fail, MongoError, CODES } = require('./errors');
 const {
-  isPlainObject, toView, keyOf, valuesAtPath, formatValue, toNumber, Int32, encodeStored, decodeStored,
+  isPlainObject, toView, keyOf, idKeyOf, valuesAtPath, formatValue, toNumber, Int32, encodeStored, decodeStored,
 } = require('./typed');
 const { newQuery, withRecord } = require('./query');
 const { BTreeIndex, GeoIndex, sameKeys } = require('./indexes');
@@ -34,7 +34,7 @@ class Record {
     this.view = s.view;
     this.sig = s.sig;
     this.exact = s.exact;
-    this.idKey = keyOf(doc._id);
+    this.idKey = idKeyOf(typeof doc._id === 'string' ? this.view._id : doc._id);
   }
 
   /** The typed document (rebuilt: callers may keep or change it). */
@@ -214,6 +214,9 @@ class Collection {
   }
 
   insert(doc) {
+    if (typeof doc._id === 'string' && doc._id.startsWith('\u0000')) {
+      throw fail('BadValue', 'the mongo stand-in refuses string _id values that start with a NUL character');
+    }
     const rec = this.newRecord(doc);
     const plans = this.checkUnique(doc, rec.view, rec.idKey, null);
     this.records.set(rec.idKey, rec);
@@ -226,7 +229,7 @@ class Collection {
   replace(rec, doc) {
     const oldDoc = this.hasUniqueEntries ? rec.doc : null;
     const s = encodeStored(doc, this.hints);
-    const idKey = keyOf(doc._id);
+    const idKey = idKeyOf(typeof doc._id === 'string' ? s.view._id : doc._id);
     const plans = this.checkUnique(doc, s.view, idKey, rec);
     const before = this.indexes.map((index) => {
       const st = index.structure;

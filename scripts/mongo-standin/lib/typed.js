@@ -98,6 +98,48 @@ function internSig(sig) {
   return sig;
 }
 
+// Short strings repeat across documents (statuses, categories, keywords, names): stored
+// documents share one copy of each, up to a bounded table.
+const STR_INTERN = new Map();
+const STR_INTERN_MAX = 1 << 20;
+const STR_INTERN_LEN = 40; // ids (36-character UUIDs) repeat too: as _id and id, as seller ids
+
+function internStr(v) {
+  if (v.length > STR_INTERN_LEN) return v;
+  const known = STR_INTERN.get(v);
+  if (known !== undefined) return known;
+  if (STR_INTERN.size < STR_INTERN_MAX) STR_INTERN.set(v, v);
+  return v;
+}
+
+// Objects built by adding keys one by one fall into V8's dictionary mode past about a dozen
+// properties (about three times the memory). Stored objects are built by one generated
+// constructor per key sequence instead, so they keep fast, in-object properties.
+const SHAPES = new Map();
+const SHAPES_MAX = 5000;
+
+function shapeOf(keys) {
+  const id = keys.join('\u0000');
+  let make = SHAPES.get(id);
+  if (make === undefined) {
+    if (SHAPES.size >= SHAPES_MAX || keys.includes('__proto__')) return null;
+    // eslint-disable-next-line no-new-func
+    make = new Function('v', keys.map((k, i) => `this[${JSON.stringify(k)}] = v[${i}];`).join('\n'));
+    make.prototype = Object.prototype;
+    SHAPES.set(id, make);
+  }
+  return make;
+}
+
+/** A plain object with `keys` and `values` (in that order), in fast mode. */
+function buildObject(keys, values) {
+  const Make = keys.length ? shapeOf(keys) : null;
+  if (Make) return new Make(values);
+  const out = {};
+  for (let i = 0; i < keys.length; i++) out[keys[i]] = values[i];
+  return out;
+}
+
 /**
  * Typed document -> {view, sig, exact}. `hints` (Map path -> widest numeric type) is updated
  * like toView does.
@@ -107,6 +149,7 @@ function encodeStored(doc, hints) {
   let exact = null;
   const walk = (v, path) => {
     if (v === null || typeof v !== 'object') {
+      if (typeof v === 'string') return internStr(v);
       if (typeof v === 'number') chars.push(Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? 'i' : 'd');
       return v;
     }
@@ -129,9 +172,13 @@ function encodeStored(doc, hints) {
       return n;
     }
     if (!isPlainObject(v)) return v;
-    const out = {};
-    for (const k of Object.keys(v)) out[k] = walk(v[k], path ? path + '.' + k : k);
-    return out;
+    const keys = Object.keys(v);
+    const values = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      values[i] = walk(v[k], hints ? (path ? path + '.' + k : k) : '');
+    }
+    return buildObject(keys, values);
   };
   const view = walk(doc, '');
   return { view, sig: internSig(chars.join('')), exact };
@@ -257,6 +304,13 @@ function keyOf(v) {
     default: return (v._bsontype || 'obj') + ':' + String(v);
   }
 }
+
+/**
+ * Key of an _id in a collection's record map: a string _id is its own key (no copy); other
+ * values take keyOf's canonical form behind a NUL character no stored string key starts with
+ * (a string _id starting with NUL is refused at insert).
+ */
+const idKeyOf = (v) => (typeof v === 'string' ? v : '\u0000' + keyOf(v));
 
 // MongoDB's canonical ordering of BSON types (MinKey < null < numbers < strings < ...).
 function typeRank(v) {
@@ -397,6 +451,6 @@ function formatValue(v) {
 
 module.exports = {
   VIEW_SOURCE, isPlainObject, isContainer, numericType, toNumber, toView, typedNumber, retype,
-  cloneTyped, keyOf, compareValues, cmpNum, typeRank, encodeStored, decodeStored, valuesAtPath, getPath, setPath, formatValue,
+  cloneTyped, keyOf, idKeyOf, compareValues, cmpNum, typeRank, encodeStored, decodeStored, valuesAtPath, getPath, setPath, formatValue,
   INT32_MIN, INT32_MAX, Int32, Long, Double, Decimal128,
 };
