@@ -276,7 +276,7 @@ function btreePlan(index, conds, sortKeys, hinted) {
     return b;
   });
   if (!hinted) {
-    if (index.partial && !implies(conds, conds.filter, index.partialFilter)) return null;
+    if (index.partial && !implies(conds, conds.filter, index.partialView)) return null;
     if (index.sparse && bounds.every((b) => !excludesNull(b))) return null;
   }
   let eq = 0;
@@ -345,7 +345,7 @@ function choosePlan(coll, f, sortKeys, hint) {
     if (st instanceof BTreeIndex) p = btreePlan(index, conds, sortKeys, false);
     else if (st instanceof GeoIndex) {
       const regions = conds.geo.get(st.field);
-      if (regions && (!index.partial || implies(conds, rest, index.partialFilter))) {
+      if (regions && (!index.partial || implies(conds, rest, index.partialView))) {
         p = { type: 'GEO', index, region: regions[0], score: 150 };
       }
     }

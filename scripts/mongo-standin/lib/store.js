@@ -62,7 +62,8 @@ class Index {
     this.unique = !!spec.unique;
     this.sparse = !!spec.sparse;
     this.partialFilter = isPlainObject(spec.partialFilterExpression) ? spec.partialFilterExpression : null;
-    this.partial = this.partialFilter ? newQuery(toView(this.partialFilter)) : null;
+    this.partialView = this.partialFilter ? toView(this.partialFilter) : null;
+    this.partial = this.partialFilter ? newQuery(this.partialView) : null;
     this.textFields = Object.keys(this.key).filter((f) => this.key[f] === 'text');
     this.kind = this.textFields.length ? 'text'
       : Object.values(this.key).find((v) => typeof v === 'string') || 'btree';
