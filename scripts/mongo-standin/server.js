@@ -57,6 +57,37 @@ function parseArgs(argv) {
 
 const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
 
+/*
+ * Bulk writes leave V8 with a large heap of garbage it keeps until a major GC, which an idle
+ * server may never run: after every 64 MB of received messages, once the server has been idle
+ * for 2 s, one full GC returns that memory, so that RSS reflects the data held.
+ */
+const IDLE_GC_BYTES = 64 * 1024 * 1024;
+const IDLE_GC_DELAY_MS = 2000;
+const idleGc = (() => {
+  let gc = null;
+  try {
+    require('v8').setFlagsFromString('--expose-gc');
+    gc = require('vm').runInNewContext('gc');
+  } catch (_) {
+    gc = null;
+  }
+  let bytes = 0;
+  let timer = null;
+  return (n) => {
+    if (!gc) return;
+    bytes += n;
+    if (bytes < IDLE_GC_BYTES) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      bytes = 0;
+      gc();
+    }, IDLE_GC_DELAY_MS);
+    timer.unref();
+  };
+})();
+
 function main() {
   let opts;
   try {
@@ -93,6 +124,7 @@ function main() {
         return;
       }
       for (const buf of messages) {
+        idleGc(buf.length);
         let reply;
         try {
           reply = handleMessage(connCtx, buf);
