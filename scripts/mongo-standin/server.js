@@ -58,13 +58,13 @@ function parseArgs(argv) {
 const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
 
 /*
- * Bulk writes leave V8 with a large heap of garbage it keeps until a major GC, which an idle
- * server may never run: after every 64 MB of received messages, once the server has been idle
- * for 2 s, one full GC returns that memory, so that RSS reflects the data held.
+ * Bulk loads leave V8 with garbage it only returns to the system late, and a heap it sized
+ * for their peak: after every 16 MB of received messages a full GC runs (and once more after
+ * 2 s without messages), so that RSS follows the data held. About 0.1-0.3 s per 16 MB.
  */
-const IDLE_GC_BYTES = 64 * 1024 * 1024;
-const IDLE_GC_DELAY_MS = 2000;
-const idleGc = (() => {
+const GC_EVERY_BYTES = 16 * 1024 * 1024;
+const GC_IDLE_MS = 2000;
+const loadGc = (() => {
   let gc = null;
   try {
     require('v8').setFlagsFromString('--expose-gc');
@@ -74,16 +74,22 @@ const idleGc = (() => {
   }
   let bytes = 0;
   let timer = null;
+  const run = () => {
+    bytes = 0;
+    gc();
+  };
   return (n) => {
     if (!gc) return;
     bytes += n;
-    if (bytes < IDLE_GC_BYTES) return;
+    if (bytes >= GC_EVERY_BYTES) {
+      bytes = 0;
+      setImmediate(run);
+    }
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
-      bytes = 0;
-      gc();
-    }, IDLE_GC_DELAY_MS);
+      if (bytes > 1024 * 1024) run();
+    }, GC_IDLE_MS);
     timer.unref();
   };
 })();
@@ -124,7 +130,7 @@ function main() {
         return;
       }
       for (const buf of messages) {
-        idleGc(buf.length);
+        loadGc(buf.length);
         let reply;
         try {
           reply = handleMessage(connCtx, buf);
