@@ -56,12 +56,31 @@ function cmpValue(a, b) {
 const FIRST = Symbol('first');
 const LAST = Symbol('last');
 
-function keyComparator(dirs) {
+/**
+ * Entries of a B-tree index are of two kinds. A document with exactly one key (no arrays on
+ * the index's paths) is entered as its Record itself: the comparator reads the key values
+ * from the record's view (no key array is stored). Other documents (multikey) get one key
+ * array per key, whose value lists their records. Seek keys are arrays too; an array marked
+ * `last` sorts after the records with its values, an unmarked one before them.
+ */
+function keyComparator(dirs, paths) {
   const n = dirs.length;
-  return (a, b) => {
+  const valueAt = (view, i) => {
+    const parts = paths[i];
+    let node = view;
+    for (let j = 0; j < parts.length; j++) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node) ||
+        !Object.prototype.hasOwnProperty.call(node, parts[j])) return undefined;
+      node = node[parts[j]];
+    }
+    return node;
+  };
+  const cmp = (a, b) => {
+    const aArr = Array.isArray(a);
+    const bArr = Array.isArray(b);
     for (let i = 0; i < n; i++) {
-      const x = a[i];
-      const y = b[i];
+      const x = aArr ? a[i] : valueAt(a.view, i);
+      const y = bArr ? b[i] : valueAt(b.view, i);
       if (x === y) continue;
       if (x === FIRST) return -1;
       if (y === FIRST) return 1;
@@ -70,8 +89,13 @@ function keyComparator(dirs) {
       const c = cmpValue(x, y);
       if (c !== 0) return dirs[i] < 0 ? -c : c;
     }
-    return 0;
+    if (aArr && bArr) return (a.last ? 1 : 0) - (b.last ? 1 : 0);
+    if (aArr) return a.last ? 1 : -1;
+    if (bArr) return b.last ? -1 : 1;
+    return a.seq - b.seq;
   };
+  cmp.valueAt = valueAt;
+  return cmp;
 }
 
 /**
@@ -116,7 +140,7 @@ class BTreeIndex {
   constructor(fields) {
     this.fields = fields;
     this.dirs = fields.map((f) => f.dir);
-    this.compare = keyComparator(this.dirs);
+    this.compare = keyComparator(this.dirs, fields.map((f) => f.path.split('.')));
     this.tree = new BTree(undefined, this.compare, 64);
     this.multikey = fields.map(() => false);
     this.filter = null; // (view) -> bool: partial / sparse admission
@@ -126,9 +150,13 @@ class BTreeIndex {
   /** Distinct keys of a view ([] when the document is not indexed). */
   keys(view) {
     if (this.filter && !this.filter(view)) return [];
+    let single = true;
     const per = this.fields.map((f, i) => {
       const { values, multikey } = keyValues(view, f.path);
-      if (multikey) this.multikey[i] = true;
+      if (multikey) {
+        this.multikey[i] = true;
+        single = false;
+      }
       return values;
     });
     if (this.sparse && per.every((vals) => vals.every((v) => v === undefined))) return [];
@@ -148,10 +176,24 @@ class BTreeIndex {
       }
       keys[k] = key;
     }
-    return total === 1 ? keys : dedupe(keys, this.compare);
+    if (total === 1) {
+      keys.single = single;
+      return keys;
+    }
+    return dedupe(keys, this.compare);
+  }
+
+  /** The key values of an entry (a key array, or a record entered as its own key). */
+  keyOf(entry) {
+    if (Array.isArray(entry)) return entry;
+    return this.fields.map((f, i) => this.compare.valueAt(entry.view, i));
   }
 
   add(rec, keys = this.keys(rec.view)) {
+    if (keys.single) {
+      this.tree.set(rec, undefined);
+      return;
+    }
     for (const key of keys) {
       const cur = this.tree.get(key);
       if (cur === undefined) this.tree.set(key, rec);
@@ -160,7 +202,12 @@ class BTreeIndex {
     }
   }
 
+  /** Removes rec's entries: `keys` must be those of its current view (before any change). */
   remove(rec, keys = this.keys(rec.view)) {
+    if (keys.single) {
+      this.tree.delete(rec);
+      return;
+    }
     for (const key of keys) {
       const cur = this.tree.get(key);
       if (cur === rec) this.tree.delete(key);
@@ -205,6 +252,7 @@ class BTreeIndex {
 }
 
 function visitEntry(key, val, visit) {
+  if (val === undefined) return visit(key, null) !== false; // a record entered as its own key
   if (Array.isArray(val)) {
     for (let i = 0; i < val.length; i++) if (visit(val[i], key) === false) return false;
     return true;
@@ -246,7 +294,7 @@ function insertBySeq(arr, rec) {
 
 /** Equality of two key lists (same index). */
 function sameKeys(a, b, cmp) {
-  if (a.length !== b.length) return false;
+  if (a.length !== b.length || !a.single !== !b.single) return false;
   for (let i = 0; i < a.length; i++) if (cmp(a[i], b[i]) !== 0) return false;
   return true;
 }

@@ -380,7 +380,7 @@ function scanIndex(plan, visit, stats) {
   const seeks = [];
   for (const pre of prefixes) {
     if (p === n) {
-      seeks.push([pre, pre]);
+      seeks.push([pre, [...pre]]);
       continue;
     }
     for (const iv of ordered[p]) {
@@ -397,9 +397,11 @@ function scanIndex(plan, visit, stats) {
     return true;
   };
   for (const [lo, hi] of seeks) {
+    hi.last = true;
     if (st.compare(lo, hi) > 0) continue;
-    const goOn = st.scan(lo, hi, backward, (rec, key) => {
+    const goOn = st.scan(lo, hi, backward, (rec, stored) => {
       stats.keysExamined++;
+      const key = stored === null ? st.keyOf(rec) : stored;
       if (checks.length && !keyOk(key)) return true;
       return visit(rec, key);
     });

@@ -232,32 +232,33 @@ class Collection {
     const s = encodeStored(doc, this.hints);
     const idKey = idKeyOf(typeof doc._id === 'string' ? s.view._id : doc._id);
     const plans = this.checkUnique(doc, s.view, idKey, rec);
-    const before = this.indexes.map((index) => {
+    // Entries change before the record does: a record entered as its own key is ordered by
+    // its view, so it leaves the structure while its view is still the old one.
+    const changes = [];
+    for (const index of this.indexes) {
       const st = index.structure;
-      if (!st) return null;
-      return st instanceof GeoIndex ? st.points(rec.view) : st.keys(rec.view);
-    });
+      if (!st) continue;
+      if (st instanceof GeoIndex) {
+        const before = st.points(rec.view);
+        const after = st.points(s.view);
+        if (JSON.stringify(before) === JSON.stringify(after)) continue;
+        st.remove(rec, before);
+        changes.push([st, after]);
+      } else {
+        const before = st.keys(rec.view);
+        const after = st.keys(s.view);
+        if (sameKeys(before, after, st.compare)) continue;
+        st.remove(rec, before);
+        changes.push([st, after]);
+      }
+    }
     if (oldDoc) this.unindexUnique(oldDoc, rec);
     rec.view = s.view;
     rec.sig = s.sig;
     rec.exact = s.exact;
     rec.idKey = idKey;
     for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
-    this.indexes.forEach((index, i) => {
-      const st = index.structure;
-      if (!st) return;
-      if (st instanceof GeoIndex) {
-        const pts = st.points(rec.view);
-        if (JSON.stringify(pts) === JSON.stringify(before[i])) return;
-        st.remove(rec, before[i]);
-        st.add(rec, pts);
-        return;
-      }
-      const keys = st.keys(rec.view);
-      if (sameKeys(keys, before[i], st.compare)) return;
-      st.remove(rec, before[i]);
-      st.add(rec, keys);
-    });
+    for (const [st, after] of changes) st.add(rec, after);
     return rec;
   }
 
