@@ -220,13 +220,13 @@ const handlers = {
     });
     const project = compileProjection(cmd.projection);
     const docs = project ? items.map(project) : items.map((it) => it.rec.doc);
-    return ctx.cursors.open(`${db.name}.${name}`, docs, { batchSize, singleBatch });
+    return ctx.cursors.open(`${db.name}.${name}`, docs, { batchSize, singleBatch, source: db.get(name) });
   },
 
   getMore(ctx, cmd, db) {
     if (numericType(cmd.getMore) !== 'Long') throw fail('TypeMismatch', "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
     if (typeof cmd.collection !== 'string') throw fail('TypeMismatch', "BSON field 'getMore.collection' is the wrong type, expected type 'string'");
-    return ctx.cursors.getMore(cmd.getMore, cmd.collection, db.name, intOption(cmd.batchSize, 'batchSize'));
+    return ctx.cursors.getMore(cmd.getMore, cmd.collection, db.name, intOption(cmd.batchSize, 'batchSize'), db.get(cmd.collection));
   },
 
   killCursors(ctx, cmd) {
@@ -373,7 +373,7 @@ const handlers = {
       stats: profiler.stats(ctx),
     });
     const ns = dbLevel ? `${db.name}.$cmd.aggregate` : `${db.name}.${target}`;
-    return ctx.cursors.open(ns, docs, { batchSize: intOption(cmd.cursor.batchSize, 'batchSize') });
+    return ctx.cursors.open(ns, docs, { batchSize: intOption(cmd.cursor.batchSize, 'batchSize'), source: dbLevel ? null : db.get(target) });
   },
 
   createIndexes(ctx, cmd, db) {

@@ -9,8 +9,16 @@ const {
 } = require('./typed');
 const { newQuery, withRecord } = require('./query');
 const { BTreeIndex, GeoIndex, sameKeys } = require('./indexes');
+const { calculateObjectSize } = require('bson');
 
 const ID_INDEX_NAME = '_id_';
+const MAX_BSON_SIZE = 16 * 1024 * 1024;
+
+/** mongod refuses documents over 16 MiB; so does the stand-in (it would store them). */
+function checkSize(doc) {
+  const n = calculateObjectSize(doc);
+  if (n > MAX_BSON_SIZE) throw fail('BSONObjectTooLarge', `object to insert too large. size in bytes: ${n}, max size: ${MAX_BSON_SIZE}`);
+}
 
 let lastSeq = 0;
 
@@ -218,6 +226,7 @@ class Collection {
     if (typeof doc._id === 'string' && doc._id.startsWith('\u0000')) {
       throw fail('BadValue', 'the mongo stand-in refuses string _id values that start with a NUL character');
     }
+    checkSize(doc);
     const rec = this.newRecord(doc);
     const plans = this.checkUnique(doc, rec.view, rec.idKey, null);
     this.records.set(rec.idKey, rec);
@@ -228,6 +237,7 @@ class Collection {
 
   /** Replaces the document of record `rec` (same _id) with `doc`, in place; returns `rec`. */
   replace(rec, doc) {
+    checkSize(doc);
     const oldDoc = this.hasUniqueEntries ? rec.doc : null;
     const s = encodeStored(doc, this.hints);
     const idKey = idKeyOf(typeof doc._id === 'string' ? s.view._id : doc._id);

@@ -191,3 +191,17 @@ test('$geoNear without maxDistance and with a limit searches only near the point
   assert.ok(stats[0].keysExamined < 1000, `examined ${stats[0].keysExamined} of 3000`);
   srv.close();
 });
+
+test('refusals where the stand-in would differ: documents over 16 MiB, getMore after a drop', () => {
+  const srv = newServer();
+  const big = 'x'.repeat(9 * 1024 * 1024);
+  srv.ok(DB, { insert: 'c', documents: [{ _id: 1, a: big }] });
+  const r = srv.run(DB, { update: 'c', updates: [{ q: { _id: 1 }, u: { $set: { b: big } } }] });
+  assert.strictEqual(r.writeErrors[0].code, 10334, JSON.stringify(r.writeErrors));
+  srv.ok(DB, { insert: 'd', documents: Array.from({ length: 5 }, (_, i) => ({ _id: i })) });
+  const first = srv.ok(DB, { find: 'd', filter: {}, batchSize: I(2) });
+  srv.ok(DB, { drop: 'd' });
+  const more = srv.run(DB, { getMore: first.cursor.id, collection: 'd' });
+  assert.strictEqual(more.code, 175, JSON.stringify(more));
+  srv.close();
+});
