@@ -301,14 +301,27 @@ function sameKeys(a, b, cmp) {
 
 const VALID = (p) => p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90;
 
-/** 2dsphere: an R-tree of the points at one field; documents with points off the globe are
- * kept apart and are always candidates. */
+/**
+ * 2dsphere: an R-tree of the points at one field. A document with one point on the globe is
+ * its own R-tree item (its box is read from its view); one with several points has a small
+ * item per point; documents with points off the globe are kept apart and are always
+ * candidates.
+ */
 class GeoIndex {
   constructor(field) {
     this.field = field;
-    this.tree = new RBush(16);
-    this.odd = new Set();
     this.filter = null;
+    this.odd = new Set();
+    const box = (item) => {
+      if (item.view === undefined) return item;
+      const p = geo.pointsAt(item.view, field)[0];
+      return { minX: p[0], minY: p[1], maxX: p[0], maxY: p[1] };
+    };
+    // rbush calls these unbound: plain closures, not methods.
+    this.tree = new RBush(16);
+    this.tree.toBBox = box;
+    this.tree.compareMinX = (a, b) => box(a).minX - box(b).minX;
+    this.tree.compareMinY = (a, b) => box(a).minY - box(b).minY;
   }
 
   points(view) {
@@ -316,38 +329,52 @@ class GeoIndex {
     return geo.pointsAt(view, this.field);
   }
 
-  add(rec, pts = this.points(rec.view)) {
-    for (const p of pts) {
-      if (VALID(p)) this.tree.insert({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec });
-      else this.odd.add(rec);
-    }
+  /** The R-tree items of a record with points pts (and whether it is odd). */
+  items(rec, pts) {
+    if (pts.length === 1 && VALID(pts[0])) return [rec];
+    const out = [];
+    for (const p of pts) if (VALID(p)) out.push({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec });
+    return out;
   }
 
+  add(rec, pts = this.points(rec.view)) {
+    for (const item of this.items(rec, pts)) this.tree.insert(item);
+    if (pts.some((p) => !VALID(p))) this.odd.add(rec);
+  }
+
+  /** Removes rec's items: `pts` must be those of its current view (before any change). */
   remove(rec, pts = this.points(rec.view)) {
-    for (const p of pts) {
-      if (VALID(p)) this.tree.remove({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec }, (a, b) => a.rec === b.rec);
-      else this.odd.delete(rec);
+    for (const item of this.items(rec, pts)) {
+      if (item === rec) this.tree.remove(rec);
+      else this.tree.remove(item, (a, b) => a.rec === b.rec && a.minX === b.minX && a.minY === b.minY);
     }
+    this.odd.delete(rec);
   }
 
   build(records) {
     const items = [];
     for (const rec of records) {
-      for (const p of this.points(rec.view)) {
-        if (VALID(p)) items.push({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec });
-        else this.odd.add(rec);
-      }
+      const pts = this.points(rec.view);
+      for (const item of this.items(rec, pts)) items.push(item);
+      if (pts.some((p) => !VALID(p))) this.odd.add(rec);
     }
     this.tree.load(items);
   }
 
   get size() { return this.tree.all().length + this.odd.size; }
 
+  /** All records with points (the odd ones included). */
+  all() {
+    const out = new Set(this.odd);
+    for (const item of this.tree.all()) out.add(item.view !== undefined ? item : item.rec);
+    return out;
+  }
+
   /** Records with a point in any of the boxes ([minX, minY, maxX, maxY]), plus the odd ones. */
   search(boxes) {
     const out = new Set(this.odd);
     for (const [minX, minY, maxX, maxY] of boxes) {
-      for (const item of this.tree.search({ minX, minY, maxX, maxY })) out.add(item.rec);
+      for (const item of this.tree.search({ minX, minY, maxX, maxY })) out.add(item.view !== undefined ? item : item.rec);
     }
     return out;
   }

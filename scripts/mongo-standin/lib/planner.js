@@ -472,9 +472,7 @@ function covers(boxes, root) {
 }
 
 function allRecords(st) {
-  const out = new Set(st.odd);
-  for (const item of st.tree.all()) out.add(item.rec);
-  return out;
+  return st.all();
 }
 
 // ---- explain and profiler shapes -----------------------------------------------------------
