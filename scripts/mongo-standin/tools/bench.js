@@ -2,10 +2,10 @@
 'use strict';
 /*
  * Micro-benchmark and memory measurement of the stand-in over the wire (not a test).
- *   node tools/bench.js [--docs 10000] [--runs 30] [--rss-only] [--server PATH]
+ *   node tools/bench.js [--docs 10000] [--runs 30] [--rss-only] [--server PATH] [--node-flags "..."]
  * Starts its own stand-in (server.js, or --server) on a free port, creates marketd's
  * `listings` indexes, inserts demo-like listings (tools/demo-docs.js) in batches of 1000,
- * then times marketd's query shapes (median of --runs) and reports the server's RSS
+ * then times marketd's query shapes (median of --runs after 3 warm-up runs) and reports the server's RSS
  * (VmRSS of its process, total and per document).
  */
 const { spawn } = require('child_process');
@@ -24,12 +24,14 @@ const N = Number(opt('--docs', 10000));
 const RUNS = Number(opt('--runs', 30));
 const RSS_ONLY = args.includes('--rss-only');
 const SERVER = path.resolve(opt('--server', path.join(__dirname, '..', 'server.js')));
+// The flags scripts/lib/mongo.sh starts the stand-in with, unless told otherwise.
+const NODE_FLAGS = opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean);
 
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
 function startServer() {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.on('data', (d) => {
       const m = /listening on [\d.]+:(\d+)/.exec(String(d));
       if (m) resolve({ child, port: Number(m[1]) });
@@ -39,6 +41,7 @@ function startServer() {
 }
 
 async function timeIt(fn) {
+  for (let i = 0; i < 3; i++) await fn(RUNS + i); // warm-up, not timed
   const times = [];
   for (let i = 0; i < RUNS; i++) {
     const t = process.hrtime.bigint();
@@ -64,7 +67,7 @@ async function main() {
     const insertMs = Date.now() - t0;
     await c.run(db, { ping: 1 });
     const rss1 = rssKb(child.pid);
-    console.log(`server: ${SERVER}`);
+    console.log(`server: ${[...NODE_FLAGS, SERVER].join(' ')}`);
     console.log(`inserted ${N} listings in ${insertMs} ms`);
     console.log(`RSS: ${(rss0 / 1024).toFixed(1)} MB empty, ${(rss1 / 1024).toFixed(1)} MB with ${N} listings: ` +
       `${((rss1 * 1024) / N).toFixed(0)} bytes per listing in total, ${(((rss1 - rss0) * 1024) / N).toFixed(0)} added per listing`);
