@@ -23,11 +23,20 @@
  * $near inside an aggregation $match fails, $text together with $near fails, $geoNear must
  * be the first stage, $text needs a text index and $near a geo index.
  *
+ * Indexes: every index createIndexes declares has a structure (lib/indexes.js: a B+ tree for
+ * ascending/descending/compound/multikey/unique/sparse/partial/hashed keys, an R-tree for
+ * 2dsphere), and a planner (lib/planner.js) picks one by MongoDB's equality-sort-range rule
+ * for find, count, distinct, the filters of update/delete/findAndModify and aggregations that
+ * start with $match or $geoNear; hint is honoured. An index only selects candidates: every
+ * candidate passes the same matcher. explain (queryPlanner.winningPlan in MongoDB's shape)
+ * and the profiler (profile command, system.profile with planSummary) show the plans.
+ *
  * Does not support: persistence (data lives in memory only), transactions (refused with
  * code 20 like a standalone), authentication, TLS, compression, change streams, $out/$merge,
- * views, explain, collations other than "simple" (refused), text stemming, geodesic polygon
- * edges. Only _id lookups use an index: every other query scans the collection, so
- * benchmarks of uncached reads measure this stand-in, not MongoDB.
+ * views, collations other than "simple" (refused), text stemming, geodesic polygon edges,
+ * index use for $text, 2d and $or. Documents over 16 MiB and a getMore after a drop are
+ * refused as mongod refuses them. Benchmarks of uncached reads measure this stand-in (one
+ * Node thread), not MongoDB.
  */
 
 const net = require('net');
