@@ -315,7 +315,8 @@ function btreePlan(index, conds, sortKeys, hinted) {
  */
 function choosePlan(coll, f, sortKeys, hint) {
   const hinted = hintedIndex(coll, hint);
-  if (!coll || state.disabled) return { type: 'COLLSCAN' };
+  if (!coll) return { type: 'EOF' }; // no collection: nothing to scan, as mongod says
+  if (state.disabled) return { type: 'COLLSCAN' };
   if (f.near) {
     const idx = coll.geoIndexFor(f.near.field, f.near.legacy);
     if (idx && idx.structure instanceof GeoIndex) return { type: 'GEO_NEAR', index: idx, near: f.near };
@@ -530,6 +531,7 @@ function winningPlan(plan, { filter, sortKeys, limit = 0, skip = 0 } = {}) {
   let stage;
   switch (plan.type) {
     case 'IDHACK': return { stage: 'IDHACK' };
+    case 'EOF': return { stage: 'EOF' };
     case 'IXSCAN': stage = { stage: 'FETCH', ...(hasFilter ? { filter } : {}), inputStage: ixscanStage(plan) }; break;
     case 'GEO':
       stage = {
@@ -569,6 +571,7 @@ function winningPlan(plan, { filter, sortKeys, limit = 0, skip = 0 } = {}) {
 function planSummary(plan) {
   switch (plan.type) {
     case 'IDHACK': return 'IDHACK';
+    case 'EOF': return 'EOF';
     case 'IXSCAN': case 'GEO': return `IXSCAN ${plan.index.keyPatternText}`;
     case 'GEO_NEAR': return `GEO_NEAR_2DSPHERE ${plan.index.keyPatternText}`;
     default: return plan.geoNear ? `GEO_NEAR_2D ${plan.geoNear.keyPatternText}` : 'COLLSCAN';
