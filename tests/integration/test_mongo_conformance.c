@@ -818,3 +818,214 @@ Test(mongo, transactions_refused_on_standalone)
     cr_assert_not(started && inserted, "a standalone accepted a transaction");
     mongoc_client_session_destroy(session);
 }
+
+/* ---- explain and the profiler ------------------------------------------------------------ */
+
+/* Appends the stages of a plan tree, depth first, as "STAGE" or "STAGE:index", '>'-separated. */
+static void plan_walk(bson_iter_t *plan, char *buf, size_t size)
+{
+    bson_iter_t it, child;
+    const char *stage = NULL, *index = NULL;
+    bson_iter_t copy = *plan;
+    while (bson_iter_next(&copy)) {
+        const char *k = bson_iter_key(&copy);
+        if (strcmp(k, "stage") == 0 && BSON_ITER_HOLDS_UTF8(&copy))
+            stage = bson_iter_utf8(&copy, NULL);
+        else if (strcmp(k, "indexName") == 0 && BSON_ITER_HOLDS_UTF8(&copy))
+            index = bson_iter_utf8(&copy, NULL);
+    }
+    if (stage) {
+        if (buf[0])
+            strncat(buf, ">", size - strlen(buf) - 1);
+        strncat(buf, stage, size - strlen(buf) - 1);
+        if (index) {
+            strncat(buf, ":", size - strlen(buf) - 1);
+            strncat(buf, index, size - strlen(buf) - 1);
+        }
+    }
+    it = *plan;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if ((strcmp(k, "inputStage") == 0 || strcmp(k, "queryPlan") == 0) && BSON_ITER_HOLDS_DOCUMENT(&it) &&
+            bson_iter_recurse(&it, &child))
+            plan_walk(&child, buf, size);
+        else if (strcmp(k, "inputStages") == 0 && BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &child)) {
+            while (bson_iter_next(&child)) {
+                bson_iter_t sub;
+                if (BSON_ITER_HOLDS_DOCUMENT(&child) && bson_iter_recurse(&child, &sub))
+                    plan_walk(&sub, buf, size);
+            }
+        }
+    }
+}
+
+/* The winning plan of an explain reply as a stage string: queryPlanner.winningPlan, or for
+ * aggregations the first stage's $cursor / $geoNearCursor queryPlanner (servers differ). */
+static void winning_plan(const bson_t *reply, char *buf, size_t size)
+{
+    static const char *const paths[] = {"queryPlanner.winningPlan", "stages.0.$cursor.queryPlanner.winningPlan",
+                                        "stages.0.$geoNearCursor.queryPlanner.winningPlan"};
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        bson_iter_t it, plan;
+        if (bson_iter_init(&it, reply) && bson_iter_find_descendant(&it, paths[i], &plan) &&
+            BSON_ITER_HOLDS_DOCUMENT(&plan)) {
+            bson_iter_t sub;
+            bson_iter_recurse(&plan, &sub);
+            plan_walk(&sub, buf, size);
+            return;
+        }
+    }
+    char *json = bson_as_relaxed_extended_json(reply, NULL);
+    cr_assert_fail("no winning plan in the explain reply: %s", json);
+    bson_free(json);
+}
+
+/* explain {cmd} with verbosity queryPlanner; the winning plan's stage string. */
+static void explain(bson_t *inner, char *buf, size_t size)
+{
+    bson_t *cmd = BCON_NEW("explain", BCON_DOCUMENT(inner), "verbosity", BCON_UTF8("queryPlanner"));
+    bson_destroy(inner);
+    bson_t reply;
+    bson_error_t error;
+    bool ok = command(cmd, &reply, &error);
+    cr_assert(ok, "explain: %s", error.message);
+    winning_plan(&reply, buf, size);
+    bson_destroy(&reply);
+}
+
+static void insert_listings(const char *name, int n)
+{
+    mongoc_collection_t *c = coll(name);
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "l%03d", i);
+        insert(c, BCON_NEW("_id", BCON_UTF8(id), "status", BCON_UTF8(i % 5 ? "active" : "sold"), "created_us",
+                           BCON_INT64(1000 + i), "price_minor", BCON_INT64((i * 37) % 100), "tags", "[",
+                           BCON_UTF8(i % 2 ? "red" : "blue"), BCON_UTF8("any"), "]", "other", BCON_INT32(i)));
+    }
+    create_index(name, BCON_NEW("status", BCON_INT32(1), "created_us", BCON_INT32(-1)), "status_created", false);
+    create_index(name, BCON_NEW("tags", BCON_INT32(1)), "tags", false);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "Explain Results" / "queryPlanner.winningPlan": an equality on an index's first
+ * field with a sort on its second is an IXSCAN of that index (FETCH above it) with the
+ * equality's point bounds, and needs no SORT stage; a filter on no indexed field is a
+ * COLLSCAN. */
+Test(mongo, explain_index_scan_and_collection_scan)
+{
+    insert_listings("ex", 40);
+    char plan[512];
+    explain(BCON_NEW("find", BCON_UTF8("ex"), "filter", "{", "status", BCON_UTF8("active"), "}", "sort", "{",
+                     "created_us", BCON_INT32(-1), "}", "limit", BCON_INT32(5)),
+            plan, sizeof plan);
+    cr_assert(strstr(plan, "IXSCAN:status_created") != NULL, "plan: %s", plan);
+    cr_assert(strstr(plan, "SORT") == NULL, "the index gives the order: %s", plan);
+    cr_assert(strstr(plan, "FETCH") != NULL, "plan: %s", plan);
+
+    /* The bounds, as the manual prints them. */
+    bson_t *cmd = BCON_NEW("explain", "{", "find", BCON_UTF8("ex"), "filter", "{", "status", BCON_UTF8("active"), "}",
+                           "}", "verbosity", BCON_UTF8("queryPlanner"));
+    bson_t reply;
+    bson_error_t error;
+    cr_assert(command(cmd, &reply, &error), "%s", error.message);
+    char *json = bson_as_relaxed_extended_json(&reply, NULL);
+    cr_assert(strstr(json, "\"status\" : [ \"[\\\"active\\\", \\\"active\\\"]\" ]") != NULL, "bounds: %s", json);
+    bson_free(json);
+    bson_destroy(&reply);
+
+    explain(BCON_NEW("find", BCON_UTF8("ex"), "filter", "{", "other", BCON_INT32(3), "}"), plan, sizeof plan);
+    cr_assert(strstr(plan, "COLLSCAN") != NULL, "plan: %s", plan);
+    /* Multikey: an element of an array field is found through its index. */
+    explain(BCON_NEW("find", BCON_UTF8("ex"), "filter", "{", "tags", BCON_UTF8("red"), "}"), plan, sizeof plan);
+    cr_assert(strstr(plan, "IXSCAN:tags") != NULL, "plan: %s", plan);
+    /* count and an aggregation's leading $match use indexes as find does. */
+    explain(BCON_NEW("count", BCON_UTF8("ex"), "query", "{", "status", BCON_UTF8("sold"), "}"), plan, sizeof plan);
+    cr_assert(strstr(plan, "SCAN:status_created") != NULL, "count plan (IXSCAN or COUNT_SCAN): %s", plan);
+    explain(BCON_NEW("aggregate", BCON_UTF8("ex"), "pipeline", "[", "{", "$match", "{", "status",
+                     BCON_UTF8("active"), "}", "}", "{", "$sort", "{", "created_us", BCON_INT32(-1), "}", "}", "{",
+                     "$limit", BCON_INT32(3), "}", "]", "cursor", "{", "}"),
+            plan, sizeof plan);
+    cr_assert(strstr(plan, "IXSCAN:status_created") != NULL, "aggregate plan: %s", plan);
+}
+
+/* Manual, "hint": a hint names an index to use; an index that does not exist is an error
+ * (BadValue, code 2), not a silent collection scan; {$natural: 1} forces a collection scan. */
+Test(mongo, hint_is_honoured_and_an_unknown_index_fails)
+{
+    insert_listings("hinted", 10);
+    char plan[512];
+    explain(BCON_NEW("find", BCON_UTF8("hinted"), "filter", "{", "status", BCON_UTF8("active"), "}", "hint", "{",
+                     "$natural", BCON_INT32(1), "}"),
+            plan, sizeof plan);
+    cr_assert(strstr(plan, "COLLSCAN") != NULL, "plan: %s", plan);
+    explain(BCON_NEW("find", BCON_UTF8("hinted"), "filter", "{", "other", BCON_INT32(1), "}", "hint",
+                     BCON_UTF8("tags")),
+            plan, sizeof plan);
+    cr_assert(strstr(plan, "IXSCAN:tags") != NULL, "plan: %s", plan);
+
+    mongoc_collection_t *c = coll("hinted");
+    bson_t *filter = BCON_NEW("status", BCON_UTF8("active"));
+    bson_t *opts = BCON_NEW("hint", BCON_UTF8("no_such_index"));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, opts, NULL);
+    const bson_t *doc;
+    cr_assert(!mongoc_cursor_next(cur, &doc), "a find with an unknown hint returns nothing");
+    bson_error_t error;
+    cr_assert(mongoc_cursor_error(cur, &error), "an unknown hint is an error");
+    cr_assert_eq(error.code, 2, "BadValue, got %u: %s", error.code, error.message);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(filter);
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "$geoNear" and explain: a $geoNear stage runs as GEO_NEAR_2DSPHERE on the
+ * collection's 2dsphere index. */
+Test(mongo, explain_geo_near)
+{
+    mongoc_collection_t *c = coll("places");
+    insert_places(c);
+    char plan[512];
+    explain(BCON_NEW("aggregate", BCON_UTF8("places"), "pipeline", "[", "{", "$geoNear", "{", "near", "{", "type",
+                     BCON_UTF8("Point"), "coordinates", "[", BCON_DOUBLE(13.405), BCON_DOUBLE(52.52), "]", "}",
+                     "distanceField", BCON_UTF8("d"), "maxDistance", BCON_DOUBLE(5000), "spherical", BCON_BOOL(true),
+                     "key", BCON_UTF8("loc"), "}", "}", "{", "$limit", BCON_INT32(2), "}", "]", "cursor", "{", "}"),
+            plan, sizeof plan);
+    cr_assert(strstr(plan, "GEO_NEAR_2DSPHERE") != NULL, "plan: %s", plan);
+    mongoc_collection_destroy(c);
+}
+
+/* Manual, "Database Profiler": at level 2 every operation of the database is written to
+ * system.profile with op, ns and planSummary ("IXSCAN { status: 1, created_us: -1 }" or
+ * "COLLSCAN"); the profile command answers the previous level in `was`. */
+Test(mongo, profiler_records_plan_summaries)
+{
+    insert_listings("prof", 20);
+    bson_t reply;
+    bson_error_t error;
+    cr_assert(command(BCON_NEW("profile", BCON_INT32(2)), &reply, &error), "profile: %s", error.message);
+    bson_destroy(&reply);
+    mongoc_collection_t *c = coll("prof");
+    bson_t *sold = BCON_NEW("status", BCON_UTF8("sold")), *other = BCON_NEW("other", BCON_INT32(7));
+    cr_assert_eq(count_cursor(mongoc_collection_find_with_opts(c, sold, NULL, NULL)), 4);
+    cr_assert_eq(count_cursor(mongoc_collection_find_with_opts(c, other, NULL, NULL)), 1);
+    bson_destroy(sold);
+    bson_destroy(other);
+    cr_assert(command(BCON_NEW("profile", BCON_INT32(0)), &reply, &error), "profile: %s", error.message);
+    bson_iter_t it;
+    cr_assert(bson_iter_init_find(&it, &reply, "was") && bson_iter_as_int64(&it) == 2);
+    bson_destroy(&reply);
+
+    char ns[128];
+    snprintf(ns, sizeof ns, "%s.prof", dbname);
+    mongoc_collection_t *profile = coll("system.profile");
+    char summaries[512];
+    bson_t *mine = BCON_NEW("ns", BCON_UTF8(ns), "op", BCON_UTF8("query"));
+    collect_field(mongoc_collection_find_with_opts(profile, mine, NULL, NULL), "planSummary", summaries,
+                  sizeof summaries);
+    bson_destroy(mine);
+    cr_assert_str_eq(summaries, "IXSCAN { status: 1, created_us: -1 },COLLSCAN");
+    mongoc_collection_destroy(profile);
+    mongoc_collection_destroy(c);
+}

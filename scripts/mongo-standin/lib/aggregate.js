@@ -1,12 +1,16 @@
 'use strict';
-// aggregate: a leading $geoNear or $match (with $text / _id lookups) runs on the stored
-// views, the rest of the pipeline runs in mingo on fresh views, and results are retyped:
+// aggregate: a leading $geoNear or $match (with $text) runs through the planner on the stored
+// views — consecutive leading $match stages, and a $sort with its $limit right after them,
+// go into that scan (a $limit after $geoNear bounds its search) — the rest of the pipeline
+// runs in mingo on fresh views, and results are retyped:
 // values passed through keep their stored BSON types, computed numbers take the type the
 // pipeline implies (a $sum of int64 is int64, an $avg is a double, ...).
 
 const { fail } = require('./errors');
 const { isPlainObject, toView, retype, setPath, cloneTyped, Double } = require('./typed');
-const { select, newAggregator, compileFilter } = require('./query');
+const { select, explainSelect, newAggregator, compileFilter, newQuery, withRecord } = require('./query');
+const planner = require('./planner');
+const { toNumber } = require('./typed');
 const geo = require('./geo');
 const { idFirst } = require('./update');
 const { deriveHints } = require('./hints');
@@ -34,52 +38,139 @@ function rewriteTextScore(stage) {
   return walk(stage);
 }
 
-/** Runs a $geoNear first stage: [{view (fresh, registered), doc}] sorted by distance. */
-function geoNearStage(coll, spec) {
+/** Parses a $geoNear stage: {s (view), key, index, near, dist, f, mult}. */
+function parseGeoNear(coll, spec) {
   if (!isPlainObject(spec)) throw fail('BadValue', '$geoNear argument must be an object');
   const s = toView(spec);
   if (typeof s.distanceField !== 'string') throw fail('BadValue', '$geoNear requires a \'distanceField\' option as a String');
   if (s.near === undefined) throw fail('BadValue', '$geoNear requires a \'near\' option');
   const indexes = coll ? coll.geoIndexes() : [];
   let key = s.key;
+  let index;
   if (key === undefined) {
     if (indexes.length !== 1) {
       throw fail('NoQueryExecutionPlans', indexes.length ? 'There is more than one 2dsphere index; unsure which to use for $geoNear'
         : '$geoNear requires a 2d or 2dsphere index, but none were found');
     }
-    key = Object.keys(indexes[0].key).find((f) => typeof indexes[0].key[f] === 'string');
-  } else if (!coll || !indexes.some((i) => typeof i.key[key] === 'string')) {
-    throw fail('NoQueryExecutionPlans', `$geoNear requires a 2d or 2dsphere index on ${key}, but none were found`);
+    [index] = indexes;
+    key = Object.keys(index.key).find((f) => typeof index.key[f] === 'string');
+  } else {
+    index = coll ? indexes.find((i) => typeof i.key[key] === 'string') : null;
+    if (!index) throw fail('NoQueryExecutionPlans', `$geoNear requires a 2d or 2dsphere index on ${key}, but none were found`);
   }
   const near = geo.parseNear(key, '$near', { $near: s.near, $maxDistance: s.maxDistance, $minDistance: s.minDistance });
   if (near.legacy && s.spherical) near.spherical = true;
   const dist = geo.distanceFn(near);
-  const filter = spec.query || {};
-  const f = compileFilter(coll, filter, undefined, { allowNear: false });
+  const f = compileFilter(coll, spec.query || {}, undefined, { allowNear: false });
   if (f.text) throw fail('BadValue', '$geoNear is not allowed with $text');
   const mult = s.distanceMultiplier === undefined ? 1 : s.distanceMultiplier;
-  const items = [];
-  if (coll) {
-    for (const rec of coll.records.values()) {
-      if (!f.test(rec.view)) continue;
-      const d = dist(rec.view);
-      if (d !== null) items.push({ rec, d });
-    }
-  }
-  items.sort((a, b) => a.d - b.d);
-  return items.map(({ rec, d }) => {
-    const doc = cloneTyped(rec.doc);
+  return { s, key, index, near, dist, f, mult };
+}
+
+/** The plan of a $geoNear stage (for explain and the profiler). */
+function geoNearPlan(g) {
+  if (g.index && g.index.kind === '2dsphere' && !planner.state.disabled) return { type: 'GEO_NEAR', index: g.index, near: g.near };
+  return { type: 'COLLSCAN', geoNear: g.index };
+}
+
+/**
+ * Runs a $geoNear first stage: typed documents sorted by distance (ties in natural order),
+ * with the distance field set. `want` results that pass `after` (later $match stages, run on
+ * the output document) are enough: the search stops there, ties included.
+ */
+function geoNearStage(coll, g, { want = Infinity, after = [], stats } = {}) {
+  const { s, key, dist, f, mult } = g;
+  const plan = geoNearPlan(g);
+  const st = { plan, keysExamined: 0, docsExamined: 0 };
+  if (stats) stats.push(st);
+  const output = (rec, d) => {
+    const doc = rec.doc;
     setPath(doc, s.distanceField, new Double(d * mult));
-    if (typeof s.includeLocs === 'string') setPath(doc, s.includeLocs, cloneTyped(geo.rawAt(rec.doc, key)));
+    if (typeof s.includeLocs === 'string') setPath(doc, s.includeLocs, cloneTyped(geo.rawAt(doc, key)));
     return doc;
-  });
+  };
+  const outputs = new Map();
+  const accept = (rec, d) => {
+    st.docsExamined++;
+    if (!withRecord(rec, () => f.test(rec.view))) return false;
+    if (!after.length) return true;
+    const doc = output(rec, d);
+    const v = toView(doc, true); // registered: $type sees the BSON types
+    if (!after.every((q) => q.test(v))) return false;
+    outputs.set(rec, doc);
+    return true;
+  };
+  let items;
+  if (!coll) items = [];
+  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st);
+  else {
+    items = [];
+    for (const rec of coll.records.values()) {
+      const d = dist(rec.view);
+      if (d !== null && accept(rec, d)) items.push({ rec, d });
+    }
+    items.sort((a, b) => a.d - b.d);
+  }
+  return items.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
+}
+
+const positiveInt = (v) => {
+  const n = toNumber(v);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+};
+
+/** A $sort spec the scan can take over: plain 1 / -1 keys on stored fields. */
+function pushableSort(spec) {
+  if (!isPlainObject(spec)) return false;
+  const v = toView(spec);
+  const keys = Object.keys(v);
+  return keys.length > 0 && keys.every((k) => !k.startsWith('$') && (v[k] === 1 || v[k] === -1));
+}
+
+/**
+ * How the leading stages run: {kind: 'geoNear'|'match'|'scan', ...}. For $match: the first
+ * filter, the further leading $match filters, and a pushed $sort / $limit; `rest` is what
+ * mingo still runs.
+ */
+function leadingStages(coll, pipeline, variables) {
+  const first = pipeline[0] ? Object.keys(pipeline[0])[0] : null;
+  if (first === '$geoNear') {
+    const g = parseGeoNear(coll, pipeline[0].$geoNear);
+    // A $limit reached through $match stages and a $sort by distance bounds the search.
+    let i = 1;
+    const after = [];
+    while (pipeline[i] && pipeline[i].$match && !pipeline[i].$match.$text) { after.push(pipeline[i].$match); i++; }
+    let want = Infinity;
+    if (pipeline[i] && pipeline[i].$sort && pushableSort(pipeline[i].$sort)) {
+      const sk = Object.entries(toView(pipeline[i].$sort));
+      if (sk[0][0] === g.s.distanceField && sk[0][1] === 1) i++;
+      else i = -1;
+    }
+    if (i > 0 && pipeline[i] && pipeline[i].$limit !== undefined) want = positiveInt(pipeline[i].$limit) || Infinity;
+    if (want === Infinity) after.length = 0;
+    return { kind: 'geoNear', g, want, after: after.map((m) => newQuery(toView(m), variables)), rest: pipeline.slice(1) };
+  }
+  if (first === '$match') {
+    let i = 1;
+    const extra = [];
+    while (pipeline[i] && pipeline[i].$match && !('$text' in pipeline[i].$match)) { extra.push(pipeline[i].$match); i++; }
+    let sort;
+    let limit = 0;
+    if (pipeline[i] && pipeline[i].$sort && pushableSort(pipeline[i].$sort)) {
+      sort = pipeline[i].$sort;
+      i++;
+      if (pipeline[i] && pipeline[i].$limit !== undefined) limit = positiveInt(pipeline[i].$limit);
+    }
+    return { kind: 'match', filter: pipeline[0].$match, extra, sort, limit, rest: pipeline.slice(i) };
+  }
+  return { kind: 'scan', rest: pipeline };
 }
 
 /**
  * Runs an aggregation. `coll` may be null (missing collection); `resolveColl(name)` gives
  * other collections of the database for $lookup / $unionWith / $graphLookup.
  */
-function aggregate(coll, pipeline, { resolveColl, variables } = {}) {
+function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {}) {
   if (!Array.isArray(pipeline)) throw fail('TypeMismatch', "'pipeline' option must be specified as an array");
   for (const [i, stage] of pipeline.entries()) {
     if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
@@ -91,23 +182,25 @@ function aggregate(coll, pipeline, { resolveColl, variables } = {}) {
   }
   let docs; // typed inputs to mingo, in order
   let scores = null;
-  let rest = pipeline;
-  const first = pipeline[0] ? Object.keys(pipeline[0])[0] : null;
-  if (first === '$geoNear') {
-    docs = geoNearStage(coll, pipeline[0].$geoNear);
-    rest = pipeline.slice(1);
-  } else if (first === '$match') {
-    const items = select(coll, pipeline[0].$match, { variables, allowNear: false });
-    docs = items.map((it) => it.rec.doc);
-    if (items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
-    rest = pipeline.slice(1);
-  } else {
-    docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
-  }
-  for (const stage of rest) {
+  for (const stage of pipeline.slice(1)) {
     if (!stage.$match) continue;
     if (stage.$match.$text) throw fail('BadValue', '$match with $text is only allowed as the first pipeline stage');
     compileFilter(coll, stage.$match, variables, { allowNear: false }); // rejects $near like mongod
+  }
+  const lead = leadingStages(coll, pipeline, variables);
+  const { rest } = lead;
+  if (lead.kind === 'geoNear') {
+    docs = geoNearStage(coll, lead.g, { want: lead.want, after: lead.after, stats });
+  } else if (lead.kind === 'match') {
+    const items = select(coll, lead.filter, {
+      variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
+    });
+    docs = items.map((it) => it.rec.doc);
+    if (items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
+  } else {
+    if (hint !== undefined) planner.choosePlan(coll, { rest: {} }, null, hint); // an unknown hint fails
+    if (stats) stats.push({ plan: { type: 'COLLSCAN' }, keysExamined: 0, docsExamined: coll ? coll.records.size : 0 });
+    docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
   }
   const views = docs.map((d, i) => {
     const v = toView(d, true);
@@ -137,4 +230,16 @@ function aggregate(coll, pipeline, { resolveColl, variables } = {}) {
   });
 }
 
-module.exports = { aggregate, SCORE_FIELD };
+/** queryPlanner of an aggregation's first stage(s): {plan, filter, sortKeys, limit, rest}. */
+function explainAggregate(coll, pipeline, { variables, hint } = {}) {
+  if (!Array.isArray(pipeline)) throw fail('TypeMismatch', "'pipeline' option must be specified as an array");
+  const lead = leadingStages(coll, pipeline, variables);
+  if (lead.kind === 'geoNear') return { plan: geoNearPlan(lead.g), filter: lead.g.f.rest, sortKeys: null, limit: 0, rest: lead.rest };
+  if (lead.kind === 'match') {
+    const { plan, f, sortKeys } = explainSelect(coll, lead.filter, { variables, allowNear: false, sort: lead.sort, hint });
+    return { plan, filter: f.rest, sortKeys, limit: lead.limit, rest: lead.rest };
+  }
+  return { plan: hint !== undefined ? planner.choosePlan(coll, { rest: {} }, null, hint) : { type: 'COLLSCAN' }, filter: {}, sortKeys: null, limit: 0, rest: lead.rest };
+}
+
+module.exports = { aggregate, explainAggregate, SCORE_FIELD };

@@ -7,10 +7,12 @@ const { fail, toMongoError, MongoError, CODES } = require('./errors');
 const {
   isPlainObject, numericType, toNumber, toView, keyOf, compareValues, valuesAtPath, Int32, Long, Double,
 } = require('./typed');
-const { select, compileProjection, intOption, newQuery } = require('./query');
+const { select, explainSelect, compileProjection, intOption, newQuery } = require('./query');
 const { applyUpdate, buildUpsert, validateUpdate, idFirst } = require('./update');
-const { aggregate } = require('./aggregate');
+const { aggregate, explainAggregate } = require('./aggregate');
 const { Index } = require('./store');
+const planner = require('./planner');
+const profiler = require('./profiler');
 
 const SERVER_VERSION = '6.0.0';
 const MAX_BSON_SIZE = 16777216;
@@ -38,6 +40,8 @@ const COMMAND_FIELDS = {
   killCursors: ['cursors'],
   listIndexes: ['cursor'],
   listCollections: ['filter', 'nameOnly', 'authorizedCollections', 'cursor'],
+  explain: ['verbosity'],
+  profile: ['slowms', 'sampleRate', 'filter'],
 };
 const UPDATE_STATEMENT_FIELDS = new Set(['q', 'u', 'upsert', 'multi', 'arrayFilters', 'collation', 'hint', 'upsertSupplied', 'c']);
 const DELETE_STATEMENT_FIELDS = new Set(['q', 'limit', 'collation', 'hint']);
@@ -94,11 +98,11 @@ const itemOf = (doc) => ({ rec: { doc, view: toView(doc) } });
  * (before/after: typed documents of the first affected document, for findAndModify).
  */
 function runUpdate(db, name, stmt) {
-  const { q, u, upsert, multi, arrayFilters, sort, variables } = stmt;
+  const { q, u, upsert, multi, arrayFilters, sort, variables, hint, stats } = stmt;
   const kind = validateUpdate(u);
   if (multi && kind === 'replacement') throw fail('FailedToParse', 'multi update is not supported for replacement-style update');
   const coll = db.get(name);
-  const items = select(coll, q, { limit: multi ? 0 : 1, sort, variables });
+  const items = select(coll, q, { limit: multi ? 0 : 1, sort, variables, hint, stats });
   const filterView = toView(q || {});
   if (!items.length) {
     if (!upsert) return { n: 0, nModified: 0 };
@@ -110,9 +114,10 @@ function runUpdate(db, name, stmt) {
   let before = null;
   let after = null;
   for (const { rec } of items) {
-    const doc = applyUpdate(rec.doc, u, { filterView, arrayFilters, isInsert: false });
-    if (!before) { before = rec.doc; after = doc; }
-    if (sameBytes(rec.doc, doc)) continue;
+    const old = rec.doc;
+    const doc = applyUpdate(old, u, { filterView, arrayFilters, isInsert: false });
+    if (!before) { before = old; after = doc; }
+    if (sameBytes(old, doc)) continue;
     coll.replace(rec, doc);
     nModified++;
   }
@@ -210,16 +215,18 @@ const handlers = {
     if (limit < 0) { limit = -limit; singleBatch = true; }
     const skip = intOption(cmd.skip, 'skip') || 0;
     const batchSize = intOption(cmd.batchSize, 'batchSize');
-    const items = select(db.get(name), cmd.filter, { sort: cmd.sort, skip, limit, variables: letVariables(cmd) });
+    const items = select(db.get(name), cmd.filter, {
+      sort: cmd.sort, skip, limit, variables: letVariables(cmd), hint: cmd.hint, stats: profiler.stats(ctx),
+    });
     const project = compileProjection(cmd.projection);
     const docs = project ? items.map(project) : items.map((it) => it.rec.doc);
-    return ctx.cursors.open(`${db.name}.${name}`, docs, { batchSize, singleBatch });
+    return ctx.cursors.open(`${db.name}.${name}`, docs, { batchSize, singleBatch, source: db.get(name) });
   },
 
   getMore(ctx, cmd, db) {
     if (numericType(cmd.getMore) !== 'Long') throw fail('TypeMismatch', "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
     if (typeof cmd.collection !== 'string') throw fail('TypeMismatch', "BSON field 'getMore.collection' is the wrong type, expected type 'string'");
-    return ctx.cursors.getMore(cmd.getMore, cmd.collection, db.name, intOption(cmd.batchSize, 'batchSize'));
+    return ctx.cursors.getMore(cmd.getMore, cmd.collection, db.name, intOption(cmd.batchSize, 'batchSize'), db.get(cmd.collection));
   },
 
   killCursors(ctx, cmd) {
@@ -242,9 +249,11 @@ const handlers = {
         const s = cmd.updates[i];
         checkStatementFields('update.updates', s, UPDATE_STATEMENT_FIELDS);
         if (s.u === undefined) throw fail('FailedToParse', "BSON field 'update.updates.u' is missing but a required field");
+        const stats = [];
         const r = runUpdate(db, name, {
-          q: s.q, u: s.u, upsert: !!s.upsert, multi: !!s.multi, arrayFilters: s.arrayFilters, variables,
+          q: s.q, u: s.u, upsert: !!s.upsert, multi: !!s.multi, arrayFilters: s.arrayFilters, variables, hint: s.hint, stats,
         });
+        profiler.statement(ctx, { op: 'update', command: { q: s.q, u: s.u, multi: !!s.multi, upsert: !!s.upsert }, stats, nMatched: r.n, nModified: r.nModified });
         n += r.n;
         nModified += r.nModified;
         if (r.upsertedId !== undefined) upserted.push({ index: i, _id: r.upsertedId });
@@ -272,10 +281,14 @@ const handlers = {
         checkStatementFields('delete.deletes', s, DELETE_STATEMENT_FIELDS);
         const limit = toNumber(s.limit);
         if (limit !== 0 && limit !== 1) throw fail('FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
-        for (const { rec } of select(coll, s.q, { limit, variables: letVariables(cmd) })) {
+        const stats = [];
+        let nd = 0;
+        for (const { rec } of select(coll, s.q, { limit, variables: letVariables(cmd), hint: s.hint, stats })) {
           coll.remove(rec);
-          n++;
+          nd++;
         }
+        n += nd;
+        profiler.statement(ctx, { op: 'remove', command: { q: s.q, limit: s.limit }, stats, ndeleted: nd });
       } catch (e) {
         writeErrors.push(writeError(i, e));
         if (ordered) break;
@@ -296,14 +309,15 @@ const handlers = {
     const variables = letVariables(cmd);
     if (remove) {
       const coll = db.get(name);
-      const [item] = select(coll, cmd.query, { sort: cmd.sort, limit: 1, variables });
+      const [item] = select(coll, cmd.query, { sort: cmd.sort, limit: 1, variables, hint: cmd.hint, stats: profiler.stats(ctx) });
       if (!item) return { lastErrorObject: { n: 0 }, value: null };
+      const doc = item.rec.doc;
       coll.remove(item.rec);
-      return { lastErrorObject: { n: 1 }, value: shape(item.rec.doc) };
+      return { lastErrorObject: { n: 1 }, value: shape(doc) };
     }
     const r = runUpdate(db, name, {
       q: cmd.query, u: cmd.update, upsert: !!cmd.upsert, multi: false, arrayFilters: cmd.arrayFilters,
-      sort: cmd.sort, variables,
+      sort: cmd.sort, variables, hint: cmd.hint, stats: profiler.stats(ctx),
     });
     if (r.n === 0) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
     if (r.upsertedId !== undefined) {
@@ -318,20 +332,23 @@ const handlers = {
     if (limit < 0) limit = -limit;
     const skip = intOption(cmd.skip, 'skip') || 0;
     const coll = db.get(name);
+    if (cmd.hint !== undefined) planner.choosePlan(coll, { rest: {} }, null, cmd.hint); // an unknown hint fails
     if (!coll) return { n: 0 };
     const filter = cmd.query;
     if (!filter || (isPlainObject(filter) && !Object.keys(filter).length)) {
       const n = Math.max(coll.records.size - skip, 0);
+      const st = profiler.stats(ctx);
+      if (st) st.push({ plan: { type: 'COUNT' }, keysExamined: 0, docsExamined: 0 });
       return { n: limit ? Math.min(n, limit) : n };
     }
-    return { n: select(coll, filter, { skip, limit }).length };
+    return { n: select(coll, filter, { skip, limit, hint: cmd.hint, stats: profiler.stats(ctx) }).length };
   },
 
   distinct(ctx, cmd, db) {
     const name = collectionName(cmd, 'distinct');
     if (typeof cmd.key !== 'string') throw fail('FailedToParse', "BSON field 'distinct.key' is missing but a required field");
     const seen = new Map();
-    for (const { rec } of select(db.get(name), cmd.query)) {
+    for (const { rec } of select(db.get(name), cmd.query, { hint: cmd.hint, stats: profiler.stats(ctx) })) {
       for (const v of valuesAtPath(rec.doc, cmd.key)) {
         if (v === undefined) continue;
         const k = keyOf(v);
@@ -342,7 +359,7 @@ const handlers = {
   },
 
   aggregate(ctx, cmd, db) {
-    if (cmd.explain) throw fail('BadValue', 'explain is not supported by the mongo stand-in');
+    if (cmd.explain) return explainCommand(ctx, cmd, db, 'queryPlanner');
     if (!isPlainObject(cmd.cursor)) {
       throw fail('FailedToParse', "The 'cursor' option is required, except for aggregate with the explain argument");
     }
@@ -352,9 +369,11 @@ const handlers = {
     const docs = aggregate(dbLevel ? null : db.get(target), cmd.pipeline, {
       resolveColl: (n) => db.get(n),
       variables: letVariables(cmd),
+      hint: cmd.hint,
+      stats: profiler.stats(ctx),
     });
     const ns = dbLevel ? `${db.name}.$cmd.aggregate` : `${db.name}.${target}`;
-    return ctx.cursors.open(ns, docs, { batchSize: intOption(cmd.cursor.batchSize, 'batchSize') });
+    return ctx.cursors.open(ns, docs, { batchSize: intOption(cmd.cursor.batchSize, 'batchSize'), source: dbLevel ? null : db.get(target) });
   },
 
   createIndexes(ctx, cmd, db) {
@@ -477,6 +496,19 @@ const handlers = {
     return {};
   },
 
+  explain(ctx, cmd, db) {
+    if (!isPlainObject(cmd.explain)) throw fail('TypeMismatch', "BSON field 'explain.explain' is the wrong type, expected type 'object'");
+    const verbosity = cmd.verbosity === undefined ? 'allPlansExecution' : cmd.verbosity;
+    if (!['queryPlanner', 'executionStats', 'allPlansExecution'].includes(verbosity)) {
+      throw fail('BadValue', `verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}`);
+    }
+    return explainCommand(ctx, cmd.explain, db, verbosity);
+  },
+
+  profile(ctx, cmd, db) {
+    return profiler.command(ctx, cmd, db);
+  },
+
   dbStats(ctx, cmd, db) {
     let objects = 0;
     let indexes = 0;
@@ -487,6 +519,101 @@ const handlers = {
     };
   },
 };
+
+/**
+ * explain of a find / aggregate / count / distinct / update / delete / findAndModify command:
+ * queryPlanner.winningPlan in MongoDB's shape; executionStats (running the command's read
+ * part) unless verbosity is queryPlanner.
+ */
+function explainCommand(ctx, inner, db, verbosity) {
+  const name = Object.keys(inner)[0];
+  const target = inner[name];
+  const coll = typeof target === 'string' ? db.get(target) : null;
+  const ns = `${db.name}.${typeof target === 'string' ? target : '$cmd.aggregate'}`;
+  const variables = letVariables(inner);
+  let planned;
+  let wrap = (x) => x;
+  let opts;
+  let filter;
+  switch (name) {
+    case 'find': case 'count': case 'distinct': {
+      filter = name === 'find' ? inner.filter : inner.query;
+      opts = {
+        sort: name === 'find' ? inner.sort : undefined,
+        skip: intOption(inner.skip, 'skip') || 0,
+        limit: Math.abs(intOption(inner.limit, 'limit', { allowNegative: true }) || 0),
+        variables, hint: inner.hint,
+      };
+      planned = explainSelect(coll, filter, opts);
+      if (name === 'count') {
+        const empty = !filter || (isPlainObject(filter) && !Object.keys(filter).length);
+        if (empty && inner.hint === undefined) planned.plan = { type: 'COUNT' };
+        wrap = (p) => (empty && inner.hint === undefined ? { stage: 'RECORD_STORE_FAST_COUNT' } : { stage: 'COUNT', inputStage: p });
+      }
+      break;
+    }
+    case 'update': case 'delete': {
+      const list = name === 'update' ? inner.updates : inner.deletes;
+      if (!Array.isArray(list) || !list.length || !isPlainObject(list[0])) throw fail('FailedToParse', `explain ${name} needs one statement`);
+      const s0 = list[0];
+      filter = s0.q;
+      opts = { limit: name === 'update' ? (s0.multi ? 0 : 1) : toNumber(s0.limit) || 0, variables, hint: s0.hint };
+      planned = explainSelect(coll, filter, opts);
+      wrap = (p) => ({ stage: name === 'update' ? 'UPDATE' : 'DELETE', inputStage: p });
+      break;
+    }
+    case 'findAndModify': case 'findandmodify': {
+      filter = inner.query;
+      opts = { sort: inner.sort, limit: 1, variables, hint: inner.hint };
+      planned = explainSelect(coll, filter, opts);
+      wrap = (p) => ({ stage: inner.remove ? 'DELETE' : 'UPDATE', inputStage: p });
+      break;
+    }
+    case 'aggregate': {
+      const a = explainAggregate(coll, inner.pipeline, { variables, hint: inner.hint });
+      const qp = queryPlanner(ns, a.filter, wrap(planner.winningPlan(a.plan, { filter: a.filter, sortKeys: a.sortKeys, limit: a.limit })));
+      const stages = [{ $cursor: { queryPlanner: qp } }, ...a.rest.map((st) => st)];
+      return { explainVersion: '1', queryPlanner: qp, stages, command: inner, serverInfo: serverInfo() };
+    }
+    default:
+      throw fail('CommandNotFound', `Explain failed due to unknown command: ${name}`);
+  }
+  const { plan, f, sortKeys } = planned;
+  const qp = queryPlanner(ns, f.rest, wrap(planner.winningPlan(plan, { filter: f.rest, sortKeys, limit: opts.limit, skip: opts.skip })));
+  const out = { explainVersion: '1', queryPlanner: qp };
+  if (verbosity !== 'queryPlanner') {
+    const stats = [];
+    const t0 = Date.now();
+    const items = select(coll, filter, { ...opts, stats });
+    const st = stats[0] || { keysExamined: 0, docsExamined: 0 };
+    out.executionStats = {
+      executionSuccess: true,
+      nReturned: new Int32(items.length),
+      executionTimeMillis: new Int32(Date.now() - t0),
+      totalKeysExamined: new Int32(st.keysExamined),
+      totalDocsExamined: new Int32(st.docsExamined),
+    };
+  }
+  out.command = inner;
+  out.serverInfo = serverInfo();
+  return out;
+}
+
+function queryPlanner(namespace, parsedQuery, winningPlan) {
+  return {
+    namespace,
+    indexFilterSet: false,
+    parsedQuery: parsedQuery || {},
+    planCacheShapeHash: '00000000',
+    maxIndexedOrSolutionsReached: false,
+    maxIndexedAndSolutionsReached: false,
+    maxScansToExplodeReached: false,
+    winningPlan,
+    rejectedPlans: [],
+  };
+}
+
+const serverInfo = () => ({ host: 'mongo-standin', port: 0, version: SERVER_VERSION, gitVersion: 'mongo-standin' });
 
 handlers.findandmodify = handlers.findAndModify;
 handlers.buildinfo = handlers.buildInfo;
@@ -505,9 +632,12 @@ function runCommand(ctx, cmd, dbName) {
     checkFields(name === 'findandmodify' ? 'findAndModify' : name, cmd);
     checkCollation(cmd.collation);
     const db = ctx.store.db(dbName || 'admin');
+    const op = profiler.begin(ctx, name, cmd, db);
     const reply = handler(ctx, cmd, db);
+    if (op) profiler.end(ctx, op, reply);
     return { ...reply, ok: new Double(1) };
   } catch (err) {
+    ctx.op = null;
     const e = toMongoError(err);
     if ((err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError) && ctx.log) ctx.log(`command ${name} failed: ${err && err.stack ? err.stack : err}`);
     const reply = { ok: new Double(0), errmsg: e.message, code: e.code, codeName: e.codeName };

@@ -37,8 +37,9 @@ class CursorRegistry {
    * Builds the cursor reply for a fresh result. Keeps a cursor open when documents remain
    * (unless singleBatch). batchSize undefined means the default first batch of 101.
    */
-  open(ns, docs, { batchSize, singleBatch = false } = {}) {
-    const state = { id: null, ns, docs, pos: 0, lastUsed: Date.now() };
+  open(ns, docs, { batchSize, singleBatch = false, source = null } = {}) {
+    // source: the collection read (a getMore after it is dropped fails, as on mongod)
+    const state = { id: null, ns, docs, pos: 0, lastUsed: Date.now(), source };
     const firstBatch = CursorRegistry.takeBatch(state, batchSize === undefined ? DEFAULT_FIRST_BATCH : batchSize);
     let id = Long.ZERO;
     if (!singleBatch && state.pos < docs.length) {
@@ -51,12 +52,16 @@ class CursorRegistry {
     return { cursor: { firstBatch, id, ns } };
   }
 
-  getMore(id, collection, dbName, batchSize) {
+  getMore(id, collection, dbName, batchSize, current) {
     const state = this.cursors.get(id.toString());
     if (!state) throw fail('CursorNotFound', `cursor id ${id.toString()} not found`);
     const ns = `${dbName}.${collection}`;
     if (state.ns !== ns) {
       throw fail('BadValue', `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${state.ns}`);
+    }
+    if (state.source && current !== state.source) {
+      this.cursors.delete(id.toString());
+      throw fail('QueryPlanKilled', `collection dropped. UUID ${ns}`);
     }
     state.lastUsed = Date.now();
     const nextBatch = CursorRegistry.takeBatch(state, batchSize || undefined);

@@ -19,6 +19,8 @@ const CODES = {
   IndexOptionsConflict: 85,
   IndexKeySpecsConflict: 86,
   NoQueryExecutionPlans: 291,
+  QueryPlanKilled: 175,
+  BSONObjectTooLarge: 10334,
   Location40324: 40324,
   DuplicateKey: 11000,
 };

@@ -1,7 +1,8 @@
 'use strict';
 // Query evaluation: filters (mingo plus $text, $near/$nearSphere, $geoWithin), candidate
-// selection (an _id equality or $in is a map lookup, everything else a collection scan),
-// sort and find projections applied to typed documents.
+// selection through the planner (lib/planner.js: _id lookups, index scans, geo searches or a
+// collection scan), sort and find projections applied to typed documents. Whatever the plan,
+// every candidate passes the same matcher, and results come in the same order.
 
 const { Context } = require('mingo/core');
 const { Query } = require('mingo/query');
@@ -14,6 +15,34 @@ const {
 const geo = require('./geo');
 const { compileTextSearch } = require('./text');
 const { deriveHints, hintsOfDocument } = require('./hints');
+const planner = require('./planner');
+
+/** The stored record whose view the matcher is testing (for $type, which needs BSON types). */
+const CURRENT = { rec: null, typed: null };
+
+function withRecord(rec, fn) {
+  const saved = CURRENT.rec;
+  const savedTyped = CURRENT.typed;
+  CURRENT.rec = rec;
+  CURRENT.typed = null;
+  try {
+    return fn();
+  } finally {
+    CURRENT.rec = saved;
+    CURRENT.typed = savedTyped;
+  }
+}
+
+/** The typed counterpart of a view being tested, if known. */
+function typedOf(obj) {
+  const src = VIEW_SOURCE.get(obj);
+  if (src) return src;
+  if (CURRENT.rec && CURRENT.rec.view === obj) {
+    if (!CURRENT.typed) CURRENT.typed = CURRENT.rec.doc;
+    return CURRENT.typed;
+  }
+  return obj;
+}
 
 const TYPE_CODES = {
   1: 'double', 2: 'string', 3: 'object', 4: 'array', 5: 'binData', 6: 'undefined', 7: 'objectId', 8: 'bool',
@@ -56,7 +85,7 @@ function typeOperator(selector, value) {
     return wanted.includes(alias) || (wanted.includes('number') && NUMERIC_TYPES.has(alias));
   };
   return (obj) => {
-    const src = VIEW_SOURCE.get(obj) || obj;
+    const src = typedOf(obj);
     const raw = getPath(src, selector);
     if (raw !== undefined && matches(raw)) return true;
     return valuesAtPath(src, selector).some((v) => v !== undefined && matches(v));
@@ -108,6 +137,7 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
   const view = toView(filter);
   let text = null;
   let near = null;
+  let nearParsed = null;
   const rest = {};
   for (const k of Object.keys(view)) {
     const v = view[k];
@@ -125,6 +155,7 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
           'error processing query: planner returned error :: caused by :: unable to find index for $geoNear query');
       }
       near = geo.distanceFn(parsed);
+      nearParsed = parsed;
       const others = Object.keys(v).filter((o) => !['$near', '$nearSphere', '$maxDistance', '$minDistance'].includes(o));
       if (others.length) rest[k] = Object.fromEntries(others.map((o) => [o, v[o]]));
       continue;
@@ -136,8 +167,9 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
   return {
     test: mq ? (d) => mq.test(d) : () => true,
     text,
-    near,
-    idKeys: idLookupKeys(rest._id),
+    near: nearParsed ? near : null,
+    nearParsed,
+    rest,
   };
 }
 
@@ -184,32 +216,101 @@ function sortItems(items, keys) {
   return items;
 }
 
-/**
- * Selects records of a collection: [{rec, score, dist}] after filter, $text, $near, sort,
- * skip and limit (limit 0 = none). `coll` may be null.
- */
-function select(coll, filter, { sort, skip = 0, limit = 0, variables, allowNear = true } = {}) {
+/** Compiles the query-planning inputs of a select: the filter, sort and their checks. */
+function prepare(coll, filter, { sort, variables, allowNear = true, extra } = {}) {
   const f = compileFilter(coll, filter, variables, { allowNear });
   const sortKeys = compileSort(sort);
   if (sortKeys && sortKeys.some((k) => k.meta === 'textScore') && !f.text) {
     throw fail('BadValue', 'query requires text score metadata, but it is not available');
   }
+  const extraTests = (extra || []).map((m) => compileFilter(coll, m, variables, { allowNear: false }).test);
+  return { f, sortKeys, extraTests };
+}
+
+/** The plan select() would use (for explain and the profiler). */
+function explainSelect(coll, filter, opts = {}) {
+  const { f, sortKeys } = prepare(coll, filter, opts);
+  const plan = planner.choosePlan(coll, { ...f, near: f.nearParsed }, sortKeys, opts.hint);
+  return { plan, f, sortKeys };
+}
+
+/**
+ * Selects records of a collection: [{rec, score, dist}] after filter, $text, $near, sort,
+ * skip and limit (limit 0 = none). `coll` may be null. Options: sort, skip, limit,
+ * variables, allowNear, hint, extra (further filters every result must pass, as a later
+ * $match would), stats (receives {plan, keysExamined, docsExamined}).
+ */
+function select(coll, filter, opts = {}) {
+  const { skip = 0, limit = 0 } = opts;
+  const { f, sortKeys, extraTests } = prepare(coll, filter, opts);
+  const plan = planner.choosePlan(coll, { ...f, near: f.nearParsed }, sortKeys, opts.hint);
+  const stats = { plan, keysExamined: 0, docsExamined: 0 };
+  if (opts.stats) opts.stats.push(stats);
   if (!coll) return [];
+
+  const passes = (rec) => {
+    stats.docsExamined++;
+    return withRecord(rec, () => {
+      if (!f.test(rec.view)) return false;
+      for (const t of extraTests) if (!t(rec.view)) return false;
+      return true;
+    });
+  };
+  const finish = (out) => {
+    if (sortKeys) sortItems(out, sortKeys);
+    const end = limit > 0 ? skip + limit : out.length;
+    return skip || end < out.length ? out.slice(skip, end) : out;
+  };
+
+  if (plan.type === 'GEO_NEAR') {
+    const want = !sortKeys && limit > 0 ? skip + limit : Infinity;
+    const found = planner.nearScan(plan, f.near, (rec) => passes(rec), want, stats);
+    return finish(found.map(({ rec, d }) => ({ rec, score: undefined, dist: d })));
+  }
+
+  // Index scan giving the order of the sort's first key(s): stop once skip + limit results
+  // are in and the sort key moved past the last one (ties are all taken), then sort exactly.
+  if (plan.type === 'IXSCAN' && plan.sortMatched > 0 && !f.text) {
+    const need = limit > 0 ? skip + limit : Infinity;
+    const st = plan.index.structure;
+    const sortPos = sortKeys.slice(0, plan.sortMatched).map((k) => st.fields.findIndex((x) => x.path === k.path));
+    const seen = st.multikey.some(Boolean) ? new Set() : null;
+    const out = [];
+    let lastKey = null;
+    planner.scanIndex(plan, (rec, key) => {
+      if (out.length >= need && sortPos.some((i) => cmpKeyValue(key[i], lastKey[i]) !== 0)) return false;
+      if (seen) {
+        if (seen.has(rec)) return true;
+        seen.add(rec);
+      }
+      if (!passes(rec)) return true;
+      out.push({ rec, score: undefined, dist: undefined });
+      lastKey = key;
+      return true;
+    }, stats);
+    out.sort((a, b) => a.rec.seq - b.rec.seq);
+    return finish(out);
+  }
+
   let candidates;
-  if (f.idKeys) {
-    candidates = [];
-    for (const k of f.idKeys) {
-      const rec = coll.records.get(k);
-      if (rec) candidates.push(rec);
-    }
-    if (candidates.length > 1) candidates.sort((a, b) => compareValues(a.view._id, b.view._id));
+  if (plan.type === 'COLLSCAN') candidates = coll.records.values();
+  else if (plan.type === 'IDHACK') {
+    const rec = coll.records.get(plan.key);
+    candidates = rec ? [rec] : [];
+    stats.keysExamined = candidates.length;
   } else {
-    candidates = coll.records.values();
+    const set = new Set();
+    if (plan.type === 'IXSCAN') planner.scanIndex(plan, (rec) => { set.add(rec); return true; }, stats);
+    else {
+      for (const rec of plan.index.structure.search(plan.region.boxes)) set.add(rec);
+      stats.keysExamined += set.size;
+    }
+    candidates = [...set].sort((a, b) => a.seq - b.seq);
   }
   const early = !sortKeys && !f.near && limit > 0 ? skip + limit : Infinity;
   const out = [];
   for (const rec of candidates) {
-    if (!f.test(rec.view)) continue;
+    if (!passes(rec)) continue;
     let score;
     let dist;
     if (f.text) {
@@ -224,10 +325,10 @@ function select(coll, filter, { sort, skip = 0, limit = 0, variables, allowNear 
     if (out.length >= early) break;
   }
   if (f.near) out.sort((a, b) => a.dist - b.dist);
-  if (sortKeys) sortItems(out, sortKeys);
-  const end = limit > 0 ? skip + limit : out.length;
-  return skip || end < out.length ? out.slice(skip, end) : out;
+  return finish(out);
 }
+
+const { cmpValue: cmpKeyValue } = require('./indexes');
 
 // ---------------------------------------------------------------------------------------
 // Find projections, applied to typed documents so numeric types are kept.
@@ -372,6 +473,6 @@ function intOption(v, name, { allowNegative = false } = {}) {
 }
 
 module.exports = {
-  CONTEXT, newQuery, newAggregator, compileFilter, compileSort, sortItems, select, compileProjection,
-  intOption, idLookupKeys,
+  CONTEXT, newQuery, newAggregator, compileFilter, compileSort, sortItems, select, explainSelect, compileProjection,
+  intOption, idLookupKeys, withRecord,
 };

@@ -1,21 +1,52 @@
 'use strict';
-// In-memory databases and collections: records keyed by _id, index specs, unique index
-// enforcement (E11000) and the numeric-type hints used to retype computed numbers.
+// In-memory databases and collections: records keyed by _id, index specs with their
+// structures (lib/indexes.js), unique index enforcement (E11000) and the numeric-type hints
+// used to retype computed numbers.
 
 const { fail, MongoError, CODES } = require('./errors');
-const { VIEW_SOURCE, isPlainObject, toView, keyOf, valuesAtPath, formatValue, toNumber, Int32 } = require('./typed');
-const { newQuery } = require('./query');
+const {
+  isPlainObject, toView, keyOf, idKeyOf, valuesAtPath, formatValue, toNumber, Int32, encodeStored, decodeStored,
+} = require('./typed');
+const { newQuery, withRecord } = require('./query');
+const { BTreeIndex, GeoIndex, sameKeys } = require('./indexes');
+const { calculateObjectSize } = require('bson');
 
 const ID_INDEX_NAME = '_id_';
+const MAX_BSON_SIZE = 16 * 1024 * 1024;
 
-/** A stored document: typed original, view for evaluation, canonical _id key. */
+/** mongod refuses documents over 16 MiB; so does the stand-in (it would store them). */
+function checkSize(doc) {
+  const n = calculateObjectSize(doc);
+  if (n > MAX_BSON_SIZE) throw fail('BSONObjectTooLarge', `object to insert too large. size in bytes: ${n}, max size: ${MAX_BSON_SIZE}`);
+}
+
+let lastSeq = 0;
+
+/**
+ * A stored document, held once: its view (JS numbers, evaluated by the matcher) and the type
+ * signature that rebuilds the typed document (`doc`, a fresh copy on every read). `seq` is
+ * the natural order: set at insert, kept by updates.
+ */
 class Record {
   constructor(doc, hints) {
-    this.doc = doc;
-    this.view = toView(doc, false, hints);
-    VIEW_SOURCE.set(this.view, doc); // lets $type see the stored BSON types
-    this.idKey = keyOf(doc._id);
+    this.seq = ++lastSeq;
+    this.view = null;
+    this.sig = '';
+    this.exact = null;
+    this.idKey = '';
+    this.set(doc, hints);
   }
+
+  set(doc, hints) {
+    const s = encodeStored(doc, hints);
+    this.view = s.view;
+    this.sig = s.sig;
+    this.exact = s.exact;
+    this.idKey = idKeyOf(typeof doc._id === 'string' ? this.view._id : doc._id);
+  }
+
+  /** The typed document (rebuilt: callers may keep or change it). */
+  get doc() { return decodeStored(this.view, this.sig, this.exact); }
 }
 
 const KEY_KINDS = new Set(['text', '2dsphere', '2d', 'hashed']);
@@ -39,7 +70,8 @@ class Index {
     this.unique = !!spec.unique;
     this.sparse = !!spec.sparse;
     this.partialFilter = isPlainObject(spec.partialFilterExpression) ? spec.partialFilterExpression : null;
-    this.partial = this.partialFilter ? newQuery(toView(this.partialFilter)) : null;
+    this.partialView = this.partialFilter ? toView(this.partialFilter) : null;
+    this.partial = this.partialFilter ? newQuery(this.partialView) : null;
     this.textFields = Object.keys(this.key).filter((f) => this.key[f] === 'text');
     this.kind = this.textFields.length ? 'text'
       : Object.values(this.key).find((v) => typeof v === 'string') || 'btree';
@@ -49,6 +81,28 @@ class Index {
     this.language = typeof spec.default_language === 'string' ? spec.default_language : 'english';
     this.options = spec; // kept for listIndexes
     this.entries = this.unique ? new Map() : null; // unique key -> record idKey
+    this.structure = this.makeStructure();
+  }
+
+  /** The ordered or spatial structure that serves queries (null for text and 2d indexes). */
+  makeStructure() {
+    let st = null;
+    if (this.kind === 'btree' || this.kind === 'hashed') {
+      st = new BTreeIndex(Object.entries(this.key).map(([path, v]) => ({ path, dir: v === 'hashed' ? 1 : Math.sign(v) })));
+      st.sparse = this.sparse;
+    } else if (this.kind === '2dsphere') {
+      st = new GeoIndex(Object.keys(this.key).find((f) => this.key[f] === '2dsphere'));
+    }
+    if (st && this.partial) {
+      const q = this.partial;
+      st.filter = (view) => withRecord(null, () => q.test(view));
+    }
+    return st;
+  }
+
+  /** Key pattern as MongoDB prints it in plan summaries: { a: 1, b: -1 }. */
+  get keyPatternText() {
+    return '{ ' + Object.entries(this.key).map(([f, v]) => `${f}: ${typeof v === 'string' ? JSON.stringify(v) : v}`).join(', ') + ' }';
   }
 
   /** Signature used to detect equivalent indexes. */
@@ -82,12 +136,12 @@ class Index {
     return out;
   }
 
-  /** Unique keys of a record: [{key, values}] (empty when the record is not indexed). */
-  keysOf(rec) {
-    if (this.partial && !this.partial.test(rec.view)) return [];
+  /** Unique keys of a typed document: [{key, values}] (empty when it is not indexed). */
+  keysOf(doc, view) {
+    if (this.partial && !this.partial.test(view || toView(doc))) return [];
     const fields = Object.keys(this.key);
     const perField = fields.map((f) => {
-      const vals = valuesAtPath(rec.doc, f);
+      const vals = valuesAtPath(doc, f);
       return vals.length ? vals : [undefined];
     });
     if (this.sparse && perField.every((vals) => vals.length === 1 && vals[0] === undefined)) return [];
@@ -145,15 +199,20 @@ class Collection {
       { keyPattern: index.options.key, keyValue });
   }
 
-  /** Throws E11000 if `rec` (new or replacing `old`) collides with another record. */
-  checkUnique(rec, old) {
-    if (!old || old.idKey !== rec.idKey) {
-      if (this.records.has(rec.idKey)) throw this.duplicateError(this.indexes[0], [rec.doc._id]);
+  get hasUniqueEntries() { return this.indexes.some((i) => i.entries); }
+
+  /**
+   * Throws E11000 if typed `doc` (for record idKey `idKey`, new or replacing record `old`)
+   * collides with another record; returns the unique keys to enter: [[index, keys]].
+   */
+  checkUnique(doc, view, idKey, old) {
+    if (!old || old.idKey !== idKey) {
+      if (this.records.has(idKey)) throw this.duplicateError(this.indexes[0], [doc._id]);
     }
     const plans = [];
     for (const index of this.indexes) {
       if (!index.entries) continue;
-      const keys = index.keysOf(rec);
+      const keys = index.keysOf(doc, view);
       for (const { key, values } of keys) {
         const owner = index.entries.get(key);
         if (owner !== undefined && (!old || owner !== old.idKey)) throw this.duplicateError(index, values);
@@ -164,32 +223,65 @@ class Collection {
   }
 
   insert(doc) {
+    if (typeof doc._id === 'string' && doc._id.startsWith('\u0000')) {
+      throw fail('BadValue', 'the mongo stand-in refuses string _id values that start with a NUL character');
+    }
+    checkSize(doc);
     const rec = this.newRecord(doc);
-    const plans = this.checkUnique(rec, null);
+    const plans = this.checkUnique(doc, rec.view, rec.idKey, null);
     this.records.set(rec.idKey, rec);
     for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
+    for (const index of this.indexes) if (index.structure) index.structure.add(rec);
     return rec;
   }
 
-  /** Replaces the document of `old` (same _id) with `doc`; returns the new record. */
-  replace(old, doc) {
-    const rec = this.newRecord(doc);
-    const plans = this.checkUnique(rec, old);
-    this.unindex(old);
-    this.records.set(rec.idKey, rec); // same key: keeps the natural position
+  /** Replaces the document of record `rec` (same _id) with `doc`, in place; returns `rec`. */
+  replace(rec, doc) {
+    checkSize(doc);
+    const oldDoc = this.hasUniqueEntries ? rec.doc : null;
+    const s = encodeStored(doc, this.hints);
+    const idKey = idKeyOf(typeof doc._id === 'string' ? s.view._id : doc._id);
+    const plans = this.checkUnique(doc, s.view, idKey, rec);
+    // Entries change before the record does: a record entered as its own key is ordered by
+    // its view, so it leaves the structure while its view is still the old one.
+    const changes = [];
+    for (const index of this.indexes) {
+      const st = index.structure;
+      if (!st) continue;
+      if (st instanceof GeoIndex) {
+        const before = st.points(rec.view);
+        const after = st.points(s.view);
+        if (JSON.stringify(before) === JSON.stringify(after)) continue;
+        st.remove(rec, before);
+        changes.push([st, after]);
+      } else {
+        const before = st.keys(rec.view);
+        const after = st.keys(s.view);
+        if (sameKeys(before, after, st.compare)) continue;
+        st.remove(rec, before);
+        changes.push([st, after]);
+      }
+    }
+    if (oldDoc) this.unindexUnique(oldDoc, rec);
+    rec.view = s.view;
+    rec.sig = s.sig;
+    rec.exact = s.exact;
+    rec.idKey = idKey;
     for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
+    for (const [st, after] of changes) st.add(rec, after);
     return rec;
   }
 
   remove(rec) {
-    this.unindex(rec);
+    if (this.hasUniqueEntries) this.unindexUnique(rec.doc, rec);
+    for (const index of this.indexes) if (index.structure) index.structure.remove(rec);
     this.records.delete(rec.idKey);
   }
 
-  unindex(rec) {
+  unindexUnique(doc, rec) {
     for (const index of this.indexes) {
       if (!index.entries) continue;
-      for (const { key } of index.keysOf(rec)) {
+      for (const { key } of index.keysOf(doc, rec.view)) {
         if (index.entries.get(key) === rec.idKey) index.entries.delete(key);
       }
     }
@@ -214,12 +306,13 @@ class Collection {
     }
     if (index.entries) {
       for (const rec of this.records.values()) {
-        for (const { key, values } of index.keysOf(rec)) {
+        for (const { key, values } of index.keysOf(rec.doc, rec.view)) {
           if (index.entries.has(key)) throw this.duplicateError(index, values);
           index.entries.set(key, rec.idKey);
         }
       }
     }
+    if (index.structure) index.structure.build(this.records.values());
     this.indexes.push(index);
     return true;
   }

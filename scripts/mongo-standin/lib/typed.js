@@ -1,10 +1,12 @@
 'use strict';
-// Two representations of every document:
+// Two forms of a document:
 //  - "typed": as deserialized with promoteValues:false. Numbers are bson Int32 / Long / Double /
 //    Decimal128 objects, so the exact BSON type survives storage and comes back unchanged.
 //  - "view": the same document with every number turned into a JS number. mingo evaluates
 //    queries, sorts and pipelines on views; results are mapped back to typed values.
-// This module converts between the two and provides canonical keys and BSON ordering.
+// A stored document is kept once, as its view plus a short type signature (encodeStored /
+// decodeStored): the typed form is rebuilt when a document leaves the store.
+// This module converts between the forms and provides canonical keys and BSON ordering.
 
 const { Int32, Long, Double, Decimal128 } = require('bson');
 
@@ -79,6 +81,134 @@ function toView(v, register = false, hints = null, path = '') {
   }
   if (register) VIEW_SOURCE.set(out, v);
   return out;
+}
+
+// Stored form: the view, plus one character per numeric leaf (in traversal order: object keys
+// in order, array elements in order) naming its BSON type, plus the exact values that a JS
+// number cannot carry (int64 beyond 2^53, Decimal128). Signatures are interned: documents of
+// one shape share one string.
+const SIG_CHAR = { Int32: 'i', Long: 'l', Double: 'd' };
+const SIG_INTERN = new Map();
+const SIG_INTERN_MAX = 50000;
+
+function internSig(sig) {
+  const known = SIG_INTERN.get(sig);
+  if (known !== undefined) return known;
+  if (SIG_INTERN.size < SIG_INTERN_MAX) SIG_INTERN.set(sig, sig);
+  return sig;
+}
+
+// Short strings repeat across documents (statuses, categories, keywords, names): stored
+// documents share one copy of each, up to a bounded table.
+const STR_INTERN = new Map();
+const STR_INTERN_MAX = 1 << 20;
+const STR_INTERN_LEN = 40; // ids (36-character UUIDs) repeat too: as _id and id, as seller ids
+
+function internStr(v) {
+  if (v.length > STR_INTERN_LEN) return v;
+  const known = STR_INTERN.get(v);
+  if (known !== undefined) return known;
+  if (STR_INTERN.size < STR_INTERN_MAX) STR_INTERN.set(v, v);
+  return v;
+}
+
+// Objects built by adding keys one by one fall into V8's dictionary mode past about a dozen
+// properties (about three times the memory). Stored objects are built by one generated
+// constructor per key sequence instead, so they keep fast, in-object properties.
+const SHAPES = new Map();
+const SHAPES_MAX = 5000;
+
+function shapeOf(keys) {
+  const id = keys.join('\u0000');
+  let make = SHAPES.get(id);
+  if (make === undefined) {
+    if (SHAPES.size >= SHAPES_MAX || keys.includes('__proto__')) return null;
+    // eslint-disable-next-line no-new-func
+    make = new Function('v', keys.map((k, i) => `this[${JSON.stringify(k)}] = v[${i}];`).join('\n'));
+    make.prototype = Object.prototype;
+    SHAPES.set(id, make);
+  }
+  return make;
+}
+
+/** A plain object with `keys` and `values` (in that order), in fast mode. */
+function buildObject(keys, values) {
+  const Make = keys.length ? shapeOf(keys) : null;
+  if (Make) return new Make(values);
+  const out = {};
+  for (let i = 0; i < keys.length; i++) out[keys[i]] = values[i];
+  return out;
+}
+
+/**
+ * Typed document -> {view, sig, exact}. `hints` (Map path -> widest numeric type) is updated
+ * like toView does.
+ */
+function encodeStored(doc, hints) {
+  const chars = [];
+  let exact = null;
+  const walk = (v, path) => {
+    if (v === null || typeof v !== 'object') {
+      if (typeof v === 'string') return internStr(v);
+      if (typeof v === 'number') chars.push(Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? 'i' : 'd');
+      return v;
+    }
+    if (Array.isArray(v)) {
+      const out = new Array(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = walk(v[i], path);
+      return out;
+    }
+    const t = v._bsontype;
+    if (t === 'Int32' || t === 'Double' || t === 'Long' || t === 'Decimal128') {
+      if (hints && path) {
+        const prev = hints.get(path);
+        if (prev === undefined || NUMERIC_WIDTH[t] > NUMERIC_WIDTH[prev]) hints.set(path, t);
+      }
+      const n = toNumber(v);
+      if (t === 'Decimal128' || (t === 'Long' && !Number.isSafeInteger(n))) {
+        chars.push(t === 'Long' ? 'L' : 'D');
+        (exact || (exact = [])).push(v);
+      } else chars.push(SIG_CHAR[t]);
+      return n;
+    }
+    if (!isPlainObject(v)) return v;
+    const keys = Object.keys(v);
+    const values = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      values[i] = walk(v[k], hints ? (path ? path + '.' + k : k) : '');
+    }
+    return buildObject(keys, values);
+  };
+  const view = walk(doc, '');
+  return { view, sig: internSig(chars.join('')), exact };
+}
+
+/** {view, sig, exact} -> the typed document (fresh containers; strings and BSON values shared). */
+function decodeStored(view, sig, exact) {
+  let pos = 0;
+  let ex = 0;
+  const walk = (v) => {
+    if (typeof v === 'number') {
+      switch (sig.charCodeAt(pos++)) {
+        case 105: return new Int32(v); // i
+        case 108: return Long.fromNumber(v); // l
+        case 100: return new Double(v); // d
+        default: return exact[ex++]; // L, D
+      }
+    }
+    if (v === null || typeof v !== 'object') return v;
+    if (Array.isArray(v)) {
+      const out = new Array(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = walk(v[i]);
+      return out;
+    }
+    if (!isPlainObject(v)) return v;
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = walk(v[k]);
+    return out;
+  };
+  return walk(view);
 }
 
 /** A JS number as a typed BSON number: the hinted type when it can hold the value, else the narrowest. */
@@ -175,6 +305,13 @@ function keyOf(v) {
   }
 }
 
+/**
+ * Key of an _id in a collection's record map: a string _id is its own key (no copy); other
+ * values take keyOf's canonical form behind a NUL character no stored string key starts with
+ * (a string _id starting with NUL is refused at insert).
+ */
+const idKeyOf = (v) => (typeof v === 'string' ? v : '\u0000' + keyOf(v));
+
 // MongoDB's canonical ordering of BSON types (MinKey < null < numbers < strings < ...).
 function typeRank(v) {
   if (v === undefined || v === null) return 1;
@@ -202,13 +339,23 @@ function typeRank(v) {
 
 const cmpPrim = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Numbers in MongoDB's order: NaN first, then by value (-0 equals 0). A total order. */
+function cmpNum(a, b) {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  if (a === b) return 0;
+  const na = a !== a; // eslint-disable-line no-self-compare
+  const nb = b !== b; // eslint-disable-line no-self-compare
+  return na === nb ? 0 : na ? -1 : 1;
+}
+
 /** Compares two values (typed or view) in MongoDB's BSON order. */
 function compareValues(a, b) {
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra < rb ? -1 : 1;
   switch (ra) {
-    case 2: return cmpPrim(toNumber(a), toNumber(b));
+    case 2: return cmpNum(toNumber(a), toNumber(b));
     case 3: return cmpPrim(String(a), String(b));
     case 4: {
       const ka = Object.keys(a);
@@ -231,7 +378,7 @@ function compareValues(a, b) {
       Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer));
     case 7: return cmpPrim(a.toHexString(), b.toHexString());
     case 8: return cmpPrim(a ? 1 : 0, b ? 1 : 0);
-    case 9: return cmpPrim(a.getTime(), b.getTime());
+    case 9: return cmpNum(a.getTime(), b.getTime());
     case 10: return a.compare(b);
     case 11: return cmpPrim(a.source, b.source) || cmpPrim(a.flags, b.flags);
     default: return 0;
@@ -304,6 +451,6 @@ function formatValue(v) {
 
 module.exports = {
   VIEW_SOURCE, isPlainObject, isContainer, numericType, toNumber, toView, typedNumber, retype,
-  cloneTyped, keyOf, compareValues, valuesAtPath, getPath, setPath, formatValue,
+  cloneTyped, keyOf, idKeyOf, compareValues, cmpNum, typeRank, encodeStored, decodeStored, valuesAtPath, getPath, setPath, formatValue,
   INT32_MIN, INT32_MAX, Int32, Long, Double, Decimal128,
 };

@@ -1,0 +1,385 @@
+'use strict';
+// Index structures: an ordered B+ tree (npm sorted-btree) for ascending/descending, compound,
+// multikey, unique, sparse and partial indexes, and an R-tree (npm rbush) of points for
+// 2dsphere indexes. They only select candidates: every candidate still goes through the
+// query matcher, so an index may return too much (never too little).
+//
+// B-tree entries: key = [value per index field] (view values: JS numbers, strings, ...), in
+// MongoDB's BSON order with each field's direction; value = the records with that key (one
+// Record, or an array of Records in natural order, i.e. by Record.seq).
+
+const BTree = require('sorted-btree').default;
+const RBush = require('rbush').default;
+const { isPlainObject, compareValues, cmpNum, typeRank } = require('./typed');
+const geo = require('./geo');
+
+/** A bound at the edge of a BSON type bracket (rank; side -1 before its values, +1 after). */
+class Edge {
+  constructor(rank, side) {
+    this.rank = rank;
+    this.side = side;
+  }
+}
+const MIN_KEY = new Edge(-1, 0); // below everything (MinKey)
+const MAX_KEY = new Edge(99, 0); // above everything (MaxKey)
+
+function rankOf(v) {
+  if (v === null || v === undefined) return 1;
+  switch (typeof v) {
+    case 'number': return 2;
+    case 'string': return 3;
+    case 'boolean': return 8;
+    default: return v instanceof Edge ? v.rank : typeRank(v);
+  }
+}
+
+/** Total order of index key values (BSON order; NaN below all numbers; null == missing). */
+function cmpValue(a, b) {
+  if (a === b) return 0;
+  const ra = rankOf(a);
+  const rb = rankOf(b);
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  if (a instanceof Edge || b instanceof Edge) {
+    const sa = a instanceof Edge ? a.side : 0;
+    const sb = b instanceof Edge ? b.side : 0;
+    return sa < sb ? -1 : sa > sb ? 1 : 0;
+  }
+  switch (ra) {
+    case 1: return 0;
+    case 2: return cmpNum(typeof a === 'number' ? a : Number(a), typeof b === 'number' ? b : Number(b));
+    case 3: return a < b ? -1 : a > b ? 1 : 0;
+    default: return compareValues(a, b);
+  }
+}
+
+// Sentinels for building seek keys: before / after every value of a field in index order.
+const FIRST = Symbol('first');
+const LAST = Symbol('last');
+
+/**
+ * Entries of a B-tree index are of two kinds. A document with exactly one key (no arrays on
+ * the index's paths) is entered as its Record itself: the comparator reads the key values
+ * from the record's view (no key array is stored). Other documents (multikey) get one key
+ * array per key, whose value lists their records. Seek keys are arrays too; an array marked
+ * `last` sorts after the records with its values, an unmarked one before them.
+ */
+function keyComparator(dirs, paths) {
+  const n = dirs.length;
+  const valueAt = (view, i) => {
+    const parts = paths[i];
+    let node = view;
+    for (let j = 0; j < parts.length; j++) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node) ||
+        !Object.prototype.hasOwnProperty.call(node, parts[j])) return undefined;
+      node = node[parts[j]];
+    }
+    return node;
+  };
+  const cmp = (a, b) => {
+    const aArr = Array.isArray(a);
+    const bArr = Array.isArray(b);
+    for (let i = 0; i < n; i++) {
+      const x = aArr ? a[i] : valueAt(a.view, i);
+      const y = bArr ? b[i] : valueAt(b.view, i);
+      if (x === y) continue;
+      if (x === FIRST) return -1;
+      if (y === FIRST) return 1;
+      if (x === LAST) return 1;
+      if (y === LAST) return -1;
+      const c = cmpValue(x, y);
+      if (c !== 0) return dirs[i] < 0 ? -c : c;
+    }
+    if (aArr && bArr) return (a.last ? 1 : 0) - (b.last ? 1 : 0);
+    if (aArr) return a.last ? 1 : -1;
+    if (bArr) return b.last ? -1 : 1;
+    return a.seq - b.seq;
+  };
+  cmp.valueAt = valueAt;
+  return cmp;
+}
+
+/**
+ * Key values of a view at a dotted path, generously: array elements (at any depth), the
+ * elements' subdocuments, and undefined wherever the path cannot be followed. Returns
+ * {values, multikey} (multikey: an array was crossed).
+ */
+function keyValues(view, path) {
+  const parts = path.split('.');
+  const values = [];
+  let multikey = false;
+  const walk = (node, i) => {
+    if (i === parts.length) {
+      if (Array.isArray(node)) {
+        multikey = true;
+        if (!node.length) values.push(undefined);
+        for (const x of node) {
+          if (Array.isArray(x)) walk(x, i);
+          values.push(x);
+        }
+      } else values.push(node);
+      return;
+    }
+    if (Array.isArray(node)) {
+      multikey = true;
+      if (/^\d+$/.test(parts[i])) walk(node[+parts[i]], i + 1);
+      for (const x of node) walk(x, i);
+      if (!node.length) values.push(undefined);
+      return;
+    }
+    if (isPlainObject(node) && Object.prototype.hasOwnProperty.call(node, parts[i])) walk(node[parts[i]], i + 1);
+    else values.push(undefined);
+  };
+  walk(view, 0);
+  return { values, multikey };
+}
+
+const MAX_KEYS_PER_DOC = 100000;
+
+class BTreeIndex {
+  /** @param fields [{path, dir}] */
+  constructor(fields) {
+    this.fields = fields;
+    this.dirs = fields.map((f) => f.dir);
+    this.compare = keyComparator(this.dirs, fields.map((f) => f.path.split('.')));
+    this.tree = new BTree(undefined, this.compare, 64);
+    this.multikey = fields.map(() => false);
+    this.filter = null; // (view) -> bool: partial / sparse admission
+    this.sparse = false;
+  }
+
+  /** Distinct keys of a view ([] when the document is not indexed). */
+  keys(view) {
+    if (this.filter && !this.filter(view)) return [];
+    let single = true;
+    const per = this.fields.map((f, i) => {
+      const { values, multikey } = keyValues(view, f.path);
+      if (multikey) {
+        this.multikey[i] = true;
+        single = false;
+      }
+      return values;
+    });
+    if (this.sparse && per.every((vals) => vals.every((v) => v === undefined))) return [];
+    // Keys are built at their exact size: arrays grown by push or spread keep spare capacity.
+    const n = per.length;
+    let total = 1;
+    for (const vals of per) total *= vals.length;
+    if (total > MAX_KEYS_PER_DOC) throw new Error('too many index keys for one document');
+    const keys = new Array(total);
+    for (let k = 0; k < total; k++) {
+      const key = new Array(n);
+      let rest = k;
+      for (let i = n - 1; i >= 0; i--) {
+        const vals = per[i];
+        key[i] = vals[rest % vals.length];
+        rest = Math.floor(rest / vals.length);
+      }
+      keys[k] = key;
+    }
+    if (total === 1) {
+      keys.single = single;
+      return keys;
+    }
+    return dedupe(keys, this.compare);
+  }
+
+  /** The key values of an entry (a key array, or a record entered as its own key). */
+  keyOf(entry) {
+    if (Array.isArray(entry)) return entry;
+    return this.fields.map((f, i) => this.compare.valueAt(entry.view, i));
+  }
+
+  add(rec, keys = this.keys(rec.view)) {
+    if (keys.single) {
+      this.tree.set(rec, undefined);
+      return;
+    }
+    for (const key of keys) {
+      const cur = this.tree.get(key);
+      if (cur === undefined) this.tree.set(key, rec);
+      else if (Array.isArray(cur)) insertBySeq(cur, rec);
+      else if (cur !== rec) this.tree.set(key, cur.seq < rec.seq ? [cur, rec] : [rec, cur]);
+    }
+  }
+
+  /** Removes rec's entries: `keys` must be those of its current view (before any change). */
+  remove(rec, keys = this.keys(rec.view)) {
+    if (keys.single) {
+      this.tree.delete(rec);
+      return;
+    }
+    for (const key of keys) {
+      const cur = this.tree.get(key);
+      if (cur === rec) this.tree.delete(key);
+      else if (Array.isArray(cur)) {
+        const i = findBySeq(cur, rec);
+        if (i >= 0) cur.splice(i, 1);
+        if (cur.length === 1) this.tree.set(key, cur[0]);
+      }
+    }
+  }
+
+  /** Loads all records at once (index build). */
+  build(records) {
+    for (const rec of records) this.add(rec);
+  }
+
+  get size() { return this.tree.size; }
+
+  /**
+   * Calls visit(rec, key) for the entries between seek keys lo and hi (inclusive, index
+   * order; reversed when backward), stopping when visit returns false.
+   */
+  scan(lo, hi, backward, visit) {
+    const cmp = this.compare;
+    if (!backward) {
+      const it = this.tree.entries(lo, []);
+      for (let r = it.next(); !r.done; r = it.next()) {
+        const [key, val] = r.value;
+        if (cmp(key, hi) > 0) return true;
+        if (!visitEntry(key, val, visit)) return false;
+      }
+    } else {
+      const it = this.tree.entriesReversed(hi, []);
+      for (let r = it.next(); !r.done; r = it.next()) {
+        const [key, val] = r.value;
+        if (cmp(key, lo) < 0) return true;
+        if (!visitEntry(key, val, visit)) return false;
+      }
+    }
+    return true;
+  }
+}
+
+function visitEntry(key, val, visit) {
+  if (val === undefined) return visit(key, null) !== false; // a record entered as its own key
+  if (Array.isArray(val)) {
+    for (let i = 0; i < val.length; i++) if (visit(val[i], key) === false) return false;
+    return true;
+  }
+  return visit(val, key) !== false;
+}
+
+function dedupe(keys, cmp) {
+  keys.sort(cmp);
+  const out = [keys[0]];
+  for (let i = 1; i < keys.length; i++) if (cmp(keys[i], out[out.length - 1]) !== 0) out.push(keys[i]);
+  return out;
+}
+
+function findBySeq(arr, rec) {
+  let lo = 0;
+  let hi = arr.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = arr[mid].seq;
+    if (s === rec.seq) return arr[mid] === rec ? mid : arr.indexOf(rec);
+    if (s < rec.seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return arr.indexOf(rec);
+}
+
+function insertBySeq(arr, rec) {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (arr[mid].seq < rec.seq) lo = mid + 1;
+    else hi = mid;
+  }
+  if (arr[lo] === rec) return;
+  arr.splice(lo, 0, rec);
+}
+
+/** Equality of two key lists (same index). */
+function sameKeys(a, b, cmp) {
+  if (a.length !== b.length || !a.single !== !b.single) return false;
+  for (let i = 0; i < a.length; i++) if (cmp(a[i], b[i]) !== 0) return false;
+  return true;
+}
+
+const VALID = (p) => p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90;
+
+/**
+ * 2dsphere: an R-tree of the points at one field. A document with one point on the globe is
+ * its own R-tree item (its box is read from its view); one with several points has a small
+ * item per point; documents with points off the globe are kept apart and are always
+ * candidates.
+ */
+class GeoIndex {
+  constructor(field) {
+    this.field = field;
+    this.filter = null;
+    this.odd = new Set();
+    const box = (item) => {
+      if (item.view === undefined) return item;
+      const p = geo.pointsAt(item.view, field)[0];
+      return { minX: p[0], minY: p[1], maxX: p[0], maxY: p[1] };
+    };
+    // rbush calls these unbound: plain closures, not methods.
+    this.tree = new RBush(16);
+    this.tree.toBBox = box;
+    this.tree.compareMinX = (a, b) => box(a).minX - box(b).minX;
+    this.tree.compareMinY = (a, b) => box(a).minY - box(b).minY;
+  }
+
+  points(view) {
+    if (this.filter && !this.filter(view)) return [];
+    return geo.pointsAt(view, this.field);
+  }
+
+  /** The R-tree items of a record with points pts (and whether it is odd). */
+  items(rec, pts) {
+    if (pts.length === 1 && VALID(pts[0])) return [rec];
+    const out = [];
+    for (const p of pts) if (VALID(p)) out.push({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec });
+    return out;
+  }
+
+  add(rec, pts = this.points(rec.view)) {
+    for (const item of this.items(rec, pts)) this.tree.insert(item);
+    if (pts.some((p) => !VALID(p))) this.odd.add(rec);
+  }
+
+  /** Removes rec's items: `pts` must be those of its current view (before any change). */
+  remove(rec, pts = this.points(rec.view)) {
+    for (const item of this.items(rec, pts)) {
+      if (item === rec) this.tree.remove(rec);
+      else this.tree.remove(item, (a, b) => a.rec === b.rec && a.minX === b.minX && a.minY === b.minY);
+    }
+    this.odd.delete(rec);
+  }
+
+  build(records) {
+    const items = [];
+    for (const rec of records) {
+      const pts = this.points(rec.view);
+      for (const item of this.items(rec, pts)) items.push(item);
+      if (pts.some((p) => !VALID(p))) this.odd.add(rec);
+    }
+    this.tree.load(items);
+  }
+
+  get size() { return this.tree.all().length + this.odd.size; }
+
+  /** All records with points (the odd ones included). */
+  all() {
+    const out = new Set(this.odd);
+    for (const item of this.tree.all()) out.add(item.view !== undefined ? item : item.rec);
+    return out;
+  }
+
+  /** Records with a point in any of the boxes ([minX, minY, maxX, maxY]), plus the odd ones. */
+  search(boxes) {
+    const out = new Set(this.odd);
+    for (const [minX, minY, maxX, maxY] of boxes) {
+      for (const item of this.tree.search({ minX, minY, maxX, maxY })) out.add(item.view !== undefined ? item : item.rec);
+    }
+    return out;
+  }
+}
+
+module.exports = {
+  Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
+};

@@ -1,0 +1,237 @@
+'use strict';
+// Differential test: thousands of generated queries and writes must give identical results,
+// in identical order, with the planner's indexes and with every query as a collection scan.
+// Seeded: a failure names its seed and query, and reproduces.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const { Int32, Long, Double, EJSON } = require('bson');
+const { newServer, withoutIndexes, bytes } = require('./helpers');
+const { rng, demoListings, LISTING_INDEXES } = require('../tools/demo-docs');
+
+const SEED = Number(process.env.STANDIN_TEST_SEED || 20261128);
+const DB = 'diff';
+
+function gen(seed) {
+  const r = rng(seed);
+  const int = (n) => Math.floor(r() * n);
+  const pick = (a) => a[int(a.length)];
+  const chance = (p) => r() < p;
+  const num = () => pick([
+    () => new Int32(int(20) - 5), () => Long.fromNumber(int(20) - 5), () => new Double(int(20) - 5),
+    () => new Double((int(200) - 50) / 10), () => new Int32(int(3)), () => new Double(NaN),
+  ])();
+  const str = () => pick(['a', 'b', 'c', 'ab', 'B', '', 'zz', '10', 'é']);
+  const scalar = () => pick([num, num, num, str, str, () => null, () => chance(0.5), () => new Date(1700000000000 + int(5) * 1000)])();
+  const arr = () => Array.from({ length: int(4) }, () => (chance(0.8) ? scalar() : [scalar()]));
+  const value = () => (chance(0.2) ? arr() : scalar());
+  const point = () => {
+    const lng = pick([() => (r() - 0.5) * 360, () => 179.5 + r(), () => -179.9 + r() * 0.3, () => 13 + r()]);
+    const lat = pick([() => (r() - 0.5) * 170, () => 89 + r() * 0.99, () => 52 + r()]);
+    return { type: 'Point', coordinates: [new Double(lng()), new Double(lat())] };
+  };
+  return { r, int, pick, chance, num, str, scalar, arr, value, point };
+}
+
+function makeDoc(g, i) {
+  const d = { _id: new Int32(i) };
+  if (g.chance(0.9)) d.a = g.value();
+  if (g.chance(0.9)) d.b = g.num();
+  if (g.chance(0.9)) d.c = g.str();
+  if (g.chance(0.7)) d.tags = g.chance(0.85) ? Array.from({ length: g.int(5) }, g.str) : g.str();
+  if (g.chance(0.6)) {
+    d.sub = g.chance(0.7) ? { x: g.scalar(), y: g.str() } : Array.from({ length: g.int(3) }, () => (g.chance(0.8) ? { x: g.scalar() } : g.num()));
+  }
+  if (g.chance(0.3)) d.s = g.scalar();
+  if (g.chance(0.8)) d.geo = g.chance(0.9) ? g.point() : [new Double(g.r() * 10), new Double(g.r() * 10)];
+  d.u = `u${i}`;
+  return d;
+}
+
+const INDEXES = [
+  { key: { a: new Int32(1) }, name: 'a' },
+  { key: { b: new Int32(1), a: new Int32(-1) }, name: 'b_a' },
+  { key: { c: new Int32(1), b: new Int32(1) }, name: 'c_b' },
+  { key: { tags: new Int32(1) }, name: 'tags' },
+  { key: { 'sub.x': new Int32(1) }, name: 'subx' },
+  { key: { c: new Int32(1), 'sub.x': new Int32(-1) }, name: 'c_subx' },
+  { key: { s: new Int32(1) }, name: 's_sparse', sparse: true },
+  { key: { b: new Int32(-1), c: new Int32(1) }, name: 'b_partial', partialFilterExpression: { b: { $gt: new Int32(5) } } },
+  { key: { u: new Int32(1) }, name: 'u_unique', unique: true },
+  { key: { geo: '2dsphere' }, name: 'geo' },
+  { key: { c: 'hashed' }, name: 'c_hashed' },
+];
+
+const FIELDS = ['a', 'b', 'c', 'tags', 'sub.x', 's', 'u', '_id', 'sub'];
+
+function clause(g, depth = 0) {
+  const f = g.pick(FIELDS);
+  const v = () => g.scalar();
+  const c = g.int(16);
+  switch (c) {
+    case 0: return { [f]: v() };
+    case 1: return { [f]: { $in: Array.from({ length: 1 + g.int(3) }, v) } };
+    case 2: return { [f]: { [g.pick(['$gt', '$gte'])]: v(), [g.pick(['$lt', '$lte'])]: v() } };
+    case 3: return { [f]: { [g.pick(['$gt', '$gte', '$lt', '$lte'])]: v() } };
+    case 4: return { [f]: null };
+    case 5: return { [f]: { $exists: g.chance(0.5) } };
+    case 6: return { [f]: { $ne: v() } };
+    case 7: return { tags: { $all: Array.from({ length: 1 + g.int(2) }, g.str) } };
+    case 8: return { $and: [clause(g, depth + 1), clause(g, depth + 1)] };
+    case 9: return depth < 2 ? { $or: [clause(g, depth + 1), clause(g, depth + 1)] } : { [f]: v() };
+    case 10: return { [f]: { $eq: v() } };
+    case 11: return { [f]: g.arr() };
+    case 12: return { geo: { $geoWithin: { $centerSphere: [[new Double((g.r() - 0.5) * 360), new Double((g.r() - 0.5) * 180)], new Double(g.r() * g.pick([0.01, 0.3, 2, 4]))] } } };
+    case 13: return { [f]: { $nin: [v()] } };
+    case 14: return { 'sub.x': { $elemMatch: { $gte: g.num() } } };
+    default: return { [f]: { $type: g.pick(['int', 'long', 'double', 'string', 'null', 'array']) } };
+  }
+}
+
+function filterOf(g) {
+  const out = {};
+  const n = g.int(4);
+  for (let i = 0; i < n; i++) Object.assign(out, clause(g));
+  return out;
+}
+
+const SORTS = [null, { a: 1 }, { a: -1 }, { b: -1, a: 1 }, { b: 1 }, { c: 1, b: 1 }, { c: -1, b: -1 }, { tags: 1 }, { 'sub.x': -1 }, { s: 1 }, { _id: -1 }, { u: 1 }];
+const sortOf = (g) => {
+  const s = g.pick(SORTS);
+  return s && Object.fromEntries(Object.entries(s).map(([k, v]) => [k, new Int32(v)]));
+};
+
+/** Same reply with and without indexes; returns the reply. */
+function same(srv, cmd, label) {
+  const withIdx = srv.all(DB, cmd);
+  const without = withoutIndexes(() => srv.all(DB, cmd));
+  if (bytes(withIdx) !== bytes(without)) {
+    const ids = (r) => (r.docs ? r.docs.map((d) => EJSON.stringify(d._id)).join(' ') : EJSON.stringify(r));
+    const plan = srv.run(DB, { explain: cmd, verbosity: 'queryPlanner' });
+    assert.fail(`${label}: results differ with indexes\n${EJSON.stringify(cmd)}\nwith:    ${ids(withIdx)}\nwithout: ${ids(without)}\nplan: ${EJSON.stringify(plan.queryPlanner && plan.queryPlanner.winningPlan)}`);
+  }
+  return withIdx;
+}
+
+function sameRun(srv, cmd, label) {
+  const withIdx = srv.run(DB, cmd);
+  const without = withoutIndexes(() => srv.run(DB, cmd));
+  assert.strictEqual(bytes(withIdx), bytes(without), `${label}: results differ with indexes\n${EJSON.stringify(cmd)}`);
+  return withIdx;
+}
+
+test('generated reads agree with and without indexes', () => {
+  const srv = newServer();
+  const g = gen(SEED);
+  srv.ok(DB, { createIndexes: 'c', indexes: INDEXES });
+  srv.ok(DB, { insert: 'c', documents: Array.from({ length: 400 }, (_, i) => makeDoc(g, i)) });
+  let nonEmpty = 0;
+  for (let i = 0; i < 2500; i++) {
+    const filter = filterOf(g);
+    const sort = sortOf(g);
+    const kind = g.int(10);
+    let cmd;
+    if (kind < 5) {
+      cmd = { find: 'c', filter };
+      if (sort) cmd.sort = sort;
+      if (g.chance(0.5)) cmd.limit = new Int32(1 + g.int(20));
+      if (g.chance(0.3)) cmd.skip = new Int32(g.int(10));
+    } else if (kind === 5) cmd = { count: 'c', query: filter };
+    else if (kind === 6) cmd = { distinct: 'c', key: g.pick(FIELDS), query: filter };
+    else if (kind === 7) {
+      const pipeline = [{ $match: filter }];
+      if (g.chance(0.4)) pipeline.push({ $match: clause(g) });
+      if (sort) pipeline.push({ $sort: sort });
+      if (g.chance(0.6)) pipeline.push({ $limit: new Int32(1 + g.int(15)) });
+      cmd = { aggregate: 'c', pipeline, cursor: {} };
+    } else if (kind === 8) {
+      const near = g.point();
+      const spec = { near, distanceField: 'd', spherical: true, key: 'geo', query: filter };
+      if (g.chance(0.5)) spec.maxDistance = new Double(g.pick([1000, 50000, 2000000, 20000000]) * g.r());
+      const pipeline = [{ $geoNear: spec }];
+      if (g.chance(0.3)) pipeline.push({ $match: clause(g) });
+      if (g.chance(0.5)) pipeline.push({ $sort: { d: new Int32(1), _id: new Int32(1) } });
+      if (g.chance(0.7)) pipeline.push({ $limit: new Int32(1 + g.int(10)) });
+      cmd = { aggregate: 'c', pipeline, cursor: {} };
+    } else {
+      const near = { $geometry: g.point() };
+      if (g.chance(0.5)) near.$maxDistance = new Double(g.pick([1000, 500000, 5000000]) * g.r());
+      cmd = { find: 'c', filter: { ...filter, geo: { $near: near } } };
+      if (g.chance(0.6)) cmd.limit = new Int32(1 + g.int(10));
+    }
+    const r = same(srv, cmd, `query ${i} (seed ${SEED})`);
+    if (r.docs ? r.docs.length : r.n && r.n.valueOf()) nonEmpty++;
+  }
+  assert.ok(nonEmpty > 500, `too few queries matched anything (${nonEmpty})`);
+  srv.close();
+});
+
+test('generated writes agree with and without indexes', () => {
+  const a = newServer();
+  const b = newServer();
+  const g = gen(SEED + 1);
+  const docs = Array.from({ length: 300 }, (_, i) => makeDoc(g, i));
+  for (const srv of [a, b]) {
+    srv.ok(DB, { createIndexes: 'c', indexes: INDEXES });
+    srv.ok(DB, { insert: 'c', documents: docs });
+  }
+  const both = (cmd, label) => {
+    const ra = a.run(DB, cmd);
+    const rb = withoutIndexes(() => b.run(DB, cmd));
+    assert.strictEqual(bytes(ra), bytes(rb), `${label}\n${EJSON.stringify(cmd)}`);
+  };
+  for (let i = 0; i < 600; i++) {
+    const filter = filterOf(g);
+    const k = g.int(6);
+    let cmd;
+    if (k === 0) cmd = { update: 'c', updates: [{ q: filter, u: { $set: { [g.pick(['a', 'b', 'c', 'tags', 'sub.x', 's'])]: g.value() } }, multi: g.chance(0.5) }] };
+    else if (k === 1) cmd = { update: 'c', updates: [{ q: filter, u: { $inc: { b: new Int32(1) } }, multi: true }] };
+    else if (k === 2) cmd = { delete: 'c', deletes: [{ q: filter, limit: new Int32(g.int(2)) }] };
+    else if (k === 3) cmd = { findAndModify: 'c', query: filter, sort: sortOf(g) || undefined, update: { $set: { c: g.str(), geo: g.point() } }, new: true };
+    else if (k === 4) cmd = { insert: 'c', documents: [makeDoc(g, 1000 + i)] };
+    else cmd = { findAndModify: 'c', query: filter, remove: true };
+    both(cmd, `write ${i} (seed ${SEED})`);
+    if (i % 50 === 0) {
+      const dump = { find: 'c', filter: {} };
+      assert.strictEqual(bytes(a.all(DB, dump)), bytes(b.all(DB, dump)), `stores differ after write ${i}`);
+      same(a, { find: 'c', filter: filterOf(g), sort: sortOf(g) || undefined }, `read after write ${i}`);
+    }
+  }
+  a.close();
+  b.close();
+});
+
+test("marketd's query shapes agree with and without indexes on demo listings", () => {
+  const srv = newServer();
+  const { docs, sellerIds, categories, cities, words } = demoListings(1500, { seed: 7, sellers: 40 });
+  srv.ok(DB, { createIndexes: 'listings', indexes: LISTING_INDEXES });
+  srv.ok(DB, { insert: 'listings', documents: docs });
+  const g = gen(SEED + 2);
+  const L = (n) => new Int32(n);
+  for (let i = 0; i < 200; i++) {
+    const m = { status: 'active' };
+    if (g.chance(0.4)) m.category_path = g.pick(categories)[g.int(2)];
+    if (g.chance(0.3)) m.price_minor = { $gte: Long.fromNumber(g.int(100000)), $lte: Long.fromNumber(50000 + g.int(150000)) };
+    if (g.chance(0.3)) m.seller_id = g.pick(sellerIds);
+    if (g.chance(0.2)) m['attributes.colour'] = g.pick(['red', 'blue']);
+    if (g.chance(0.3)) m.keywords = { $all: [g.pick(words), g.pick(words)] };
+    if (g.chance(0.2)) m.condition = { $in: ['new', 'good'] };
+    const city = g.pick(cities);
+    const centre = [new Double(city[3]), new Double(city[2])];
+    const sort = g.pick([{ created_us: L(-1), _id: L(-1) }, { price_minor: L(1), _id: L(1) }, { price_minor: L(-1), _id: L(-1) }]);
+    const after = g.chance(0.3) ? [{ $match: { $or: [{ created_us: { $lt: Long.fromNumber(1700000000000000 + g.int(1500) * 1000003) } }, { created_us: Long.fromNumber(1700000000000000), _id: { $lt: docs[g.int(docs.length)]._id } }] } }] : [];
+    let pipeline;
+    if (g.chance(0.25)) {
+      pipeline = [{ $geoNear: { near: { type: 'Point', coordinates: centre }, distanceField: 'dist_m', maxDistance: new Double(g.pick([5000, 25000, 100000])), spherical: true, key: 'geo', query: m } },
+        ...(g.chance(0.3) ? [{ $match: { dist_m: { $gt: new Double(1000) } } }] : []),
+        { $sort: { dist_m: L(1), _id: L(1) } }, { $limit: L(21) }];
+    } else {
+      if (g.chance(0.2)) m.geo = { $geoWithin: { $centerSphere: [centre, new Double(g.pick([5, 25, 100]) / 6378.1)] } };
+      pipeline = [{ $match: m }, ...after, { $sort: sort }, { $limit: L(21) }];
+    }
+    same(srv, { aggregate: 'listings', pipeline, cursor: {} }, `browse ${i}`);
+    same(srv, { count: 'listings', query: { seller_id: g.pick(sellerIds), status: 'active' } }, `count ${i}`);
+    same(srv, { find: 'listings', filter: { seller_id: g.pick(sellerIds) }, projection: { _id: L(1) } }, `seller find ${i}`);
+  }
+  srv.close();
+});

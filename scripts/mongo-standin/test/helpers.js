@@ -1,0 +1,48 @@
+'use strict';
+// In-process access to the stand-in for the node tests: a store and runCommand, no sockets.
+
+const BSON = require('bson');
+const { Store } = require('../lib/store');
+const { CursorRegistry } = require('../lib/cursors');
+const { runCommand } = require('../lib/commands');
+const planner = require('../lib/planner');
+
+function newServer() {
+  const ctx = { store: new Store(), cursors: new CursorRegistry(), connections: new Set(), conn: { id: 1, remote: 'test' }, log: () => {} };
+  const run = (db, cmd) => runCommand(ctx, cmd, db);
+  const ok = (db, cmd) => {
+    const r = run(db, cmd);
+    if (!r.ok || r.ok.valueOf() !== 1) throw new Error(`${Object.keys(cmd)[0]} failed: ${r.errmsg} (${r.code})`);
+    return r;
+  };
+  /** All documents of a find/aggregate, following getMore. */
+  const all = (db, cmd) => {
+    const r = run(db, cmd);
+    if (!r.ok || r.ok.valueOf() !== 1 || !r.cursor) return r;
+    const docs = [...r.cursor.firstBatch];
+    let id = r.cursor.id;
+    while (!id.isZero()) {
+      const m = ok(db, { getMore: id, collection: r.cursor.ns.split('.').slice(1).join('.') });
+      docs.push(...m.cursor.nextBatch);
+      id = m.cursor.id;
+    }
+    return { ok: 1, docs };
+  };
+  return { ctx, run, ok, all, close: () => ctx.cursors.close() };
+}
+
+/** Runs fn with every query planned as a collection scan (the reference behaviour). */
+function withoutIndexes(fn) {
+  const saved = planner.state.disabled;
+  planner.state.disabled = true;
+  try {
+    return fn();
+  } finally {
+    planner.state.disabled = saved;
+  }
+}
+
+/** Canonical bytes of a reply or value (numbers keep their BSON types). */
+const bytes = (v) => BSON.serialize({ v }).toString('hex');
+
+module.exports = { newServer, withoutIndexes, bytes };

@@ -1,0 +1,207 @@
+'use strict';
+// The planner, explain, hint, the profiler and the storage form, in process.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const { Int32, Long, Double, Decimal128, ObjectId, serialize } = require('bson');
+const { newServer } = require('./helpers');
+const { demoListings, LISTING_INDEXES } = require('../tools/demo-docs');
+
+const I = (n) => new Int32(n);
+const DB = 'plan';
+
+/** Stages and index names of a winning plan, depth first. */
+function stages(plan) {
+  const out = [];
+  const walk = (p) => {
+    if (!p) return;
+    out.push(p.indexName ? `${p.stage}:${p.indexName}` : p.stage);
+    walk(p.inputStage);
+    (p.inputStages || []).forEach(walk);
+  };
+  walk(plan);
+  return out;
+}
+
+function setup(n = 2000) {
+  const srv = newServer();
+  const demo = demoListings(n, { seed: 3, sellers: 50 });
+  srv.ok(DB, { createIndexes: 'listings', indexes: LISTING_INDEXES });
+  srv.ok(DB, { insert: 'listings', documents: demo.docs });
+  const explain = (cmd) => srv.ok(DB, { explain: cmd, verbosity: 'executionStats' });
+  return { srv, demo, explain };
+}
+
+test("marketd's shapes use the indexes ensure_indexes declares", () => {
+  const { srv, demo, explain } = setup();
+  const seller = demo.sellerIds[0];
+  const cases = [
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', category_path: 'home' } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_category_created'],
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active' } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_created'],
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', price_minor: { $gte: Long.fromNumber(100), $lte: Long.fromNumber(9000) } } }, { $sort: { price_minor: I(1), _id: I(1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_price'],
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak', 'lamp'] } } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_keywords'],
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', seller_id: seller } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:seller_status_created'],
+    [{ aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(13.4), new Double(52.5)] }, distanceField: 'dist_m', maxDistance: new Double(25000), spherical: true, key: 'geo', query: { status: 'active' } } }, { $limit: I(21) }], cursor: {} }, 'GEO_NEAR_2DSPHERE:geo_2dsphere'],
+    [{ count: 'listings', query: { seller_id: seller, status: 'active' } }, 'IXSCAN:seller_status_created'],
+    [{ find: 'listings', filter: { _id: demo.docs[5]._id } }, 'IDHACK'],
+    [{ find: 'listings', filter: { _id: { $in: [demo.docs[5]._id, demo.docs[9]._id] } } }, 'IXSCAN:_id_'],
+    [{ update: 'listings', updates: [{ q: { seller_id: seller }, u: { $set: { 'seller.display_name': 'X' } }, multi: true }] }, 'IXSCAN:seller_status_created'],
+  ];
+  for (const [cmd, want] of cases) {
+    const r = explain(cmd);
+    const got = stages(r.queryPlanner.winningPlan);
+    assert.ok(got.includes(want), `${Object.keys(cmd)[0]} ${JSON.stringify(cmd.pipeline || cmd.filter || cmd.query || '')}: ${got.join(' > ')} (wanted ${want})`);
+  }
+  srv.close();
+});
+
+test('an index scan examines a bounded number of keys, and the sort comes from the index', () => {
+  const { srv, demo, explain } = setup(3000);
+  const r = explain({ find: 'listings', filter: { status: 'active' }, sort: { created_us: I(-1) }, limit: I(10) });
+  assert.deepStrictEqual(stages(r.queryPlanner.winningPlan), ['LIMIT', 'FETCH', 'IXSCAN:status_created']);
+  const ix = r.queryPlanner.winningPlan.inputStage.inputStage;
+  assert.deepStrictEqual(ix.indexBounds, { status: ['["active", "active"]'], created_us: ['[MaxKey, MinKey]'] });
+  assert.strictEqual(ix.direction, 'forward');
+  assert.ok(r.executionStats.totalKeysExamined.valueOf() <= 12, `keys examined: ${r.executionStats.totalKeysExamined}`);
+  const back = explain({ find: 'listings', filter: { status: 'active' }, sort: { created_us: I(1) }, limit: I(10) });
+  assert.strictEqual(back.queryPlanner.winningPlan.inputStage.inputStage.direction, 'backward');
+  const seller = explain({ count: 'listings', query: { seller_id: demo.sellerIds[1], status: 'active' } });
+  assert.ok(seller.executionStats.totalDocsExamined.valueOf() < 200, 'count by seller examines the seller\'s listings only');
+  srv.close();
+});
+
+test('hint: a name or key pattern is used, an unknown one fails, $natural scans', () => {
+  const { srv, explain } = setup(200);
+  const plan = (hint) => stages(explain({ find: 'listings', filter: { status: 'active', seller_id: 'x' }, hint }).queryPlanner.winningPlan);
+  assert.ok(plan('status_price').includes('IXSCAN:status_price'));
+  assert.ok(plan({ status: I(1), created_us: I(-1) }).includes('IXSCAN:status_created'));
+  assert.ok(plan({ $natural: I(1) }).includes('COLLSCAN'));
+  for (const cmd of [
+    { find: 'listings', filter: {}, hint: 'no_such_index' },
+    { count: 'listings', query: { status: 'active' }, hint: 'no_such_index' },
+    { aggregate: 'listings', pipeline: [{ $match: { status: 'active' } }], cursor: {}, hint: { nope: I(1) } },
+    { update: 'listings', updates: [{ q: { status: 'x' }, u: { $set: { a: 1 } }, hint: 'nope' }] },
+  ]) {
+    const r = srv.run(DB, cmd);
+    const err = r.writeErrors ? r.writeErrors[0] : r;
+    assert.strictEqual(err.code, 2, `${Object.keys(cmd)[0]}: ${JSON.stringify(r)}`);
+    assert.match(err.errmsg, /hint provided does not correspond to an existing index/);
+  }
+  // A hinted index gives the same documents as the matcher alone.
+  const a = srv.all(DB, { find: 'listings', filter: { status: 'active', condition: 'new' }, hint: 'status_price', sort: { _id: I(1) } });
+  const b = srv.all(DB, { find: 'listings', filter: { status: 'active', condition: 'new' }, hint: { $natural: I(1) }, sort: { _id: I(1) } });
+  assert.strictEqual(serialize({ a: a.docs }).toString('hex'), serialize({ a: b.docs }).toString('hex'));
+  srv.close();
+});
+
+test('sparse and partial indexes are only used when they hold every possible match', () => {
+  const srv = newServer();
+  srv.ok(DB, { createIndexes: 'c', indexes: [
+    { key: { s: I(1) }, name: 's_sparse', sparse: true },
+    { key: { p: I(1) }, name: 'p_partial', partialFilterExpression: { p: { $gt: I(10) } } },
+  ] });
+  srv.ok(DB, { insert: 'c', documents: [{ _id: 1, s: 1, p: 5 }, { _id: 2, p: 20 }, { _id: 3, s: null, p: 30 }] });
+  const plan = (filter) => stages(srv.ok(DB, { explain: { find: 'c', filter } }).queryPlanner.winningPlan);
+  assert.ok(plan({ s: 1 }).includes('IXSCAN:s_sparse'));
+  assert.ok(plan({ s: null }).includes('COLLSCAN'));
+  assert.ok(plan({ p: { $gt: I(15) } }).includes('IXSCAN:p_partial'));
+  assert.ok(plan({ p: I(25) }).includes('IXSCAN:p_partial'));
+  assert.ok(plan({ p: { $gt: I(5) } }).includes('COLLSCAN'));
+  assert.deepStrictEqual(srv.all(DB, { find: 'c', filter: { s: null } }).docs.map((d) => d._id.valueOf()), [2, 3]);
+  assert.deepStrictEqual(srv.all(DB, { find: 'c', filter: { p: { $gt: I(5) } } }).docs.map((d) => d._id.valueOf()), [2, 3]);
+  srv.close();
+});
+
+test('multikey: $all, bounds of one element, no sort from a multikey field', () => {
+  const srv = newServer();
+  srv.ok(DB, { createIndexes: 'c', indexes: [{ key: { t: I(1) }, name: 't' }] });
+  srv.ok(DB, { insert: 'c', documents: [{ _id: 1, t: [1, 10] }, { _id: 2, t: [5] }, { _id: 3, t: 7 }, { _id: 4 }] });
+  const r = srv.ok(DB, { explain: { find: 'c', filter: { t: { $gt: I(8), $lt: I(3) } }, sort: { t: I(1) } } });
+  const got = stages(r.queryPlanner.winningPlan);
+  assert.strictEqual(got[0], 'SORT', 'a multikey field cannot give the order');
+  assert.ok(r.queryPlanner.winningPlan.inputStage.inputStage.isMultiKey);
+  assert.deepStrictEqual(srv.all(DB, { find: 'c', filter: { t: { $gt: I(8), $lt: I(3) } } }).docs.map((d) => d._id.valueOf()), [1]);
+  srv.close();
+});
+
+test('explain answers for aggregate (explain: true), count, distinct, delete and findAndModify', () => {
+  const { srv, demo } = setup(100);
+  const agg = srv.ok(DB, { aggregate: 'listings', pipeline: [{ $match: { status: 'active' } }, { $group: { _id: '$currency', n: { $sum: I(1) } } }], explain: true });
+  assert.ok(stages(agg.queryPlanner.winningPlan).includes('IXSCAN:status_created') || stages(agg.queryPlanner.winningPlan).some((s) => s.startsWith('IXSCAN:status_')));
+  assert.ok(agg.stages[0].$cursor.queryPlanner.winningPlan);
+  assert.deepStrictEqual(stages(srv.ok(DB, { explain: { count: 'listings', query: {} } }).queryPlanner.winningPlan), ['RECORD_STORE_FAST_COUNT']);
+  assert.strictEqual(stages(srv.ok(DB, { explain: { distinct: 'listings', key: 'currency', query: { seller_id: demo.sellerIds[0] } } }).queryPlanner.winningPlan)[1], 'IXSCAN:seller_status_created');
+  assert.strictEqual(stages(srv.ok(DB, { explain: { delete: 'listings', deletes: [{ q: { status: 'sold' }, limit: I(0) }] } }).queryPlanner.winningPlan)[0], 'DELETE');
+  assert.strictEqual(stages(srv.ok(DB, { explain: { findAndModify: 'listings', query: { _id: demo.docs[0]._id }, update: { $set: { a: 1 } } } }).queryPlanner.winningPlan)[0], 'UPDATE');
+  assert.strictEqual(srv.all(DB, { find: 'listings', filter: { _id: demo.docs[0]._id } }).docs[0].a, undefined, 'explain does not write');
+  srv.close();
+});
+
+test('the profiler records op, ns, command and planSummary at level 2', () => {
+  const { srv, demo } = setup(100);
+  assert.strictEqual(srv.ok(DB, { profile: I(2) }).was.valueOf(), 0);
+  srv.ok(DB, { find: 'listings', filter: { status: 'active' }, sort: { created_us: I(-1) }, limit: I(5) });
+  srv.ok(DB, { find: 'listings', filter: { title: 'nothing' } });
+  srv.ok(DB, { update: 'listings', updates: [{ q: { seller_id: demo.sellerIds[0] }, u: { $set: { x: 1 } }, multi: true }, { q: { _id: 'none' }, u: { $set: { x: 1 } } }] });
+  srv.ok(DB, { count: 'listings', query: { seller_id: demo.sellerIds[0], status: 'active' } });
+  srv.ok(DB, { aggregate: 'listings', pipeline: [{ $match: { status: 'active', category_path: 'home' } }, { $sort: { created_us: I(-1) } }, { $limit: I(3) }], cursor: {} });
+  srv.ok(DB, { delete: 'listings', deletes: [{ q: { _id: 'none' }, limit: I(1) }] });
+  assert.strictEqual(srv.ok(DB, { profile: I(0) }).was.valueOf(), 2);
+  srv.ok(DB, { find: 'listings', filter: {} }); // not profiled any more
+  const entries = srv.all(DB, { find: 'system.profile', filter: {} }).docs;
+  const seen = entries.map((e) => `${e.op} ${e.ns} ${e.planSummary}`);
+  assert.deepStrictEqual(seen, [
+    `query ${DB}.listings IXSCAN { status: 1, created_us: -1 }`,
+    `query ${DB}.listings COLLSCAN`,
+    `update ${DB}.listings IXSCAN { seller_id: 1, status: 1, created_us: -1 }`,
+    `update ${DB}.listings IDHACK`,
+    `command ${DB}.listings IXSCAN { seller_id: 1, status: 1, created_us: -1 }`,
+    `command ${DB}.listings IXSCAN { status: 1, category_path: 1, created_us: -1 }`,
+    `remove ${DB}.listings IDHACK`,
+  ]);
+  assert.strictEqual(entries[0].command.find, 'listings');
+  assert.ok(entries[0].ts instanceof Date);
+  assert.strictEqual(entries[2].command.multi, true);
+  srv.close();
+});
+
+test('a document is stored once, and comes back with its exact BSON types', () => {
+  const srv = newServer();
+  const doc = {
+    _id: new ObjectId(), i: I(1), l: Long.fromNumber(2), big: Long.fromString('9007199254740993'), d: new Double(3),
+    dec: Decimal128.fromString('1.10'), arr: [I(1), new Double(1.5), { x: Long.fromNumber(7) }], s: 'x', n: null, dt: new Date(5),
+  };
+  srv.ok(DB, { insert: 'c', documents: [doc] });
+  const back = srv.all(DB, { find: 'c', filter: {} }).docs[0];
+  assert.strictEqual(serialize(back).toString('hex'), serialize(doc).toString('hex'));
+  const rec = [...srv.ctx.store.db(DB).get('c').records.values()][0];
+  assert.deepStrictEqual(Object.keys(rec).sort(), ['exact', 'idKey', 'seq', 'sig', 'view']);
+  assert.strictEqual(typeof rec.view.i, 'number');
+  srv.close();
+});
+
+test('$geoNear without maxDistance and with a limit searches only near the point', () => {
+  const { srv } = setup(3000);
+  const r = srv.ok(DB, { explain: { aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(2.35), new Double(48.85)] }, distanceField: 'd', spherical: true, key: 'geo' } }, { $limit: I(5) }], cursor: {} }, verbosity: 'queryPlanner' });
+  assert.deepStrictEqual(stages(r.queryPlanner.winningPlan), ['GEO_NEAR_2DSPHERE:geo_2dsphere']);
+  const stats = [];
+  const { aggregate } = require('../lib/aggregate');
+  const out = aggregate(srv.ctx.store.db(DB).get('listings'), [{ $geoNear: { near: { type: 'Point', coordinates: [2.35, 48.85] }, distanceField: 'd', spherical: true, key: 'geo' } }, { $limit: 5 }], { resolveColl: () => null, stats });
+  assert.strictEqual(out.length, 5);
+  assert.ok(stats[0].keysExamined < 1000, `examined ${stats[0].keysExamined} of 3000`);
+  srv.close();
+});
+
+test('refusals where the stand-in would differ: documents over 16 MiB, getMore after a drop', () => {
+  const srv = newServer();
+  const big = 'x'.repeat(9 * 1024 * 1024);
+  srv.ok(DB, { insert: 'c', documents: [{ _id: 1, a: big }] });
+  const r = srv.run(DB, { update: 'c', updates: [{ q: { _id: 1 }, u: { $set: { b: big } } }] });
+  assert.strictEqual(r.writeErrors[0].code, 10334, JSON.stringify(r.writeErrors));
+  srv.ok(DB, { insert: 'd', documents: Array.from({ length: 5 }, (_, i) => ({ _id: i })) });
+  const first = srv.ok(DB, { find: 'd', filter: {}, batchSize: I(2) });
+  srv.ok(DB, { drop: 'd' });
+  const more = srv.run(DB, { getMore: first.cursor.id, collection: 'd' });
+  assert.strictEqual(more.code, 175, JSON.stringify(more));
+  srv.close();
+});

@@ -1,0 +1,90 @@
+'use strict';
+// Demo-like `listings` read-model documents (the shape src/projector/listing.c writes), from
+// a seeded generator: for memory and speed measurements of the stand-in.
+
+const { Long, Double, Int32 } = require('bson');
+
+/** mulberry32: a small seeded PRNG (deterministic runs). */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = ('bike city road frame steel carbon wheel tyre light brake gear saddle chain pedal sofa table chair ' +
+  'lamp desk shelf oak walnut vintage modern leather cotton wool jacket coat boots dress shirt phone laptop camera ' +
+  'lens tripod guitar piano drum violin amp speaker vinyl record book novel comic poster print frame mirror rug ' +
+  'kettle toaster blender mixer oven pan pot knife fork spoon plate bowl mug glass bottle tent stove lantern rope ' +
+  'ski board helmet glove jersey ball racket net bat club bag backpack wallet watch ring necklace bracelet').split(' ');
+const CATEGORIES = [
+  ['vehicles', 'vehicles/bicycles'], ['home', 'home/furniture'], ['home', 'home/kitchen'], ['fashion', 'fashion/men'],
+  ['fashion', 'fashion/women'], ['electronics', 'electronics/phones'], ['electronics', 'electronics/cameras'],
+  ['music', 'music/instruments'], ['sports', 'sports/outdoor'], ['books', 'books/fiction'],
+];
+const CONDITIONS = ['new', 'like_new', 'good', 'fair'];
+const CITIES = [['Berlin', 'DE', 52.52, 13.405], ['Paris', 'FR', 48.857, 2.352], ['Madrid', 'ES', 40.417, -3.704],
+  ['Rome', 'IT', 41.902, 12.496], ['Vienna', 'AT', 48.208, 16.373], ['Warsaw', 'PL', 52.23, 21.012],
+  ['Lisbon', 'PT', 38.722, -9.139], ['Oslo', 'NO', 59.914, 10.752]];
+
+function uuid(r) {
+  const h = () => Math.floor(r() * 0x10000).toString(16).padStart(4, '0');
+  return `${h()}${h()}-${h()}-4${h().slice(1)}-a${h().slice(1)}-${h()}${h()}${h()}`;
+}
+
+/** Generates `n` listing documents for `sellers` sellers; returns {docs, sellerIds}. */
+function demoListings(n, { seed = 1, sellers = Math.max(1, Math.floor(n / 20)) } = {}) {
+  const r = rng(seed);
+  const pick = (a) => a[Math.floor(r() * a.length)];
+  const sellerIds = Array.from({ length: sellers }, () => uuid(r));
+  const names = sellerIds.map((_, i) => `Seller ${i}`);
+  const docs = [];
+  const t0 = 1700000000000000;
+  for (let i = 0; i < n; i++) {
+    const cat = pick(CATEGORIES);
+    const title = Array.from({ length: 2 + Math.floor(r() * 4) }, () => pick(WORDS));
+    const desc = Array.from({ length: 20 + Math.floor(r() * 40) }, () => pick(WORDS));
+    const keywords = [...new Set([...title, ...desc])];
+    const city = pick(CITIES);
+    const lat = city[2] + (r() - 0.5) * 0.6;
+    const lon = city[3] + (r() - 0.5) * 0.9;
+    const s = Math.floor(r() * sellers);
+    const created = t0 + i * 1000003;
+    const id = uuid(r);
+    const iso = new Date(created / 1000).toISOString();
+    const doc = {
+      _id: id, id, seller_id: sellerIds[s],
+      title: title.join(' '), description: desc.join(' ') + '.',
+      category: cat[1].split('/')[1], category_path: cat,
+      condition: pick(CONDITIONS), price_minor: Long.fromNumber(500 + Math.floor(r() * 200000)), currency: 'EUR',
+      location: { city: city[0], country: city[1], lat: new Double(lat), lon: new Double(lon) },
+      attributes: { brand: pick(WORDS), colour: pick(['red', 'blue', 'black', 'white', 'green']) },
+      status: r() < 0.9 ? 'active' : pick(['sold', 'draft']),
+      created_at: iso, updated_at: iso, created_us: Long.fromNumber(created),
+      images: i % 10 === 9 ? [{ id: uuid(r), status: 'ready', url: `https://media.example.test/${id}/0.jpg`,
+        thumb_url: `https://media.example.test/${id}/0-thumb.jpg`, width: new Int32(1200), height: new Int32(900) }] : [],
+      title_words: [...new Set(title)], keywords,
+      geo: { type: 'Point', coordinates: [new Double(lon), new Double(lat)] },
+      seller: { id: sellerIds[s], display_name: names[s], rating: { average: null, count: Long.fromNumber(0) } },
+      favorites: Long.fromNumber(0), version: Long.fromNumber(1), seq: Long.fromNumber(i + 1),
+    };
+    docs.push(doc);
+  }
+  return { docs, sellerIds, words: WORDS, categories: CATEGORIES, cities: CITIES };
+}
+
+/** The indexes marketd's ensure_indexes declares on `listings` (src/projector/listing.c). */
+const LISTING_INDEXES = [
+  { key: { status: 1, category_path: 1, created_us: -1 }, name: 'status_category_created' },
+  { key: { status: 1, created_us: -1 }, name: 'status_created' },
+  { key: { status: 1, price_minor: 1 }, name: 'status_price' },
+  { key: { seller_id: 1, status: 1, created_us: -1 }, name: 'seller_status_created' },
+  { key: { geo: '2dsphere' }, name: 'geo_2dsphere' },
+  { key: { status: 1, keywords: 1 }, name: 'status_keywords' },
+].map((i) => ({ ...i, key: Object.fromEntries(Object.entries(i.key).map(([k, v]) => [k, typeof v === 'number' ? new Int32(v) : v])) }));
+
+module.exports = { rng, demoListings, LISTING_INDEXES };
