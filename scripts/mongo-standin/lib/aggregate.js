@@ -202,19 +202,26 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
     if (stats) stats.push({ plan: { type: 'COLLSCAN' }, keysExamined: 0, docsExamined: coll ? coll.records.size : 0 });
     docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
   }
-  const views = docs.map((d, i) => {
-    const v = toView(d, true);
-    if (scores) v[SCORE_FIELD] = scores[i];
-    return v;
-  });
   const stages = rest.map((s) => rewriteTextScore(toView(s)));
-  let out = views;
-  if (stages.length) {
+  const counted = lead.kind === 'match' ? countGroup(stages) : null;
+  let out;
+  if (counted) {
+    // A count (what drivers send for countDocuments): the matched documents are only counted,
+    // never turned into views for the pipeline engine.
+    out = docs.length ? [Object.fromEntries([['_id', counted.id], ...counted.fields.map((f) => [f, docs.length])])] : [];
+  } else {
+    out = docs.map((d, i) => {
+      const v = toView(d, true);
+      if (scores) v[SCORE_FIELD] = scores[i];
+      return v;
+    });
+  }
+  if (stages.length && !counted) {
     const collectionResolver = (name) => {
       const c = resolveColl(name);
       return c ? [...c.records.values()].map((r) => toView(r.doc, true)) : [];
     };
-    out = newAggregator(stages, { collectionResolver, variables }).run(views);
+    out = newAggregator(stages, { collectionResolver, variables }).run(out);
   }
   const baseHints = new Map(coll ? coll.hints : []);
   baseHints.set(SCORE_FIELD, 'Double');
@@ -228,6 +235,21 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
     return idFirst(typed); // mongod keeps _id first in $project / $addFields output
 
   });
+}
+
+/** {id, fields} when stages are a single {$group: {_id: <constant>, f: {$sum: 1}, ...}}, else null. */
+function countGroup(stages) {
+  if (stages.length !== 1 || !isPlainObject(stages[0].$group)) return null;
+  const g = stages[0].$group;
+  const id = g._id;
+  if (typeof id === 'string' ? id.startsWith('$') : (isPlainObject(id) || Array.isArray(id))) return null;
+  const fields = Object.keys(g).filter((k) => k !== '_id');
+  if (!fields.length) return null;
+  for (const f of fields) {
+    const acc = g[f];
+    if (!isPlainObject(acc) || Object.keys(acc).length !== 1 || acc.$sum !== 1) return null;
+  }
+  return { id, fields };
 }
 
 /** queryPlanner of an aggregation's first stage(s): {plan, filter, sortKeys, limit, rest}. */

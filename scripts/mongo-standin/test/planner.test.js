@@ -205,3 +205,22 @@ test('refusals where the stand-in would differ: documents over 16 MiB, getMore a
   assert.strictEqual(more.code, 175, JSON.stringify(more));
   srv.close();
 });
+
+test('a countDocuments pipeline counts without the pipeline engine, with mongod\'s answer', () => {
+  const { srv, demo } = setup(1500);
+  const seller = demo.sellerIds[2];
+  const count = (match) => srv.all(DB, { aggregate: 'listings', pipeline: [{ $match: match }, { $group: { _id: I(1), n: { $sum: I(1) } } }], cursor: {} }).docs;
+  const want = srv.ok(DB, { count: 'listings', query: { seller_id: seller, status: 'active' } }).n.valueOf();
+  assert.ok(want > 0);
+  const got = count({ seller_id: seller, status: 'active' });
+  assert.strictEqual(got.length, 1);
+  assert.strictEqual(got[0]._id.valueOf(), 1);
+  assert.ok(got[0].n instanceof Int32, `n is an int32 as mongod answers: ${got[0].n && got[0].n.constructor.name}`);
+  assert.strictEqual(got[0].n.valueOf(), want);
+  assert.deepStrictEqual(Object.keys(got[0]), ['_id', 'n']);
+  assert.deepStrictEqual(count({ seller_id: 'nobody' }), [], 'no input documents: no group');
+  // The same pipeline through the engine (an accumulator the shortcut does not take) agrees.
+  const engine = srv.all(DB, { aggregate: 'listings', pipeline: [{ $match: { seller_id: seller, status: 'active' } }, { $group: { _id: I(1), n: { $sum: { $literal: I(1) } } } }], cursor: {} }).docs;
+  assert.strictEqual(engine[0].n.valueOf(), want);
+  srv.close();
+});
