@@ -10,9 +10,10 @@
  * out of vips, it does not explore vips's decoders.
  *
  * Promises checked:
- *   - only bytes that start like a JPEG (FF D8 FF), a PNG (89 'PNG' 0D 0A 1A 0A) or a
+ *   - only bytes that start like a JPEG (SOI, FF D8), a PNG (89 'PNG' 0D 0A 1A 0A) or a
  *     WebP (RIFF....WEBP) ever give a thumbnail; anything refused is MK_EVALIDATION
- *     with a reason, never MK_EINTERNAL on bytes alone... except a failed encode;
+ *     with a reason (MK_EINTERNAL only for an image of an allowed type that passed
+ *     the header checks and then failed to encode);
  *   - a thumbnail is a JPEG (FF D8 ... FF D9) of at most max_side pixels a side, of an
  *     original of at most THUMB_MAX_PIXELS pixels.
  */
@@ -26,6 +27,7 @@
 #include "media/thumb.h"
 
 #define FUZZ_NAME "image"
+#define FUZZ_MUTATION_BUDGET 1500 /* vips decodes: about 1 ms a run */
 #include "fuzz_main.h"
 
 static arena_t *arena;
@@ -46,7 +48,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static bool
 magic_ok(const uint8_t *d, size_t n)
 {
-    return (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) ||
+    return (n >= 2 && d[0] == 0xFF && d[1] == 0xD8) ||   /* SOI: libjpeg skips junk before a marker */
            (n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0) ||
            (n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0);
 }
@@ -57,6 +59,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct thumb_result out;
     int rc = thumb_make(arena, data, size, 64, &out);
     if (rc == MK_OK) {
+        if (!magic_ok(data, size)) {
+            fprintf(stderr, "fuzz_image: decoded, %zu bytes starting", size);
+            for (size_t i = 0; i < size && i < 16; i++) {
+                fprintf(stderr, " %02x", data[i]);
+            }
+            fprintf(stderr, "\n");
+        }
         FUZZ_ASSERT(magic_ok(data, size), "only JPEG, PNG and WebP bytes are decoded");
         FUZZ_ASSERT(out.thumb_width >= 1 && out.thumb_width <= 64 && out.thumb_height >= 1 && out.thumb_height <= 64,
                     "the thumbnail fits in max_side");

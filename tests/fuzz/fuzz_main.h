@@ -6,10 +6,10 @@
  * Built with clang -fsanitize=fuzzer -DMK_LIBFUZZER (scripts/fuzz), libFuzzer supplies
  * main(). Built with gcc (make check, and under ASan + UBSan in scripts/test), the main()
  * below replays every file of the corpus directories given (default: the driver's own),
- * in name order, each followed by $FUZZ_REPLAY_MUTATIONS (default FUZZ_MUTATIONS, 200)
- * deterministic
- * mutations of it (a few bytes changed, the length cut), and prints
- * "N passed, 0 failed" for scripts/test's summary. A broken promise aborts.
+ * in name order, each followed by deterministic mutations of it (a few bytes changed,
+ * the length cut): FUZZ_MUTATION_BUDGET runs (default 20000) shared among the files, or
+ * $FUZZ_REPLAY_MUTATIONS per file. It prints "N passed, 0 failed" for scripts/test's
+ * summary. A broken promise aborts (FUZZ_ASSERT), and so does the sanitizer's finding.
  */
 #ifndef MK_FUZZ_MAIN_H
 #define MK_FUZZ_MAIN_H
@@ -108,8 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #ifndef MK_LIBFUZZER
-#ifndef FUZZ_MUTATIONS
-#define FUZZ_MUTATIONS 200
+#ifndef FUZZ_MUTATION_BUDGET
+#define FUZZ_MUTATION_BUDGET 20000
 #endif
 static size_t fuzz__runs;
 
@@ -148,30 +148,35 @@ int
 main(int argc, char **argv)
 {
     LLVMFuzzerInitialize(&argc, &argv);
-    const char *env = getenv("FUZZ_REPLAY_MUTATIONS");
-    int mutations = env != NULL ? atoi(env) : FUZZ_MUTATIONS;
-    unsigned seed = 12345;
-    int files = 0;
     const char *dflt[] = {"tests/fuzz/corpus/" FUZZ_NAME};
     const char *const *dirs = argc > 1 ? (const char *const *)argv + 1 : dflt;
     int ndirs = argc > 1 ? argc - 1 : 1;
-    for (int i = 0; i < ndirs; i++) {
-        struct dirent **names;
-        int n = scandir(dirs[i], &names, NULL, alphasort);
-        if (n < 0) {
+    struct dirent **names[16];
+    int counts[16], files = 0;
+    for (int i = 0; i < ndirs && i < 16; i++) {
+        counts[i] = scandir(dirs[i], &names[i], NULL, alphasort);
+        if (counts[i] < 0) {
             fprintf(stderr, "fuzz_%s: no corpus at %s\n", FUZZ_NAME, dirs[i]);
             return 1;
         }
-        for (int k = 0; k < n; k++) {
-            if (names[k]->d_name[0] != '.') {
-                char path[4096];
-                snprintf(path, sizeof(path), "%s/%s", dirs[i], names[k]->d_name);
-                fuzz__replay(path, &seed, mutations);
-                files++;
-            }
-            free(names[k]);
+        for (int k = 0; k < counts[i]; k++) {
+            files += names[i][k]->d_name[0] != '.';
         }
-        free(names);
+    }
+    /* The mutations share a budget, so a corpus grown by scripts/fuzz keeps CI fast. */
+    const char *env = getenv("FUZZ_REPLAY_MUTATIONS");
+    int mutations = env != NULL ? atoi(env) : files > 0 ? (FUZZ_MUTATION_BUDGET + files - 1) / files : 0;
+    unsigned seed = 12345;
+    for (int i = 0; i < ndirs && i < 16; i++) {
+        for (int k = 0; k < counts[i]; k++) {
+            if (names[i][k]->d_name[0] != '.') {
+                char path[4096];
+                snprintf(path, sizeof(path), "%s/%s", dirs[i], names[i][k]->d_name);
+                fuzz__replay(path, &seed, mutations);
+            }
+            free(names[i][k]);
+        }
+        free(names[i]);
     }
     printf("fuzz_%s: %d corpus files replayed, %zu runs (%d mutations each)\n", FUZZ_NAME, files, fuzz__runs,
            mutations);

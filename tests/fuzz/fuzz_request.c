@@ -288,7 +288,7 @@ static const struct route fuzz_routes[] = {
 };
 
 #define FUZZ_NAME "request"
-#define FUZZ_MUTATIONS 2000
+#define FUZZ_MUTATION_BUDGET 46000
 #include "fuzz_main.h"
 
 static arena_t *arena;
