@@ -49,6 +49,38 @@ ensure_packages() {
     fi
 }
 
+# Only scripts/fuzz needs these (clang's libFuzzer runtime with ASan and UBSan); they are
+# installed on its first run, so scripts/up and scripts/test stay as they are.
+MARKET_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
+
+# ensure_fuzz_packages: apt-get install whatever of MARKET_FUZZ_PACKAGES is missing.
+ensure_fuzz_packages() {
+    local missing=() p
+    for p in "${MARKET_FUZZ_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        die "missing Debian packages: ${missing[*]} — run as root, or install them with apt-get"
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    mkdir -p "$MARKET_VAR"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$MARKET_VAR/apt-install.log" 2>&1; then
+        # a stale package list: refresh it once, then try again
+        apt-get update -qq >"$MARKET_VAR/apt-update.log" 2>&1 || {
+            tail -n 20 "$MARKET_VAR/apt-update.log" >&2
+            die "apt-get update failed (log: $MARKET_VAR/apt-update.log)"
+        }
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$MARKET_VAR/apt-install.log" 2>&1 || {
+            tail -n 30 "$MARKET_VAR/apt-install.log" >&2
+            die "apt-get install failed for: ${missing[*]} (log: $MARKET_VAR/apt-install.log)"
+        }
+    fi
+}
+
 # ensure_node_modules: npm ci for the MongoDB stand-in, from its committed lockfile.
 ensure_node_modules() {
     local dir=$MARKET_ROOT/scripts/mongo-standin

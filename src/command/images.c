@@ -85,30 +85,16 @@ ticket_body(struct request *r, struct command_tx *tx, void *data)
 int
 command_image_upload(struct request *r)
 {
-    static const char *const allowed[] = {"content_type", "size_bytes", NULL};
     struct worker *w = r->worker;
     struct ticket_ctx c = {0};
     struct session s;
-    json_object *body, *v;
+    json_object *body;
     int rc = command_begin_json(r, "listing", &c.listing_id, &s, &body);
     if (rc != MK_OK) {
         return rc;
     }
     c.user_id = s.user_id;
-    http_json_only(r, body, allowed);
-    if (!json_object_object_get_ex(body, "content_type", &v) || !json_object_is_type(v, json_type_string) ||
-        !image_content_type_ok(json_object_get_string(v))) {
-        http_field_error(r, "content_type", "must be image/jpeg, image/png or image/webp");
-    } else {
-        c.content_type = json_object_get_string(v);
-    }
-    if (!json_object_object_get_ex(body, "size_bytes", &v) || !json_object_is_type(v, json_type_int) ||
-        json_object_get_int64(v) < 1 || json_object_get_int64(v) > LISTING_IMAGE_MAX_BYTES) {
-        http_field_error(r, "size_bytes", "must be an integer from 1 to 10485760 (10 MiB)");
-    } else {
-        c.size_bytes = json_object_get_int64(v);
-    }
-    if (r->err_fields != NULL) {
+    if (image_parse_upload(r, body, &c.content_type, &c.size_bytes) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
     /* Pre-signing needs no network, but an upload URL for a store that is down helps nobody. */
@@ -194,24 +180,18 @@ key_problem(struct request *r, const char *problem)
 int
 command_image_attach(struct request *r)
 {
-    static const char *const allowed[] = {"key", NULL};
     struct worker *w = r->worker;
     struct attach_ctx c = {0};
     struct session s;
-    json_object *body, *v;
+    json_object *body;
     int rc = command_begin_json(r, "listing", &c.listing_id, &s, &body);
     if (rc != MK_OK) {
         return rc;
     }
     c.user_id = s.user_id;
-    http_json_only(r, body, allowed);
-    if (!json_object_object_get_ex(body, "key", &v) || !json_object_is_type(v, json_type_string)) {
-        http_field_error(r, "key", "must be the key returned by images/uploads");
-    }
-    if (r->err_fields != NULL) {
+    if (image_parse_attach(r, body, &c.key) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
-    c.key = json_object_get_string(v);
     char *announced_type, *seller;
     long long announced_size;
     rc = image_ticket_find(&w->pg, r->arena, c.key, c.listing_id, &announced_type, &announced_size, &seller);

@@ -25,34 +25,16 @@ count(struct worker *w, size_t offset)
 int
 command_login(struct request *r)
 {
-    static const char *const allowed[] = {"email", "password", NULL};
     struct worker *w = r->worker;
-    json_object *body, *email_v, *password_v;
+    json_object *body;
     int rc = http_json_body(r, &body);
     if (rc != MK_OK) {
         return rc;
     }
-    http_json_only(r, body, allowed);
-    if (!json_object_object_get_ex(body, "email", &email_v) || !json_object_is_type(email_v, json_type_string)) {
-        http_field_error(r, "email", "must be a string");
-    }
-    if (!json_object_object_get_ex(body, "password", &password_v) ||
-        !json_object_is_type(password_v, json_type_string)) {
-        http_field_error(r, "password", "must be a string");
-    }
-    if (r->err_fields != NULL) {
+    const char *key, *password;
+    if (user_parse_login(r, body, &key, &password) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
-    /* The subject of throttling and lookup is the email as the unique index compares it.
-     * An address that is not even valid is looked up all the same (and not found), so it
-     * costs the same time and gives the same answer as an unknown one. */
-    char *normalised;
-    const char *raw = json_object_get_string(email_v);
-    if (user_email_normalise(r->arena, raw, &normalised) != MK_OK) {
-        normalised = text_trim(r->arena, raw);
-    }
-    char *key = user_email_key(r->arena, normalised);
-    const char *password = json_object_get_string(password_v);
 
     int retry_after = 0;
     rc = throttle_check(&w->redis, r->arena, LOGIN_THROTTLE, key, w->cfg->login_max_failures, &retry_after);

@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "core/ids.h"
+#include "domain/listing.h"
 
 bool
 image_content_type_ok(const char *ct)
@@ -22,6 +23,46 @@ image_key_new(arena_t *a, const char *listing_id, const char *content_type)
                       : strcmp(content_type, "image/webp") == 0 ? "webp"
                                                                 : "jpg";
     return arena_sprintf(a, "listings/%s/%s.%s", listing_id, id, ext);
+}
+
+int
+image_parse_upload(struct request *r, json_object *body, const char **content_type, long long *size_bytes)
+{
+    static const char *const allowed[] = {"content_type", "size_bytes", NULL};
+    json_object *v;
+    *content_type = NULL;
+    *size_bytes = 0;
+    http_json_only(r, body, allowed);
+    if (!json_object_object_get_ex(body, "content_type", &v) || !json_object_is_type(v, json_type_string) ||
+        !image_content_type_ok(json_object_get_string(v))) {
+        http_field_error(r, "content_type", "must be image/jpeg, image/png or image/webp");
+    } else {
+        *content_type = json_object_get_string(v);
+    }
+    if (!json_object_object_get_ex(body, "size_bytes", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) < 1 || json_object_get_int64(v) > LISTING_IMAGE_MAX_BYTES) {
+        http_field_error(r, "size_bytes", "must be an integer from 1 to 10485760 (10 MiB)");
+    } else {
+        *size_bytes = json_object_get_int64(v);
+    }
+    return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
+}
+
+int
+image_parse_attach(struct request *r, json_object *body, const char **key)
+{
+    static const char *const allowed[] = {"key", NULL};
+    json_object *v;
+    *key = NULL;
+    http_json_only(r, body, allowed);
+    if (!json_object_object_get_ex(body, "key", &v) || !json_object_is_type(v, json_type_string)) {
+        http_field_error(r, "key", "must be the key returned by images/uploads");
+    }
+    if (r->err_fields != NULL) {
+        return MK_EVALIDATION;
+    }
+    *key = json_object_get_string(v);
+    return MK_OK;
 }
 
 char *

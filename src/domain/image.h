@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "core/http.h"
 #include "store/pg.h"
 
 #define IMAGE_UPLOAD_TTL_S 900   /* the pre-signed URL's life */
@@ -22,6 +23,15 @@ bool image_content_type_ok(const char *content_type);
 char *image_key_new(arena_t *a, const char *listing_id, const char *content_type);
 
 /* The thumbnail key of an image key (arena). */
+/* The body of POST /api/v1/listings/{id}/images/uploads: {"content_type", "size_bytes"}
+ * (an allowed type; 1..LISTING_IMAGE_MAX_BYTES). MK_OK or MK_EVALIDATION, problems
+ * recorded on r. */
+int image_parse_upload(struct request *r, json_object *body, const char **content_type, long long *size_bytes);
+
+/* The body of POST /api/v1/listings/{id}/images: {"key": string}. MK_OK or
+ * MK_EVALIDATION, problems recorded on r. */
+int image_parse_attach(struct request *r, json_object *body, const char **key);
+
 char *image_thumb_key(arena_t *a, const char *key);
 
 /* Record a ticket (and sweep expired ones). */

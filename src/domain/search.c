@@ -1,6 +1,7 @@
 #include "domain/search.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,32 @@ parse_attr(struct request *r, const struct category_set *cats, const char *categ
     }
     return bad(r, param, declared ? "is not a valid value for this attribute"
                                   : "is not an attribute of the category (or of any category)");
+}
+
+/* A decoded name or value for the canonical query: '%', '&' and '=' percent-encoded, so
+ * the text splits back into exactly the parameters it was made of. Without this,
+ * q=ab%26seller%3D<id> (a search for words) and q=ab&seller=<id> (a seller's listings)
+ * had one canonical form, hence one page-cache key and interchangeable cursors. */
+static const char *
+canon_escape(arena_t *a, const char *s)
+{
+    size_t extra = 0;
+    for (const char *c = s; *c != '\0'; c++) {
+        extra += *c == '%' || *c == '&' || *c == '=';
+    }
+    if (extra == 0) {
+        return s;
+    }
+    char *out = arena_alloc(a, strlen(s) + 2 * extra + 1), *o = out;
+    for (const char *c = s; *c != '\0'; c++) {
+        if (*c == '%' || *c == '&' || *c == '=') {
+            o += sprintf(o, "%%%02X", (unsigned char)*c);
+        } else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 static int
@@ -296,7 +323,8 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
     qsort(sorted, n, sizeof(*sorted), compare_params);
     char *canon = arena_sprintf(r->arena, "sort=%s", search_sort_name(out->sort));
     for (size_t i = 0; i < n; i++) {
-        canon = arena_sprintf(r->arena, "%s&%s=%s", canon, sorted[i].name, sorted[i].value);
+        canon = arena_sprintf(r->arena, "%s&%s=%s", canon, canon_escape(r->arena, sorted[i].name),
+                              canon_escape(r->arena, sorted[i].value));
     }
     out->canonical = canon;
 

@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/ids.h"
 #include "core/text.h"
+#include "domain/location.h"
 #include "domain/outbox.h"
 
 /* ---- rules ---------------------------------------------------------------------- */
@@ -152,6 +153,135 @@ user_password_verify(const struct user_pwlimits *lim, const char *hash, const ch
     }
     *needs_rehash = crypto_pwhash_str_needs_rehash(hash, lim->opslimit, lim->memlimit) != 0;
     return true;
+}
+
+/* ---- request bodies ------------------------------------------------------------- */
+
+/* A member that must be a string: its value, or NULL with the problem reported. */
+static const char *
+string_member(struct request *r, json_object *body, const char *name)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(body, name, &v)) {
+        http_field_error(r, name, "is required");
+        return NULL;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        http_field_error(r, name, "must be a string");
+        return NULL;
+    }
+    return json_object_get_string(v);
+}
+
+/* A display name: trimmed, 1–60 characters, one line. NULL with the problem reported. */
+static const char *
+display_name_of(struct request *r, const char *raw)
+{
+    char *name = text_trim(r->arena, raw);
+    const char *problem = text_check(r->arena, name, 1, USER_NAME_MAX, false);
+    if (problem != NULL) {
+        http_field_error(r, "display_name", problem);
+        return NULL;
+    }
+    return name;
+}
+
+int
+user_parse_register(struct request *r, json_object *body, struct user_register *out)
+{
+    static const char *const allowed[] = {"email", "password", "display_name", NULL};
+    memset(out, 0, sizeof(*out));
+    http_json_only(r, body, allowed);
+    const char *email = string_member(r, body, "email");
+    char *normalised = NULL;
+    if (email != NULL && user_email_normalise(r->arena, email, &normalised) != MK_OK) {
+        http_field_error(r, "email", "must be a valid email address");
+    }
+    const char *password = string_member(r, body, "password");
+    const char *problem = password != NULL ? user_password_problem(password) : NULL;
+    if (problem != NULL) {
+        http_field_error(r, "password", problem);
+    }
+    const char *name = string_member(r, body, "display_name");
+    if (name != NULL) {
+        out->display_name = display_name_of(r, name);
+    }
+    if (r->err_fields != NULL) {
+        return MK_EVALIDATION;
+    }
+    out->email = normalised;
+    out->password = password;
+    return MK_OK;
+}
+
+int
+user_parse_profile(struct request *r, json_object *body, struct user_patch *out, bool *any)
+{
+    static const char *const allowed[] = {"display_name", "bio", "location", NULL};
+    json_object *v;
+    memset(out, 0, sizeof(*out));
+    *any = false;
+    http_json_only(r, body, allowed);
+    if (json_object_object_get_ex(body, "display_name", &v)) {
+        *any = true;
+        if (!json_object_is_type(v, json_type_string)) {
+            http_field_error(r, "display_name", "must be a string");
+        } else {
+            out->display_name = display_name_of(r, json_object_get_string(v));
+        }
+    }
+    if (json_object_object_get_ex(body, "bio", &v)) {
+        *any = true;
+        if (!json_object_is_type(v, json_type_string)) {
+            http_field_error(r, "bio", "must be a string (\"\" clears it)");
+        } else {
+            char *bio = text_trim(r->arena, json_object_get_string(v));
+            const char *problem = text_check(r->arena, bio, 0, USER_BIO_MAX, true);
+            if (problem != NULL) {
+                http_field_error(r, "bio", problem);
+            }
+            out->bio = bio;
+        }
+    }
+    if (json_object_object_get_ex(body, "location", &v)) {
+        *any = true;
+        out->set_location = true;
+        if (!json_object_is_type(v, json_type_null)) {
+            location_parse(r, "location", v, false, &out->location);
+        }
+    }
+    return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
+}
+
+int
+user_parse_login(struct request *r, json_object *body, const char **key, const char **password)
+{
+    static const char *const allowed[] = {"email", "password", NULL};
+    json_object *email_v, *password_v;
+    *key = NULL;
+    *password = NULL;
+    http_json_only(r, body, allowed);
+    if (!json_object_object_get_ex(body, "email", &email_v) || !json_object_is_type(email_v, json_type_string)) {
+        http_field_error(r, "email", "must be a string");
+    }
+    if (!json_object_object_get_ex(body, "password", &password_v) ||
+        !json_object_is_type(password_v, json_type_string)) {
+        http_field_error(r, "password", "must be a string");
+    }
+    if (r->err_fields != NULL) {
+        return MK_EVALIDATION;
+    }
+    /* The subject of throttling and lookup is the email as the unique index compares it.
+     * An address that is not even valid is looked up all the same (and not found), so it
+     * costs the same time and gives the same answer as an unknown one. */
+    char *normalised;
+    const char *raw = json_object_get_string(email_v);
+    if (user_email_normalise(r->arena, raw, &normalised) != MK_OK) {
+        normalised = text_trim(r->arena, raw);
+    }
+    *key = user_email_key(r->arena, normalised);
+    *password = json_object_get_string(password_v);
+    return MK_OK;
 }
 
 json_object *

@@ -106,6 +106,27 @@ struct user_patch {
 
 /* Inside the caller's transaction: apply patch, bump the version, append
  * user.profile_updated. MK_ENOTFOUND when the user is gone. */
+/* The body of POST /api/v1/users: {"email", "password", "display_name"}, nothing else.
+ * MK_OK with out filled (email normalised, display name trimmed; strings in the arena or
+ * the body), or MK_EVALIDATION with every problem recorded on r (http_field_error). */
+struct user_register {
+    const char *email;          /* normalised (user_email_normalise) */
+    const char *password;
+    const char *display_name;   /* trimmed, 1..USER_NAME_MAX characters, one line */
+};
+int user_parse_register(struct request *r, json_object *body, struct user_register *out);
+
+/* The body of PATCH /api/v1/users/me: any of "display_name", "bio", "location" (null
+ * clears it; body parsed with "location" nullable). *any tells whether a member was
+ * sent. MK_OK or MK_EVALIDATION, problems recorded on r. */
+int user_parse_profile(struct request *r, json_object *body, struct user_patch *out, bool *any);
+
+/* The body of POST /api/v1/sessions: {"email", "password"}, both strings. *key is the
+ * email as the unique index compares it (user_email_key of the normalised address, or of
+ * the trimmed text when it is not a valid address: looked up all the same). MK_OK or
+ * MK_EVALIDATION, problems recorded on r. */
+int user_parse_login(struct request *r, json_object *body, const char **key, const char **password);
+
 int user_update_profile(struct pg *pg, arena_t *a, const char *id, const struct user_patch *patch, struct user *out,
                         long long *seq);
 

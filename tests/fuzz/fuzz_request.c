@@ -8,11 +8,11 @@
  * folding. Input format: lines of NAME=value
  * parameters, a blank line, then the body.
  *
- * With clang: clang -fsanitize=fuzzer,address -DMK_LIBFUZZER ... to fuzz for real.
- * With gcc (make check): replays every file of tests/fuzz/corpus/ and random mutations of
- * them, under the sanitizers when configured with --enable-sanitizers.
+ * The end-to-end driver: server_handle() with a test route table, as the FastCGI loop
+ * calls it. The other drivers of this directory each take one parser apart.
+ * scripts/fuzz builds it with clang -fsanitize=fuzzer -DMK_LIBFUZZER; make check builds
+ * it with gcc and replays tests/fuzz/corpus/request/ (fuzz_main.h).
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,16 +287,23 @@ static const struct route fuzz_routes[] = {
     {"POST", "/api/v1/orders/{id}/review", fuzz_order_action, ROUTE_COMMAND},
 };
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_NAME "request"
+#define FUZZ_MUTATION_BUDGET 46000
+#include "fuzz_main.h"
+
+static arena_t *arena;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    arena = arena_create(16384);
+    log_init("fuzz", "error");
+    return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static arena_t *arena;
-    if (arena == NULL) {
-        arena = arena_create(16384);
-        log_init("fuzz", "error");
-    }
     char *copy = malloc(size + 1);
     memcpy(copy, data, size);
     copy[size] = '\0';
@@ -335,53 +342,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(copy);
     return 0;
 }
-
-#ifndef MK_LIBFUZZER
-static int
-replay(const char *path, unsigned *seed, int mutations)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return 0;
-    }
-    uint8_t buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    LLVMFuzzerTestOneInput(buf, n);
-    for (int m = 0; m < mutations && n > 0; m++) {
-        uint8_t mut[65536];
-        memcpy(mut, buf, n);
-        for (int k = 0; k < 4; k++) {
-            mut[(size_t)rand_r(seed) % n] = (uint8_t)rand_r(seed);
-        }
-        LLVMFuzzerTestOneInput(mut, (size_t)rand_r(seed) % (n + 1));
-    }
-    return 1;
-}
-
-int
-main(int argc, char **argv)
-{
-    const char *dir = argc > 1 ? argv[1] : "tests/fuzz/corpus";
-    DIR *d = opendir(dir);
-    unsigned seed = 12345;
-    int files = 0;
-    if (d == NULL) {
-        fprintf(stderr, "fuzz_request: no corpus at %s\n", dir);
-        return 1;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        files += replay(path, &seed, 2000);
-    }
-    closedir(d);
-    printf("fuzz_request: %d corpus files replayed with 2000 mutations each\n", files);
-    printf("%d passed, 0 failed\n", files);
-    return files > 0 ? 0 : 1;
-}
-#endif

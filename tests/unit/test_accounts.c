@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "domain/listing.h"
+#include "domain/image.h"
 #include "domain/location.h"
 #include "domain/session.h"
 #include "domain/user.h"
@@ -271,4 +272,99 @@ Test(accounts, json_etag_changes_with_the_body_and_answers_304)
     cr_assert_eq(r.status, 304);
     cr_assert_eq(r.out_len, 0);
     cr_assert_str_eq(http_response_header(&r, "ETag"), etag, "a 304 keeps its ETag");
+}
+
+/* ---- request bodies (the parsers the command handlers call; fuzzed by fuzz_json) ---- */
+
+Test(accounts, register_login_and_profile_bodies)
+{
+    struct request r;
+    request_with(&r, "POST", NULL);
+    json_object *in = parse("{\"email\":\" Ann@Example.COM \",\"password\":\"correct horse\",\"display_name\":\" Ann \"}");
+    struct user_register reg;
+    cr_assert_eq(user_parse_register(&r, in, &reg), MK_OK);
+    cr_assert_str_eq(reg.email, "Ann@example.com");
+    cr_assert_str_eq(reg.password, "correct horse");
+    cr_assert_str_eq(reg.display_name, "Ann");
+    json_object_put(in);
+
+    request_with(&r, "POST", NULL);
+    in = parse("{\"email\":\"nope\",\"password\":\"short\",\"display_name\":\"\",\"admin\":true}");
+    cr_assert_eq(user_parse_register(&r, in, &reg), MK_EVALIDATION);
+    const char *fields[] = {"email", "password", "display_name", "admin"};
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert(json_object_object_get_ex(r.err_fields, fields[i], NULL), "%s named", fields[i]);
+    }
+    json_object_put(in);
+
+    const char *key, *password;
+    request_with(&r, "POST", NULL);
+    in = parse("{\"email\":\" Ann@Example.COM\",\"password\":\"x\"}");
+    cr_assert_eq(user_parse_login(&r, in, &key, &password), MK_OK);
+    cr_assert_str_eq(key, user_email_key(A, "Ann@example.com"), "the key of the normalised address");
+    json_object_put(in);
+    request_with(&r, "POST", NULL);
+    in = parse("{\"email\":\"not an address \",\"password\":\"x\"}");
+    cr_assert_eq(user_parse_login(&r, in, &key, &password), MK_OK, "an invalid address is looked up all the same");
+    cr_assert_str_eq(key, user_email_key(A, "not an address"));
+    json_object_put(in);
+    request_with(&r, "POST", NULL);
+    in = parse("{\"email\":1}");
+    cr_assert_eq(user_parse_login(&r, in, &key, &password), MK_EVALIDATION);
+    cr_assert(json_object_object_get_ex(r.err_fields, "password", NULL));
+    json_object_put(in);
+
+    struct user_patch p;
+    bool any;
+    request_with(&r, "PATCH", NULL);
+    in = parse("{}");
+    cr_assert_eq(user_parse_profile(&r, in, &p, &any), MK_OK);
+    cr_assert(!any);
+    json_object_put(in);
+    request_with(&r, "PATCH", NULL);
+    in = parse("{\"bio\":\" two\\nlines \",\"location\":null}");
+    cr_assert_eq(user_parse_profile(&r, in, &p, &any), MK_OK);
+    cr_assert(any && p.set_location && p.location == NULL);
+    cr_assert_str_eq(p.bio, "two\nlines");
+    json_object_put(in);
+    request_with(&r, "PATCH", NULL);
+    in = parse("{\"display_name\":\"a\\nb\",\"bio\":3}");
+    cr_assert_eq(user_parse_profile(&r, in, &p, &any), MK_EVALIDATION);
+    cr_assert(json_object_object_get_ex(r.err_fields, "display_name", NULL));
+    cr_assert(json_object_object_get_ex(r.err_fields, "bio", NULL));
+    json_object_put(in);
+}
+
+Test(accounts, image_upload_and_attach_bodies)
+{
+    struct request r;
+    const char *ct, *key;
+    long long size;
+    request_with(&r, "POST", NULL);
+    json_object *in = parse("{\"content_type\":\"image/webp\",\"size_bytes\":10485760}");
+    cr_assert_eq(image_parse_upload(&r, in, &ct, &size), MK_OK);
+    cr_assert_str_eq(ct, "image/webp");
+    cr_assert_eq(size, 10485760);
+    json_object_put(in);
+    static const char *const bad[] = {
+        "{\"content_type\":\"image/gif\",\"size_bytes\":1}", "{\"content_type\":\"image/png\",\"size_bytes\":0}",
+        "{\"content_type\":\"image/png\",\"size_bytes\":10485761}", "{\"content_type\":\"image/png\",\"size_bytes\":1.5}",
+        "{\"content_type\":\"image/png\",\"size_bytes\":1,\"x\":1}", "{}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        request_with(&r, "POST", NULL);
+        in = parse(bad[i]);
+        cr_assert_eq(image_parse_upload(&r, in, &ct, &size), MK_EVALIDATION, "%s", bad[i]);
+        cr_assert_not_null(r.err_fields);
+        json_object_put(in);
+    }
+    request_with(&r, "POST", NULL);
+    in = parse("{\"key\":\"listings/a/b.jpg\"}");
+    cr_assert_eq(image_parse_attach(&r, in, &key), MK_OK);
+    cr_assert_str_eq(key, "listings/a/b.jpg");
+    json_object_put(in);
+    request_with(&r, "POST", NULL);
+    in = parse("{\"key\":5}");
+    cr_assert_eq(image_parse_attach(&r, in, &key), MK_EVALIDATION);
+    cr_assert(json_object_object_get_ex(r.err_fields, "key", NULL));
+    json_object_put(in);
 }

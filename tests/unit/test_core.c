@@ -411,6 +411,25 @@ Test(core, browse_seller_uuid_in_any_case)
     cr_assert_str_eq(q.canonical, lower.canonical, "one canonical query (cursors, caches) in either case");
 }
 
+/* Found by tests/fuzz/fuzz_qstr.c: the canonical query (page-cache key, cursor binding)
+ * must tell a search for "ab&seller=<id>" from a search filtered by seller. */
+Test(core, browse_canonical_query_is_unambiguous)
+{
+    struct request r;
+    struct search_query words, filtered;
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=ab%26seller%3D0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b", NULL),
+                 MK_OK);
+    cr_assert_eq(search_parse(&r, browse_categories(), "k", &words), MK_OK, "%s", r.err_message);
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=ab&seller=0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b", NULL),
+                 MK_OK);
+    cr_assert_eq(search_parse(&r, browse_categories(), "k", &filtered), MK_OK, "%s", r.err_message);
+    cr_assert_str_neq(words.canonical, filtered.canonical);
+    cr_assert_str_eq(words.canonical, "sort=relevance&q=ab%26seller%3D0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b");
+    cr_assert_eq(make_request(&r, "GET", "/api/v1/listings?q=50%25%20off", NULL), MK_OK);
+    cr_assert_eq(search_parse(&r, browse_categories(), "k", &words), MK_OK, "%s", r.err_message);
+    cr_assert_str_eq(words.canonical, "sort=relevance&q=50%25 off");
+}
+
 /* ---- error rendering ---- */
 
 static json_object *

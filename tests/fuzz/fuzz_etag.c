@@ -1,0 +1,169 @@
+/*
+ * fuzz_etag — entity-tag lists from clients: If-None-Match against a tag
+ * (http_etag_match, core/http.c: 304s of GETs) and If-Match of a listing change
+ * (listing_parse_if_match, domain/listing.c: 412s of PATCH and DELETE).
+ * Input: a line with an entity tag (our form: a quoted string, maybe "V-hash"), then the
+ * header value.
+ *
+ * Promises checked:
+ *   - http_etag_match: true only for "*" or a list that holds the tag (as a quoted
+ *     string, W/ ignored); true for every tag of a well-formed list (checked against a
+ *     reference parser of RFC 9110's #entity-tag); a tag always matches itself and W/ of
+ *     itself;
+ *   - listing_parse_if_match: "*" is any version; an accepted value names the version
+ *     written right after its first quote (after optional blanks and W/), >= 1; the
+ *     canonical forms "V", W/"V" and "V-x" are accepted with version V.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "domain/listing.h"
+
+#define FUZZ_NAME "etag"
+#include "fuzz_main.h"
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    log_init("fuzz", "error");
+    return 0;
+}
+
+/* RFC 9110: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text;
+ * a list is tags separated by commas and optional white space. Fills tags (pointers to
+ * the opening quote, lengths including both quotes); returns the count, or -1 when the
+ * list is not well formed. */
+static int
+ref_list(const char *s, const char **tags, size_t *lens, int max)
+{
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (strncmp(p, "W/", 2) == 0) {
+            p += 2;
+        }
+        if (*p != '"') {
+            return -1;
+        }
+        const char *q = p + 1;
+        while (*q != '\0' && *q != '"') {
+            unsigned char c = (unsigned char)*q;
+            if (!(c == 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80)) {
+                return -1;
+            }
+            q++;
+        }
+        if (*q != '"' || n == max) {
+            return -1;
+        }
+        tags[n] = p;
+        lens[n] = (size_t)(q + 1 - p);
+        n++;
+        p = q + 1;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '\0') {
+            return n;
+        }
+        if (*p != ',') {
+            return -1;
+        }
+        p++;
+    }
+}
+
+static void
+check_if_none_match(const char *tag, const char *inm)
+{
+    bool m = http_etag_match(inm, tag);
+    if (m && strchr(inm, '*') == NULL) {
+        FUZZ_ASSERT(strstr(inm, tag) != NULL, "a match only for a list that holds the tag");
+    }
+    FUZZ_ASSERT(!http_etag_match(NULL, tag) && !http_etag_match(inm, NULL), "no header, no match");
+    size_t tl = strlen(tag);
+    if (tl >= 2 && tag[0] == '"' && memchr(tag + 1, '"', tl - 1) == tag + tl - 1) {
+        char *weak = malloc(strlen(tag) + 3);
+        sprintf(weak, "W/%s", tag);
+        FUZZ_ASSERT(http_etag_match(tag, tag) && http_etag_match(weak, tag), "a tag matches itself, W/ ignored");
+        free(weak);
+    }
+    const char *tags[64];
+    size_t lens[64];
+    int n = ref_list(inm, tags, lens, 64);
+    for (int i = 0; i < n; i++) {
+        char *one = strndup(tags[i], lens[i]);
+        FUZZ_ASSERT(http_etag_match(inm, one), "every tag of a well-formed list matches");
+        free(one);
+    }
+}
+
+static void
+check_if_match(const char *value)
+{
+    long long version = -1;
+    bool any = true;
+    int rc = listing_parse_if_match(value, &version, &any);
+    FUZZ_ASSERT(rc == MK_OK || rc == MK_EPRECONDITION, "OK or 412");
+    if (rc != MK_OK) {
+        return;
+    }
+    const char *p = value + strspn(value, " ");
+    if (any) {
+        FUZZ_ASSERT(strcmp(p, "*") == 0, "any version only for *");
+        return;
+    }
+    FUZZ_ASSERT(version >= 1, "a version is >= 1");
+    if (strncmp(p, "W/", 2) == 0) {
+        p += 2;
+    }
+    char digits[32];
+    int len = snprintf(digits, sizeof(digits), "%lld", version);
+    FUZZ_ASSERT(p[0] == '"' && isdigit((unsigned char)p[1]), "a quoted version");
+    /* leading zeros are tolerated by strtoll: compare the value, then what follows */
+    char *end;
+    errno = 0;
+    long long v = strtoll(p + 1, &end, 10);
+    FUZZ_ASSERT(errno == 0 && v == version && (*end == '"' || *end == '-'), "the version after the first quote");
+    (void)len;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *s = fuzz_strndup(data, size);
+    char *f[2];
+    fuzz_fields(s, '\n', f, 2);
+    check_if_none_match(f[0], f[1]);
+    check_if_none_match(f[0], f[0]);
+    check_if_match(f[1]);
+    check_if_match(f[0]);
+
+    /* the canonical forms of a version taken from the input's bytes */
+    unsigned long long u = 0;
+    for (size_t i = 0; i < size && i < 8; i++) {
+        u = u << 8 | data[i];
+    }
+    long long v = (long long)(u % (unsigned long long)INT64_MAX) + 1;
+    char buf[64];
+    long long got;
+    bool any;
+    static const char *const forms[] = {"\"%lld\"", "W/\"%lld\"", "\"%lld-abc\"", "  \"%lld\""};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        snprintf(buf, sizeof(buf), forms[i], v);
+        FUZZ_ASSERT(listing_parse_if_match(buf, &got, &any) == MK_OK && got == v && !any, "a canonical If-Match");
+    }
+    free(s);
+    return 0;
+}
