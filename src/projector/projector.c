@@ -512,21 +512,30 @@ projector_rebuild(const struct config *cfg, int timeout_s)
         projector_close(&p);
         return rc;
     }
-    /* The active projector will rebuild: wait until the marker shows it finished. */
+    /* The active projector will rebuild: wait until the marker shows it finished. The wait
+     * is bounded by timeout_s without progress, not in all: a large catalogue takes minutes,
+     * and while the marker's checkpoint moves the rebuild is alive. */
     double deadline = clock_mono() + timeout_s;
+    long long last_seq = -1;
     while (!stop_requested && clock_mono() < deadline) {
         long long have;
         struct outbox_pos pos;
         bool rebuilding;
         arena_reset(p.arena);
-        if (marker_load(&p, &have, &pos, &rebuilding) == MK_OK && have == gen && !rebuilding) {
-            fprintf(stderr, "rebuild: done (by the active projector)\n");
-            projector_close(&p);
-            return 0;
+        if (marker_load(&p, &have, &pos, &rebuilding) == MK_OK && have == gen) {
+            if (!rebuilding) {
+                fprintf(stderr, "rebuild: done (by the active projector)\n");
+                projector_close(&p);
+                return 0;
+            }
+            if (pos.seq != last_seq) {
+                last_seq = pos.seq;
+                deadline = clock_mono() + timeout_s;
+            }
         }
         pause_ms(50);
     }
-    fprintf(stderr, "rebuild: not finished after %d s; the active projector's log says why\n", timeout_s);
+    fprintf(stderr, "rebuild: no progress for %d s; the active projector's log says why\n", timeout_s);
     projector_close(&p);
     return 1;
 }
