@@ -340,6 +340,23 @@ itest_now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+int
+itest_children(int master, int *out, int max)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", master, master);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    if (f == NULL) {
+        return 0;
+    }
+    while (n < max && fscanf(f, "%d", &out[n]) == 1) {
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
 bool
 itest_poll(int timeout_ms, bool (*fn)(void *), void *arg)
 {

@@ -67,6 +67,10 @@ void itest_stack(const char *action, const char *service);
 /* pid from $MARKET_VAR/run/NAME.pid (the test stack's), or -1. */
 int itest_pid(const char *name);
 
+/* The pids of a process's children (a pool or projector master's workers): up to max into
+ * out; the count. */
+int itest_children(int master, int *out, int max);
+
 /* Milliseconds on a monotonic clock. */
 double itest_now_ms(void);
 

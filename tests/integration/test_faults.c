@@ -380,28 +380,11 @@ writer_run(void *arg)
 
 /* ---- faults ----------------------------------------------------------------------------- */
 
-static int
-children(int master, int *out, int max)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", master, master);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    if (f == NULL) {
-        return 0;
-    }
-    while (n < max && fscanf(f, "%d", &out[n]) == 1) {
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
 static bool
 is_child(int master, int pid)
 {
     int kids[64];
-    int n = children(master, kids, 64);
+    int n = itest_children(master, kids, 64);
     for (int i = 0; i < n; i++) {
         if (kids[i] == pid) {
             return true;
@@ -443,7 +426,7 @@ replaced(void *arg)
 {
     struct replaced *r = arg;
     int kids[512];
-    int n = children(r->master, kids, 512);
+    int n = itest_children(r->master, kids, 512);
     for (int i = 0; i < n; i++) {
         if (kids[i] == r->killed) {
             return false;
@@ -475,7 +458,7 @@ kill_worker(const char *master_name, int want)
     int master = itest_pid(master_name);
     cr_assert_gt(master, 0, "%s is not running", master_name);
     int kids[512];
-    int n = children(master, kids, 512);
+    int n = itest_children(master, kids, 512);
     cr_assert_gt(n, 0, "%s has no workers", master_name);
     int victim = kids[n / 2];
     cr_assert_eq(kill(victim, SIGKILL), 0, "kill %d: %s", victim, strerror(errno));

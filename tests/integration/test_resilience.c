@@ -21,24 +21,6 @@
 /* Run one test at a time (CRITERION_JOBS=1 from Makefile.am): they stop and start services. */
 TestSuite(resilience, .timeout = 90);
 
-/* The pids of a master's children. */
-static int
-children(int master, int *out, int max)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", master, master);
-    FILE *f = fopen(path, "r");
-    int n = 0;
-    if (f == NULL) {
-        return 0;
-    }
-    while (n < max && fscanf(f, "%d", &out[n]) == 1) {
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
 static int
 configured_workers(const char *role)
 {
@@ -112,7 +94,7 @@ static bool
 all_workers_up(void *arg)
 {
     struct all_new *a = arg;
-    a->nold = children(a->master, a->old, 512);
+    a->nold = itest_children(a->master, a->old, 512);
     return a->nold == a->want;
 }
 
@@ -121,7 +103,7 @@ all_workers_new(void *arg)
 {
     struct all_new *a = arg;
     int kids[512];
-    int n = children(a->master, kids, 512);
+    int n = itest_children(a->master, kids, 512);
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < a->nold; j++) {
             if (kids[i] == a->old[j]) {
@@ -137,7 +119,7 @@ Test(resilience, a_killed_query_worker_loses_at_most_its_request_and_is_replaced
     int master = itest_pid("market-query");
     cr_assert_gt(master, 0);
     int kids[512];
-    int n = children(master, kids, 512);
+    int n = itest_children(master, kids, 512);
     int want = configured_workers("query");
     cr_assert_eq(n, want, "the pool runs %d workers, not %d", want, n);
 
