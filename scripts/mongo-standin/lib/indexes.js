@@ -9,7 +9,7 @@
 // Record, or an array of Records in natural order, i.e. by Record.seq).
 
 const BTree = require('sorted-btree').default;
-const RBush = require('rbush').default;
+const RBush = require('rbush'); // 3.x: CommonJS, so any Node from Debian 12's 18 on loads it
 const { isPlainObject, compareValues, cmpNum, typeRank } = require('./typed');
 const geo = require('./geo');
 
