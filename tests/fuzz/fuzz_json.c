@@ -37,6 +37,7 @@
 
 #define FUZZ_NAME "json"
 #include "fuzz_main.h"
+#include "fuzz_categories.h"
 
 static arena_t *arena;
 static struct category_set *cats;
@@ -46,17 +47,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     arena = arena_create(16384);
     log_init("fuzz", "error");
-    const char *json =
-        "{\"categories\":[{\"slug\":\"electronics\",\"name\":\"Electronics\",\"parent\":null,"
-        "\"attributes\":[{\"name\":\"brand\",\"type\":\"string\",\"required\":true}]},"
-        "{\"slug\":\"phones\",\"name\":\"Phones\",\"parent\":\"electronics\",\"attributes\":["
-        "{\"name\":\"storage_gb\",\"type\":\"integer\",\"required\":true},"
-        "{\"name\":\"screen_in\",\"type\":\"number\",\"required\":false},"
-        "{\"name\":\"unlocked\",\"type\":\"boolean\",\"required\":false},"
-        "{\"name\":\"color\",\"type\":\"enum\",\"required\":false,\"values\":[\"red\",\"blue\"]}]}]}";
-    if (category_parse_json(json, &cats, NULL, 0) != MK_OK) {
-        abort();
-    }
+    cats = fuzz_categories();
     return 0;
 }
 

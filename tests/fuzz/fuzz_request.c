@@ -24,6 +24,7 @@
 #include "core/json_strict.h"
 #include "core/qstr.h"
 #include "domain/category.h"
+#include "fuzz_categories.h"
 #include "domain/listing.h"
 #include "domain/search.h"
 #include "domain/user.h"
@@ -111,26 +112,6 @@ fuzz_strict(struct request *r)
     return rc == MK_OK ? http_respond_json(r, 200, body) : rc;
 }
 
-/* A small category tree with every attribute type, for the catalogue parsers. */
-static const struct category_set *
-fuzz_categories(void)
-{
-    static struct category_set *set;
-    if (set == NULL) {
-        const char *json =
-            "{\"categories\":[{\"slug\":\"electronics\",\"name\":\"Electronics\",\"parent\":null,"
-            "\"attributes\":[{\"name\":\"brand\",\"type\":\"string\",\"required\":true}]},"
-            "{\"slug\":\"phones\",\"name\":\"Phones\",\"parent\":\"electronics\",\"attributes\":["
-            "{\"name\":\"storage_gb\",\"type\":\"integer\",\"required\":true},"
-            "{\"name\":\"screen_in\",\"type\":\"number\",\"required\":false},"
-            "{\"name\":\"unlocked\",\"type\":\"boolean\",\"required\":false},"
-            "{\"name\":\"color\",\"type\":\"enum\",\"required\":false,\"values\":[\"red\",\"blue\"]}]}]}";
-        if (category_parse_json(json, &set, NULL, 0) != MK_OK) {
-            abort();
-        }
-    }
-    return set;
-}
 
 /* POST /api/v1/listings: a listing body, its attributes against the tree, and its words. */
 static int
