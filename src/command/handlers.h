@@ -22,5 +22,11 @@ int command_ship_order(struct request *r);
 int command_confirm_order(struct request *r);
 int command_cancel_order(struct request *r);
 int command_review_order(struct request *r);
+int command_notifications_read(struct request *r);
+int command_saved_search_create(struct request *r);
+int command_saved_search_delete(struct request *r);
+int command_webhook_create(struct request *r);
+int command_webhook_delete(struct request *r);
+int command_webhook_retry(struct request *r);
 
 #endif

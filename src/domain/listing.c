@@ -134,7 +134,7 @@ listing_parse(struct request *r, json_object *body, bool partial, struct listing
 static const struct pg_stmt LOCK = {
     "listing_lock",
     "SELECT id::text, seller_id::text, status, category, attributes::text, version, "
-    "  (SELECT count(*) FROM listing_images i WHERE i.listing_id = l.id) "
+    "  (SELECT count(*) FROM listing_images i WHERE i.listing_id = l.id), price_minor, currency "
     "FROM listings l WHERE id = $1::uuid FOR UPDATE",
     1,
 };
@@ -232,6 +232,8 @@ listing_lock(struct pg *pg, arena_t *a, const char *id, struct listing_row *out)
     }
     out->version = pg_int(res, 0, 5);
     out->nimages = (int)pg_int(res, 0, 6);
+    out->price_minor = pg_int(res, 0, 7);
+    out->currency = arena_strdup(a, pg_value(res, 0, 8));
     return MK_OK;
 }
 
@@ -370,7 +372,8 @@ listing_client_json(json_object *state, const char *public_base)
 {
     json_object *out = json_object_new_object();
     json_object_object_foreach(state, key, val) {
-        if (strcmp(key, "category_path") == 0 || strcmp(key, "removed_keys") == 0 || strcmp(key, "created_us") == 0) {
+        if (strcmp(key, "category_path") == 0 || strcmp(key, "removed_keys") == 0 || strcmp(key, "created_us") == 0 ||
+            strncmp(key, "previous_", 9) == 0) {
             continue;
         }
         if (strcmp(key, "images") == 0) {

@@ -55,6 +55,8 @@ struct listing_row {
     json_object *attributes;   /* owned by the arena */
     long long version;
     int nimages;
+    long long price_minor;
+    char *currency;
 };
 
 /* Lock and read listing id inside the caller's transaction. MK_ENOTFOUND when absent. */

@@ -7,11 +7,11 @@
 
 #include "core/errors.h"
 #include "projector/projections.h"
+#include "store/docs.h"
 
 int
 favorite_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
 {
-    (void)p;
     bson_t *keys = BCON_NEW("user_id", BCON_INT32(1), "active", BCON_INT32(1), "at", BCON_INT32(-1), "_id",
                             BCON_INT32(-1));
     bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(mongoc_collection_get_name(coll)), "indexes", "[", "{", "key",
@@ -22,7 +22,14 @@ favorite_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
     bson_destroy(&reply);
     bson_destroy(cmd);
     bson_destroy(keys);
-    return ok ? MK_OK : mongo_result(&err, "create favorites indexes");
+    if (!ok) {
+        return mongo_result(&err, "create favorites indexes");
+    }
+    /* a listing's favouriters: price drops and sales notify them (projector/notify.c) */
+    keys = BCON_NEW("listing_id", BCON_INT32(1), "active", BCON_INT32(1));
+    int rc = docs_create_index(p->mongo, p->arena, mongoc_collection_get_name(coll), "listing_active", keys);
+    bson_destroy(keys);
+    return rc;
 }
 
 int

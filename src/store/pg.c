@@ -447,3 +447,30 @@ pg_int(const PGresult *res, int row, int col)
     const char *v = pg_value(res, row, col);
     return v != NULL ? strtoll(v, NULL, 10) : 0;
 }
+
+int
+pg_rows(const PGresult *res)
+{
+    return res != NULL ? PQntuples(res) : 0;
+}
+
+int
+pg_wait_notify(struct pg *pg, int timeout_ms)
+{
+    PGconn *c = pg->conn;
+    if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+        return MK_EUNAVAILABLE;
+    }
+    struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+    int n = poll(&pfd, 1, timeout_ms);
+    if (n > 0 && PQconsumeInput(c) == 0) {
+        return MK_EUNAVAILABLE;
+    }
+    int got = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(c)) != NULL) {
+        got++;
+        PQfreemem(note);
+    }
+    return got;
+}
