@@ -13,9 +13,11 @@ CREATE TABLE notification_feeds (
 
 -- Saved searches. `query` is the GET /listings query string as given (validated by the same
 -- parser); `anchors` are the keys the search requires, one of which any matching listing
--- carries (see README "Saved searches and alerts"): the GIN index answers "which alerting
--- searches could this listing match" with one lookup. Deletion is soft (deleted_at), so a
--- rebuild of the read model matches old events against the searches that existed then.
+-- carries (see README "Notifications, saved searches and webhooks"): the GIN index answers
+-- "which alerting searches could this listing match" with one lookup, and the price bounds and
+-- currency, copied from the query, drop candidates before the exact matcher parses them.
+-- Deletion is soft (deleted_at), so a rebuild of the read model matches old events against
+-- the searches that existed then.
 CREATE TABLE saved_searches (
     id         uuid        PRIMARY KEY,
     user_id    uuid        NOT NULL REFERENCES users (id),
@@ -23,6 +25,9 @@ CREATE TABLE saved_searches (
     query      text        NOT NULL CHECK (char_length(query) <= 2000),
     alert      boolean     NOT NULL,
     anchors    text[]      NOT NULL,
+    min_price  bigint,
+    max_price  bigint,
+    currency   text,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     deleted_at timestamptz
 );

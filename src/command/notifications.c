@@ -107,7 +107,8 @@ command_notifications_read(struct request *r)
 /* ---- saved searches ---------------------------------------------------------------- */
 
 struct saved_ctx {
-    const char *user_id, *id, *name, *query, *anchors;
+    const char *user_id, *id, *name, *query;
+    struct saved_search_index index;
     bool alert;
     json_object *out;
 };
@@ -116,7 +117,7 @@ static int
 saved_create_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct saved_ctx *c = data;
-    int rc = saved_search_insert(tx->pg, r->arena, c->user_id, c->name, c->query, c->alert, c->anchors, &c->out,
+    int rc = saved_search_insert(tx->pg, r->arena, c->user_id, c->name, c->query, c->alert, &c->index, &c->out,
                                  &tx->last_seq);
     if (rc == MK_ECONFLICT && !pg_failed_with(tx->pg, "23505")) {
         return http_fail(r, rc, "at most 50 saved searches per user: delete one first");
@@ -162,9 +163,7 @@ parse_saved(struct request *r, json_object *body, struct saved_ctx *c)
     if (saved_search_parse(r->arena, cats, w->cfg->cursor_secret, c->query, &q, &problem) != MK_OK) {
         return http_field_error(r, "query", problem);
     }
-    const char *anchors[SAVED_SEARCH_MAX_ANCHORS];
-    size_t n = saved_search_anchors(r->arena, &q, anchors);
-    c->anchors = saved_search_text_array(r->arena, anchors, n);
+    saved_search_index_of(r->arena, &q, &c->index);
     return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
 }
 

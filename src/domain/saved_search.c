@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "domain/notify.h"
 
 #define LISTING_MAX_WORDS 256   /* as the projector's keywords (projector/listing.c) */
@@ -104,6 +105,16 @@ saved_search_anchors(arena_t *a, const struct search_query *q, const char **out)
     }
     out[0] = "any";
     return 1;
+}
+
+void
+saved_search_index_of(arena_t *a, const struct search_query *q, struct saved_search_index *out)
+{
+    const char *anchors[SAVED_SEARCH_MAX_ANCHORS];
+    out->anchors = saved_search_text_array(a, anchors, saved_search_anchors(a, q, anchors));
+    out->min_price = q->has_min ? arena_sprintf(a, "%lld", q->min_price) : NULL;
+    out->max_price = q->has_max ? arena_sprintf(a, "%lld", q->max_price) : NULL;
+    out->currency = q->currency;
 }
 
 static const char *
@@ -317,9 +328,9 @@ static const struct pg_stmt LOCK_USER = {
 
 static const struct pg_stmt INSERT = {
     "saved_search_insert",
-    "INSERT INTO saved_searches AS s (id, user_id, name, query, alert, anchors) "
-    "VALUES ($1::uuid, $2::uuid, $3, $4, $5::boolean, $6::text[]) RETURNING " SHAPE("s"),
-    6,
+    "INSERT INTO saved_searches AS s (id, user_id, name, query, alert, anchors, min_price, max_price, currency) "
+    "VALUES ($1::uuid, $2::uuid, $3, $4, $5::boolean, $6::text[], $7::bigint, $8::bigint, $9) RETURNING " SHAPE("s"),
+    9,
 };
 
 static const struct pg_stmt DELETE = {
@@ -338,7 +349,7 @@ static const struct pg_stmt LIST = {
 
 int
 saved_search_insert(struct pg *pg, arena_t *a, const char *user_id, const char *name, const char *query,
-                    bool alert, const char *anchors, json_object **out, long long *seq)
+                    bool alert, const struct saved_search_index *index, json_object **out, long long *seq)
 {
     const char *user[] = {user_id};
     PGresult *res;
@@ -351,7 +362,8 @@ saved_search_insert(struct pg *pg, arena_t *a, const char *user_id, const char *
     }
     char id[UUID_STR_LEN + 1];
     uuid_new(id);
-    const char *values[] = {id, user_id, name, query, alert ? "true" : "false", anchors};
+    const char *values[] = {id,      user_id,           name,          query, alert ? "true" : "false", index->anchors,
+                            index->min_price, index->max_price, index->currency};
     if ((rc = pg_exec_row(pg, a, &INSERT, values, &res)) != MK_OK) {
         return rc;
     }
@@ -389,4 +401,52 @@ saved_search_list(struct pg *pg, arena_t *a, const char *user_id, json_object **
         return rc;
     }
     return (*items = notify_json(a, pg_value(res, 0, 0))) != NULL ? MK_OK : MK_EINTERNAL;
+}
+
+static const struct pg_stmt CANDIDATES = {
+    "saved_search_candidates",
+    "SELECT id::text, user_id::text, query FROM saved_searches "
+    "WHERE alert AND anchors && $1::text[] AND user_id <> $2::uuid "
+    "  AND created_at <= to_timestamp($3::bigint / 1000.0) "
+    "  AND (deleted_at IS NULL OR deleted_at > to_timestamp($3::bigint / 1000.0)) "
+    "  AND (min_price IS NULL OR min_price <= $4::bigint) AND (max_price IS NULL OR max_price >= $4::bigint) "
+    "  AND (currency IS NULL OR currency = $5)",
+    5,
+};
+
+int
+saved_search_find_matches(struct pg *pg, arena_t *a, const struct category_set *cats, const char *secret,
+                          json_object *listing, const char *seller, long long at_ms, struct saved_search_match **out,
+                          size_t *n, size_t *candidates)
+{
+    const char **keys;
+    size_t nkeys = saved_search_listing_keys(a, listing, &keys);
+    json_object *price = json_object_object_get(listing, "price_minor");
+    const char *values[] = {saved_search_text_array(a, keys, nkeys), seller, arena_sprintf(a, "%lld", at_ms),
+                            arena_sprintf(a, "%lld", (long long)json_object_get_int64(price)),
+                            member_str(listing, "currency") != NULL ? member_str(listing, "currency") : ""};
+    PGresult *res;
+    *n = 0;
+    int rc = pg_exec(pg, a, &CANDIDATES, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    int rows = pg_rows(res);
+    if (candidates != NULL) {
+        *candidates = (size_t)rows;
+    }
+    *out = arena_alloc(a, ((size_t)rows + 1) * sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct search_query q;
+        const char *problem;
+        if (saved_search_parse(a, cats, secret, pg_value(res, i, 2), &q, &problem) != MK_OK) {
+            log_warn("saved search %s no longer parses (%s)", pg_value(res, i, 0), problem);
+            continue;
+        }
+        if (saved_search_matches(a, &q, listing)) {
+            (*out)[(*n)++] = (struct saved_search_match){arena_strdup(a, pg_value(res, i, 0)),
+                                                         arena_strdup(a, pg_value(res, i, 1))};
+        }
+    }
+    return MK_OK;
 }

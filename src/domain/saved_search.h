@@ -34,6 +34,15 @@ int saved_search_parse(arena_t *a, const struct category_set *cats, const char *
 /* The anchors of a parsed search (arena strings) into out (SAVED_SEARCH_MAX_ANCHORS); the count (≥ 1). */
 size_t saved_search_anchors(arena_t *a, const struct search_query *q, const char **out);
 
+/* What the candidates' query filters on, as SQL text parameters (arena; NULL: none). */
+struct saved_search_index {
+    const char *anchors;             /* a text[] literal */
+    const char *min_price, *max_price, *currency;
+};
+
+/* The index columns of a parsed search. */
+void saved_search_index_of(arena_t *a, const struct search_query *q, struct saved_search_index *out);
+
 /* The keys of a listing (its event payload) into *out (arena); the count. */
 size_t saved_search_listing_keys(arena_t *a, json_object *listing, const char ***out);
 
@@ -44,13 +53,28 @@ bool saved_search_matches(arena_t *a, const struct search_query *q, json_object 
 /* A PostgreSQL text[] literal of the strings ({"a","b"}, quoted and escaped). */
 char *saved_search_text_array(arena_t *a, const char *const *v, size_t n);
 
+/* An alerting saved search that a listing matches. */
+struct saved_search_match {
+    const char *id, *user_id;
+};
+
+/*
+ * The alerting searches of users other than seller, existing at at_ms (unix ms: created
+ * before, not deleted before), that the listing (an event payload) matches: the anchors'
+ * index gives the candidates, saved_search_matches decides. *out (arena) and *n receive
+ * them; *candidates (may be NULL) how many the index gave.
+ */
+int saved_search_find_matches(struct pg *pg, arena_t *a, const struct category_set *cats, const char *secret,
+                              json_object *listing, const char *seller, long long at_ms,
+                              struct saved_search_match **out, size_t *n, size_t *candidates);
+
 /*
  * Store a new saved search inside the caller's transaction, at most
  * SAVED_SEARCH_MAX_PER_USER per user (MK_ECONFLICT beyond: a lock per user serialises
  * concurrent creates). *out (arena) is its API shape {id, name, query, alert, created_at}.
  */
 int saved_search_insert(struct pg *pg, arena_t *a, const char *user_id, const char *name, const char *query,
-                        bool alert, const char *anchors, json_object **out, long long *seq);
+                        bool alert, const struct saved_search_index *index, json_object **out, long long *seq);
 
 /* Delete (softly) the user's saved search id: MK_ENOTFOUND when the user has no such one. */
 int saved_search_delete(struct pg *pg, arena_t *a, const char *user_id, const char *id, long long *seq);

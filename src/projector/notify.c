@@ -36,15 +36,6 @@ static const struct pg_stmt ENQUEUE = {
     5,
 };
 
-static const struct pg_stmt CANDIDATES = {
-    "notify_saved_search_candidates",
-    "SELECT id::text, user_id::text, query FROM saved_searches "
-    "WHERE alert AND anchors && $1::text[] AND user_id <> $2::uuid "
-    "  AND created_at <= to_timestamp($3::bigint / 1000.0) "
-    "  AND (deleted_at IS NULL OR deleted_at > to_timestamp($3::bigint / 1000.0))",
-    3,
-};
-
 int
 notify_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
 {
@@ -266,30 +257,16 @@ match_saved_searches(struct projection_ctx *p, const struct outbox_row *ev, json
     if (listing_id == NULL || seller == NULL) {
         return MK_OK;
     }
-    const char **keys;
-    size_t nkeys = saved_search_listing_keys(p->arena, listing, &keys);
-    const char *values[] = {saved_search_text_array(p->arena, keys, nkeys), seller,
-                            arena_sprintf(p->arena, "%lld", ev->created_ms)};
-    PGresult *res;
-    int rc = pg_exec(&p->w->pg, p->arena, &CANDIDATES, values, &res);
-    if (rc != MK_OK) {
-        return rc;
-    }
     const struct category_set *cats;
-    int n = pg_rows(res);
-    if (n > 0 && (rc = worker_categories(p->w, p->arena, &cats)) != MK_OK) {
-        return rc;
+    struct saved_search_match *m = NULL;
+    size_t n = 0;
+    int rc = worker_categories(p->w, p->arena, &cats);
+    if (rc == MK_OK) {
+        rc = saved_search_find_matches(&p->w->pg, p->arena, cats, p->w->cfg->cursor_secret, listing, seller,
+                                       ev->created_ms, &m, &n, NULL);
     }
-    for (int i = 0; i < n && rc == MK_OK; i++) {
-        struct search_query q;
-        const char *problem;
-        if (saved_search_parse(p->arena, cats, p->w->cfg->cursor_secret, pg_value(res, i, 2), &q, &problem) != MK_OK) {
-            log_warn("notify: saved search %s no longer parses (%s)", pg_value(res, i, 0), problem);
-            continue;
-        }
-        if (saved_search_matches(p->arena, &q, listing)) {
-            rc = match_one(p, ev, pg_value(res, i, 0), pg_value(res, i, 1), listing_id);
-        }
+    for (size_t i = 0; i < n && rc == MK_OK; i++) {
+        rc = match_one(p, ev, m[i].id, m[i].user_id, listing_id);
     }
     return rc;
 }

@@ -420,6 +420,17 @@ duplicate_event(const char *aggregate_id, const char *event_type)
     PQfinish(c);
 }
 
+/* Both users' notifications are still exactly what they were. */
+static void
+same_notifications(const struct itest_user *a, const char *a_before, const struct itest_user *b, const char *b_before)
+{
+    char *x = notifications_of(a), *y = notifications_of(b);
+    cr_assert_str_eq(x, a_before);
+    cr_assert_str_eq(y, b_before);
+    free(x);
+    free(y);
+}
+
 Test(notifications, exactly_once_across_a_replay_a_restart_and_a_rebuild)
 {
     struct itest_user seller, buyer, fan;
@@ -440,34 +451,20 @@ Test(notifications, exactly_once_across_a_replay_a_restart_and_a_rebuild)
     /* the same event once more in the outbox: nothing new */
     duplicate_event(order, "order.created");
     barrier();
-    char *s = notifications_of(&seller), *f = notifications_of(&fan);
-    cr_assert_str_eq(s, seller_before);
-    cr_assert_str_eq(f, fan_before);
-    free(s);
-    free(f);
+    same_notifications(&seller, seller_before, &fan, fan_before);
 
     /* a restart of the projector (it reads from its checkpoint again) */
     itest_stack("restart", "projector");
     duplicate_event(order, "order.created");
     barrier();
-    s = notifications_of(&seller);
-    f = notifications_of(&fan);
-    cr_assert_str_eq(s, seller_before);
-    cr_assert_str_eq(f, fan_before);
-    free(s);
-    free(f);
+    same_notifications(&seller, seller_before, &fan, fan_before);
 
     /* a rebuild: the same notifications, the same ids, the read one still read */
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "%s --role projector --rebuild --config %s >/dev/null 2>&1",
              itest_env("MARKET_TEST_MARKETD"), itest_env("MARKET_TEST_CONFIG"));
     cr_assert_eq(system(cmd), 0, "marketd --rebuild failed");
-    s = notifications_of(&seller);
-    f = notifications_of(&fan);
-    cr_assert_str_eq(s, seller_before);
-    cr_assert_str_eq(f, fan_before);
-    free(s);
-    free(f);
+    same_notifications(&seller, seller_before, &fan, fan_before);
     cr_assert(itest_poll(10000, unread_is, &w));
     /* and no second webhook delivery could come of it either: deliveries are unique per
      * (webhook, notification); see webhooks/ */
