@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "query/readmodel.h"
 #include "worker.h"
 
 static void
@@ -107,4 +108,33 @@ cache_public_headers(struct request *r)
     int ttl = http_response_header(r, "X-Read-Stale") != NULL || r->path_folded ? 0 : w->cfg->http_cache_ttl_s;
     http_set_header(r, "X-Accel-Expires", arena_sprintf(r->arena, "%d", ttl));
     http_set_header(r, "Cache-Control", "no-cache");
+}
+
+int
+cache_read_doc(struct request *r, const char *key, const char *collection, const char *id, const bson_t **doc)
+{
+    long long min_seq;
+    int rc = readmodel_min_seq(r, &min_seq);
+    *doc = NULL;
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct cached c;
+    if (cache_get(r, key, &c) && c.seq >= min_seq) {
+        cache_public_headers(r);
+        return cache_respond(r, &c);
+    }
+    return readmodel_get(r, collection, id, doc);
+}
+
+int
+cache_answer_doc(struct request *r, const char *key, const bson_t *doc, json_object *out, const char *etag)
+{
+    cache_public_headers(r);
+    int rc = http_respond_json_etag(r, out, etag);
+    if (http_response_header(r, "X-Read-Stale") == NULL) {
+        cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
+                  r->worker->cfg->cache_listing_ttl_s);
+    }
+    return rc;
 }
