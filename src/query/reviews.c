@@ -12,12 +12,6 @@
 #include "query/readmodel.h"
 #include "worker.h"
 
-static void
-destroy_bson(void *b)
-{
-    bson_destroy(b);
-}
-
 /* A read-model review in the API's shape. */
 static json_object *
 review_json(const bson_t *doc)
@@ -63,8 +57,7 @@ query_user_reviews(struct request *r)
         return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such user") : rc;
     }
 
-    bson_t *filter = bson_new();
-    arena_cleanup_add(r->arena, destroy_bson, filter);
+    bson_t *filter = mongo_own(r->arena, bson_new());
     BSON_APPEND_UTF8(filter, "seller_id", id);
     if (cursor != NULL) {
         /* After (after_us, after_id) in (created_us, _id) descending order. */
@@ -83,36 +76,23 @@ query_user_reviews(struct request *r)
         bson_append_document_end(&or, &b);
         bson_append_array_end(filter, &or);
     }
-    bson_t *opts = BCON_NEW("sort", "{", "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "limit",
-                            BCON_INT64(limit + 1));
-    arena_cleanup_add(r->arena, destroy_bson, opts);
-    mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, "reviews");
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    bson_t *opts = mongo_own(r->arena, BCON_NEW("sort", "{", "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1),
+                                                "}", "limit", BCON_INT64(limit + 1)));
+    const bson_t **found;
+    size_t nfound;
+    if ((rc = mongo_find_all(&w->mongo, r->arena, "reviews", filter, opts, &found, &nfound)) != MK_OK) {
+        return readmodel_fail(r, rc);
+    }
+    bool more = nfound > (size_t)limit;
+    size_t n = more ? (size_t)limit : nfound;
     json_object *doc = http_json_own(r, json_object_new_object());
     json_object *items = json_object_new_array();
     json_object_object_add(doc, "items", items);
-    const bson_t *d;
-    int n = 0;
-    long long last_us = 0;
-    const char *last_id = NULL;
-    bool more = false;
-    while (mongoc_cursor_next(cur, &d)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        json_object_array_add(items, review_json(d));
-        last_us = readmodel_int(d, "created_us");
-        last_id = arena_strdup(r->arena, readmodel_str(d, "_id"));
-        n++;
+    for (size_t i = 0; i < n; i++) {
+        json_object_array_add(items, review_json(found[i]));
     }
-    bson_error_t err;
-    if (mongoc_cursor_error(cur, &err)) {
-        mongoc_cursor_destroy(cur);
-        rc = mongo_result(&err, "find reviews");
-        return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
-    }
-    mongoc_cursor_destroy(cur);
+    long long last_us = n > 0 ? readmodel_int(found[n - 1], "created_us") : 0;
+    const char *last_id = n > 0 ? readmodel_str(found[n - 1], "_id") : NULL;
     json_object_object_add(doc, "next_cursor",
                            more && last_id != NULL
                                ? json_object_new_string(
