@@ -22,6 +22,7 @@
 #include "domain/search.h"
 #include "query/cache.h"
 #include "query/handlers.h"
+#include "query/params.h"
 #include "query/readmodel.h"
 #include "worker.h"
 
@@ -347,8 +348,7 @@ browse(struct request *r, const struct search_query *q)
         json_object_put(last_key);
         return readmodel_fail(r, rc);
     }
-    J_ADD(out, "next_cursor", more && last_key != NULL ? J_STR(search_cursor(r->arena, w->cfg->cursor_secret, q, last_key))
-                                                         : NULL);
+    J_ADD(out, "next_cursor", query_next_cursor(r, q->cursor_scope, more ? last_key : NULL));
     json_object_put(last_key);
     bool partial = readmodel_rebuilding(r);
     if (partial) {

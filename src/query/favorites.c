@@ -2,14 +2,11 @@
 #include <string.h>
 
 #include "core/errors.h"
-#include "domain/search.h"
 #include "domain/session.h"
 #include "query/handlers.h"
 #include "query/params.h"
 #include "query/readmodel.h"
 #include "worker.h"
-
-#define FAVORITES_CURSOR_KIND 16
 
 /* The listings shown, by id: not deleted, and a draft only to its seller. */
 struct shown {
@@ -44,12 +41,10 @@ query_my_favorites(struct request *r)
     if ((rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK) {
         return rc;
     }
-    char *binding = arena_sprintf(r->arena, "favorites:%s", s.user_id);
-    json_object *after = NULL;
-    const char *cursor = http_query(r, "cursor");
-    if (cursor != NULL && search_cursor_read(r, w->cfg->cursor_secret, FAVORITES_CURSOR_KIND, binding, cursor,
-                                             &after) != MK_OK) {
-        return MK_EBADPARAM;
+    char *scope = arena_sprintf(r->arena, "favorites:%s", s.user_id);
+    json_object *after;
+    if ((rc = query_cursor(r, scope, &after)) != MK_OK) {
+        return rc;
     }
 
     /* The favourites, newest first, after the cursor. */
@@ -106,16 +101,13 @@ query_my_favorites(struct request *r)
             json_object_array_add(items, json_object_get(l));
         }
     }
-    json_object *next = NULL;
+    json_object *key = NULL;
     if (more) {
-        json_object *key = json_object_new_array();
+        key = http_json_own(r, json_object_new_array());
         json_object_array_add(key, json_object_new_string(readmodel_str(favs[n - 1], "at")));
         json_object_array_add(key, json_object_new_string(readmodel_str(favs[n - 1], "_id")));
-        next = json_object_new_string(search_cursor_make(r->arena, w->cfg->cursor_secret, FAVORITES_CURSOR_KIND,
-                                                         binding, key));
-        json_object_put(key);
     }
-    json_object_object_add(out, "next_cursor", next);
+    json_object_object_add(out, "next_cursor", query_next_cursor(r, scope, key));
     http_set_header(r, "Cache-Control", "private, no-cache");
     return http_respond_json_etag(r, out, NULL);
 }

@@ -4,7 +4,6 @@
  */
 #include <string.h>
 
-#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "query/handlers.h"
@@ -45,11 +44,9 @@ query_user_reviews(struct request *r)
         return rc;
     }
     const char *scope = arena_sprintf(r->arena, "reviews:%s", id);
-    long long after_us = 0;
-    char after_id[UUID_STR_LEN + 1];
-    const char *cursor = http_query(r, "cursor");
-    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, &after_us, after_id) != MK_OK) {
-        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
+    json_object *after;
+    if ((rc = query_cursor(r, scope, &after)) != MK_OK) {
+        return rc;
     }
     const bson_t *seller;
     rc = readmodel_get(r, "sellers", id, &seller);
@@ -59,8 +56,10 @@ query_user_reviews(struct request *r)
 
     bson_t *filter = mongo_own(r->arena, bson_new());
     BSON_APPEND_UTF8(filter, "seller_id", id);
-    if (cursor != NULL) {
+    if (after != NULL) {
         /* After (after_us, after_id) in (created_us, _id) descending order. */
+        long long after_us = json_object_get_int64(json_object_array_get_idx(after, 0));
+        const char *after_id = json_object_get_string(json_object_array_get_idx(after, 1));
         bson_t or, a, b, lt1, lt2;
         BSON_APPEND_ARRAY_BEGIN(filter, "$or", &or);
         BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &a);
@@ -91,13 +90,13 @@ query_user_reviews(struct request *r)
     for (size_t i = 0; i < n; i++) {
         json_object_array_add(items, review_json(found[i]));
     }
-    long long last_us = n > 0 ? readmodel_int(found[n - 1], "created_us") : 0;
-    const char *last_id = n > 0 ? readmodel_str(found[n - 1], "_id") : NULL;
-    json_object_object_add(doc, "next_cursor",
-                           more && last_id != NULL
-                               ? json_object_new_string(
-                                     cursor_encode(r->arena, w->cfg->cursor_secret, scope, last_us, last_id))
-                               : NULL);
+    json_object *key = NULL;
+    if (more && n > 0) {
+        key = http_json_own(r, json_object_new_array());
+        json_object_array_add(key, json_object_new_int64(readmodel_int(found[n - 1], "created_us")));
+        json_object_array_add(key, json_object_new_string(readmodel_str(found[n - 1], "_id")));
+    }
+    json_object_object_add(doc, "next_cursor", query_next_cursor(r, scope, key));
     /* A list is eventually consistent; it is not kept by nginx (no purge reaches it). */
     http_set_header(r, "Cache-Control", "no-cache");
     return http_respond_json(r, 200, doc);
