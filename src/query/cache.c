@@ -25,19 +25,22 @@ cache_get(struct request *r, const char *key, struct cached *out)
     struct worker *w = r->worker;
     redisReply *reply;
     memset(out, 0, sizeof(*out));
-    if (redis_cmd(&w->redis, r->arena, &reply, "GET %s", key) != MK_OK || reply->type != REDIS_REPLY_STRING) {
+    const char *entry = NULL;
+    size_t len = 0;
+    if (redis_cmd(&w->redis, r->arena, &reply, "GET %s", key) != MK_OK ||
+        (entry = redis_reply_str(reply, &len)) == NULL) {
         count(w, false);
         return false;
     }
-    const char *nl = memchr(reply->str, '\n', reply->len);
-    const char *space = memchr(reply->str, ' ', reply->len);
+    const char *nl = memchr(entry, '\n', len);
+    const char *space = memchr(entry, ' ', len);
     if (nl == NULL || space == NULL || space > nl) {
         count(w, false);    /* a marker, or not ours */
         return false;
     }
-    out->seq = strtoll(reply->str, NULL, 10);
+    out->seq = strtoll(entry, NULL, 10);
     out->etag = arena_strndup(r->arena, space + 1, (size_t)(nl - space - 1));
-    out->len = reply->len - (size_t)(nl + 1 - reply->str);
+    out->len = len - (size_t)(nl + 1 - entry);
     out->body = arena_strndup(r->arena, nl + 1, out->len);
     count(w, true);
     return true;
@@ -81,10 +84,11 @@ cache_catalog_gen(struct request *r)
     if (redis_cmd(&w->redis, r->arena, &reply, "GET catalog:gen") != MK_OK) {
         return -1;
     }
-    if (reply->type == REDIS_REPLY_NIL) {
+    if (redis_reply_nil(reply)) {
         return 0;
     }
-    return reply->type == REDIS_REPLY_STRING ? strtoll(reply->str, NULL, 10) : -1;
+    const char *gen = redis_reply_str(reply, NULL);
+    return gen != NULL ? strtoll(gen, NULL, 10) : -1;
 }
 
 int

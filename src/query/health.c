@@ -28,7 +28,7 @@ query_readyz(struct request *r)
     checks[1].rc = mongo_ping(&w->mongo);
     redisReply *reply;
     checks[2].rc = redis_cmd(&w->redis, r->arena, &reply, "PING");
-    if (checks[2].rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
+    if (checks[2].rc == MK_OK && redis_reply_error(reply)) {
         checks[2].rc = MK_EUNAVAILABLE;
     }
     checks[3].rc = s3_check(&w->s3, r->arena);

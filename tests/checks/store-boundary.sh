@@ -1,8 +1,8 @@
 #!/bin/sh
 # Only src/store/ talks to a driver: no call of mongoc_*, PQ*, redis[A-Z]* or curl_* and no
-# driver header (mongoc, libpq, curl) outside it. Domain code still builds its queries (bson
-# and SQL text) and reads Redis replies through hiredis's redisReply, declared by
-# store/redis.h. Lists offenders and fails when there is one. Usage: store-boundary.sh [srcdir]
+# driver header (mongoc, libpq, hiredis, curl) outside it. Domain code still builds its
+# queries (bson and SQL text; libbson is not a driver). Lists offenders and fails when there
+# is one. Usage: store-boundary.sh [srcdir]
 src=${1:-"$(dirname "$0")/../../src"}
 bad=0
 calls=$(grep -rnE '\b(mongoc_[a-z_]+|PQ[a-zA-Z]+|redis[A-Z][a-zA-Z]+|curl_[a-z_]+)[[:space:]]*\(' "$src" \
@@ -12,7 +12,7 @@ if [ -n "$calls" ]; then
     echo "$calls"
     bad=1
 fi
-headers=$(grep -rnE '#[[:space:]]*include[[:space:]]*<(mongoc/|libpq-fe\.h|curl/)' "$src" \
+headers=$(grep -rnE '#[[:space:]]*include[[:space:]]*<(mongoc/|mongoc\.h|libpq-fe\.h|hiredis/|curl/)' "$src" \
               --include='*.c' --include='*.h' | grep -v "^$src/store/")
 if [ -n "$headers" ]; then
     echo "driver headers outside src/store/:"
