@@ -432,6 +432,12 @@ pg_failed_with(const struct pg *pg, const char *sqlstate)
     return strcmp(pg->sqlstate, sqlstate) == 0;
 }
 
+int
+pg_rows(const PGresult *res)
+{
+    return res != NULL ? PQntuples(res) : 0;
+}
+
 const char *
 pg_value(const PGresult *res, int row, int col)
 {

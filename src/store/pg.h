@@ -78,6 +78,9 @@ const char *pg_error_problem(const struct pg *pg);
 /* True when the last failure was SQLSTATE code (e.g. "23505"). */
 bool pg_failed_with(const struct pg *pg, const char *sqlstate);
 
+/* The number of rows of a result (0 for NULL). */
+int pg_rows(const PGresult *res);
+
 /* Convenience accessors for row 0: NULL / 0 when absent. */
 const char *pg_value(const PGresult *res, int row, int col);
 long long pg_int(const PGresult *res, int row, int col);

@@ -206,11 +206,12 @@ endpoint(struct request *r, json_object *body, int which)
         return rc;
     }
     case 6: {
-        const char *listing;
+        const char *listing, *offer;
         struct order_address a;
-        int rc = order_parse_create(r, body, &listing, &a);
+        int rc = order_parse_create(r, body, &listing, &offer, &a);
         if (rc == MK_OK) {
-            FUZZ_ASSERT(listing != NULL && uuid_valid(listing), "listing_id: a UUID");
+            FUZZ_ASSERT((listing != NULL) != (offer != NULL), "listing_id or offer_id, exactly one");
+            FUZZ_ASSERT(uuid_valid(listing != NULL ? listing : offer), "listing_id / offer_id: a UUID");
             FUZZ_ASSERT(a.name != NULL && a.line1 != NULL && a.city != NULL && a.postal_code != NULL && a.country != NULL,
                         "an address has its required members");
             check_line(a.name, 1, ORDER_NAME_MAX, false, "name: 1..100 characters");

@@ -70,9 +70,9 @@ Test(orders, a_valid_order_is_parsed_and_trimmed)
 {
     json_object *body;
     struct request *r = post("{" LISTING ",\"shipping_address\":" ADDRESS_OK "}", &body);
-    const char *listing;
+    const char *listing, *offer;
     struct order_address ad;
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_OK);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_OK);
     cr_assert_str_eq(listing, "0b5c8f1e-6d2a-4c8e-9f1a-3e4d5c6b7a81");
     cr_assert_str_eq(ad.name, "Ada Lovelace");
     cr_assert_null(ad.line2, "line2 is optional");
@@ -85,7 +85,7 @@ Test(orders, a_valid_order_is_parsed_and_trimmed)
     r = post("{" LISTING ",\"shipping_address\":{\"name\":\"A\",\"line1\":\"B\",\"line2\":\"Apt 3\",\"city\":\"C\","
              "\"postal_code\":\"1\",\"country\":\"FR\"}}",
              &body);
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_OK);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_OK);
     cr_assert_str_eq(ad.line2, "Apt 3");
 }
 
@@ -125,9 +125,9 @@ Test(orders, every_address_problem_is_named)
         snprintf(text, sizeof(text), "{" LISTING ",\"shipping_address\":%s}", cases[i].address);
         json_object *body;
         struct request *r = post(text, &body);
-        const char *listing;
+        const char *listing, *offer;
         struct order_address ad;
-        cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION, "%zu", i);
+        cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION, "%zu", i);
         cr_assert_not_null(problem(r, cases[i].field), "%zu: %s", i, cases[i].field);
     }
     snprintf(text, sizeof(text),
@@ -136,9 +136,9 @@ Test(orders, every_address_problem_is_named)
              long_name);
     json_object *body;
     struct request *r = post(text, &body);
-    const char *listing;
+    const char *listing, *offer;
     struct order_address ad;
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
     cr_assert_str_eq(problem(r, "shipping_address.name"), "must be 1 to 100 characters");
 }
 
@@ -146,13 +146,13 @@ Test(orders, listing_id_and_unknown_members)
 {
     json_object *body;
     struct request *r = post("{\"listing_id\":\"nope\",\"shipping_address\":" ADDRESS_OK ",\"qty\":2}", &body);
-    const char *listing;
+    const char *listing, *offer;
     struct order_address ad;
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
     cr_assert_not_null(problem(r, "listing_id"));
     cr_assert_str_eq(problem(r, "qty"), "unknown field");
     r = post("{}", &body);
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
     cr_assert_str_eq(problem(r, "listing_id"), "is required");
     cr_assert_str_eq(problem(r, "shipping_address"), "is required");
 }
