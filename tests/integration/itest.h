@@ -80,6 +80,16 @@ bool itest_poll(int timeout_ms, bool (*fn)(void *), void *arg);
 /* A new connection to the test database (caller PQfinish-es it). */
 PGconn *itest_pg(void);
 
+/* The first value of sql (up to two text parameters, NULL: fewer) as a number; -1 when it
+ * returns no row or NULL. Fails the test when the statement fails. */
+long long itest_pg_num(const char *sql, const char *p1, const char *p2);
+
+/* Run sql (up to two text parameters); fails the test when it fails. */
+void itest_pg_run(const char *sql, const char *p1, const char *p2);
+
+/* Fails the test unless every currency of the ledger and every journal sums to zero. */
+void itest_assert_ledger_balanced(void);
+
 /* A new client of the test MongoDB (caller destroys it); database "market". */
 mongoc_client_t *itest_mongo(void);
 
