@@ -4,7 +4,6 @@
  */
 #include <string.h>
 
-#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "domain/offer.h"
@@ -13,28 +12,13 @@
 #include "query/params.h"
 #include "worker.h"
 
-/* role and status of the query string: role buyer|seller (absent: both), status one of the
- * offer statuses (absent: NULL, any). */
-static int
-list_filters(struct request *r, enum offer_role *role, const char **status)
+static void
+offer_item(const void *items, size_t i, json_object **json, long long *key_us, const char **id)
 {
-    const char *v = http_query(r, "role");
-    *role = OFFER_ROLE_ANY;
-    if (v != NULL) {
-        if (strcmp(v, "buyer") == 0) {
-            *role = OFFER_ROLE_BUYER;
-        } else if (strcmp(v, "seller") == 0) {
-            *role = OFFER_ROLE_SELLER;
-        } else {
-            return http_fail(r, MK_EBADPARAM, "role: must be buyer or seller");
-        }
-    }
-    *status = http_query(r, "status");
-    if (*status != NULL && !offer_status_valid(*status)) {
-        return http_fail(r, MK_EBADPARAM,
-                         "status: must be one of open, accepted, declined, withdrawn, expired, completed");
-    }
-    return MK_OK;
+    const struct offer *o = (const struct offer *)items + i;
+    *json = o->json;
+    *key_us = o->created_us;
+    *id = o->id;
 }
 
 int
@@ -46,43 +30,30 @@ query_offers(struct request *r)
     struct worker *w = r->worker;
     struct session s;
     int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
-    int limit;
-    enum offer_role role = OFFER_ROLE_ANY;
-    const char *status = NULL;
+    int limit, role = OFFER_ROLE_ANY;
     if (rc != MK_OK || (rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK ||
-        (rc = list_filters(r, &role, &status)) != MK_OK) {
+        (rc = query_role(r, &role)) != MK_OK) {
         return rc;
+    }
+    const char *status = http_query(r, "status");
+    if (status != NULL && !offer_status_valid(status)) {
+        return http_fail(r, MK_EBADPARAM,
+                         "status: must be one of open, accepted, declined, withdrawn, expired, completed");
     }
     /* A cursor belongs to one user's one list. */
     const char *scope =
         arena_sprintf(r->arena, "offers:%s:%s:%s", role_names[role], status != NULL ? status : "any", s.user_id);
-    long long after_us = 0;
+    long long after_us;
     char after_id[UUID_STR_LEN + 1];
-    const char *cursor = http_query(r, "cursor");
-    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, &after_us, after_id) != MK_OK) {
-        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
+    bool after;
+    if ((rc = query_cursor(r, scope, &after_us, after_id, &after)) != MK_OK) {
+        return rc;
     }
     struct offer *offers;
     size_t n;
-    rc = offer_list(&w->pg_read, r->arena, s.user_id, role, status, after_us, cursor != NULL ? after_id : NULL,
+    rc = offer_list(&w->pg_read, r->arena, s.user_id, (enum offer_role)role, status, after_us, after ? after_id : NULL,
                     limit + 1, &offers, &n);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    json_object *doc = http_json_own(r, json_object_new_object());
-    json_object *items = json_object_new_array();
-    json_object_object_add(doc, "items", items);
-    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
-        json_object_array_add(items, json_object_get(offers[i].json));
-    }
-    json_object *next = NULL;
-    if (n > (size_t)limit) {
-        const struct offer *last = &offers[limit - 1];
-        next = json_object_new_string(cursor_encode(r->arena, w->cfg->cursor_secret, scope, last->created_us, last->id));
-    }
-    json_object_object_add(doc, "next_cursor", next);
-    http_set_header(r, "Cache-Control", "private, no-store");
-    return http_respond_json(r, 200, doc);
+    return rc != MK_OK ? rc : query_respond_page(r, scope, offers, n, limit, offer_item);
 }
 
 int
@@ -101,11 +72,5 @@ query_offer(struct request *r)
         /* Also when the offer exists but the caller is neither its buyer nor its seller. */
         return http_fail(r, rc, "no such offer");
     }
-    if (rc != MK_OK) {
-        return rc;
-    }
-    json_object *doc = http_json_own(r, json_object_new_object());
-    json_object_object_add(doc, "offer", json_object_get(o.json));
-    http_set_header(r, "Cache-Control", "private, no-store");
-    return http_respond_json(r, 200, doc);
+    return rc != MK_OK ? rc : query_respond_private(r, "offer", o.json);
 }

@@ -2,8 +2,10 @@
 
 #include <string.h>
 
+#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/qstr.h"
+#include "worker.h"
 
 int
 query_params_check(struct request *r, const char *const *allowed)
@@ -40,4 +42,65 @@ query_limit(struct request *r, int *limit)
     }
     *limit = (int)n;
     return MK_OK;
+}
+
+int
+query_role(struct request *r, int *role)
+{
+    const char *v = http_query(r, "role");
+    *role = 0;
+    if (v == NULL) {
+        return MK_OK;
+    }
+    if (strcmp(v, "buyer") == 0 || strcmp(v, "seller") == 0) {
+        *role = v[0] == 'b' ? 1 : 2;
+        return MK_OK;
+    }
+    return http_fail(r, MK_EBADPARAM, "role: must be buyer or seller");
+}
+
+int
+query_cursor(struct request *r, const char *scope, long long *after_us, char *after_id, bool *given)
+{
+    struct worker *w = r->worker;
+    const char *cursor = http_query(r, "cursor");
+    *after_us = 0;
+    *given = cursor != NULL;
+    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, after_us, after_id) != MK_OK) {
+        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
+    }
+    return MK_OK;
+}
+
+int
+query_respond_page(struct request *r, const char *scope, const void *items, size_t n, int limit, query_item_fn item)
+{
+    struct worker *w = r->worker;
+    json_object *doc = http_json_own(r, json_object_new_object());
+    json_object *list = json_object_new_array();
+    json_object_object_add(doc, "items", list);
+    json_object *json;
+    long long key_us;
+    const char *id;
+    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
+        item(items, i, &json, &key_us, &id);
+        json_object_array_add(list, json_object_get(json));
+    }
+    json_object *next = NULL;
+    if (n > (size_t)limit) {
+        item(items, (size_t)limit - 1, &json, &key_us, &id);
+        next = json_object_new_string(cursor_encode(r->arena, w->cfg->cursor_secret, scope, key_us, id));
+    }
+    json_object_object_add(doc, "next_cursor", next);
+    http_set_header(r, "Cache-Control", "private, no-store");
+    return http_respond_json(r, 200, doc);
+}
+
+int
+query_respond_private(struct request *r, const char *name, json_object *obj)
+{
+    json_object *doc = http_json_own(r, json_object_new_object());
+    json_object_object_add(doc, name, json_object_get(obj));
+    http_set_header(r, "Cache-Control", "private, no-store");
+    return http_respond_json(r, 200, doc);
 }

@@ -2,6 +2,9 @@
 #ifndef MK_QUERY_PARAMS_H
 #define MK_QUERY_PARAMS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "core/http.h"
 
 #define QUERY_DEFAULT_LIMIT 20
@@ -14,5 +17,28 @@ int query_params_check(struct request *r, const char *const *allowed);
 
 /* limit: an integer from 1 to 100 in decimal digits (qstr_int), QUERY_DEFAULT_LIMIT when absent. MK_OK or MK_EBADPARAM. */
 int query_limit(struct request *r, int *limit);
+
+/* role: buyer (1) or seller (2); 0 when absent (both). MK_OK or MK_EBADPARAM. The order and
+ * offer role enums share these numbers. */
+int query_role(struct request *r, int *role);
+
+/* cursor: when given, it must be a cursor of the list named scope (core/cursor.h): *after_id
+ * (UUID_STR_LEN + 1 bytes) and *after_us receive its position and *given is set. MK_OK or
+ * MK_EBADPARAM. */
+int query_cursor(struct request *r, const char *scope, long long *after_us, char *after_id, bool *given);
+
+/* How a page reads its items: the JSON, the sort key (microseconds) and the id of item i. */
+typedef void (*query_item_fn)(const void *items, size_t i, json_object **json, long long *key_us, const char **id);
+
+/*
+ * Answer one page of a private keyset list: 200 {"items": the first limit of the n items
+ * fetched (fetch limit + 1), "next_cursor": a cursor of scope after item limit - 1 when there
+ * were more, else null}, Cache-Control private, no-store.
+ */
+int query_respond_page(struct request *r, const char *scope, const void *items, size_t n, int limit,
+                       query_item_fn item);
+
+/* Answer 200 {"<name>": obj} (a new reference is taken), Cache-Control private, no-store. */
+int query_respond_private(struct request *r, const char *name, json_object *obj);
 
 #endif

@@ -747,3 +747,22 @@ itest_assert_ledger_balanced(void)
                               NULL, NULL),
                  0, "an unbalanced journal was committed");
 }
+
+const char *
+itest_word(char first)
+{
+    static char w[24];
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long v = (unsigned long long)getpid() * 1000003ULL + (unsigned long long)ts.tv_nsec / 1000 +
+                           (unsigned long long)ts.tv_sec * 7919ULL + counter++;
+    size_t n = 0;
+    w[n++] = first;
+    for (int i = 0; i < 12; i++, v /= 26) {
+        w[n++] = (char)('a' + v % 26);
+    }
+    w[n++] = 'q';
+    w[n] = '\0';
+    return w;
+}

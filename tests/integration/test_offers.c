@@ -27,24 +27,6 @@ TestSuite(offers, .fini = itest_assert_ledger_balanced, .timeout = 600);
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-/* A word no other test uses, letters only (search folds words). */
-static const char *
-unique_word(void)
-{
-    static char w[24];
-    static unsigned counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long v = (unsigned long long)getpid() * 1000003ULL + (unsigned long long)ts.tv_nsec / 1000 +
-                           (unsigned long long)ts.tv_sec * 7919ULL + counter++;
-    size_t n = 0;
-    w[n++] = 'o';
-    for (int i = 0; i < 12; i++, v /= 26) {
-        w[n++] = (char)('a' + v % 26);
-    }
-    w[n] = '\0';
-    return w;
-}
 
 /* A new active listing of seller at price (title "<word> lamp" when word is not NULL). */
 static void
@@ -641,7 +623,7 @@ Test(offers, a_reserved_listing_refuses_other_buyers_and_edits_and_sells_at_the_
     itest_user_new(&seller, "ReservingSeller");
     itest_user_new(&buyer, "ReservedFor");
     itest_user_new(&other, "TooLate");
-    const char *word = unique_word();
+    const char *word = itest_word('o');
     char listing[40], offer[40], word_copy[24];
     snprintf(word_copy, sizeof(word_copy), "%s", word);
     new_listing_titled(&seller, PRICE, word_copy, listing);
@@ -1024,7 +1006,7 @@ Test(offer_timers, open_offers_expire_and_reservations_lapse)
     itest_user_new(&seller, "TimedSeller");
     itest_user_new(&buyer, "TimedBuyer");
     itest_user_new(&other, "PatientBuyer");
-    const char *word = unique_word();
+    const char *word = itest_word('o');
     char w[24], open_listing[40], open_offer[40], listing[40], offer[40];
     snprintf(w, sizeof(w), "%s", word);
     new_listing(&seller, open_listing);
