@@ -56,21 +56,17 @@ query_offers(struct request *r)
     return rc != MK_OK ? rc : query_respond_page(r, scope, offers, n, limit, offer_item);
 }
 
+static int
+offer_json(struct pg *pg, arena_t *a, const char *id, const char *user_id, json_object **json)
+{
+    struct offer o;
+    int rc = offer_get(pg, a, id, user_id, &o);
+    *json = rc == MK_OK ? o.json : NULL;
+    return rc;
+}
+
 int
 query_offer(struct request *r)
 {
-    struct worker *w = r->worker;
-    const char *id = http_path_param(r, "id");
-    struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    struct offer o;
-    rc = uuid_valid(id) ? offer_get(&w->pg_read, r->arena, id, s.user_id, &o) : MK_ENOTFOUND;
-    if (rc == MK_ENOTFOUND) {
-        /* Also when the offer exists but the caller is neither its buyer nor its seller. */
-        return http_fail(r, rc, "no such offer");
-    }
-    return rc != MK_OK ? rc : query_respond_private(r, "offer", o.json);
+    return query_private_read(r, "offer", offer_json);
 }

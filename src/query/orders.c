@@ -51,23 +51,19 @@ query_orders(struct request *r)
     return rc != MK_OK ? rc : query_respond_page(r, scope, orders, n, limit, order_item);
 }
 
+static int
+order_json(struct pg *pg, arena_t *a, const char *id, const char *user_id, json_object **json)
+{
+    struct order o;
+    int rc = order_get(pg, a, id, user_id, &o);
+    *json = rc == MK_OK ? o.json : NULL;
+    return rc;
+}
+
 int
 query_order(struct request *r)
 {
-    struct worker *w = r->worker;
-    const char *id = http_path_param(r, "id");
-    struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    struct order o;
-    rc = uuid_valid(id) ? order_get(&w->pg_read, r->arena, id, s.user_id, &o) : MK_ENOTFOUND;
-    if (rc == MK_ENOTFOUND) {
-        /* Also when the order exists but the caller is neither its buyer nor its seller. */
-        return http_fail(r, rc, "no such order");
-    }
-    return rc != MK_OK ? rc : query_respond_private(r, "order", o.json);
+    return query_private_read(r, "order", order_json);
 }
 
 int

@@ -4,7 +4,9 @@
 
 #include "core/cursor.h"
 #include "core/errors.h"
+#include "core/ids.h"
 #include "core/qstr.h"
+#include "domain/session.h"
 #include "worker.h"
 
 int
@@ -97,10 +99,26 @@ query_respond_page(struct request *r, const char *scope, const void *items, size
 }
 
 int
-query_respond_private(struct request *r, const char *name, json_object *obj)
+query_private_read(struct request *r, const char *name, query_get_fn get)
 {
+    struct worker *w = r->worker;
+    const char *id = http_path_param(r, "id");
+    struct session s;
+    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    json_object *json = NULL;
+    rc = uuid_valid(id) ? get(&w->pg_read, r->arena, id, s.user_id, &json) : MK_ENOTFOUND;
+    if (rc == MK_ENOTFOUND) {
+        /* Also when it exists but the caller is neither of its parties. */
+        return http_fail(r, rc, arena_sprintf(r->arena, "no such %s", name));
+    }
+    if (rc != MK_OK) {
+        return rc;
+    }
     json_object *doc = http_json_own(r, json_object_new_object());
-    json_object_object_add(doc, name, json_object_get(obj));
+    json_object_object_add(doc, name, json_object_get(json));
     http_set_header(r, "Cache-Control", "private, no-store");
     return http_respond_json(r, 200, doc);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "core/http.h"
+#include "store/pg.h"
 
 #define QUERY_DEFAULT_LIMIT 20
 #define QUERY_MAX_LIMIT 100
@@ -38,7 +39,15 @@ typedef void (*query_item_fn)(const void *items, size_t i, json_object **json, l
 int query_respond_page(struct request *r, const char *scope, const void *items, size_t n, int limit,
                        query_item_fn item);
 
-/* Answer 200 {"<name>": obj} (a new reference is taken), Cache-Control private, no-store. */
-int query_respond_private(struct request *r, const char *name, json_object *obj);
+/* How a private read finds one resource: MK_OK with *json (owned by the arena) when user_id may
+ * see id (its buyer or seller), MK_ENOTFOUND otherwise. */
+typedef int (*query_get_fn)(struct pg *pg, arena_t *a, const char *id, const char *user_id, json_object **json);
+
+/*
+ * GET of one private resource named name ("order", "offer") by the path's {id}, from pg_read:
+ * 200 {"<name>": ...}, Cache-Control private, no-store; 404 "no such <name>" for a bad id, an
+ * unknown one, or one the caller is no party to (its existence is not revealed).
+ */
+int query_private_read(struct request *r, const char *name, query_get_fn get);
 
 #endif
