@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "domain/category.h"
 #include "domain/listing.h"
+#include "domain/offer.h"
 #include "domain/session.h"
 #include "worker.h"
 
@@ -191,7 +192,9 @@ delete_body(struct request *r, struct command_tx *tx, void *data)
     if (rc != MK_OK || (rc = check_change(r, &row, c->user_id, false)) != MK_OK) {
         return rc;
     }
-    if ((rc = listing_set_status(tx->pg, r->arena, c->id, "deleted")) != MK_OK) {
+    /* Open offers end with the listing (declined by the system); its event last. */
+    if ((rc = listing_set_status(tx->pg, r->arena, c->id, "deleted")) != MK_OK ||
+        (rc = offer_decline_open(tx->pg, r->arena, c->id, NULL, &tx->last_seq)) != MK_OK) {
         return rc;
     }
     return listing_emit(tx->pg, r->arena, c->id, "listing.deleted", NULL, &tx->last_seq, NULL);

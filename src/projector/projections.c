@@ -19,6 +19,8 @@ const struct projection projections[] = {
     {"favorite.removed", project_favorite},
     {"listing.sold", project_listing},
     {"listing.relisted", project_listing},
+    {"listing.reserved", project_listing},
+    {"listing.reservation_lapsed", project_listing},
     {"review.created", project_review},
 };
 const size_t projections_count = sizeof(projections) / sizeof(projections[0]);

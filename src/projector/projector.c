@@ -1,6 +1,7 @@
 #include "projector/projector.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,16 +434,32 @@ projector_close(struct projector *p)
 }
 
 int
+projector_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int err = pthread_create(thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        log_error("%s: cannot start its thread: %s", name, strerror(err));
+        return MK_EINTERNAL;
+    }
+    return MK_OK;
+}
+
+int
 projector_main(const struct config *cfg)
 {
     struct projector p;
     projector_open(&p, cfg);
-    if (media_start(cfg) != MK_OK) {
-        fprintf(stderr, "marketd: cannot start the media thread\n");
+    if (media_start(cfg) != MK_OK || timers_start(cfg) != MK_OK) {
+        fprintf(stderr, "marketd: cannot start the media or timers thread\n");
         exit(2);
     }
     log_info("projector: started; waiting for the advisory lock");
     int rc = run(&p);
+    timers_stop();
     media_stop();
     log_info("projector: stopped at txid %s seq %lld", p.pos.txid, p.pos.seq);
     projector_close(&p);

@@ -13,6 +13,15 @@
 #include "query/params.h"
 #include "worker.h"
 
+static void
+order_item(const void *items, size_t i, json_object **json, long long *key_us, const char **id)
+{
+    const struct order *o = (const struct order *)items + i;
+    *json = o->json;
+    *key_us = o->created_us;
+    *id = o->id;
+}
+
 int
 query_orders(struct request *r)
 {
@@ -22,79 +31,38 @@ query_orders(struct request *r)
     struct worker *w = r->worker;
     struct session s;
     int rc = worker_authenticate(r, &s);
-    if (rc != MK_OK) {
+    int limit, role = ORDER_ROLE_ANY;
+    if (rc != MK_OK || (rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK ||
+        (rc = query_role(r, &role)) != MK_OK) {
         return rc;
-    }
-    int limit;
-    if ((rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK) {
-        return rc;
-    }
-    enum order_role role = ORDER_ROLE_ANY;
-    const char *v = http_query(r, "role");
-    if (v != NULL) {
-        if (strcmp(v, "buyer") == 0) {
-            role = ORDER_ROLE_BUYER;
-        } else if (strcmp(v, "seller") == 0) {
-            role = ORDER_ROLE_SELLER;
-        } else {
-            return http_fail(r, MK_EBADPARAM, "role: must be buyer or seller");
-        }
     }
     /* A cursor belongs to one user's one list. */
     const char *scope = arena_sprintf(r->arena, "orders:%s:%s", role_names[role], s.user_id);
-    json_object *after;
-    if ((rc = query_cursor(r, scope, &after)) != MK_OK) {
+    long long after_us;
+    const char *after_id;
+    if ((rc = query_keyset_cursor(r, scope, &after_us, &after_id)) != MK_OK) {
         return rc;
     }
-    long long after_us = after != NULL ? json_object_get_int64(json_object_array_get_idx(after, 0)) : 0;
-    const char *after_id = after != NULL ? json_object_get_string(json_object_array_get_idx(after, 1)) : NULL;
     struct order *orders;
     size_t n;
-    rc = order_list(&w->pg_read, r->arena, s.user_id, role, after_us, after_id, limit + 1,
-                    &orders, &n);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    json_object *doc = http_json_own(r, json_object_new_object());
-    json_object *items = json_object_new_array();
-    json_object_object_add(doc, "items", items);
-    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
-        json_object_array_add(items, json_object_get(orders[i].json));
-    }
-    json_object *key = NULL;
-    if (n > (size_t)limit) {
-        key = http_json_own(r, json_object_new_array());
-        json_object_array_add(key, json_object_new_int64(orders[limit - 1].created_us));
-        json_object_array_add(key, json_object_new_string(orders[limit - 1].id));
-    }
-    json_object_object_add(doc, "next_cursor", query_next_cursor(r, scope, key));
-    http_set_header(r, "Cache-Control", "private, no-store");
-    return http_respond_json(r, 200, doc);
+    rc = order_list(&w->pg_read, r->arena, s.user_id, (enum order_role)role, after_us, after_id,
+                    limit + 1, &orders, &n);
+    return rc != MK_OK ? rc : query_respond_page(r, scope, orders, n, limit, order_item);
+}
+
+static int
+order_json(struct pg *pg, arena_t *a, const char *id, const char *user_id, json_object **json)
+{
+    struct order o;
+    int rc = order_get(pg, a, id, user_id, &o);
+    *json = rc == MK_OK ? o.json : NULL;
+    return rc;
 }
 
 int
 query_order(struct request *r)
 {
-    struct worker *w = r->worker;
-    const char *id = http_path_param(r, "id");
-    struct session s;
-    int rc = worker_authenticate(r, &s);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    struct order o;
-    rc = uuid_valid(id) ? order_get(&w->pg_read, r->arena, id, s.user_id, &o) : MK_ENOTFOUND;
-    if (rc == MK_ENOTFOUND) {
-        /* Also when the order exists but the caller is neither its buyer nor its seller. */
-        return http_fail(r, rc, "no such order");
-    }
-    if (rc != MK_OK) {
-        return rc;
-    }
-    json_object *doc = http_json_own(r, json_object_new_object());
-    json_object_object_add(doc, "order", json_object_get(o.json));
-    http_set_header(r, "Cache-Control", "private, no-store");
-    return http_respond_json(r, 200, doc);
+    return query_private_read(r, "order", order_json);
 }
 
 int
