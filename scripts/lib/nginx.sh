@@ -20,7 +20,7 @@ _nginx_render() {
         -e "s|@NGINX_USER@|$user|g" -e "s|@HTTPS_PORT@|$MARKET_HTTPS_PORT|g" -e "s|@HTTP_PORT@|$MARKET_HTTP_PORT|g" \
         -e "s|@QUERY_UPSTREAM@|unix:$MARKET_RUN/query.sock|g" \
         -e "s|@COMMAND_UPSTREAM@|unix:$MARKET_RUN/command.sock|g" \
-        -e "s|@CACHE_DIR@|$MARKET_NGINX_CACHE|g" \
+        -e "s|@CACHE_DIR@|$MARKET_NGINX_CACHE|g" -e "s|@ROOT@|$MARKET_ROOT|g" \
         -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" "$in" >"$out"
 }
 
