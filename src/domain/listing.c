@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/errors.h"
@@ -241,38 +242,29 @@ json_text(arena_t *a, json_object *o)
     return o != NULL ? arena_strdup(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
 }
 
+/* The input's nine columns, in the order INSERT and UPDATE take them after their ids. */
+static void
+input_values(arena_t *a, const struct listing_input *in, const char *price, const char **v)
+{
+    const char *cols[] = {in->title,    in->description,           in->category,
+                          in->condition, price,                    in->currency,
+                          json_text(a, in->location), json_text(a, in->attributes), in->status};
+    memcpy(v, cols, sizeof(cols));
+}
+
 int
 listing_insert(struct pg *pg, arena_t *a, const char *id, const char *seller_id, const struct listing_input *in)
 {
-    const char *price = arena_sprintf(a, "%lld", in->price_minor);
-    const char *values[] = {id,
-                            seller_id,
-                            in->title,
-                            in->description,
-                            in->category,
-                            in->condition,
-                            price,
-                            in->currency,
-                            json_text(a, in->location),
-                            json_text(a, in->attributes),
-                            in->status};
+    const char *values[11] = {id, seller_id};
+    input_values(a, in, arena_sprintf(a, "%lld", in->price_minor), values + 2);
     return pg_exec(pg, a, &INSERT, values, NULL);
 }
 
 int
 listing_update(struct pg *pg, arena_t *a, const char *id, const struct listing_input *in)
 {
-    const char *price = in->has_price ? arena_sprintf(a, "%lld", in->price_minor) : NULL;
-    const char *values[] = {id,
-                            in->title,
-                            in->description,
-                            in->category,
-                            in->condition,
-                            price,
-                            in->currency,
-                            json_text(a, in->location),
-                            json_text(a, in->attributes),
-                            in->status};
+    const char *values[10] = {id};
+    input_values(a, in, in->has_price ? arena_sprintf(a, "%lld", in->price_minor) : NULL, values + 1);
     return pg_exec(pg, a, &UPDATE, values, NULL);
 }
 

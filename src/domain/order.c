@@ -414,7 +414,7 @@ order_list(struct pg *pg, arena_t *a, const char *user_id, enum order_role role,
     if (rc != MK_OK) {
         return rc;
     }
-    int rows = PQntuples(res);
+    int rows = pg_nrows(res);
     *out = arena_calloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof(**out));
     for (int i = 0; i < rows; i++) {
         order_from_row(a, res, i, &(*out)[i]);

@@ -61,7 +61,7 @@ struct projection {
 /* A read-model collection: dropped by a rebuild, then given its indexes. */
 struct read_collection {
     const char *name;
-    int (*ensure_indexes)(struct projection_ctx *p, mongoc_collection_t *coll);
+    int (*ensure_indexes)(struct projection_ctx *p, const char *coll);
 };
 
 extern const struct projection projections[];
@@ -90,13 +90,13 @@ int project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json
 int project_review(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 
 /* Indexes of the `favorites` read model (projector/favorite.c). */
-int favorite_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+int favorite_indexes(struct projection_ctx *p, const char *coll);
 
 /* Indexes of the `listings` read model (projector/listing.c). */
-int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+int listing_indexes(struct projection_ctx *p, const char *coll);
 
 /* Indexes of the `reviews` read model (projector/review.c). */
-int review_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+int review_indexes(struct projection_ctx *p, const char *coll);
 
 /*
  * Images, off the critical path (projector/media.c): a media thread of each projector

@@ -4,7 +4,6 @@
  */
 #include <string.h>
 
-#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "domain/ledger.h"
@@ -22,7 +21,7 @@ query_orders(struct request *r)
                                              [ORDER_ROLE_SELLER] = "seller"};
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -43,15 +42,15 @@ query_orders(struct request *r)
     }
     /* A cursor belongs to one user's one list. */
     const char *scope = arena_sprintf(r->arena, "orders:%s:%s", role_names[role], s.user_id);
-    long long after_us = 0;
-    char after_id[UUID_STR_LEN + 1];
-    const char *cursor = http_query(r, "cursor");
-    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, &after_us, after_id) != MK_OK) {
-        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
+    json_object *after;
+    if ((rc = query_cursor(r, scope, &after)) != MK_OK) {
+        return rc;
     }
+    long long after_us = after != NULL ? json_object_get_int64(json_object_array_get_idx(after, 0)) : 0;
+    const char *after_id = after != NULL ? json_object_get_string(json_object_array_get_idx(after, 1)) : NULL;
     struct order *orders;
     size_t n;
-    rc = order_list(&w->pg_read, r->arena, s.user_id, role, after_us, cursor != NULL ? after_id : NULL, limit + 1,
+    rc = order_list(&w->pg_read, r->arena, s.user_id, role, after_us, after_id, limit + 1,
                     &orders, &n);
     if (rc != MK_OK) {
         return rc;
@@ -62,12 +61,13 @@ query_orders(struct request *r)
     for (size_t i = 0; i < n && i < (size_t)limit; i++) {
         json_object_array_add(items, json_object_get(orders[i].json));
     }
-    json_object *next = NULL;
+    json_object *key = NULL;
     if (n > (size_t)limit) {
-        const struct order *last = &orders[limit - 1];
-        next = json_object_new_string(cursor_encode(r->arena, w->cfg->cursor_secret, scope, last->created_us, last->id));
+        key = http_json_own(r, json_object_new_array());
+        json_object_array_add(key, json_object_new_int64(orders[limit - 1].created_us));
+        json_object_array_add(key, json_object_new_string(orders[limit - 1].id));
     }
-    json_object_object_add(doc, "next_cursor", next);
+    json_object_object_add(doc, "next_cursor", query_next_cursor(r, scope, key));
     http_set_header(r, "Cache-Control", "private, no-store");
     return http_respond_json(r, 200, doc);
 }
@@ -78,7 +78,7 @@ query_order(struct request *r)
     struct worker *w = r->worker;
     const char *id = http_path_param(r, "id");
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -102,7 +102,7 @@ query_balance(struct request *r)
 {
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/cursor.h"
 #include "core/qstr.h"
+#include "worker.h"
 
 int
 query_params_check(struct request *r, const char *const *allowed)
@@ -40,4 +42,22 @@ query_limit(struct request *r, int *limit)
     }
     *limit = (int)n;
     return MK_OK;
+}
+
+int
+query_cursor(struct request *r, const char *scope, json_object **after)
+{
+    const char *text = http_query(r, "cursor");
+    *after = NULL;
+    if (text != NULL && cursor_read(r->arena, r->worker->cfg->cursor_secret, scope, text, after) != MK_OK) {
+        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list (edited, or made for other parameters)");
+    }
+    return MK_OK;
+}
+
+json_object *
+query_next_cursor(struct request *r, const char *scope, json_object *key)
+{
+    return key != NULL ? json_object_new_string(cursor_make(r->arena, r->worker->cfg->cursor_secret, scope, key))
+                       : NULL;
 }

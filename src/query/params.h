@@ -15,4 +15,12 @@ int query_params_check(struct request *r, const char *const *allowed);
 /* limit: an integer from 1 to 100 in decimal digits (qstr_int), QUERY_DEFAULT_LIMIT when absent. MK_OK or MK_EBADPARAM. */
 int query_limit(struct request *r, int *limit);
 
+/* The list's ?cursor= for scope (core/cursor.h): *after is its key (arena-owned), NULL when
+ * absent. MK_EBADPARAM ("cursor: is not a cursor of this list") for any other text. */
+int query_cursor(struct request *r, const char *scope, json_object **after);
+
+/* The next_cursor member of a page: the cursor after the item whose key is key (a JSON
+ * string, a new reference), or NULL (JSON null: the last page) when key is NULL. */
+json_object *query_next_cursor(struct request *r, const char *scope, json_object *key);
+
 #endif
