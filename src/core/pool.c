@@ -1,14 +1,18 @@
 #include "core/pool.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -366,6 +370,71 @@ on_stop(int sig)
     worker_stop = 1;
 }
 
+/* Accept without libfcgi's OS_Accept, which polls every new Unix-socket connection for
+ * readable data (a system call per request) before returning it. */
+static int
+accept_connection(int listen_fd, bool tcp)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0 && tcp) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    return fd;
+}
+
+/* Serve one request on the connection fd with libfcgi. */
+static void
+serve_connection(FCGX_Request *req, int fd, pool_serve_fn serve, void *ctx)
+{
+    /* FCGX_Accept_r starts by finishing the previous request, which would close a preset
+     * ipcFd unless keepConnection is set; it then takes keepConnection from the request's
+     * BEGIN record (nginx: off) and reads from the preset fd instead of accepting. */
+    req->ipcFd = fd;
+    req->keepConnection = 1;
+    if (FCGX_Accept_r(req) < 0) {
+        return; /* not a FastCGI request: libfcgi closed it */
+    }
+    serve(ctx, req);
+    /* With the request's input read to its end (the empty FCGI_STDIN record is normally in
+     * the buffer already), a plain close() is safe: nothing unread is left that could reset
+     * the connection. Otherwise (a body refused unread) keep libfcgi's lingering close,
+     * which drains the input first: shutdown, poll, read, close. */
+    if (FCGX_GetChar(req->in) == EOF) {
+        req->detached = 1;
+    }
+    FCGX_Finish_r(req);
+}
+
+/* The wait for a connection: SIGTERM, SIGINT and SIGHUP are deliverable only here. Returns
+ * 1 when the listener is readable, 0 on a timeout or signal, -1 on an error. */
+static int
+wait_for_connection(int epfd, const sigset_t *waitmask, pid_t parent, pool_idle_fn idle, void *ctx)
+{
+    int flush_ms = log_flush_due();
+    int wait_ms = flush_ms >= 0 && flush_ms < 1000 ? flush_ms : 1000;
+    struct epoll_event ev;
+    int n = epoll_pwait(epfd, &ev, 1, wait_ms, waitmask);
+    if (n < 0) {
+        if (errno == EINTR) {
+            return 0;
+        }
+        log_error("worker: poll: %s", strerror(errno));
+        return -1;
+    }
+    if (n == 0) {
+        log_flush_due();
+        if (getppid() != parent) {
+            log_warn("worker: master is gone; exiting");
+            return -1;
+        }
+        if (idle != NULL && wait_ms == 1000) {
+            idle(ctx);
+        }
+    }
+    return n;
+}
+
 int
 pool_worker_run(int listen_fd, int max_requests, pool_serve_fn serve, pool_idle_fn idle, void *ctx)
 {
@@ -391,37 +460,38 @@ pool_worker_run(int listen_fd, int max_requests, pool_serve_fn serve, pool_idle_
     }
     FCGX_Request req;
     FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    int domain = AF_UNIX;
+    socklen_t dlen = sizeof(domain);
+    getsockopt(listen_fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen);
+    /* EPOLLEXCLUSIVE: a new connection wakes one idle worker, not all of them. */
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &lev) != 0) {
+        log_error("worker: epoll: %s", strerror(errno));
+        return 1;
+    }
+    log_buffer_access(true);
 
     long served = 0;
     pid_t parent = getppid();
+    /* Wait, then accept: the wait is where signals are delivered, and measured cheaper than
+     * trying accept4 first (a lost race costs an EAGAIN and a wait anyway). */
     while (!worker_stop && (max_requests == 0 || served < max_requests)) {
-        struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
-        struct timespec ts = {1, 0};
-        int n = ppoll(&pfd, 1, &ts, &waitmask);
+        int n = wait_for_connection(epfd, &waitmask, parent, idle, ctx);
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            log_error("worker: poll: %s", strerror(errno));
-            return 1;
+            break;
         }
-        if (n == 0) {
-            if (getppid() != parent) {
-                log_warn("worker: master is gone; exiting");
-                return 1;
-            }
-            if (idle != NULL) {
-                idle(ctx);
-            }
-            continue;
+        int fd = n > 0 ? accept_connection(listen_fd, domain != AF_UNIX) : -1;
+        if (fd < 0) {
+            continue; /* a timeout, a signal, or another worker won the race (EAGAIN) */
         }
-        if (FCGX_Accept_r(&req) < 0) {
-            continue; /* another worker won the race (EAGAIN), or the client left */
-        }
-        serve(ctx, &req);
-        FCGX_Finish_r(&req);
+        serve_connection(&req, fd, serve, ctx);
         served++;
+        log_flush_due();
     }
+    int rc = worker_stop || (max_requests != 0 && served >= max_requests) ? 0 : 1;
     FCGX_Free(&req, 1);
-    return 0;
+    close(epfd);
+    log_buffer_access(false);
+    return rc;
 }
