@@ -28,5 +28,10 @@ int command_saved_search_delete(struct request *r);
 int command_webhook_create(struct request *r);
 int command_webhook_delete(struct request *r);
 int command_webhook_retry(struct request *r);
+int command_make_offer(struct request *r);
+int command_counter_offer(struct request *r);
+int command_accept_offer(struct request *r);
+int command_decline_offer(struct request *r);
+int command_withdraw_offer(struct request *r);
 
 #endif

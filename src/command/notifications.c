@@ -22,8 +22,7 @@
 static int
 me_json(struct request *r, struct session *s, json_object **body)
 {
-    struct worker *w = r->worker;
-    int rc = session_authenticate(r, &w->redis, w->cfg, s, NULL);
+    int rc = worker_authenticate(r, s);
     return rc != MK_OK ? rc : http_json_body(r, body);
 }
 

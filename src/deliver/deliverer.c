@@ -128,7 +128,7 @@ deliverer_main(const struct config *cfg)
         if (rc == MK_ENOTFOUND && webhook_next_due_ms(&w.pg, a, &due) == MK_OK && due >= 0 && due < wait) {
             wait = (int)due + 1;
         }
-        if (rc != MK_ENOTFOUND || pg_wait_notify(&w.pg, wait) < 0) {
+        if (rc != MK_ENOTFOUND || pg_wait_notify(&w.pg, wait, NULL, NULL) < 0) {
             pause_ms(rc != MK_ENOTFOUND ? 500 : wait);
         }
     }

@@ -431,7 +431,7 @@ saved_search_find_matches(struct pg *pg, arena_t *a, const struct category_set *
     if (rc != MK_OK) {
         return rc;
     }
-    int rows = pg_rows(res);
+    int rows = pg_nrows(res);
     if (candidates != NULL) {
         *candidates = (size_t)rows;
     }

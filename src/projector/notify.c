@@ -20,7 +20,7 @@
 #include "domain/notify.h"
 #include "domain/saved_search.h"
 #include "projector/projections.h"
-#include "store/docs.h"
+#include "store/mongo.h"
 #include "worker.h"
 
 #define COLLECTION "notifications"
@@ -37,26 +37,18 @@ static const struct pg_stmt ENQUEUE = {
 };
 
 int
-notify_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
+notify_indexes(struct projection_ctx *p, const char *coll)
 {
-    (void)coll;
-    struct {
-        const char *name;
-        bson_t *keys;
-    } idx[] = {
-        {"user_created", BCON_NEW("user_id", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1))},
-        {"user_read_created", BCON_NEW("user_id", BCON_INT32(1), "read", BCON_INT32(1), "created_us", BCON_INT32(-1),
-                                       "_id", BCON_INT32(-1))},
-        {"saved_search_last", BCON_NEW("data.saved_search_id", BCON_INT32(1), "last_match_us", BCON_INT32(-1))},
-    };
-    int rc = MK_OK;
-    for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
-        if (rc == MK_OK) {
-            rc = docs_create_index(p->mongo, p->arena, COLLECTION, idx[i].name, idx[i].keys);
-        }
-        bson_destroy(idx[i].keys);
-    }
-    return rc;
+    /* a user's feed, newest first (all, and unread); a saved search's latest item (folding) */
+    bson_t *cmd = mongo_own(
+        p->arena,
+        BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key", "{", "user_id", BCON_INT32(1),
+                 "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "name", BCON_UTF8("user_created"), "}",
+                 "{", "key", "{", "user_id", BCON_INT32(1), "read", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id",
+                 BCON_INT32(-1), "}", "name", BCON_UTF8("user_read_created"), "}", "{", "key", "{",
+                 "data.saved_search_id", BCON_INT32(1), "last_match_us", BCON_INT32(-1), "}", "name",
+                 BCON_UTF8("saved_search_last"), "}", "]"));
+    return mongo_write_command(p->mongo, coll, cmd);
 }
 
 bool
@@ -116,7 +108,8 @@ put(struct projection_ctx *p, const struct outbox_row *ev, const char *id, const
         bson_concat(&doc, extra);
     }
     bson_append_document_end(&update, &doc);
-    int rc = docs_update_one(p->mongo, p->arena, COLLECTION, &filter, &update, true, NULL, NULL);
+    bson_t *upsert = mongo_own(p->arena, BCON_NEW("upsert", BCON_BOOL(true)));
+    int rc = mongo_update_one(p->mongo, COLLECTION, &filter, &update, upsert, NULL);
     bson_destroy(&filter);
     bson_destroy(&update);
     bson_destroy(bdata);
@@ -138,13 +131,13 @@ struct fanout {
     arena_t *arena;
 };
 
-static bool
+static int
 collect_user(const bson_t *doc, void *arg)
 {
     struct fanout *f = arg;
     bson_iter_t it;
     if (!bson_iter_init_find(&it, doc, "user_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
-        return true;
+        return MK_OK;
     }
     if (f->n == f->cap) {
         size_t cap = f->cap == 0 ? 64 : f->cap * 2;
@@ -156,7 +149,7 @@ collect_user(const bson_t *doc, void *arg)
         f->cap = cap;
     }
     f->users[f->n++] = arena_strdup(f->arena, bson_iter_utf8(&it, NULL));
-    return true;
+    return MK_OK;
 }
 
 /* Everyone who favourites the listing (as the read model stands at this event), but the excluded. */
@@ -164,9 +157,9 @@ static int
 fanout(struct projection_ctx *p, const struct outbox_row *ev, const struct notify_plan *plan)
 {
     struct fanout f = {.arena = p->arena};
-    bson_t *filter = BCON_NEW("listing_id", BCON_UTF8(plan->fanout_listing), "active", BCON_BOOL(true));
-    int rc = docs_find(p->mongo, p->arena, "favorites", filter, NULL, collect_user, &f);
-    bson_destroy(filter);
+    bson_t *filter =
+        mongo_own(p->arena, BCON_NEW("listing_id", BCON_UTF8(plan->fanout_listing), "active", BCON_BOOL(true)));
+    int rc = mongo_find_each(p->mongo, "favorites", filter, NULL, collect_user, &f);
     for (size_t i = 0; i < f.n && rc == MK_OK; i++) {
         bool excluded = false;
         for (int k = 0; k < 2 && !excluded; k++) {
@@ -181,24 +174,6 @@ fanout(struct projection_ctx *p, const struct outbox_row *ev, const struct notif
 
 /* ---- saved searches ---------------------------------------------------------------- */
 
-struct last_item {
-    bool found;
-    char *id;
-    long long last_match_us;
-    arena_t *arena;
-};
-
-static bool
-take_last(const bson_t *doc, void *arg)
-{
-    struct last_item *l = arg;
-    bson_iter_t it;
-    l->found = true;
-    l->id = bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it) ? arena_strdup(l->arena, bson_iter_utf8(&it, NULL)) : NULL;
-    l->last_match_us = bson_iter_init_find(&it, doc, "last_match_us") ? bson_iter_as_int64(&it) : 0;
-    return false;
-}
-
 /* One match of listing_id by saved search ss_id (of user): folded into the search's last
  * item when that item's last match is at most 10 minutes older, else a new item. */
 static int
@@ -208,30 +183,30 @@ match_one(struct projection_ctx *p, const struct outbox_row *ev, const char *ss_
     long long at_us = ev->created_ms * 1000;
     const char *key = arena_sprintf(p->arena, "%s:%lld", listing_id, ev->version);
     long long seen = 0;
-    bson_t *filter = BCON_NEW("data.saved_search_id", BCON_UTF8(ss_id), "match_keys", BCON_UTF8(key));
-    int rc = docs_count(p->mongo, p->arena, COLLECTION, filter, &seen);
-    bson_destroy(filter);
+    bson_t *filter = mongo_own(p->arena, BCON_NEW("data.saved_search_id", BCON_UTF8(ss_id), "match_keys", BCON_UTF8(key)));
+    int rc = mongo_count(p->mongo, COLLECTION, filter, NULL, &seen);
     if (rc != MK_OK || seen > 0) {
         return rc;   /* this activation was matched already (a replay) */
     }
-    struct last_item last = {.arena = p->arena};
-    filter = BCON_NEW("data.saved_search_id", BCON_UTF8(ss_id));
-    bson_t *opts = BCON_NEW("sort", "{", "last_match_us", BCON_INT32(-1), "}", "limit", BCON_INT64(1));
-    rc = docs_find(p->mongo, p->arena, COLLECTION, filter, opts, take_last, &last);
-    bson_destroy(filter);
-    bson_destroy(opts);
-    if (rc != MK_OK) {
+    const bson_t *last = NULL;
+    filter = mongo_own(p->arena, BCON_NEW("data.saved_search_id", BCON_UTF8(ss_id)));
+    bson_t *opts = mongo_own(p->arena, BCON_NEW("sort", "{", "last_match_us", BCON_INT32(-1), "}", "limit", BCON_INT64(1)));
+    rc = mongo_find_one(p->mongo, p->arena, COLLECTION, filter, opts, &last);
+    if (rc != MK_OK && rc != MK_ENOTFOUND) {
         return rc;
     }
-    if (last.found && last.id != NULL && at_us >= last.last_match_us && at_us - last.last_match_us <= FOLD_WINDOW_US) {
-        bson_t *f = BCON_NEW("_id", BCON_UTF8(last.id));
-        bson_t *u = BCON_NEW("$addToSet", "{", "data.listing_ids", BCON_UTF8(listing_id), "match_keys", BCON_UTF8(key),
-                             "}", "$set", "{", "read", BCON_BOOL(false), "data.listing_id", BCON_UTF8(listing_id), "}",
-                             "$max", "{", "last_match_us", BCON_INT64(at_us), "}");
-        rc = docs_update_one(p->mongo, p->arena, COLLECTION, f, u, false, NULL, NULL);
-        bson_destroy(f);
-        bson_destroy(u);
-        return rc;
+    bson_iter_t it;
+    const char *last_id = last != NULL && bson_iter_init_find(&it, last, "_id") && BSON_ITER_HOLDS_UTF8(&it)
+                              ? bson_iter_utf8(&it, NULL)
+                              : NULL;
+    long long last_us = last != NULL && bson_iter_init_find(&it, last, "last_match_us") ? bson_iter_as_int64(&it) : 0;
+    if (last_id != NULL && at_us >= last_us && at_us - last_us <= FOLD_WINDOW_US) {
+        bson_t *f = mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(last_id)));
+        bson_t *u = mongo_own(p->arena, BCON_NEW("$addToSet", "{", "data.listing_ids", BCON_UTF8(listing_id),
+                                                 "match_keys", BCON_UTF8(key), "}", "$set", "{", "read",
+                                                 BCON_BOOL(false), "data.listing_id", BCON_UTF8(listing_id), "}",
+                                                 "$max", "{", "last_match_us", BCON_INT64(at_us), "}"));
+        return mongo_update_one(p->mongo, COLLECTION, f, u, NULL, NULL);
     }
     char id[37];
     notify_id(id, ev->aggregate_type, ev->aggregate_id, ev->version, ev->event_type, user,
@@ -243,10 +218,8 @@ match_one(struct projection_ctx *p, const struct outbox_row *ev, const char *ss_
     json_object_object_add(data, "saved_search_id", json_object_new_string(ss_id));
     json_object_object_add(data, "listing_id", json_object_new_string(listing_id));
     json_object_object_add(data, "listing_ids", ids);
-    bson_t *extra = BCON_NEW("last_match_us", BCON_INT64(at_us), "match_keys", "[", BCON_UTF8(key), "]");
-    rc = put(p, ev, id, user, "saved_search_match", data, extra);
-    bson_destroy(extra);
-    return rc;
+    bson_t *extra = mongo_own(p->arena, BCON_NEW("last_match_us", BCON_INT64(at_us), "match_keys", "[", BCON_UTF8(key), "]"));
+    return put(p, ev, id, user, "saved_search_match", data, extra);
 }
 
 static int
@@ -297,10 +270,9 @@ mark_read(struct projection_ctx *p, json_object *payload)
     } else {
         BSON_APPEND_BOOL(&filter, "read", false);
     }
-    bson_t *update = BCON_NEW("$set", "{", "read", BCON_BOOL(true), "}");
-    int rc = docs_update_many(p->mongo, p->arena, COLLECTION, &filter, update, NULL);
+    bson_t *update = mongo_own(p->arena, BCON_NEW("$set", "{", "read", BCON_BOOL(true), "}"));
+    int rc = mongo_update_many(p->mongo, COLLECTION, &filter, update, NULL, NULL);
     bson_destroy(&filter);
-    bson_destroy(update);
     return rc;
 }
 

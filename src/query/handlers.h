@@ -19,6 +19,8 @@ int query_orders(struct request *r);
 int query_order(struct request *r);
 int query_balance(struct request *r);
 int query_user_reviews(struct request *r);
+int query_offers(struct request *r);
+int query_offer(struct request *r);
 
 int query_notifications(struct request *r);
 int query_saved_searches(struct request *r);

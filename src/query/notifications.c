@@ -5,7 +5,6 @@
  */
 #include <string.h>
 
-#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "domain/saved_search.h"
@@ -14,32 +13,18 @@
 #include "query/handlers.h"
 #include "query/params.h"
 #include "query/readmodel.h"
-#include "store/docs.h"
+#include "store/mongo.h"
 #include "worker.h"
 
 /* Authenticate, check the parameters (allowed) and read limit. */
 static int
 me_list(struct request *r, struct session *s, const char *const *allowed, int *limit)
 {
-    struct worker *w = r->worker;
-    int rc = session_authenticate(r, &w->redis, w->cfg, s, NULL);
+    int rc = worker_authenticate(r, s);
     if (rc != MK_OK || (rc = query_params_check(r, allowed)) != MK_OK) {
         return rc;
     }
     return limit != NULL ? query_limit(r, limit) : MK_OK;
-}
-
-/* Decode ?cursor= of a list bound to scope: *has says whether there was one. */
-static int
-list_cursor(struct request *r, const char *scope, long long *after_us, char after_id[UUID_STR_LEN + 1], bool *has)
-{
-    struct worker *w = r->worker;
-    const char *cursor = http_query(r, "cursor");
-    *has = cursor != NULL;
-    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, after_us, after_id) != MK_OK) {
-        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
-    }
-    return MK_OK;
 }
 
 static int
@@ -58,13 +43,13 @@ struct feed {
     arena_t *arena;
 };
 
-static bool
+static int
 feed_item(const bson_t *doc, void *arg)
 {
     struct feed *f = arg;
     if (f->n == f->limit) {
         f->more = true;
-        return false;
+        return MONGO_STOP;
     }
     json_object *item = json_object_new_object();
     bson_iter_t it;
@@ -88,7 +73,7 @@ feed_item(const bson_t *doc, void *arg)
     f->n++;
     f->last_us = readmodel_int(doc, "created_us");
     f->last_id = arena_strdup(f->arena, readmodel_str(doc, "_id"));
-    return true;
+    return MK_OK;
 }
 
 int
@@ -108,44 +93,43 @@ query_notifications(struct request *r)
     }
     bool only_unread = unread != NULL && strcmp(unread, "true") == 0;
     const char *scope = arena_sprintf(r->arena, "notifications:%d:%s", only_unread, s.user_id);
-    long long after_us = 0;
-    char after_id[UUID_STR_LEN + 1];
-    bool has_cursor;
-    if ((rc = list_cursor(r, scope, &after_us, after_id, &has_cursor)) != MK_OK) {
+    long long after_us;
+    const char *after_id;
+    if ((rc = query_keyset_cursor(r, scope, &after_us, &after_id)) != MK_OK) {
         return rc;
     }
-    bson_t *filter = BCON_NEW("user_id", BCON_UTF8(s.user_id));
+    bson_t *filter = mongo_own(r->arena, BCON_NEW("user_id", BCON_UTF8(s.user_id)));
     if (only_unread) {
         BSON_APPEND_BOOL(filter, "read", false);
     }
-    if (has_cursor) {
+    if (after_id != NULL) {
         bson_t *after = BCON_NEW("$or", "[", "{", "created_us", "{", "$lt", BCON_INT64(after_us), "}", "}", "{",
                                  "created_us", BCON_INT64(after_us), "_id", "{", "$lt", BCON_UTF8(after_id), "}", "}",
                                  "]");
         bson_concat(filter, after);
         bson_destroy(after);
     }
-    bson_t *opts = BCON_NEW("sort", "{", "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "limit",
-                            BCON_INT64(limit + 1));
+    bson_t *opts = mongo_own(r->arena, BCON_NEW("sort", "{", "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}",
+                                                "limit", BCON_INT64(limit + 1)));
     json_object *doc = http_json_own(r, json_object_new_object());
     struct feed f = {.items = json_object_new_array(), .limit = limit, .arena = r->arena};
     json_object_object_add(doc, "items", f.items);
-    rc = docs_find(&w->mongo, r->arena, "notifications", filter, opts, feed_item, &f);
-    bson_destroy(filter);
-    bson_destroy(opts);
+    rc = mongo_find_each(&w->mongo, "notifications", filter, opts, feed_item, &f);
     long long unread_count = 0;
-    bson_t *count = BCON_NEW("user_id", BCON_UTF8(s.user_id), "read", BCON_BOOL(false));
+    bson_t *count = mongo_own(r->arena, BCON_NEW("user_id", BCON_UTF8(s.user_id), "read", BCON_BOOL(false)));
     if (rc == MK_OK) {
-        rc = docs_count(&w->mongo, r->arena, "notifications", count, &unread_count);
+        rc = mongo_count(&w->mongo, "notifications", count, NULL, &unread_count);
     }
-    bson_destroy(count);
     if (rc != MK_OK) {
         return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
     }
-    json_object_object_add(doc, "next_cursor",
-                           f.more ? json_object_new_string(
-                                        cursor_encode(r->arena, w->cfg->cursor_secret, scope, f.last_us, f.last_id))
-                                  : NULL);
+    json_object *key = NULL;
+    if (f.more) {
+        key = http_json_own(r, json_object_new_array());
+        json_object_array_add(key, json_object_new_int64(f.last_us));
+        json_object_array_add(key, json_object_new_string(f.last_id));
+    }
+    json_object_object_add(doc, "next_cursor", query_next_cursor(r, scope, key));
     json_object_object_add(doc, "unread_count", json_object_new_int64(unread_count));
     return respond_private(r, doc);
 }
@@ -187,6 +171,22 @@ query_webhooks(struct request *r)
     return respond_items(r, items);
 }
 
+/* A delivery of the page: its public members, and its keyset position. */
+struct delivery_item {
+    json_object *json;
+    long long key_us;
+    const char *id;
+};
+
+static void
+delivery_item(const void *items, size_t i, json_object **json, long long *key_us, const char **id)
+{
+    const struct delivery_item *d = (const struct delivery_item *)items + i;
+    *json = d->json;
+    *key_us = d->key_us;
+    *id = d->id;
+}
+
 int
 query_webhook_deliveries(struct request *r)
 {
@@ -203,40 +203,30 @@ query_webhook_deliveries(struct request *r)
         return rc;
     }
     const char *scope = arena_sprintf(r->arena, "deliveries:%s:%s", id, s.user_id);
-    long long after_us = 0;
-    char after_id[UUID_STR_LEN + 1];
-    bool has_cursor;
+    long long after_us;
+    const char *after_id;
     json_object *rows;
-    if ((rc = list_cursor(r, scope, &after_us, after_id, &has_cursor)) != MK_OK) {
+    if ((rc = query_keyset_cursor(r, scope, &after_us, &after_id)) != MK_OK) {
         return rc;
     }
-    rc = webhook_deliveries(&w->pg_read, r->arena, s.user_id, id, limit, after_us, has_cursor ? after_id : NULL, &rows);
+    rc = webhook_deliveries(&w->pg_read, r->arena, s.user_id, id, limit, after_us, after_id, &rows);
     if (rc == MK_ENOTFOUND) {
         return http_fail(r, rc, "no such webhook");
     }
     if (rc != MK_OK) {
         return rc;
     }
-    json_object *doc = http_json_own(r, json_object_new_object());
-    json_object *items = json_object_new_array();
-    json_object_object_add(doc, "items", items);
     size_t n = json_object_array_length(rows);
-    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
+    struct delivery_item *items = arena_alloc(r->arena, (n > 0 ? n : 1) * sizeof(*items));
+    for (size_t i = 0; i < n; i++) {
         json_object *row = json_object_array_get_idx(rows, i);
-        json_object *item = json_object_new_object();
+        items[i].key_us = json_object_get_int64(json_object_object_get(row, "created_us"));
+        items[i].id = json_object_get_string(json_object_object_get(row, "id"));
+        items[i].json = http_json_own(r, json_object_new_object());
         static const char *const keys[] = {"id", "notification_id", "status", "attempts", "next_retry_at", "created_at"};
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-            json_object_object_add(item, keys[k], json_object_get(json_object_object_get(row, keys[k])));
+            json_object_object_add(items[i].json, keys[k], json_object_get(json_object_object_get(row, keys[k])));
         }
-        json_object_array_add(items, item);
     }
-    json_object *next = NULL;
-    if (n > (size_t)limit) {
-        json_object *last = json_object_array_get_idx(rows, (size_t)limit - 1);
-        next = json_object_new_string(cursor_encode(r->arena, w->cfg->cursor_secret, scope,
-                                                    json_object_get_int64(json_object_object_get(last, "created_us")),
-                                                    json_object_get_string(json_object_object_get(last, "id"))));
-    }
-    json_object_object_add(doc, "next_cursor", next);
-    return respond_private(r, doc);
+    return query_respond_page(r, scope, items, n, limit, delivery_item);
 }

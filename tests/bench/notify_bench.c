@@ -175,7 +175,7 @@ store_searches(struct pg *pg, arena_t *a, const struct category_set *cats, const
     if (pg_exec(pg, a, &ADD_USERS, tagv, &res) != MK_OK) {
         return MK_EINTERNAL;
     }
-    int nusers = pg_rows(res);
+    int nusers = pg_nrows(res);
     const char **users = arena_alloc(a, (size_t)nusers * sizeof(*users));
     for (int i = 0; i < nusers; i++) {
         users[i] = arena_strdup(a, pg_value(res, i, 0));
@@ -261,7 +261,7 @@ bench_match(const char *dsn, int searches, int listings, int scan)
     arena_reset(a);
     PGresult *all;
     pg_exec(&pg, a, &ALL_QUERIES, NULL, &all);
-    int nall = pg_rows(all);
+    int nall = pg_nrows(all);
     double *scan_ms = calloc((size_t)scan, sizeof(double));
     for (int i = 0; i < scan; i++) {
         arena_t *b = arena_create(1 << 20);
