@@ -279,6 +279,83 @@ Test(notifications, a_price_drop_notifies_favouriters_a_rise_does_not)
     free(listing);
 }
 
+/* ---- offers: the events command/offers.c and domain/offer.c emit ------------------------- */
+
+/* u makes an offer of amount on listing; its id (the caller frees). */
+static char *
+offer_make(const struct itest_user *u, const char *listing, long long amount)
+{
+    struct iresp r = as(u, "POST", itest_fmt("/api/v1/listings/%s/offers", listing),
+                        itest_fmt("{\"amount_minor\":%lld}", amount));
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    char *id = strdup(ijson_str(r.json, "offer", "id", NULL));
+    iresp_free(&r);
+    return id;
+}
+
+static void
+offer_move(const struct itest_user *u, const char *offer, const char *action, const char *body)
+{
+    struct iresp r = as(u, "POST", itest_fmt("/api/v1/offers/%s/%s", offer, action), body);
+    cr_assert_eq(r.status, 200, "%s %s: %s", offer, action, r.body);
+    iresp_free(&r);
+}
+
+/* u's notification of type about offer: it names the offer's listing, amount and currency. */
+static void
+expect_offer_item(const struct itest_user *u, const char *type, const char *offer, const char *listing,
+                  long long amount)
+{
+    json_object *item = wait_for(u, type, "offer_id", offer);
+    cr_assert_str_eq(ijson_str(item, "data", "listing_id", NULL), listing);
+    cr_assert_eq(ijson_int(item, "data", "amount_minor", NULL), amount, "%s of %s", type, offer);
+    cr_assert_str_eq(ijson_str(item, "data", "currency", NULL), "EUR");
+    json_object_put(item);
+}
+
+Test(notifications, offer_moves_notify_the_other_party)
+{
+    struct itest_user seller, buyer, rival;
+    itest_user_new(&seller, "OfferSeller");
+    itest_user_new(&buyer, "OfferBuyer");
+    itest_user_new(&rival, "OfferRival");
+    char *listing = listing_new(&seller, "Offered lamp", "furniture", 5000, "active");
+    /* made → the seller; countered by the seller → the buyer */
+    char *offer = offer_make(&buyer, listing, 3000);
+    expect_offer_item(&seller, "offer_received", offer, listing, 3000);
+    offer_move(&seller, offer, "counter", "{\"amount_minor\":4500}");
+    expect_offer_item(&buyer, "offer_countered", offer, listing, 4500);
+    /* a rival's offer, then the buyer accepts the counter: the seller hears of the accept,
+     * the rival of the decline the reservation made (by the system) */
+    char *rivals = offer_make(&rival, listing, 3500);
+    expect_offer_item(&seller, "offer_received", rivals, listing, 3500);
+    offer_move(&buyer, offer, "accept", NULL);
+    expect_offer_item(&seller, "offer_accepted", offer, listing, 4500);
+    expect_offer_item(&rival, "offer_declined", rivals, listing, 3500);
+    /* declined by the seller → the buyer; withdrawn by the buyer → nobody */
+    char *second = listing_new(&seller, "Offered chair", "furniture", 5000, "active");
+    char *declined = offer_make(&buyer, second, 2000);
+    offer_move(&seller, declined, "decline", NULL);
+    expect_offer_item(&buyer, "offer_declined", declined, second, 2000);
+    char *withdrawn = offer_make(&rival, second, 2500);
+    expect_offer_item(&seller, "offer_received", withdrawn, second, 2500);
+    offer_move(&rival, withdrawn, "withdraw", NULL);
+    barrier();
+    /* exactly these: nobody hears of their own move */
+    cr_assert_eq(feed_size(&seller, NULL), 5, "4 received (one of them withdrawn since), 1 accepted");
+    cr_assert_eq(feed_size(&seller, "offer_received"), 4);
+    cr_assert_eq(feed_size(&seller, "offer_declined"), 0);
+    cr_assert_eq(feed_size(&buyer, NULL), 2, "countered and declined");
+    cr_assert_eq(feed_size(&buyer, "offer_accepted"), 0);
+    cr_assert_eq(feed_size(&rival, NULL), 1, "declined by the reservation");
+    free(listing);
+    free(offer);
+    free(rivals);
+    free(second);
+    free(declined);
+    free(withdrawn);
+}
+
 static void
 mark(const struct itest_user *u, const char *body, long status)
 {
