@@ -74,7 +74,7 @@ static const struct opt opts[] = {
     I(projector_batch, 500, 1, 100000),
     I(projector_processes, 2, 1, 8),
     S(webhook_allow_hosts, ""),
-    SECRET(webhook_secret_key, "6d61726b6574642d64656661756c742d776562686f6f6b2d6b65793a2073657421"),
+    SECRET(webhook_secret_key, "6d61726b6574642d64656661756c742d776562686f6f6b2d6b65793a73657421"),
     I(webhook_timeout_ms, 10000, 100, 60000),
     I(webhook_backoff_scale_pct, 100, 1, 100),
     I(deliverer_processes, 2, 1, 8),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "deliver/deliverer.h"
 #include "domain/notify.h"
@@ -345,4 +346,19 @@ Test(notify, saved_search_queries_are_checked_by_the_browse_parser)
     cr_assert_eq(strncmp(problem, "cursor:", 7), 0, "%s", problem);
     cr_assert_neq(saved_search_parse(A, NULL, "s", "q=%ff", &q, &problem), 0);
     cr_assert_eq(strncmp(problem, "q:", 2), 0, "%s", problem);
+}
+
+Test(notify, the_sealing_key_must_be_32_bytes_of_hex)
+{
+    struct config c;
+    char err[256];
+    config_defaults(&c);
+    cr_assert_eq(config_load(&c, NULL, NULL, err, sizeof(err)), 0, "the default is valid: %s", err);
+    cr_assert_eq(strlen(c.webhook_secret_key), 64);
+    char *bad[] = {"MARKET_WEBHOOK_SECRET_KEY=abc", NULL};
+    cr_assert_neq(config_load(&c, NULL, bad, err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "webhook_secret_key"), "%s", err);
+    char *worse[] = {"MARKET_WEBHOOK_SECRET_KEY=zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", NULL};
+    cr_assert_neq(config_load(&c, NULL, worse, err, sizeof(err)), 0);
+    config_free(&c);
 }
