@@ -3,6 +3,8 @@
 # $MARKET_VAR/nginx/tls), plain HTTP on $MARKET_HTTP_PORT. Sourced after common.sh.
 
 MARKET_NGINX_DIR=$MARKET_VAR/nginx
+# The built web client (web_build in install.sh), served at /.
+MARKET_WEB_ROOT=$MARKET_NGINX_DIR/www
 
 # render TEMPLATE OUTPUT: replace the @PLACEHOLDERS@ of an nginx template.
 _nginx_render() {
@@ -11,7 +13,8 @@ _nginx_render() {
         -e "s|@NGINX_USER@|$user|g" -e "s|@HTTPS_PORT@|$MARKET_HTTPS_PORT|g" -e "s|@HTTP_PORT@|$MARKET_HTTP_PORT|g" \
         -e "s|@QUERY_UPSTREAM@|unix:$MARKET_RUN/query.sock|g" \
         -e "s|@COMMAND_UPSTREAM@|unix:$MARKET_RUN/command.sock|g" \
-        -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" "$in" >"$out"
+        -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" -e "s|@S3_ENDPOINT@|$MARKET_S3_ENDPOINT|g" \
+        -e "s|@S3_BUCKET@|$MARKET_S3_BUCKET|g" -e "s|@WEB_ROOT@|$MARKET_WEB_ROOT|g" "$in" >"$out"
 }
 
 nginx_configure() {

@@ -159,7 +159,8 @@ put_head(struct out *o, json_object *l, const char *canonical, const char *price
                             ? str(json_object_array_get_idx(images, 0), "url")
                             : NULL;
     fputs("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-          "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">",
+          "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+          "<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">",
           o->f);
     fputs("<title>", o->f), put_text(o, title), fputs(" – ", o->f), put_text(o, price_text);
     fputs("</title>\n<meta name=\"description\" content=\"", o->f), put_text(o, desc);
@@ -309,6 +310,7 @@ listing_page_not_found(arena_t *a, const char *origin, struct page *out)
     fprintf(o.f,
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+          "<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">"
             "<meta name=\"robots\" content=\"noindex\"><title>Not found – marketd</title>"
             "<style>%s</style></head>\n<body><header><a href=\"/\">marketd</a></header><main>"
             "<h1>No such listing</h1><p>This listing does not exist or is no longer on sale.</p>"
