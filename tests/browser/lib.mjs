@@ -114,9 +114,12 @@ export async function apiUser(api, name = 'Setup User') {
   const password = 'correct horse battery';
   let r = await api.post('/api/v1/users', { data: { email, password, display_name: name } });
   assert.equal(r.status(), 201, await r.text());
-  r = await api.post('/api/v1/sessions', { data: { email, password } });
+  // logging in sets the sid cookie: in a throwaway context, so `api` stays anonymous
+  const tmp = await apiClient();
+  r = await tmp.post('/api/v1/sessions', { data: { email, password } });
   assert.equal(r.status(), 201, await r.text());
   const s = await r.json();
+  await tmp.dispose();
   return { email, password, id: s.user.id, name, headers: { Authorization: `Bearer ${s.token}` } };
 }
 
@@ -124,7 +127,7 @@ export async function apiListing(api, user, over = {}) {
   const body = {
     title: over.title || `Item ${unique()}`, description: over.description || 'A fine used thing.',
     category: 'books', condition: 'good', price_minor: 1500, currency: 'EUR',
-    location: { city: 'Berlin', country: 'DE', lat: 52.52, lon: 13.405 }, attributes: {}, status: 'active', ...over,
+    location: { city: 'Berlin', country: 'DE', lat: 52.52, lon: 13.405 }, attributes: { author: 'Anon' }, status: 'active', ...over,
   };
   const r = await api.post('/api/v1/listings', { data: body, headers: user.headers });
   assert.equal(r.status(), 201, await r.text());
