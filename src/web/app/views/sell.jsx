@@ -15,7 +15,7 @@ export function AttributeInput({ a, value, onChange, error, optional }) {
     return (
       <Field label={label} error={error}>{(id, d) => (
         <select id={id} aria-describedby={d} required={required} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-          <option value="">{required ? 'Choose…' : 'Any'}</option>
+          <option value="">{required ? 'Choose…' : optional ? 'Any' : 'Not given'}</option>
           {(a.values || []).map((x) => <option>{x}</option>)}
         </select>
       )}</Field>
@@ -26,7 +26,7 @@ export function AttributeInput({ a, value, onChange, error, optional }) {
       <Field label={label} error={error}>{(id, d) => (
         <select id={id} aria-describedby={d} required={required} value={value === true ? 'true' : value === false ? 'false' : value}
           onChange={(e) => onChange(e.currentTarget.value === '' ? '' : optional ? e.currentTarget.value : e.currentTarget.value === 'true')}>
-          <option value="">{required ? 'Choose…' : 'Any'}</option><option value="true">Yes</option><option value="false">No</option>
+          <option value="">{required ? 'Choose…' : optional ? 'Any' : 'Not given'}</option><option value="true">Yes</option><option value="false">No</option>
         </select>
       )}</Field>
     );
