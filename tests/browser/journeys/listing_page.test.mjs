@@ -43,6 +43,14 @@ test('the shared page renders, is cached, is purged on a change, and opens the l
   await b.page.waitForURL(new RegExp(`#/listing/${l.id}$`));
   await b.page.getByRole('link', { name: `${BASE}/l/${l.id}` }).waitFor();
 
+  // a draft and a deleted listing are "not found" pages; the deletion purges the cached page
+  const draft = await apiListing(api, seller, { title: 'Draft desk', status: 'draft' });
+  await until(async () => (await api.get(`/api/v1/listings/${draft.id}`, { headers: { ...seller.headers, 'X-Min-Seq': draft.seq } })).status() === 200, 'the draft');
+  assert.equal((await api.get(`/l/${draft.id}`)).status(), 404);
+  const gone = await api.delete(`/api/v1/listings/${l.id}`, { headers: seller.headers });
+  assert.equal(gone.status(), 204, await gone.text());
+  await until(async () => (await api.get(`/l/${l.id}`)).status() === 404, 'the deleted listing\'s 404 page', 3000);
+
   const nf = await api.get('/l/00000000-0000-4000-8000-000000000000');
   assert.equal(nf.status(), 404);
   assert.match(await nf.text(), /No such listing/);
