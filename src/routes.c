@@ -37,6 +37,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/listings", query_browse, Q},
     {"POST", "/api/v1/listings", command_create_listing, C},
     {"GET", "/api/v1/listings/{id}", query_listing, Q},
+    {"GET", "/l/{id}", query_listing_page, Q},   /* the listing's HTML page, cached by nginx */
     {"PATCH", "/api/v1/listings/{id}", command_update_listing, C},
     {"DELETE", "/api/v1/listings/{id}", command_delete_listing, C},
     {"POST", "/api/v1/listings/{id}/images/uploads", command_image_upload, C},

@@ -47,6 +47,7 @@ s3_access_key = $MARKET_S3_ACCESS_KEY
 s3_secret_key = $MARKET_S3_SECRET_KEY
 s3_path_style = true
 s3_public_base_url = https://localhost:$MARKET_HTTPS_PORT/media
+s3_presign_endpoint = https://localhost:$MARKET_HTTPS_PORT
 public_origin = https://localhost:$MARKET_HTTPS_PORT
 cursor_secret = $(cat "$secret_file")
 nginx_purge_url = http://127.0.0.1:$MARKET_HTTP_PORT/_purge

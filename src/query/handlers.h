@@ -11,6 +11,7 @@ int query_ping(struct request *r);
 int query_me(struct request *r);
 int query_user(struct request *r);
 int query_listing(struct request *r);
+int query_listing_page(struct request *r);
 int query_categories(struct request *r);
 int query_browse(struct request *r);
 int query_seller_listings(struct request *r);

@@ -138,6 +138,14 @@ check(const struct iresp *r, const char *method, const char *path, const char *w
     if (r->status < 400 || strcmp(method, "HEAD") == 0) {
         return;   /* an answer to HEAD has no body to hold the error */
     }
+    if (strncmp(path, "/l/", 3) == 0 && r->status == 404) {
+        /* The listing page's "not found" is a page for browsers (API.md, Web client). */
+        const char *ct = iresp_header(r, "Content-Type");
+        if (ct == NULL || strncmp(ct, "text/html", 9) != 0 || strstr(r->body, "No such listing") == NULL) {
+            fail("%s %s (%s): 404 of a listing page is not the HTML page: %s", method, where, what, shown(r->body, 200));
+        }
+        return;
+    }
     const char *code = ijson_str(r->json, "error", "code", NULL);
     if (code == NULL || ijson_str(r->json, "error", "message", NULL) == NULL) {
         fail("%s %s (%s): %ld not in the error shape: %s", method, where, what, r->status, shown(r->body, 200));
@@ -280,8 +288,8 @@ valid_id(const char *resource)
     if (strcmp(resource, "users") == 0) {
         return seller.id;
     }
-    if (strcmp(resource, "listings") == 0) {
-        return listing;
+    if (strcmp(resource, "listings") == 0 || strcmp(resource, "l") == 0) {
+        return listing;   /* /l/{id} is the listing's HTML page */
     }
     if (strcmp(resource, "orders") == 0) {
         return order;
