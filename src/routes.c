@@ -56,6 +56,18 @@ const struct route routes[] = {
     {"POST", "/api/v1/orders/{id}/cancel", command_cancel_order, C},
     {"POST", "/api/v1/orders/{id}/review", command_review_order, C},
 
+    /* notifications (read model), saved searches and webhooks (write model, pg_read):
+     * command/notifications.c, query/notifications.c */
+    {"GET", "/api/v1/users/me/notifications", query_notifications, Q},
+    {"POST", "/api/v1/users/me/notifications/read", command_notifications_read, C},
+    {"GET", "/api/v1/users/me/saved-searches", query_saved_searches, Q},
+    {"POST", "/api/v1/users/me/saved-searches", command_saved_search_create, C},
+    {"DELETE", "/api/v1/users/me/saved-searches/{id}", command_saved_search_delete, C},
+    {"GET", "/api/v1/users/me/webhooks", query_webhooks, Q},
+    {"POST", "/api/v1/users/me/webhooks", command_webhook_create, C},
+    {"DELETE", "/api/v1/users/me/webhooks/{id}", command_webhook_delete, C},
+    {"GET", "/api/v1/users/me/webhooks/{id}/deliveries", query_webhook_deliveries, Q},
+    {"POST", "/api/v1/users/me/webhooks/{id}/deliveries/{delivery_id}/retry", command_webhook_retry, C},
     /* offers: one transaction per move, the listing's row locked first (command/offers.c);
      * reads from PostgreSQL through pg_read (query/offers.c); time-outs in projector/timers.c */
     {"POST", "/api/v1/listings/{id}/offers", command_make_offer, C},

@@ -23,4 +23,9 @@ int query_user_reviews(struct request *r);
 int query_offers(struct request *r);
 int query_offer(struct request *r);
 
+int query_notifications(struct request *r);
+int query_saved_searches(struct request *r);
+int query_webhooks(struct request *r);
+int query_webhook_deliveries(struct request *r);
+
 #endif
