@@ -183,14 +183,16 @@ match_one(struct projection_ctx *p, const struct outbox_row *ev, const char *ss_
     long long at_us = ev->created_ms * 1000;
     const char *key = arena_sprintf(p->arena, "%s:%lld", listing_id, ev->version);
     long long seen = 0;
-    bson_t *filter = mongo_own(p->arena, BCON_NEW("data.saved_search_id", BCON_UTF8(ss_id), "match_keys", BCON_UTF8(key)));
+    bson_t *filter =
+        mongo_own(p->arena, BCON_NEW("data.saved_search_id", BCON_UTF8(ss_id), "match_keys", BCON_UTF8(key)));
     int rc = mongo_count(p->mongo, COLLECTION, filter, NULL, &seen);
     if (rc != MK_OK || seen > 0) {
         return rc;   /* this activation was matched already (a replay) */
     }
     const bson_t *last = NULL;
     filter = mongo_own(p->arena, BCON_NEW("data.saved_search_id", BCON_UTF8(ss_id)));
-    bson_t *opts = mongo_own(p->arena, BCON_NEW("sort", "{", "last_match_us", BCON_INT32(-1), "}", "limit", BCON_INT64(1)));
+    bson_t *opts =
+        mongo_own(p->arena, BCON_NEW("sort", "{", "last_match_us", BCON_INT32(-1), "}", "limit", BCON_INT64(1)));
     rc = mongo_find_one(p->mongo, p->arena, COLLECTION, filter, opts, &last);
     if (rc != MK_OK && rc != MK_ENOTFOUND) {
         return rc;
@@ -218,7 +220,8 @@ match_one(struct projection_ctx *p, const struct outbox_row *ev, const char *ss_
     json_object_object_add(data, "saved_search_id", json_object_new_string(ss_id));
     json_object_object_add(data, "listing_id", json_object_new_string(listing_id));
     json_object_object_add(data, "listing_ids", ids);
-    bson_t *extra = mongo_own(p->arena, BCON_NEW("last_match_us", BCON_INT64(at_us), "match_keys", "[", BCON_UTF8(key), "]"));
+    bson_t *extra =
+        mongo_own(p->arena, BCON_NEW("last_match_us", BCON_INT64(at_us), "match_keys", "[", BCON_UTF8(key), "]"));
     return put(p, ev, id, user, "saved_search_match", data, extra);
 }
 

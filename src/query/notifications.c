@@ -216,6 +216,7 @@ query_webhook_deliveries(struct request *r)
     if (rc != MK_OK) {
         return rc;
     }
+    static const char *const keys[] = {"id", "notification_id", "status", "attempts", "next_retry_at", "created_at"};
     size_t n = json_object_array_length(rows);
     struct delivery_item *items = arena_alloc(r->arena, (n > 0 ? n : 1) * sizeof(*items));
     for (size_t i = 0; i < n; i++) {
@@ -223,7 +224,6 @@ query_webhook_deliveries(struct request *r)
         items[i].key_us = json_object_get_int64(json_object_object_get(row, "created_us"));
         items[i].id = json_object_get_string(json_object_object_get(row, "id"));
         items[i].json = http_json_own(r, json_object_new_object());
-        static const char *const keys[] = {"id", "notification_id", "status", "attempts", "next_retry_at", "created_at"};
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
             json_object_object_add(items[i].json, keys[k], json_object_get(json_object_object_get(row, keys[k])));
         }
