@@ -11,6 +11,7 @@
 #include "domain/order.h"
 #include "domain/session.h"
 #include "query/handlers.h"
+#include "query/private.h"
 #include "query/params.h"
 #include "worker.h"
 
@@ -51,7 +52,7 @@ query_orders(struct request *r)
     }
     struct order *orders;
     size_t n;
-    rc = order_list(&w->pg_read, r->arena, s.user_id, role, after_us, cursor != NULL ? after_id : NULL, limit + 1,
+    rc = order_list(query_private_pg(r), r->arena, s.user_id, role, after_us, cursor != NULL ? after_id : NULL, limit + 1,
                     &orders, &n);
     if (rc != MK_OK) {
         return rc;
@@ -83,7 +84,7 @@ query_order(struct request *r)
         return rc;
     }
     struct order o;
-    rc = uuid_valid(id) ? order_get(&w->pg_read, r->arena, id, s.user_id, &o) : MK_ENOTFOUND;
+    rc = uuid_valid(id) ? order_get(query_private_pg(r), r->arena, id, s.user_id, &o) : MK_ENOTFOUND;
     if (rc == MK_ENOTFOUND) {
         /* Also when the order exists but the caller is neither its buyer nor its seller. */
         return http_fail(r, rc, "no such order");
@@ -108,7 +109,7 @@ query_balance(struct request *r)
     }
     struct ledger_balance *b;
     size_t n;
-    if ((rc = ledger_balances(&w->pg_read, r->arena, s.user_id, &b, &n)) != MK_OK) {
+    if ((rc = ledger_balances(query_private_pg(r), r->arena, s.user_id, &b, &n)) != MK_OK) {
         return rc;
     }
     json_object *doc = http_json_own(r, json_object_new_object());

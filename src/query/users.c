@@ -7,6 +7,7 @@
 #include "domain/user.h"
 #include "query/cache.h"
 #include "query/handlers.h"
+#include "query/private.h"
 #include "query/readmodel.h"
 #include "worker.h"
 
@@ -20,7 +21,7 @@ query_me(struct request *r)
         return rc;
     }
     struct user u;
-    rc = user_get(&w->pg_read, r->arena, s.user_id, &u);
+    rc = user_get(query_private_pg(r), r->arena, s.user_id, &u);
     if (rc == MK_ENOTFOUND) {
         return http_fail(r, MK_EUNAUTH, "the session's user no longer exists");
     }
