@@ -90,6 +90,11 @@ run_master(const struct config *cfg, const char *role, char **argv)
         fprintf(stderr, "marketd: cannot create the metrics segment under %s\n", cfg->run_dir);
         return 2;
     }
+    if (projector) {
+        /* A segment kept from a run that was killed may still say a process of it held the
+         * lock; none of this run does yet. */
+        metrics_set(o.metrics->projector_active, 0);
+    }
     return pool_master_run(&o);
 }
 
