@@ -39,8 +39,8 @@ replica_record_commit(struct pg *primary, struct redis_store *rs, arena_t *a, co
     redisReply *reply;
     rc = redis_cmd(rs, a, &reply, "EVAL %s 1 lsn:%s %s %d", RAISE_LUA, user_id, pg_value(res, 0, 1),
                    REPLICA_TOKEN_TTL_S);
-    if (rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
-        log_warn("replica: recording the commit position failed: %s", reply->str);
+    if (rc == MK_OK && redis_reply_error(reply)) {
+        log_warn("replica: recording the commit position failed (Redis answered an error)");
         rc = MK_EUNAVAILABLE;
     }
     return rc;
@@ -52,11 +52,12 @@ replica_user_lsn(struct redis_store *rs, arena_t *a, const char *user_id, long l
     redisReply *reply;
     *lsn = 0;
     int rc = redis_cmd(rs, a, &reply, "GET lsn:%s", user_id);
-    if (rc != MK_OK || reply->type == REDIS_REPLY_ERROR) {
+    if (rc != MK_OK || redis_reply_error(reply)) {
         return MK_EUNAVAILABLE;
     }
-    if (reply->type == REDIS_REPLY_STRING) {
-        *lsn = strtoll(reply->str, NULL, 10);
+    const char *text = redis_reply_str(reply, NULL);
+    if (text != NULL) {
+        *lsn = strtoll(text, NULL, 10);
     }
     return MK_OK;
 }

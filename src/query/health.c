@@ -4,7 +4,6 @@
 #include "core/errors.h"
 #include "core/metrics.h"
 #include "query/handlers.h"
-#include "routes.h"
 #include "domain/replica.h"
 #include "worker.h"
 
@@ -30,7 +29,7 @@ query_readyz(struct request *r)
     checks[1].rc = mongo_ping(&w->mongo);
     redisReply *reply;
     checks[2].rc = redis_cmd(&w->redis, r->arena, &reply, "PING");
-    if (checks[2].rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
+    if (checks[2].rc == MK_OK && redis_reply_error(reply)) {
         checks[2].rc = MK_EUNAVAILABLE;
     }
     checks[3].rc = s3_check(&w->s3, r->arena);
@@ -64,7 +63,7 @@ int
 query_metrics(struct request *r)
 {
     struct worker *w = r->worker;
-    char *text = metrics_render(r->arena, w->cfg->run_dir, routes, routes_count);
+    char *text = metrics_render(r->arena, w->cfg->run_dir, w->routes, w->nroutes);
     if (w->cfg->pg_replica_dsn[0] != '\0') {
         long long bytes = 0;
         double age = 0;

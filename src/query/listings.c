@@ -18,20 +18,10 @@ query_listing(struct request *r)
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such listing");
     }
-    long long min_seq;
-    int rc = readmodel_min_seq(r, &min_seq);
-    if (rc != MK_OK) {
-        return rc;
-    }
     char *key = arena_sprintf(r->arena, "cache:listing:%s", id);
-    struct cached c;
-    if (cache_get(r, key, &c) && c.seq >= min_seq) {
-        cache_public_headers(r);
-        return cache_respond(r, &c);
-    }
     const bson_t *doc;
-    rc = readmodel_get(r, "listings", id, &doc);
-    if (rc != MK_OK) {
+    int rc = cache_read_doc(r, key, "listings", id, &doc);
+    if (rc != MK_OK || doc == NULL) {
         return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such listing") : rc;
     }
     const char *status = readmodel_str(doc, "status");
@@ -50,15 +40,9 @@ query_listing(struct request *r)
         json_object_object_add(out, "listing", readmodel_listing_json(doc));
         return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
     }
-    cache_public_headers(r);
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "listing", readmodel_listing_json(doc));
-    rc = http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
-    if (http_response_header(r, "X-Read-Stale") == NULL) {
-        cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
-                  w->cfg->cache_listing_ttl_s);
-    }
-    return rc;
+    return cache_answer_doc(r, key, doc, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
 }
 
 int

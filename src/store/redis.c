@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -149,4 +151,38 @@ redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, c
         return finish(rs, arena, reply, out);
     }
     return MK_EUNAVAILABLE;
+}
+
+bool
+redis_reply_error(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR;
+}
+
+bool
+redis_reply_nil(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_NIL;
+}
+
+const char *
+redis_reply_str(const redisReply *reply, size_t *len)
+{
+    if (reply == NULL || (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS)) {
+        return NULL;
+    }
+    if (len != NULL) {
+        *len = reply->len;
+    }
+    return reply->str;
+}
+
+bool
+redis_reply_int(const redisReply *reply, long long *out)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        return false;
+    }
+    *out = reply->integer;
+    return true;
 }

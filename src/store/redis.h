@@ -1,13 +1,18 @@
 /*
  * redis.h — the Redis adapter: one lazily opened connection per worker (unix socket or
- * TCP), command and connect timeouts, reconnect back-off. Replies are owned by the arena.
+ * TCP), command and connect timeouts, reconnect back-off. Replies are owned by the arena and
+ * read through the redis_reply_* accessors; only redis.c includes hiredis.
  */
 #ifndef MK_REDIS_H
 #define MK_REDIS_H
 
-#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "core/arena.h"
+
+typedef struct redisContext redisContext;
+typedef struct redisReply redisReply;
 
 struct redis_store {
     redisContext *ctx;
@@ -35,5 +40,13 @@ int redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const ch
 /* The same with an argument vector (binary-safe). */
 int redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, const char **argv,
                const size_t *argvlen);
+
+/* Readers of a reply (NULL reads as no reply): an error reply; a nil reply; the text of a
+ * string or status reply (*len may be NULL; NULL for any other reply); the number of an
+ * integer reply (false for any other reply). */
+bool redis_reply_error(const redisReply *reply);
+bool redis_reply_nil(const redisReply *reply);
+const char *redis_reply_str(const redisReply *reply, size_t *len);
+bool redis_reply_int(const redisReply *reply, long long *out);
 
 #endif
