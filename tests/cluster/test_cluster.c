@@ -1,6 +1,7 @@
 /*
  * The cluster of scripts/cluster (issue 16), through its front door https://127.0.0.1:10443:
- * requests reach both app hosts; private reads come from the replica with read-your-writes;
+ * requests reach both app hosts; private reads come from the replica with read-your-writes
+ * (users/me, orders, offers);
  * no oversell with buyers on both hosts; an app host killed under a read/write load loses
  * no read and at most the writes in flight, and every invariant of test_faults holds
  * afterwards; the standby projector on the other host takes over. Run by
@@ -333,6 +334,57 @@ new_listing(const struct itest_user *seller, int i)
     char *id = strdup(ijson_str(r.json, "listing", "id", NULL));
     iresp_free(&r);
     return id;
+}
+
+/* ---- offers, read-your-writes ------------------------------------------------------------ */
+
+/* u's POST to path (an offer's write): 201 or 200 with its commit position; the offer's id. */
+static char *
+offer_write(const struct itest_user *u, const char *path, long long amount, long want)
+{
+    char body[64];
+    snprintf(body, sizeof(body), "{\"amount_minor\":%lld}", amount);
+    struct iresp r = itest_http("POST", path, (const char *const[]){u->bearer, NULL}, body);
+    cr_assert_eq(r.status, want, "POST %s: %ld %s", path, r.status, r.body);
+    cr_assert_not_null(iresp_header(&r, "X-Commit-LSN"), "an offer's write answers its commit position");
+    char *id = strdup(ijson_str(r.json, "offer", "id", NULL));
+    iresp_free(&r);
+    return id;
+}
+
+/* GET path as u: 200, and its body names want. */
+static void
+offer_read(const struct itest_user *u, const char *path, const char *want)
+{
+    struct iresp r = itest_http("GET", path, (const char *const[]){u->bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 200, "GET %s: %ld %s", path, r.status, r.body);
+    cr_assert_not_null(strstr(r.body, want), "GET %s did not show the reader's own write %s: %s", path, want, r.body);
+    iresp_free(&r);
+}
+
+/* Offers are private reads like orders: with the replica's replay paused, each party reads
+ * its own offer writes at once (GET /offers/{id} and GET /offers), from the primary. */
+Test(cluster, offers_are_read_your_writes_with_the_replica_behind, .fini = resume_replay)
+{
+    struct itest_user seller, buyer;
+    itest_user_new(&seller, "Offer seller");
+    itest_user_new(&buyer, "Offer buyer");
+    char *listing = new_listing(&seller, 0);
+    replica_sql("SELECT pg_wal_replay_pause()");
+    cr_assert(itest_poll(10000, replay_paused, NULL), "the replica did not pause its replay");
+
+    long long primary0 = both_hosts(READS_PRIMARY);
+    char *path = itest_fmt("/api/v1/listings/%s/offers", listing);
+    char *offer = offer_write(&buyer, path, 1200, 201);
+    offer_read(&buyer, itest_fmt("/api/v1/offers/%s", offer), "\"turn\":\"seller\"");
+    offer_read(&buyer, "/api/v1/offers?role=buyer", offer);
+    cr_assert_eq(both_hosts(READS_PRIMARY), primary0 + 2, "the reads of an offer the replica lacks went to the primary");
+
+    free(offer_write(&seller, itest_fmt("/api/v1/offers/%s/counter", offer), 1400, 200));
+    offer_read(&seller, itest_fmt("/api/v1/offers/%s", offer), "\"turn\":\"buyer\"");
+    cr_assert_eq(both_hosts(READS_PRIMARY), primary0 + 3, "the seller's read of its counter went to the primary");
+    free(offer);
+    free(listing);
 }
 
 Test(cluster, no_oversell_with_buyers_on_both_hosts)
