@@ -367,8 +367,8 @@ offer_read(const struct itest_user *u, const char *path, const char *want)
 Test(cluster, offers_are_read_your_writes_with_the_replica_behind, .fini = resume_replay)
 {
     struct itest_user seller, buyer;
-    itest_user_new(&seller, "Offer seller");
-    itest_user_new(&buyer, "Offer buyer");
+    itest_user_new(&seller, "Offerer");
+    itest_user_new(&buyer, "Bidder");
     char *listing = new_listing(&seller, 0);
     replica_sql("SELECT pg_wal_replay_pause()");
     cr_assert(itest_poll(10000, replay_paused, NULL), "the replica did not pause its replay");
