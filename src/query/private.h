@@ -1,5 +1,5 @@
 /*
- * private.h — where the query role's private reads (users/me, orders, balances) go: the
+ * private.h — where the query role's private reads (users/me, orders, balances, offers) go: the
  * replica when one is configured and it has replayed the user's last write, else the
  * primary (read-your-writes, domain/replica.h).
  */
