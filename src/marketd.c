@@ -4,6 +4,7 @@
  *   marketd --role command   --config FILE   FastCGI pool for writes (POST/PATCH/PUT/DELETE)
  *   marketd --role query     --config FILE   FastCGI pool for reads (GET/HEAD)
  *   marketd --role projector --config FILE   outbox → MongoDB read model
+ *   marketd --role deliverer --config FILE   webhook deliveries (deliver/deliverer.h)
  *   marketd --migrate        --config FILE   apply pending SQL migrations and exit
  *   marketd --role projector --rebuild       rebuild the read model and exit
  *   marketd --check-config   --config FILE   print the effective configuration and exit
@@ -26,6 +27,7 @@
 #include "core/metrics.h"
 #include "core/pool.h"
 #include "core/server.h"
+#include "deliver/deliverer.h"
 #include "domain/migrate.h"
 #include "projector/projector.h"
 #include "routes.h"
@@ -37,7 +39,7 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: marketd --role command|query|projector [--config FILE]\n"
+            "usage: marketd --role command|query|projector|deliverer [--config FILE]\n"
             "       marketd --migrate [--config FILE]\n"
             "       marketd --role projector --rebuild [--config FILE]\n"
             "       marketd --check-config [--config FILE]\n"
@@ -77,10 +79,14 @@ run_master(const struct config *cfg, const char *role, char **argv)
     }
     exe[n] = '\0';
     bool command = strcmp(role, "command") == 0, projector = strcmp(role, "projector") == 0;
+    bool deliverer = strcmp(role, "deliverer") == 0;
     struct pool_options o = {
         .role = role,
-        .listen = projector ? NULL : command ? cfg->command_listen : cfg->query_listen,
-        .workers = projector ? cfg->projector_processes : command ? cfg->command_workers : cfg->query_workers,
+        .listen = projector || deliverer ? NULL : command ? cfg->command_listen : cfg->query_listen,
+        .workers = projector   ? cfg->projector_processes
+                   : deliverer ? cfg->deliverer_processes
+                   : command   ? cfg->command_workers
+                               : cfg->query_workers,
         .backlog = cfg->listen_backlog,
         .socket_mode = cfg->socket_mode,
         .graceful_timeout_s = cfg->graceful_timeout_s,
@@ -174,8 +180,16 @@ main(int argc, char **argv)
          * the others stand by) and replaces any that dies, like the pools' workers. */
         return rebuild ? projector_rebuild(&cfg, 120) : worker ? projector_main(&cfg) : run_master(&cfg, role, argv);
     }
+    if (strcmp(role, "deliverer") == 0) {
+        if (rebuild) {
+            fprintf(stderr, "marketd: --rebuild goes with --role projector\n");
+            return 2;
+        }
+        /* Supervised like the projector: the master keeps deliverer_processes running. */
+        return worker ? deliverer_main(&cfg) : run_master(&cfg, role, argv);
+    }
     if (strcmp(role, "command") != 0 && strcmp(role, "query") != 0) {
-        fprintf(stderr, "marketd: unknown role '%s' (command, query or projector)\n", role);
+        fprintf(stderr, "marketd: unknown role '%s' (command, query, projector or deliverer)\n", role);
         return 2;
     }
     if (rebuild) {

@@ -37,6 +37,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/listings", query_browse, Q},
     {"POST", "/api/v1/listings", command_create_listing, C},
     {"GET", "/api/v1/listings/{id}", query_listing, Q},
+    {"GET", "/l/{id}", query_listing_page, Q},   /* the listing's HTML page, cached by nginx */
     {"PATCH", "/api/v1/listings/{id}", command_update_listing, C},
     {"DELETE", "/api/v1/listings/{id}", command_delete_listing, C},
     {"POST", "/api/v1/listings/{id}/images/uploads", command_image_upload, C},
@@ -46,7 +47,7 @@ const struct route routes[] = {
     {"DELETE", "/api/v1/listings/{id}/favorite", command_favorite_remove, C},
 
     /* orders: one transaction per write (command/orders.c, command/reviews.c); reads from
-     * PostgreSQL through pg_read (query/orders.c) */
+     * PostgreSQL through query_private_pg (query/orders.c) */
     {"GET", "/api/v1/orders", query_orders, Q},
     {"POST", "/api/v1/orders", command_create_order, C},
     {"GET", "/api/v1/orders/{id}", query_order, Q},
@@ -55,8 +56,20 @@ const struct route routes[] = {
     {"POST", "/api/v1/orders/{id}/cancel", command_cancel_order, C},
     {"POST", "/api/v1/orders/{id}/review", command_review_order, C},
 
+    /* notifications (read model), saved searches and webhooks (write model, query_private_pg):
+     * command/notifications.c, query/notifications.c */
+    {"GET", "/api/v1/users/me/notifications", query_notifications, Q},
+    {"POST", "/api/v1/users/me/notifications/read", command_notifications_read, C},
+    {"GET", "/api/v1/users/me/saved-searches", query_saved_searches, Q},
+    {"POST", "/api/v1/users/me/saved-searches", command_saved_search_create, C},
+    {"DELETE", "/api/v1/users/me/saved-searches/{id}", command_saved_search_delete, C},
+    {"GET", "/api/v1/users/me/webhooks", query_webhooks, Q},
+    {"POST", "/api/v1/users/me/webhooks", command_webhook_create, C},
+    {"DELETE", "/api/v1/users/me/webhooks/{id}", command_webhook_delete, C},
+    {"GET", "/api/v1/users/me/webhooks/{id}/deliveries", query_webhook_deliveries, Q},
+    {"POST", "/api/v1/users/me/webhooks/{id}/deliveries/{delivery_id}/retry", command_webhook_retry, C},
     /* offers: one transaction per move, the listing's row locked first (command/offers.c);
-     * reads from PostgreSQL through pg_read (query/offers.c); time-outs in projector/timers.c */
+     * reads from PostgreSQL through query_private_pg (query/offers.c); time-outs in projector/timers.c */
     {"POST", "/api/v1/listings/{id}/offers", command_make_offer, C},
     {"GET", "/api/v1/offers", query_offers, Q},
     {"GET", "/api/v1/offers/{id}", query_offer, Q},

@@ -80,15 +80,49 @@ ensure_fuzz_packages() {
 
 # ensure_node_modules: npm ci for the MongoDB stand-in, from its committed lockfile.
 ensure_node_modules() {
-    local dir=$MARKET_ROOT/scripts/mongo-standin
+    _npm_ci "$MARKET_ROOT/scripts/mongo-standin" "the MongoDB stand-in"
+}
+
+# _npm_ci DIR WHAT: npm ci in DIR from its committed lockfile, unless node_modules is newer.
+_npm_ci() {
+    local dir=$1 what=$2
     if [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
         return 0
     fi
-    say "installing the MongoDB stand-in's npm packages (npm ci)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$MARKET_VAR/npm-ci.log" 2>&1 || {
+    say "installing $what's npm packages (npm ci)"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
+        >"$MARKET_VAR/npm-ci.log" 2>&1 || {
         tail -n 30 "$MARKET_VAR/npm-ci.log" >&2
-        die "npm ci failed in scripts/mongo-standin (log: $MARKET_VAR/npm-ci.log)"
+        die "npm ci failed in $dir (log: $MARKET_VAR/npm-ci.log)"
     }
+}
+
+# ensure_web_built: the web client (src/web: Preact, bundled by esbuild) into
+# $MARKET_WEB_ROOT, with content-hashed asset names; nginx serves it at /.
+ensure_web_built() {
+    _npm_ci "$MARKET_ROOT/src/web" "the web client"
+    say "building the web client"
+    node "$MARKET_ROOT/src/web/build.mjs" --out "$MARKET_WEB_ROOT" >"$MARKET_VAR/web-build.log" 2>&1 || {
+        tail -n 30 "$MARKET_VAR/web-build.log" >&2
+        die "the web client's build failed (log: $MARKET_VAR/web-build.log)"
+    }
+}
+
+# ensure_browser: Debian's chromium (for the browser tests, scripts/test) and the tests'
+# npm packages (playwright-core drives the system browser: no browser download).
+ensure_browser() {
+    if [ ! -x /usr/bin/chromium ]; then
+        [ "$(id -u)" -eq 0 ] || die "missing Debian package: chromium — run as root, or install it with apt-get"
+        say "installing Debian package: chromium"
+        export DEBIAN_FRONTEND=noninteractive
+        { apt-get install -y -qq --no-install-recommends chromium ||
+            { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }; } \
+            >"$MARKET_VAR/apt-install.log" 2>&1 || {
+            tail -n 30 "$MARKET_VAR/apt-install.log" >&2
+            die "apt-get install chromium failed (log: $MARKET_VAR/apt-install.log)"
+        }
+    fi
+    _npm_ci "$MARKET_ROOT/tests/browser" "the browser tests"
 }
 
 # ensure_built: autoreconf/configure when needed, then make (quietly unless it fails).

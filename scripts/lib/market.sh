@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The marketd processes: migrations, the command and query pools, the projector.
+# The marketd processes: migrations, the command and query pools, the projector, the deliverer.
 # Sourced after common.sh and the store libraries (for their connection variables).
 
 MARKET_CONFIG=$MARKET_VAR/marketd.conf
@@ -18,6 +18,16 @@ market_configure() {
     if [ ! -s "$secret_file" ]; then
         (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret_file")
     fi
+    # The key that seals webhook secrets (secretbox): random once per stack, kept across
+    # restarts, or the stored secrets could not be opened.
+    local hook_key_file=$MARKET_VAR/webhook.key
+    if [ ! -s "$hook_key_file" ]; then
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$hook_key_file")
+    fi
+    # Webhook retries: the contract's schedule on the dev stack; 1 % of it on the test stack
+    # (5 s → 50 ms), so retry tests run quickly.
+    local backoff=100
+    if [ "$MARKET_STACK" = test ]; then backoff=1; fi
     cat >"$MARKET_CONFIG" <<CONF
 # Written by scripts/lib/market.sh for the $MARKET_STACK stack; regenerated on every start.
 command_listen = $MARKET_COMMAND_ADDR
@@ -40,11 +50,16 @@ s3_access_key = $MARKET_S3_ACCESS_KEY
 s3_secret_key = $MARKET_S3_SECRET_KEY
 s3_path_style = true
 s3_public_base_url = https://localhost:$MARKET_HTTPS_PORT/media
+s3_presign_endpoint = https://localhost:$MARKET_HTTPS_PORT
 public_origin = https://localhost:$MARKET_HTTPS_PORT
 cursor_secret = $(cat "$secret_file")
 nginx_purge_url = http://127.0.0.1:$MARKET_HTTP_PORT/_purge
 nginx_access_log = $MARKET_LOG/nginx-access.log
 projector_poll_ms = 500
+webhook_allow_hosts = 127.0.0.1
+webhook_secret_key = $(cat "$hook_key_file")
+webhook_backoff_scale_pct = ${MARKET_WEBHOOK_BACKOFF_SCALE_PCT:-$backoff}
+deliverer_poll_ms = 500
 CONF
 }
 
@@ -53,7 +68,7 @@ market_migrate() {
         { cat "$MARKET_LOG/migrate.log" >&2; die "migrations failed"; }
 }
 
-# market_start_one NAME: start command, query or projector (if not running).
+# market_start_one NAME: start command, query, projector or deliverer (if not running).
 market_start_one() {
     local name=$1
     if pid_alive "market-$name"; then
@@ -89,9 +104,11 @@ market_start() {
     market_start_one command
     market_start_one query
     market_start_one projector
+    market_start_one deliverer
 }
 
 market_stop() {
+    market_stop_one deliverer
     market_stop_one projector
     market_stop_one command
     market_stop_one query

@@ -3,6 +3,8 @@
 # $MARKET_VAR/nginx/tls), plain HTTP on $MARKET_HTTP_PORT. Sourced after common.sh.
 
 MARKET_NGINX_DIR=$MARKET_VAR/nginx
+# The built web client (web_build in install.sh), served at /.
+MARKET_WEB_ROOT=$MARKET_NGINX_DIR/www
 # The page cache lives on tmpfs when there is one (cheaper per hit than the disk), one
 # directory per stack (named after its var folder); var/nginx/cache points to it.
 if [ -z "${MARKET_NGINX_CACHE:-}" ]; then
@@ -23,7 +25,8 @@ _nginx_render() {
         -e "s|@CLUSTER_NET@|${MARKET_CLUSTER_NET:-}|g" -e "s|@LB_ADDR@|${MARKET_LB_ADDR:-}|g" \
         -e "s|@FRONT_ADDR@|${MARKET_FRONT_ADDR:-}|g" \
         -e "s|@CACHE_DIR@|$MARKET_NGINX_CACHE|g" -e "s|@ROOT@|$MARKET_ROOT|g" \
-        -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" "$in" >"$out"
+        -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" -e "s|@S3_ENDPOINT@|$MARKET_S3_ENDPOINT|g" \
+        -e "s|@S3_BUCKET@|$MARKET_S3_BUCKET|g" -e "s|@WEB_ROOT@|$MARKET_WEB_ROOT|g" "$in" >"$out"
 }
 
 nginx_configure() {

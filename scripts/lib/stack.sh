@@ -14,6 +14,7 @@ stack_up() {
     ensure_packages
     ensure_node_modules
     ensure_built
+    ensure_web_built
     say "starting the $MARKET_STACK stack under $MARKET_VAR"
     pg_start
     redis_start

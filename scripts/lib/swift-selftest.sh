@@ -110,7 +110,7 @@ check "anonymous Swift PUT refused" 401 "$code"
 
 # 6. Pre-signed PUT, as a browser would send it (Content-Type is signed).
 url=$(presign PUT "$pkey" 300 text/plain)
-origin=http://localhost:5173
+origin=https://localhost:$MARKET_HTTPS_PORT   # the CORS origin swift.sh allows
 code=$(curl -sS -m 10 -X OPTIONS -D "$tmp/h" -o /dev/null -w '%{http_code}' \
     -H "Origin: $origin" -H 'Access-Control-Request-Method: PUT' \
     -H 'Access-Control-Request-Headers: content-type' "$url")

@@ -14,8 +14,10 @@
 MARKET_SWIFT_DIR=$MARKET_VAR/swift
 MARKET_S3_ENDPOINT=http://${MARKET_S3_HOST:-127.0.0.1}:$MARKET_SWIFT_PROXY_PORT
 MARKET_S3_PUBLIC_BASE=$MARKET_S3_ENDPOINT/v1/AUTH_${MARKET_S3_ACCESS_KEY%%:*}/$MARKET_S3_BUCKET
-# Origins allowed to call the S3 API from a browser (CORS), comma separated; "*" = any.
-MARKET_S3_CORS_ORIGINS=${MARKET_S3_CORS_ORIGINS:-*}
+# Origins allowed to call the S3 API from a browser (CORS), comma separated; "*" = any. The
+# web client uploads through nginx on its own origin (same-origin: no CORS needed); a client
+# on another origin (a store on a CDN host, say) needs its origin here.
+MARKET_S3_CORS_ORIGINS=${MARKET_S3_CORS_ORIGINS:-https://localhost:$MARKET_HTTPS_PORT}
 export MARKET_SWIFT_DIR MARKET_S3_ENDPOINT MARKET_S3_PUBLIC_BASE MARKET_S3_CORS_ORIGINS
 
 # Debian's interpreter, where python3-swift lives (python3 on PATH may be pyenv's, without swift).

@@ -146,7 +146,14 @@ patch_body(struct request *r, struct command_tx *tx, void *data)
     if ((rc = listing_update(tx->pg, r->arena, c->id, &c->in)) != MK_OK) {
         return rc;
     }
-    return listing_emit(tx->pg, r->arena, c->id, "listing.updated", NULL, &tx->last_seq, &c->state);
+    /* What the listing was before: a price drop and a listing that becomes active make
+     * notifications (domain/notify.c), and events otherwise carry only the new state. */
+    json_object *before = json_object_new_object();
+    arena_cleanup_add(r->arena, (arena_cleanup_fn)(void (*)(void))json_object_put, before);
+    json_object_object_add(before, "previous_price_minor", json_object_new_int64(row.price_minor));
+    json_object_object_add(before, "previous_currency", json_object_new_string(row.currency));
+    json_object_object_add(before, "previous_status", json_object_new_string(row.status));
+    return listing_emit(tx->pg, r->arena, c->id, "listing.updated", before, &tx->last_seq, &c->state);
 }
 
 int

@@ -382,6 +382,7 @@ transition_body(struct request *r, struct command_tx *tx, void *data)
     } else if (c->action == ORDER_CANCEL) {
         rc = cancel_effects(r, tx, c);
         event = "order.cancelled";
+        c->order.cancelled_by = strcmp(c->user_id, c->order.buyer_id) == 0 ? "buyer" : "seller";
     }
     if (rc != MK_OK || (rc = order_emit(tx->pg, r->arena, &c->order, event, &tx->last_seq)) != MK_OK) {
         return rc;

@@ -75,6 +75,12 @@ static const struct opt opts[] = {
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
     I(projector_processes, 2, 1, 8),
+    S(webhook_allow_hosts, ""),
+    SECRET(webhook_secret_key, "6d61726b6574642d64656661756c742d776562686f6f6b2d6b65793a73657421"),
+    I(webhook_timeout_ms, 10000, 100, 60000),
+    I(webhook_backoff_scale_pct, 100, 1, 100),
+    I(deliverer_processes, 2, 1, 8),
+    I(deliverer_poll_ms, 1000, 10, 60000),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -277,6 +283,11 @@ validate(const struct config *c, char *err, size_t errlen)
     }
     if (strncmp(c->s3_endpoint, "http://", 7) != 0 && strncmp(c->s3_endpoint, "https://", 8) != 0) {
         snprintf(err, errlen, "s3_endpoint: '%s' must start with http:// or https://", c->s3_endpoint);
+        return MK_EBADPARAM;
+    }
+    size_t klen = strlen(c->webhook_secret_key);
+    if (klen != 64 || strspn(c->webhook_secret_key, "0123456789abcdefABCDEF") != klen) {
+        snprintf(err, errlen, "webhook_secret_key: must be 64 hex digits (32 bytes)");
         return MK_EBADPARAM;
     }
     if (c->public_origin[0] == '\0') {

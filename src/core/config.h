@@ -67,6 +67,14 @@ struct config {
     int projector_poll_ms;
     int projector_batch;
     int projector_processes;   /* supervised projector processes: one active, the rest hot standbys */
+
+    /* webhooks (the deliverer role) */
+    char *webhook_allow_hosts;     /* comma list of hosts exempt from the address checks (http:// allowed too) */
+    char *webhook_secret_key;      /* 64 hex digits: the secretbox key sealing webhook secrets */
+    int webhook_timeout_ms;        /* one attempt's bound (API.md: 10 s) */
+    int webhook_backoff_scale_pct; /* retry delays scaled by this percentage: 100 in production, small on test stacks */
+    int deliverer_processes;       /* supervised deliverer processes (deliveries are claimed, so any number) */
+    int deliverer_poll_ms;         /* fallback poll when no NOTIFY came */
 };
 
 /* Fill c with the defaults. Strings are heap copies owned by c. */

@@ -388,6 +388,13 @@ int
 http_respond_json_etag(struct request *r, json_object *doc, const char *prefix)
 {
     int rc = http_respond_json(r, 200, doc);
+    int erc = http_etag_body(r, prefix);
+    return erc != MK_OK ? erc : rc;
+}
+
+int
+http_etag_body(struct request *r, const char *prefix)
+{
     unsigned char digest[16];
     char b64[sodium_base64_ENCODED_LEN(sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
     crypto_generichash(digest, sizeof(digest), (const unsigned char *)r->out, r->out_len, NULL, 0);
@@ -398,7 +405,7 @@ http_respond_json_etag(struct request *r, json_object *doc, const char *prefix)
     if (http_etag_match(http_header(r, "If-None-Match"), etag)) {
         return MK_ENOTMODIFIED;
     }
-    return rc;
+    return MK_OK;
 }
 
 int

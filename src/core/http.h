@@ -128,6 +128,10 @@ bool http_etag_match(const char *if_none_match, const char *etag);
  */
 int http_respond_json_etag(struct request *r, json_object *doc, const char *prefix);
 
+/* The strong ETag of the response body already set (r->out), as http_respond_json_etag
+ * makes it; MK_ENOTMODIFIED when the request's If-None-Match matches, else MK_OK. */
+int http_etag_body(struct request *r, const char *prefix);
+
 /* Respond with bytes of a content type; body must live as long as the arena. */
 int http_respond_raw(struct request *r, int status, const char *content_type, const char *body, size_t len);
 

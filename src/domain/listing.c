@@ -364,7 +364,8 @@ listing_client_json(json_object *state, const char *public_base)
 {
     json_object *out = json_object_new_object();
     json_object_object_foreach(state, key, val) {
-        if (strcmp(key, "category_path") == 0 || strcmp(key, "removed_keys") == 0 || strcmp(key, "created_us") == 0) {
+        if (strcmp(key, "category_path") == 0 || strcmp(key, "removed_keys") == 0 || strcmp(key, "created_us") == 0 ||
+            strncmp(key, "previous_", 9) == 0) {
             continue;
         }
         if (strcmp(key, "images") == 0) {

@@ -301,6 +301,7 @@ static const struct pg_stmt LIST_ANY = {
 static void
 order_from_row(arena_t *a, const PGresult *res, int row, struct order *o)
 {
+    o->cancelled_by = NULL;
     o->id = arena_strdup(a, pg_value(res, row, 0));
     o->listing_id = arena_strdup(a, pg_value(res, row, 1));
     o->buyer_id = arena_strdup(a, pg_value(res, row, 2));
@@ -394,6 +395,9 @@ order_emit(struct pg *pg, arena_t *a, const struct order *o, const char *event_t
         }
     }
     json_object_object_add(doc, "version", json_object_new_int64(o->version));
+    if (o->cancelled_by != NULL) {
+        json_object_object_add(doc, "cancelled_by", json_object_new_string(o->cancelled_by));
+    }
     json_object *payment = json_object_new_object();
     json_object_object_add(payment, "provider", json_object_new_string(o->payment_provider));
     json_object_object_add(payment, "reference", json_object_new_string(o->payment_ref));

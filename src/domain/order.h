@@ -91,6 +91,7 @@ struct order {
     long long version;
     long long created_us;   /* microseconds since the epoch: the list's sort key */
     json_object *json;      /* the API shape */
+    const char *cancelled_by;   /* "buyer" or "seller" when a cancel is emitted (for notifications), else NULL */
 };
 
 /* What a purchase stores. */

@@ -1,6 +1,7 @@
 #include "domain/search.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,15 @@ search_words(arena_t *a, const char *text, const char **words, size_t max)
         }
     }
     return n;
+}
+
+double
+search_distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+    double rad = M_PI / 180.0;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * 6378.1 * atan2(sqrt(a), sqrt(1 - a));
 }
 
 /* ---- parameters -------------------------------------------------------------------- */

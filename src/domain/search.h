@@ -68,6 +68,10 @@ int search_parse(struct request *r, const struct category_set *cats, const char 
 /* Fold text into at most max distinct words (arena); returns how many. */
 size_t search_words(arena_t *a, const char *text, const char **words, size_t max);
 
+/* Great-circle distance in km (haversine on a sphere of 6378.1 km, the radius the
+ * $centerSphere filters use). */
+double search_distance_km(double lat1, double lon1, double lat2, double lon2);
+
 /* The sort's name ("newest" ...). */
 const char *search_sort_name(enum search_sort sort);
 

@@ -11,10 +11,14 @@
 int
 favorite_indexes(struct projection_ctx *p, const char *coll)
 {
-    bson_t *keys = mongo_own(p->arena, BCON_NEW("user_id", BCON_INT32(1), "active", BCON_INT32(1), "at", BCON_INT32(-1), "_id",
-                            BCON_INT32(-1)));
-    bson_t *cmd = mongo_own(p->arena, BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key",
-                                               BCON_DOCUMENT(keys), "name", BCON_UTF8("user_active_at"), "}", "]"));
+    /* user_active_at: a user's favourites, newest first; listing_active: a listing's
+     * favouriters (price drops and sales notify them, projector/notify.c) */
+    bson_t *cmd = mongo_own(p->arena, BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key", "{",
+                                               "user_id", BCON_INT32(1), "active", BCON_INT32(1), "at",
+                                               BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "name",
+                                               BCON_UTF8("user_active_at"), "}", "{", "key", "{", "listing_id",
+                                               BCON_INT32(1), "active", BCON_INT32(1), "}", "name",
+                                               BCON_UTF8("listing_active"), "}", "]"));
     return mongo_write_command(p->mongo, coll, cmd);
 }
 

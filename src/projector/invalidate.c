@@ -211,6 +211,7 @@ projection_flush(struct projection_ctx *p)
     mark_all(p, fx);
     for (size_t k = 0; k < fx->listings.n; k++) {
         purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]));
+        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]));
     }
     for (size_t k = 0; k < fx->users.n; k++) {
         purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]));

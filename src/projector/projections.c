@@ -31,6 +31,7 @@ const struct read_collection read_collections[] = {
     {"listings", listing_indexes},
     {"favorites", favorite_indexes},
     {"reviews", review_indexes},
+    {"notifications", notify_indexes},
 };
 const size_t read_collections_count = sizeof(read_collections) / sizeof(read_collections[0]);
 

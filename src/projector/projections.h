@@ -91,6 +91,16 @@ int project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_
 int project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int project_review(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 
+/*
+ * Notifications (projector/notify.c): notify_wants says whether an event type may make
+ * notifications; project_notifications applies it to the `notifications` read model (and
+ * enqueues webhook deliveries in PostgreSQL). Runs after the event's read-model projection,
+ * if any, in the same pass, so favouriters are those of the read model at this event.
+ */
+bool notify_wants(const char *event_type);
+int project_notifications(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
+int notify_indexes(struct projection_ctx *p, const char *coll);
+
 /* Indexes of the `favorites` read model (projector/favorite.c). */
 int favorite_indexes(struct projection_ctx *p, const char *coll);
 

@@ -225,7 +225,8 @@ static int
 apply_one(struct projector *p, const struct outbox_row *ev, struct batch_effects *fx)
 {
     projection_apply apply = projection_find(ev->event_type);
-    if (apply == NULL) {
+    bool notes = notify_wants(ev->event_type);
+    if (apply == NULL && !notes) {
         log_debug("projector: no projection for %s (seq %lld)", ev->event_type, ev->seq);
         return MK_OK;
     }
@@ -236,7 +237,17 @@ apply_one(struct projector *p, const struct outbox_row *ev, struct batch_effects
         return MK_OK;
     }
     struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, fx};
-    int rc = apply(&pc, ev, payload);
+    int rc = apply != NULL ? apply(&pc, ev, payload) : PROJ_SKIPPED;
+    if (rc >= 0 && notes) {
+        /* The notification projection, after the read model's (idempotent like it). */
+        int nrc = project_notifications(&pc, ev, payload);
+        if (nrc == MK_EUNAVAILABLE) {
+            rc = nrc;
+        } else if (nrc < 0) {
+            log_error("projector: notifications of event seq %lld (%s) could not be made (%d)", ev->seq,
+                      ev->event_type, nrc);
+        }
+    }
     json_object_put(payload);
     if (rc == PROJ_APPLIED) {
         metrics_add(p->w.metrics->projector_events_applied, 1);

@@ -243,16 +243,6 @@ build_pipeline(const struct search_query *q)
     return b;
 }
 
-/* Great-circle distance in km (haversine), for the items' distance_km. */
-static double
-distance_km(double lat1, double lon1, double lat2, double lon2)
-{
-    double rad = M_PI / 180.0;
-    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * EARTH_RADIUS_KM * atan2(sqrt(a), sqrt(1 - a));
-}
-
 /* The cursor key of a result document. */
 static json_object *
 key_of(const struct search_query *q, const bson_t *doc)
@@ -302,7 +292,8 @@ add_item(const bson_t *doc, void *ctx)
         double lat = 0, lon = 0;
         readmodel_double(doc, "location.lat", &lat);
         readmodel_double(doc, "location.lon", &lon);
-        J_ADD(item, "distance_km", json_object_new_double(round(distance_km(q->lat, q->lon, lat, lon) * 1000) / 1000));
+        double km = search_distance_km(q->lat, q->lon, lat, lon);
+        J_ADD(item, "distance_km", json_object_new_double(round(km * 1000) / 1000));
     }
     json_object_array_add(pg->items, item);
     json_object_put(pg->last_key);

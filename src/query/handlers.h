@@ -11,6 +11,7 @@ int query_ping(struct request *r);
 int query_me(struct request *r);
 int query_user(struct request *r);
 int query_listing(struct request *r);
+int query_listing_page(struct request *r);
 int query_categories(struct request *r);
 int query_browse(struct request *r);
 int query_seller_listings(struct request *r);
@@ -21,5 +22,10 @@ int query_balance(struct request *r);
 int query_user_reviews(struct request *r);
 int query_offers(struct request *r);
 int query_offer(struct request *r);
+
+int query_notifications(struct request *r);
+int query_saved_searches(struct request *r);
+int query_webhooks(struct request *r);
+int query_webhook_deliveries(struct request *r);
 
 #endif

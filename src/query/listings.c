@@ -1,4 +1,5 @@
-/* GET /api/v1/listings/{id} (read model) and GET /api/v1/categories (reference data). */
+/* GET /api/v1/listings/{id} (read model), its HTML page GET /l/{id}, and GET /api/v1/categories
+ * (reference data). */
 #include <string.h>
 
 #include "core/errors.h"
@@ -7,6 +8,7 @@
 #include "domain/session.h"
 #include "query/cache.h"
 #include "query/handlers.h"
+#include "query/listing_page.h"
 #include "query/readmodel.h"
 #include "worker.h"
 
@@ -43,6 +45,66 @@ query_listing(struct request *r)
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "listing", readmodel_listing_json(doc));
     return cache_answer_doc(r, key, doc, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
+}
+
+static int
+page_respond(struct request *r, const struct page *p)
+{
+    http_set_header(r, "Content-Security-Policy", p->csp);
+    http_respond_raw(r, p->status, "text/html; charset=utf-8", p->html, p->len);
+    if (p->status != 200) {
+        http_set_header(r, "Cache-Control", "no-store");
+        return MK_OK;
+    }
+    cache_public_headers(r);
+    return http_etag_body(r, NULL);
+}
+
+/* The listing in the API's shape: the Redis entry of GET /api/v1/listings/{id} when it is
+ * fresh enough, else the read model. NULL (and *rc) when there is none or on an error. */
+static json_object *
+page_listing(struct request *r, const char *id, int *rc)
+{
+    long long min_seq;
+    *rc = readmodel_min_seq(r, &min_seq);
+    if (*rc != MK_OK) {
+        return NULL;
+    }
+    struct cached c;
+    if (cache_get(r, arena_sprintf(r->arena, "cache:listing:%s", id), &c) && c.seq >= min_seq) {
+        json_object *doc = http_json_own(r, json_tokener_parse(arena_strndup(r->arena, c.body, c.len)));
+        json_object *l;
+        if (json_object_object_get_ex(doc, "listing", &l)) {
+            return l;
+        }
+    }
+    const bson_t *doc;
+    *rc = readmodel_get(r, "listings", id, &doc);
+    return *rc == MK_OK ? http_json_own(r, readmodel_listing_json(doc)) : NULL;
+}
+
+int
+query_listing_page(struct request *r)
+{
+    struct worker *w = r->worker;
+    const char *id = http_path_param(r, "id");
+    struct page p;
+    if (!uuid_valid(id)) {
+        listing_page_not_found(r->arena, w->cfg->public_origin, &p);
+        return page_respond(r, &p);
+    }
+    int rc;
+    json_object *l = page_listing(r, id, &rc);
+    if (l == NULL && rc != MK_ENOTFOUND) {
+        return rc;
+    }
+    if (l == NULL) {
+        listing_page_not_found(r->arena, w->cfg->public_origin, &p);
+    } else {
+        listing_page_render(r->arena, l, w->cfg->public_origin,
+                            listing_page_origin_of(r->arena, w->cfg->s3_public_base_url), &p);
+    }
+    return page_respond(r, &p);
 }
 
 int

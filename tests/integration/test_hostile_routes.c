@@ -35,7 +35,8 @@ static const char *const METHODS[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DE
 /* ---- the victim's data -------------------------------------------------------------------- */
 
 static struct itest_user seller, buyer;
-static char listing[40], sold_listing[40], order[40], offer[40], ping[40], missing_uuid[40];
+static char listing[40], sold_listing[40], order[40], offer[40], ping[40], missing_uuid[40], saved_search[40],
+    webhook[40];
 static char nobody_email[128];
 
 /* ---- counting and checking answers ------------------------------------------------------- */
@@ -136,6 +137,14 @@ check(const struct iresp *r, const char *method, const char *path, const char *w
     }
     if (r->status < 400 || strcmp(method, "HEAD") == 0) {
         return;   /* an answer to HEAD has no body to hold the error */
+    }
+    if (strncmp(path, "/l/", 3) == 0 && r->status == 404) {
+        /* The listing page's "not found" is a page for browsers (API.md, Web client). */
+        const char *ct = iresp_header(r, "Content-Type");
+        if (ct == NULL || strncmp(ct, "text/html", 9) != 0 || strstr(r->body, "No such listing") == NULL) {
+            fail("%s %s (%s): 404 of a listing page is not the HTML page: %s", method, where, what, shown(r->body, 200));
+        }
+        return;
     }
     const char *code = ijson_str(r->json, "error", "code", NULL);
     if (code == NULL || ijson_str(r->json, "error", "message", NULL) == NULL) {
@@ -279,8 +288,8 @@ valid_id(const char *resource)
     if (strcmp(resource, "users") == 0) {
         return seller.id;
     }
-    if (strcmp(resource, "listings") == 0) {
-        return listing;
+    if (strcmp(resource, "listings") == 0 || strcmp(resource, "l") == 0) {
+        return listing;   /* /l/{id} is the listing's HTML page */
     }
     if (strcmp(resource, "orders") == 0) {
         return order;
@@ -290,6 +299,15 @@ valid_id(const char *resource)
     }
     if (strcmp(resource, "images") == 0) {
         return missing_uuid;   /* the victim's listing has no image */
+    }
+    if (strcmp(resource, "saved-searches") == 0) {
+        return saved_search;
+    }
+    if (strcmp(resource, "webhooks") == 0) {
+        return webhook;
+    }
+    if (strcmp(resource, "deliveries") == 0) {
+        return missing_uuid;   /* the victim's webhook has had nothing to deliver */
     }
     return NULL;
 }
@@ -381,6 +399,9 @@ static const char *const BODYLESS[] = {
     "DELETE /api/v1/listings/{id}/favorite",
     "POST /api/v1/orders/{id}/confirm",
     "POST /api/v1/orders/{id}/cancel",
+    "DELETE /api/v1/users/me/saved-searches/{id}",
+    "DELETE /api/v1/users/me/webhooks/{id}",
+    "POST /api/v1/users/me/webhooks/{id}/deliveries/{delivery_id}/retry",
     "POST /api/v1/offers/{id}/accept",
     "POST /api/v1/offers/{id}/decline",
     "POST /api/v1/offers/{id}/withdraw",
@@ -555,6 +576,17 @@ setup_data(void)
     snprintf(ping, sizeof(ping), "%s", ijson_str(r.json, "ping", "id", NULL));
     iresp_free(&r);
     snprintf(missing_uuid, sizeof(missing_uuid), "6f1c4d3e-1111-4222-8333-944455556666");
+    /* The seller's saved search and webhook (for a type nothing here makes: no delivery). */
+    r = itest_http("POST", "/api/v1/users/me/saved-searches", (const char *const[]){seller.bearer, NULL},
+                   "{\"name\":\"hostile\",\"query\":\"q=lamp\",\"alert\":false}");
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    snprintf(saved_search, sizeof(saved_search), "%s", ijson_str(r.json, "saved_search", "id", NULL));
+    iresp_free(&r);
+    r = itest_http("POST", "/api/v1/users/me/webhooks", (const char *const[]){seller.bearer, NULL},
+                   "{\"url\":\"http://127.0.0.1:1/hostile\",\"events\":[\"review_received\"]}");
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    snprintf(webhook, sizeof(webhook), "%s", ijson_str(r.json, "webhook", "id", NULL));
+    iresp_free(&r);
     snprintf(nobody_email, sizeof(nobody_email), "%s@example.test", itest_unique("nobody"));
 
     memset(long6000, 'a', 6002);
@@ -661,6 +693,20 @@ schemas(struct body_route *b)
     b[n++] = (struct body_route){"POST", "/api/v1/orders/{id}/review", seller.bearer, NULL, false,
                                  "{\"rating\":@1,\"comment\":@2}",
                                  {{0}, {'i', "5", NULL}, {'s', "\"Fine\"", NULL}}};
+    /* Mark read with both ids and all: refused whatever they hold (one or the other). */
+    static char ids[80];
+    snprintf(ids, sizeof(ids), "[\"%s\"]", missing_uuid);
+    b[n++] = (struct body_route){"POST", "/api/v1/users/me/notifications/read", seller.bearer, NULL, false,
+                                 "{\"ids\":@1,\"all\":@2}", {{0}, {'o', ids, NULL}, {'i', "1", NULL}}};
+    /* A saved search with an unknown parameter; a webhook to a refused address. */
+    b[n++] = (struct body_route){"POST", "/api/v1/users/me/saved-searches", seller.bearer, NULL, false,
+                                 "{\"name\":@1,\"query\":@2,\"alert\":@3}",
+                                 {{0}, {'s', "\"lamps\"", "\"\""}, {'s', "\"q=lamp\"", "\"colour=red\""},
+                                  {'i', "1", "1"}}};
+    b[n++] = (struct body_route){"POST", "/api/v1/users/me/webhooks", seller.bearer, NULL, false,
+                                 "{\"url\":@1,\"events\":@2}",
+                                 {{0}, {'s', "\"https://127.0.0.2/hook\"", "\"https://127.0.0.2/hook\""},
+                                  {'o', "[\"order_placed\"]", "[\"nope\"]"}}};
     /* Offers: the seller on their own listing (403), the buyer countering out of turn (403). */
     b[n++] = (struct body_route){"POST", "/api/v1/listings/{id}/offers", seller.bearer, NULL, false,
                                  "{\"amount_minor\":@1}", {{0}, {'i', "1000", NULL}}};

@@ -1,0 +1,329 @@
+/*
+ * POST /api/v1/users/me/notifications/read, POST and DELETE /api/v1/users/me/saved-searches,
+ * POST and DELETE /api/v1/users/me/webhooks, POST .../webhooks/{id}/deliveries/{delivery_id}/retry.
+ * Each is one PostgreSQL transaction with its outbox event (command.h).
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "command/command.h"
+#include "command/handlers.h"
+#include "core/errors.h"
+#include "core/ids.h"
+#include "core/text.h"
+#include "domain/notify.h"
+#include "domain/saved_search.h"
+#include "domain/session.h"
+#include "domain/webhook.h"
+#include "worker.h"
+
+#define MARK_READ_MAX_IDS 500
+
+static int
+me_json(struct request *r, struct session *s, json_object **body)
+{
+    int rc = worker_authenticate(r, s);
+    return rc != MK_OK ? rc : http_json_body(r, body);
+}
+
+static void
+lower(char *s)
+{
+    for (; *s != '\0'; s++) {
+        *s = (char)tolower((unsigned char)*s);
+    }
+}
+
+/* ---- POST /users/me/notifications/read --------------------------------------------- */
+
+struct read_ctx {
+    const char *user_id;
+    json_object *ids;   /* NULL: all */
+};
+
+static int
+read_body(struct request *r, struct command_tx *tx, void *data)
+{
+    struct read_ctx *c = data;
+    return notify_mark_read(tx->pg, r->arena, c->user_id, c->ids, &tx->last_seq);
+}
+
+static int
+parse_read(struct request *r, json_object *body, struct read_ctx *c)
+{
+    static const char *const allowed[] = {"ids", "all", NULL};
+    if (http_json_only(r, body, allowed) != MK_OK) {
+        return MK_EVALIDATION;
+    }
+    json_object *ids, *all;
+    bool has_ids = json_object_object_get_ex(body, "ids", &ids), has_all = json_object_object_get_ex(body, "all", &all);
+    if (has_ids == has_all) {
+        return http_field_error(r, "ids", "give either ids (an array of notification ids) or all: true");
+    }
+    if (has_all) {
+        if (!json_object_is_type(all, json_type_boolean) || !json_object_get_boolean(all)) {
+            return http_field_error(r, "all", "must be true");
+        }
+        c->ids = NULL;
+        return MK_OK;
+    }
+    size_t n = json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
+    if (n == 0 || n > MARK_READ_MAX_IDS) {
+        return http_field_error(r, "ids", "must be an array of 1 to 500 notification ids");
+    }
+    c->ids = http_json_own(r, json_object_new_array());
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(ids, i);
+        if (!json_object_is_type(v, json_type_string) || !uuid_valid(json_object_get_string(v))) {
+            return http_field_error(r, arena_sprintf(r->arena, "ids[%zu]", i), "must be a notification id (UUID)");
+        }
+        char *id = arena_strdup(r->arena, json_object_get_string(v));
+        lower(id);
+        json_object_array_add(c->ids, json_object_new_string(id));
+    }
+    return MK_OK;
+}
+
+int
+command_notifications_read(struct request *r)
+{
+    struct session s;
+    json_object *body;
+    int rc = me_json(r, &s, &body);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct read_ctx c = {.user_id = s.user_id};
+    if (parse_read(r, body, &c) != MK_OK) {
+        return http_fail(r, MK_EVALIDATION, NULL);
+    }
+    if ((rc = command_run(r, read_body, &c)) != MK_OK) {
+        return rc;
+    }
+    return http_respond_empty(r, 204);
+}
+
+/* ---- saved searches ---------------------------------------------------------------- */
+
+struct saved_ctx {
+    const char *user_id, *id, *name, *query;
+    struct saved_search_index index;
+    bool alert;
+    json_object *out;
+};
+
+static int
+saved_create_body(struct request *r, struct command_tx *tx, void *data)
+{
+    struct saved_ctx *c = data;
+    int rc = saved_search_insert(tx->pg, r->arena, c->user_id, c->name, c->query, c->alert, &c->index, &c->out,
+                                 &tx->last_seq);
+    if (rc == MK_ECONFLICT && !pg_failed_with(tx->pg, "23505")) {
+        return http_fail(r, rc, "at most 50 saved searches per user: delete one first");
+    }
+    return rc;
+}
+
+static int
+parse_saved(struct request *r, json_object *body, struct saved_ctx *c)
+{
+    struct worker *w = r->worker;
+    static const char *const allowed[] = {"name", "query", "alert", NULL};
+    if (http_json_only(r, body, allowed) != MK_OK) {
+        return MK_EVALIDATION;
+    }
+    json_object *name, *query, *alert;
+    const char *problem;
+    if (!json_object_object_get_ex(body, "name", &name) || !json_object_is_type(name, json_type_string)) {
+        http_field_error(r, "name", "must be a string of 1 to 100 characters");
+    } else if ((problem = text_check(r->arena, json_object_get_string(name), 1, 100, false)) != NULL) {
+        http_field_error(r, "name", problem);
+    } else {
+        c->name = text_trim(r->arena, json_object_get_string(name));
+    }
+    c->alert = true;
+    if (json_object_object_get_ex(body, "alert", &alert)) {
+        if (!json_object_is_type(alert, json_type_boolean)) {
+            http_field_error(r, "alert", "must be true or false");
+        }
+        c->alert = json_object_get_boolean(alert);
+    }
+    if (!json_object_object_get_ex(body, "query", &query) || !json_object_is_type(query, json_type_string) ||
+        json_object_get_string_len(query) > 2000) {
+        return http_field_error(r, "query", "must be a GET /listings query string of at most 2000 characters");
+    }
+    c->query = json_object_get_string(query);
+    const struct category_set *cats;
+    int rc = worker_categories(w, r->arena, &cats);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct search_query q;
+    if (saved_search_parse(r->arena, cats, w->cfg->cursor_secret, c->query, &q, &problem) != MK_OK) {
+        return http_field_error(r, "query", problem);
+    }
+    saved_search_index_of(r->arena, &q, &c->index);
+    return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
+}
+
+int
+command_saved_search_create(struct request *r)
+{
+    struct session s;
+    json_object *body;
+    int rc = me_json(r, &s, &body);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct saved_ctx c = {.user_id = s.user_id};
+    if ((rc = parse_saved(r, body, &c)) != MK_OK) {
+        return rc == MK_EVALIDATION ? http_fail(r, rc, NULL) : rc;
+    }
+    if ((rc = command_run(r, saved_create_body, &c)) != MK_OK) {
+        return rc;
+    }
+    json_object *doc = http_json_own(r, json_object_new_object());
+    json_object_object_add(doc, "saved_search", json_object_get(c.out));
+    http_set_header(r, "Location",
+                    arena_sprintf(r->arena, "/api/v1/users/me/saved-searches/%s",
+                                  json_object_get_string(json_object_object_get(c.out, "id"))));
+    return http_respond_json(r, 201, doc);
+}
+
+/* DELETE of one of the caller's own resources: op(pg, arena, user_id, id, &seq) deletes
+ * it or answers MK_ENOTFOUND (not the caller's, or gone). */
+typedef int (*owned_delete_fn)(struct pg *pg, arena_t *a, const char *user_id, const char *id, long long *seq);
+
+struct owned_ctx {
+    const char *user_id, *id, *what;
+    owned_delete_fn op;
+};
+
+static int
+owned_delete_body(struct request *r, struct command_tx *tx, void *data)
+{
+    struct owned_ctx *c = data;
+    int rc = c->op(tx->pg, r->arena, c->user_id, c->id, &tx->last_seq);
+    return rc == MK_ENOTFOUND ? http_fail(r, rc, arena_sprintf(r->arena, "no such %s", c->what)) : rc;
+}
+
+static int
+owned_delete(struct request *r, const char *what, owned_delete_fn op)
+{
+    struct session s;
+    struct owned_ctx c = {.what = what, .op = op};
+    int rc = command_begin(r, what, &c.id, &s);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    c.user_id = s.user_id;
+    if ((rc = command_run(r, owned_delete_body, &c)) != MK_OK) {
+        return rc;
+    }
+    return http_respond_empty(r, 204);
+}
+
+int
+command_saved_search_delete(struct request *r)
+{
+    return owned_delete(r, "saved search", saved_search_delete);
+}
+
+/* ---- webhooks ---------------------------------------------------------------------- */
+
+struct hook_ctx {
+    const char *user_id, *id, *delivery_id, *sealed;
+    struct webhook_input in;
+    json_object *out;
+};
+
+static int
+hook_create_body(struct request *r, struct command_tx *tx, void *data)
+{
+    struct hook_ctx *c = data;
+    int rc = webhook_insert(tx->pg, r->arena, c->user_id, &c->in, c->sealed, &c->out, &tx->last_seq);
+    if (rc == MK_ECONFLICT && !pg_failed_with(tx->pg, "23505")) {
+        return http_fail(r, rc, "at most 20 webhooks per user: delete one first");
+    }
+    return rc;
+}
+
+int
+command_webhook_create(struct request *r)
+{
+    struct worker *w = r->worker;
+    struct session s;
+    json_object *body;
+    int rc = me_json(r, &s, &body);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct hook_ctx c = {.user_id = s.user_id};
+    if (webhook_parse(r, body, &c.in) != MK_OK) {
+        return http_fail(r, MK_EVALIDATION, NULL);
+    }
+    struct webhook_dest dest;
+    const char *problem;
+    if (webhook_check_url(r->arena, w->cfg, c.in.url, &dest, &problem) != MK_OK) {
+        http_field_error(r, "url", problem);
+        return http_fail(r, MK_EVALIDATION, NULL);
+    }
+    unsigned char secret[WEBHOOK_SECRET_BYTES];
+    const char *secret_text = webhook_secret_new(r->arena, secret);
+    c.sealed = webhook_seal(r->arena, w->cfg->webhook_secret_key, secret);
+    memset(secret, 0, sizeof(secret));
+    if (c.sealed == NULL) {
+        return MK_EINTERNAL;
+    }
+    if ((rc = command_run(r, hook_create_body, &c)) != MK_OK) {
+        return rc;
+    }
+    json_object *hook = json_object_get(c.out);
+    json_object_object_add(hook, "secret", json_object_new_string(secret_text));
+    json_object *doc = http_json_own(r, json_object_new_object());
+    json_object_object_add(doc, "webhook", hook);
+    http_set_header(r, "Location",
+                    arena_sprintf(r->arena, "/api/v1/users/me/webhooks/%s",
+                                  json_object_get_string(json_object_object_get(hook, "id"))));
+    http_set_header(r, "Cache-Control", "no-store");
+    return http_respond_json(r, 201, doc);
+}
+
+int
+command_webhook_delete(struct request *r)
+{
+    return owned_delete(r, "webhook", webhook_delete);
+}
+
+static int
+hook_retry_body(struct request *r, struct command_tx *tx, void *data)
+{
+    struct hook_ctx *c = data;
+    int rc = webhook_retry(tx->pg, r->arena, c->user_id, c->id, c->delivery_id, &tx->last_seq);
+    return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such delivery") : rc;
+}
+
+int
+command_webhook_retry(struct request *r)
+{
+    struct session s;
+    struct hook_ctx c = {0};
+    int rc = command_begin(r, "webhook", &c.id, &s);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    c.user_id = s.user_id;
+    c.delivery_id = http_path_param(r, "delivery_id");
+    if (!uuid_valid(c.delivery_id)) {
+        return http_fail(r, MK_ENOTFOUND, "no such delivery");
+    }
+    if ((rc = command_run(r, hook_retry_body, &c)) != MK_OK) {
+        return rc;
+    }
+    json_object *doc = http_json_own(r, json_object_new_object());
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "id", json_object_new_string(c.delivery_id));
+    json_object_object_add(d, "status", json_object_new_string("pending"));
+    json_object_object_add(doc, "delivery", d);
+    return http_respond_json(r, 202, doc);
+}
