@@ -8,6 +8,8 @@
  *   marketd --migrate        --config FILE   apply pending SQL migrations and exit
  *   marketd --role projector --rebuild       rebuild the read model and exit
  *   marketd --check-config   --config FILE   print the effective configuration and exit
+ *   marketd --metrics        --config FILE   print this node's metrics (every role's segment
+ *                                            under run_dir, as /metrics renders them) and exit
  *
  * MARKET_<KEY> environment variables override the file's keys.
  */
@@ -22,6 +24,7 @@
 #include "core/config.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/pool.h"
 #include "core/server.h"
 #include "deliver/deliverer.h"
@@ -40,6 +43,7 @@ usage(FILE *out)
             "       marketd --migrate [--config FILE]\n"
             "       marketd --role projector --rebuild [--config FILE]\n"
             "       marketd --check-config [--config FILE]\n"
+            "       marketd --metrics [--config FILE]\n"
             "Settings come from FILE (key = value) and MARKET_<KEY> environment variables.\n");
 }
 
@@ -94,6 +98,11 @@ run_master(const struct config *cfg, const char *role, char **argv)
         fprintf(stderr, "marketd: cannot create the metrics segment under %s\n", cfg->run_dir);
         return 2;
     }
+    if (projector) {
+        /* A segment kept from a run that was killed may still say a process of it held the
+         * lock; none of this run does yet. */
+        metrics_set(o.metrics->projector_active, 0);
+    }
     return pool_master_run(&o);
 }
 
@@ -105,10 +114,11 @@ main(int argc, char **argv)
         {"migrate", no_argument, NULL, 'm'},        {"rebuild", no_argument, NULL, 'R'},
         {"worker", no_argument, NULL, 'w'},         {"listen-fd", required_argument, NULL, 'f'},
         {"check-config", no_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
+        {"metrics", no_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     const char *role = NULL, *config_path = NULL;
-    bool migrate = false, rebuild = false, worker = false, check = false;
+    bool migrate = false, rebuild = false, worker = false, check = false, metrics = false;
     int listen_fd = -1;
     int ch;
     while ((ch = getopt_long(argc, argv, "r:c:h", longopts, NULL)) != -1) {
@@ -120,6 +130,7 @@ main(int argc, char **argv)
         case 'w': worker = true; break;
         case 'f': listen_fd = atoi(optarg); break;
         case 'k': check = true; break;
+        case 'M': metrics = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -138,6 +149,13 @@ main(int argc, char **argv)
     }
     if (check) {
         config_dump(&cfg, STDOUT_FILENO);
+        return 0;
+    }
+    if (metrics) {
+        /* Read-only: the segments' files, also of a host whose processes are gone. */
+        arena_t *a = arena_create(64 * 1024);
+        fputs(metrics_render(a, cfg.run_dir, routes, routes_count), stdout);
+        arena_destroy(a);
         return 0;
     }
     log_init(role != NULL ? role : (migrate ? "migrate" : "marketd"), cfg.log_level);

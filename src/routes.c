@@ -47,7 +47,7 @@ const struct route routes[] = {
     {"DELETE", "/api/v1/listings/{id}/favorite", command_favorite_remove, C},
 
     /* orders: one transaction per write (command/orders.c, command/reviews.c); reads from
-     * PostgreSQL through pg_read (query/orders.c) */
+     * PostgreSQL through query_private_pg (query/orders.c) */
     {"GET", "/api/v1/orders", query_orders, Q},
     {"POST", "/api/v1/orders", command_create_order, C},
     {"GET", "/api/v1/orders/{id}", query_order, Q},
@@ -56,7 +56,7 @@ const struct route routes[] = {
     {"POST", "/api/v1/orders/{id}/cancel", command_cancel_order, C},
     {"POST", "/api/v1/orders/{id}/review", command_review_order, C},
 
-    /* notifications (read model), saved searches and webhooks (write model, pg_read):
+    /* notifications (read model), saved searches and webhooks (write model, query_private_pg):
      * command/notifications.c, query/notifications.c */
     {"GET", "/api/v1/users/me/notifications", query_notifications, Q},
     {"POST", "/api/v1/users/me/notifications/read", command_notifications_read, C},
@@ -69,7 +69,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/users/me/webhooks/{id}/deliveries", query_webhook_deliveries, Q},
     {"POST", "/api/v1/users/me/webhooks/{id}/deliveries/{delivery_id}/retry", command_webhook_retry, C},
     /* offers: one transaction per move, the listing's row locked first (command/offers.c);
-     * reads from PostgreSQL through pg_read (query/offers.c); time-outs in projector/timers.c */
+     * reads from PostgreSQL through query_private_pg (query/offers.c); time-outs in projector/timers.c */
     {"POST", "/api/v1/listings/{id}/offers", command_make_offer, C},
     {"GET", "/api/v1/offers", query_offers, Q},
     {"GET", "/api/v1/offers/{id}", query_offer, Q},

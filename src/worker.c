@@ -26,6 +26,9 @@ worker_open(struct worker *w, const struct config *cfg, const char *role)
     pg_init(&w->pg, cfg->pg_dsn, cfg->pg_statement_timeout_ms);
     pg_init(&w->pg_read, cfg->pg_replica_dsn[0] != '\0' ? cfg->pg_replica_dsn : cfg->pg_dsn,
             cfg->pg_statement_timeout_ms);
+    pg_set_pooled(&w->pg, cfg->pg_transaction_pooling);
+    pg_set_pooled(&w->pg_read, cfg->pg_transaction_pooling);
+    w->replica_replayed = 0;
     redis_init(&w->redis, cfg->redis_host, cfg->redis_port, cfg->redis_socket, cfg->redis_timeout_ms);
     mongo_global_init();
     if (mongo_init(&w->mongo, cfg->mongo_uri, cfg->mongo_db) != MK_OK) {

@@ -22,6 +22,7 @@ struct worker {
     const char *role;
     struct pg pg;              /* the primary: every write, and reads that must see them */
     struct pg pg_read;         /* private reads of the query role: a replica when configured */
+    long long replica_replayed;        /* highest replay position seen on pg_read (query/private.c) */
     struct redis_store redis;
     struct mongo_store mongo;
     struct s3 s3;

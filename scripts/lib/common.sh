@@ -25,20 +25,32 @@ test)
     : "${MARKET_SWIFT_PROXY_PORT:=28081}" "${MARKET_SWIFT_ACCOUNT_PORT:=26002}"
     : "${MARKET_SWIFT_CONTAINER_PORT:=26001}" "${MARKET_SWIFT_OBJECT_PORT:=26000}"
     ;;
+cluster)
+    # One host of scripts/cluster, inside its own network namespace: the standard ports are
+    # free there, and MARKET_VAR (var/cluster/HOST) is set by scripts/cluster.
+    : "${MARKET_VAR:?MARKET_VAR must name the folder of the host}"
+    : "${MARKET_HTTPS_PORT:=443}" "${MARKET_HTTP_PORT:=80}"
+    : "${MARKET_PG_PORT:=5432}" "${MARKET_REDIS_PORT:=6379}" "${MARKET_MONGO_PORT:=27017}"
+    : "${MARKET_SWIFT_PROXY_PORT:=8080}" "${MARKET_SWIFT_ACCOUNT_PORT:=6002}"
+    : "${MARKET_SWIFT_CONTAINER_PORT:=6001}" "${MARKET_SWIFT_OBJECT_PORT:=6000}"
+    ;;
 *)
-    echo "MARKET_STACK must be dev or test, not '$MARKET_STACK'" >&2
+    echo "MARKET_STACK must be dev, test or cluster, not '$MARKET_STACK'" >&2
     exit 2
     ;;
 esac
 
 MARKET_RUN=$MARKET_VAR/run     # pid files and unix sockets
+# The address services bind: loopback for the local stacks; every address of its namespace
+# for a host of scripts/cluster (0.0.0.0), so other hosts reach it.
+MARKET_LISTEN_ADDR=${MARKET_LISTEN_ADDR:-127.0.0.1}
 MARKET_LOG=$MARKET_VAR/log     # one log file per service
 MARKET_S3_BUCKET=${MARKET_S3_BUCKET:-market}
 MARKET_S3_ACCESS_KEY=${MARKET_S3_ACCESS_KEY:-test:tester}
 MARKET_S3_SECRET_KEY=${MARKET_S3_SECRET_KEY:-testing}
 MARKET_S3_REGION=${MARKET_S3_REGION:-us-east-1}
 
-export MARKET_ROOT MARKET_STACK MARKET_VAR MARKET_RUN MARKET_LOG
+export MARKET_ROOT MARKET_STACK MARKET_VAR MARKET_RUN MARKET_LOG MARKET_LISTEN_ADDR
 export MARKET_HTTPS_PORT MARKET_HTTP_PORT MARKET_PG_PORT MARKET_REDIS_PORT MARKET_MONGO_PORT
 export MARKET_SWIFT_PROXY_PORT MARKET_SWIFT_ACCOUNT_PORT MARKET_SWIFT_CONTAINER_PORT MARKET_SWIFT_OBJECT_PORT
 export MARKET_S3_BUCKET MARKET_S3_ACCESS_KEY MARKET_S3_SECRET_KEY MARKET_S3_REGION

@@ -60,7 +60,7 @@ ensure_packages() {
     # The packages enable services for their system-wide configurations; this stack runs
     # its own instances under var/, so stop any the package scripts may have started.
     if command -v service >/dev/null 2>&1; then
-        for p in nginx redis-server postgresql; do service "$p" stop >/dev/null 2>&1 || true; done
+        for p in nginx redis-server postgresql pgbouncer; do service "$p" stop >/dev/null 2>&1 || true; done
     fi
 }
 

@@ -4,6 +4,9 @@
 
 MARKET_CONFIG=$MARKET_VAR/marketd.conf
 MARKET_BIN=$MARKET_ROOT/marketd
+# The pools' FastCGI addresses: unix sockets here; host:port on a host of scripts/cluster.
+MARKET_COMMAND_ADDR=${MARKET_COMMAND_ADDR:-unix:$MARKET_RUN/command.sock}
+MARKET_QUERY_ADDR=${MARKET_QUERY_ADDR:-unix:$MARKET_RUN/query.sock}
 
 # market_configure: write the configuration of this stack's marketd processes.
 market_configure() {
@@ -27,8 +30,8 @@ market_configure() {
     if [ "$MARKET_STACK" = test ]; then backoff=1; fi
     cat >"$MARKET_CONFIG" <<CONF
 # Written by scripts/lib/market.sh for the $MARKET_STACK stack; regenerated on every start.
-command_listen = unix:$MARKET_RUN/command.sock
-query_listen = unix:$MARKET_RUN/query.sock
+command_listen = $MARKET_COMMAND_ADDR
+query_listen = $MARKET_QUERY_ADDR
 command_workers = ${MARKET_COMMAND_WORKERS:-$workers_c}
 query_workers = ${MARKET_QUERY_WORKERS:-$workers_q}
 graceful_timeout_s = 20
@@ -73,11 +76,21 @@ market_start_one() {
     fi
     rm -f "$MARKET_RUN/$name.sock.lock"
     start_bg "market-$name" "$MARKET_BIN" --role "$name" --config "$MARKET_CONFIG"
+    local addr=$MARKET_COMMAND_ADDR
+    [ "$name" = query ] && addr=$MARKET_QUERY_ADDR
     case $name in
     command | query)
-        wait_for "$name pool" 10 test -S "$MARKET_RUN/$name.sock" ||
+        wait_for "$name pool" 10 _market_listening "$addr" ||
             { tail -n 20 "$MARKET_LOG/market-$name.log" >&2; die "the $name pool did not start"; }
         ;;
+    esac
+}
+
+# _market_listening ADDR: a unix:PATH socket exists, or something accepts on HOST:PORT.
+_market_listening() {
+    case $1 in
+    unix:*) test -S "${1#unix:}" ;;
+    *) (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null ;;
     esac
 }
 

@@ -22,7 +22,7 @@ mongo_start() {
     fi
     port_free "$MARKET_MONGO_PORT" || die "port $MARKET_MONGO_PORT (MongoDB stand-in) is taken by another process"
     # A small young generation keeps the stand-in's RSS near the data it holds (README).
-    start_bg mongo node --max-semi-space-size=2 "$MARKET_ROOT/scripts/mongo-standin/server.js" --host 127.0.0.1 --port "$MARKET_MONGO_PORT"
+    start_bg mongo node --max-semi-space-size=2 "$MARKET_ROOT/scripts/mongo-standin/server.js" --host "$MARKET_LISTEN_ADDR" --port "$MARKET_MONGO_PORT"
     wait_for mongo 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MARKET_MONGO_PORT" ||
         { tail -n 20 "$MARKET_LOG/mongo.log" >&2; die "the MongoDB stand-in did not start"; }
 }

@@ -20,8 +20,10 @@ _nginx_render() {
     local user=$1 in=$2 out=$3
     sed -e "s|@VAR@|$MARKET_VAR|g" -e "s|@LOG@|$MARKET_LOG|g" -e "s|@NGINX_DIR@|$MARKET_NGINX_DIR|g" \
         -e "s|@NGINX_USER@|$user|g" -e "s|@HTTPS_PORT@|$MARKET_HTTPS_PORT|g" -e "s|@HTTP_PORT@|$MARKET_HTTP_PORT|g" \
-        -e "s|@QUERY_UPSTREAM@|unix:$MARKET_RUN/query.sock|g" \
-        -e "s|@COMMAND_UPSTREAM@|unix:$MARKET_RUN/command.sock|g" \
+        -e "s|@QUERY_UPSTREAM@|${MARKET_NGINX_QUERY_UPSTREAM:-unix:$MARKET_RUN/query.sock}|g" \
+        -e "s|@COMMAND_UPSTREAM@|${MARKET_NGINX_COMMAND_UPSTREAM:-unix:$MARKET_RUN/command.sock}|g" \
+        -e "s|@CLUSTER_NET@|${MARKET_CLUSTER_NET:-}|g" -e "s|@LB_ADDR@|${MARKET_LB_ADDR:-}|g" \
+        -e "s|@FRONT_ADDR@|${MARKET_FRONT_ADDR:-}|g" \
         -e "s|@CACHE_DIR@|$MARKET_NGINX_CACHE|g" -e "s|@ROOT@|$MARKET_ROOT|g" \
         -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" -e "s|@S3_ENDPOINT@|$MARKET_S3_ENDPOINT|g" \
         -e "s|@S3_BUCKET@|$MARKET_S3_BUCKET|g" -e "s|@WEB_ROOT@|$MARKET_WEB_ROOT|g" "$in" >"$out"
@@ -49,7 +51,8 @@ nginx_configure() {
     done
     cp "$MARKET_ROOT/nginx/marketd-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" \
         "$MARKET_ROOT/nginx/marketd-errors.conf" "$MARKET_NGINX_DIR/"
-    _nginx_render "$user" "$MARKET_ROOT/nginx/marketplace.conf.in" "$MARKET_NGINX_DIR/nginx.conf"
+    # scripts/cluster's load balancer has a top-level configuration of its own.
+    _nginx_render "$user" "$MARKET_ROOT/nginx/${MARKET_NGINX_MAIN:-marketplace.conf.in}" "$MARKET_NGINX_DIR/nginx.conf"
     nginx -t -q -c "$MARKET_NGINX_DIR/nginx.conf" -p "$MARKET_NGINX_DIR" -e "$MARKET_LOG/nginx-error.log" 2>"$MARKET_LOG/nginx-check.log" ||
         { cat "$MARKET_LOG/nginx-check.log" >&2; die "the rendered nginx configuration is invalid"; }
 }

@@ -32,7 +32,7 @@ pg_start() {
         [ "$MARKET_STACK" = test ] && fsync=off
         cat >>"$MARKET_PG_DATA/postgresql.conf" <<CONF
 # marketd local stack
-listen_addresses = '127.0.0.1'
+listen_addresses = '$MARKET_LISTEN_ADDR'
 port = $MARKET_PG_PORT
 unix_socket_directories = '$MARKET_VAR/pg'
 max_connections = 200
@@ -43,6 +43,12 @@ full_page_writes = $fsync
 log_min_duration_statement = 500
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF
+        # scripts/cluster: the other hosts' network (clients, and the replica's base backup
+        # and WAL stream).
+        if [ -n "${MARKET_PG_HBA_NET:-}" ]; then
+            printf 'host all all %s trust\nhost replication all %s trust\n' \
+                "$MARKET_PG_HBA_NET" "$MARKET_PG_HBA_NET" >>"$MARKET_PG_DATA/pg_hba.conf"
+        fi
     fi
     if pg_running; then
         return 0

@@ -15,7 +15,9 @@ redis_start() {
     fi
     port_free "$MARKET_REDIS_PORT" || die "port $MARKET_REDIS_PORT (Redis) is taken by another process"
     mkdir -p "$MARKET_VAR/redis"
-    start_bg redis redis-server --bind 127.0.0.1 --port "$MARKET_REDIS_PORT" \
+    local open=()   # bound beyond loopback (a cluster host): its network is the access control
+    [ "$MARKET_LISTEN_ADDR" = 127.0.0.1 ] || open=(--protected-mode no)
+    start_bg redis redis-server --bind "$MARKET_LISTEN_ADDR" --port "$MARKET_REDIS_PORT" "${open[@]}" \
         --unixsocket "$MARKET_REDIS_SOCKET" --unixsocketperm 770 --dir "$MARKET_VAR/redis" \
         --save "" --appendonly yes --appendfsync everysec --daemonize no \
         --maxmemory 512mb --maxmemory-policy volatile-ttl

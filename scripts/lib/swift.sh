@@ -12,7 +12,7 @@
 
 # The S3 access key is ACCOUNT:USER for tempauth; objects live in the Swift account AUTH_ACCOUNT.
 MARKET_SWIFT_DIR=$MARKET_VAR/swift
-MARKET_S3_ENDPOINT=http://127.0.0.1:$MARKET_SWIFT_PROXY_PORT
+MARKET_S3_ENDPOINT=http://${MARKET_S3_HOST:-127.0.0.1}:$MARKET_SWIFT_PROXY_PORT
 MARKET_S3_PUBLIC_BASE=$MARKET_S3_ENDPOINT/v1/AUTH_${MARKET_S3_ACCESS_KEY%%:*}/$MARKET_S3_BUCKET
 # Origins allowed to call the S3 API from a browser (CORS), comma separated; "*" = any. The
 # web client uploads through nginx on its own origin (same-origin: no CORS needed); a client
@@ -93,7 +93,7 @@ EOF
         cat >"$d/$server-server.conf.tmp" <<EOF || return 1
 # Written by scripts/lib/swift.sh on every start; edit that file instead.
 [DEFAULT]
-bind_ip = 127.0.0.1
+bind_ip = $MARKET_LISTEN_ADDR
 bind_port = $(_swift_port "$server")
 workers = 0
 user = $user
@@ -125,7 +125,7 @@ EOF
         cat <<EOF
 # Written by scripts/lib/swift.sh on every start; edit that file instead.
 [DEFAULT]
-bind_ip = 127.0.0.1
+bind_ip = $MARKET_LISTEN_ADDR
 bind_port = $MARKET_SWIFT_PROXY_PORT
 workers = 0
 user = $user

@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "domain/replica.h"
 #include "worker.h"
 
 #define COMMAND_ATTEMPTS 3
@@ -33,6 +34,18 @@ command_run(struct request *r, command_body body, void *ctx)
         }
         if (rc == MK_ECONFLICT && !pg_failed_with(&w->pg, "40001") && !pg_failed_with(&w->pg, "40P01")) {
             break; /* a conflict the body decided on, not a retryable failure */
+        }
+    }
+    if (rc == MK_OK && w->cfg->pg_replica_dsn[0] != '\0') {
+        /* Read-your-writes: the commit stands whatever happens here; a failure only means
+         * the actor's next private read may come from a replica that has not replayed it. */
+        const char *lsn;
+        if (replica_record_commit(&w->pg, &w->redis, r->arena, tx.actor != NULL ? tx.actor : r->user_id, &lsn) !=
+            MK_OK) {
+            log_warn("replica: the commit position of this write was not recorded");
+        }
+        if (lsn != NULL) {
+            http_set_header(r, "X-Commit-LSN", lsn);
         }
     }
     if (rc == MK_OK && tx.last_seq > 0) {

@@ -2,7 +2,9 @@
  * command.h — the write side's one pattern: a handler's SQL and its outbox events run in
  * one PostgreSQL transaction. command_run() opens it, calls the body, commits, retries
  * the whole body on a serialization failure or deadlock, and answers X-Event-Seq with the
- * position of the last event the body appended.
+ * position of the last event the body appended. With a replica configured (pg_replica_dsn)
+ * it also answers X-Commit-LSN and records it for the actor, so that the actor's private
+ * reads wait for the replica to replay it (domain/replica.h).
  */
 #ifndef MK_COMMAND_H
 #define MK_COMMAND_H
@@ -13,6 +15,8 @@
 struct command_tx {
     struct pg *pg;
     long long last_seq;      /* set by the body (outbox_append's seq) */
+    const char *actor;       /* whose write this is, for read-your-writes (domain/replica.h);
+                              * NULL: the authenticated user (r->user_id). Registration sets it. */
 };
 
 /* The transaction's body. Return MK_OK to commit; any error rolls back. Must be safe to

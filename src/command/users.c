@@ -32,7 +32,9 @@ static int
 register_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct register_ctx *c = data;
-    return user_create(tx->pg, r->arena, c->email, c->hash, c->display_name, &c->user, &tx->last_seq);
+    int rc = user_create(tx->pg, r->arena, c->email, c->hash, c->display_name, &c->user, &tx->last_seq);
+    tx->actor = c->user.id; /* the new user's first reads must see the row */
+    return rc;
 }
 
 int

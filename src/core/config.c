@@ -40,6 +40,8 @@ static const struct opt opts[] = {
     SECRET(pg_dsn, "host=127.0.0.1 port=15432 dbname=market user=market"),
     SECRET(pg_replica_dsn, ""),
     I(pg_statement_timeout_ms, 5000, 0, 600000),
+    B(pg_transaction_pooling, 0),
+    I(replica_wait_ms, 2000, 0, 30000),
     S(mongo_uri, "mongodb://127.0.0.1:27117/?appname=marketd"),
     S(mongo_db, "market"),
     S(redis_host, "127.0.0.1"),

@@ -26,6 +26,10 @@ struct config {
     char *pg_dsn;
     char *pg_replica_dsn;    /* optional: private reads of the query role */
     int pg_statement_timeout_ms;
+    bool pg_transaction_pooling; /* pg_dsn/pg_replica_dsn reach a transaction pooler (PgBouncer):
+                                  * unnamed statements, no session parameters */
+    int replica_wait_ms;     /* a private read waits this long for the replica to replay the
+                              * user's last commit, then reads the primary */
     char *mongo_uri;
     char *mongo_db;
     char *redis_host;

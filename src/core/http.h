@@ -50,6 +50,7 @@ struct request {
     const char *body;
     size_t body_len;
     const char *request_id;
+    const char *user_id;            /* the authenticated user once a session check passed, else NULL */
 
     /* routing */
     const char *route;              /* matched pattern, "-" when none */

@@ -254,6 +254,16 @@ metrics_render(arena_t *a, const char *run_dir, const struct route *routes, size
         }
     }
 
+    const struct metrics_segment *q = segs[1];
+    if (q != NULL) {
+        tb_printf(&t, "# HELP market_private_reads_total Private reads (users/me, orders, balances, offers) by where they "
+                      "were served: the replica at once, the replica after waiting for it to replay the user's last "
+                      "write, or the primary.\n# TYPE market_private_reads_total counter\n"
+                      "market_private_reads_total{source=\"replica\"} %lld\n"
+                      "market_private_reads_total{source=\"replica_waited\"} %lld\n"
+                      "market_private_reads_total{source=\"primary\"} %lld\n",
+                  LOAD(q->private_reads[0]), LOAD(q->private_reads[1]), LOAD(q->private_reads[2]));
+    }
     const struct metrics_segment *p = segs[2];
     if (p != NULL) {
         tb_printf(&t,

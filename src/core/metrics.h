@@ -55,7 +55,9 @@ struct metrics_segment {
     uint64_t logins_failed;
     uint64_t logins_throttled;
     uint64_t nginx_cache[7];     /* nginx cache outcomes (projector, from the access log) */
-    int64_t reserved[22];
+    uint64_t private_reads[3];   /* query role: private reads from the replica at once, from the
+                                  * replica after waiting for it, from the primary */
+    int64_t reserved[19];
     struct metrics_route routes[METRICS_ROUTES];
 };
 

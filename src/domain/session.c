@@ -161,6 +161,7 @@ lookup(struct request *r, struct redis_store *rs, const struct config *cfg, stru
         }
     }
     memcpy(out->user_id, user_id, sizeof(out->user_id));
+    r->user_id = arena_strdup(r->arena, user_id);
     out->expires_at = expires_at;
     out->via_cookie = via_cookie;
     if (token_out != NULL) {

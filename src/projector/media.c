@@ -211,6 +211,7 @@ media_start(const struct config *cfg)
     struct media *m = &media;
     m->cfg = cfg;
     pg_init(&m->pg, cfg->pg_dsn, cfg->pg_statement_timeout_ms);
+    pg_set_pooled(&m->pg, cfg->pg_transaction_pooling);
     if (s3_init(&m->s3, cfg->s3_endpoint, cfg->s3_region, cfg->s3_bucket, cfg->s3_access_key, cfg->s3_secret_key,
                 cfg->s3_path_style, cfg->s3_timeout_ms) != MK_OK) {
         return MK_EINTERNAL;

@@ -66,9 +66,12 @@ set_standby(struct projector *p, const char *why)
 {
     if (p->locked_conn != NULL) {
         log_warn("projector: standing by (%s)", why);
+        /* Only a process that held the lock clears the flag: the processes share the role's
+         * segment, and a standby failing to take the lock every second would otherwise
+         * overwrite the active one's 1 (market_projector_active read 0 most of the time). */
+        metrics_set(p->w.metrics->projector_active, 0);
     }
     p->locked_conn = NULL;
-    metrics_set(p->w.metrics->projector_active, 0);
 }
 
 static int

@@ -99,6 +99,7 @@ timers_start(const struct config *cfg)
 {
     struct timers *t = &timers;
     pg_init(&t->pg, cfg->pg_dsn, cfg->pg_statement_timeout_ms);
+    pg_set_pooled(&t->pg, cfg->pg_transaction_pooling);
     t->arena = arena_create(16 * 1024);
     atomic_store(&t->stop, false);
     int rc = projector_thread_start(&t->thread, timers_main, t, "timers");

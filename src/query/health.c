@@ -4,6 +4,7 @@
 #include "core/errors.h"
 #include "core/metrics.h"
 #include "query/handlers.h"
+#include "domain/replica.h"
 #include "worker.h"
 
 int
@@ -63,6 +64,21 @@ query_metrics(struct request *r)
 {
     struct worker *w = r->worker;
     char *text = metrics_render(r->arena, w->cfg->run_dir, w->routes, w->nroutes);
+    if (w->cfg->pg_replica_dsn[0] != '\0') {
+        long long bytes = 0;
+        double age = 0;
+        bool up = replica_lag(&w->pg, &w->pg_read, r->arena, &bytes, &age) == MK_OK;
+        text = arena_sprintf(r->arena,
+                             "%s# HELP market_pg_replica_up 1 when the primary and the replica both answered.\n"
+                             "# TYPE market_pg_replica_up gauge\nmarket_pg_replica_up %d\n"
+                             "# HELP market_pg_replica_lag_bytes WAL written on the primary, not yet replayed on the "
+                             "replica.\n# TYPE market_pg_replica_lag_bytes gauge\nmarket_pg_replica_lag_bytes %lld\n"
+                             "# HELP market_pg_replica_replay_age_seconds Age of the last transaction the replica "
+                             "replayed (grows while the primary is idle; read it with the bytes).\n"
+                             "# TYPE market_pg_replica_replay_age_seconds gauge\n"
+                             "market_pg_replica_replay_age_seconds %.3f\n",
+                             text, up ? 1 : 0, bytes, age);
+    }
     http_set_header(r, "Cache-Control", "no-store");
     return http_respond_raw(r, 200, "text/plain; version=0.0.4", text, strlen(text));
 }

@@ -1,6 +1,7 @@
 /*
  * GET /api/v1/users/me/notifications (the `notifications` read model, MongoDB), and the
- * private lists of the write model read through pg_read: GET /users/me/saved-searches,
+ * private lists of the write model read through query_private_pg (read-your-writes on a
+ * replica, query/private.h): GET /users/me/saved-searches,
  * GET /users/me/webhooks, GET /users/me/webhooks/{id}/deliveries.
  */
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "domain/webhook.h"
 #include "query/handlers.h"
 #include "query/params.h"
+#include "query/private.h"
 #include "query/readmodel.h"
 #include "store/mongo.h"
 #include "worker.h"
@@ -147,11 +149,10 @@ int
 query_saved_searches(struct request *r)
 {
     static const char *const allowed[] = {NULL};
-    struct worker *w = r->worker;
     struct session s;
     json_object *items;
     int rc = me_list(r, &s, allowed, NULL);
-    if (rc != MK_OK || (rc = saved_search_list(&w->pg_read, r->arena, s.user_id, &items)) != MK_OK) {
+    if (rc != MK_OK || (rc = saved_search_list(query_private_pg(r), r->arena, s.user_id, &items)) != MK_OK) {
         return rc;
     }
     return respond_items(r, items);
@@ -161,11 +162,10 @@ int
 query_webhooks(struct request *r)
 {
     static const char *const allowed[] = {NULL};
-    struct worker *w = r->worker;
     struct session s;
     json_object *items;
     int rc = me_list(r, &s, allowed, NULL);
-    if (rc != MK_OK || (rc = webhook_list(&w->pg_read, r->arena, s.user_id, &items)) != MK_OK) {
+    if (rc != MK_OK || (rc = webhook_list(query_private_pg(r), r->arena, s.user_id, &items)) != MK_OK) {
         return rc;
     }
     return respond_items(r, items);
@@ -191,7 +191,6 @@ int
 query_webhook_deliveries(struct request *r)
 {
     static const char *const allowed[] = {"cursor", "limit", NULL};
-    struct worker *w = r->worker;
     struct session s;
     int limit;
     const char *id = http_path_param(r, "id");
@@ -209,7 +208,7 @@ query_webhook_deliveries(struct request *r)
     if ((rc = query_keyset_cursor(r, scope, &after_us, &after_id)) != MK_OK) {
         return rc;
     }
-    rc = webhook_deliveries(&w->pg_read, r->arena, s.user_id, id, limit, after_us, after_id, &rows);
+    rc = webhook_deliveries(query_private_pg(r), r->arena, s.user_id, id, limit, after_us, after_id, &rows);
     if (rc == MK_ENOTFOUND) {
         return http_fail(r, rc, "no such webhook");
     }

@@ -1,6 +1,7 @@
 /*
  * GET /api/v1/offers and GET /api/v1/offers/{id}: private reads of the write model (offers
- * have no read model), through the worker's pg_read handle (the replica when configured).
+ * have no read model), through query_private_pg (the replica once it has replayed the
+ * user's last write, query/private.h).
  */
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "domain/session.h"
 #include "query/handlers.h"
 #include "query/params.h"
+#include "query/private.h"
 #include "worker.h"
 
 static void
@@ -27,7 +29,6 @@ query_offers(struct request *r)
     static const char *const allowed[] = {"role", "status", "cursor", "limit", NULL};
     static const char *const role_names[] = {[OFFER_ROLE_ANY] = "any", [OFFER_ROLE_BUYER] = "buyer",
                                              [OFFER_ROLE_SELLER] = "seller"};
-    struct worker *w = r->worker;
     struct session s;
     int rc = worker_authenticate(r, &s);
     int limit, role = OFFER_ROLE_ANY;
@@ -50,7 +51,7 @@ query_offers(struct request *r)
     }
     struct offer *offers;
     size_t n;
-    rc = offer_list(&w->pg_read, r->arena, s.user_id, (enum offer_role)role, status, after_us, after_id,
+    rc = offer_list(query_private_pg(r), r->arena, s.user_id, (enum offer_role)role, status, after_us, after_id,
                     limit + 1, &offers, &n);
     return rc != MK_OK ? rc : query_respond_page(r, scope, offers, n, limit, offer_item);
 }

@@ -1,6 +1,7 @@
 /*
  * GET /api/v1/orders, GET /api/v1/orders/{id}, GET /api/v1/users/me/balance: private reads
- * of the write model, through the worker's pg_read handle (the replica when configured).
+ * of the write model, through query_private_pg (the replica once it has replayed the
+ * user's last write, query/private.h).
  */
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "domain/session.h"
 #include "query/handlers.h"
 #include "query/params.h"
+#include "query/private.h"
 #include "worker.h"
 
 static void
@@ -28,7 +30,6 @@ query_orders(struct request *r)
     static const char *const allowed[] = {"role", "cursor", "limit", NULL};
     static const char *const role_names[] = {[ORDER_ROLE_ANY] = "any", [ORDER_ROLE_BUYER] = "buyer",
                                              [ORDER_ROLE_SELLER] = "seller"};
-    struct worker *w = r->worker;
     struct session s;
     int rc = worker_authenticate(r, &s);
     int limit, role = ORDER_ROLE_ANY;
@@ -45,7 +46,7 @@ query_orders(struct request *r)
     }
     struct order *orders;
     size_t n;
-    rc = order_list(&w->pg_read, r->arena, s.user_id, (enum order_role)role, after_us, after_id,
+    rc = order_list(query_private_pg(r), r->arena, s.user_id, (enum order_role)role, after_us, after_id,
                     limit + 1, &orders, &n);
     return rc != MK_OK ? rc : query_respond_page(r, scope, orders, n, limit, order_item);
 }
@@ -68,7 +69,6 @@ query_order(struct request *r)
 int
 query_balance(struct request *r)
 {
-    struct worker *w = r->worker;
     struct session s;
     int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
@@ -76,7 +76,7 @@ query_balance(struct request *r)
     }
     struct ledger_balance *b;
     size_t n;
-    if ((rc = ledger_balances(&w->pg_read, r->arena, s.user_id, &b, &n)) != MK_OK) {
+    if ((rc = ledger_balances(query_private_pg(r), r->arena, s.user_id, &b, &n)) != MK_OK) {
         return rc;
     }
     json_object *doc = http_json_own(r, json_object_new_object());

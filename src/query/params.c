@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/qstr.h"
 #include "domain/session.h"
+#include "query/private.h"
 #include "worker.h"
 
 int
@@ -117,7 +118,6 @@ query_respond_page(struct request *r, const char *scope, const void *items, size
 int
 query_private_read(struct request *r, const char *name, query_get_fn get)
 {
-    struct worker *w = r->worker;
     const char *id = http_path_param(r, "id");
     struct session s;
     int rc = worker_authenticate(r, &s);
@@ -125,7 +125,7 @@ query_private_read(struct request *r, const char *name, query_get_fn get)
         return rc;
     }
     json_object *json = NULL;
-    rc = uuid_valid(id) ? get(&w->pg_read, r->arena, id, s.user_id, &json) : MK_ENOTFOUND;
+    rc = uuid_valid(id) ? get(query_private_pg(r), r->arena, id, s.user_id, &json) : MK_ENOTFOUND;
     if (rc == MK_ENOTFOUND) {
         /* Also when it exists but the caller is neither of its parties. */
         return http_fail(r, rc, arena_sprintf(r->arena, "no such %s", name));

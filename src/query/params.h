@@ -51,7 +51,8 @@ int query_respond_page(struct request *r, const char *scope, const void *items, 
 typedef int (*query_get_fn)(struct pg *pg, arena_t *a, const char *id, const char *user_id, json_object **json);
 
 /*
- * GET of one private resource named name ("order", "offer") by the path's {id}, from pg_read:
+ * GET of one private resource named name ("order", "offer") by the path's {id}, from
+ * query_private_pg (read-your-writes on a replica, query/private.h):
  * 200 {"<name>": ...}, Cache-Control private, no-store; 404 "no such <name>" for a bad id, an
  * unknown one, or one the caller is no party to (its existence is not revealed).
  */

@@ -7,20 +7,20 @@
 #include "domain/user.h"
 #include "query/cache.h"
 #include "query/handlers.h"
+#include "query/private.h"
 #include "query/readmodel.h"
 #include "worker.h"
 
 int
 query_me(struct request *r)
 {
-    struct worker *w = r->worker;
     struct session s;
     int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }
     struct user u;
-    rc = user_get(&w->pg_read, r->arena, s.user_id, &u);
+    rc = user_get(query_private_pg(r), r->arena, s.user_id, &u);
     if (rc == MK_ENOTFOUND) {
         return http_fail(r, MK_EUNAUTH, "the session's user no longer exists");
     }

@@ -21,6 +21,12 @@ pg_init(struct pg *pg, const char *dsn, int statement_timeout_ms)
     pg->statement_timeout_ms = statement_timeout_ms;
 }
 
+void
+pg_set_pooled(struct pg *pg, bool pooled)
+{
+    pg->pooled = pooled;
+}
+
 static void
 drop_conn(struct pg *pg)
 {
@@ -89,8 +95,11 @@ pg_conn(struct pg *pg)
     char options[128];
     snprintf(options, sizeof(options), "-c statement_timeout=%d -c idle_in_transaction_session_timeout=60000",
              pg->statement_timeout_ms);
-    const char *keys[] = {"dbname", "connect_timeout", "options", "keepalives_idle", "application_name", NULL};
-    const char *vals[] = {pg->dsn, "3", options, "30", "marketd", NULL};
+    const char *keys[] = {"dbname", "connect_timeout", "keepalives_idle", "application_name", "options", NULL};
+    const char *vals[] = {pg->dsn, "3", "30", "marketd", options, NULL};
+    if (pg->pooled) {
+        keys[4] = NULL; /* a pooler refuses session options; the role carries the time-outs */
+    }
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         char msg[256] = "out of memory";
@@ -304,6 +313,9 @@ pg_error_problem(const struct pg *pg)
 static int
 ensure_prepared(struct pg *pg, const struct pg_stmt *stmt)
 {
+    if (pg->pooled) {
+        return MK_OK; /* sent unnamed with each execution (pg_set_pooled) */
+    }
     for (int i = 0; i < pg->nprepared; i++) {
         if (pg->prepared[i] == stmt) {
             return MK_OK;
@@ -367,7 +379,8 @@ pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *c
         int rc = ensure_prepared(pg, stmt);
         PGresult *res = NULL;
         if (rc == MK_OK) {
-            res = PQexecPrepared(pg->conn, stmt->name, stmt->nparams, values, NULL, NULL, 0);
+            res = pg->pooled ? PQexecParams(pg->conn, stmt->sql, stmt->nparams, NULL, values, NULL, NULL, 0)
+                             : PQexecPrepared(pg->conn, stmt->name, stmt->nparams, values, NULL, NULL, 0);
             ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
             if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
                 rc = failure(pg, res, stmt->name);

@@ -27,6 +27,7 @@ struct pg {
     PGconn *conn;
     char *dsn;
     int statement_timeout_ms;
+    bool pooled;                  /* behind a transaction pooler: see pg_set_pooled */
     double next_attempt;          /* monotonic seconds; no connect before this */
     int backoff_ms;               /* grows only after slow connect failures (time-outs) */
     int connect_failures;         /* since the last successful connect */
@@ -39,6 +40,18 @@ struct pg {
 
 /* Initialise (no connection yet). dsn is copied. */
 void pg_init(struct pg *pg, const char *dsn, int statement_timeout_ms);
+
+/*
+ * Behind a transaction pooler (PgBouncer pool_mode = transaction, before 1.21's protocol-level
+ * prepared statements) consecutive transactions may run on different server connections, so
+ * nothing may live in the session: statements are sent unnamed with their parameters
+ * (PQexecParams: parse, bind and execute in one round trip, like a prepared statement's
+ * protocol) instead of prepared by name once per connection, and no session options are sent
+ * at connect (the statement and idle-in-transaction time-outs must then be set on the role:
+ * ALTER ROLE ... SET statement_timeout). Session-level advisory locks and LISTEN do not work
+ * there: the projector and migrations connect to PostgreSQL directly.
+ */
+void pg_set_pooled(struct pg *pg, bool pooled);
 
 /* Close the connection and free the copy of the DSN. */
 void pg_close(struct pg *pg);

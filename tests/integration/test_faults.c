@@ -25,7 +25,11 @@
 
 #include "itest.h"
 
+/* tests/cluster/test_cluster.c includes this file with FAULTS_LOAD_ONLY defined, for the
+ * writers and the invariant checks alone: its faults are whole hosts killed. */
+#ifndef FAULTS_LOAD_ONLY
 TestSuite(faults, .timeout = 300);
+#endif
 
 #define WRITERS 4
 #define PERIOD_MS 20             /* one request per writer per period at most: a steady rate */
@@ -69,6 +73,7 @@ struct writer {
     long long profile_seq;   /* the X-Event-Seq of the last acknowledged profile patch */
     /* counters */
     long requests, acked, unavailable, conn_failed, server_errors, unexpected, replays, reads, stale_reads;
+    long reads_failed;   /* reads without an answer or with 502/503/504 (also in unavailable/conn_failed) */
     char problems[4][400];
     int nproblems;
 };
@@ -348,6 +353,7 @@ read_listing(struct writer *w)
         w->stale_reads++;
     } else if (r.status == 0 || r.status == 502 || r.status == 503 || r.status == 504) {
         w->unavailable++;
+        w->reads_failed++;
     } else if (r.status != 200) {
         r.status >= 500 ? w->server_errors++ : w->unexpected++;
         problem(w, "read listing", &r);
@@ -379,6 +385,7 @@ writer_run(void *arg)
 }
 
 /* ---- faults ----------------------------------------------------------------------------- */
+#ifndef FAULTS_LOAD_ONLY
 
 static bool
 is_child(int master, int pid)
@@ -467,6 +474,8 @@ kill_worker(const char *master_name, int want)
     return victim;
 }
 
+#endif /* FAULTS_LOAD_ONLY */
+
 static long
 acked_now(void)
 {
@@ -488,6 +497,7 @@ wait_for_writes(long more, int timeout_ms, const char *after)
               after, acked_now(), want, timeout_ms);
 }
 
+#ifndef FAULTS_LOAD_ONLY
 static bool
 postgres_accepts(void *arg)
 {
@@ -507,6 +517,8 @@ stack_restored(void)
     }
     itest_stack("start", "redis");
 }
+
+#endif /* FAULTS_LOAD_ONLY */
 
 /* ---- checks ----------------------------------------------------------------------------- */
 
@@ -669,6 +681,7 @@ check_invariants(void)
 }
 
 /* ---- the test --------------------------------------------------------------------------- */
+#ifndef FAULTS_LOAD_ONLY
 
 static bool
 ready(void *arg)
@@ -758,3 +771,4 @@ Test(faults, writes_survive_kills_and_restarts_under_load, .fini = stack_restore
     cr_assert(itest_poll(30000, ready, NULL), "/readyz does not come back to 200");
     check_invariants();
 }
+#endif /* FAULTS_LOAD_ONLY */

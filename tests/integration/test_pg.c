@@ -157,3 +157,33 @@ Test(pg, refused_connects_start_no_back_off)
     cr_assert_eq(down.connect_failures, 5, "every call tried");
     pg_close(&down);
 }
+
+/* Behind a transaction pooler (PgBouncer < 1.21) nothing may live in the session: with
+ * pg_set_pooled, statements run unnamed (nothing is left in pg_prepared_statements, which a
+ * pooler would hand to another client) and no session options are sent (the time-out is the
+ * server's or the role's, not the 5 s this handle would set). Prepared mode does both. */
+Test(pg, pooled_handles_keep_nothing_in_the_session)
+{
+    static const struct pg_stmt PREPARED = {"pg_test_prepared_count", "SELECT count(*) FROM pg_prepared_statements", 0};
+    static const struct pg_stmt TIMEOUT = {"pg_test_timeout", "SELECT current_setting('statement_timeout')", 0};
+    static const struct pg_stmt ECHO = {"pg_test_echo", "SELECT $1::int + 1", 1};
+    PGresult *res;
+    const char *one[] = {"41"};
+
+    pg_set_pooled(&P, true);
+    cr_assert_eq(pg_exec(&P, A, &ECHO, one, &res), MK_OK);
+    cr_assert_str_eq(pg_value(res, 0, 0), "42");
+    cr_assert_eq(pg_exec(&P, A, &PREPARED, NULL, &res), MK_OK);
+    cr_assert_eq(pg_int(res, 0, 0), 0, "a pooled handle left a named statement in the session");
+    cr_assert_eq(pg_exec(&P, A, &TIMEOUT, NULL, &res), MK_OK);
+    cr_assert_str_neq(pg_value(res, 0, 0), "5s", "a pooled handle sent session options");
+
+    struct pg prepared;
+    pg_init(&prepared, itest_env("MARKET_TEST_PG_DSN"), 5000);
+    cr_assert_eq(pg_exec(&prepared, A, &ECHO, one, &res), MK_OK);
+    cr_assert_eq(pg_exec(&prepared, A, &PREPARED, NULL, &res), MK_OK);
+    cr_assert_eq(pg_int(res, 0, 0), 2, "prepared mode prepares each statement once per connection");
+    cr_assert_eq(pg_exec(&prepared, A, &TIMEOUT, NULL, &res), MK_OK);
+    cr_assert_str_eq(pg_value(res, 0, 0), "5s");
+    pg_close(&prepared);
+}
