@@ -235,6 +235,7 @@ static void
 rebuild_done(void)
 {
     set_rebuilding(false);
+    itest_stack("start", "projector");
 }
 
 struct stale_read {
@@ -291,6 +292,10 @@ Test(cqrs, reads_during_a_rebuild_say_so, .fini = rebuild_done)
     iresp_free(&r);
     cr_assert(itest_poll(5000, checkpoint_past, &cw), "the projector saved its checkpoint");
 
+    /* The projector is stopped while the marker says "rebuilding": a running one would take
+     * the marker for a rebuild of its own, find itself caught up and clear it within a
+     * second, before every query worker (each looks once a second) had to see it. */
+    itest_stack("stop", "projector");
     set_rebuilding(true);
     /* Each query worker looks at the marker at most once a second: poll until they have. */
     struct stale_read p = {path};
