@@ -71,6 +71,8 @@ static const struct opt opts[] = {
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
     I(projector_processes, 2, 1, 8),
+    I(views_fold_ms, 10000, 100, 60000),
+    I(insights_cache_ttl_s, 30, 0, 60),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

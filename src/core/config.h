@@ -61,6 +61,10 @@ struct config {
     int projector_poll_ms;
     int projector_batch;
     int projector_processes;   /* supervised projector processes: one active, the rest hot standbys */
+
+    /* insights (issue 13) */
+    int views_fold_ms;         /* how often the active projector folds view counts into the read model */
+    int insights_cache_ttl_s;  /* Redis cache of price insights and similar items */
 };
 
 /* Fill c with the defaults. Strings are heap copies owned by c. */

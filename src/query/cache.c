@@ -19,12 +19,11 @@ count(struct worker *w, bool hit)
 }
 
 bool
-cache_get(struct request *r, const char *key, struct cached *out)
+cache_parse(struct request *r, const redisReply *reply, struct cached *out)
 {
     struct worker *w = r->worker;
-    redisReply *reply;
     memset(out, 0, sizeof(*out));
-    if (redis_cmd(&w->redis, r->arena, &reply, "GET %s", key) != MK_OK || reply->type != REDIS_REPLY_STRING) {
+    if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
         count(w, false);
         return false;
     }
@@ -40,6 +39,17 @@ cache_get(struct request *r, const char *key, struct cached *out)
     out->body = arena_strndup(r->arena, nl + 1, out->len);
     count(w, true);
     return true;
+}
+
+bool
+cache_get(struct request *r, const char *key, struct cached *out)
+{
+    struct worker *w = r->worker;
+    redisReply *reply;
+    if (redis_cmd(&w->redis, r->arena, &reply, "GET %s", key) != MK_OK) {
+        reply = NULL;
+    }
+    return cache_parse(r, reply, out);
 }
 
 /* Store unless the entry is a stale marker (the projector's, see invalidate.c) or holds a

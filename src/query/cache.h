@@ -34,6 +34,10 @@ struct cached {
 /* Look key up. True on a hit with a body (a bare marker is a miss); counts hits and misses. */
 bool cache_get(struct request *r, const char *key, struct cached *out);
 
+/* cache_get on a reply fetched by the caller (NULL: Redis could not answer). */
+struct redisReply;
+bool cache_parse(struct request *r, const struct redisReply *reply, struct cached *out);
+
 /* Store an answer under key for ttl_s seconds unless the entry holds a newer seq. */
 void cache_put(struct request *r, const char *key, long long seq, const char *etag, const char *body, size_t len,
                int ttl_s);

@@ -19,5 +19,7 @@ int query_orders(struct request *r);
 int query_order(struct request *r);
 int query_balance(struct request *r);
 int query_user_reviews(struct request *r);
+int query_price_insights(struct request *r);
+int query_similar(struct request *r);
 
 #endif

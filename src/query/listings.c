@@ -8,6 +8,7 @@
 #include "query/cache.h"
 #include "query/handlers.h"
 #include "query/readmodel.h"
+#include "query/views.h"
 #include "worker.h"
 
 int
@@ -25,8 +26,10 @@ query_listing(struct request *r)
     }
     char *key = arena_sprintf(r->arena, "cache:listing:%s", id);
     struct cached c;
-    if (cache_get(r, key, &c) && c.seq >= min_seq) {
+    struct viewer viewer;
+    if (views_cached_read(r, key, &c, &viewer) && c.seq >= min_seq) {
         cache_public_headers(r);
+        views_count(r, id, views_body_seller(r, c.body, c.len), &viewer);
         return cache_respond(r, &c);
     }
     const bson_t *doc;
@@ -51,6 +54,7 @@ query_listing(struct request *r)
         return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
     }
     cache_public_headers(r);
+    views_count(r, id, readmodel_str(doc, "seller_id"), &viewer);
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "listing", readmodel_listing_json(doc));
     rc = http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));

@@ -447,3 +447,9 @@ pg_int(const PGresult *res, int row, int col)
     const char *v = pg_value(res, row, col);
     return v != NULL ? strtoll(v, NULL, 10) : 0;
 }
+
+int
+pg_rows(const PGresult *res)
+{
+    return res != NULL ? PQntuples(res) : 0;
+}

@@ -82,4 +82,7 @@ bool pg_failed_with(const struct pg *pg, const char *sqlstate);
 const char *pg_value(const PGresult *res, int row, int col);
 long long pg_int(const PGresult *res, int row, int col);
 
+/* The number of rows of a result (0 for NULL). */
+int pg_rows(const PGresult *res);
+
 #endif

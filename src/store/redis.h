@@ -17,6 +17,14 @@ struct redis_store {
     int timeout_ms;
     double next_attempt;
     int backoff_ms;
+    int pending;         /* replies of redis_send commands not read yet */
+};
+
+/* One command of a pipeline: argv[0..argc) (argvlen NULL: C strings). */
+struct redis_argv {
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
 };
 
 /* Initialise (no connection yet); strings are copied. */
@@ -35,5 +43,19 @@ int redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const ch
 /* The same with an argument vector (binary-safe). */
 int redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, const char **argv,
                const size_t *argvlen);
+
+/*
+ * Send n commands in one round trip and read their n replies into out[0..n) (owned by
+ * arena). MK_OK (check each reply's type) or MK_EUNAVAILABLE (then no reply is set).
+ */
+int redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out);
+
+/*
+ * Send n commands without waiting for their replies: they are written to the socket now
+ * and their replies are read (and dropped) by the next command on this connection, so a
+ * caller pays a write, not a round trip. For commands whose outcome nobody waits for (view
+ * counters). MK_OK, or MK_EUNAVAILABLE when nothing could be sent.
+ */
+int redis_send(struct redis_store *rs, const struct redis_argv *cmds, int n);
 
 #endif

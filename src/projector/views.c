@@ -1,0 +1,229 @@
+/*
+ * The views fold job (query/views.h has the counting side). Run by the active projector
+ * only (it holds the advisory lock, so exactly one process folds, and a standby takes over
+ * with the lock), every views_fold_ms, between batches of events:
+ *
+ *   1. SPOP up to FOLD_BATCH "<listing>:<day>" members of views:dirty;
+ *   2. PFCOUNT each day's HyperLogLog (and give it its expiry), one pipeline;
+ *   3. upsert the counts into listing_views (GREATEST: a lost HyperLogLog never lowers a day);
+ *   4. sum each listing's days, compare with the read model's `views` (one find by _id $in),
+ *      set the ones that differ (one unordered bulk write), and drop those listings' cached
+ *      answers (Redis marker, nginx purge; no catalog generation: search pages expire).
+ * A failure in 3 or 4 puts the members back, so the next pass redoes them; every step is
+ * idempotent. After a rebuild (views_refold) every listing with views is marked dirty once,
+ * so the new read model gets its totals back from PostgreSQL.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "core/log.h"
+#include "projector/projections.h"
+#include "query/views.h"
+#include "store/mongo_ops.h"
+#include "worker.h"
+
+#define FOLD_BATCH 500
+
+static const struct pg_stmt UPSERT = {
+    "views_upsert",
+    "INSERT INTO listing_views (listing_id, day, uniques) "
+    "SELECT * FROM unnest($1::uuid[], $2::date[], $3::int[]) "
+    "ON CONFLICT (listing_id, day) DO UPDATE SET uniques = GREATEST(listing_views.uniques, excluded.uniques)",
+    3};
+static const struct pg_stmt TOTALS = {
+    "views_totals",
+    "SELECT listing_id::text, sum(uniques)::bigint FROM listing_views WHERE listing_id = ANY($1::uuid[]) "
+    "GROUP BY listing_id",
+    1};
+static const struct pg_stmt ALL_LISTINGS = {
+    "views_all", "SELECT DISTINCT ON (listing_id) listing_id::text || ':' || to_char(day, 'YYYYMMDD') "
+                 "FROM listing_views ORDER BY listing_id, day DESC",
+    0};
+
+/* One member "<uuid>:<yyyymmdd>" split; false when it has another shape. */
+static bool
+split_member(const char *m, char id[37], char day[11])
+{
+    if (strlen(m) != 36 + 1 + 8 || m[36] != ':') {
+        return false;
+    }
+    memcpy(id, m, 36);
+    id[36] = '\0';
+    snprintf(day, 11, "%.4s-%.2s-%.2s", m + 37, m + 41, m + 43);
+    return true;
+}
+
+/* Put members back into views:dirty (after a failure). */
+static void
+requeue(struct worker *w, arena_t *a, const redisReply *members)
+{
+    size_t n = members->elements;
+    const char **argv = arena_alloc(a, (n + 2) * sizeof(*argv));
+    argv[0] = "SADD";
+    argv[1] = VIEWS_DIRTY_KEY;
+    for (size_t i = 0; i < n; i++) {
+        argv[i + 2] = members->element[i]->str;
+    }
+    (void)redis_cmdv(&w->redis, a, NULL, (int)n + 2, argv, NULL);
+}
+
+/* Appends s to a PostgreSQL array literal being built in *buf. */
+static void
+arr_add(arena_t *a, char **buf, const char *s)
+{
+    *buf = *buf == NULL ? arena_sprintf(a, "%s", s) : arena_sprintf(a, "%s,%s", *buf, s);
+}
+
+/* Steps 2 and 3: count each member's day and upsert the days. *ids receives the array
+ * literal of the distinct listing ids. */
+static int
+count_and_store(struct worker *w, arena_t *a, const redisReply *members, char **ids)
+{
+    size_t n = members->elements;
+    struct redis_argv *cmds = arena_alloc(a, 2 * n * sizeof(*cmds));
+    redisReply **replies = arena_alloc(a, 2 * n * sizeof(*replies));
+    for (size_t i = 0; i < n; i++) {
+        const char *key = arena_sprintf(a, "views:%s", members->element[i]->str);
+        const char **pf = arena_alloc(a, 2 * sizeof(*pf)), **ex = arena_alloc(a, 3 * sizeof(*ex));
+        pf[0] = "PFCOUNT", pf[1] = key;
+        ex[0] = "EXPIRE", ex[1] = key, ex[2] = VIEWS_HLL_TTL_TEXT;
+        cmds[2 * i] = (struct redis_argv){2, pf, NULL};
+        cmds[2 * i + 1] = (struct redis_argv){3, ex, NULL};
+    }
+    int rc = redis_pipeline(&w->redis, a, cmds, (int)(2 * n), replies);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    char *lids = NULL, *days = NULL, *counts = NULL;
+    *ids = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char id[37], day[11];
+        if (!split_member(members->element[i]->str, id, day) || replies[2 * i]->type != REDIS_REPLY_INTEGER) {
+            continue;
+        }
+        arr_add(a, &lids, id);
+        arr_add(a, &days, day);
+        arr_add(a, &counts, arena_sprintf(a, "%lld", replies[2 * i]->integer));
+        if (*ids == NULL || strstr(*ids, id) == NULL) {
+            arr_add(a, ids, id);
+        }
+    }
+    if (lids == NULL) {
+        return MK_OK;
+    }
+    const char *values[] = {arena_sprintf(a, "{%s}", lids), arena_sprintf(a, "{%s}", days),
+                            arena_sprintf(a, "{%s}", counts)};
+    return pg_exec(&w->pg, a, &UPSERT, values, NULL);
+}
+
+/* The read model's views of the listings in totals (rows of listing id, total). */
+static long long
+current_views(const struct mongo_docs *docs, const char *id)
+{
+    for (size_t i = 0; i < docs->n; i++) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, docs->docs[i], "_id") && strcmp(bson_iter_utf8(&it, NULL), id) == 0) {
+            return bson_iter_init_find(&it, docs->docs[i], "views") && BSON_ITER_HOLDS_NUMBER(&it)
+                       ? (long long)bson_iter_as_int64(&it)
+                       : 0;
+        }
+    }
+    return -1;   /* no such document (not projected yet): nothing to set */
+}
+
+/* Step 4: set the totals that differ from the read model's and drop their cached answers. */
+static int
+apply_totals(struct worker *w, arena_t *a, const char *ids)
+{
+    PGresult *res;
+    const char *values[] = {arena_sprintf(a, "{%s}", ids)};
+    int rc = pg_exec(&w->pg, a, &TOTALS, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    int rows = pg_rows(res);
+    bson_t *filter = mongo_bson(a), in, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(filter, "_id", &in);
+    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+    for (int i = 0; i < rows; i++) {
+        char k[16];
+        const char *key;
+        bson_uint32_to_string((uint32_t)i, &key, k, sizeof(k));
+        bson_append_utf8(&arr, key, -1, pg_value(res, i, 0), -1);
+    }
+    bson_append_array_end(&in, &arr);
+    bson_append_document_end(filter, &in);
+    bson_t *opts = mongo_bson(a);
+    BCON_APPEND(opts, "projection", "{", "views", BCON_INT32(1), "}");
+    struct mongo_docs docs;
+    if ((rc = mongo_find_docs(&w->mongo, a, "listings", filter, opts, (size_t)rows, &docs)) != MK_OK) {
+        return rc;
+    }
+    const bson_t **filters = arena_alloc(a, (size_t)(rows + 1) * sizeof(*filters));
+    const bson_t **updates = arena_alloc(a, (size_t)(rows + 1) * sizeof(*updates));
+    struct batch_effects fx = {0};
+    struct projection_ctx pc = {&w->mongo, a, w, &fx};
+    size_t n = 0;
+    for (int i = 0; i < rows; i++) {
+        const char *id = pg_value(res, i, 0);
+        long long total = pg_int(res, i, 1), have = current_views(&docs, id);
+        if (have < 0 || have == total) {
+            continue;
+        }
+        bson_t *f = mongo_bson(a), *u = mongo_bson(a);
+        BCON_APPEND(f, "_id", BCON_UTF8(id));
+        BCON_APPEND(u, "$set", "{", "views", BCON_INT64(total), "}");
+        filters[n] = f, updates[n] = u, n++;
+        invalidate_listing_answer(&pc, id);
+    }
+    if ((rc = mongo_update_each(&w->mongo, a, "listings", filters, updates, n)) != MK_OK) {
+        return rc;
+    }
+    return projection_flush(&pc);
+}
+
+int
+views_fold(struct worker *w, arena_t *a)
+{
+    redisReply *members;
+    int rc = redis_cmd(&w->redis, a, &members, "SPOP %s %d", VIEWS_DIRTY_KEY, FOLD_BATCH);
+    if (rc != MK_OK || members->type != REDIS_REPLY_ARRAY || members->elements == 0) {
+        return rc;
+    }
+    char *ids = NULL;
+    rc = count_and_store(w, a, members, &ids);
+    if (rc == MK_OK && ids != NULL) {
+        rc = apply_totals(w, a, ids);
+    }
+    if (rc != MK_OK) {
+        log_warn("views: fold of %zu listing-days failed (%d); they wait for the next pass", members->elements, rc);
+        requeue(w, a, members);
+        return rc;
+    }
+    return members->elements == FOLD_BATCH ? 1 : MK_OK;
+}
+
+int
+views_refold(struct worker *w, arena_t *a)
+{
+    PGresult *res;
+    int rc = pg_exec(&w->pg, a, &ALL_LISTINGS, NULL, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    int rows = pg_rows(res);
+    for (int start = 0; start < rows; start += FOLD_BATCH) {
+        int n = rows - start < FOLD_BATCH ? rows - start : FOLD_BATCH;
+        const char **argv = arena_alloc(a, (size_t)(n + 2) * sizeof(*argv));
+        argv[0] = "SADD", argv[1] = VIEWS_DIRTY_KEY;
+        for (int i = 0; i < n; i++) {
+            argv[i + 2] = pg_value(res, start + i, 0);
+        }
+        if ((rc = redis_cmdv(&w->redis, a, NULL, n + 2, argv, NULL)) != MK_OK) {
+            return rc;
+        }
+    }
+    log_info("views: %d listings with views queued for the rebuilt read model", rows);
+    return MK_OK;
+}
