@@ -27,11 +27,12 @@ listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
         BCON_NEW("geo", BCON_UTF8("2dsphere")),
         BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1)),
         /* Price insights (query/insights.c): sales of a category in a time window, over the
-         * sold listings only. */
-        BCON_NEW("category_path", BCON_INT32(1), "sold_us", BCON_INT32(1)),
+         * sold listings only (partial); status leads so that it beats status_category_created
+         * for {status: "sold", category_path, sold_us: {$gte}} on the stand-in's score too. */
+        BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "sold_us", BCON_INT32(1)),
     };
     const char *names[] = {"status_category_created", "status_created", "status_price", "seller_status_created",
-                           "geo_2dsphere", "status_keywords", "sold_category_sold"};
+                           "geo_2dsphere", "status_keywords", "status_category_sold"};
     bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
     size_t n = sizeof(keys) / sizeof(keys[0]);
     bson_t cmd = BSON_INITIALIZER, arr, reply;
