@@ -52,14 +52,6 @@ invalidate_listing(struct projection_ctx *p, const char *listing_id)
 }
 
 void
-invalidate_listing_answer(struct projection_ctx *p, const char *listing_id)
-{
-    if (p->fx != NULL) {
-        idset_add(p->arena, &p->fx->listings, listing_id);
-    }
-}
-
-void
 invalidate_catalog(struct projection_ctx *p)
 {
     if (p->fx != NULL) {

@@ -116,7 +116,6 @@ void invalidate_listing(struct projection_ctx *p, const char *listing_id);
 void invalidate_user(struct projection_ctx *p, const char *user_id);
 void invalidate_seller_listings(struct projection_ctx *p, const char *seller_id);
 void invalidate_catalog(struct projection_ctx *p);   /* search pages only */
-void invalidate_listing_answer(struct projection_ctx *p, const char *listing_id);   /* no search pages */
 
 /* Views (projector/views.c), run by the active projector only: fold views:dirty into
  * listing_views and the read model's `views` (MK_OK, 1 when more is waiting, or an error);

@@ -7,8 +7,10 @@
  *   2. PFCOUNT each day's HyperLogLog (and give it its expiry), one pipeline;
  *   3. upsert the counts into listing_views (GREATEST: a lost HyperLogLog never lowers a day);
  *   4. sum each listing's days, compare with the read model's `views` (one find by _id $in),
- *      set the ones that differ (one unordered bulk write), and drop those listings' cached
- *      answers (Redis marker, nginx purge; no catalog generation: search pages expire).
+ *      set the ones that differ (one unordered bulk write), and shorten the life of those
+ *      listings' cached answers so that none shows a count older than VIEWS_FRESH_S
+ *      (EXPIRE … LT). Nothing is dropped: a new count must not change a cached answer's ETag
+ *      under a reader's feet every few seconds, nor empty nginx's or the search pages' caches.
  * A failure in 3 or 4 puts the members back, so the next pass redoes them; every step is
  * idempotent. After a rebuild (views_refold) every listing with views is marked dirty once,
  * so the new read model gets its totals back from PostgreSQL.
@@ -132,7 +134,28 @@ current_views(const struct mongo_docs *docs, const char *id)
     return -1;   /* no such document (not projected yet): nothing to set */
 }
 
-/* Step 4: set the totals that differ from the read model's and drop their cached answers. */
+/* Cap the remaining life of the cached answers of ids[0..n): their count is at most one fold
+ * period old now, so they may live VIEWS_FRESH_S minus that and minus nginx's page life
+ * (LT: never lengthened). */
+static void
+bound_cached(struct worker *w, arena_t *a, const char *const *ids, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    /* nginx may keep a page filled from the entry for http_cache_ttl_s more */
+    int left = VIEWS_FRESH_S - (w->cfg->views_fold_ms + 999) / 1000 - w->cfg->http_cache_ttl_s;
+    const char *life = arena_sprintf(a, "%d", left > 1 ? left : 1);
+    struct redis_argv *cmds = arena_alloc(a, n * sizeof(*cmds));
+    for (size_t i = 0; i < n; i++) {
+        const char **argv = arena_alloc(a, 4 * sizeof(*argv));
+        argv[0] = "EXPIRE", argv[1] = arena_sprintf(a, "cache:listing:%s", ids[i]), argv[2] = life, argv[3] = "LT";
+        cmds[i] = (struct redis_argv){4, argv, NULL};
+    }
+    (void)redis_send(&w->redis, cmds, (int)n);
+}
+
+/* Step 4: set the totals that differ from the read model's; bound their cached answers' life. */
 static int
 apply_totals(struct worker *w, arena_t *a, const char *ids)
 {
@@ -162,8 +185,7 @@ apply_totals(struct worker *w, arena_t *a, const char *ids)
     }
     const bson_t **filters = arena_alloc(a, (size_t)(rows + 1) * sizeof(*filters));
     const bson_t **updates = arena_alloc(a, (size_t)(rows + 1) * sizeof(*updates));
-    struct batch_effects fx = {0};
-    struct projection_ctx pc = {&w->mongo, a, w, &fx};
+    const char **changed = arena_alloc(a, (size_t)(rows + 1) * sizeof(*changed));
     size_t n = 0;
     for (int i = 0; i < rows; i++) {
         const char *id = pg_value(res, i, 0);
@@ -174,13 +196,13 @@ apply_totals(struct worker *w, arena_t *a, const char *ids)
         bson_t *f = mongo_bson(a), *u = mongo_bson(a);
         BCON_APPEND(f, "_id", BCON_UTF8(id));
         BCON_APPEND(u, "$set", "{", "views", BCON_INT64(total), "}");
-        filters[n] = f, updates[n] = u, n++;
-        invalidate_listing_answer(&pc, id);
+        filters[n] = f, updates[n] = u, changed[n] = id, n++;
     }
     if ((rc = mongo_update_each(&w->mongo, a, "listings", filters, updates, n)) != MK_OK) {
         return rc;
     }
-    return projection_flush(&pc);
+    bound_cached(w, a, changed, n);
+    return MK_OK;
 }
 
 int

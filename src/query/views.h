@@ -21,6 +21,7 @@
 #include "query/cache.h"
 
 #define VIEWS_DIRTY_KEY "views:dirty"
+#define VIEWS_FRESH_S 60         /* API.md: views at most this far behind */
 #define VIEWS_HLL_TTL_TEXT "259200"   /* three days, in seconds: a late fold still finds yesterday */
 
 struct viewer {
