@@ -46,6 +46,8 @@ run_worker(const struct config *cfg, const char *role, int listen_fd)
 {
     struct worker w;
     worker_open(&w, cfg, role);
+    w.routes = routes;
+    w.nroutes = routes_count;
     struct server s = {
         .routes = routes,
         .nroutes = routes_count,

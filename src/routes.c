@@ -56,6 +56,16 @@ const struct route routes[] = {
     {"POST", "/api/v1/orders/{id}/confirm", command_confirm_order, C},
     {"POST", "/api/v1/orders/{id}/cancel", command_cancel_order, C},
     {"POST", "/api/v1/orders/{id}/review", command_review_order, C},
+
+    /* offers: one transaction per move, the listing's row locked first (command/offers.c);
+     * reads from PostgreSQL through pg_read (query/offers.c); time-outs in projector/timers.c */
+    {"POST", "/api/v1/listings/{id}/offers", command_make_offer, C},
+    {"GET", "/api/v1/offers", query_offers, Q},
+    {"GET", "/api/v1/offers/{id}", query_offer, Q},
+    {"POST", "/api/v1/offers/{id}/counter", command_counter_offer, C},
+    {"POST", "/api/v1/offers/{id}/accept", command_accept_offer, C},
+    {"POST", "/api/v1/offers/{id}/decline", command_decline_offer, C},
+    {"POST", "/api/v1/offers/{id}/withdraw", command_withdraw_offer, C},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

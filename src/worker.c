@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "domain/session.h"
 
 void
 worker_open(struct worker *w, const struct config *cfg, const char *role)
@@ -18,6 +19,8 @@ worker_open(struct worker *w, const struct config *cfg, const char *role)
     w->categories_at = 0;
     w->rebuilding = false;
     w->rebuilding_at = -1e9;
+    w->routes = NULL;
+    w->nroutes = 0;
     /* Shortest faithful spelling for doubles we create (coordinates, ratings). */
     json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
     pg_init(&w->pg, cfg->pg_dsn, cfg->pg_statement_timeout_ms);
@@ -72,4 +75,10 @@ worker_categories(struct worker *w, arena_t *a, const struct category_set **out)
     }
     *out = w->categories;
     return MK_OK;
+}
+
+int
+worker_authenticate(struct request *r, struct session *s)
+{
+    return session_authenticate(r, &r->worker->redis, r->worker->cfg, s, NULL);
 }

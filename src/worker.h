@@ -7,7 +7,9 @@
 #define MK_WORKER_H
 
 #include "core/config.h"
+#include "core/http.h"
 #include "core/metrics.h"
+#include "core/router.h"
 #include "domain/category.h"
 #include "store/mongo.h"
 #include "store/pg.h"
@@ -25,6 +27,8 @@ struct worker {
     struct s3 s3;
     struct purge purge;                /* nginx cache purges (the projector) */
     struct metrics_segment *metrics;
+    const struct route *routes;        /* the route table served (NULL in the projector): metrics labels */
+    size_t nroutes;
     struct category_set *categories;   /* cached reference data, see worker_categories */
     double categories_at;              /* monotonic time of the last load */
     bool rebuilding;                   /* the read model is being rebuilt (readmodel.c) */
@@ -45,5 +49,14 @@ void worker_close(struct worker *w);
  * worker and stays valid until the next call. MK_EUNAVAILABLE when none could be loaded.
  */
 int worker_categories(struct worker *w, arena_t *a, const struct category_set **out);
+
+struct session;
+
+/*
+ * The prologue of every handler for a signed-in caller: *s receives the request's session.
+ * Otherwise the error (401, 403 for a cookie write from another origin, 503) is recorded on
+ * r and returned.
+ */
+int worker_authenticate(struct request *r, struct session *s);
 
 #endif

@@ -12,13 +12,41 @@ MARKET_APT_PACKAGES=(
     wrk
 )
 
+# missing_packages PACKAGE...: those of them dpkg does not have installed, one a line.
+missing_packages() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+    done
+}
+
+# apt_install PACKAGE...: apt-get install them (as root), refreshing the package list once
+# when the install fails on a stale one (or on a fresh machine, which has none).
+apt_install() {
+    if [ "$(id -u)" -ne 0 ]; then
+        die "missing Debian packages: $* — run as root, or install them with apt-get"
+    fi
+    say "installing Debian packages: $*"
+    mkdir -p "$MARKET_VAR"
+    export DEBIAN_FRONTEND=noninteractive
+    # --no-install-recommends keeps keystonemiddleware and other extras of swift out.
+    if ! apt-get install -y -qq --no-install-recommends "$@" >"$MARKET_VAR/apt-install.log" 2>&1; then
+        apt-get update -qq >"$MARKET_VAR/apt-update.log" 2>&1 || {
+            tail -n 20 "$MARKET_VAR/apt-update.log" >&2
+            die "apt-get update failed (log: $MARKET_VAR/apt-update.log)"
+        }
+        apt-get install -y -qq --no-install-recommends "$@" >"$MARKET_VAR/apt-install.log" 2>&1 || {
+            tail -n 30 "$MARKET_VAR/apt-install.log" >&2
+            die "apt-get install failed for: $* (log: $MARKET_VAR/apt-install.log)"
+        }
+    fi
+}
+
 # ensure_packages: apt-get install whatever of MARKET_APT_PACKAGES (and Node.js, unless a
 # node is already on PATH) is missing.
 ensure_packages() {
-    local missing=() p
-    for p in "${MARKET_APT_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
+    local missing p
+    mapfile -t missing < <(missing_packages "${MARKET_APT_PACKAGES[@]}")
     if ! command -v node >/dev/null 2>&1; then
         missing+=(nodejs)
     fi
@@ -28,20 +56,7 @@ ensure_packages() {
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
-    if [ "$(id -u)" -ne 0 ]; then
-        die "missing Debian packages: ${missing[*]} — run as root, or install them with apt-get"
-    fi
-    say "installing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >"$MARKET_VAR/apt-update.log" 2>&1 || {
-        tail -n 20 "$MARKET_VAR/apt-update.log" >&2
-        die "apt-get update failed (log: $MARKET_VAR/apt-update.log)"
-    }
-    # --no-install-recommends keeps keystonemiddleware and other extras of swift out.
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$MARKET_VAR/apt-install.log" 2>&1 || {
-        tail -n 30 "$MARKET_VAR/apt-install.log" >&2
-        die "apt-get install failed for: ${missing[*]} (log: $MARKET_VAR/apt-install.log)"
-    }
+    apt_install "${missing[@]}"
     # The packages enable services for their system-wide configurations; this stack runs
     # its own instances under var/, so stop any the package scripts may have started.
     if command -v service >/dev/null 2>&1; then
@@ -55,30 +70,12 @@ MARKET_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
 
 # ensure_fuzz_packages: apt-get install whatever of MARKET_FUZZ_PACKAGES is missing.
 ensure_fuzz_packages() {
-    local missing=() p
-    for p in "${MARKET_FUZZ_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
+    local missing p
+    mapfile -t missing < <(missing_packages "${MARKET_FUZZ_PACKAGES[@]}")
     if [ ${#missing[@]} -eq 0 ]; then
         return 0
     fi
-    if [ "$(id -u)" -ne 0 ]; then
-        die "missing Debian packages: ${missing[*]} — run as root, or install them with apt-get"
-    fi
-    say "installing Debian packages: ${missing[*]}"
-    mkdir -p "$MARKET_VAR"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$MARKET_VAR/apt-install.log" 2>&1; then
-        # a stale package list: refresh it once, then try again
-        apt-get update -qq >"$MARKET_VAR/apt-update.log" 2>&1 || {
-            tail -n 20 "$MARKET_VAR/apt-update.log" >&2
-            die "apt-get update failed (log: $MARKET_VAR/apt-update.log)"
-        }
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$MARKET_VAR/apt-install.log" 2>&1 || {
-            tail -n 30 "$MARKET_VAR/apt-install.log" >&2
-            die "apt-get install failed for: ${missing[*]} (log: $MARKET_VAR/apt-install.log)"
-        }
-    fi
+    apt_install "${missing[@]}"
 }
 
 # ensure_node_modules: npm ci for the MongoDB stand-in, from its committed lockfile.

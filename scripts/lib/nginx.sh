@@ -3,6 +3,15 @@
 # $MARKET_VAR/nginx/tls), plain HTTP on $MARKET_HTTP_PORT. Sourced after common.sh.
 
 MARKET_NGINX_DIR=$MARKET_VAR/nginx
+# The page cache lives on tmpfs when there is one (cheaper per hit than the disk), one
+# directory per stack (named after its var folder); var/nginx/cache points to it.
+if [ -z "${MARKET_NGINX_CACHE:-}" ]; then
+    if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+        MARKET_NGINX_CACHE=/dev/shm/marketd-nginx-cache-$(printf '%s' "$MARKET_VAR" | md5sum | cut -c1-12)
+    else
+        MARKET_NGINX_CACHE=$MARKET_NGINX_DIR/cache
+    fi
+fi
 
 # render TEMPLATE OUTPUT: replace the @PLACEHOLDERS@ of an nginx template.
 _nginx_render() {
@@ -11,19 +20,20 @@ _nginx_render() {
         -e "s|@NGINX_USER@|$user|g" -e "s|@HTTPS_PORT@|$MARKET_HTTPS_PORT|g" -e "s|@HTTP_PORT@|$MARKET_HTTP_PORT|g" \
         -e "s|@QUERY_UPSTREAM@|unix:$MARKET_RUN/query.sock|g" \
         -e "s|@COMMAND_UPSTREAM@|unix:$MARKET_RUN/command.sock|g" \
+        -e "s|@CACHE_DIR@|$MARKET_NGINX_CACHE|g" -e "s|@ROOT@|$MARKET_ROOT|g" \
         -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" "$in" >"$out"
 }
 
 nginx_configure() {
     local user=www-data
-    mkdir -p "$MARKET_NGINX_DIR"/{tls,cache,bench} "$MARKET_NGINX_DIR"/tmp/{body,fastcgi,proxy,uwsgi,scgi} "$MARKET_LOG" "$MARKET_RUN"
-    if id www-data >/dev/null 2>&1; then
-        ensure_traversable "$MARKET_NGINX_DIR" www-data
-        chown -R www-data: "$MARKET_NGINX_DIR/cache" "$MARKET_NGINX_DIR/tmp"
-    else
-        user=nobody
-        chown -R nobody: "$MARKET_NGINX_DIR/cache" "$MARKET_NGINX_DIR/tmp"
+    mkdir -p "$MARKET_NGINX_DIR"/{tls,bench} "$MARKET_NGINX_CACHE" "$MARKET_NGINX_DIR"/tmp/{body,fastcgi,proxy,uwsgi,scgi} "$MARKET_LOG" "$MARKET_RUN"
+    if [ "$MARKET_NGINX_CACHE" != "$MARKET_NGINX_DIR/cache" ]; then
+        [ -L "$MARKET_NGINX_DIR/cache" ] || rm -rf "$MARKET_NGINX_DIR/cache"   # an older stack's disk cache
+        ln -sfn "$MARKET_NGINX_CACHE" "$MARKET_NGINX_DIR/cache"
     fi
+    id www-data >/dev/null 2>&1 || user=nobody
+    [ "$user" = nobody ] || ensure_traversable "$MARKET_NGINX_DIR" www-data
+    chown -R "$user": "$MARKET_NGINX_CACHE" "$MARKET_NGINX_DIR/tmp"
     if [ ! -s "$MARKET_NGINX_DIR/tls/cert.pem" ]; then
         openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=localhost" \
             -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
@@ -59,4 +69,6 @@ nginx_start() {
 
 nginx_stop() {
     stop_pid nginx 10
+    # The tmpfs cache goes with the stack (memory, not disk); a disk one stays under var/.
+    case "$MARKET_NGINX_CACHE" in /dev/shm/marketd-nginx-cache-*) rm -rf "$MARKET_NGINX_CACHE" ;; esac
 }

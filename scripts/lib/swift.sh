@@ -119,7 +119,8 @@ EOF
     # CORS: s3api answers S3 preflights (OPTIONS with Authorization or X-Amz-Credential) for
     # cors_preflight_allow_origin, and the proxy adds Access-Control-Allow-Origin to the
     # responses for cors_allow_origin, so browsers can PUT to pre-signed URLs from another origin.
-    cat >"$d/proxy-server.conf.tmp" <<EOF || return 1
+    {
+        cat <<EOF
 # Written by scripts/lib/swift.sh on every start; edit that file instead.
 [DEFAULT]
 bind_ip = 127.0.0.1
@@ -154,26 +155,14 @@ memcache_max_connections = 1
 error_suppression_limit = 0
 error_suppression_interval = 315360000
 log_level = CRITICAL
-
-[filter:catch_errors]
-use = egg:swift#catch_errors
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-[filter:healthcheck]
-use = egg:swift#healthcheck
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-[filter:listing_formats]
-use = egg:swift#listing_formats
-[filter:copy]
-use = egg:swift#copy
-[filter:slo]
-use = egg:swift#slo
-[filter:dlo]
-use = egg:swift#dlo
-[filter:versioned_writes]
-use = egg:swift#versioned_writes
 EOF
+        # The filters without options: [filter:NAME] use = egg:swift#ENTRY (NAME:ENTRY where they differ).
+        local f
+        for f in catch_errors gatekeeper healthcheck proxy-logging:proxy_logging listing_formats copy slo dlo \
+            versioned_writes; do
+            printf '\n[filter:%s]\nuse = egg:swift#%s\n' "${f%%:*}" "${f##*:}"
+        done
+    } >"$d/proxy-server.conf.tmp" || return 1
     mv "$d/proxy-server.conf.tmp" "$d/proxy-server.conf"
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "core/errors.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "worker.h"
 
@@ -51,4 +52,21 @@ command_run(struct request *r, command_body body, void *ctx)
         http_fail(r, rc, "a value was not accepted");
     }
     return rc;
+}
+
+int
+command_begin(struct request *r, const char *what, const char **id, struct session *s)
+{
+    *id = http_path_param(r, "id");
+    if (!uuid_valid(*id)) {
+        return http_fail(r, MK_ENOTFOUND, arena_sprintf(r->arena, "no such %s", what));
+    }
+    return worker_authenticate(r, s);
+}
+
+int
+command_begin_json(struct request *r, const char *what, const char **id, struct session *s, json_object **body)
+{
+    int rc = command_begin(r, what, id, s);
+    return rc != MK_OK ? rc : http_json_body(r, body);
 }

@@ -22,5 +22,10 @@ int command_ship_order(struct request *r);
 int command_confirm_order(struct request *r);
 int command_cancel_order(struct request *r);
 int command_review_order(struct request *r);
+int command_make_offer(struct request *r);
+int command_counter_offer(struct request *r);
+int command_accept_offer(struct request *r);
+int command_decline_offer(struct request *r);
+int command_withdraw_offer(struct request *r);
 
 #endif

@@ -19,13 +19,33 @@
 #include "store/s3_presign.h"
 #include "worker.h"
 
-/* Lock the listing and check that user may change its images (and, with need_room, that
- * it has room for one more). */
+/* Whose images a request changes: the path's listing and the signed-in caller. The first
+ * member of each handler's context. */
+struct image_ref {
+    const char *listing_id;
+    const char *user_id;
+};
+
+/* The start of every image handler: ref from the path and the session and, when body is not
+ * NULL, the request's JSON object body. */
 static int
-lock_for_images(struct request *r, struct pg *pg, const char *listing_id, const char *user_id, bool need_room,
-                struct listing_row *row)
+images_begin(struct request *r, struct image_ref *ref, json_object **body)
 {
-    int rc = listing_lock(pg, r->arena, listing_id, row);
+    struct session s;
+    int rc = body != NULL ? command_begin_json(r, "listing", &ref->listing_id, &s, body)
+                          : command_listing_begin(r, &ref->listing_id, &s);
+    ref->user_id = rc == MK_OK ? arena_strdup(r->arena, s.user_id) : NULL;
+    return rc;
+}
+
+/* Lock the listing and check that the caller may change its images (and, with need_room,
+ * that it has room for one more). */
+static int
+lock_for_images(struct request *r, struct pg *pg, const struct image_ref *ref, bool need_room)
+{
+    struct listing_row the_row, *row = &the_row;
+    const char *user_id = ref->user_id;
+    int rc = listing_lock(pg, r->arena, ref->listing_id, row);
     if (rc == MK_ENOTFOUND || (rc == MK_OK && strcmp(row->status, "deleted") == 0)) {
         return http_fail(r, MK_ENOTFOUND, "no such listing");
     }
@@ -62,8 +82,7 @@ s3_down(struct request *r)
 /* ---- POST /api/v1/listings/{id}/images/uploads ---------------------------------------- */
 
 struct ticket_ctx {
-    const char *listing_id;
-    const char *user_id;
+    struct image_ref ref;
     const char *content_type;
     long long size_bytes;
     char *key;
@@ -73,13 +92,12 @@ static int
 ticket_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct ticket_ctx *c = data;
-    struct listing_row row;
-    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, true, &row);
+    int rc = lock_for_images(r, tx->pg, &c->ref, true);
     if (rc != MK_OK) {
         return rc;
     }
-    c->key = image_key_new(r->arena, c->listing_id, c->content_type);
-    return image_ticket_create(tx->pg, r->arena, c->key, c->listing_id, c->content_type, c->size_bytes);
+    c->key = image_key_new(r->arena, c->ref.listing_id, c->content_type);
+    return image_ticket_create(tx->pg, r->arena, c->key, c->ref.listing_id, c->content_type, c->size_bytes);
 }
 
 int
@@ -87,13 +105,11 @@ command_image_upload(struct request *r)
 {
     struct worker *w = r->worker;
     struct ticket_ctx c = {0};
-    struct session s;
     json_object *body;
-    int rc = command_begin_json(r, "listing", &c.listing_id, &s, &body);
+    int rc = images_begin(r, &c.ref, &body);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     if (image_parse_upload(r, body, &c.content_type, &c.size_bytes) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
@@ -140,8 +156,7 @@ command_image_upload(struct request *r)
 /* ---- POST /api/v1/listings/{id}/images ----------------------------------------------- */
 
 struct attach_ctx {
-    const char *listing_id;
-    const char *user_id;
+    struct image_ref ref;
     const char *key;
     const char *content_type;
     long long size_bytes;
@@ -153,21 +168,20 @@ static int
 attach_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct attach_ctx *c = data;
-    struct listing_row row;
-    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, true, &row);
+    int rc = lock_for_images(r, tx->pg, &c->ref, true);
     if (rc != MK_OK) {
         return rc;
     }
-    rc = image_attach(tx->pg, r->arena, c->image_id, c->listing_id, c->key, c->content_type, c->size_bytes);
+    rc = image_attach(tx->pg, r->arena, c->image_id, c->ref.listing_id, c->key, c->content_type, c->size_bytes);
     if (rc == MK_ECONFLICT) {
         return http_fail(r, MK_ECONFLICT, "this key is attached already");
     }
-    if (rc != MK_OK || (rc = listing_touch(tx->pg, r->arena, c->listing_id)) != MK_OK) {
+    if (rc != MK_OK || (rc = listing_touch(tx->pg, r->arena, c->ref.listing_id)) != MK_OK) {
         return rc;
     }
     json_object *extra = http_json_own(r, json_object_new_object());
     json_object_object_add(extra, "image_id", json_object_new_string(c->image_id));
-    return listing_emit(tx->pg, r->arena, c->listing_id, "listing.image_attached", extra, &tx->last_seq, &c->state);
+    return listing_emit(tx->pg, r->arena, c->ref.listing_id, "listing.image_attached", extra, &tx->last_seq, &c->state);
 }
 
 static int
@@ -182,26 +196,24 @@ command_image_attach(struct request *r)
 {
     struct worker *w = r->worker;
     struct attach_ctx c = {0};
-    struct session s;
     json_object *body;
-    int rc = command_begin_json(r, "listing", &c.listing_id, &s, &body);
+    int rc = images_begin(r, &c.ref, &body);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     if (image_parse_attach(r, body, &c.key) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
     char *announced_type, *seller;
     long long announced_size;
-    rc = image_ticket_find(&w->pg, r->arena, c.key, c.listing_id, &announced_type, &announced_size, &seller);
+    rc = image_ticket_find(&w->pg, r->arena, c.key, c.ref.listing_id, &announced_type, &announced_size, &seller);
     if (rc == MK_ENOTFOUND) {
         return key_problem(r, "no upload of this listing was requested under this key, or it expired");
     }
     if (rc != MK_OK) {
         return rc;
     }
-    if (strcmp(seller, c.user_id) != 0) {
+    if (strcmp(seller, c.ref.user_id) != 0) {
         return http_fail(r, MK_EFORBIDDEN, "only the seller may change this listing's images");
     }
     struct s3_response head;
@@ -242,8 +254,7 @@ command_image_attach(struct request *r)
 /* ---- DELETE /api/v1/listings/{id}/images/{image_id} ------------------------------------ */
 
 struct remove_ctx {
-    const char *listing_id;
-    const char *user_id;
+    struct image_ref ref;
     const char *image_id;
     json_object *state;
 };
@@ -252,17 +263,16 @@ static int
 remove_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct remove_ctx *c = data;
-    struct listing_row row;
-    int rc = lock_for_images(r, tx->pg, c->listing_id, c->user_id, false, &row);
+    int rc = lock_for_images(r, tx->pg, &c->ref, false);
     if (rc != MK_OK) {
         return rc;
     }
     char *key, *thumb_key;
-    rc = image_remove(tx->pg, r->arena, c->listing_id, c->image_id, &key, &thumb_key);
+    rc = image_remove(tx->pg, r->arena, c->ref.listing_id, c->image_id, &key, &thumb_key);
     if (rc == MK_ENOTFOUND) {
         return http_fail(r, rc, "no such image");
     }
-    if (rc != MK_OK || (rc = listing_touch(tx->pg, r->arena, c->listing_id)) != MK_OK) {
+    if (rc != MK_OK || (rc = listing_touch(tx->pg, r->arena, c->ref.listing_id)) != MK_OK) {
         return rc;
     }
     /* The projector deletes the objects when it applies the event (retried while S3 is down). */
@@ -273,7 +283,7 @@ remove_body(struct request *r, struct command_tx *tx, void *data)
         json_object_array_add(keys, json_object_new_string(thumb_key));
     }
     json_object_object_add(extra, "removed_keys", keys);
-    return listing_emit(tx->pg, r->arena, c->listing_id, "listing.image_removed", extra, &tx->last_seq, &c->state);
+    return listing_emit(tx->pg, r->arena, c->ref.listing_id, "listing.image_removed", extra, &tx->last_seq, &c->state);
 }
 
 int
@@ -281,12 +291,10 @@ command_image_remove(struct request *r)
 {
     struct worker *w = r->worker;
     struct remove_ctx c = {0};
-    struct session s;
-    int rc = command_listing_begin(r, &c.listing_id, &s);
+    int rc = images_begin(r, &c.ref, NULL);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     c.image_id = http_path_param(r, "image_id");
     if (!uuid_valid(c.image_id)) {
         return http_fail(r, MK_ENOTFOUND, "no such image");

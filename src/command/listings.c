@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "domain/category.h"
 #include "domain/listing.h"
+#include "domain/offer.h"
 #include "domain/session.h"
 #include "worker.h"
 
@@ -53,7 +54,7 @@ command_create_listing(struct request *r)
 {
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -110,24 +111,6 @@ check_change(struct request *r, const struct listing_row *row, const char *user_
         return http_fail(r, MK_ETRANSITION, arena_sprintf(r->arena, "the listing is %s", row->status));
     }
     return MK_OK;
-}
-
-int
-command_begin(struct request *r, const char *what, const char **id, struct session *s)
-{
-    struct worker *w = r->worker;
-    *id = http_path_param(r, "id");
-    if (!uuid_valid(*id)) {
-        return http_fail(r, MK_ENOTFOUND, arena_sprintf(r->arena, "no such %s", what));
-    }
-    return session_authenticate(r, &w->redis, w->cfg, s, NULL);
-}
-
-int
-command_begin_json(struct request *r, const char *what, const char **id, struct session *s, json_object **body)
-{
-    int rc = command_begin(r, what, id, s);
-    return rc != MK_OK ? rc : http_json_body(r, body);
 }
 
 /* ---- PATCH /api/v1/listings/{id} -------------------------------------------------- */
@@ -209,7 +192,9 @@ delete_body(struct request *r, struct command_tx *tx, void *data)
     if (rc != MK_OK || (rc = check_change(r, &row, c->user_id, false)) != MK_OK) {
         return rc;
     }
-    if ((rc = listing_set_status(tx->pg, r->arena, c->id, "deleted")) != MK_OK) {
+    /* Open offers end with the listing (declined by the system); its event last. */
+    if ((rc = listing_set_status(tx->pg, r->arena, c->id, "deleted")) != MK_OK ||
+        (rc = offer_decline_open(tx->pg, r->arena, c->id, NULL, &tx->last_seq)) != MK_OK) {
         return rc;
     }
     return listing_emit(tx->pg, r->arena, c->id, "listing.deleted", NULL, &tx->last_seq, NULL);

@@ -13,6 +13,7 @@
 #include "domain/idempotency.h"
 #include "domain/ledger.h"
 #include "domain/listing.h"
+#include "domain/offer.h"
 #include "domain/order.h"
 #include "domain/payment.h"
 #include "domain/session.h"
@@ -50,6 +51,7 @@ struct create_ctx {
     const char *key;
     char hash[IDEM_HASH_HEX + 1];
     const char *listing_id;
+    const char *offer_id;        /* buying with an accepted offer (listing_id then NULL) */
     struct order_address address;
     char order_id[UUID_STR_LEN + 1];
     /* the answer, stored under the key or replayed from it */
@@ -74,7 +76,10 @@ store_refusal(struct request *r, struct command_tx *tx, struct create_ctx *c, in
     return idem_store(tx->pg, r->arena, c->buyer_id, c->key, &c->answer);
 }
 
-/* The listing could not be sold: why (with the row locked, so the answer is settled). */
+static int buy_with_offer(struct request *r, struct command_tx *tx, struct create_ctx *c, const char *offer_id);
+
+/* The listing could not be sold: why (with the row locked, so the answer is settled). The
+ * buyer a listing is reserved for buys it through their accepted offer. */
 static int
 why_not_sold(struct request *r, struct command_tx *tx, struct create_ctx *c)
 {
@@ -92,8 +97,119 @@ why_not_sold(struct request *r, struct command_tx *tx, struct create_ctx *c)
     if (strcmp(row.seller_id, c->buyer_id) == 0) {
         return store_refusal(r, tx, c, http_fail(r, MK_EFORBIDDEN, "you cannot buy your own listing"));
     }
+    char *offer_id;
+    if (strcmp(row.status, "reserved") == 0 &&
+        (rc = offer_accepted_of_buyer(tx->pg, r->arena, c->listing_id, c->buyer_id, &offer_id)) != MK_ENOTFOUND) {
+        return rc == MK_OK ? buy_with_offer(r, tx, c, offer_id) : rc;
+    }
     return store_refusal(r, tx, c,
                          http_fail(r, MK_ENOTAVAILABLE, arena_sprintf(r->arena, "the listing is %s", row.status)));
+}
+
+/* What is sold, to whom, at what price: the listing's, or an accepted offer's. */
+struct sale {
+    const char *listing_id;
+    const char *seller_id;
+    long long amount_minor;
+    const char *currency;
+    const struct offer *offer;   /* NULL: bought at the listing's price */
+};
+
+/*
+ * The listing is sold (its row changed by the caller): the buyer pays through the provider,
+ * the money waits in the seller's escrow, the order and its events are written and the
+ * answer is stored under the key. Events: order.created, then the offer's (completed) or the
+ * declines of the listing's open offers, then listing.sold last, so X-Event-Seq used as
+ * X-Min-Seq on the listing waits for it.
+ */
+static int
+finish_sale(struct request *r, struct command_tx *tx, struct create_ctx *c, const struct sale *sale)
+{
+    arena_t *a = r->arena;
+    const struct payment_provider *pp = payment_default();
+    struct payment_charge charge = {c->order_id, c->buyer_id, sale->amount_minor, sale->currency};
+    const char *charge_ref;
+    int rc;
+    if ((rc = pp->charge(pp, a, &charge, &charge_ref)) != MK_OK) {
+        log_error("payment: %s refused a charge for order %s (%d)", pp->name, c->order_id, rc);
+        return http_fail(r, rc == MK_EUNAVAILABLE ? rc : MK_EINTERNAL, "the payment could not be made; retry later");
+    }
+    struct order_new n = {
+        .id = c->order_id,
+        .listing_id = sale->listing_id,
+        .buyer_id = c->buyer_id,
+        .seller_id = sale->seller_id,
+        .amount_minor = sale->amount_minor,
+        .currency = sale->currency,
+        .address = &c->address,
+        .payment_provider = pp->name,
+        .payment_ref = charge_ref,
+        .offer_id = sale->offer != NULL ? sale->offer->id : NULL,
+    };
+    struct order o;
+    if ((rc = order_insert(tx->pg, a, &n, &o)) != MK_OK) {
+        return rc;
+    }
+    struct ledger_move m = move_of(&o);
+    if ((rc = ledger_book(tx->pg, a, LEDGER_PAYMENT, &m)) != MK_OK ||
+        (rc = order_emit(tx->pg, a, &o, "order.created", &tx->last_seq)) != MK_OK) {
+        return rc;
+    }
+    rc = sale->offer != NULL ? offer_emit(tx->pg, a, sale->offer, "offer.completed", "buyer", &tx->last_seq)
+                             : offer_decline_open(tx->pg, a, sale->listing_id, NULL, &tx->last_seq);
+    if (rc != MK_OK ||
+        (rc = listing_emit(tx->pg, a, sale->listing_id, "listing.sold", NULL, &tx->last_seq, NULL)) != MK_OK) {
+        return rc;
+    }
+    c->answer = (struct idem_record){
+        .request_hash = c->hash,
+        .status = 201,
+        .body = order_body(r, &o),
+        .location = arena_sprintf(a, "/api/v1/orders/%s", o.id),
+        .event_seq = tx->last_seq,
+        .order_id = o.id,
+    };
+    return idem_store(tx->pg, a, c->buyer_id, c->key, &c->answer);
+}
+
+/* Buy at an accepted offer's amount: its buyer only, while the reservation runs. The listing
+ * is locked before the offer moves (domain/offer.h); refusals are stored like a listing's. */
+static int
+buy_with_offer(struct request *r, struct command_tx *tx, struct create_ctx *c, const char *offer_id)
+{
+    arena_t *a = r->arena;
+    struct offer o;
+    struct listing_row row;
+    int rc = offer_get_any(tx->pg, a, offer_id, &o);
+    const char *party = rc == MK_OK ? offer_party(&o, c->buyer_id) : NULL;
+    if (rc == MK_ENOTFOUND || (rc == MK_OK && party == NULL)) {
+        http_field_error(r, "offer_id", "no such offer");
+        return store_refusal(r, tx, c, http_fail(r, MK_EVALIDATION, NULL));
+    }
+    if (rc != MK_OK) {
+        return rc;
+    }
+    if (strcmp(party, "buyer") != 0) {
+        return store_refusal(r, tx, c, http_fail(r, MK_EFORBIDDEN, "only the offer's buyer buys with it"));
+    }
+    if ((rc = listing_lock(tx->pg, a, o.listing_id, &row)) != MK_OK) {
+        return rc;
+    }
+    rc = offer_complete(tx->pg, a, offer_id, c->buyer_id, &o);
+    if (rc == MK_ETRANSITION) {
+        const char *why = strcmp(o.status, "accepted") == 0 ? "the offer's reservation has lapsed"
+                                                              : arena_sprintf(a, "the offer is %s", o.status);
+        return store_refusal(r, tx, c, http_fail(r, rc, why));
+    }
+    if (rc != MK_OK) {
+        return rc;
+    }
+    if ((rc = listing_move(tx->pg, a, o.listing_id, "reserved", "sold")) != MK_OK) {
+        log_error("orders: the listing %s of accepted offer %s was not reserved", o.listing_id, o.id);
+        return rc == MK_ENOTFOUND ? MK_EINTERNAL : rc;
+    }
+    struct sale sale = {o.listing_id, o.seller_id, o.amount_minor, o.currency, &o};
+    return finish_sale(r, tx, c, &sale);
 }
 
 static int
@@ -123,59 +239,20 @@ create_body(struct request *r, struct command_tx *tx, void *data)
         return rc;
     }
 
+    if (c->offer_id != NULL) {
+        return buy_with_offer(r, tx, c, c->offer_id);
+    }
     /* The listing: active → sold, for exactly one buyer. */
-    struct listing_sale sale;
-    rc = listing_sell(tx->pg, a, c->listing_id, c->buyer_id, &sale);
+    struct listing_sale ls;
+    rc = listing_sell(tx->pg, a, c->listing_id, c->buyer_id, &ls);
     if (rc == MK_ENOTFOUND) {
         return why_not_sold(r, tx, c);
     }
     if (rc != MK_OK) {
         return rc;
     }
-
-    /* The buyer pays through the provider; the money waits in the seller's escrow. */
-    const struct payment_provider *pp = payment_default();
-    struct payment_charge charge = {c->order_id, c->buyer_id, sale.price_minor, sale.currency};
-    const char *charge_ref;
-    if ((rc = pp->charge(pp, a, &charge, &charge_ref)) != MK_OK) {
-        log_error("payment: %s refused a charge for order %s (%d)", pp->name, c->order_id, rc);
-        return http_fail(r, rc == MK_EUNAVAILABLE ? rc : MK_EINTERNAL, "the payment could not be made; retry later");
-    }
-    struct order_new n = {
-        .id = c->order_id,
-        .listing_id = c->listing_id,
-        .buyer_id = c->buyer_id,
-        .seller_id = sale.seller_id,
-        .amount_minor = sale.price_minor,
-        .currency = sale.currency,
-        .address = &c->address,
-        .payment_provider = pp->name,
-        .payment_ref = charge_ref,
-    };
-    struct order o;
-    if ((rc = order_insert(tx->pg, a, &n, &o)) != MK_OK) {
-        return rc;
-    }
-    struct ledger_move m = move_of(&o);
-    if ((rc = ledger_book(tx->pg, a, LEDGER_PAYMENT, &m)) != MK_OK) {
-        return rc;
-    }
-
-    /* Events: the order, then the listing's new state (the read model shows it sold). The
-     * listing's is last, so X-Event-Seq used as X-Min-Seq on the listing waits for it. */
-    if ((rc = order_emit(tx->pg, a, &o, "order.created", &tx->last_seq)) != MK_OK ||
-        (rc = listing_emit(tx->pg, a, c->listing_id, "listing.sold", NULL, &tx->last_seq, NULL)) != MK_OK) {
-        return rc;
-    }
-    c->answer = (struct idem_record){
-        .request_hash = c->hash,
-        .status = 201,
-        .body = order_body(r, &o),
-        .location = arena_sprintf(a, "/api/v1/orders/%s", o.id),
-        .event_seq = tx->last_seq,
-        .order_id = o.id,
-    };
-    return idem_store(tx->pg, a, c->buyer_id, c->key, &c->answer);
+    struct sale sale = {c->listing_id, ls.seller_id, ls.price_minor, ls.currency, NULL};
+    return finish_sale(r, tx, c, &sale);
 }
 
 int
@@ -183,7 +260,7 @@ command_create_order(struct request *r)
 {
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -200,7 +277,7 @@ command_create_order(struct request *r)
     if ((rc = http_json_body(r, &body)) != MK_OK) {
         return rc;
     }
-    if (order_parse_create(r, body, &c.listing_id, &c.address) != MK_OK) {
+    if (order_parse_create(r, body, &c.listing_id, &c.offer_id, &c.address) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
     idem_request_hash(r->method, r->path, r->body, r->body_len, c.hash);
@@ -280,7 +357,7 @@ cancel_effects(struct request *r, struct command_tx *tx, struct transition_ctx *
     if ((rc = ledger_book(tx->pg, a, LEDGER_REFUND, &m)) != MK_OK) {
         return rc;
     }
-    rc = listing_relist(tx->pg, a, o->listing_id);
+    rc = listing_move(tx->pg, a, o->listing_id, "sold", "active");
     if (rc == MK_ENOTFOUND) {
         log_error("orders: the listing %s of cancelled order %s was not sold", o->listing_id, o->id);
         return MK_EINTERNAL;

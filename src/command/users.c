@@ -95,7 +95,7 @@ command_update_me(struct request *r)
 {
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }

@@ -68,6 +68,8 @@ static const struct opt opts[] = {
     I(http_cache_ttl_s, 5, 0, 3600),
     S(nginx_purge_url, ""),
     S(nginx_access_log, ""),
+    I(offer_ttl_s, 172800, 1, 31536000),
+    I(reservation_ttl_s, 86400, 1, 31536000),
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
     I(projector_processes, 2, 1, 8),

@@ -56,6 +56,8 @@ struct config {
     int http_cache_ttl_s;    /* X-Accel-Expires of anonymous catalogue reads (nginx) */
     char *nginx_purge_url;   /* base of nginx's purge location; empty: no purges */
     char *nginx_access_log;  /* nginx's market_json access log, for cache metrics; empty: off */
+    int offer_ttl_s;         /* an open offer expires this long after its last move */
+    int reservation_ttl_s;   /* an accepted offer reserves the listing this long */
 
     /* projector */
     int projector_poll_ms;

@@ -169,3 +169,31 @@ cursor_decode_json(arena_t *a, const char *secret, const char *scope, const char
     *key = k;
     return MK_OK;
 }
+
+char *
+cursor_make(arena_t *a, const char *secret, const char *scope, json_object *key)
+{
+    json_object *k0 = json_object_array_get_idx(key, 0), *k1 = json_object_array_get_idx(key, 1);
+    const char *id = json_object_get_string(k1);
+    if (json_object_array_length(key) == 2 && json_object_is_type(k0, json_type_int) &&
+        json_object_is_type(k1, json_type_string) && uuid_valid(id) &&
+        strspn(id, "0123456789abcdef-") == UUID_STR_LEN) {   /* lower case: it decodes the same */
+        return cursor_encode(a, secret, scope, json_object_get_int64(k0), id);
+    }
+    return cursor_encode_json(a, secret, scope, key);
+}
+
+int
+cursor_read(arena_t *a, const char *secret, const char *scope, const char *text, json_object **key)
+{
+    long long k;
+    char id[UUID_STR_LEN + 1];
+    if (cursor_decode(secret, scope, text, &k, id) == MK_OK) {
+        *key = json_object_new_array();
+        json_object_array_add(*key, json_object_new_int64(k));
+        json_object_array_add(*key, json_object_new_string(id));
+        arena_cleanup_add(a, destroy_json, *key);
+        return MK_OK;
+    }
+    return cursor_decode_json(a, secret, scope, text, key);
+}

@@ -1,7 +1,13 @@
 /*
- * cursor.h — opaque, tamper-evident keyset cursors for lists ordered by (time, id)
- * descending: GET /orders and GET /users/{id}/reviews.
+ * cursor.h — opaque, tamper-evident keyset cursors: the one cursor of every list (orders,
+ * reviews, favourites, browse). A list makes the cursor after its last item with cursor_make
+ * from that item's sort key (a JSON array ending with the item's id) and a scope string
+ * naming the list and every parameter that must not change between pages; cursor_read gives
+ * the key back, or refuses the text. (The query handlers reach them through query_cursor and
+ * query_next_cursor, query/params.h.)
  *
+ * Two wire forms, chosen by the key. A key (integer, UUID), the (time, id) order of most
+ * lists, travels in the compact form:
  * A cursor is base64url (no padding) of: a version byte, the last item's sort key (a
  * signed 64-bit integer, big-endian: microseconds since the epoch), the item's UUID (16
  * bytes), and an HMAC-SHA256 (libsodium, truncated to 16 bytes) keyed by the configured
@@ -17,7 +23,16 @@
 #include "core/arena.h"
 #include "core/ids.h"
 
-/* The cursor after the item (key, id) of the list scope; in the arena. id is a UUID. */
+/* The cursor after the item whose sort key is key (not taken); in the arena. */
+char *cursor_make(arena_t *a, const char *secret, const char *scope, json_object *key);
+
+/* Decode text as a cursor of scope, in either form: MK_OK with *key (an array of at least two
+ * members, owned by the arena), or MK_EBADPARAM for anything else. */
+int cursor_read(arena_t *a, const char *secret, const char *scope, const char *text, json_object **key);
+
+/* The two forms underneath (cursor_make picks one; tests and fuzzing drive them directly). */
+
+/* The compact cursor after the item (key, id) of the list scope; in the arena. id is a UUID. */
 char *cursor_encode(arena_t *a, const char *secret, const char *scope, long long key, const char *id);
 
 /*
@@ -29,7 +44,7 @@ int cursor_decode(const char *secret, const char *scope, const char *text, long 
                   char id[UUID_STR_LEN + 1]);
 
 /*
- * The general form, for lists with other orders (browse, favourites): the key is a JSON
+ * The JSON form, for keys of other shapes (browse's sorts, favourites): the key is a JSON
  * array (the last item's sort key, ending with its id) carried as text after the version
  * byte, with the same MAC over it and the scope (which names the list and every parameter
  * that must not change between pages). cursor_decode_json gives *key (owned by the arena)

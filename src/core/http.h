@@ -30,9 +30,11 @@ struct http_header {
     const char *value;
 };
 
+struct worker;                      /* the role's per-process state (worker.h), opaque to core/ */
+
 struct request {
     arena_t *arena;
-    void *worker;                   /* the role's per-process state, opaque here */
+    struct worker *worker;          /* the handlers' handles on the stores */
     char *const *env;               /* FastCGI parameters, NAME=value */
 
     /* parsed request */

@@ -425,6 +425,18 @@ check_duplicates(struct parser *p, size_t from)
 
 static int value(struct parser *p);
 
+/* After a member or an element: ',' (1: another follows), the closing bracket close (0: the
+ * end), or a failure saying expected (negative). */
+static int
+next_or_close(struct parser *p, char close, const char *expected)
+{
+    skip_ws(p);
+    if (p->i < p->n && (p->s[p->i] == ',' || p->s[p->i] == close)) {
+        return p->s[p->i++] == ',' ? 1 : 0;
+    }
+    return fail(p, "%s", expected);
+}
+
 static int
 object(struct parser *p)
 {
@@ -466,19 +478,15 @@ object(struct parser *p)
         }
         int rc = value(p);
         p->nsegs--;
-        if (rc != 0) {
+        if (rc == 0) {
+            rc = next_or_close(p, '}', "',' or '}' is expected in an object");
+        }
+        if (rc < 0) {
             return rc;
         }
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->i < p->n && p->s[p->i] == '}') {
-            p->i++;
+        if (rc == 0) {
             break;
         }
-        return fail(p, "',' or '}' is expected in an object");
     }
     int rc = check_duplicates(p, from);
     p->nkeys = from;
@@ -498,19 +506,12 @@ array(struct parser *p)
         p->segs[p->nsegs++] = (struct seg){.index = index};
         int rc = value(p);
         p->nsegs--;
-        if (rc != 0) {
+        if (rc == 0) {
+            rc = next_or_close(p, ']', "',' or ']' is expected in an array");
+        }
+        if (rc <= 0) {
             return rc;
         }
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->i < p->n && p->s[p->i] == ']') {
-            p->i++;
-            return 0;
-        }
-        return fail(p, "',' or ']' is expected in an array");
     }
 }
 

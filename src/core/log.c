@@ -1,7 +1,10 @@
 #include "core/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -10,6 +13,24 @@
 static char log_role[32] = "marketd";
 static enum log_level log_min = LOG_INFO;
 static const char *log_request_id;
+static int log_pid;            /* getpid() once per process, not once per line */
+
+/* Buffered access lines (log_buffer_access): whole lines only, written with one write(2)
+ * when the buffer would overflow, when the oldest line is LOG_FLUSH_MS old, before any
+ * other line (order is kept), and at exit. */
+#define LOG_ACCESS_BUF (32 * 1024)
+#define LOG_FLUSH_MS 1000
+static bool access_buffered;
+static char access_buf[LOG_ACCESS_BUF];
+static size_t access_used;
+static struct timespec access_oldest;
+
+static void
+log_after_fork(void)
+{
+    log_pid = (int)getpid();
+    access_used = 0;   /* the parent's lines are the parent's to write */
+}
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -17,6 +38,10 @@ void
 log_init(const char *role, const char *level)
 {
     snprintf(log_role, sizeof(log_role), "%s", role);
+    if (log_pid == 0) {
+        pthread_atfork(NULL, NULL, log_after_fork);
+    }
+    log_pid = (int)getpid();
     for (int i = 0; i < 4; i++) {
         if (level != NULL && strcmp(level, level_names[i]) == 0) {
             log_min = (enum log_level)i;
@@ -85,7 +110,7 @@ line_prefix(char *buf, size_t cap, enum log_level level)
     int n = snprintf(buf, cap,
                      "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"role\":\"%s\",\"pid\":%d",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)(tv.tv_usec / 1000), level_names[level], log_role, (int)getpid());
+                     (long)(tv.tv_usec / 1000), level_names[level], log_role, log_pid);
     size_t used = n < 0 ? 0 : (size_t)n;
     if (log_request_id != NULL && used + 20 < cap) {
         memcpy(buf + used, ",\"request_id\":\"", 15);
@@ -97,15 +122,85 @@ line_prefix(char *buf, size_t cap, enum log_level level)
 }
 
 static void
-line_emit(char *buf, size_t used, size_t cap)
+write_all(const char *buf, size_t len)
+{
+    ssize_t w = write(STDERR_FILENO, buf, len);
+    (void)w;   /* a log that cannot be written has nowhere to say so */
+}
+
+void
+log_flush(void)
+{
+    if (access_used > 0) {
+        write_all(access_buf, access_used);
+        access_used = 0;
+    }
+}
+
+static void
+flush_at_exit(void)
+{
+    log_flush();
+}
+
+void
+log_buffer_access(bool on)
+{
+    static bool registered;
+    if (on && !registered) {
+        atexit(flush_at_exit);
+        registered = true;
+    }
+    if (!on) {
+        log_flush();
+    }
+    access_buffered = on;
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);   /* vDSO: no system call */
+    return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+int
+log_flush_due(void)
+{
+    if (access_used == 0) {
+        return -1;
+    }
+    long left = LOG_FLUSH_MS - ms_since(&access_oldest);
+    if (left <= 0) {
+        log_flush();
+        return -1;
+    }
+    return (int)left;
+}
+
+/* Closes the line in buf and writes it: at once, or into the access buffer. */
+static void
+line_emit(char *buf, size_t used, size_t cap, bool access)
 {
     if (used + 3 > cap) {
         used = cap - 3;
     }
     buf[used++] = '}';
     buf[used++] = '\n';
-    ssize_t w = write(STDERR_FILENO, buf, used);
-    (void)w;
+    if (!access || !access_buffered) {
+        log_flush();   /* earlier access lines first: the file stays in order */
+        write_all(buf, used);
+        return;
+    }
+    if (access_used + used > sizeof(access_buf)) {
+        log_flush();
+    }
+    if (access_used == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &access_oldest);
+    }
+    memcpy(access_buf + access_used, buf, used);
+    access_used += used;
 }
 
 void
@@ -125,7 +220,7 @@ log_write(enum log_level level, const char *fmt, ...)
     used += 8;
     used += log_json_escape(buf + used, sizeof(buf) - used - 4, msg);
     buf[used++] = '"';
-    line_emit(buf, used, sizeof(buf));
+    line_emit(buf, used, sizeof(buf), false);
 }
 
 void
@@ -149,5 +244,5 @@ log_access_line(const struct log_access *a)
     if (n > 0) {
         used += (size_t)n < sizeof(buf) - used ? (size_t)n : sizeof(buf) - used - 1;
     }
-    line_emit(buf, used, sizeof(buf));
+    line_emit(buf, used, sizeof(buf), true);
 }

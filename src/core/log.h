@@ -4,11 +4,15 @@
  * Every line carries the time, level, role and pid, and the nginx request id of the
  * request being served (log_set_request_id), so one grep finds everything about a
  * request. Lines are written with a single write(2), so lines of concurrent workers
- * sharing a file never interleave.
+ * sharing a file never interleave. A FastCGI worker buffers its access lines
+ * (log_buffer_access) and writes them many at a time: one write(2) of whole lines when the
+ * buffer is full, when the oldest line is a second old (log_flush_due, from the worker's
+ * loop), before any other line, and at exit.
  */
 #ifndef MK_LOG_H
 #define MK_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -37,6 +41,16 @@ struct log_access {
     size_t bytes_out;
 };
 void log_access_line(const struct log_access *a);
+
+/* Buffer access lines (single-threaded callers only: the FastCGI workers). Off flushes. */
+void log_buffer_access(bool on);
+
+/* Write the buffered access lines now (also done at exit). */
+void log_flush(void);
+
+/* Flush if the oldest buffered line is due; returns the milliseconds until the next flush is
+ * due, or -1 when nothing is buffered. */
+int log_flush_due(void);
 
 /* Append s to buf as a JSON string body (no quotes), escaping as RFC 8259 requires.
  * Writes at most cap-1 bytes and NUL-terminates; returns the bytes written. */

@@ -168,25 +168,23 @@ render_segment(struct textbuf *t, const struct metrics_segment *m, const struct 
                 if (c == 0) {
                     continue;
                 }
+                char status[16] = "other";   /* the last slot counts every other status */
                 if (s < METRICS_STATUSES - 1) {
-                    tb_printf(t, "market_http_requests_total{role=\"%s\",method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
-                              role, method, pattern, status_slots[s], (unsigned long long)c);
-                } else {
-                    tb_printf(t, "market_http_requests_total{role=\"%s\",method=\"%s\",route=\"%s\",status=\"other\"} %llu\n",
-                              role, method, pattern, (unsigned long long)c);
+                    snprintf(status, sizeof(status), "%d", status_slots[s]);
                 }
+                tb_printf(t, "market_http_requests_total{role=\"%s\",method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
+                          role, method, pattern, status, (unsigned long long)c);
             }
         } else {
             uint64_t cum = 0;
             for (int b = 0; b < METRICS_BUCKETS; b++) {
                 cum += __atomic_load_n(&r->bucket[b], __ATOMIC_RELAXED);
+                char le[32] = "+Inf";
                 if (b < METRICS_BUCKETS - 1) {
-                    tb_printf(t, "market_http_request_duration_seconds_bucket{role=\"%s\",method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
-                              role, method, pattern, bucket_bounds[b], (unsigned long long)cum);
-                } else {
-                    tb_printf(t, "market_http_request_duration_seconds_bucket{role=\"%s\",method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
-                              role, method, pattern, (unsigned long long)cum);
+                    snprintf(le, sizeof(le), "%g", bucket_bounds[b]);
                 }
+                tb_printf(t, "market_http_request_duration_seconds_bucket{role=\"%s\",method=\"%s\",route=\"%s\",le=\"%s\"} %llu\n",
+                          role, method, pattern, le, (unsigned long long)cum);
             }
             tb_printf(t, "market_http_request_duration_seconds_sum{role=\"%s\",method=\"%s\",route=\"%s\"} %.6f\n",
                       role, method, pattern, (double)__atomic_load_n(&r->sum_us, __ATOMIC_RELAXED) / 1e6);

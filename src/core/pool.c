@@ -1,14 +1,18 @@
 #include "core/pool.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -159,12 +163,153 @@ start_slot(const struct pool_options *o, struct slot *s, int listen_fd, const si
     }
 }
 
+/* The master's state: its workers' slots, the workers retiring after a SIGHUP, shutdown. */
+struct master {
+    const struct pool_options *o;
+    int listen_fd;
+    struct slot *slots;
+    pid_t retiring[POOL_MAX_RETIRING];
+    size_t nretiring;
+    bool stopping;
+    double deadline;     /* of a graceful stop: then SIGKILL */
+};
+
+/* Send sig to every worker, retiring ones included. */
+static void
+signal_all(struct master *m, int sig)
+{
+    for (int i = 0; i < m->o->workers; i++) {
+        if (m->slots[i].pid > 0) {
+            kill(m->slots[i].pid, sig);
+        }
+    }
+    for (size_t i = 0; i < m->nretiring; i++) {
+        kill(m->retiring[i], sig);
+    }
+}
+
+/* SIGTERM / SIGINT: stop gracefully (a second SIGINT: now); SIGQUIT: now. */
+static void
+begin_stop(struct master *m, int sig, double now)
+{
+    const struct pool_options *o = m->o;
+    bool immediate = sig == SIGQUIT || (m->stopping && sig == SIGINT);
+    if (!m->stopping) {
+        log_info("pool %s: %s, stopping %s", o->role, strsignal(sig), immediate ? "now" : "gracefully");
+        /* Stop accepting at once: new connections are refused, so nginx answers 502 at
+         * once instead of queueing on a socket that will not be served. */
+        if (m->listen_fd >= 0) {
+            close(m->listen_fd);
+        }
+        if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0) {
+            unlink(o->listen + 5);
+        }
+    }
+    m->stopping = true;
+    m->deadline = immediate ? now : now + o->graceful_timeout_s;
+    signal_all(m, immediate ? SIGKILL : SIGTERM);
+}
+
+/* SIGHUP: every worker retires (SIGTERM) and its slot starts a new one at once. */
+static void
+replace_all(struct master *m)
+{
+    log_info("pool %s: SIGHUP, replacing every worker", m->o->role);
+    for (int i = 0; i < m->o->workers; i++) {
+        struct slot *s = &m->slots[i];
+        if (s->pid > 0 && m->nretiring < POOL_MAX_RETIRING) {
+            kill(s->pid, SIGTERM);
+            m->retiring[m->nretiring++] = s->pid;
+            s->pid = 0;
+            s->next_start = 0;
+            s->fast_deaths = 0;
+        }
+    }
+}
+
+/* The worker of slot s ended with status: schedule its replacement (a clean exit is a
+ * recycle; a crash soon after starting backs off, up to 6.4 s). */
+static void
+slot_ended(struct master *m, struct slot *s, int status, double now)
+{
+    const struct pool_options *o = m->o;
+    pid_t pid = s->pid;
+    s->pid = 0;
+    if (m->stopping) {
+        return;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        if (o->metrics != NULL) {
+            metrics_add(o->metrics->worker_recycles, 1);
+        }
+        s->fast_deaths = 0;
+        s->next_start = now;
+        log_info("pool %s: worker %d recycled", o->role, (int)pid);
+        return;
+    }
+    if (o->metrics != NULL) {
+        metrics_add(o->metrics->worker_crashes, 1);
+    }
+    s->fast_deaths = now - s->started < 1.0 ? s->fast_deaths + 1 : 0;
+    double delay = s->fast_deaths == 0 ? 0 : 0.1 * (1 << (s->fast_deaths > 6 ? 6 : s->fast_deaths));
+    s->next_start = now + delay;
+    if (WIFSIGNALED(status)) {
+        log_warn("pool %s: worker %d killed by %s; restarting in %.1fs", o->role, (int)pid,
+                 strsignal(WTERMSIG(status)), delay);
+    } else {
+        log_warn("pool %s: worker %d exited with %d; restarting in %.1fs", o->role, (int)pid, WEXITSTATUS(status),
+                 delay);
+    }
+}
+
+/* Reap every child that ended, whatever woke us. */
+static void
+reap(struct master *m, double now)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (m->o->metrics != NULL) {
+            metrics_add(m->o->metrics->workers_alive, -1);
+        }
+        bool found = false;
+        for (size_t i = 0; i < m->nretiring && !found; i++) {
+            if (m->retiring[i] == pid) {
+                m->retiring[i] = m->retiring[--m->nretiring];
+                found = true;
+            }
+        }
+        for (int i = 0; i < m->o->workers && !found; i++) {
+            if (m->slots[i].pid == pid) {
+                found = true;
+                slot_ended(m, &m->slots[i], status, now);
+            }
+        }
+    }
+}
+
+/* While stopping: true once every worker is gone; past the deadline, kill the rest. */
+static bool
+stopped(struct master *m, double now)
+{
+    bool any = m->nretiring > 0;
+    for (int i = 0; i < m->o->workers; i++) {
+        any = any || m->slots[i].pid > 0;
+    }
+    if (any && now >= m->deadline) {
+        log_warn("pool %s: graceful timeout; killing the remaining workers", m->o->role);
+        signal_all(m, SIGKILL);
+        m->deadline = now + 3600; /* only reap from now on */
+    }
+    return !any;
+}
+
 int
 pool_master_run(const struct pool_options *o)
 {
     /* No socket: a supervised role (the projector), whose workers get --listen-fd -1. */
-    int listen_fd = o->listen != NULL ? pool_listen(o->listen, o->backlog, o->socket_mode) : -1;
-    if (o->listen != NULL && listen_fd < 0) {
+    struct master m = {.o = o, .listen_fd = o->listen != NULL ? pool_listen(o->listen, o->backlog, o->socket_mode) : -1};
+    if (o->listen != NULL && m.listen_fd < 0) {
         return 1;
     }
     sigset_t set, orig;
@@ -176,10 +321,8 @@ pool_master_run(const struct pool_options *o)
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, &orig);
 
-    struct slot *slots = calloc((size_t)o->workers, sizeof(*slots));
-    pid_t retiring[POOL_MAX_RETIRING];
-    size_t nretiring = 0;
-    if (slots == NULL) {
+    m.slots = calloc((size_t)o->workers, sizeof(*m.slots));
+    if (m.slots == NULL) {
         log_error("pool: out of memory");
         return 1;
     }
@@ -192,134 +335,28 @@ pool_master_run(const struct pool_options *o)
     } else {
         log_info("pool %s: supervising %d workers", o->role, o->workers);
     }
-
-    bool stopping = false;
-    double deadline = 0;
     for (;;) {
         double now = clock_mono();
-        if (!stopping) {
-            for (int i = 0; i < o->workers; i++) {
-                if (slots[i].pid == 0 && slots[i].next_start <= now) {
-                    start_slot(o, &slots[i], listen_fd, &orig, now);
-                }
+        for (int i = 0; i < o->workers && !m.stopping; i++) {
+            if (m.slots[i].pid == 0 && m.slots[i].next_start <= now) {
+                start_slot(o, &m.slots[i], m.listen_fd, &orig, now);
             }
         }
-
         struct timespec ts = {0, 200 * 1000 * 1000};
         siginfo_t info;
         int sig = sigtimedwait(&set, &info, &ts);
         now = clock_mono();
-
         if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
-            bool immediate = sig == SIGQUIT || (stopping && sig == SIGINT);
-            if (!stopping) {
-                log_info("pool %s: %s, stopping %s", o->role, strsignal(sig), immediate ? "now" : "gracefully");
-                /* Stop accepting at once: new connections are refused, so nginx answers 502 at
-                 * once instead of queueing on a socket that will not be served. */
-                if (listen_fd >= 0) {
-                    close(listen_fd);
-                }
-                if (o->listen != NULL && strncmp(o->listen, "unix:", 5) == 0) {
-                    unlink(o->listen + 5);
-                }
-            }
-            stopping = true;
-            deadline = immediate ? now : now + o->graceful_timeout_s;
-            for (int i = 0; i < o->workers; i++) {
-                if (slots[i].pid > 0) {
-                    kill(slots[i].pid, immediate ? SIGKILL : SIGTERM);
-                }
-            }
-            for (size_t i = 0; i < nretiring; i++) {
-                kill(retiring[i], immediate ? SIGKILL : SIGTERM);
-            }
-        } else if (sig == SIGHUP && !stopping) {
-            log_info("pool %s: SIGHUP, replacing every worker", o->role);
-            for (int i = 0; i < o->workers; i++) {
-                if (slots[i].pid > 0 && nretiring < POOL_MAX_RETIRING) {
-                    kill(slots[i].pid, SIGTERM);
-                    retiring[nretiring++] = slots[i].pid;
-                    slots[i].pid = 0;
-                    slots[i].next_start = 0;
-                    slots[i].fast_deaths = 0;
-                }
-            }
+            begin_stop(&m, sig, now);
+        } else if (sig == SIGHUP && !m.stopping) {
+            replace_all(&m);
         }
-
-        /* Reap every child that ended, whatever woke us. */
-        int status;
-        pid_t pid;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-            if (o->metrics != NULL) {
-                metrics_add(o->metrics->workers_alive, -1);
-            }
-            bool found = false;
-            for (size_t i = 0; i < nretiring; i++) {
-                if (retiring[i] == pid) {
-                    retiring[i] = retiring[--nretiring];
-                    found = true;
-                    break;
-                }
-            }
-            for (int i = 0; i < o->workers && !found; i++) {
-                struct slot *s = &slots[i];
-                if (s->pid != pid) {
-                    continue;
-                }
-                found = true;
-                s->pid = 0;
-                bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-                if (stopping) {
-                    break;
-                }
-                if (clean) {
-                    if (o->metrics != NULL) {
-                        metrics_add(o->metrics->worker_recycles, 1);
-                    }
-                    s->fast_deaths = 0;
-                    s->next_start = now;
-                    log_info("pool %s: worker %d recycled", o->role, (int)pid);
-                    break;
-                }
-                if (o->metrics != NULL) {
-                    metrics_add(o->metrics->worker_crashes, 1);
-                }
-                s->fast_deaths = now - s->started < 1.0 ? s->fast_deaths + 1 : 0;
-                double delay = s->fast_deaths == 0 ? 0 : 0.1 * (1 << (s->fast_deaths > 6 ? 6 : s->fast_deaths));
-                s->next_start = now + delay;
-                if (WIFSIGNALED(status)) {
-                    log_warn("pool %s: worker %d killed by %s; restarting in %.1fs", o->role, (int)pid,
-                             strsignal(WTERMSIG(status)), delay);
-                } else {
-                    log_warn("pool %s: worker %d exited with %d; restarting in %.1fs", o->role, (int)pid,
-                             WEXITSTATUS(status), delay);
-                }
-            }
-        }
-
-        if (stopping) {
-            bool any = nretiring > 0;
-            for (int i = 0; i < o->workers; i++) {
-                any = any || slots[i].pid > 0;
-            }
-            if (!any) {
-                break;
-            }
-            if (now >= deadline) {
-                log_warn("pool %s: graceful timeout; killing the remaining workers", o->role);
-                for (int i = 0; i < o->workers; i++) {
-                    if (slots[i].pid > 0) {
-                        kill(slots[i].pid, SIGKILL);
-                    }
-                }
-                for (size_t i = 0; i < nretiring; i++) {
-                    kill(retiring[i], SIGKILL);
-                }
-                deadline = now + 3600; /* only reap from now on */
-            }
+        reap(&m, now);
+        if (m.stopping && stopped(&m, now)) {
+            break;
         }
     }
-    free(slots);
+    free(m.slots);
     log_info("pool %s: stopped", o->role);
     return 0;
 }
@@ -331,6 +368,71 @@ on_stop(int sig)
 {
     (void)sig;
     worker_stop = 1;
+}
+
+/* Accept without libfcgi's OS_Accept, which polls every new Unix-socket connection for
+ * readable data (a system call per request) before returning it. */
+static int
+accept_connection(int listen_fd, bool tcp)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0 && tcp) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    return fd;
+}
+
+/* Serve one request on the connection fd with libfcgi. */
+static void
+serve_connection(FCGX_Request *req, int fd, pool_serve_fn serve, void *ctx)
+{
+    /* FCGX_Accept_r starts by finishing the previous request, which would close a preset
+     * ipcFd unless keepConnection is set; it then takes keepConnection from the request's
+     * BEGIN record (nginx: off) and reads from the preset fd instead of accepting. */
+    req->ipcFd = fd;
+    req->keepConnection = 1;
+    if (FCGX_Accept_r(req) < 0) {
+        return; /* not a FastCGI request: libfcgi closed it */
+    }
+    serve(ctx, req);
+    /* With the request's input read to its end (the empty FCGI_STDIN record is normally in
+     * the buffer already), a plain close() is safe: nothing unread is left that could reset
+     * the connection. Otherwise (a body refused unread) keep libfcgi's lingering close,
+     * which drains the input first: shutdown, poll, read, close. */
+    if (FCGX_GetChar(req->in) == EOF) {
+        req->detached = 1;
+    }
+    FCGX_Finish_r(req);
+}
+
+/* The wait for a connection: SIGTERM, SIGINT and SIGHUP are deliverable only here. Returns
+ * 1 when the listener is readable, 0 on a timeout or signal, -1 on an error. */
+static int
+wait_for_connection(int epfd, const sigset_t *waitmask, pid_t parent, pool_idle_fn idle, void *ctx)
+{
+    int flush_ms = log_flush_due();
+    int wait_ms = flush_ms >= 0 && flush_ms < 1000 ? flush_ms : 1000;
+    struct epoll_event ev;
+    int n = epoll_pwait(epfd, &ev, 1, wait_ms, waitmask);
+    if (n < 0) {
+        if (errno == EINTR) {
+            return 0;
+        }
+        log_error("worker: poll: %s", strerror(errno));
+        return -1;
+    }
+    if (n == 0) {
+        log_flush_due();
+        if (getppid() != parent) {
+            log_warn("worker: master is gone; exiting");
+            return -1;
+        }
+        if (idle != NULL && wait_ms == 1000) {
+            idle(ctx);
+        }
+    }
+    return n;
 }
 
 int
@@ -358,37 +460,38 @@ pool_worker_run(int listen_fd, int max_requests, pool_serve_fn serve, pool_idle_
     }
     FCGX_Request req;
     FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    int domain = AF_UNIX;
+    socklen_t dlen = sizeof(domain);
+    getsockopt(listen_fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen);
+    /* EPOLLEXCLUSIVE: a new connection wakes one idle worker, not all of them. */
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &lev) != 0) {
+        log_error("worker: epoll: %s", strerror(errno));
+        return 1;
+    }
+    log_buffer_access(true);
 
     long served = 0;
     pid_t parent = getppid();
+    /* Wait, then accept: the wait is where signals are delivered, and measured cheaper than
+     * trying accept4 first (a lost race costs an EAGAIN and a wait anyway). */
     while (!worker_stop && (max_requests == 0 || served < max_requests)) {
-        struct pollfd pfd = {.fd = listen_fd, .events = POLLIN};
-        struct timespec ts = {1, 0};
-        int n = ppoll(&pfd, 1, &ts, &waitmask);
+        int n = wait_for_connection(epfd, &waitmask, parent, idle, ctx);
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            log_error("worker: poll: %s", strerror(errno));
-            return 1;
+            break;
         }
-        if (n == 0) {
-            if (getppid() != parent) {
-                log_warn("worker: master is gone; exiting");
-                return 1;
-            }
-            if (idle != NULL) {
-                idle(ctx);
-            }
-            continue;
+        int fd = n > 0 ? accept_connection(listen_fd, domain != AF_UNIX) : -1;
+        if (fd < 0) {
+            continue; /* a timeout, a signal, or another worker won the race (EAGAIN) */
         }
-        if (FCGX_Accept_r(&req) < 0) {
-            continue; /* another worker won the race (EAGAIN), or the client left */
-        }
-        serve(ctx, &req);
-        FCGX_Finish_r(&req);
+        serve_connection(&req, fd, serve, ctx);
         served++;
+        log_flush_due();
     }
+    int rc = worker_stop || (max_requests != 0 && served >= max_requests) ? 0 : 1;
     FCGX_Free(&req, 1);
-    return 0;
+    close(epfd);
+    log_buffer_access(false);
+    return rc;
 }

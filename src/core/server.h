@@ -12,13 +12,15 @@
 #include "core/metrics.h"
 #include "core/router.h"
 
+struct worker;
+
 struct server {
     const struct route *routes;
     size_t nroutes;
     int role;                       /* ROUTE_COMMAND or ROUTE_QUERY */
     arena_t *arena;                 /* reset after every request */
     struct metrics_segment *metrics;
-    void *worker;                   /* handed to handlers as request.worker */
+    struct worker *worker;          /* handed to handlers as request.worker */
 };
 
 /* pool_serve_fn for a struct server. */

@@ -545,7 +545,7 @@ category_load(struct pg *pg, arena_t *arena, struct category_set **out)
     }
     char err[256];
     struct builder b;
-    rc = build_begin(&b, (size_t)PQntuples(res), err, sizeof(err));
+    rc = build_begin(&b, (size_t)pg_nrows(res), err, sizeof(err));
     if (rc != MK_OK) {
         return rc;
     }

@@ -38,7 +38,7 @@ favorite_set(struct pg *pg, arena_t *a, const char *user_id, const char *listing
     PGresult *res;
     *changed = false;
     int rc = pg_exec(pg, a, add ? &ADD : &REMOVE, values, &res);
-    if (rc != MK_OK || PQntuples(res) == 0) {
+    if (rc != MK_OK || pg_nrows(res) == 0) {
         return rc;
     }
     *changed = true;

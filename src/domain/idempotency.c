@@ -134,7 +134,7 @@ idem_sweep(struct pg *pg, arena_t *a, long long *deleted)
     PGresult *res;
     int rc = pg_exec(pg, a, &SWEEP, NULL, &res);
     if (deleted != NULL) {
-        *deleted = rc == MK_OK ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
+        *deleted = rc == MK_OK ? pg_affected(res) : 0;
     }
     return rc;
 }

@@ -324,7 +324,7 @@ media_deletion_claim(struct pg *pg, arena_t *a, int limit, char ***keys, int *n)
     if (rc != MK_OK) {
         return rc;
     }
-    *n = PQntuples(res);
+    *n = pg_nrows(res);
     *keys = arena_alloc(a, sizeof(char *) * (size_t)(*n > 0 ? *n : 1));
     for (int i = 0; i < *n; i++) {
         (*keys)[i] = arena_strdup(a, pg_value(res, i, 0));

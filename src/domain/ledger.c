@@ -129,7 +129,7 @@ ledger_balances(struct pg *pg, arena_t *a, const char *user_id, struct ledger_ba
     if (rc != MK_OK) {
         return rc;
     }
-    int rows = PQntuples(res);
+    int rows = pg_nrows(res);
     *out = arena_calloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof(**out));
     for (int i = 0; i < rows; i++) {
         (*out)[i].currency = arena_strdup(a, pg_value(res, i, 0));

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/errors.h"
@@ -134,7 +135,7 @@ listing_parse(struct request *r, json_object *body, bool partial, struct listing
 static const struct pg_stmt LOCK = {
     "listing_lock",
     "SELECT id::text, seller_id::text, status, category, attributes::text, version, "
-    "  (SELECT count(*) FROM listing_images i WHERE i.listing_id = l.id) "
+    "  (SELECT count(*) FROM listing_images i WHERE i.listing_id = l.id), price_minor, currency "
     "FROM listings l WHERE id = $1::uuid FOR UPDATE",
     1,
 };
@@ -182,11 +183,11 @@ static const struct pg_stmt SELL = {
     2,
 };
 
-static const struct pg_stmt RELIST = {
-    "listing_relist",
-    "UPDATE listings SET status = 'active', version = version + 1, updated_at = now() "
-    "WHERE id = $1::uuid AND status = 'sold' RETURNING id",
-    1,
+static const struct pg_stmt MOVE = {
+    "listing_move",
+    "UPDATE listings SET status = $3, version = version + 1, updated_at = now() "
+    "WHERE id = $1::uuid AND status = $2 RETURNING id",
+    3,
 };
 
 /* The whole state of a listing as one JSON document: what every event carries. */
@@ -232,6 +233,8 @@ listing_lock(struct pg *pg, arena_t *a, const char *id, struct listing_row *out)
     }
     out->version = pg_int(res, 0, 5);
     out->nimages = (int)pg_int(res, 0, 6);
+    out->price_minor = pg_int(res, 0, 7);
+    out->currency = arena_strdup(a, pg_value(res, 0, 8));
     return MK_OK;
 }
 
@@ -241,38 +244,29 @@ json_text(arena_t *a, json_object *o)
     return o != NULL ? arena_strdup(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
 }
 
+/* The input's nine columns, in the order INSERT and UPDATE take them after their ids. */
+static void
+input_values(arena_t *a, const struct listing_input *in, const char *price, const char **v)
+{
+    const char *cols[] = {in->title,    in->description,           in->category,
+                          in->condition, price,                    in->currency,
+                          json_text(a, in->location), json_text(a, in->attributes), in->status};
+    memcpy(v, cols, sizeof(cols));
+}
+
 int
 listing_insert(struct pg *pg, arena_t *a, const char *id, const char *seller_id, const struct listing_input *in)
 {
-    const char *price = arena_sprintf(a, "%lld", in->price_minor);
-    const char *values[] = {id,
-                            seller_id,
-                            in->title,
-                            in->description,
-                            in->category,
-                            in->condition,
-                            price,
-                            in->currency,
-                            json_text(a, in->location),
-                            json_text(a, in->attributes),
-                            in->status};
+    const char *values[11] = {id, seller_id};
+    input_values(a, in, arena_sprintf(a, "%lld", in->price_minor), values + 2);
     return pg_exec(pg, a, &INSERT, values, NULL);
 }
 
 int
 listing_update(struct pg *pg, arena_t *a, const char *id, const struct listing_input *in)
 {
-    const char *price = in->has_price ? arena_sprintf(a, "%lld", in->price_minor) : NULL;
-    const char *values[] = {id,
-                            in->title,
-                            in->description,
-                            in->category,
-                            in->condition,
-                            price,
-                            in->currency,
-                            json_text(a, in->location),
-                            json_text(a, in->attributes),
-                            in->status};
+    const char *values[10] = {id};
+    input_values(a, in, in->has_price ? arena_sprintf(a, "%lld", in->price_minor) : NULL, values + 1);
     return pg_exec(pg, a, &UPDATE, values, NULL);
 }
 
@@ -306,11 +300,11 @@ listing_sell(struct pg *pg, arena_t *a, const char *id, const char *buyer_id, st
 }
 
 int
-listing_relist(struct pg *pg, arena_t *a, const char *id)
+listing_move(struct pg *pg, arena_t *a, const char *id, const char *from, const char *to)
 {
-    const char *values[] = {id};
+    const char *values[] = {id, from, to};
     PGresult *res;
-    return pg_exec_row(pg, a, &RELIST, values, &res);
+    return pg_exec_row(pg, a, &MOVE, values, &res);
 }
 
 int

@@ -55,6 +55,8 @@ struct listing_row {
     json_object *attributes;   /* owned by the arena */
     long long version;
     int nimages;
+    long long price_minor;
+    char *currency;
 };
 
 /* Lock and read listing id inside the caller's transaction. MK_ENOTFOUND when absent. */
@@ -87,9 +89,13 @@ struct listing_sale {
  */
 int listing_sell(struct pg *pg, arena_t *a, const char *id, const char *buyer_id, struct listing_sale *out);
 
-/* Put a sold listing back on sale (sold → active, version bumped): a cancelled order.
- * MK_ENOTFOUND when the listing is not sold. */
-int listing_relist(struct pg *pg, arena_t *a, const char *id);
+/*
+ * Move listing id from status `from` to status `to` and bump its version, with one
+ * conditional UPDATE: MK_ENOTFOUND when it is not in `from`. A cancelled order relists
+ * (sold → active); offers reserve (active → reserved), lapse (reserved → active) and sell
+ * (reserved → sold).
+ */
+int listing_move(struct pg *pg, arena_t *a, const char *id, const char *from, const char *to);
 
 /*
  * Append event_type with the listing's resulting state to the outbox. extra (may be NULL)

@@ -66,18 +66,38 @@ read_file(const char *path)
     return buf;
 }
 
-/* Run sql as one simple query; print the server's message on failure. */
+static const struct pg_stmt MIGRATION_DONE = {
+    "migrate_done", "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1};
+static const struct pg_stmt MIGRATION_RECORD = {
+    "migrate_record", "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2};
+
+/* Apply migration file name (number num) of sql_dir in one transaction. */
 static int
-run_sql(PGconn *c, const char *sql, const char *what)
+apply_one(struct pg *pg, arena_t *a, const char *sql_dir, const char *name, const char *num)
 {
-    PGresult *res = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int rc = MK_OK;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        fprintf(stderr, "migrate: %s: %s", what, PQerrorMessage(c));
-        rc = MK_EINTERNAL;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", sql_dir, name);
+    char *sql = read_file(path);
+    if (sql == NULL) {
+        fprintf(stderr, "migrate: cannot read %s: %s\n", path, strerror(errno));
+        return MK_EBADPARAM;
     }
-    PQclear(res);
+    const char *ins[] = {num, name};
+    int rc = pg_script(pg, "BEGIN", name);
+    if (rc == MK_OK) {
+        rc = pg_script(pg, sql, name);
+    }
+    if (rc == MK_OK) {
+        rc = pg_exec(pg, a, &MIGRATION_RECORD, ins, NULL);
+    }
+    rc = rc == MK_OK ? pg_script(pg, "COMMIT", name) : (pg_script(pg, "ROLLBACK", name), rc);
+    if (rc == MK_OK) {
+        fprintf(stderr, "migrate: applied %s\n", name);
+    } else {
+        fprintf(stderr, "migrate: %s was rolled back; nothing of it is applied (the log line above says why)\n",
+                name);
+    }
+    free(sql);
     return rc;
 }
 
@@ -85,8 +105,7 @@ int
 migrate_run(struct pg *pg, const char *sql_dir, int *applied)
 {
     *applied = 0;
-    PGconn *c = pg_conn(pg);
-    if (c == NULL) {
+    if (pg_conn(pg) == NULL) {
         fprintf(stderr, "migrate: cannot connect to PostgreSQL (see the log line above)\n");
         return MK_EUNAVAILABLE;
     }
@@ -96,62 +115,29 @@ migrate_run(struct pg *pg, const char *sql_dir, int *applied)
         fprintf(stderr, "migrate: cannot read %s: %s\n", sql_dir, strerror(errno));
         return MK_EBADPARAM;
     }
-    int rc = run_sql(c,
-                     "SET client_min_messages = warning;"
-                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                     "  version int PRIMARY KEY, name text NOT NULL,"
-                     "  applied_at timestamptz NOT NULL DEFAULT now());"
-                     "SELECT pg_advisory_lock(hashtext('marketd.migrate'))",
-                     "prepare");
+    arena_t *a = arena_create(16 * 1024);
+    int rc = pg_script(pg,
+                       "SET client_min_messages = warning;"
+                       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                       "  version int PRIMARY KEY, name text NOT NULL,"
+                       "  applied_at timestamptz NOT NULL DEFAULT now());"
+                       "SELECT pg_advisory_lock(hashtext('marketd.migrate'))",
+                       "migrate: prepare");
     for (int i = 0; i < nfiles && rc == MK_OK; i++) {
         const char *name = files[i]->d_name;
-        long number = migrate_number(name);
         char num[24];
-        snprintf(num, sizeof(num), "%ld", number);
+        snprintf(num, sizeof(num), "%ld", migrate_number(name));
         const char *params[] = {num};
-        PGresult *res = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, NULL,
-                                     params, NULL, NULL, 0);
-        bool done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            fprintf(stderr, "migrate: %s", PQerrorMessage(c));
-            rc = MK_EINTERNAL;
+        PGresult *res;
+        rc = pg_exec(pg, a, &MIGRATION_DONE, params, &res);
+        if (rc == MK_OK && pg_nrows(res) == 0) {
+            rc = apply_one(pg, a, sql_dir, name, num);
+            *applied += rc == MK_OK;
         }
-        PQclear(res);
-        if (done || rc != MK_OK) {
-            continue;
-        }
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", sql_dir, name);
-        char *sql = read_file(path);
-        if (sql == NULL) {
-            fprintf(stderr, "migrate: cannot read %s: %s\n", path, strerror(errno));
-            rc = MK_EBADPARAM;
-            break;
-        }
-        rc = run_sql(c, "BEGIN", name);
-        if (rc == MK_OK) {
-            rc = run_sql(c, sql, name);
-        }
-        if (rc == MK_OK) {
-            const char *ins[] = {num, name};
-            res = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2, NULL,
-                               ins, NULL, NULL, 0);
-            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                fprintf(stderr, "migrate: %s: %s", name, PQerrorMessage(c));
-                rc = MK_EINTERNAL;
-            }
-            PQclear(res);
-        }
-        rc = rc == MK_OK ? run_sql(c, "COMMIT", name) : (run_sql(c, "ROLLBACK", name), rc);
-        if (rc == MK_OK) {
-            (*applied)++;
-            fprintf(stderr, "migrate: applied %s\n", name);
-        } else {
-            fprintf(stderr, "migrate: %s was rolled back; nothing of it is applied\n", name);
-        }
-        free(sql);
+        arena_reset(a);
     }
-    run_sql(c, "SELECT pg_advisory_unlock(hashtext('marketd.migrate'))", "unlock");
+    pg_script(pg, "SELECT pg_advisory_unlock(hashtext('marketd.migrate'))", "migrate: unlock");
+    arena_destroy(a);
     for (int i = 0; i < nfiles; i++) {
         free(files[i]);
     }

@@ -119,20 +119,37 @@ parse_address(struct request *r, const char *field, json_object *v, struct order
     return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
 }
 
-int
-order_parse_create(struct request *r, json_object *body, const char **listing_id, struct order_address *addr)
+/* The UUID member name of body into *out (NULL when absent or bad; bad is reported). */
+static bool
+id_member(struct request *r, json_object *body, const char *name, const char *what, const char **out)
 {
-    static const char *const allowed[] = {"listing_id", "shipping_address", NULL};
-    *listing_id = NULL;
+    json_object *v;
+    *out = NULL;
+    if (!json_object_object_get_ex(body, name, &v)) {
+        return false;
+    }
+    if (!json_object_is_type(v, json_type_string) || !uuid_valid(json_object_get_string(v))) {
+        http_field_error(r, name, what);
+    } else {
+        *out = json_object_get_string(v);
+    }
+    return true;
+}
+
+int
+order_parse_create(struct request *r, json_object *body, const char **listing_id, const char **offer_id,
+                   struct order_address *addr)
+{
+    static const char *const allowed[] = {"listing_id", "offer_id", "shipping_address", NULL};
     memset(addr, 0, sizeof(*addr));
     http_json_only(r, body, allowed);
     json_object *v;
-    if (!json_object_object_get_ex(body, "listing_id", &v)) {
+    bool has_listing = id_member(r, body, "listing_id", "must be a listing id (a UUID)", listing_id);
+    bool has_offer = id_member(r, body, "offer_id", "must be an offer id (a UUID)", offer_id);
+    if (!has_listing && !has_offer) {
         http_field_error(r, "listing_id", "is required");
-    } else if (!json_object_is_type(v, json_type_string) || !uuid_valid(json_object_get_string(v))) {
-        http_field_error(r, "listing_id", "must be a listing id (a UUID)");
-    } else {
-        *listing_id = json_object_get_string(v);
+    } else if (has_listing && has_offer) {
+        http_field_error(r, "offer_id", "give listing_id or offer_id, not both");
     }
     if (!json_object_object_get_ex(body, "shipping_address", &v)) {
         http_field_error(r, "shipping_address", "is required");
@@ -206,10 +223,11 @@ order_check(enum order_action action, const char *user_id, const char *buyer_id,
 static const struct pg_stmt INSERT = {
     "order_insert",
     "INSERT INTO orders (id, listing_id, buyer_id, seller_id, status, amount_minor, currency, ship_name, ship_line1, "
-    "  ship_line2, ship_city, ship_postal_code, ship_country, payment_provider, payment_ref) "
-    "VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, 'paid', $5::bigint, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "  ship_line2, ship_city, ship_postal_code, ship_country, payment_provider, payment_ref, offer_id) "
+    "VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, 'paid', $5::bigint, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+    "  $15::uuid) "
     "RETURNING " ORDER_COLUMNS,
-    14,
+    15,
 };
 
 #define TRANSITION_SET "version = version + 1, updated_at = now(), "
@@ -331,7 +349,8 @@ order_insert(struct pg *pg, arena_t *a, const struct order_new *n, struct order 
                             ad->postal_code,
                             ad->country,
                             n->payment_provider,
-                            n->payment_ref};
+                            n->payment_ref,
+                            n->offer_id};
     return exec_order(pg, a, &INSERT, values, out);
 }
 
@@ -414,7 +433,7 @@ order_list(struct pg *pg, arena_t *a, const char *user_id, enum order_role role,
     if (rc != MK_OK) {
         return rc;
     }
-    int rows = PQntuples(res);
+    int rows = pg_nrows(res);
     *out = arena_calloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof(**out));
     for (int i = 0; i < rows; i++) {
         order_from_row(a, res, i, &(*out)[i]);

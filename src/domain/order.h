@@ -53,10 +53,12 @@ struct order_tracking {
 bool order_country_valid(const char *code);
 
 /*
- * POST /orders: {"listing_id", "shipping_address"}. Problems go to http_field_error under
- * "listing_id", "shipping_address.<member>" (unknown members too). MK_OK or MK_EVALIDATION.
+ * POST /orders: {"listing_id" or "offer_id" (exactly one), "shipping_address"}. Problems go
+ * to http_field_error under "listing_id", "offer_id", "shipping_address.<member>" (unknown
+ * members too). The id not given is NULL. MK_OK or MK_EVALIDATION.
  */
-int order_parse_create(struct request *r, json_object *body, const char **listing_id, struct order_address *addr);
+int order_parse_create(struct request *r, json_object *body, const char **listing_id, const char **offer_id,
+                       struct order_address *addr);
 
 /* POST /orders/{id}/ship: {"carrier", "number"}, trimmed one-line strings. */
 int order_parse_tracking(struct request *r, json_object *body, struct order_tracking *out);
@@ -102,6 +104,7 @@ struct order_new {
     const struct order_address *address;
     const char *payment_provider;
     const char *payment_ref;
+    const char *offer_id;    /* the accepted offer bought with, or NULL */
 };
 
 /* Inside the caller's transaction: insert a `paid` order (version 1). */

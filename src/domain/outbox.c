@@ -68,16 +68,16 @@ outbox_read(struct pg *pg, arena_t *arena, const struct outbox_pos *after, int l
     if (rc != MK_OK) {
         return rc;
     }
-    int count = PQntuples(res);
+    int count = pg_nrows(res);
     struct outbox_row *out = arena_calloc(arena, sizeof(*out) * (size_t)(count > 0 ? count : 1));
     for (int i = 0; i < count; i++) {
         out[i].seq = pg_int(res, i, 0);
-        out[i].txid = PQgetvalue(res, i, 1);
-        out[i].aggregate_type = PQgetvalue(res, i, 2);
-        out[i].aggregate_id = PQgetvalue(res, i, 3);
+        out[i].txid = pg_value(res, i, 1);
+        out[i].aggregate_type = pg_value(res, i, 2);
+        out[i].aggregate_id = pg_value(res, i, 3);
         out[i].version = pg_int(res, i, 4);
-        out[i].event_type = PQgetvalue(res, i, 5);
-        out[i].payload = PQgetvalue(res, i, 6);
+        out[i].event_type = pg_value(res, i, 5);
+        out[i].payload = pg_value(res, i, 6);
         out[i].created_ms = pg_int(res, i, 7);
     }
     *rows = out;

@@ -35,12 +35,12 @@ struct outbox_pos {
 /* One event read back. Strings live in the arena. */
 struct outbox_row {
     long long seq;
-    char *txid;
-    char *aggregate_type;
-    char *aggregate_id;
+    const char *txid;
+    const char *aggregate_type;
+    const char *aggregate_id;
     long long version;
-    char *event_type;
-    char *payload;
+    const char *event_type;
+    const char *payload;
     long long created_ms;         /* unix milliseconds */
 };
 

@@ -25,11 +25,11 @@ ping_record(struct pg *pg, arena_t *arena, const char *id, const char *note, str
     if (rc != MK_OK) {
         return rc;
     }
-    out->id = PQgetvalue(res, 0, 0);
-    out->note = PQgetvalue(res, 0, 1);
+    out->id = pg_value(res, 0, 0);
+    out->note = pg_value(res, 0, 1);
     out->version = pg_int(res, 0, 2);
-    out->created_at = PQgetvalue(res, 0, 3);
-    out->updated_at = PQgetvalue(res, 0, 4);
+    out->created_at = pg_value(res, 0, 3);
+    out->updated_at = pg_value(res, 0, 4);
 
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "id", json_object_new_string(out->id));

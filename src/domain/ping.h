@@ -11,11 +11,11 @@
 #define PING_NOTE_MAX 200
 
 struct ping {
-    char *id;
-    char *note;
+    const char *id;
+    const char *note;
     long long version;
-    char *created_at;   /* RFC 3339 */
-    char *updated_at;
+    const char *created_at;   /* RFC 3339 */
+    const char *updated_at;
 };
 
 /*

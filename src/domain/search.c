@@ -161,22 +161,200 @@ compare_params(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->value, y->value);
 }
 
-int
-search_parse(struct request *r, const struct category_set *cats, const char *secret, struct search_query *out)
+/* What a parameter's parser sees: the request, the category tree, the query being filled. */
+struct parse_ctx {
+    struct request *r;
+    const struct category_set *cats;
+    struct search_query *out;
+};
+
+/* A parameter's parser: NULL when v is good (out filled), or the problem for a 400. */
+typedef const char *(*param_parser)(struct parse_ctx *c, const char *v);
+
+static const char *
+p_category(struct parse_ctx *c, const char *v)
 {
-    memset(out, 0, sizeof(*out));
-    out->limit = SEARCH_DEFAULT_LIMIT;
-    out->radius_km = SEARCH_DEFAULT_RADIUS_KM;
-    const char *q = NULL, *sort = NULL, *cursor = NULL, *radius = NULL;
-    static const char *const known[] = {"q",        "category", "condition", "min_price", "max_price", "currency",
-                                        "near",     "radius_km", "seller",   "sort",      "limit",     "cursor",
-                                        NULL};
-    /* Names first: unknown and repeated parameters. */
+    if (category_find(c->cats, v) == NULL) {
+        return "is not a known category";
+    }
+    c->out->category = v;
+    return NULL;
+}
+
+static const char *
+p_q(struct parse_ctx *c, const char *v)
+{
+    if (text_chars(v) > 200) {
+        return "must be at most 200 characters";
+    }
+    c->out->nwords = search_words(c->r->arena, v, c->out->words, SEARCH_MAX_WORDS);
+    return c->out->nwords == 0 ? "must contain a word of two or more letters or digits" : NULL;
+}
+
+static const char *
+p_condition(struct parse_ctx *c, const char *v)
+{
+    static const char *const conditions[] = {"new", "like_new", "good", "fair", "poor"};
+    static const char problem[] = "must be a comma list of new, like_new, good, fair, poor";
+    struct search_query *out = c->out;
+    char *list = arena_strdup(c->r->arena, v), *save = NULL;
+    for (char *tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        bool ok = false;
+        for (size_t i = 0; i < 5 && !ok; i++) {
+            ok = strcmp(conditions[i], tok) == 0;
+        }
+        if (!ok || out->nconditions == 5) {
+            return problem;
+        }
+        out->conditions[out->nconditions++] = tok;
+    }
+    return out->nconditions == 0 ? problem : NULL;
+}
+
+static const char *
+p_min_price(struct parse_ctx *c, const char *v)
+{
+    c->out->has_min = true;
+    return qstr_int(v, 0, 100000000, &c->out->min_price) ? NULL
+                                                         : "must be an integer from 0 to 100000000 (minor units)";
+}
+
+static const char *
+p_max_price(struct parse_ctx *c, const char *v)
+{
+    struct search_query *out = c->out;
+    out->has_max = true;
+    if (!qstr_int(v, 0, 100000000, &out->max_price)) {
+        return "must be an integer from 0 to 100000000 (minor units)";
+    }
+    return out->has_min && out->min_price > out->max_price ? "must not be below min_price" : NULL;
+}
+
+static const char *
+p_currency(struct parse_ctx *c, const char *v)
+{
+    if (strlen(v) != 3 || !isupper((unsigned char)v[0]) || !isupper((unsigned char)v[1]) ||
+        !isupper((unsigned char)v[2])) {
+        return "must be an ISO 4217 code in upper case, like EUR";
+    }
+    c->out->currency = v;
+    return NULL;
+}
+
+static const char *
+p_near(struct parse_ctx *c, const char *v)
+{
+    const char *comma = strchr(v, ',');
+    char *lat = comma != NULL ? arena_strndup(c->r->arena, v, (size_t)(comma - v)) : NULL;
+    if (lat == NULL || !qstr_decimal(lat, -90, 90, &c->out->lat) || !qstr_decimal(comma + 1, -180, 180, &c->out->lon)) {
+        return "must be lat,lon in decimal, with lat in [-90, 90] and lon in [-180, 180]";
+    }
+    c->out->near = true;
+    return NULL;
+}
+
+static const char *
+p_radius_km(struct parse_ctx *c, const char *v)
+{
+    if (!c->out->near) {
+        return "needs near";
+    }
+    return qstr_decimal(v, 0.001, 20000, &c->out->radius_km) ? NULL
+                                                              : "must be a decimal number above 0 and at most 20000";
+}
+
+static const char *
+p_seller(struct parse_ctx *c, const char *v)
+{
+    if (!uuid_valid(v)) {
+        return "must be a user id (UUID)";
+    }
+    /* any case accepted, stored ids are lower case; folded in place, so the canonical
+     * query (cursors, page caches) is the same in either case */
+    for (char *p = (char *)v; *p != '\0'; p++) {
+        *p = (char)tolower((unsigned char)*p);
+    }
+    c->out->seller = v;
+    return NULL;
+}
+
+static const char *
+p_sort(struct parse_ctx *c, const char *v)
+{
+    struct search_query *out = c->out;
+    bool found = false;
+    for (int s = SORT_RELEVANCE; s <= SORT_DISTANCE && !found; s++) {
+        if (strcmp(v, search_sort_name((enum search_sort)s)) == 0) {
+            out->sort = (enum search_sort)s;
+            found = true;
+        }
+    }
+    if (!found) {
+        return "must be relevance, newest, price_asc, price_desc or distance";
+    }
+    if (out->sort == SORT_RELEVANCE && out->nwords == 0) {
+        return "relevance needs q";
+    }
+    return out->sort == SORT_DISTANCE && !out->near ? "distance needs near" : NULL;
+}
+
+static const char *
+p_limit(struct parse_ctx *c, const char *v)
+{
+    long long limit;
+    if (!qstr_int(v, 1, SEARCH_MAX_LIMIT, &limit)) {
+        return "must be an integer from 1 to 100";
+    }
+    c->out->limit = (int)limit;
+    return NULL;
+}
+
+/* attr.NAME=value filters, typed by the category's schemas (after category). */
+static int
+parse_attrs(struct parse_ctx *c)
+{
+    struct request *r = c->r;
+    for (size_t i = 0; i < r->nquery; i++) {
+        const char *name = r->query[i].name;
+        if (strncmp(name, "attr.", 5) != 0) {
+            continue;
+        }
+        if (c->out->nattrs == SEARCH_MAX_ATTRS) {
+            return bad(r, name, "at most 10 attribute filters");
+        }
+        int rc = parse_attr(r, c->cats, c->out->category, name, name + 5, r->query[i].value,
+                            &c->out->attrs[c->out->nattrs]);
+        if (rc != MK_OK) {
+            return rc;
+        }
+        c->out->nattrs++;
+    }
+    return MK_OK;
+}
+
+/* The parameters in the order they are checked (the first problem is the one reported; a
+ * parser may rely on those above it). The attr.* filters (NULL) come between seller and sort;
+ * cursor is read last, against the canonical query. */
+static const struct {
+    const char *name;
+    param_parser parse;
+} search_params[] = {
+    {"category", p_category}, {"q", p_q},           {"condition", p_condition}, {"min_price", p_min_price},
+    {"max_price", p_max_price}, {"currency", p_currency}, {"near", p_near},       {"radius_km", p_radius_km},
+    {"seller", p_seller},     {NULL, NULL},         {"sort", p_sort},           {"limit", p_limit},
+    {"cursor", NULL},
+};
+#define NSEARCH_PARAMS (sizeof(search_params) / sizeof(search_params[0]))
+
+/* Every parameter is known (a name of the table, or attr.NAME) and given once. */
+static int
+check_names(struct request *r)
+{
     for (size_t i = 0; i < r->nquery; i++) {
         const char *name = r->query[i].name;
         bool ok = strncmp(name, "attr.", 5) == 0 && name[5] != '\0';
-        for (const char *const *k = known; *k != NULL && !ok; k++) {
-            ok = strcmp(*k, name) == 0;
+        for (size_t k = 0; k < NSEARCH_PARAMS && !ok; k++) {
+            ok = search_params[k].name != NULL && strcmp(search_params[k].name, name) == 0;
         }
         if (!ok) {
             return bad(r, name, "unknown parameter");
@@ -187,129 +365,38 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
             }
         }
     }
-    const char *v;
-    if ((v = http_query(r, "category")) != NULL) {
-        if (category_find(cats, v) == NULL) {
-            return bad(r, "category", "is not a known category");
-        }
-        out->category = v;
+    return MK_OK;
+}
+
+int
+search_parse(struct request *r, const struct category_set *cats, const char *secret, struct search_query *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->limit = SEARCH_DEFAULT_LIMIT;
+    out->radius_km = SEARCH_DEFAULT_RADIUS_KM;
+    int rc = check_names(r);
+    if (rc != MK_OK) {
+        return rc;
     }
-    if ((q = http_query(r, "q")) != NULL) {
-        if (text_chars(q) > 200) {
-            return bad(r, "q", "must be at most 200 characters");
-        }
-        out->nwords = search_words(r->arena, q, out->words, SEARCH_MAX_WORDS);
-        if (out->nwords == 0) {
-            return bad(r, "q", "must contain a word of two or more letters or digits");
-        }
-    }
-    if ((v = http_query(r, "condition")) != NULL) {
-        static const char *const conditions[] = {"new", "like_new", "good", "fair", "poor"};
-        char *list = arena_strdup(r->arena, v), *save = NULL;
-        for (char *tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-            bool ok = false;
-            for (size_t i = 0; i < 5 && !ok; i++) {
-                ok = strcmp(conditions[i], tok) == 0;
+    struct parse_ctx c = {r, cats, out};
+    for (size_t k = 0; k < NSEARCH_PARAMS; k++) {
+        const char *name = search_params[k].name, *v;
+        if (name == NULL) {
+            if ((rc = parse_attrs(&c)) != MK_OK) {
+                return rc;
             }
-            if (!ok || out->nconditions == 5) {
-                return bad(r, "condition", "must be a comma list of new, like_new, good, fair, poor");
-            }
-            out->conditions[out->nconditions++] = tok;
-        }
-        if (out->nconditions == 0) {
-            return bad(r, "condition", "must be a comma list of new, like_new, good, fair, poor");
-        }
-    }
-    if ((v = http_query(r, "min_price")) != NULL) {
-        if (!qstr_int(v, 0, 100000000, &out->min_price)) {
-            return bad(r, "min_price", "must be an integer from 0 to 100000000 (minor units)");
-        }
-        out->has_min = true;
-    }
-    if ((v = http_query(r, "max_price")) != NULL) {
-        if (!qstr_int(v, 0, 100000000, &out->max_price)) {
-            return bad(r, "max_price", "must be an integer from 0 to 100000000 (minor units)");
-        }
-        out->has_max = true;
-    }
-    if (out->has_min && out->has_max && out->min_price > out->max_price) {
-        return bad(r, "max_price", "must not be below min_price");
-    }
-    if ((v = http_query(r, "currency")) != NULL) {
-        if (strlen(v) != 3 || !isupper((unsigned char)v[0]) || !isupper((unsigned char)v[1]) ||
-            !isupper((unsigned char)v[2])) {
-            return bad(r, "currency", "must be an ISO 4217 code in upper case, like EUR");
-        }
-        out->currency = v;
-    }
-    if ((v = http_query(r, "near")) != NULL) {
-        const char *comma = strchr(v, ',');
-        char *lat = comma != NULL ? arena_strndup(r->arena, v, (size_t)(comma - v)) : NULL;
-        if (lat == NULL || !qstr_decimal(lat, -90, 90, &out->lat) || !qstr_decimal(comma + 1, -180, 180, &out->lon)) {
-            return bad(r, "near", "must be lat,lon in decimal, with lat in [-90, 90] and lon in [-180, 180]");
-        }
-        out->near = true;
-    }
-    if ((radius = http_query(r, "radius_km")) != NULL) {
-        if (!out->near) {
-            return bad(r, "radius_km", "needs near");
-        }
-        if (!qstr_decimal(radius, 0.001, 20000, &out->radius_km)) {
-            return bad(r, "radius_km", "must be a decimal number above 0 and at most 20000");
-        }
-    }
-    if ((v = http_query(r, "seller")) != NULL) {
-        if (!uuid_valid(v)) {
-            return bad(r, "seller", "must be a user id (UUID)");
-        }
-        /* any case accepted, stored ids are lower case; folded in place, so the canonical
-         * query (cursors, page caches) is the same in either case */
-        for (char *c = (char *)v; *c != '\0'; c++) {
-            *c = (char)tolower((unsigned char)*c);
-        }
-        out->seller = v;
-    }
-    for (size_t i = 0; i < r->nquery; i++) {
-        const char *name = r->query[i].name;
-        if (strncmp(name, "attr.", 5) != 0) {
+            /* The default order, which sort may change. */
+            out->sort = out->nwords > 0 ? SORT_RELEVANCE : SORT_NEWEST;
             continue;
         }
-        if (out->nattrs == SEARCH_MAX_ATTRS) {
-            return bad(r, name, "at most 10 attribute filters");
+        if (search_params[k].parse == NULL || (v = http_query(r, name)) == NULL) {
+            continue;
         }
-        int rc = parse_attr(r, cats, out->category, name, name + 5, r->query[i].value, &out->attrs[out->nattrs]);
-        if (rc != MK_OK) {
-            return rc;
-        }
-        out->nattrs++;
-    }
-    out->sort = out->nwords > 0 ? SORT_RELEVANCE : SORT_NEWEST;
-    if ((sort = http_query(r, "sort")) != NULL) {
-        bool found = false;
-        for (int s = SORT_RELEVANCE; s <= SORT_DISTANCE && !found; s++) {
-            if (strcmp(sort, search_sort_name((enum search_sort)s)) == 0) {
-                out->sort = (enum search_sort)s;
-                found = true;
-            }
-        }
-        if (!found) {
-            return bad(r, "sort", "must be relevance, newest, price_asc, price_desc or distance");
-        }
-        if (out->sort == SORT_RELEVANCE && out->nwords == 0) {
-            return bad(r, "sort", "relevance needs q");
-        }
-        if (out->sort == SORT_DISTANCE && !out->near) {
-            return bad(r, "sort", "distance needs near");
+        const char *problem = search_params[k].parse(&c, v);
+        if (problem != NULL) {
+            return bad(r, name, problem);
         }
     }
-    if ((v = http_query(r, "limit")) != NULL) {
-        long long limit;
-        if (!qstr_int(v, 1, SEARCH_MAX_LIMIT, &limit)) {
-            return bad(r, "limit", "must be an integer from 1 to 100");
-        }
-        out->limit = (int)limit;
-    }
-
     /* The canonical query: every parameter but cursor and limit, sorted, plus the
      * effective sort. It binds cursors and keys the page caches. */
     struct http_param *sorted = arena_alloc(r->arena, (r->nquery + 1) * sizeof(*sorted));
@@ -327,40 +414,11 @@ search_parse(struct request *r, const struct category_set *cats, const char *sec
                               canon_escape(r->arena, sorted[i].value));
     }
     out->canonical = canon;
-
-    if ((cursor = http_query(r, "cursor")) != NULL) {
-        if (search_cursor_read(r, secret, out->sort, canon, cursor, &out->after) != MK_OK) {
-            return MK_EBADPARAM;
-        }
-    }
-    return MK_OK;
-}
-
-/* The scope a cursor is bound to: its order and the list's other parameters. */
-static char *
-cursor_scope(arena_t *a, int kind, const char *binding)
-{
-    return arena_sprintf(a, "search:%d:%s", kind, binding);
-}
-
-int
-search_cursor_read(struct request *r, const char *secret, int kind, const char *binding, const char *cursor,
-                   json_object **key)
-{
-    if (cursor_decode_json(r->arena, secret, cursor_scope(r->arena, kind, binding), cursor, key) != MK_OK) {
+    out->cursor_scope = arena_sprintf(r->arena, "search:%d:%s", out->sort, canon);
+    const char *cursor = http_query(r, "cursor");
+    if (cursor != NULL &&
+        cursor_read(r->arena, secret, out->cursor_scope, cursor, &out->after) != MK_OK) {
         return bad(r, "cursor", "is not a cursor of this query (edited, or made for other parameters)");
     }
     return MK_OK;
-}
-
-char *
-search_cursor(arena_t *a, const char *secret, const struct search_query *q, json_object *key)
-{
-    return search_cursor_make(a, secret, q->sort, q->canonical, key);
-}
-
-char *
-search_cursor_make(arena_t *a, const char *secret, int kind, const char *binding, json_object *key)
-{
-    return cursor_encode_json(a, secret, cursor_scope(a, kind, binding), key);
 }

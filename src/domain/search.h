@@ -56,6 +56,7 @@ struct search_query {
     int limit;
     json_object *after;                    /* the decoded cursor's key, or NULL for page 1 */
     const char *canonical;                 /* every parameter but cursor and limit, sorted */
+    const char *cursor_scope;              /* the scope of its cursors: sort and canonical */
 };
 
 /*
@@ -69,18 +70,5 @@ size_t search_words(arena_t *a, const char *text, const char **words, size_t max
 
 /* The sort's name ("newest" ...). */
 const char *search_sort_name(enum search_sort sort);
-
-/* A cursor after the item whose sort key is key (a JSON array ending with the id). */
-char *search_cursor(arena_t *a, const char *secret, const struct search_query *q, json_object *key);
-
-/* The same for any keyset list: kind (a small number naming the order) and binding (the
- * list's other parameters) are covered by the MAC, so a cursor works only where it was
- * made. */
-char *search_cursor_make(arena_t *a, const char *secret, int kind, const char *binding, json_object *key);
-
-/* Read a cursor made by search_cursor_make with the same kind and binding: *key (arena)
- * receives its key array. MK_EBADPARAM (recorded on r, naming "cursor") otherwise. */
-int search_cursor_read(struct request *r, const char *secret, int kind, const char *binding, const char *cursor,
-                       json_object **key);
 
 #endif

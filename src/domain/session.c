@@ -47,7 +47,7 @@ session_create(struct redis_store *rs, arena_t *a, const char *user_id, int ttl_
     snprintf(value, sizeof(value), "%s %lld", user_id, *expires_at);
     redisReply *reply;
     int rc = redis_cmd(rs, a, &reply, "SET %s %s EX %d", session_key(a, token), value, ttl_s);
-    if (rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
+    if (rc == MK_OK && redis_reply_error(reply)) {
         rc = MK_EUNAVAILABLE;
     }
     return rc;
@@ -58,7 +58,7 @@ session_delete(struct redis_store *rs, arena_t *a, const char *token)
 {
     redisReply *reply;
     int rc = redis_cmd(rs, a, &reply, "DEL %s", session_key(a, token));
-    if (rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
+    if (rc == MK_OK && redis_reply_error(reply)) {
         rc = MK_EUNAVAILABLE;
     }
     return rc;
@@ -127,14 +127,15 @@ static int
 check_reply(struct request *r, struct redis_store *rs, const struct config *cfg, const char *key, bool via_cookie,
             const redisReply *reply, struct session *out, const char **problem)
 {
-    if (reply->type == REDIS_REPLY_ERROR) {
+    if (redis_reply_error(reply)) {
         *problem = "sessions are unavailable; retry later";
         return MK_EUNAVAILABLE;
     }
     long long now = (long long)time(NULL);
     char user_id[UUID_STR_LEN + 1];
     long long expires_at = 0;
-    if (reply->type != REDIS_REPLY_STRING || sscanf(reply->str, "%36s %lld", user_id, &expires_at) != 2 ||
+    const char *stored = redis_reply_str(reply, NULL);
+    if (stored == NULL || sscanf(stored, "%36s %lld", user_id, &expires_at) != 2 ||
         !uuid_valid(user_id) || expires_at <= now) {
         *problem = "the session has expired or was ended; log in again";
         return MK_EUNAUTH;

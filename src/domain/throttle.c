@@ -21,7 +21,7 @@ static int
 run(struct redis_store *rs, arena_t *a, redisReply **reply, const char *fmt, const char *key, int arg)
 {
     int rc = redis_cmd(rs, a, reply, fmt, key, arg);
-    return rc == MK_OK && (*reply)->type == REDIS_REPLY_ERROR ? MK_EUNAVAILABLE : rc;
+    return rc == MK_OK && redis_reply_error(*reply) ? MK_EUNAVAILABLE : rc;
 }
 
 int
@@ -33,14 +33,16 @@ throttle_check(struct redis_store *rs, arena_t *a, const char *name, const char 
     if (rc != MK_OK) {
         return rc;
     }
-    if (count->type != REDIS_REPLY_STRING || atoi(count->str) < max) {
+    const char *n = redis_reply_str(count, NULL);
+    if (n == NULL || atoi(n) < max) {
         return MK_OK;
     }
     rc = run(rs, a, &ttl, "TTL %s", key, 0);
     if (rc != MK_OK) {
         return rc;
     }
-    *retry_after = ttl->type == REDIS_REPLY_INTEGER && ttl->integer > 0 ? (int)ttl->integer : 1;
+    long long left;
+    *retry_after = redis_reply_int(ttl, &left) && left > 0 ? (int)left : 1;
     return MK_ERATELIMITED;
 }
 

@@ -9,20 +9,13 @@
 #include "projector/projections.h"
 
 int
-favorite_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
+favorite_indexes(struct projection_ctx *p, const char *coll)
 {
-    (void)p;
-    bson_t *keys = BCON_NEW("user_id", BCON_INT32(1), "active", BCON_INT32(1), "at", BCON_INT32(-1), "_id",
-                            BCON_INT32(-1));
-    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(mongoc_collection_get_name(coll)), "indexes", "[", "{", "key",
-                           BCON_DOCUMENT(keys), "name", BCON_UTF8("user_active_at"), "}", "]");
-    bson_t reply;
-    bson_error_t err;
-    bool ok = mongoc_collection_write_command_with_opts(coll, cmd, NULL, &reply, &err);
-    bson_destroy(&reply);
-    bson_destroy(cmd);
-    bson_destroy(keys);
-    return ok ? MK_OK : mongo_result(&err, "create favorites indexes");
+    bson_t *keys = mongo_own(p->arena, BCON_NEW("user_id", BCON_INT32(1), "active", BCON_INT32(1), "at", BCON_INT32(-1), "_id",
+                            BCON_INT32(-1)));
+    bson_t *cmd = mongo_own(p->arena, BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key",
+                                               BCON_DOCUMENT(keys), "name", BCON_UTF8("user_active_at"), "}", "]"));
+    return mongo_write_command(p->mongo, coll, cmd);
 }
 
 int
@@ -38,18 +31,15 @@ project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json_obj
     bool add = strcmp(ev->event_type, "favorite.added") == 0;
 
     /* The listing's count, from a newer favourites version only. */
-    mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(listing_id), "$or", "[", "{", "favorites_version", "{", "$lt",
+    bson_t *filter = mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(listing_id), "$or", "[", "{", "favorites_version", "{", "$lt",
                               BCON_INT64(ev->version), "}", "}", "{", "favorites_version", "{", "$exists",
-                              BCON_BOOL(false), "}", "}", "]");
-    bson_t *update = BCON_NEW("$set", "{", "favorites", BCON_INT64(json_object_get_int64(count)), "favorites_version",
-                              BCON_INT64(ev->version), "}", "$max", "{", "seq", BCON_INT64(ev->seq), "}");
-    bson_error_t err;
-    bool ok = mongoc_collection_update_one(listings, filter, update, NULL, NULL, &err);
-    bson_destroy(filter);
-    bson_destroy(update);
-    if (!ok) {
-        return mongo_result(&err, "favourites count");
+                              BCON_BOOL(false), "}", "}", "]"));
+    bson_t *update = mongo_own(p->arena, BCON_NEW("$set", "{", "favorites", BCON_INT64(json_object_get_int64(count)),
+                                                  "favorites_version", BCON_INT64(ev->version), "}", "$max", "{",
+                                                  "seq", BCON_INT64(ev->seq), "}"));
+    int rc = mongo_update_one(p->mongo, "listings", filter, update, NULL, NULL);
+    if (rc != MK_OK) {
+        return rc;
     }
 
     /* The user's favourite. */
@@ -59,7 +49,7 @@ project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json_obj
     BSON_APPEND_UTF8(&fields, "listing_id", listing_id);
     BSON_APPEND_BOOL(&fields, "active", add);
     BSON_APPEND_UTF8(&fields, "at", json_object_get_string(at));
-    int rc = projection_upsert_versioned(p, "favorites", id, ev->version, ev->seq, &fields, NULL);
+    rc = projection_upsert_versioned(p, "favorites", id, ev->version, ev->seq, &fields, NULL);
     bson_destroy(&fields);
     if (rc >= 0) {
         invalidate_listing(p, listing_id);

@@ -107,12 +107,6 @@ seller_embed_find(struct projection_ctx *p, const char *seller_id)
     return i >= 0 ? p->fx->embeds[i] : NULL;
 }
 
-static void
-destroy_bson(void *b)
-{
-    bson_destroy(b);
-}
-
 void
 seller_embed_remember(struct projection_ctx *p, const char *seller_id, const bson_t *embed)
 {
@@ -120,8 +114,7 @@ seller_embed_remember(struct projection_ctx *p, const char *seller_id, const bso
     if (fx == NULL) {
         return;
     }
-    bson_t *copy = bson_copy(embed);
-    arena_cleanup_add(p->arena, destroy_bson, copy);
+    bson_t *copy = mongo_own(p->arena, bson_copy(embed));
     long i = idset_index(&fx->embed_ids, seller_id);
     if (i < 0) {
         size_t cap = fx->embed_ids.cap;
@@ -149,25 +142,31 @@ seller_embed_forget(struct projection_ctx *p, const char *seller_id)
     }
 }
 
-/* Every listing of the sellers in fx->seller_pages joins fx->listings. */
+struct listing_ids {
+    arena_t *arena;
+    struct idset *into;
+};
+
+static int
+add_listing_id(const bson_t *doc, void *ctx)
+{
+    struct listing_ids *l = ctx;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)) {
+        idset_add(l->arena, l->into, bson_iter_utf8(&it, NULL));
+    }
+    return MK_OK;
+}
+
+/* Every listing of the sellers in fx->seller_pages joins fx->listings (best effort). */
 static void
 add_seller_listings(struct projection_ctx *p, struct batch_effects *fx)
 {
+    struct listing_ids l = {p->arena, &fx->listings};
+    bson_t *opts = mongo_own(p->arena, BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}"));
     for (size_t s = 0; s < fx->seller_pages.n; s++) {
-        mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
-        bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(fx->seller_pages.v[s]));
-        bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}");
-        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(listings, filter, opts, NULL);
-        const bson_t *doc;
-        bson_iter_t it;
-        while (mongoc_cursor_next(cur, &doc)) {
-            if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)) {
-                idset_add(p->arena, &fx->listings, bson_iter_utf8(&it, NULL));
-            }
-        }
-        mongoc_cursor_destroy(cur);
-        bson_destroy(filter);
-        bson_destroy(opts);
+        bson_t *filter = mongo_own(p->arena, BCON_NEW("seller_id", BCON_UTF8(fx->seller_pages.v[s])));
+        mongo_find_each(p->mongo, "listings", filter, opts, add_listing_id, &l);
     }
 }
 

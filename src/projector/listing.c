@@ -14,7 +14,7 @@
 #include "worker.h"
 
 int
-listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
+listing_indexes(struct projection_ctx *p, const char *coll)
 {
     (void)p;
     /* Browse: status + category path + newest first; newest overall; price sorts; the
@@ -35,34 +35,24 @@ listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
                            "geo_2dsphere", "status_keywords", "status_category_sold"};
     bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
     size_t n = sizeof(keys) / sizeof(keys[0]);
-    bson_t cmd = BSON_INITIALIZER, arr, reply;
-    BSON_APPEND_UTF8(&cmd, "createIndexes", mongoc_collection_get_name(coll));
-    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &arr);
+    bson_t *cmd = mongo_own(p->arena, bson_new()), arr;
+    BSON_APPEND_UTF8(cmd, "createIndexes", coll);
+    BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &arr);
     for (size_t i = 0; i < n; i++) {
         bson_t idx;
         char k[8];
         const char *key;
         bson_uint32_to_string((uint32_t)i, &key, k, sizeof(k));
         bson_append_document_begin(&arr, key, -1, &idx);
-        BSON_APPEND_DOCUMENT(&idx, "key", keys[i]);
+        BSON_APPEND_DOCUMENT(&idx, "key", mongo_own(p->arena, keys[i]));
         BSON_APPEND_UTF8(&idx, "name", names[i]);
         if (partial[i] != NULL) {
-            BSON_APPEND_DOCUMENT(&idx, "partialFilterExpression", partial[i]);
+            BSON_APPEND_DOCUMENT(&idx, "partialFilterExpression", mongo_own(p->arena, partial[i]));
         }
         bson_append_document_end(&arr, &idx);
     }
-    bson_append_array_end(&cmd, &arr);
-    bson_error_t err;
-    bool ok = mongoc_collection_write_command_with_opts(coll, &cmd, NULL, &reply, &err);
-    bson_destroy(&cmd);
-    bson_destroy(&reply);
-    for (size_t i = 0; i < n; i++) {
-        bson_destroy(keys[i]);
-        if (partial[i] != NULL) {
-            bson_destroy(partial[i]);
-        }
-    }
-    return ok ? MK_OK : mongo_result(&err, "create listing indexes");
+    bson_append_array_end(cmd, &arr);
+    return mongo_write_command(p->mongo, coll, cmd);
 }
 
 /* Append member name of payload (any JSON) to b as BSON. */
@@ -143,16 +133,14 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
         BSON_APPEND_DOCUMENT(b, "seller", known);
         return MK_OK;
     }
-    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(seller_id));
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(sellers, filter, NULL, NULL);
     const bson_t *doc = NULL;
-    bson_error_t err;
-    bool found = mongoc_cursor_next(cur, &doc);
-    int rc = MK_OK;
-    if (!found && mongoc_cursor_error(cur, &err)) {
-        rc = mongo_result(&err, "find seller");
-    } else {
+    int rc = mongo_find_one(p->mongo, p->arena, "sellers", mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(seller_id))),
+                            NULL, &doc);
+    bool found = rc == MK_OK;
+    if (rc == MK_ENOTFOUND) {
+        rc = MK_OK;
+    }
+    if (rc == MK_OK) {
         bson_t s = BSON_INITIALIZER, rating;
         bson_iter_t it;
         BSON_APPEND_UTF8(&s, "id", seller_id);
@@ -175,8 +163,6 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
         }
         bson_destroy(&s);
     }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(filter);
     return rc;
 }
 
@@ -184,21 +170,15 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
 int
 listing_recount_active(struct projection_ctx *p, const char *seller_id)
 {
-    mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
-    bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(seller_id), "status", BCON_UTF8("active"));
-    bson_error_t err;
-    int64_t n = mongoc_collection_count_documents(listings, filter, NULL, NULL, NULL, &err);
-    bson_destroy(filter);
-    if (n < 0) {
-        return mongo_result(&err, "count active listings");
+    bson_t *filter = mongo_own(p->arena, BCON_NEW("seller_id", BCON_UTF8(seller_id), "status", BCON_UTF8("active")));
+    long long n;
+    int rc = mongo_count(p->mongo, "listings", filter, NULL, &n);
+    if (rc != MK_OK) {
+        return rc;
     }
-    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
-    bson_t *sel = BCON_NEW("_id", BCON_UTF8(seller_id));
-    bson_t *update = BCON_NEW("$set", "{", "active_listings", BCON_INT64(n), "}");
-    bool ok = mongoc_collection_update_one(sellers, sel, update, NULL, NULL, &err);
-    bson_destroy(sel);
-    bson_destroy(update);
-    return ok ? MK_OK : mongo_result(&err, "set active listings");
+    bson_t *sel = mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(seller_id)));
+    bson_t *update = mongo_own(p->arena, BCON_NEW("$set", "{", "active_listings", BCON_INT64(n), "}"));
+    return mongo_update_one(p->mongo, "sellers", sel, update, NULL, NULL);
 }
 
 int

@@ -222,18 +222,9 @@ media_start(const struct config *cfg)
         return MK_EINTERNAL;
     }
     atomic_store(&m->stop, false);
-    /* Signals stay with the projector's main thread. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int err = pthread_create(&m->thread, NULL, media_main, m);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
-        log_error("media: cannot start the media thread: %s", strerror(err));
-        return MK_EINTERNAL;
-    }
-    m->running = true;
-    return MK_OK;
+    int rc = projector_thread_start(&m->thread, media_main, m, "media");
+    m->running = rc == MK_OK;
+    return rc;
 }
 
 void

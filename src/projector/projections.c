@@ -19,6 +19,8 @@ const struct projection projections[] = {
     {"favorite.removed", project_favorite},
     {"listing.sold", project_listing},
     {"listing.relisted", project_listing},
+    {"listing.reserved", project_listing},
+    {"listing.reservation_lapsed", project_listing},
     {"review.created", project_review},
 };
 const size_t projections_count = sizeof(projections) / sizeof(projections[0]);
@@ -47,9 +49,6 @@ int
 projection_upsert_versioned(struct projection_ctx *p, const char *collection, const char *id, long long version,
                             long long seq, const bson_t *fields, const bson_t *on_insert)
 {
-    mongoc_collection_t *coll = mongo_coll(p->mongo, p->arena, collection);
-    bson_error_t err;
-
     /* Matches only when the stored version is older; when the document is newer the
      * upsert's insert collides on _id (11000) and we know the event is already reflected. */
     bson_t filter = BSON_INITIALIZER, lt, update = BSON_INITIALIZER, set, opts = BSON_INITIALIZER;
@@ -66,15 +65,15 @@ projection_upsert_versioned(struct projection_ctx *p, const char *collection, co
         BSON_APPEND_DOCUMENT(&update, "$setOnInsert", on_insert);
     }
     BSON_APPEND_BOOL(&opts, "upsert", true);
-    bool ok = mongoc_collection_update_one(coll, &filter, &update, &opts, NULL, &err);
+    int rc = mongo_update_one(p->mongo, collection, &filter, &update, &opts, NULL);
     bson_destroy(&filter);
     bson_destroy(&update);
     bson_destroy(&opts);
-    if (ok) {
+    if (rc == MK_OK) {
         return PROJ_APPLIED;
     }
-    if (!mongo_is_duplicate(&err)) {
-        return mongo_result(&err, "versioned upsert");
+    if (rc != MK_ECONFLICT) {
+        return rc;
     }
 
     bson_t f2 = BSON_INITIALIZER, u2 = BSON_INITIALIZER, max;
@@ -82,8 +81,8 @@ projection_upsert_versioned(struct projection_ctx *p, const char *collection, co
     BSON_APPEND_DOCUMENT_BEGIN(&u2, "$max", &max);
     BSON_APPEND_INT64(&max, "seq", seq);
     bson_append_document_end(&u2, &max);
-    ok = mongoc_collection_update_one(coll, &f2, &u2, NULL, NULL, &err);
+    rc = mongo_update_one(p->mongo, collection, &f2, &u2, NULL, NULL);
     bson_destroy(&f2);
     bson_destroy(&u2);
-    return ok ? PROJ_SKIPPED : mongo_result(&err, "raise seq");
+    return rc == MK_OK ? PROJ_SKIPPED : rc;
 }

@@ -10,6 +10,8 @@
 #ifndef MK_PROJECTIONS_H
 #define MK_PROJECTIONS_H
 
+#include <pthread.h>
+
 #include <json-c/json.h>
 
 #include "domain/outbox.h"
@@ -61,7 +63,7 @@ struct projection {
 /* A read-model collection: dropped by a rebuild, then given its indexes. */
 struct read_collection {
     const char *name;
-    int (*ensure_indexes)(struct projection_ctx *p, mongoc_collection_t *coll);
+    int (*ensure_indexes)(struct projection_ctx *p, const char *coll);
 };
 
 extern const struct projection projections[];
@@ -90,13 +92,13 @@ int project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json
 int project_review(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 
 /* Indexes of the `favorites` read model (projector/favorite.c). */
-int favorite_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+int favorite_indexes(struct projection_ctx *p, const char *coll);
 
 /* Indexes of the `listings` read model (projector/listing.c). */
-int listing_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+int listing_indexes(struct projection_ctx *p, const char *coll);
 
 /* Indexes of the `reviews` read model (projector/review.c). */
-int review_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
+int review_indexes(struct projection_ctx *p, const char *coll);
 
 /*
  * Images, off the critical path (projector/media.c): a media thread of each projector
@@ -108,6 +110,17 @@ int review_indexes(struct projection_ctx *p, mongoc_collection_t *coll);
 int media_start(const struct config *cfg);   /* the media thread of this process */
 void media_stop(void);
 void media_wake(void);                        /* there may be work: look now */
+
+/*
+ * The durable timers of offers (projector/timers.c): a timers thread of each projector
+ * process applies offers' expiries and reservation lapses whose time is up, from PostgreSQL.
+ */
+int timers_start(const struct config *cfg);
+void timers_stop(void);
+
+/* Start fn(arg) on a thread of this process with every signal blocked (signals stay with the
+ * projector's main thread). name is for the log. MK_OK or MK_EINTERNAL. */
+int projector_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name);
 
 /* Cache invalidation after a change (projector/invalidate.c): Redis markers, the catalog
  * generation, nginx purges. Recorded in the batch's effects, carried out (best effort) by

@@ -1,11 +1,11 @@
 #include "projector/projector.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -60,7 +60,7 @@ pause_ms(int ms)
 static bool
 holds_lock(const struct projector *p)
 {
-    return p->locked_conn != NULL && p->w.pg.conn == p->locked_conn && PQstatus(p->locked_conn) == CONNECTION_OK;
+    return p->locked_conn != NULL && p->w.pg.conn == p->locked_conn && pg_connected(&p->w.pg);
 }
 
 static void
@@ -88,26 +88,17 @@ pg_generation(struct projector *p, long long *gen)
 static int
 marker_load(struct projector *p, long long *gen, struct outbox_pos *pos, bool *rebuilding)
 {
-    mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, MARKER_COLLECTION);
-    bson_t filter = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", MARKER_ID);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
     const bson_t *doc;
-    bson_error_t err;
-    int rc = MK_ENOTFOUND;
-    if (mongoc_cursor_next(cur, &doc)) {
+    int rc = mongo_find_one(&p->w.mongo, p->arena, MARKER_COLLECTION,
+                            mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(MARKER_ID))), NULL, &doc);
+    if (rc == MK_OK) {
         bson_iter_t it;
-        rc = MK_OK;
         *gen = bson_iter_init_find(&it, doc, "generation") ? bson_iter_as_int64(&it) : -1;
         pos->seq = bson_iter_init_find(&it, doc, "seq") ? bson_iter_as_int64(&it) : 0;
         snprintf(pos->txid, sizeof(pos->txid), "%s",
                  bson_iter_init_find(&it, doc, "txid") && BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "0");
         *rebuilding = bson_iter_init_find(&it, doc, "rebuilding") && bson_iter_as_bool(&it);
-    } else if (mongoc_cursor_error(cur, &err)) {
-        rc = mongo_result(&err, "load marker");
     }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(&filter);
     return rc;
 }
 
@@ -116,9 +107,7 @@ marker_load(struct projector *p, long long *gen, struct outbox_pos *pos, bool *r
 static int
 marker_save(struct projector *p)
 {
-    mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, MARKER_COLLECTION);
-    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set, reply;
-    bson_error_t err;
+    bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, set;
     BSON_APPEND_UTF8(&filter, "_id", MARKER_ID);
     BSON_APPEND_INT64(&filter, "generation", p->generation);
     BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
@@ -127,17 +116,11 @@ marker_save(struct projector *p)
     BSON_APPEND_BOOL(&set, "rebuilding", p->rebuilding);
     BSON_APPEND_DATE_TIME(&set, "updated_at", (int64_t)time(NULL) * 1000);
     bson_append_document_end(&update, &set);
-    bool ok = mongoc_collection_update_one(coll, &filter, &update, NULL, &reply, &err);
-    int rc = MK_OK;
-    if (!ok) {
-        rc = mongo_result(&err, "save checkpoint");
-    } else {
-        bson_iter_t it;
-        if (bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) == 0) {
-            rc = MK_ENOTFOUND;
-        }
+    long long matched;
+    int rc = mongo_update_one(&p->w.mongo, MARKER_COLLECTION, &filter, &update, NULL, &matched);
+    if (rc == MK_OK && matched == 0) {
+        rc = MK_ENOTFOUND;
     }
-    bson_destroy(&reply);
     bson_destroy(&filter);
     bson_destroy(&update);
     return rc;
@@ -148,21 +131,17 @@ static int
 rebuild(struct projector *p, long long gen)
 {
     log_info("projector: rebuilding the read model as generation %lld", gen);
-    bson_error_t err;
     struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, NULL};
     for (size_t i = 0; i < read_collections_count; i++) {
-        mongoc_collection_t *coll = mongo_coll(&p->w.mongo, p->arena, read_collections[i].name);
-        if (!mongoc_collection_drop(coll, &err) && err.code != 26) {
-            return mongo_result(&err, "drop read collection");
+        const char *coll = read_collections[i].name;
+        int rc = mongo_drop(&p->w.mongo, coll);
+        if (rc == MK_OK && read_collections[i].ensure_indexes != NULL) {
+            rc = read_collections[i].ensure_indexes(&pc, coll);
         }
-        if (read_collections[i].ensure_indexes != NULL) {
-            int rc = read_collections[i].ensure_indexes(&pc, coll);
-            if (rc != MK_OK) {
-                return rc;
-            }
+        if (rc != MK_OK) {
+            return rc;
         }
     }
-    mongoc_collection_t *meta = mongo_coll(&p->w.mongo, p->arena, MARKER_COLLECTION);
     bson_t filter = BSON_INITIALIZER, doc = BSON_INITIALIZER, opts = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", MARKER_ID);
     BSON_APPEND_UTF8(&doc, "_id", MARKER_ID);
@@ -172,12 +151,12 @@ rebuild(struct projector *p, long long gen)
     BSON_APPEND_BOOL(&doc, "rebuilding", true);
     BSON_APPEND_DATE_TIME(&doc, "updated_at", (int64_t)time(NULL) * 1000);
     BSON_APPEND_BOOL(&opts, "upsert", true);
-    bool ok = mongoc_collection_replace_one(meta, &filter, &doc, &opts, NULL, &err);
+    int rc = mongo_replace_one(&p->w.mongo, MARKER_COLLECTION, &filter, &doc, &opts, NULL);
     bson_destroy(&filter);
     bson_destroy(&doc);
     bson_destroy(&opts);
-    if (!ok) {
-        return mongo_result(&err, "write marker");
+    if (rc != MK_OK) {
+        return rc;
     }
     p->generation = gen;
     snprintf(p->pos.txid, sizeof(p->pos.txid), "0");
@@ -279,27 +258,10 @@ apply_one(struct projector *p, const struct outbox_row *ev, struct batch_effects
 static bool
 wait_for_events(struct projector *p, int timeout_ms)
 {
-    PGconn *c = p->w.pg.conn;
-    bool control = false;
-    if (c == NULL) {
+    bool control;
+    if (pg_wait_notify(&p->w.pg, timeout_ms, "projector_control", &control) < 0) {
         pause_ms(timeout_ms);
         return false;
-    }
-    int fd = PQsocket(c);
-    fd_set rfds;
-    FD_ZERO(&rfds);
-    FD_SET(fd, &rfds);
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    int n = select(fd + 1, &rfds, NULL, NULL, &tv);
-    if (n > 0) {
-        if (PQconsumeInput(c) == 0) {
-            log_warn("projector: postgres connection lost while waiting");
-        }
-    }
-    PGnotify *note;
-    while ((note = PQnotifies(c)) != NULL) {
-        control = control || strcmp(note->relname, "projector_control") == 0;
-        PQfreemem(note);
     }
     return control;
 }
@@ -495,16 +457,32 @@ projector_close(struct projector *p)
 }
 
 int
+projector_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *name)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int err = pthread_create(thread, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        log_error("%s: cannot start its thread: %s", name, strerror(err));
+        return MK_EINTERNAL;
+    }
+    return MK_OK;
+}
+
+int
 projector_main(const struct config *cfg)
 {
     struct projector p;
     projector_open(&p, cfg);
-    if (media_start(cfg) != MK_OK) {
-        fprintf(stderr, "marketd: cannot start the media thread\n");
+    if (media_start(cfg) != MK_OK || timers_start(cfg) != MK_OK) {
+        fprintf(stderr, "marketd: cannot start the media or timers thread\n");
         exit(2);
     }
     log_info("projector: started; waiting for the advisory lock");
     int rc = run(&p);
+    timers_stop();
     media_stop();
     log_info("projector: stopped at txid %s seq %lld", p.pos.txid, p.pos.seq);
     projector_close(&p);

@@ -21,74 +21,63 @@
 #include "projector/projections.h"
 
 int
-review_indexes(struct projection_ctx *p, mongoc_collection_t *coll)
+review_indexes(struct projection_ctx *p, const char *coll)
 {
-    (void)p;
     /* A seller's reviews newest first (the list and its keyset); a reviewer's reviews
      * (renames). */
-    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(mongoc_collection_get_name(coll)), "indexes", "[", "{", "key",
-                           "{", "seller_id", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}",
-                           "name", BCON_UTF8("seller_created"), "}", "{", "key", "{", "reviewer.id", BCON_INT32(1), "}",
-                           "name", BCON_UTF8("reviewer"), "}", "]");
-    bson_t reply;
-    bson_error_t err;
-    bool ok = mongoc_collection_write_command_with_opts(coll, cmd, NULL, &reply, &err);
-    bson_destroy(cmd);
-    bson_destroy(&reply);
-    return ok ? MK_OK : mongo_result(&err, "create review indexes");
+    bson_t *cmd = mongo_own(p->arena, BCON_NEW("createIndexes", BCON_UTF8(coll), "indexes", "[", "{", "key", "{",
+                                               "seller_id", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id",
+                                               BCON_INT32(-1), "}", "name", BCON_UTF8("seller_created"), "}", "{",
+                                               "key", "{", "reviewer.id", BCON_INT32(1), "}", "name",
+                                               BCON_UTF8("reviewer"), "}", "]"));
+    return mongo_write_command(p->mongo, coll, cmd);
 }
 
 /* The display name of user_id from `sellers`, or fallback. */
 static int
 display_name(struct projection_ctx *p, const char *user_id, const char *fallback, const char **out)
 {
-    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(user_id));
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(sellers, filter, NULL, NULL);
     const bson_t *doc;
-    bson_error_t err;
     bson_iter_t it;
-    int rc = MK_OK;
     *out = fallback;
-    if (mongoc_cursor_next(cur, &doc)) {
-        if (bson_iter_init_find(&it, doc, "display_name") && BSON_ITER_HOLDS_UTF8(&it)) {
-            *out = arena_strdup(p->arena, bson_iter_utf8(&it, NULL));
-        }
-    } else if (mongoc_cursor_error(cur, &err)) {
-        rc = mongo_result(&err, "find reviewer");
+    int rc = mongo_find_one(p->mongo, p->arena, "sellers", mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(user_id))),
+                            NULL, &doc);
+    if (rc == MK_OK && bson_iter_init_find(&it, doc, "display_name") && BSON_ITER_HOLDS_UTF8(&it)) {
+        *out = bson_iter_utf8(&it, NULL);
     }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(filter);
-    return rc;
+    return rc == MK_ENOTFOUND ? MK_OK : rc;
+}
+
+struct totals {
+    long long count, sum;
+};
+
+static int
+read_totals(const bson_t *doc, void *ctx)
+{
+    struct totals *t = ctx;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "n") && BSON_ITER_HOLDS_NUMBER(&it)) {
+        t->count = bson_iter_as_int64(&it);
+    }
+    if (bson_iter_init_find(&it, doc, "total") && BSON_ITER_HOLDS_NUMBER(&it)) {
+        t->sum = bson_iter_as_int64(&it);
+    }
+    return MONGO_STOP;
 }
 
 /* count and sum of the seller's ratings in `reviews`. */
 static int
 rating_totals(struct projection_ctx *p, const char *seller_id, long long *count, long long *sum)
 {
-    mongoc_collection_t *reviews = mongo_coll(p->mongo, p->arena, "reviews");
-    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$match", "{", "seller_id", BCON_UTF8(seller_id), "}", "}", "{",
-                                "$group", "{", "_id", BCON_UTF8("$seller_id"), "n", "{", "$sum", BCON_INT32(1), "}",
-                                "total", "{", "$sum", BCON_UTF8("$rating"), "}", "}", "}", "]");
-    mongoc_cursor_t *cur = mongoc_collection_aggregate(reviews, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
-    const bson_t *doc;
-    bson_error_t err;
-    bson_iter_t it;
-    int rc = MK_OK;
-    *count = 0;
-    *sum = 0;
-    if (mongoc_cursor_next(cur, &doc)) {
-        if (bson_iter_init_find(&it, doc, "n") && BSON_ITER_HOLDS_NUMBER(&it)) {
-            *count = bson_iter_as_int64(&it);
-        }
-        if (bson_iter_init_find(&it, doc, "total") && BSON_ITER_HOLDS_NUMBER(&it)) {
-            *sum = bson_iter_as_int64(&it);
-        }
-    } else if (mongoc_cursor_error(cur, &err)) {
-        rc = mongo_result(&err, "aggregate ratings");
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(pipeline);
+    bson_t *pipeline = mongo_own(p->arena, BCON_NEW("pipeline", "[", "{", "$match", "{", "seller_id",
+                                                    BCON_UTF8(seller_id), "}", "}", "{", "$group", "{", "_id",
+                                                    BCON_UTF8("$seller_id"), "n", "{", "$sum", BCON_INT32(1), "}",
+                                                    "total", "{", "$sum", BCON_UTF8("$rating"), "}", "}", "}", "]"));
+    struct totals t = {0, 0};
+    int rc = mongo_aggregate_each(p->mongo, "reviews", pipeline, NULL, read_totals, &t);
+    *count = t.count;
+    *sum = t.sum;
     return rc;
 }
 
@@ -102,38 +91,25 @@ refresh_rating(struct projection_ctx *p, const char *seller_id, long long seq)
     if (rc != MK_OK) {
         return rc;
     }
-    bson_t rating = BSON_INITIALIZER;
+    bson_t *rating = mongo_own(p->arena, bson_new());
     double average;
     if (review_average(sum, count, &average)) {
-        BSON_APPEND_DOUBLE(&rating, "average", average);
+        BSON_APPEND_DOUBLE(rating, "average", average);
     } else {
-        BSON_APPEND_NULL(&rating, "average");
+        BSON_APPEND_NULL(rating, "average");
     }
-    BSON_APPEND_INT64(&rating, "count", count);
-    bson_error_t err;
+    BSON_APPEND_INT64(rating, "count", count);
     /* The seller's profile exists: they registered before anything of theirs was sold. */
-    mongoc_collection_t *sellers = mongo_coll(p->mongo, p->arena, "sellers");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8(seller_id));
-    bson_t *update = BCON_NEW("$set", "{", "rating", BCON_DOCUMENT(&rating), "}", "$max", "{", "seq", BCON_INT64(seq),
-                              "}");
-    if (!mongoc_collection_update_one(sellers, filter, update, NULL, NULL, &err)) {
-        rc = mongo_result(&err, "set the seller's rating");
+    bson_t *filter = mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(seller_id)));
+    bson_t *update = mongo_own(p->arena, BCON_NEW("$set", "{", "rating", BCON_DOCUMENT(rating), "}", "$max", "{",
+                                                  "seq", BCON_INT64(seq), "}"));
+    if ((rc = mongo_update_one(p->mongo, "sellers", filter, update, NULL, NULL)) != MK_OK) {
+        return rc;
     }
-    bson_destroy(filter);
-    bson_destroy(update);
-    if (rc == MK_OK) {
-        mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
-        filter = BCON_NEW("seller_id", BCON_UTF8(seller_id));
-        update = BCON_NEW("$set", "{", "seller.rating", BCON_DOCUMENT(&rating), "}", "$max", "{", "seq",
-                          BCON_INT64(seq), "}");
-        if (!mongoc_collection_update_many(listings, filter, update, NULL, NULL, &err)) {
-            rc = mongo_result(&err, "set the rating on the seller's listings");
-        }
-        bson_destroy(filter);
-        bson_destroy(update);
-    }
-    bson_destroy(&rating);
-    return rc;
+    filter = mongo_own(p->arena, BCON_NEW("seller_id", BCON_UTF8(seller_id)));
+    update = mongo_own(p->arena, BCON_NEW("$set", "{", "seller.rating", BCON_DOCUMENT(rating), "}", "$max", "{",
+                                          "seq", BCON_INT64(seq), "}"));
+    return mongo_update_many(p->mongo, "listings", filter, update, NULL, NULL);
 }
 
 int

@@ -49,28 +49,19 @@ project_user(struct projection_ctx *p, const struct outbox_row *ev, json_object 
         /* Listings embed the seller's name: a new name reaches every one of them. */
         bson_iter_t it;
         bson_iter_init_find(&it, &fields, "display_name");
-        mongoc_collection_t *listings = mongo_coll(p->mongo, p->arena, "listings");
-        bson_t *filter = BCON_NEW("seller_id", BCON_UTF8(ev->aggregate_id));
+        const char *name = bson_iter_utf8(&it, NULL);
+        bson_t *filter = mongo_own(p->arena, BCON_NEW("seller_id", BCON_UTF8(ev->aggregate_id)));
         /* ... and their seq, so X-Min-Seq on a listing covers the seller's name change. */
-        bson_t *update = BCON_NEW("$set", "{", "seller.display_name", BCON_UTF8(bson_iter_utf8(&it, NULL)), "}",
-                                  "$max", "{", "seq", BCON_INT64(ev->seq), "}");
-        bson_error_t err;
-        if (!mongoc_collection_update_many(listings, filter, update, NULL, NULL, &err)) {
-            rc = mongo_result(&err, "propagate the seller's name");
-        }
-        bson_destroy(filter);
-        bson_destroy(update);
+        bson_t *update = mongo_own(p->arena, BCON_NEW("$set", "{", "seller.display_name", BCON_UTF8(name), "}",
+                                                      "$max", "{", "seq", BCON_INT64(ev->seq), "}"));
+        int rc2 = mongo_update_many(p->mongo, "listings", filter, update, NULL, NULL);
         /* Reviews show their reviewer's name too. */
-        if (rc == PROJ_APPLIED) {
-            mongoc_collection_t *reviews = mongo_coll(p->mongo, p->arena, "reviews");
-            filter = BCON_NEW("reviewer.id", BCON_UTF8(ev->aggregate_id));
-            update = BCON_NEW("$set", "{", "reviewer.display_name", BCON_UTF8(bson_iter_utf8(&it, NULL)), "}");
-            if (!mongoc_collection_update_many(reviews, filter, update, NULL, NULL, &err)) {
-                rc = mongo_result(&err, "propagate the reviewer's name");
-            }
-            bson_destroy(filter);
-            bson_destroy(update);
+        if (rc2 == MK_OK) {
+            filter = mongo_own(p->arena, BCON_NEW("reviewer.id", BCON_UTF8(ev->aggregate_id)));
+            update = mongo_own(p->arena, BCON_NEW("$set", "{", "reviewer.display_name", BCON_UTF8(name), "}"));
+            rc2 = mongo_update_many(p->mongo, "reviews", filter, update, NULL, NULL);
         }
+        rc = rc2 != MK_OK ? rc2 : rc;
         invalidate_user(p, ev->aggregate_id);
         invalidate_seller_listings(p, ev->aggregate_id);
     }

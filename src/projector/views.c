@@ -22,7 +22,6 @@
 #include "core/log.h"
 #include "projector/projections.h"
 #include "query/views.h"
-#include "store/mongo_ops.h"
 #include "worker.h"
 
 #define FOLD_BATCH 500
@@ -56,16 +55,24 @@ split_member(const char *m, char id[37], char day[11])
     return true;
 }
 
+/* Member i of the SPOP reply members ("" when it is not a string). */
+static const char *
+member(const redisReply *members, size_t i)
+{
+    const char *m = redis_reply_str(redis_reply_at(members, i), NULL);
+    return m != NULL ? m : "";
+}
+
 /* Put members back into views:dirty (after a failure). */
 static void
 requeue(struct worker *w, arena_t *a, const redisReply *members)
 {
-    size_t n = members->elements;
+    size_t n = redis_reply_count(members);
     const char **argv = arena_alloc(a, (n + 2) * sizeof(*argv));
     argv[0] = "SADD";
     argv[1] = VIEWS_DIRTY_KEY;
     for (size_t i = 0; i < n; i++) {
-        argv[i + 2] = members->element[i]->str;
+        argv[i + 2] = member(members, i);
     }
     (void)redis_cmdv(&w->redis, a, NULL, (int)n + 2, argv, NULL);
 }
@@ -82,11 +89,11 @@ arr_add(arena_t *a, char **buf, const char *s)
 static int
 count_and_store(struct worker *w, arena_t *a, const redisReply *members, char **ids)
 {
-    size_t n = members->elements;
+    size_t n = redis_reply_count(members);
     struct redis_argv *cmds = arena_alloc(a, 2 * n * sizeof(*cmds));
     redisReply **replies = arena_alloc(a, 2 * n * sizeof(*replies));
     for (size_t i = 0; i < n; i++) {
-        const char *key = arena_sprintf(a, "views:%s", members->element[i]->str);
+        const char *key = arena_sprintf(a, "views:%s", member(members, i));
         const char **pf = arena_alloc(a, 2 * sizeof(*pf)), **ex = arena_alloc(a, 3 * sizeof(*ex));
         pf[0] = "PFCOUNT", pf[1] = key;
         ex[0] = "EXPIRE", ex[1] = key, ex[2] = VIEWS_HLL_TTL_TEXT;
@@ -101,12 +108,13 @@ count_and_store(struct worker *w, arena_t *a, const redisReply *members, char **
     *ids = NULL;
     for (size_t i = 0; i < n; i++) {
         char id[37], day[11];
-        if (!split_member(members->element[i]->str, id, day) || replies[2 * i]->type != REDIS_REPLY_INTEGER) {
+        long long uniques;
+        if (!split_member(member(members, i), id, day) || !redis_reply_int(replies[2 * i], &uniques)) {
             continue;
         }
         arr_add(a, &lids, id);
         arr_add(a, &days, day);
-        arr_add(a, &counts, arena_sprintf(a, "%lld", replies[2 * i]->integer));
+        arr_add(a, &counts, arena_sprintf(a, "%lld", uniques));
         if (*ids == NULL || strstr(*ids, id) == NULL) {
             arr_add(a, ids, id);
         }
@@ -121,12 +129,12 @@ count_and_store(struct worker *w, arena_t *a, const redisReply *members, char **
 
 /* The read model's views of the listings in totals (rows of listing id, total). */
 static long long
-current_views(const struct mongo_docs *docs, const char *id)
+current_views(const bson_t *const *docs, size_t ndocs, const char *id)
 {
-    for (size_t i = 0; i < docs->n; i++) {
+    for (size_t i = 0; i < ndocs; i++) {
         bson_iter_t it;
-        if (bson_iter_init_find(&it, docs->docs[i], "_id") && strcmp(bson_iter_utf8(&it, NULL), id) == 0) {
-            return bson_iter_init_find(&it, docs->docs[i], "views") && BSON_ITER_HOLDS_NUMBER(&it)
+        if (bson_iter_init_find(&it, docs[i], "_id") && strcmp(bson_iter_utf8(&it, NULL), id) == 0) {
+            return bson_iter_init_find(&it, docs[i], "views") && BSON_ITER_HOLDS_NUMBER(&it)
                        ? (long long)bson_iter_as_int64(&it)
                        : 0;
         }
@@ -165,7 +173,7 @@ apply_totals(struct worker *w, arena_t *a, const char *ids)
     if (rc != MK_OK) {
         return rc;
     }
-    int rows = pg_rows(res);
+    int rows = pg_nrows(res);
     bson_t *filter = mongo_bson(a), in, arr;
     BSON_APPEND_DOCUMENT_BEGIN(filter, "_id", &in);
     BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
@@ -179,8 +187,9 @@ apply_totals(struct worker *w, arena_t *a, const char *ids)
     bson_append_document_end(filter, &in);
     bson_t *opts = mongo_bson(a);
     BCON_APPEND(opts, "projection", "{", "views", BCON_INT32(1), "}");
-    struct mongo_docs docs;
-    if ((rc = mongo_find_docs(&w->mongo, a, "listings", filter, opts, (size_t)rows, &docs)) != MK_OK) {
+    const bson_t **docs;
+    size_t ndocs;
+    if ((rc = mongo_find_all(&w->mongo, a, "listings", filter, opts, &docs, &ndocs)) != MK_OK) {
         return rc;
     }
     const bson_t **filters = arena_alloc(a, (size_t)(rows + 1) * sizeof(*filters));
@@ -189,7 +198,7 @@ apply_totals(struct worker *w, arena_t *a, const char *ids)
     size_t n = 0;
     for (int i = 0; i < rows; i++) {
         const char *id = pg_value(res, i, 0);
-        long long total = pg_int(res, i, 1), have = current_views(&docs, id);
+        long long total = pg_int(res, i, 1), have = current_views(docs, ndocs, id);
         if (have < 0 || have == total) {
             continue;
         }
@@ -198,7 +207,7 @@ apply_totals(struct worker *w, arena_t *a, const char *ids)
         BCON_APPEND(u, "$set", "{", "views", BCON_INT64(total), "}");
         filters[n] = f, updates[n] = u, changed[n] = id, n++;
     }
-    if ((rc = mongo_update_each(&w->mongo, a, "listings", filters, updates, n)) != MK_OK) {
+    if ((rc = mongo_update_each(&w->mongo, "listings", filters, updates, n)) != MK_OK) {
         return rc;
     }
     bound_cached(w, a, changed, n);
@@ -210,7 +219,8 @@ views_fold(struct worker *w, arena_t *a)
 {
     redisReply *members;
     int rc = redis_cmd(&w->redis, a, &members, "SPOP %s %d", VIEWS_DIRTY_KEY, FOLD_BATCH);
-    if (rc != MK_OK || members->type != REDIS_REPLY_ARRAY || members->elements == 0) {
+    size_t n = rc == MK_OK ? redis_reply_count(members) : 0;
+    if (n == 0) {
         return rc;
     }
     char *ids = NULL;
@@ -219,11 +229,11 @@ views_fold(struct worker *w, arena_t *a)
         rc = apply_totals(w, a, ids);
     }
     if (rc != MK_OK) {
-        log_warn("views: fold of %zu listing-days failed (%d); they wait for the next pass", members->elements, rc);
+        log_warn("views: fold of %zu listing-days failed (%d); they wait for the next pass", n, rc);
         requeue(w, a, members);
         return rc;
     }
-    return members->elements == FOLD_BATCH ? 1 : MK_OK;
+    return n == FOLD_BATCH ? 1 : MK_OK;
 }
 
 int
@@ -234,7 +244,7 @@ views_refold(struct worker *w, arena_t *a)
     if (rc != MK_OK) {
         return rc;
     }
-    int rows = pg_rows(res);
+    int rows = pg_nrows(res);
     for (int start = 0; start < rows; start += FOLD_BATCH) {
         int n = rows - start < FOLD_BATCH ? rows - start : FOLD_BATCH;
         const char **argv = arena_alloc(a, (size_t)(n + 2) * sizeof(*argv));

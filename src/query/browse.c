@@ -22,6 +22,7 @@
 #include "domain/search.h"
 #include "query/cache.h"
 #include "query/handlers.h"
+#include "query/params.h"
 #include "query/readmodel.h"
 #include "worker.h"
 
@@ -278,13 +279,38 @@ key_of(const struct search_query *q, const bson_t *doc)
     return key;
 }
 
-static void
-destroy_bson(void *b)
+/* A page being filled: limit items, then the one more that says there is a next page. */
+struct page {
+    const struct search_query *q;
+    json_object *items;
+    json_object *last_key;   /* the keyset of the last item (owned) */
+    int n;
+    bool more;
+};
+
+static int
+add_item(const bson_t *doc, void *ctx)
 {
-    bson_destroy(b);
+    struct page *pg = ctx;
+    const struct search_query *q = pg->q;
+    if (pg->n == q->limit) {
+        pg->more = true;
+        return MONGO_STOP;
+    }
+    json_object *item = readmodel_listing_json(doc);
+    if (q->near) {
+        double lat = 0, lon = 0;
+        readmodel_double(doc, "location.lat", &lat);
+        readmodel_double(doc, "location.lon", &lon);
+        J_ADD(item, "distance_km", json_object_new_double(round(distance_km(q->lat, q->lon, lat, lon) * 1000) / 1000));
+    }
+    json_object_array_add(pg->items, item);
+    json_object_put(pg->last_key);
+    pg->last_key = key_of(q, doc);
+    pg->n++;
+    return MK_OK;
 }
 
-/* Run q and answer the page. */
 static int
 browse(struct request *r, const struct search_query *q)
 {
@@ -311,45 +337,18 @@ browse(struct request *r, const struct search_query *q)
     if (pipeline == NULL) {
         return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this query");
     }
-    arena_cleanup_add(r->arena, destroy_bson, pipeline);
-    mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, "listings");
-    mongoc_cursor_t *cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
-    json_object *items = json_object_new_array();
+    mongo_own(r->arena, pipeline);
     json_object *out = http_json_own(r, json_object_new_object());
-    J_ADD(out, "items", items);
-    const bson_t *doc;
-    json_object *last_key = NULL;
-    int n = 0;
-    bool more = false;
-    while (mongoc_cursor_next(cur, &doc)) {
-        if (n == q->limit) {
-            more = true;
-            break;
-        }
-        json_object *item = readmodel_listing_json(doc);
-        if (q->near) {
-            double lat = 0, lon = 0;
-            readmodel_double(doc, "location.lat", &lat);
-            readmodel_double(doc, "location.lon", &lon);
-            J_ADD(item, "distance_km", json_object_new_double(round(distance_km(q->lat, q->lon, lat, lon) * 1000) / 1000));
-        }
-        json_object_array_add(items, item);
-        json_object_put(last_key);
-        last_key = key_of(q, doc);
-        n++;
-    }
-    bson_error_t err;
-    int rc = MK_OK;
-    if (mongoc_cursor_error(cur, &err)) {
-        rc = mongo_result(&err, "browse");
-    }
-    mongoc_cursor_destroy(cur);
+    struct page pg = {.q = q, .items = json_object_new_array()};
+    J_ADD(out, "items", pg.items);
+    int rc = mongo_aggregate_each(&w->mongo, "listings", pipeline, NULL, add_item, &pg);
+    json_object *last_key = pg.last_key;
+    bool more = pg.more;
     if (rc != MK_OK) {
         json_object_put(last_key);
-        return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+        return readmodel_fail(r, rc);
     }
-    J_ADD(out, "next_cursor", more && last_key != NULL ? J_STR(search_cursor(r->arena, w->cfg->cursor_secret, q, last_key))
-                                                         : NULL);
+    J_ADD(out, "next_cursor", query_next_cursor(r, q->cursor_scope, more ? last_key : NULL));
     json_object_put(last_key);
     bool partial = readmodel_rebuilding(r);
     if (partial) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "query/readmodel.h"
 #include "worker.h"
 
 static void
@@ -23,19 +24,21 @@ cache_parse(struct request *r, const redisReply *reply, struct cached *out)
 {
     struct worker *w = r->worker;
     memset(out, 0, sizeof(*out));
-    if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
+    size_t len = 0;
+    const char *entry = redis_reply_str(reply, &len);
+    if (entry == NULL) {
         count(w, false);
         return false;
     }
-    const char *nl = memchr(reply->str, '\n', reply->len);
-    const char *space = memchr(reply->str, ' ', reply->len);
+    const char *nl = memchr(entry, '\n', len);
+    const char *space = memchr(entry, ' ', len);
     if (nl == NULL || space == NULL || space > nl) {
         count(w, false);    /* a marker, or not ours */
         return false;
     }
-    out->seq = strtoll(reply->str, NULL, 10);
+    out->seq = strtoll(entry, NULL, 10);
     out->etag = arena_strndup(r->arena, space + 1, (size_t)(nl - space - 1));
-    out->len = reply->len - (size_t)(nl + 1 - reply->str);
+    out->len = len - (size_t)(nl + 1 - entry);
     out->body = arena_strndup(r->arena, nl + 1, out->len);
     count(w, true);
     return true;
@@ -90,10 +93,11 @@ cache_catalog_gen(struct request *r)
     if (redis_cmd(&w->redis, r->arena, &reply, "GET catalog:gen") != MK_OK) {
         return -1;
     }
-    if (reply->type == REDIS_REPLY_NIL) {
+    if (redis_reply_nil(reply)) {
         return 0;
     }
-    return reply->type == REDIS_REPLY_STRING ? strtoll(reply->str, NULL, 10) : -1;
+    const char *gen = redis_reply_str(reply, NULL);
+    return gen != NULL ? strtoll(gen, NULL, 10) : -1;
 }
 
 int
@@ -117,4 +121,46 @@ cache_public_headers(struct request *r)
     int ttl = http_response_header(r, "X-Read-Stale") != NULL || r->path_folded ? 0 : w->cfg->http_cache_ttl_s;
     http_set_header(r, "X-Accel-Expires", arena_sprintf(r->arena, "%d", ttl));
     http_set_header(r, "Cache-Control", "no-cache");
+}
+
+int
+cache_read_doc_via(struct request *r, const char *key, cache_lookup_fn *lookup, void *ctx, const char *collection,
+                   const char *id, const bson_t **doc, struct cached *hit)
+{
+    long long min_seq;
+    int rc = readmodel_min_seq(r, &min_seq);
+    *doc = NULL;
+    if (hit != NULL) {
+        memset(hit, 0, sizeof(*hit));
+    }
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct cached c;
+    if ((lookup != NULL ? lookup(r, key, &c, ctx) : cache_get(r, key, &c)) && c.seq >= min_seq) {
+        if (hit != NULL) {
+            *hit = c;
+        }
+        cache_public_headers(r);
+        return cache_respond(r, &c);
+    }
+    return readmodel_get(r, collection, id, doc);
+}
+
+int
+cache_read_doc(struct request *r, const char *key, const char *collection, const char *id, const bson_t **doc)
+{
+    return cache_read_doc_via(r, key, NULL, NULL, collection, id, doc, NULL);
+}
+
+int
+cache_answer_doc(struct request *r, const char *key, const bson_t *doc, json_object *out, const char *etag)
+{
+    cache_public_headers(r);
+    int rc = http_respond_json_etag(r, out, etag);
+    if (http_response_header(r, "X-Read-Stale") == NULL) {
+        cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
+                  r->worker->cfg->cache_listing_ttl_s);
+    }
+    return rc;
 }

@@ -22,6 +22,8 @@
 
 #include <stdbool.h>
 
+#include <bson/bson.h>
+
 #include "core/http.h"
 
 struct cached {
@@ -53,5 +55,29 @@ void cache_public_headers(struct request *r);
 
 /* Answer r from a cached entry (ETag, If-None-Match → MK_ENOTMODIFIED). */
 int cache_respond(struct request *r, const struct cached *c);
+
+/*
+ * The cache-aside read of one read-model document, the start of GET /listings/{id} and
+ * GET /users/{id}: when the entry `key` holds an answer at least as new as X-Min-Seq, r is
+ * answered from it and *doc is NULL (return what this returns); otherwise *doc (arena-owned)
+ * is document _id = id of collection (readmodel_get: MK_ENOTFOUND, MK_EUNAVAILABLE, ...).
+ */
+int cache_read_doc(struct request *r, const char *key, const char *collection, const char *id, const bson_t **doc);
+
+/* A cache lookup standing in for cache_get (the same contract), ctx being the caller's:
+ * for a read that fetches more in the same round trip. */
+typedef bool cache_lookup_fn(struct request *r, const char *key, struct cached *out, void *ctx);
+
+/* cache_read_doc looking key up with lookup(r, key, out, ctx) (NULL: cache_get). When r is
+ * answered from the entry, *hit (may be NULL) receives it; else its body is NULL. */
+int cache_read_doc_via(struct request *r, const char *key, cache_lookup_fn *lookup, void *ctx, const char *collection,
+                       const char *id, const bson_t **doc, struct cached *hit);
+
+/*
+ * The end of such a read: answer out as a public catalogue document (ETag etag, NULL for
+ * one of the body) and, unless the answer is stale, file it under key at the document's seq
+ * for cache_listing_ttl_s.
+ */
+int cache_answer_doc(struct request *r, const char *key, const bson_t *doc, json_object *out, const char *etag);
 
 #endif

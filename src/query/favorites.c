@@ -2,19 +2,29 @@
 #include <string.h>
 
 #include "core/errors.h"
-#include "domain/search.h"
 #include "domain/session.h"
 #include "query/handlers.h"
 #include "query/params.h"
 #include "query/readmodel.h"
 #include "worker.h"
 
-#define FAVORITES_CURSOR_KIND 16
+/* The listings shown, by id: not deleted, and a draft only to its seller. */
+struct shown {
+    json_object *docs;
+    const char *user_id;
+};
 
-static void
-destroy_bson(void *b)
+static int
+add_shown(const bson_t *doc, void *ctx)
 {
-    bson_destroy(b);
+    struct shown *sh = ctx;
+    const char *status = readmodel_str(doc, "status");
+    if (status == NULL || strcmp(status, "deleted") == 0 ||
+        (strcmp(status, "draft") == 0 && strcmp(readmodel_str(doc, "seller_id"), sh->user_id) != 0)) {
+        return MK_OK;
+    }
+    json_object_object_add(sh->docs, readmodel_str(doc, "_id"), readmodel_listing_json(doc));
+    return MK_OK;
 }
 
 int
@@ -22,7 +32,7 @@ query_my_favorites(struct request *r)
 {
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -31,12 +41,10 @@ query_my_favorites(struct request *r)
     if ((rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK) {
         return rc;
     }
-    char *binding = arena_sprintf(r->arena, "favorites:%s", s.user_id);
-    json_object *after = NULL;
-    const char *cursor = http_query(r, "cursor");
-    if (cursor != NULL && search_cursor_read(r, w->cfg->cursor_secret, FAVORITES_CURSOR_KIND, binding, cursor,
-                                             &after) != MK_OK) {
-        return MK_EBADPARAM;
+    char *scope = arena_sprintf(r->arena, "favorites:%s", s.user_id);
+    json_object *after;
+    if ((rc = query_cursor(r, scope, &after)) != MK_OK) {
+        return rc;
     }
 
     /* The favourites, newest first, after the cursor. */
@@ -50,38 +58,26 @@ query_my_favorites(struct request *r)
                           "$lt", BCON_UTF8(at), "}", "}", "{", "at", BCON_UTF8(at), "_id", "{", "$lt", BCON_UTF8(id),
                           "}", "}", "]");
     }
-    arena_cleanup_add(r->arena, destroy_bson, filter);
-    bson_t *opts = BCON_NEW("sort", "{", "at", BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "limit",
-                            BCON_INT64(limit + 1));
-    arena_cleanup_add(r->arena, destroy_bson, opts);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(mongo_coll(&w->mongo, r->arena, "favorites"), filter,
-                                                            opts, NULL);
-    const char **ids = arena_alloc(r->arena, (size_t)(limit + 1) * sizeof(*ids));
-    const char *last_at = NULL, *last_id = NULL;
-    int n = 0;
-    bool more = false;
-    const bson_t *doc;
-    while (mongoc_cursor_next(cur, &doc)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        ids[n++] = arena_strdup(r->arena, readmodel_str(doc, "listing_id"));
-        last_at = arena_strdup(r->arena, readmodel_str(doc, "at"));
-        last_id = arena_strdup(r->arena, readmodel_str(doc, "_id"));
+    mongo_own(r->arena, filter);
+    bson_t *opts = mongo_own(r->arena, BCON_NEW("sort", "{", "at", BCON_INT32(-1), "_id", BCON_INT32(-1), "}",
+                                                "limit", BCON_INT64(limit + 1)));
+    const bson_t **favs;
+    size_t nfavs;
+    if ((rc = mongo_find_all(&w->mongo, r->arena, "favorites", filter, opts, &favs, &nfavs)) != MK_OK) {
+        return readmodel_fail(r, rc);
     }
-    bson_error_t err;
-    rc = mongoc_cursor_error(cur, &err) ? mongo_result(&err, "favorites") : MK_OK;
-    mongoc_cursor_destroy(cur);
-    if (rc != MK_OK) {
-        return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+    bool more = nfavs > (size_t)limit;
+    int n = more ? limit : (int)nfavs;
+    const char **ids = arena_alloc(r->arena, (size_t)(n + 1) * sizeof(*ids));
+    for (int i = 0; i < n; i++) {
+        ids[i] = readmodel_str(favs[i], "listing_id");
     }
 
     /* Their listings, in the favourites' order; deleted ones are left out. */
-    json_object *docs = http_json_own(r, json_object_new_object());
+    struct shown shown = {http_json_own(r, json_object_new_object()), s.user_id};
     if (n > 0) {
-        bson_t in = BSON_INITIALIZER, arr, q = BSON_INITIALIZER;
-        BSON_APPEND_DOCUMENT_BEGIN(&q, "_id", &in);
+        bson_t *q = mongo_own(r->arena, bson_new()), in, arr;
+        BSON_APPEND_DOCUMENT_BEGIN(q, "_id", &in);
         BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
         for (int i = 0; i < n; i++) {
             char k[16];
@@ -90,23 +86,12 @@ query_my_favorites(struct request *r)
             bson_append_utf8(&arr, key, -1, ids[i], -1);
         }
         bson_append_array_end(&in, &arr);
-        bson_append_document_end(&q, &in);
-        cur = mongoc_collection_find_with_opts(mongo_coll(&w->mongo, r->arena, "listings"), &q, NULL, NULL);
-        while (mongoc_cursor_next(cur, &doc)) {
-            const char *status = readmodel_str(doc, "status");
-            if (status == NULL || strcmp(status, "deleted") == 0 ||
-                (strcmp(status, "draft") == 0 && strcmp(readmodel_str(doc, "seller_id"), s.user_id) != 0)) {
-                continue;
-            }
-            json_object_object_add(docs, readmodel_str(doc, "_id"), readmodel_listing_json(doc));
-        }
-        rc = mongoc_cursor_error(cur, &err) ? mongo_result(&err, "favorite listings") : MK_OK;
-        mongoc_cursor_destroy(cur);
-        bson_destroy(&q);
-        if (rc != MK_OK) {
-            return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+        bson_append_document_end(q, &in);
+        if ((rc = mongo_find_each(&w->mongo, "listings", q, NULL, add_shown, &shown)) != MK_OK) {
+            return readmodel_fail(r, rc);
         }
     }
+    json_object *docs = shown.docs;
     json_object *out = http_json_own(r, json_object_new_object());
     json_object *items = json_object_new_array();
     json_object_object_add(out, "items", items);
@@ -116,16 +101,13 @@ query_my_favorites(struct request *r)
             json_object_array_add(items, json_object_get(l));
         }
     }
-    json_object *next = NULL;
+    json_object *key = NULL;
     if (more) {
-        json_object *key = json_object_new_array();
-        json_object_array_add(key, json_object_new_string(last_at));
-        json_object_array_add(key, json_object_new_string(last_id));
-        next = json_object_new_string(search_cursor_make(r->arena, w->cfg->cursor_secret, FAVORITES_CURSOR_KIND,
-                                                         binding, key));
-        json_object_put(key);
+        key = http_json_own(r, json_object_new_array());
+        json_object_array_add(key, json_object_new_string(readmodel_str(favs[n - 1], "at")));
+        json_object_array_add(key, json_object_new_string(readmodel_str(favs[n - 1], "_id")));
     }
-    json_object_object_add(out, "next_cursor", next);
+    json_object_object_add(out, "next_cursor", query_next_cursor(r, scope, key));
     http_set_header(r, "Cache-Control", "private, no-cache");
     return http_respond_json_etag(r, out, NULL);
 }

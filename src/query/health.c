@@ -4,7 +4,6 @@
 #include "core/errors.h"
 #include "core/metrics.h"
 #include "query/handlers.h"
-#include "routes.h"
 #include "worker.h"
 
 int
@@ -29,7 +28,7 @@ query_readyz(struct request *r)
     checks[1].rc = mongo_ping(&w->mongo);
     redisReply *reply;
     checks[2].rc = redis_cmd(&w->redis, r->arena, &reply, "PING");
-    if (checks[2].rc == MK_OK && reply->type == REDIS_REPLY_ERROR) {
+    if (checks[2].rc == MK_OK && redis_reply_error(reply)) {
         checks[2].rc = MK_EUNAVAILABLE;
     }
     checks[3].rc = s3_check(&w->s3, r->arena);
@@ -63,7 +62,7 @@ int
 query_metrics(struct request *r)
 {
     struct worker *w = r->worker;
-    char *text = metrics_render(r->arena, w->cfg->run_dir, routes, routes_count);
+    char *text = metrics_render(r->arena, w->cfg->run_dir, w->routes, w->nroutes);
     http_set_header(r, "Cache-Control", "no-store");
     return http_respond_raw(r, 200, "text/plain; version=0.0.4", text, strlen(text));
 }

@@ -18,7 +18,6 @@
 #include "query/handlers.h"
 #include "query/params.h"
 #include "query/readmodel.h"
-#include "store/mongo_ops.h"
 #include "worker.h"
 
 static const char *const CONDITIONS[] = {"new", "like_new", "good", "fair", "poor", NULL};
@@ -86,15 +85,16 @@ side_prices(struct request *r, const char *status, const char *since_field, long
     BCON_APPEND(&group, "prices", "{", "$push", BCON_UTF8("$price_minor"), "}");
     bson_append_document_end(&stage, &group);
     bson_append_document_end(pipeline, &stage);
-    struct mongo_docs docs;
-    int rc = mongo_aggregate_docs(&w->mongo, r->arena, "listings", pipeline, 1, &docs);
+    const bson_t **docs;
+    size_t ndocs;
+    int rc = mongo_aggregate_all(&w->mongo, r->arena, "listings", pipeline, NULL, &docs, &ndocs);
     if (rc != MK_OK) {
         return rc;
     }
     size_t n = 0;
     long long *prices = NULL;
     bson_iter_t it, arr;
-    if (docs.n == 1 && bson_iter_init_find(&it, docs.docs[0], "prices") && BSON_ITER_HOLDS_ARRAY(&it) &&
+    if (ndocs == 1 && bson_iter_init_find(&it, docs[0], "prices") && BSON_ITER_HOLDS_ARRAY(&it) &&
         bson_iter_recurse(&it, &arr)) {
         size_t cap = 64;
         prices = arena_alloc(r->arena, cap * sizeof(*prices));
@@ -210,7 +210,7 @@ item_of(struct request *r, const bson_t *doc, struct similar_item *it)
 
 /* The newest SIMILAR_CANDIDATES active listings under category slug, not the seller's. */
 static int
-candidates(struct request *r, const char *slug, const char *seller_id, struct mongo_docs *out)
+candidates(struct request *r, const char *slug, const char *seller_id, const bson_t ***docs, size_t *n)
 {
     struct worker *w = r->worker;
     bson_t *pipeline = BCON_NEW("0", "{", "$match", "{", "status", BCON_UTF8("active"), "category_path",
@@ -220,7 +220,7 @@ candidates(struct request *r, const char *slug, const char *seller_id, struct mo
                                 "3", "{", "$project", "{", "title_words", BCON_INT32(1), "attributes", BCON_INT32(1),
                                 "price_minor", BCON_INT32(1), "currency", BCON_INT32(1), "geo", BCON_INT32(1),
                                 "created_us", BCON_INT32(1), "}", "}");
-    int rc = mongo_aggregate_docs(&w->mongo, r->arena, "listings", pipeline, SIMILAR_CANDIDATES, out);
+    int rc = mongo_aggregate_all(&w->mongo, r->arena, "listings", pipeline, NULL, docs, n);
     bson_destroy(pipeline);
     return rc;
 }
@@ -244,13 +244,14 @@ items_json(struct request *r, const struct similar_item *items, size_t n, json_o
     }
     bson_append_array_end(&in, &list);
     bson_append_document_end(filter, &in);
-    struct mongo_docs docs;
-    int rc = mongo_find_docs(&w->mongo, r->arena, "listings", filter, NULL, n, &docs);
+    const bson_t **docs;
+    size_t ndocs;
+    int rc = mongo_find_all(&w->mongo, r->arena, "listings", filter, NULL, &docs, &ndocs);
     for (size_t i = 0; i < n && rc == MK_OK; i++) {
-        for (size_t j = 0; j < docs.n; j++) {
-            const char *id = readmodel_str(docs.docs[j], "_id");
+        for (size_t j = 0; j < ndocs; j++) {
+            const char *id = readmodel_str(docs[j], "_id");
             if (id != NULL && strcmp(id, items[i].id) == 0) {
-                json_object_array_add(arr, readmodel_listing_json(docs.docs[j]));
+                json_object_array_add(arr, readmodel_listing_json(docs[j]));
                 break;
             }
         }
@@ -265,27 +266,28 @@ similar_answer(struct request *r, const bson_t *doc, int limit, const char *key)
 {
     struct worker *w = r->worker;
     const char *seller = readmodel_str(doc, "seller_id"), *category = readmodel_str(doc, "category");
-    struct mongo_docs docs;
-    int rc = candidates(r, category != NULL ? category : "", seller != NULL ? seller : "", &docs);
+    const bson_t **docs;
+    size_t ndocs;
+    int rc = candidates(r, category != NULL ? category : "", seller != NULL ? seller : "", &docs, &ndocs);
     const struct category_set *cats;
-    if (rc == MK_OK && docs.n < (size_t)limit && worker_categories(w, r->arena, &cats) == MK_OK) {
+    if (rc == MK_OK && ndocs < (size_t)limit && worker_categories(w, r->arena, &cats) == MK_OK) {
         const struct category *c = category_find(cats, category);
         if (c != NULL && c->parent != NULL) {
-            rc = candidates(r, c->parent, seller, &docs);
+            rc = candidates(r, c->parent, seller, &docs, &ndocs);
         }
     }
     if (rc != MK_OK) {
         return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
     }
-    struct similar_item target, *items = arena_alloc(r->arena, (docs.n + 1) * sizeof(*items));
+    struct similar_item target, *items = arena_alloc(r->arena, (ndocs + 1) * sizeof(*items));
     item_of(r, doc, &target);
-    for (size_t i = 0; i < docs.n; i++) {
-        item_of(r, docs.docs[i], &items[i]);
+    for (size_t i = 0; i < ndocs; i++) {
+        item_of(r, docs[i], &items[i]);
     }
-    insights_rank(&target, items, docs.n);
+    insights_rank(&target, items, ndocs);
     json_object *out = http_json_own(r, json_object_new_object()), *arr = json_object_new_array();
     json_object_object_add(out, "items", arr);
-    rc = items_json(r, items, docs.n < (size_t)limit ? docs.n : (size_t)limit, arr);
+    rc = items_json(r, items, ndocs < (size_t)limit ? ndocs : (size_t)limit, arr);
     if (rc != MK_OK) {
         return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
     }

@@ -19,22 +19,15 @@ query_listing(struct request *r)
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such listing");
     }
-    long long min_seq;
-    int rc = readmodel_min_seq(r, &min_seq);
-    if (rc != MK_OK) {
-        return rc;
-    }
     char *key = arena_sprintf(r->arena, "cache:listing:%s", id);
-    struct cached c;
-    struct viewer viewer;
-    if (views_cached_read(r, key, &c, &viewer) && c.seq >= min_seq) {
-        cache_public_headers(r);
-        views_count(r, id, views_body_seller(r, c.body, c.len), &viewer);
-        return cache_respond(r, &c);
-    }
     const bson_t *doc;
-    rc = readmodel_get(r, "listings", id, &doc);
-    if (rc != MK_OK) {
+    struct viewer viewer;
+    struct cached hit;
+    int rc = cache_read_doc_via(r, key, views_cached_read, &viewer, "listings", id, &doc, &hit);
+    if (hit.body != NULL) {
+        views_count(r, id, views_body_seller(r, hit.body, hit.len), &viewer);
+    }
+    if (rc != MK_OK || doc == NULL) {
         return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such listing") : rc;
     }
     const char *status = readmodel_str(doc, "status");
@@ -53,16 +46,10 @@ query_listing(struct request *r)
         json_object_object_add(out, "listing", readmodel_listing_json(doc));
         return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
     }
-    cache_public_headers(r);
     views_count(r, id, readmodel_str(doc, "seller_id"), &viewer);
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "listing", readmodel_listing_json(doc));
-    rc = http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
-    if (http_response_header(r, "X-Read-Stale") == NULL) {
-        cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
-                  w->cfg->cache_listing_ttl_s);
-    }
-    return rc;
+    return cache_answer_doc(r, key, doc, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
 }
 
 int

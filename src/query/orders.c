@@ -4,7 +4,6 @@
  */
 #include <string.h>
 
-#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "domain/ledger.h"
@@ -14,6 +13,15 @@
 #include "query/params.h"
 #include "worker.h"
 
+static void
+order_item(const void *items, size_t i, json_object **json, long long *key_us, const char **id)
+{
+    const struct order *o = (const struct order *)items + i;
+    *json = o->json;
+    *key_us = o->created_us;
+    *id = o->id;
+}
+
 int
 query_orders(struct request *r)
 {
@@ -22,79 +30,39 @@ query_orders(struct request *r)
                                              [ORDER_ROLE_SELLER] = "seller"};
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
-    if (rc != MK_OK) {
+    int rc = worker_authenticate(r, &s);
+    int limit, role = ORDER_ROLE_ANY;
+    if (rc != MK_OK || (rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK ||
+        (rc = query_role(r, &role)) != MK_OK) {
         return rc;
-    }
-    int limit;
-    if ((rc = query_params_check(r, allowed)) != MK_OK || (rc = query_limit(r, &limit)) != MK_OK) {
-        return rc;
-    }
-    enum order_role role = ORDER_ROLE_ANY;
-    const char *v = http_query(r, "role");
-    if (v != NULL) {
-        if (strcmp(v, "buyer") == 0) {
-            role = ORDER_ROLE_BUYER;
-        } else if (strcmp(v, "seller") == 0) {
-            role = ORDER_ROLE_SELLER;
-        } else {
-            return http_fail(r, MK_EBADPARAM, "role: must be buyer or seller");
-        }
     }
     /* A cursor belongs to one user's one list. */
     const char *scope = arena_sprintf(r->arena, "orders:%s:%s", role_names[role], s.user_id);
-    long long after_us = 0;
-    char after_id[UUID_STR_LEN + 1];
-    const char *cursor = http_query(r, "cursor");
-    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, &after_us, after_id) != MK_OK) {
-        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
+    long long after_us;
+    const char *after_id;
+    if ((rc = query_keyset_cursor(r, scope, &after_us, &after_id)) != MK_OK) {
+        return rc;
     }
     struct order *orders;
     size_t n;
-    rc = order_list(&w->pg_read, r->arena, s.user_id, role, after_us, cursor != NULL ? after_id : NULL, limit + 1,
-                    &orders, &n);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    json_object *doc = http_json_own(r, json_object_new_object());
-    json_object *items = json_object_new_array();
-    json_object_object_add(doc, "items", items);
-    for (size_t i = 0; i < n && i < (size_t)limit; i++) {
-        json_object_array_add(items, json_object_get(orders[i].json));
-    }
-    json_object *next = NULL;
-    if (n > (size_t)limit) {
-        const struct order *last = &orders[limit - 1];
-        next = json_object_new_string(cursor_encode(r->arena, w->cfg->cursor_secret, scope, last->created_us, last->id));
-    }
-    json_object_object_add(doc, "next_cursor", next);
-    http_set_header(r, "Cache-Control", "private, no-store");
-    return http_respond_json(r, 200, doc);
+    rc = order_list(&w->pg_read, r->arena, s.user_id, (enum order_role)role, after_us, after_id,
+                    limit + 1, &orders, &n);
+    return rc != MK_OK ? rc : query_respond_page(r, scope, orders, n, limit, order_item);
+}
+
+static int
+order_json(struct pg *pg, arena_t *a, const char *id, const char *user_id, json_object **json)
+{
+    struct order o;
+    int rc = order_get(pg, a, id, user_id, &o);
+    *json = rc == MK_OK ? o.json : NULL;
+    return rc;
 }
 
 int
 query_order(struct request *r)
 {
-    struct worker *w = r->worker;
-    const char *id = http_path_param(r, "id");
-    struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    struct order o;
-    rc = uuid_valid(id) ? order_get(&w->pg_read, r->arena, id, s.user_id, &o) : MK_ENOTFOUND;
-    if (rc == MK_ENOTFOUND) {
-        /* Also when the order exists but the caller is neither its buyer nor its seller. */
-        return http_fail(r, rc, "no such order");
-    }
-    if (rc != MK_OK) {
-        return rc;
-    }
-    json_object *doc = http_json_own(r, json_object_new_object());
-    json_object_object_add(doc, "order", json_object_get(o.json));
-    http_set_header(r, "Cache-Control", "private, no-store");
-    return http_respond_json(r, 200, doc);
+    return query_private_read(r, "order", order_json);
 }
 
 int
@@ -102,7 +70,7 @@ query_balance(struct request *r)
 {
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }

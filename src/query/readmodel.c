@@ -10,36 +10,18 @@
 #include "core/qstr.h"
 #include "worker.h"
 
-static void
-destroy_doc(void *d)
+/* One lookup by _id: MK_OK with *out (arena-owned), MK_ENOTFOUND (*out NULL), or an error. */
+static int
+find_once(struct request *r, const char *collection, const char *id, const bson_t **out)
 {
-    bson_destroy(d);
+    bson_t *filter = mongo_own(r->arena, BCON_NEW("_id", BCON_UTF8(id)));
+    return mongo_find_one(&r->worker->mongo, r->arena, collection, filter, NULL, out);
 }
 
-/* One lookup by _id: MK_OK with *out (a copy), MK_ENOTFOUND, or an error. */
-static int
-find_once(struct request *r, mongoc_collection_t *coll, const char *id, bson_t **out)
+int
+readmodel_fail(struct request *r, int rc)
 {
-    bson_t filter = BSON_INITIALIZER;
-    bson_t opts = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", id);
-    BSON_APPEND_INT64(&opts, "limit", 1);
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
-    const bson_t *doc;
-    bson_error_t err;
-    int rc = MK_ENOTFOUND;
-    *out = NULL;
-    if (mongoc_cursor_next(cur, &doc)) {
-        *out = bson_copy(doc);
-        arena_cleanup_add(r->arena, destroy_doc, *out);
-        rc = MK_OK;
-    } else if (mongoc_cursor_error(cur, &err)) {
-        rc = mongo_result(&err, "find by id");
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(&filter);
-    bson_destroy(&opts);
-    return rc;
+    return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
 }
 
 int
@@ -62,14 +44,13 @@ readmodel_get(struct request *r, const char *collection, const char *id, const b
     if (rc0 != MK_OK) {
         return rc0;
     }
-    mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, collection);
     double deadline = clock_mono() + w->cfg->min_seq_wait_ms / 1000.0;
     long pause_us = 1000;
-    bson_t *found;
+    const bson_t *found;
     for (;;) {
-        int rc = find_once(r, coll, id, &found);
+        int rc = find_once(r, collection, id, &found);
         if (rc != MK_OK && rc != MK_ENOTFOUND) {
-            return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+            return readmodel_fail(r, rc);
         }
         if (min_seq == 0 || (found != NULL && readmodel_int(found, "seq") >= min_seq)) {
             break;
@@ -105,22 +86,14 @@ readmodel_rebuilding(struct request *r)
         return w->rebuilding;
     }
     w->rebuilding_at = now;
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8("checkpoint"));
-    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
-    mongoc_cursor_t *cur =
-        mongoc_collection_find_with_opts(mongo_coll(&w->mongo, r->arena, "projector_state"), filter, opts, NULL);
     const bson_t *doc;
-    bson_error_t err;
-    if (mongoc_cursor_next(cur, &doc)) {
+    int rc = find_once(r, "projector_state", "checkpoint", &doc);
+    if (rc == MK_OK) {
         bson_iter_t it;
         w->rebuilding = bson_iter_init_find(&it, doc, "rebuilding") && bson_iter_as_bool(&it);
-    } else {
-        /* No marker: an empty read model waiting for its rebuild; an error: keep the last answer. */
-        w->rebuilding = mongoc_cursor_error(cur, &err) ? w->rebuilding : true;
-    }
-    mongoc_cursor_destroy(cur);
-    bson_destroy(filter);
-    bson_destroy(opts);
+    } else if (rc == MK_ENOTFOUND) {
+        w->rebuilding = true;   /* no marker: an empty read model waiting for its rebuild */
+    }                           /* an error: keep the last answer */
     return w->rebuilding;
 }
 

@@ -19,6 +19,10 @@
  */
 bool readmodel_rebuilding(struct request *r);
 
+/* A failed read-model operation's answer: MK_EUNAVAILABLE with "the read model is
+ * unavailable; retry later" recorded on r; any other rc returned as it is. */
+int readmodel_fail(struct request *r, int rc);
+
 /* The request's X-Min-Seq (0 when absent); MK_EBADPARAM when it is not a number. */
 int readmodel_min_seq(struct request *r, long long *min_seq);
 

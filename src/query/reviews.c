@@ -4,19 +4,12 @@
  */
 #include <string.h>
 
-#include "core/cursor.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "query/handlers.h"
 #include "query/params.h"
 #include "query/readmodel.h"
 #include "worker.h"
-
-static void
-destroy_bson(void *b)
-{
-    bson_destroy(b);
-}
 
 /* A read-model review in the API's shape. */
 static json_object *
@@ -51,11 +44,9 @@ query_user_reviews(struct request *r)
         return rc;
     }
     const char *scope = arena_sprintf(r->arena, "reviews:%s", id);
-    long long after_us = 0;
-    char after_id[UUID_STR_LEN + 1];
-    const char *cursor = http_query(r, "cursor");
-    if (cursor != NULL && cursor_decode(w->cfg->cursor_secret, scope, cursor, &after_us, after_id) != MK_OK) {
-        return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this list");
+    json_object *after;
+    if ((rc = query_cursor(r, scope, &after)) != MK_OK) {
+        return rc;
     }
     const bson_t *seller;
     rc = readmodel_get(r, "sellers", id, &seller);
@@ -63,11 +54,12 @@ query_user_reviews(struct request *r)
         return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such user") : rc;
     }
 
-    bson_t *filter = bson_new();
-    arena_cleanup_add(r->arena, destroy_bson, filter);
+    bson_t *filter = mongo_own(r->arena, bson_new());
     BSON_APPEND_UTF8(filter, "seller_id", id);
-    if (cursor != NULL) {
+    if (after != NULL) {
         /* After (after_us, after_id) in (created_us, _id) descending order. */
+        long long after_us = json_object_get_int64(json_object_array_get_idx(after, 0));
+        const char *after_id = json_object_get_string(json_object_array_get_idx(after, 1));
         bson_t or, a, b, lt1, lt2;
         BSON_APPEND_ARRAY_BEGIN(filter, "$or", &or);
         BSON_APPEND_DOCUMENT_BEGIN(&or, "0", &a);
@@ -83,41 +75,28 @@ query_user_reviews(struct request *r)
         bson_append_document_end(&or, &b);
         bson_append_array_end(filter, &or);
     }
-    bson_t *opts = BCON_NEW("sort", "{", "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1), "}", "limit",
-                            BCON_INT64(limit + 1));
-    arena_cleanup_add(r->arena, destroy_bson, opts);
-    mongoc_collection_t *coll = mongo_coll(&w->mongo, r->arena, "reviews");
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+    bson_t *opts = mongo_own(r->arena, BCON_NEW("sort", "{", "created_us", BCON_INT32(-1), "_id", BCON_INT32(-1),
+                                                "}", "limit", BCON_INT64(limit + 1)));
+    const bson_t **found;
+    size_t nfound;
+    if ((rc = mongo_find_all(&w->mongo, r->arena, "reviews", filter, opts, &found, &nfound)) != MK_OK) {
+        return readmodel_fail(r, rc);
+    }
+    bool more = nfound > (size_t)limit;
+    size_t n = more ? (size_t)limit : nfound;
     json_object *doc = http_json_own(r, json_object_new_object());
     json_object *items = json_object_new_array();
     json_object_object_add(doc, "items", items);
-    const bson_t *d;
-    int n = 0;
-    long long last_us = 0;
-    const char *last_id = NULL;
-    bool more = false;
-    while (mongoc_cursor_next(cur, &d)) {
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        json_object_array_add(items, review_json(d));
-        last_us = readmodel_int(d, "created_us");
-        last_id = arena_strdup(r->arena, readmodel_str(d, "_id"));
-        n++;
+    for (size_t i = 0; i < n; i++) {
+        json_object_array_add(items, review_json(found[i]));
     }
-    bson_error_t err;
-    if (mongoc_cursor_error(cur, &err)) {
-        mongoc_cursor_destroy(cur);
-        rc = mongo_result(&err, "find reviews");
-        return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
+    json_object *key = NULL;
+    if (more && n > 0) {
+        key = http_json_own(r, json_object_new_array());
+        json_object_array_add(key, json_object_new_int64(readmodel_int(found[n - 1], "created_us")));
+        json_object_array_add(key, json_object_new_string(readmodel_str(found[n - 1], "_id")));
     }
-    mongoc_cursor_destroy(cur);
-    json_object_object_add(doc, "next_cursor",
-                           more && last_id != NULL
-                               ? json_object_new_string(
-                                     cursor_encode(r->arena, w->cfg->cursor_secret, scope, last_us, last_id))
-                               : NULL);
+    json_object_object_add(doc, "next_cursor", query_next_cursor(r, scope, key));
     /* A list is eventually consistent; it is not kept by nginx (no purge reaches it). */
     http_set_header(r, "Cache-Control", "no-cache");
     return http_respond_json(r, 200, doc);

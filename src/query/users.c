@@ -15,7 +15,7 @@ query_me(struct request *r)
 {
     struct worker *w = r->worker;
     struct session s;
-    int rc = session_authenticate(r, &w->redis, w->cfg, &s, NULL);
+    int rc = worker_authenticate(r, &s);
     if (rc != MK_OK) {
         return rc;
     }
@@ -61,33 +61,13 @@ query_user(struct request *r)
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such user");
     }
-    struct worker *w = r->worker;
-    long long min_seq;
-    int rc = readmodel_min_seq(r, &min_seq);
-    if (rc != MK_OK) {
-        return rc;
-    }
     char *key = arena_sprintf(r->arena, "cache:user:%s", id);
-    struct cached c;
-    if (cache_get(r, key, &c) && c.seq >= min_seq) {
-        cache_public_headers(r);
-        return cache_respond(r, &c);
-    }
     const bson_t *doc;
-    rc = readmodel_get(r, "sellers", id, &doc);
-    if (rc == MK_ENOTFOUND) {
-        return http_fail(r, rc, "no such user");
-    }
-    if (rc != MK_OK) {
-        return rc;
+    int rc = cache_read_doc(r, key, "sellers", id, &doc);
+    if (rc != MK_OK || doc == NULL) {
+        return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such user") : rc;
     }
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "user", public_profile(doc));
-    cache_public_headers(r);
-    rc = http_respond_json_etag(r, out, NULL);
-    if (http_response_header(r, "X-Read-Stale") == NULL) {
-        cache_put(r, key, readmodel_int(doc, "seq"), http_response_header(r, "ETag"), r->out, r->out_len,
-                  w->cfg->cache_listing_ttl_s);
-    }
-    return rc;
+    return cache_answer_doc(r, key, doc, out, NULL);
 }

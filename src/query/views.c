@@ -27,8 +27,9 @@ anonymous_viewer(struct request *r, struct viewer *v)
 }
 
 bool
-views_cached_read(struct request *r, const char *key, struct cached *out, struct viewer *v)
+views_cached_read(struct request *r, const char *key, struct cached *out, void *viewer)
 {
+    struct viewer *v = viewer;
     struct worker *w = r->worker;
     char *skey = session_request_key(r);
     const char *get_cache[] = {"GET", key}, *get_session[] = {"GET", skey};

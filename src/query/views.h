@@ -30,8 +30,9 @@ struct viewer {
 };
 
 /* cache_get of key and, in the same round trip, the request's session (when it carries a
- * token): true on a cache hit as cache_get; *v receives the viewer either way. */
-bool views_cached_read(struct request *r, const char *key, struct cached *out, struct viewer *v);
+ * token): true on a cache hit as cache_get; the struct viewer *viewer receives the viewer
+ * either way. A cache_lookup_fn, for cache_read_doc_via. */
+bool views_cached_read(struct request *r, const char *key, struct cached *out, void *viewer);
 
 /* Count a view of listing_id by v unless v is the seller (seller_id; NULL: unknown, then
  * not counted). Only GET answers count. Best effort: Redis down loses the view. */

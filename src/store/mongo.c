@@ -1,5 +1,7 @@
 #include "store/mongo.h"
 
+#include <mongoc/mongoc.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +83,214 @@ mongo_bson(arena_t *arena)
     bson_t *b = bson_new();
     arena_cleanup_add(arena, destroy_bson, b);
     return b;
+}
+
+bson_t *
+mongo_own(arena_t *arena, bson_t *b)
+{
+    arena_cleanup_add(arena, destroy_bson, b);
+    return b;
+}
+
+/* Walk cur (destroyed here) through each. */
+static int
+walk(mongoc_cursor_t *cur, mongo_each_fn each, void *ctx, const char *what)
+{
+    const bson_t *doc;
+    bson_error_t err;
+    int rc = MK_OK;
+    while (rc == MK_OK && mongoc_cursor_next(cur, &doc)) {
+        rc = each(doc, ctx);
+    }
+    if (rc == MK_OK && mongoc_cursor_error(cur, &err)) {
+        rc = mongo_result(&err, what);
+    }
+    mongoc_cursor_destroy(cur);
+    return rc == MONGO_STOP ? MK_OK : rc;
+}
+
+int
+mongo_find_each(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *opts,
+                mongo_each_fn each, void *ctx)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    int rc = walk(mongoc_collection_find_with_opts(c, filter, opts, NULL), each, ctx, coll);
+    mongoc_collection_destroy(c);
+    return rc;
+}
+
+int
+mongo_aggregate_each(struct mongo_store *ms, const char *coll, const bson_t *pipeline, const bson_t *opts,
+                     mongo_each_fn each, void *ctx)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    int rc = walk(mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, opts, NULL), each, ctx, coll);
+    mongoc_collection_destroy(c);
+    return rc;
+}
+
+struct collect {
+    arena_t *arena;
+    const bson_t **docs;
+    size_t n, cap;
+    bool one;
+};
+
+static int
+collect_doc(const bson_t *doc, void *ctx)
+{
+    struct collect *c = ctx;
+    if (c->n == c->cap) {
+        size_t cap = c->cap != 0 ? c->cap * 2 : 16;
+        const bson_t **docs = arena_alloc(c->arena, cap * sizeof(*docs));
+        if (c->n > 0) {
+            memcpy(docs, c->docs, c->n * sizeof(*docs));
+        }
+        c->docs = docs;
+        c->cap = cap;
+    }
+    c->docs[c->n++] = mongo_own(c->arena, bson_copy(doc));
+    return c->one ? MONGO_STOP : MK_OK;
+}
+
+int
+mongo_find_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *filter,
+               const bson_t *opts, const bson_t ***docs, size_t *n)
+{
+    struct collect c = {.arena = arena};
+    int rc = mongo_find_each(ms, coll, filter, opts, collect_doc, &c);
+    *docs = c.docs;
+    *n = rc == MK_OK ? c.n : 0;
+    return rc;
+}
+
+int
+mongo_aggregate_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *pipeline,
+                    const bson_t *opts, const bson_t ***docs, size_t *n)
+{
+    struct collect c = {.arena = arena};
+    int rc = mongo_aggregate_each(ms, coll, pipeline, opts, collect_doc, &c);
+    *docs = c.docs;
+    *n = rc == MK_OK ? c.n : 0;
+    return rc;
+}
+
+int
+mongo_find_one(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *filter,
+               const bson_t *opts, const bson_t **out)
+{
+    struct collect c = {.arena = arena, .one = true};
+    bson_t limited = BSON_INITIALIZER;
+    if (opts != NULL) {
+        bson_copy_to_excluding_noinit(opts, &limited, "limit", NULL);
+    }
+    BSON_APPEND_INT64(&limited, "limit", 1);
+    int rc = mongo_find_each(ms, coll, filter, &limited, collect_doc, &c);
+    bson_destroy(&limited);
+    *out = rc == MK_OK && c.n > 0 ? c.docs[0] : NULL;
+    return rc != MK_OK ? rc : c.n > 0 ? MK_OK : MK_ENOTFOUND;
+}
+
+int
+mongo_count(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *opts, long long *n)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    bson_error_t err;
+    int64_t count = mongoc_collection_count_documents(c, filter, opts, NULL, NULL, &err);
+    mongoc_collection_destroy(c);
+    *n = count < 0 ? 0 : count;
+    return count < 0 ? mongo_result(&err, coll) : MK_OK;
+}
+
+enum write_op { W_UPDATE_ONE, W_UPDATE_MANY, W_REPLACE_ONE };
+
+static int
+write_op(struct mongo_store *ms, enum write_op op, const char *coll, const bson_t *filter, const bson_t *doc,
+         const bson_t *opts, long long *matched)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    bson_t reply;
+    bson_error_t err;
+    bool ok = op == W_UPDATE_ONE    ? mongoc_collection_update_one(c, filter, doc, opts, &reply, &err)
+              : op == W_UPDATE_MANY ? mongoc_collection_update_many(c, filter, doc, opts, &reply, &err)
+                                    : mongoc_collection_replace_one(c, filter, doc, opts, &reply, &err);
+    mongoc_collection_destroy(c);
+    bson_iter_t it;
+    if (matched != NULL) {
+        *matched = ok && bson_iter_init_find(&it, &reply, "matchedCount") ? bson_iter_as_int64(&it) : 0;
+    }
+    bson_destroy(&reply);
+    return ok ? MK_OK : mongo_result(&err, coll);
+}
+
+int
+mongo_update_one(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *update,
+                 const bson_t *opts, long long *matched)
+{
+    return write_op(ms, W_UPDATE_ONE, coll, filter, update, opts, matched);
+}
+
+int
+mongo_update_many(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *update,
+                  const bson_t *opts, long long *matched)
+{
+    return write_op(ms, W_UPDATE_MANY, coll, filter, update, opts, matched);
+}
+
+int
+mongo_replace_one(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *doc,
+                  const bson_t *opts, long long *matched)
+{
+    return write_op(ms, W_REPLACE_ONE, coll, filter, doc, opts, matched);
+}
+
+int
+mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
+                  const bson_t *const *updates, size_t n)
+{
+    if (n == 0) {
+        return MK_OK;
+    }
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_BOOL(&opts, "ordered", false);
+    mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(c, &opts);
+    bson_destroy(&opts);
+    bson_error_t err;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        ok = mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], NULL, &err);
+    }
+    bson_t reply;
+    if (ok) {
+        ok = mongoc_bulk_operation_execute(bulk, &reply, &err) != 0;
+        bson_destroy(&reply);
+    }
+    mongoc_bulk_operation_destroy(bulk);
+    mongoc_collection_destroy(c);
+    return ok ? MK_OK : mongo_result(&err, "bulk update");
+}
+
+int
+mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    bson_t reply;
+    bson_error_t err;
+    bool ok = mongoc_collection_write_command_with_opts(c, cmd, NULL, &reply, &err);
+    bson_destroy(&reply);
+    mongoc_collection_destroy(c);
+    return ok ? MK_OK : mongo_result(&err, coll);
+}
+
+int
+mongo_drop(struct mongo_store *ms, const char *coll)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    bson_error_t err;
+    bool ok = mongoc_collection_drop(c, &err) || err.code == 26;   /* 26: no such collection */
+    mongoc_collection_destroy(c);
+    return ok ? MK_OK : mongo_result(&err, coll);
 }
 
 bool

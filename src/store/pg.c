@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <libpq-fe.h>
+
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -403,6 +405,12 @@ pg_exec_row(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const cha
 int
 pg_simple(struct pg *pg, const char *sql)
 {
+    return pg_script(pg, sql, sql);
+}
+
+int
+pg_script(struct pg *pg, const char *sql, const char *what)
+{
     for (int attempt = 0;; attempt++) {
         pg->sqlstate[0] = '\0';
         pg->field[0] = '\0';
@@ -415,11 +423,11 @@ pg_simple(struct pg *pg, const char *sql)
         ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         int rc = MK_OK;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            rc = failure(pg, res, sql);
+            rc = failure(pg, res, what);
         }
         PQclear(res);
         if (rc == MK_EUNAVAILABLE && attempt == 0 && retry_on_fresh(pg, reused, idle, sql)) {
-            log_info("postgres: the connection was stale; %s again on a fresh one", sql);
+            log_info("postgres: the connection was stale; %s again on a fresh one", what);
             continue;
         }
         return rc;
@@ -449,7 +457,44 @@ pg_int(const PGresult *res, int row, int col)
 }
 
 int
-pg_rows(const PGresult *res)
+pg_nrows(const PGresult *res)
 {
     return res != NULL ? PQntuples(res) : 0;
+}
+
+long long
+pg_affected(const PGresult *res)
+{
+    return res != NULL ? strtoll(PQcmdTuples((PGresult *)res), NULL, 10) : 0;
+}
+
+bool
+pg_connected(const struct pg *pg)
+{
+    return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+int
+pg_wait_notify(struct pg *pg, int timeout_ms, const char *watch, bool *watched)
+{
+    if (watched != NULL) {
+        *watched = false;
+    }
+    if (pg->conn == NULL) {
+        return MK_EUNAVAILABLE;
+    }
+    struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) > 0 && PQconsumeInput(pg->conn) == 0) {
+        log_warn("postgres: connection lost while waiting for notifications");
+    }
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(pg->conn)) != NULL) {
+        n++;
+        if (watched != NULL && watch != NULL && strcmp(note->relname, watch) == 0) {
+            *watched = true;
+        }
+        PQfreemem(note);
+    }
+    return n;
 }

@@ -1,14 +1,16 @@
 /*
  * pg.h — the PostgreSQL adapter: one lazily opened connection per worker with
- * reconnect back-off, named prepared statements, and results owned by the request arena.
- * Only this file and pg.c include libpq; callers see PGresult through the accessors of
- * libpq (PQgetvalue ...), which is a read-only use of the driver's result type.
+ * reconnect back-off, named prepared statements, results owned by the request arena, scripts
+ * (migrations) and LISTEN/NOTIFY waits. Only pg.c includes libpq; callers hold PGresult as an
+ * opaque pointer and read it through pg_nrows, pg_value, pg_int and pg_affected.
  */
 #ifndef MK_PG_H
 #define MK_PG_H
 
 #include <stdbool.h>
-#include <libpq-fe.h>
+
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
 
 #include "core/arena.h"
 
@@ -78,11 +80,25 @@ const char *pg_error_problem(const struct pg *pg);
 /* True when the last failure was SQLSTATE code (e.g. "23505"). */
 bool pg_failed_with(const struct pg *pg, const char *sqlstate);
 
-/* Convenience accessors for row 0: NULL / 0 when absent. */
+/* A script of statements without parameters (a migration file, "BEGIN", "LISTEN x; LISTEN y"),
+ * run as one simple query; what names it in the log. Same returns as pg_exec. */
+int pg_script(struct pg *pg, const char *sql, const char *what);
+
+/* True while the connection is open and healthy (no connection attempt is made). */
+bool pg_connected(const struct pg *pg);
+
+/*
+ * Wait up to timeout_ms for notifications on the connection (after LISTEN) and take every one
+ * that came. Returns how many came (0: the time ran out), *watched (may be NULL) telling
+ * whether one was on channel watch; MK_EUNAVAILABLE at once when there is no connection.
+ */
+int pg_wait_notify(struct pg *pg, int timeout_ms, const char *watch, bool *watched);
+
+/* Accessors of a result: its row count (0 for NULL); a value as text, NULL when SQL NULL or
+ * out of range; as a number, 0 then; the rows a command changed (INSERT/UPDATE/DELETE). */
+int pg_nrows(const PGresult *res);
 const char *pg_value(const PGresult *res, int row, int col);
 long long pg_int(const PGresult *res, int row, int col);
-
-/* The number of rows of a result (0 for NULL). */
-int pg_rows(const PGresult *res);
+long long pg_affected(const PGresult *res);
 
 #endif

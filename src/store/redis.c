@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
@@ -232,4 +234,50 @@ redis_send(struct redis_store *rs, const struct redis_argv *cmds, int n)
     }
     rs->pending += n;
     return MK_OK;
+}
+
+bool
+redis_reply_error(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR;
+}
+
+bool
+redis_reply_nil(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_NIL;
+}
+
+const char *
+redis_reply_str(const redisReply *reply, size_t *len)
+{
+    if (reply == NULL || (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_STATUS)) {
+        return NULL;
+    }
+    if (len != NULL) {
+        *len = reply->len;
+    }
+    return reply->str;
+}
+
+bool
+redis_reply_int(const redisReply *reply, long long *out)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        return false;
+    }
+    *out = reply->integer;
+    return true;
+}
+
+size_t
+redis_reply_count(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+}
+
+const redisReply *
+redis_reply_at(const redisReply *reply, size_t i)
+{
+    return i < redis_reply_count(reply) ? reply->element[i] : NULL;
 }

@@ -1,13 +1,18 @@
 /*
  * redis.h — the Redis adapter: one lazily opened connection per worker (unix socket or
- * TCP), command and connect timeouts, reconnect back-off. Replies are owned by the arena.
+ * TCP), command and connect timeouts, reconnect back-off. Replies are owned by the arena and
+ * read through the redis_reply_* accessors; only redis.c includes hiredis.
  */
 #ifndef MK_REDIS_H
 #define MK_REDIS_H
 
-#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "core/arena.h"
+
+typedef struct redisContext redisContext;
+typedef struct redisReply redisReply;
 
 struct redis_store {
     redisContext *ctx;
@@ -57,5 +62,18 @@ int redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_ar
  * counters). MK_OK, or MK_EUNAVAILABLE when nothing could be sent.
  */
 int redis_send(struct redis_store *rs, const struct redis_argv *cmds, int n);
+
+/* Readers of a reply (NULL reads as no reply): an error reply; a nil reply; the text of a
+ * string or status reply (*len may be NULL; NULL for any other reply); the number of an
+ * integer reply (false for any other reply). */
+bool redis_reply_error(const redisReply *reply);
+bool redis_reply_nil(const redisReply *reply);
+const char *redis_reply_str(const redisReply *reply, size_t *len);
+bool redis_reply_int(const redisReply *reply, long long *out);
+
+/* The elements of an array reply: their number (0 for any other reply) and element i (NULL
+ * past the end). */
+size_t redis_reply_count(const redisReply *reply);
+const redisReply *redis_reply_at(const redisReply *reply, size_t i);
 
 #endif

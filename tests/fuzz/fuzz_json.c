@@ -31,6 +31,7 @@
 #include "domain/category.h"
 #include "domain/image.h"
 #include "domain/listing.h"
+#include "domain/offer.h"
 #include "domain/order.h"
 #include "domain/review.h"
 #include "domain/user.h"
@@ -206,11 +207,12 @@ endpoint(struct request *r, json_object *body, int which)
         return rc;
     }
     case 6: {
-        const char *listing;
+        const char *listing, *offer;
         struct order_address a;
-        int rc = order_parse_create(r, body, &listing, &a);
+        int rc = order_parse_create(r, body, &listing, &offer, &a);
         if (rc == MK_OK) {
-            FUZZ_ASSERT(listing != NULL && uuid_valid(listing), "listing_id: a UUID");
+            FUZZ_ASSERT((listing != NULL) != (offer != NULL), "listing_id or offer_id, exactly one");
+            FUZZ_ASSERT(uuid_valid(listing != NULL ? listing : offer), "listing_id / offer_id: a UUID");
             FUZZ_ASSERT(a.name != NULL && a.line1 != NULL && a.city != NULL && a.postal_code != NULL && a.country != NULL,
                         "an address has its required members");
             check_line(a.name, 1, ORDER_NAME_MAX, false, "name: 1..100 characters");
@@ -259,12 +261,20 @@ endpoint(struct request *r, json_object *body, int which)
         }
         return rc;
     }
+    case 12: {
+        long long amount;
+        int rc = offer_parse_amount(r, body, &amount);
+        if (rc == MK_OK) {
+            FUZZ_ASSERT(amount >= 1 && amount <= LISTING_PRICE_MAX, "amount_minor: 1..100000000");
+        }
+        return rc;
+    }
     default:
         return MK_OK;
     }
 }
 
-#define NPARSERS 12
+#define NPARSERS 13
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -281,7 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         "/api/v1/strict",  "/api/v1/listings",  "/api/v1/listings/x", "/api/v1/users",
         "/api/v1/users/me", "/api/v1/sessions", "/api/v1/orders",     "/api/v1/orders/x/ship",
         "/api/v1/orders/x/review", "/api/v1/listings/x/images/uploads", "/api/v1/listings/x/images",
-        "/api/v1/orders/x/confirm"};
+        "/api/v1/orders/x/confirm", "/api/v1/offers/x/counter"};
     char *uri = arena_sprintf(arena, "REQUEST_URI=%s", paths[which]);
     char *env[] = {"REQUEST_METHOD=POST", uri, "CONTENT_TYPE=application/json", NULL};
     struct request r;

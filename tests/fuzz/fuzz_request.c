@@ -167,9 +167,9 @@ fuzz_order(struct request *r)
     idem_request_hash(r->method, r->path, r->body, r->body_len, hash);
     json_object *body;
     int rc = http_json_body(r, &body);
-    const char *listing;
+    const char *listing, *offer;
     struct order_address ad;
-    if (rc == MK_OK && (rc = order_parse_create(r, body, &listing, &ad)) == MK_OK) {
+    if (rc == MK_OK && (rc = order_parse_create(r, body, &listing, &offer, &ad)) == MK_OK) {
         rc = http_respond_raw(r, 201, "text/plain", arena_strdup(r->arena, hash), IDEM_HASH_HEX);
     }
     return rc;

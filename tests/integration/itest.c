@@ -701,3 +701,68 @@ itest_assert_read_model_complete(int timeout_ms)
     cr_assert(ok, "the read model does not hold the write model after %d ms: %s", timeout_ms, diff);
     free(diff);
 }
+
+/* A statement with up to two text parameters on a fresh connection; the caller PQclear-s. */
+static PGresult *
+pg_params(PGconn **c, const char *sql, const char *p1, const char *p2)
+{
+    *c = itest_pg();
+    const char *params[] = {p1, p2};
+    int n = p2 != NULL ? 2 : p1 != NULL ? 1 : 0;
+    return PQexecParams(*c, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+long long
+itest_pg_num(const char *sql, const char *p1, const char *p2)
+{
+    PGconn *c;
+    PGresult *res = pg_params(&c, sql, p1, p2);
+    cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    long long v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? atoll(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
+void
+itest_pg_run(const char *sql, const char *p1, const char *p2)
+{
+    PGconn *c;
+    PGresult *res = pg_params(&c, sql, p1, p2);
+    cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+void
+itest_assert_ledger_balanced(void)
+{
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency "
+                              "HAVING sum(amount_minor) <> 0) t",
+                              NULL, NULL),
+                 0, "the ledger does not sum to zero in some currency");
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM (SELECT journal_id FROM ledger_entries GROUP BY journal_id, "
+                              "currency HAVING sum(amount_minor) <> 0) t",
+                              NULL, NULL),
+                 0, "an unbalanced journal was committed");
+}
+
+const char *
+itest_word(char first)
+{
+    static char w[24];
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long v = (unsigned long long)getpid() * 1000003ULL + (unsigned long long)ts.tv_nsec / 1000 +
+                           (unsigned long long)ts.tv_sec * 7919ULL + counter++;
+    size_t n = 0;
+    w[n++] = first;
+    for (int i = 0; i < 12; i++, v /= 26) {
+        w[n++] = (char)('a' + v % 26);
+    }
+    w[n++] = 'q';
+    w[n] = '\0';
+    return w;
+}

@@ -80,6 +80,16 @@ bool itest_poll(int timeout_ms, bool (*fn)(void *), void *arg);
 /* A new connection to the test database (caller PQfinish-es it). */
 PGconn *itest_pg(void);
 
+/* The first value of sql (up to two text parameters, NULL: fewer) as a number; -1 when it
+ * returns no row or NULL. Fails the test when the statement fails. */
+long long itest_pg_num(const char *sql, const char *p1, const char *p2);
+
+/* Run sql (up to two text parameters); fails the test when it fails. */
+void itest_pg_run(const char *sql, const char *p1, const char *p2);
+
+/* Fails the test unless every currency of the ledger and every journal sums to zero. */
+void itest_assert_ledger_balanced(void);
+
 /* A new client of the test MongoDB (caller destroys it); database "market". */
 mongoc_client_t *itest_mongo(void);
 
@@ -127,6 +137,10 @@ void itest_assert_read_model_complete(int timeout_ms);
 
 /* printf into one of 8 rotating static buffers of 8 KiB: valid until 8 more calls. */
 char *itest_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* A word no other test uses, letters only (search folds words, so it must survive folding),
+ * starting with first; in a static buffer valid until the next call. */
+const char *itest_word(char first);
 
 /* A unique string for test data (prefix + pid + counter + time). */
 const char *itest_unique(const char *prefix);

@@ -35,7 +35,7 @@ static const char *const METHODS[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DE
 /* ---- the victim's data -------------------------------------------------------------------- */
 
 static struct itest_user seller, buyer;
-static char listing[40], sold_listing[40], order[40], ping[40], missing_uuid[40];
+static char listing[40], sold_listing[40], order[40], offer[40], ping[40], missing_uuid[40];
 static char nobody_email[128];
 
 /* ---- counting and checking answers ------------------------------------------------------- */
@@ -240,6 +240,7 @@ snapshot(void)
         {"SELECT 'listing', version, status, price_minor, title FROM listings WHERE id = $1::uuid", listing},
         {"SELECT 'listing', version, status FROM listings WHERE id = $1::uuid", sold_listing},
         {"SELECT 'order', version, status FROM orders WHERE id = $1::uuid", order},
+        {"SELECT 'offer', version, status, turn, amount_minor FROM offers WHERE id = $1::uuid", offer},
         {"SELECT 'ping', version, note FROM system_pings WHERE id = $1::uuid", ping},
         {"SELECT 'favourites', count(*) FROM favorites WHERE listing_id = $1::uuid", listing},
         {"SELECT 'images', count(*) FROM listing_images WHERE listing_id = $1::uuid", listing},
@@ -284,6 +285,9 @@ valid_id(const char *resource)
     }
     if (strcmp(resource, "orders") == 0) {
         return order;
+    }
+    if (strcmp(resource, "offers") == 0) {
+        return offer;
     }
     if (strcmp(resource, "images") == 0) {
         return missing_uuid;   /* the victim's listing has no image */
@@ -381,6 +385,9 @@ static const char *const BODYLESS[] = {
     "DELETE /api/v1/listings/{id}/favorite",
     "POST /api/v1/orders/{id}/confirm",
     "POST /api/v1/orders/{id}/cancel",
+    "POST /api/v1/offers/{id}/accept",
+    "POST /api/v1/offers/{id}/decline",
+    "POST /api/v1/offers/{id}/withdraw",
 };
 
 static char long6000[6003], long70000[70003], deep_obj[1200], deep_arr[60002], many_members[40000];
@@ -541,6 +548,12 @@ setup_data(void)
     cr_assert_eq(r.status, 201, "%s", r.body);
     snprintf(order, sizeof(order), "%s", ijson_str(r.json, "order", "id", NULL));
     iresp_free(&r);
+    /* An open offer of the buyer on the listing: the seller's turn. */
+    r = itest_http("POST", itest_fmt("/api/v1/listings/%s/offers", listing), (const char *const[]){buyer.bearer, NULL},
+                   "{\"amount_minor\":1000}");
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    snprintf(offer, sizeof(offer), "%s", ijson_str(r.json, "offer", "id", NULL));
+    iresp_free(&r);
     r = itest_http("POST", "/api/v1/system/pings", NULL, "{\"note\":\"hostile routes\"}");
     cr_assert_eq(r.status, 201, "%s", r.body);
     snprintf(ping, sizeof(ping), "%s", ijson_str(r.json, "ping", "id", NULL));
@@ -652,6 +665,11 @@ schemas(struct body_route *b)
     b[n++] = (struct body_route){"POST", "/api/v1/orders/{id}/review", seller.bearer, NULL, false,
                                  "{\"rating\":@1,\"comment\":@2}",
                                  {{0}, {'i', "5", NULL}, {'s', "\"Fine\"", NULL}}};
+    /* Offers: the seller on their own listing (403), the buyer countering out of turn (403). */
+    b[n++] = (struct body_route){"POST", "/api/v1/listings/{id}/offers", seller.bearer, NULL, false,
+                                 "{\"amount_minor\":@1}", {{0}, {'i', "1000", NULL}}};
+    b[n++] = (struct body_route){"POST", "/api/v1/offers/{id}/counter", buyer.bearer, NULL, false,
+                                 "{\"amount_minor\":@1}", {{0}, {'i', "1100", NULL}}};
     return n;
 }
 

@@ -19,49 +19,7 @@
 
 /* ---- PostgreSQL ------------------------------------------------------------------------- */
 
-/* The first value of a query with up to two parameters, as a number (-1: no row). */
-static long long
-pg_num(const char *sql, const char *p1, const char *p2)
-{
-    PGconn *c = itest_pg();
-    const char *params[] = {p1, p2};
-    int n = p2 != NULL ? 2 : p1 != NULL ? 1 : 0;
-    PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    cr_assert(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    long long v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? atoll(PQgetvalue(res, 0, 0)) : -1;
-    PQclear(res);
-    PQfinish(c);
-    return v;
-}
-
-static void
-pg_run(const char *sql, const char *p1, const char *p2)
-{
-    PGconn *c = itest_pg();
-    const char *params[] = {p1, p2};
-    int n = p2 != NULL ? 2 : p1 != NULL ? 1 : 0;
-    PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
-              PQerrorMessage(c));
-    PQclear(res);
-    PQfinish(c);
-}
-
-/* After every test: for every currency all entries sum to zero, and so does every journal. */
-static void
-ledger_sums_to_zero(void)
-{
-    cr_assert_eq(pg_num("SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency "
-                        "HAVING sum(amount_minor) <> 0) t",
-                        NULL, NULL),
-                 0, "the ledger does not sum to zero in some currency");
-    cr_assert_eq(pg_num("SELECT count(*) FROM (SELECT journal_id FROM ledger_entries GROUP BY journal_id, currency "
-                        "HAVING sum(amount_minor) <> 0) t",
-                        NULL, NULL),
-                 0, "an unbalanced journal was committed");
-}
-
-TestSuite(orders, .fini = ledger_sums_to_zero, .timeout = 300);
+TestSuite(orders, .fini = itest_assert_ledger_balanced, .timeout = 300);
 
 /* ---- API helpers -------------------------------------------------------------------------- */
 
@@ -298,9 +256,9 @@ Test(orders, thirty_buyers_at_once_exactly_one_wins)
         }
         cr_assert_eq(won, 1, "round %d: %d winners", round, won);
         cr_assert_eq(lost, BUYERS - 1, "round %d", round);
-        cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 1);
-        cr_assert_eq(pg_num("SELECT count(*) FROM listings WHERE id = $1::uuid AND status = 'sold'", listing, NULL), 1);
-        cr_assert_eq(pg_num("SELECT count(*) FROM ledger_entries l JOIN orders o ON o.id = l.order_id "
+        cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 1);
+        cr_assert_eq(itest_pg_num("SELECT count(*) FROM listings WHERE id = $1::uuid AND status = 'sold'", listing, NULL), 1);
+        cr_assert_eq(itest_pg_num("SELECT count(*) FROM ledger_entries l JOIN orders o ON o.id = l.order_id "
                             "WHERE o.listing_id = $1::uuid",
                             listing, NULL),
                      4, "one payment journal");
@@ -334,8 +292,8 @@ Test(orders, one_key_sent_ten_times_at_once_makes_one_order)
         for (int i = 0; i < 10; i++) {
             free(shots[i].resp);
         }
-        cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 1);
-        cr_assert_eq(pg_num("SELECT count(*) FROM idempotency_keys WHERE user_id = $1::uuid AND key = $2", buyer.id,
+        cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 1);
+        cr_assert_eq(itest_pg_num("SELECT count(*) FROM idempotency_keys WHERE user_id = $1::uuid AND key = $2", buyer.id,
                             key),
                      1);
     }
@@ -368,7 +326,7 @@ Test(orders, one_key_sent_ten_times_at_once_makes_one_order)
     }
     cr_assert_eq(created, 5, "the five of the first body");
     cr_assert_eq(refused, 5);
-    cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", l1, NULL), 1);
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", l1, NULL), 1);
 }
 
 /* ---- purchases ---------------------------------------------------------------------------- */
@@ -437,7 +395,7 @@ Test(orders, buying_needs_a_key_and_a_valid_body)
     r = buy(&seller, draft, NULL);
     cr_assert_eq(r.status, 403, "own draft: %s", r.body);
     iresp_free(&r);
-    cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE seller_id = $1::uuid", seller.id, NULL), 0);
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE seller_id = $1::uuid", seller.id, NULL), 0);
     /* A 255-character key is fine. */
     r = buy(&buyer, listing, long_key);
     cr_assert_eq(r.status, 201, "%s", r.body);
@@ -499,26 +457,26 @@ Test(orders, a_purchase_sells_the_listing_and_holds_the_price_in_escrow)
     iresp_free(&r);
 
     /* PostgreSQL: the payment, the journal, the escrow. */
-    cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE id = $1::uuid AND status = 'paid' AND "
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE id = $1::uuid AND status = 'paid' AND "
                         "payment_provider = 'sandbox' AND payment_ref LIKE 'sbx_ch_%'",
                         id, NULL),
                  1);
-    cr_assert_eq(pg_num("SELECT count(*) FROM ledger_entries WHERE order_id = $1::uuid AND kind = 'payment'", id,
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM ledger_entries WHERE order_id = $1::uuid AND kind = 'payment'", id,
                         NULL),
                  4);
-    cr_assert_eq(pg_num("SELECT count(DISTINCT journal_id) FROM ledger_entries WHERE order_id = $1::uuid", id, NULL),
+    cr_assert_eq(itest_pg_num("SELECT count(DISTINCT journal_id) FROM ledger_entries WHERE order_id = $1::uuid", id, NULL),
                  1);
-    cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = $2", id,
+    cr_assert_eq(itest_pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = $2", id,
                         itest_fmt("seller:%s:escrow", seller.id)),
                  32000);
-    cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = $2", id,
+    cr_assert_eq(itest_pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = $2", id,
                         itest_fmt("buyer:%s", buyer.id)),
                  0);
-    cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = "
+    cr_assert_eq(itest_pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE order_id = $1::uuid AND account = "
                         "'provider:sandbox'",
                         id, NULL),
                  -32000);
-    cr_assert_eq(pg_num("SELECT count(*) FROM outbox WHERE aggregate_id = $1::uuid AND event_type = 'order.created' "
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM outbox WHERE aggregate_id = $1::uuid AND event_type = 'order.created' "
                         "AND NOT payload ? 'shipping_address'",
                         id, NULL),
                  1, "the event carries no address");
@@ -579,8 +537,8 @@ Test(orders, a_retry_replays_the_answer_byte_for_byte)
     cr_assert_eq(r.status, 201, "%s", r.body);
     cr_assert_null(iresp_header(&r, "Idempotent-Replayed"));
     iresp_free(&r);
-    cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 1);
-    cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE buyer_id = $1::uuid", buyer.id, NULL), 1);
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 1);
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE buyer_id = $1::uuid", buyer.id, NULL), 1);
     iresp_free(&first);
 }
 
@@ -615,24 +573,24 @@ Test(orders, refusals_are_replayed_and_expired_keys_are_new)
     act_ok(&second, order2, "cancel", NULL, NULL);
 
     /* 25 hours later the key is new again: a second order, not a replay. */
-    pg_run("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = $1::uuid AND key = $2",
+    itest_pg_run("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = $1::uuid AND key = $2",
            second.id, k3);
     r = buy(&second, listing, k3);
     cr_assert_eq(r.status, 201, "%s", r.body);
     cr_assert_null(iresp_header(&r, "Idempotent-Replayed"));
     cr_assert_str_neq(ijson_str(r.json, "order", "id", NULL), order2);
     iresp_free(&r);
-    cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 3);
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE listing_id = $1::uuid", listing, NULL), 3);
 
     /* Expired records are swept after a purchase. */
-    pg_run("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = $1::uuid AND key = $2",
+    itest_pg_run("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = $1::uuid AND key = $2",
            second.id, k2);
     char other[40], o3[40];
     new_listing(&seller, other);
     buy_ok(&third, other, o3, NULL);
-    cr_assert_eq(pg_num("SELECT count(*) FROM idempotency_keys WHERE user_id = $1::uuid AND key = $2", second.id, k2),
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM idempotency_keys WHERE user_id = $1::uuid AND key = $2", second.id, k2),
                  0, "the expired record was swept");
-    cr_assert_eq(pg_num("SELECT count(*) FROM idempotency_keys WHERE created_at <= now() - interval '24 hours'", NULL,
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM idempotency_keys WHERE created_at <= now() - interval '24 hours'", NULL,
                         NULL),
                  0);
 }
@@ -732,12 +690,12 @@ Test(orders, a_cancelled_order_puts_the_listing_back_on_sale)
     cr_assert_str_eq(ijson_str(r.json, "listing", "status", NULL), "active");
     cr_assert_eq(ijson_int(r.json, "listing", "version", NULL), 3, "a new version");
     iresp_free(&r);
-    cr_assert_eq(pg_num("SELECT count(*) FROM orders WHERE id = $1::uuid AND refund_ref LIKE 'sbx_re_%'", order, NULL),
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM orders WHERE id = $1::uuid AND refund_ref LIKE 'sbx_re_%'", order, NULL),
                  1);
-    cr_assert_eq(pg_num("SELECT count(*) FROM ledger_entries WHERE order_id = $1::uuid AND kind = 'refund'", order,
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM ledger_entries WHERE order_id = $1::uuid AND kind = 'refund'", order,
                         NULL),
                  4);
-    cr_assert_eq(pg_num("SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries WHERE order_id = $1::uuid", order,
+    cr_assert_eq(itest_pg_num("SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries WHERE order_id = $1::uuid", order,
                         NULL),
                  0);
     /* It can be bought again. */
@@ -915,10 +873,10 @@ Test(orders, balances_follow_sale_delivery_and_cancel)
     act_ok(&seller, o3, "cancel", NULL, NULL);
     cr_assert_str_eq(balances(&seller), "EUR:32000:0,USD:0:0,");
     cr_assert_str_eq(balances(&buyer), "", "a buyer has no proceeds");
-    cr_assert_eq(pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE account = $1", itest_fmt("buyer:%s", buyer.id),
+    cr_assert_eq(itest_pg_num("SELECT sum(amount_minor) FROM ledger_entries WHERE account = $1", itest_fmt("buyer:%s", buyer.id),
                         NULL),
                  0, "the buyer's funding account nets to zero");
-    cr_assert_eq(pg_num("SELECT count(*) FROM ledger_entries WHERE order_id = $1::uuid AND kind = 'release'", o1, NULL),
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM ledger_entries WHERE order_id = $1::uuid AND kind = 'release'", o1, NULL),
                  2);
     /* A sale of the relisted item is held again. */
     char o4[40];
@@ -1033,7 +991,7 @@ Test(orders, review_rules)
     cr_assert_eq(r.status, 409, "%s", r.body);
     cr_assert_str_eq(iresp_error_code(&r), "already_reviewed");
     iresp_free(&r);
-    cr_assert_eq(pg_num("SELECT count(*) FROM reviews WHERE order_id = $1::uuid", d.order, NULL), 1);
+    cr_assert_eq(itest_pg_num("SELECT count(*) FROM reviews WHERE order_id = $1::uuid", d.order, NULL), 1);
     /* Without a comment, the comment is "". */
     deal_in_state(&seller, &buyer, "delivered", &d);
     r = review(&buyer, d.order, "{\"rating\":3}");

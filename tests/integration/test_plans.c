@@ -30,26 +30,6 @@ static const char *const READ_MODEL[] = {"listings", "sellers", "favorites", "re
 
 TestSuite(plans, .timeout = 180);
 
-/* A word no other test uses: letters only (word folding keeps it). */
-static const char *
-unique_word(void)
-{
-    static char w[24];
-    static unsigned counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long v = (unsigned long long)getpid() * 1000003ULL + (unsigned long long)ts.tv_nsec / 1000 +
-                           (unsigned long long)ts.tv_sec * 7919ULL + counter++;
-    size_t n = 0;
-    w[n++] = 'p';
-    for (int i = 0; i < 12; i++) {
-        w[n++] = (char)('a' + v % 26);
-        v /= 26;
-    }
-    w[n++] = 'q';
-    w[n] = '\0';
-    return w;
-}
 
 static long long
 seq_of(const struct iresp *r)
@@ -211,7 +191,7 @@ Test(plans, every_read_model_query_uses_an_index)
     itest_user_new(&buyer, "PlanBuyer");
     itest_user_new(&fan, "PlanFan");
     char word[32];
-    snprintf(word, sizeof(word), "%s", unique_word());
+    snprintf(word, sizeof(word), "%s", itest_word('p'));
     char a[40], b[40], c[40];
     long long seq;
     new_listing(&seller, fmt("%s phone one", word), "phones", 12000, 52.52, 13.405,
@@ -254,11 +234,21 @@ Test(plans, every_read_model_query_uses_an_index)
         get_page(fmt("/api/v1/users/me/favorites?limit=1&cursor=%s", cur), fan.bearer);
     }
 
-    /* A review: buy, ship, confirm, review; the seller's reviews page by page. */
-    char order[40];
+    /* A review: an offer, accepted (the listing reserved: listing.reserved), bought with the offer
+     * (listing.sold), shipped, confirmed, reviewed; the seller's reviews page by page. */
+    char order[40], offer[40];
+    r = itest_http("POST", fmt("/api/v1/listings/%s/offers", c), (const char *const[]){buyer.bearer, NULL},
+                   "{\"amount_minor\":2500}");
+    cr_assert_eq(r.status, 201, "offer: %s", r.body);
+    snprintf(offer, sizeof(offer), "%s", ijson_str(r.json, "offer", "id", NULL));
+    iresp_free(&r);
+    r = itest_http("POST", fmt("/api/v1/offers/%s/accept", offer), (const char *const[]){seller.bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 200, "accept: %s", r.body);
+    settle(c, seq_of(&r));
+    iresp_free(&r);
     r = itest_http("POST", "/api/v1/orders",
                    (const char *const[]){buyer.bearer, fmt("Idempotency-Key: %s", itest_unique("plans")), NULL},
-                   fmt("{\"listing_id\":\"%s\",\"shipping_address\":" ADDRESS "}", c));
+                   fmt("{\"offer_id\":\"%s\",\"shipping_address\":" ADDRESS "}", offer));
     cr_assert_eq(r.status, 201, "buy: %s", r.body);
     snprintf(order, sizeof(order), "%s", ijson_str(r.json, "order", "id", NULL));
     iresp_free(&r);

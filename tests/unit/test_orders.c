@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "domain/idempotency.h"
 #include "domain/ledger.h"
+#include "domain/offer.h"
 #include "domain/order.h"
 #include "domain/payment.h"
 #include "domain/review.h"
@@ -70,9 +71,9 @@ Test(orders, a_valid_order_is_parsed_and_trimmed)
 {
     json_object *body;
     struct request *r = post("{" LISTING ",\"shipping_address\":" ADDRESS_OK "}", &body);
-    const char *listing;
+    const char *listing, *offer;
     struct order_address ad;
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_OK);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_OK);
     cr_assert_str_eq(listing, "0b5c8f1e-6d2a-4c8e-9f1a-3e4d5c6b7a81");
     cr_assert_str_eq(ad.name, "Ada Lovelace");
     cr_assert_null(ad.line2, "line2 is optional");
@@ -85,7 +86,7 @@ Test(orders, a_valid_order_is_parsed_and_trimmed)
     r = post("{" LISTING ",\"shipping_address\":{\"name\":\"A\",\"line1\":\"B\",\"line2\":\"Apt 3\",\"city\":\"C\","
              "\"postal_code\":\"1\",\"country\":\"FR\"}}",
              &body);
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_OK);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_OK);
     cr_assert_str_eq(ad.line2, "Apt 3");
 }
 
@@ -125,9 +126,9 @@ Test(orders, every_address_problem_is_named)
         snprintf(text, sizeof(text), "{" LISTING ",\"shipping_address\":%s}", cases[i].address);
         json_object *body;
         struct request *r = post(text, &body);
-        const char *listing;
+        const char *listing, *offer;
         struct order_address ad;
-        cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION, "%zu", i);
+        cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION, "%zu", i);
         cr_assert_not_null(problem(r, cases[i].field), "%zu: %s", i, cases[i].field);
     }
     snprintf(text, sizeof(text),
@@ -136,9 +137,9 @@ Test(orders, every_address_problem_is_named)
              long_name);
     json_object *body;
     struct request *r = post(text, &body);
-    const char *listing;
+    const char *listing, *offer;
     struct order_address ad;
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
     cr_assert_str_eq(problem(r, "shipping_address.name"), "must be 1 to 100 characters");
 }
 
@@ -146,13 +147,13 @@ Test(orders, listing_id_and_unknown_members)
 {
     json_object *body;
     struct request *r = post("{\"listing_id\":\"nope\",\"shipping_address\":" ADDRESS_OK ",\"qty\":2}", &body);
-    const char *listing;
+    const char *listing, *offer;
     struct order_address ad;
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
     cr_assert_not_null(problem(r, "listing_id"));
     cr_assert_str_eq(problem(r, "qty"), "unknown field");
     r = post("{}", &body);
-    cr_assert_eq(order_parse_create(r, body, &listing, &ad), MK_EVALIDATION);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
     cr_assert_str_eq(problem(r, "listing_id"), "is required");
     cr_assert_str_eq(problem(r, "shipping_address"), "is required");
 }
@@ -491,4 +492,77 @@ Test(orders, json_cursors_round_trip_and_refuse_edits)
     char *t = cursor_encode(A, "secret", "search:1:sort=newest", 5, "00000000-0000-4000-8000-000000000000");
     cr_assert_eq(cursor_decode_json(A, "secret", "search:1:sort=newest", t, &back), MK_EBADPARAM);
     json_object_put(key);
+}
+
+/* ---- offers ------------------------------------------------------------------------------ */
+
+Test(orders, buying_with_an_offer_id_instead_of_a_listing_id)
+{
+    json_object *body;
+    const char *listing, *offer;
+    struct order_address ad;
+    struct request *r = post("{\"offer_id\":\"0B5C8F1E-6D2A-4C8E-9F1A-3E4D5C6B7A81\",\"shipping_address\":" ADDRESS_OK "}",
+                             &body);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_OK);
+    cr_assert_null(listing);
+    cr_assert_str_eq(offer, "0B5C8F1E-6D2A-4C8E-9F1A-3E4D5C6B7A81");
+    r = post("{" LISTING ",\"offer_id\":\"0b5c8f1e-6d2a-4c8e-9f1a-3e4d5c6b7a81\",\"shipping_address\":" ADDRESS_OK "}",
+             &body);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
+    cr_assert_str_eq(problem(r, "offer_id"), "give listing_id or offer_id, not both");
+    r = post("{\"offer_id\":42,\"shipping_address\":" ADDRESS_OK "}", &body);
+    cr_assert_eq(order_parse_create(r, body, &listing, &offer, &ad), MK_EVALIDATION);
+    cr_assert_not_null(problem(r, "offer_id"));
+    cr_assert_null(problem(r, "listing_id"), "a bad offer_id is not a missing listing_id");
+}
+
+Test(orders, offer_amounts_are_json_integers)
+{
+    const char *bad[] = {"{\"amount_minor\":0}", "{\"amount_minor\":-5}", "{\"amount_minor\":1.5}",
+                         "{\"amount_minor\":\"5\"}", "{\"amount_minor\":100000001}", "{}",
+                         "{\"amount_minor\":5,\"x\":1}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_object *body;
+        long long amount;
+        struct request *r = post(bad[i], &body);
+        cr_assert_eq(offer_parse_amount(r, body, &amount), MK_EVALIDATION, "%s", bad[i]);
+    }
+    json_object *body;
+    long long amount;
+    struct request *r = post("{\"amount_minor\":4999}", &body);
+    cr_assert_eq(offer_parse_amount(r, body, &amount), MK_OK);
+    cr_assert_eq(amount, 4999);
+}
+
+Test(orders, who_may_move_an_offer_and_when)
+{
+    struct offer o = {.buyer_id = "b", .seller_id = "s", .status = "open", .turn = "seller"};
+    /* Not a party: 404 before anything else, even for an accept on a sold listing. */
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "x", &o, "sold"), MK_ENOTFOUND);
+    /* In turn. */
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "s", &o, "active"), MK_OK);
+    cr_assert_eq(offer_check(OFFER_COUNTER, "s", &o, "active"), MK_OK);
+    cr_assert_eq(offer_check(OFFER_DECLINE, "s", &o, "active"), MK_OK);
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "b", &o, "active"), MK_EFORBIDDEN);
+    cr_assert_eq(offer_check(OFFER_WITHDRAW, "b", &o, "active"), MK_OK, "the buyer withdraws in any turn");
+    cr_assert_eq(offer_check(OFFER_WITHDRAW, "s", &o, "active"), MK_EFORBIDDEN);
+    /* An accept on a listing that is not active: listing_not_available whatever the offer's state. */
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "s", &o, "reserved"), MK_ENOTAVAILABLE);
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "b", &o, "reserved"), MK_ENOTAVAILABLE);
+    cr_assert_eq(offer_check(OFFER_COUNTER, "s", &o, "draft"), MK_ENOTAVAILABLE);
+    cr_assert_eq(offer_check(OFFER_DECLINE, "s", &o, "draft"), MK_OK, "declining needs no active listing");
+    o.status = "declined";
+    o.turn = NULL;
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "s", &o, "reserved"), MK_ENOTAVAILABLE);
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "s", &o, "active"), MK_ETRANSITION);
+    cr_assert_eq(offer_check(OFFER_COUNTER, "b", &o, "active"), MK_ETRANSITION);
+    cr_assert_eq(offer_check(OFFER_WITHDRAW, "b", &o, "active"), MK_ETRANSITION);
+    /* Open but past its time: as good as expired. */
+    o.status = "open";
+    o.turn = "buyer";
+    o.overdue = true;
+    cr_assert_eq(offer_check(OFFER_ACCEPT, "b", &o, "active"), MK_ETRANSITION);
+    cr_assert_eq(offer_check(OFFER_WITHDRAW, "b", &o, "active"), MK_ETRANSITION);
+    cr_assert(offer_status_valid("completed"));
+    cr_assert(!offer_status_valid("pending"));
 }
