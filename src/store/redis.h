@@ -40,7 +40,7 @@ void redis_close(struct redis_store *rs);
 
 /*
  * Run a command (hiredis format). *out (may be NULL) receives the reply, owned by arena.
- * Returns MK_OK (also for a Redis error reply: check reply->type), or MK_EUNAVAILABLE
+ * Returns MK_OK (also for a Redis error reply: redis_reply_error), or MK_EUNAVAILABLE
  * when Redis cannot be reached or timed out (the connection is dropped and re-opened later).
  */
 int redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...);
@@ -51,7 +51,8 @@ int redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int arg
 
 /*
  * Send n commands in one round trip and read their n replies into out[0..n) (owned by
- * arena). MK_OK (check each reply's type) or MK_EUNAVAILABLE (then no reply is set).
+ * arena). MK_OK (read each with the redis_reply_* readers) or MK_EUNAVAILABLE (then no
+ * reply is set).
  */
 int redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out);
 
