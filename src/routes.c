@@ -34,10 +34,12 @@ const struct route routes[] = {
 
     /* catalogue */
     {"GET", "/api/v1/categories", query_categories, Q},
+    {"GET", "/api/v1/categories/{slug}/price-insights", query_price_insights, Q},
     {"GET", "/api/v1/listings", query_browse, Q},
     {"POST", "/api/v1/listings", command_create_listing, C},
     {"GET", "/api/v1/listings/{id}", query_listing, Q},
     {"GET", "/l/{id}", query_listing_page, Q},   /* the listing's HTML page, cached by nginx */
+    {"GET", "/api/v1/listings/{id}/similar", query_similar, Q},
     {"PATCH", "/api/v1/listings/{id}", command_update_listing, C},
     {"DELETE", "/api/v1/listings/{id}", command_delete_listing, C},
     {"POST", "/api/v1/listings/{id}/images/uploads", command_image_upload, C},

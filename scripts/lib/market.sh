@@ -61,6 +61,8 @@ webhook_secret_key = $(cat "$hook_key_file")
 webhook_backoff_scale_pct = ${MARKET_WEBHOOK_BACKOFF_SCALE_PCT:-$backoff}
 deliverer_poll_ms = 500
 CONF
+    # The test stack folds views every 300 ms, so test_insights polls for seconds, not tens.
+    if [ "$MARKET_STACK" = test ]; then echo "views_fold_ms = 300" >>"$MARKET_CONFIG"; fi
 }
 
 market_migrate() {

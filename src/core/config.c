@@ -81,6 +81,8 @@ static const struct opt opts[] = {
     I(webhook_backoff_scale_pct, 100, 1, 100),
     I(deliverer_processes, 2, 1, 8),
     I(deliverer_poll_ms, 1000, 10, 60000),
+    I(views_fold_ms, 10000, 100, 60000),
+    I(insights_cache_ttl_s, 30, 0, 60),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

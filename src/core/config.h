@@ -75,6 +75,9 @@ struct config {
     int webhook_backoff_scale_pct; /* retry delays scaled by this percentage: 100 in production, small on test stacks */
     int deliverer_processes;       /* supervised deliverer processes (deliveries are claimed, so any number) */
     int deliverer_poll_ms;         /* fallback poll when no NOTIFY came */
+    /* insights (issue 13) */
+    int views_fold_ms;         /* how often the active projector folds view counts into the read model */
+    int insights_cache_ttl_s;  /* Redis cache of price insights and similar items */
 };
 
 /* Fill c with the defaults. Strings are heap copies owned by c. */

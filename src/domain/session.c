@@ -104,33 +104,30 @@ is_write(const struct request *r)
     return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 && strcmp(r->method, "OPTIONS") != 0;
 }
 
-/*
- * The session of r, without answering anything: MK_OK, MK_EUNAUTH, MK_EFORBIDDEN or
- * MK_EUNAVAILABLE, with *problem saying why. Slides the expiry (and re-sends the cookie)
- * on success.
- */
-static int
-lookup(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out,
-       const char **token_out, const char **problem)
+/* The Redis key of r's session token, or NULL (with *problem) when r carries none or a
+ * malformed one. */
+static char *
+request_key(struct request *r, bool *via_cookie, const char **token, const char **problem)
 {
-    bool via_cookie, malformed;
-    const char *token = token_of(r, &via_cookie, &malformed);
-    memset(out, 0, sizeof(*out));
-    if (token_out != NULL) {
-        *token_out = NULL;
-    }
-    if (token == NULL) {
+    bool malformed;
+    *token = token_of(r, via_cookie, &malformed);
+    if (*token == NULL) {
         *problem = malformed ? "the Authorization header must be \"Bearer TOKEN\"" : "authentication is required";
-        return MK_EUNAUTH;
+        return NULL;
     }
-    if (!session_token_valid(token)) {
+    if (!session_token_valid(*token)) {
         *problem = "the session token is not valid";
-        return MK_EUNAUTH;
+        return NULL;
     }
-    char *key = session_key(r->arena, token);
-    redisReply *reply;
-    int rc = redis_cmd(rs, r->arena, &reply, "GET %s", key);
-    if (rc != MK_OK || redis_reply_error(reply)) {
+    return session_key(r->arena, *token);
+}
+
+/* Check the session value that GET key answered (reply), enforce the Origin rule, slide. */
+static int
+check_reply(struct request *r, struct redis_store *rs, const struct config *cfg, const char *key, bool via_cookie,
+            const redisReply *reply, struct session *out, const char **problem)
+{
+    if (redis_reply_error(reply)) {
         *problem = "sessions are unavailable; retry later";
         return MK_EUNAVAILABLE;
     }
@@ -157,17 +154,71 @@ lookup(struct request *r, struct redis_store *rs, const struct config *cfg, stru
         snprintf(value, sizeof(value), "%s %lld", user_id, expires_at);
         if (redis_cmd(rs, r->arena, NULL, "SET %s %s EX %d XX", key, value, cfg->session_ttl_s) == MK_OK &&
             via_cookie) {
-            session_set_cookie(r, token, cfg->session_ttl_s);
+            session_set_cookie(r, session_token_of(r), cfg->session_ttl_s);
         }
     }
     memcpy(out->user_id, user_id, sizeof(out->user_id));
     r->user_id = arena_strdup(r->arena, user_id);
     out->expires_at = expires_at;
     out->via_cookie = via_cookie;
+    return MK_OK;
+}
+
+/*
+ * The session of r, without answering anything: MK_OK, MK_EUNAUTH, MK_EFORBIDDEN or
+ * MK_EUNAVAILABLE, with *problem saying why. Slides the expiry (and re-sends the cookie)
+ * on success.
+ */
+static int
+lookup(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out,
+       const char **token_out, const char **problem)
+{
+    bool via_cookie;
+    const char *token;
+    memset(out, 0, sizeof(*out));
     if (token_out != NULL) {
+        *token_out = NULL;
+    }
+    char *key = request_key(r, &via_cookie, &token, problem);
+    if (key == NULL) {
+        return MK_EUNAUTH;
+    }
+    redisReply *reply;
+    if (redis_cmd(rs, r->arena, &reply, "GET %s", key) != MK_OK) {
+        *problem = "sessions are unavailable; retry later";
+        return MK_EUNAVAILABLE;
+    }
+    int rc = check_reply(r, rs, cfg, key, via_cookie, reply, out, problem);
+    if (rc == MK_OK && token_out != NULL) {
         *token_out = token;
     }
-    return MK_OK;
+    return rc;
+}
+
+const char *
+session_token_of(struct request *r)
+{
+    bool via_cookie, malformed;
+    return token_of(r, &via_cookie, &malformed);
+}
+
+char *
+session_request_key(struct request *r)
+{
+    bool via_cookie;
+    const char *token, *problem;
+    return request_key(r, &via_cookie, &token, &problem);
+}
+
+int
+session_identify_reply(struct request *r, struct redis_store *rs, const struct config *cfg, const char *key,
+                       const redisReply *reply, struct session *out)
+{
+    bool via_cookie, malformed;
+    const char *problem;
+    memset(out, 0, sizeof(*out));
+    (void)token_of(r, &via_cookie, &malformed);
+    return check_reply(r, rs, cfg, key, via_cookie, reply, out, &problem);
 }
 
 int

@@ -62,6 +62,18 @@ int session_authenticate(struct request *r, struct redis_store *rs, const struct
  * MK_OK with *out, or the error code, with nothing answered or recorded on r. */
 int session_identify(struct request *r, struct redis_store *rs, const struct config *cfg, struct session *out);
 
+/* The Redis key of the session token r carries ("session:<hex>"), or NULL when it carries
+ * none or a malformed one; with session_identify_reply, a read can fetch the session in the
+ * same round trip as something else (redis_pipeline). */
+char *session_request_key(struct request *r);
+
+/* session_identify on the reply to GET key fetched by the caller. */
+int session_identify_reply(struct request *r, struct redis_store *rs, const struct config *cfg, const char *key,
+                           const redisReply *reply, struct session *out);
+
+/* The token r carries (Authorization bearer, else the sid cookie) as sent, or NULL. */
+const char *session_token_of(struct request *r);
+
 /* Set-Cookie for the session token (max_age seconds), or clearing it when token is NULL. */
 void session_set_cookie(struct request *r, const char *token, int max_age);
 

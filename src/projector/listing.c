@@ -26,9 +26,14 @@ listing_indexes(struct projection_ctx *p, const char *coll)
         BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("geo", BCON_UTF8("2dsphere")),
         BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1)),
+        /* Price insights (query/insights.c): sales of a category in a time window, over the
+         * sold listings only (partial); status leads so that it beats status_category_created
+         * for {status: "sold", category_path, sold_us: {$gte}} on the stand-in's score too. */
+        BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "sold_us", BCON_INT32(1)),
     };
     const char *names[] = {"status_category_created", "status_created", "status_price", "seller_status_created",
-                           "geo_2dsphere", "status_keywords"};
+                           "geo_2dsphere", "status_keywords", "status_category_sold"};
+    bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
     size_t n = sizeof(keys) / sizeof(keys[0]);
     bson_t *cmd = mongo_own(p->arena, bson_new()), arr;
     BSON_APPEND_UTF8(cmd, "createIndexes", coll);
@@ -41,6 +46,9 @@ listing_indexes(struct projection_ctx *p, const char *coll)
         bson_append_document_begin(&arr, key, -1, &idx);
         BSON_APPEND_DOCUMENT(&idx, "key", mongo_own(p->arena, keys[i]));
         BSON_APPEND_UTF8(&idx, "name", names[i]);
+        if (partial[i] != NULL) {
+            BSON_APPEND_DOCUMENT(&idx, "partialFilterExpression", mongo_own(p->arena, partial[i]));
+        }
         bson_append_document_end(&arr, &idx);
     }
     bson_append_array_end(cmd, &arr);
@@ -99,6 +107,20 @@ append_words(struct projection_ctx *p, bson_t *b, json_object *payload)
     char *all = arena_sprintf(p->arena, "%s %s", title != NULL ? title : "", description != NULL ? description : "");
     n = search_words(p->arena, all, words, MAX_KEYWORDS);
     append_word_array(b, "keywords", words, n);
+}
+
+/* sold_us, the time of the sale (price insights): the listing.sold event's own time, so a
+ * rebuild gives the same value; null once the listing is not sold (a cancelled sale
+ * relists it); other events of a sold listing leave it as it is. */
+static void
+append_sold(bson_t *b, const struct outbox_row *ev, json_object *payload)
+{
+    const char *status = json_object_get_string(json_object_object_get(payload, "status"));
+    if (strcmp(ev->event_type, "listing.sold") == 0) {
+        BSON_APPEND_INT64(b, "sold_us", (int64_t)ev->created_ms * 1000);
+    } else if (status == NULL || strcmp(status, "sold") != 0) {
+        BSON_APPEND_NULL(b, "sold_us");
+    }
 }
 
 /* {id, display_name, rating} of the seller from `sellers` (nulls when missing); looked up
@@ -197,6 +219,7 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
         json_object_put(client);
     }
     if (rc == MK_OK) {
+        append_sold(&fields, ev, payload);
         append_words(p, &fields, payload);
         BSON_APPEND_DOCUMENT_BEGIN(&fields, "geo", &geo);
         BSON_APPEND_UTF8(&geo, "type", "Point");
@@ -209,6 +232,7 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
     }
     if (rc == MK_OK) {
         BSON_APPEND_INT64(&on_insert, "favorites", 0);
+        BSON_APPEND_INT64(&on_insert, "views", 0);   /* the fold job's (projector/views.c) */
         rc = projection_upsert_versioned(p, "listings", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
         if (rc == PROJ_APPLIED) {
             recount_seller(p, seller_id);

@@ -140,6 +140,12 @@ void invalidate_user(struct projection_ctx *p, const char *user_id);
 void invalidate_seller_listings(struct projection_ctx *p, const char *seller_id);
 void invalidate_catalog(struct projection_ctx *p);   /* search pages only */
 
+/* Views (projector/views.c), run by the active projector only: fold views:dirty into
+ * listing_views and the read model's `views` (MK_OK, 1 when more is waiting, or an error);
+ * after a rebuild, mark every listing with views dirty once. */
+int views_fold(struct worker *w, arena_t *a);
+int views_refold(struct worker *w, arena_t *a);
+
 /* The batch's copy of a seller's listing embed, or NULL; remember one (copied); forget one
  * whose name or rating just changed (projector/invalidate.c). */
 const bson_t *seller_embed_find(struct projection_ctx *p, const char *seller_id);

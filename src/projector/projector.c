@@ -36,6 +36,8 @@ struct projector {
     bool once;                  /* exit when caught up (the --rebuild command) */
     struct cachestats cachestats; /* nginx cache outcomes, from its access log */
     double next_backlog;
+    double next_fold;           /* views fold job (projector/views.c): when it runs next */
+    bool refold;                /* a rebuild completed: give the new read model its views */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -332,6 +334,7 @@ step(struct projector *p)
     if (caught_up && p->rebuilding) {
         p->rebuilding = false;
         rebuilt = true;
+        p->refold = true;
         log_info("projector: rebuild of generation %lld complete", p->generation);
     }
     if (done == 0 && !rebuilt && caught_up) {
@@ -352,6 +355,25 @@ step(struct projector *p)
         return rc;
     }
     return caught_up ? 1 : MK_OK;
+}
+
+/* The views fold job, every views_fold_ms while active: here, between batches, because the
+ * active projector is exactly one process (the advisory lock) with every handle it needs,
+ * and a standby takes the job over with the lock. A pass is bounded (a few batches of
+ * listing-days), so events wait for it at most a few milliseconds. */
+static void
+fold_views(struct projector *p)
+{
+    double now = clock_mono();
+    if (now < p->next_fold || p->rebuilding) {
+        return;
+    }
+    p->next_fold = now + p->w.cfg->views_fold_ms / 1000.0;
+    if (p->refold && views_refold(&p->w, p->arena) == MK_OK) {
+        p->refold = false;
+    }
+    for (int pass = 0; pass < 8 && views_fold(&p->w, p->arena) == 1; pass++) {
+    }
 }
 
 static int
@@ -396,6 +418,7 @@ run(struct projector *p)
             update_backlog(p);
             p->next_backlog = now + 0.25;
         }
+        fold_views(p);
         if (rc == MK_OK) {
             continue; /* a full batch: there may be more */
         }

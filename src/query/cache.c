@@ -20,15 +20,13 @@ count(struct worker *w, bool hit)
 }
 
 bool
-cache_get(struct request *r, const char *key, struct cached *out)
+cache_parse(struct request *r, const redisReply *reply, struct cached *out)
 {
     struct worker *w = r->worker;
-    redisReply *reply;
     memset(out, 0, sizeof(*out));
-    const char *entry = NULL;
     size_t len = 0;
-    if (redis_cmd(&w->redis, r->arena, &reply, "GET %s", key) != MK_OK ||
-        (entry = redis_reply_str(reply, &len)) == NULL) {
+    const char *entry = redis_reply_str(reply, &len);
+    if (entry == NULL) {
         count(w, false);
         return false;
     }
@@ -44,6 +42,17 @@ cache_get(struct request *r, const char *key, struct cached *out)
     out->body = arena_strndup(r->arena, nl + 1, out->len);
     count(w, true);
     return true;
+}
+
+bool
+cache_get(struct request *r, const char *key, struct cached *out)
+{
+    struct worker *w = r->worker;
+    redisReply *reply;
+    if (redis_cmd(&w->redis, r->arena, &reply, "GET %s", key) != MK_OK) {
+        reply = NULL;
+    }
+    return cache_parse(r, reply, out);
 }
 
 /* Store unless the entry is a stale marker (the projector's, see invalidate.c) or holds a
@@ -115,20 +124,33 @@ cache_public_headers(struct request *r)
 }
 
 int
-cache_read_doc(struct request *r, const char *key, const char *collection, const char *id, const bson_t **doc)
+cache_read_doc_via(struct request *r, const char *key, cache_lookup_fn *lookup, void *ctx, const char *collection,
+                   const char *id, const bson_t **doc, struct cached *hit)
 {
     long long min_seq;
     int rc = readmodel_min_seq(r, &min_seq);
     *doc = NULL;
+    if (hit != NULL) {
+        memset(hit, 0, sizeof(*hit));
+    }
     if (rc != MK_OK) {
         return rc;
     }
     struct cached c;
-    if (cache_get(r, key, &c) && c.seq >= min_seq) {
+    if ((lookup != NULL ? lookup(r, key, &c, ctx) : cache_get(r, key, &c)) && c.seq >= min_seq) {
+        if (hit != NULL) {
+            *hit = c;
+        }
         cache_public_headers(r);
         return cache_respond(r, &c);
     }
     return readmodel_get(r, collection, id, doc);
+}
+
+int
+cache_read_doc(struct request *r, const char *key, const char *collection, const char *id, const bson_t **doc)
+{
+    return cache_read_doc_via(r, key, NULL, NULL, collection, id, doc, NULL);
 }
 
 int

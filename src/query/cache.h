@@ -36,6 +36,10 @@ struct cached {
 /* Look key up. True on a hit with a body (a bare marker is a miss); counts hits and misses. */
 bool cache_get(struct request *r, const char *key, struct cached *out);
 
+/* cache_get on a reply fetched by the caller (NULL: Redis could not answer). */
+struct redisReply;
+bool cache_parse(struct request *r, const struct redisReply *reply, struct cached *out);
+
 /* Store an answer under key for ttl_s seconds unless the entry holds a newer seq. */
 void cache_put(struct request *r, const char *key, long long seq, const char *etag, const char *body, size_t len,
                int ttl_s);
@@ -59,6 +63,15 @@ int cache_respond(struct request *r, const struct cached *c);
  * is document _id = id of collection (readmodel_get: MK_ENOTFOUND, MK_EUNAVAILABLE, ...).
  */
 int cache_read_doc(struct request *r, const char *key, const char *collection, const char *id, const bson_t **doc);
+
+/* A cache lookup standing in for cache_get (the same contract), ctx being the caller's:
+ * for a read that fetches more in the same round trip. */
+typedef bool cache_lookup_fn(struct request *r, const char *key, struct cached *out, void *ctx);
+
+/* cache_read_doc looking key up with lookup(r, key, out, ctx) (NULL: cache_get). When r is
+ * answered from the entry, *hit (may be NULL) receives it; else its body is NULL. */
+int cache_read_doc_via(struct request *r, const char *key, cache_lookup_fn *lookup, void *ctx, const char *collection,
+                       const char *id, const bson_t **doc, struct cached *hit);
 
 /*
  * The end of such a read: answer out as a public catalogue document (ETag etag, NULL for

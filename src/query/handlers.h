@@ -20,6 +20,8 @@ int query_orders(struct request *r);
 int query_order(struct request *r);
 int query_balance(struct request *r);
 int query_user_reviews(struct request *r);
+int query_price_insights(struct request *r);
+int query_similar(struct request *r);
 int query_offers(struct request *r);
 int query_offer(struct request *r);
 

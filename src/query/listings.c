@@ -10,6 +10,7 @@
 #include "query/handlers.h"
 #include "query/listing_page.h"
 #include "query/readmodel.h"
+#include "query/views.h"
 #include "worker.h"
 
 int
@@ -22,7 +23,12 @@ query_listing(struct request *r)
     }
     char *key = arena_sprintf(r->arena, "cache:listing:%s", id);
     const bson_t *doc;
-    int rc = cache_read_doc(r, key, "listings", id, &doc);
+    struct viewer viewer;
+    struct cached hit;
+    int rc = cache_read_doc_via(r, key, views_cached_read, &viewer, "listings", id, &doc, &hit);
+    if (hit.body != NULL) {
+        views_count(r, id, views_body_seller(r, hit.body, hit.len), &viewer);
+    }
     if (rc != MK_OK || doc == NULL) {
         return rc == MK_ENOTFOUND ? http_fail(r, rc, "no such listing") : rc;
     }
@@ -42,6 +48,7 @@ query_listing(struct request *r)
         json_object_object_add(out, "listing", readmodel_listing_json(doc));
         return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));
     }
+    views_count(r, id, readmodel_str(doc, "seller_id"), &viewer);
     json_object *out = http_json_own(r, json_object_new_object());
     json_object_object_add(out, "listing", readmodel_listing_json(doc));
     return cache_answer_doc(r, key, doc, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));

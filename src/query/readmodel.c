@@ -182,7 +182,7 @@ readmodel_to_json(const bson_t *doc)
 static const char *const LISTING_FIELDS[] = {
     "id",       "seller_id",  "title",  "description", "category", "condition",  "price_minor", "currency",
     "location", "attributes", "images", "status",      "version",  "created_at", "updated_at",  "seller",
-    "favorites", NULL,
+    "favorites", "views", NULL,
 };
 
 json_object *

@@ -165,6 +165,17 @@ mongo_find_all(struct mongo_store *ms, arena_t *arena, const char *coll, const b
 }
 
 int
+mongo_aggregate_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *pipeline,
+                    const bson_t *opts, const bson_t ***docs, size_t *n)
+{
+    struct collect c = {.arena = arena};
+    int rc = mongo_aggregate_each(ms, coll, pipeline, opts, collect_doc, &c);
+    *docs = c.docs;
+    *n = rc == MK_OK ? c.n : 0;
+    return rc;
+}
+
+int
 mongo_find_one(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *filter,
                const bson_t *opts, const bson_t **out)
 {
@@ -231,6 +242,33 @@ mongo_replace_one(struct mongo_store *ms, const char *coll, const bson_t *filter
                   const bson_t *opts, long long *matched)
 {
     return write_op(ms, W_REPLACE_ONE, coll, filter, doc, opts, matched);
+}
+
+int
+mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
+                  const bson_t *const *updates, size_t n)
+{
+    if (n == 0) {
+        return MK_OK;
+    }
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_BOOL(&opts, "ordered", false);
+    mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(c, &opts);
+    bson_destroy(&opts);
+    bson_error_t err;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        ok = mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], NULL, &err);
+    }
+    bson_t reply;
+    if (ok) {
+        ok = mongoc_bulk_operation_execute(bulk, &reply, &err) != 0;
+        bson_destroy(&reply);
+    }
+    mongoc_bulk_operation_destroy(bulk);
+    mongoc_collection_destroy(c);
+    return ok ? MK_OK : mongo_result(&err, "bulk update");
 }
 
 int

@@ -70,6 +70,10 @@ int mongo_find_one(struct mongo_store *ms, arena_t *arena, const char *coll, con
 int mongo_find_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *filter,
                    const bson_t *opts, const bson_t ***docs, size_t *n);
 
+/* The same for an aggregation (bound it with $limit or $group). */
+int mongo_aggregate_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *pipeline,
+                        const bson_t *opts, const bson_t ***docs, size_t *n);
+
 /* The number of documents matching filter (opts may be NULL). */
 int mongo_count(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *opts, long long *n);
 
@@ -81,6 +85,10 @@ int mongo_update_many(struct mongo_store *ms, const char *coll, const bson_t *fi
                       const bson_t *opts, long long *matched);
 int mongo_replace_one(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *doc,
                       const bson_t *opts, long long *matched);
+
+/* n updateOne operations (filters[i], updates[i]) on coll in one unordered bulk write. */
+int mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
+                      const bson_t *const *updates, size_t n);
 
 /* A write command on coll's database ({createIndexes: coll, indexes: [...]} ...). */
 int mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd);

@@ -30,6 +30,23 @@ drop(struct redis_store *rs)
         redisFree(rs->ctx);
         rs->ctx = NULL;
     }
+    rs->pending = 0;
+}
+
+/* Read and drop the replies of earlier redis_send commands (they are usually in the socket
+ * buffer already). A failure drops the connection; the caller then opens a new one. */
+static void
+drain(struct redis_store *rs)
+{
+    while (rs->pending > 0 && rs->ctx != NULL) {
+        void *reply = NULL;
+        if (redisGetReply(rs->ctx, &reply) != REDIS_OK || reply == NULL) {
+            drop(rs);
+            return;
+        }
+        freeReplyObject(reply);
+        rs->pending--;
+    }
 }
 
 void
@@ -51,6 +68,7 @@ connect_now(struct redis_store *rs)
     if (now < rs->next_attempt) {
         return NULL;
     }
+    rs->pending = 0;
     struct timeval tv = {rs->timeout_ms / 1000, (rs->timeout_ms % 1000) * 1000};
     redisContext *c = rs->socket[0] != '\0' ? redisConnectUnixWithTimeout(rs->socket, tv)
                                             : redisConnectWithTimeout(rs->host, rs->port, tv);
@@ -115,6 +133,7 @@ redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *
     }
     bool reused = rs->ctx != NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
+        drain(rs);
         if (connect_now(rs) == NULL) {
             return MK_EUNAVAILABLE;
         }
@@ -140,6 +159,7 @@ redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, c
     }
     bool reused = rs->ctx != NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
+        drain(rs);
         if (connect_now(rs) == NULL) {
             return MK_EUNAVAILABLE;
         }
@@ -151,6 +171,69 @@ redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, c
         return finish(rs, arena, reply, out);
     }
     return MK_EUNAVAILABLE;
+}
+
+static bool
+append_all(redisContext *c, const struct redis_argv *cmds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out)
+{
+    bool reused = rs->ctx != NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        drain(rs);
+        if (connect_now(rs) == NULL || !append_all(rs->ctx, cmds, n)) {
+            drop(rs);
+            return MK_EUNAVAILABLE;
+        }
+        int got = 0;
+        for (; got < n; got++) {
+            void *reply = NULL;
+            if (redisGetReply(rs->ctx, &reply) != REDIS_OK || reply == NULL) {
+                break;
+            }
+            arena_cleanup_add(arena, free_reply, reply);
+            out[got] = reply;
+        }
+        if (got == n) {
+            return MK_OK;
+        }
+        bool retry = got == 0 && reused && attempt == 0 && stale_connection(rs->ctx);
+        log_warn("redis: %s", rs->ctx->errstr);
+        drop(rs);
+        if (!retry) {
+            return MK_EUNAVAILABLE;
+        }
+    }
+    return MK_EUNAVAILABLE;
+}
+
+int
+redis_send(struct redis_store *rs, const struct redis_argv *cmds, int n)
+{
+    drain(rs);
+    if (connect_now(rs) == NULL || !append_all(rs->ctx, cmds, n)) {
+        drop(rs);
+        return MK_EUNAVAILABLE;
+    }
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(rs->ctx, &done) != REDIS_OK) {
+            log_warn("redis: %s", rs->ctx->errstr);
+            drop(rs);
+            return MK_EUNAVAILABLE;
+        }
+    }
+    rs->pending += n;
+    return MK_OK;
 }
 
 bool
@@ -185,4 +268,16 @@ redis_reply_int(const redisReply *reply, long long *out)
     }
     *out = reply->integer;
     return true;
+}
+
+size_t
+redis_reply_count(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+}
+
+const redisReply *
+redis_reply_at(const redisReply *reply, size_t i)
+{
+    return i < redis_reply_count(reply) ? reply->element[i] : NULL;
 }

@@ -22,6 +22,14 @@ struct redis_store {
     int timeout_ms;
     double next_attempt;
     int backoff_ms;
+    int pending;         /* replies of redis_send commands not read yet */
+};
+
+/* One command of a pipeline: argv[0..argc) (argvlen NULL: C strings). */
+struct redis_argv {
+    int argc;
+    const char **argv;
+    const size_t *argvlen;
 };
 
 /* Initialise (no connection yet); strings are copied. */
@@ -32,7 +40,7 @@ void redis_close(struct redis_store *rs);
 
 /*
  * Run a command (hiredis format). *out (may be NULL) receives the reply, owned by arena.
- * Returns MK_OK (also for a Redis error reply: check reply->type), or MK_EUNAVAILABLE
+ * Returns MK_OK (also for a Redis error reply: redis_reply_error), or MK_EUNAVAILABLE
  * when Redis cannot be reached or timed out (the connection is dropped and re-opened later).
  */
 int redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...);
@@ -41,6 +49,21 @@ int redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const ch
 int redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, const char **argv,
                const size_t *argvlen);
 
+/*
+ * Send n commands in one round trip and read their n replies into out[0..n) (owned by
+ * arena). MK_OK (read each with the redis_reply_* readers) or MK_EUNAVAILABLE (then no
+ * reply is set).
+ */
+int redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out);
+
+/*
+ * Send n commands without waiting for their replies: they are written to the socket now
+ * and their replies are read (and dropped) by the next command on this connection, so a
+ * caller pays a write, not a round trip. For commands whose outcome nobody waits for (view
+ * counters). MK_OK, or MK_EUNAVAILABLE when nothing could be sent.
+ */
+int redis_send(struct redis_store *rs, const struct redis_argv *cmds, int n);
+
 /* Readers of a reply (NULL reads as no reply): an error reply; a nil reply; the text of a
  * string or status reply (*len may be NULL; NULL for any other reply); the number of an
  * integer reply (false for any other reply). */
@@ -48,5 +71,10 @@ bool redis_reply_error(const redisReply *reply);
 bool redis_reply_nil(const redisReply *reply);
 const char *redis_reply_str(const redisReply *reply, size_t *len);
 bool redis_reply_int(const redisReply *reply, long long *out);
+
+/* The elements of an array reply: their number (0 for any other reply) and element i (NULL
+ * past the end). */
+size_t redis_reply_count(const redisReply *reply);
+const redisReply *redis_reply_at(const redisReply *reply, size_t i);
 
 #endif

@@ -161,6 +161,21 @@ review_renamed(void *arg)
     return found;
 }
 
+/* The listing's views as the read model holds them (read directly: no view is counted). */
+static bool
+viewed_once(void *arg)
+{
+    mongoc_client_t *m = itest_mongo();
+    mongoc_collection_t *coll = mongoc_client_get_collection(m, "market", "listings");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8((const char *)arg), "views", BCON_INT64(1));
+    bson_error_t err;
+    int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL, &err);
+    bson_destroy(filter);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(m);
+    return n == 1;
+}
+
 Test(plans, every_read_model_query_uses_an_index)
 {
     mongoc_client_t *client = itest_mongo();
@@ -267,6 +282,16 @@ Test(plans, every_read_model_query_uses_an_index)
     struct poll_reviews renamed = {seller.id};
     cr_assert(itest_poll(10000, review_renamed, &renamed), "the reviewer's new name reached the review");
 
+    /* Insights (query/insights.c, projector/views.c): price insights over a category with a
+     * sale and over a parent category with a condition, similar items (the category, then its
+     * parent), and a counted view that the projector's fold job sets on the listing. */
+    get_page("/api/v1/categories/furniture/price-insights", NULL);
+    get_page("/api/v1/categories/electronics/price-insights?condition=good&currency=EUR", NULL);
+    get_page(fmt("/api/v1/listings/%s/similar?limit=24", a), NULL);
+    get_page(fmt("/api/v1/listings/%s/similar?limit=1", b), NULL);
+    get_page(fmt("/api/v1/listings/%s", b), fan.bearer);
+    cr_assert(itest_poll(15000, viewed_once, b), "the view of b was folded into the read model");
+
     profile_level(db, 0);
 
     /* Every profiled operation on a read-model collection since the start. */
@@ -275,7 +300,7 @@ Test(plans, every_read_model_query_uses_an_index)
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(profile, filter, NULL, NULL);
     const bson_t *doc;
     int scans = 0, checked = 0, browse = 0, counts = 0, listing_updates = 0, favorites = 0, reviews = 0,
-        review_updates = 0;
+        review_updates = 0, insights = 0, similar = 0, view_reads = 0, view_updates = 0;
     char failures[8192] = "";
     while (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
@@ -309,6 +334,10 @@ Test(plans, every_read_model_query_uses_an_index)
             browse += aggregate && strstr(json, "\"status\" : \"active\"") != NULL;
             counts += aggregate && strstr(json, "\"$group\"") != NULL;
             listing_updates += strcmp(op, "update") == 0 && strstr(json, "\"seller_id\"") != NULL;
+            insights += aggregate && strstr(json, "\"$push\"") != NULL;
+            similar += aggregate && strstr(json, "\"$ne\"") != NULL;
+            view_reads += strcmp(op, "query") == 0 && strstr(json, "\"$in\"") != NULL;
+            view_updates += strcmp(op, "update") == 0 && strstr(json, "\"views\"") != NULL;
         } else if (strcmp(name, "favorites") == 0) {
             favorites += strcmp(op, "query") == 0;
         } else if (strcmp(name, "reviews") == 0) {
@@ -333,4 +362,8 @@ Test(plans, every_read_model_query_uses_an_index)
     cr_expect_geq(favorites, 2, "favourites reads profiled: %d", favorites);
     cr_expect_geq(reviews, 1, "review reads profiled: %d", reviews);
     cr_expect_geq(review_updates, 1, "reviewer renames profiled: %d", review_updates);
+    cr_expect_geq(insights, 4, "price-insight aggregations (sold and active, twice) profiled: %d", insights);
+    cr_expect_geq(similar, 2, "similar-item candidate aggregations profiled: %d", similar);
+    cr_expect_geq(view_reads, 2, "finds by _id $in (similar items, the views fold) profiled: %d", view_reads);
+    cr_expect_geq(view_updates, 1, "views set by the fold job profiled: %d", view_updates);
 }
