@@ -54,13 +54,5 @@ favorite_set(struct pg *pg, arena_t *a, const char *user_id, const char *listing
     json_object_object_add(doc, "listing_id", json_object_new_string(listing_id));
     json_object_object_add(doc, "at", json_object_new_string(at));
     json_object_object_add(doc, "count", json_object_new_int64(count));
-    struct outbox_event ev = {
-        .aggregate_type = "listing_favorites",
-        .aggregate_id = listing_id,
-        .version = version,
-        .event_type = add ? "favorite.added" : "favorite.removed",
-        .payload = arena_strdup(a, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)),
-    };
-    json_object_put(doc);
-    return outbox_append(pg, a, &ev, seq);
+    return outbox_append_doc(pg, a, "listing_favorites", listing_id, version, add ? "favorite.added" : "favorite.removed", doc, seq);
 }

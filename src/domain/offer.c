@@ -442,15 +442,7 @@ offer_emit(struct pg *pg, arena_t *a, const struct offer *o, const char *event_t
     }
     json_object_object_add(doc, "version", json_object_new_int64(o->version));
     json_object_object_add(doc, "by", json_object_new_string(by));
-    struct outbox_event ev = {
-        .aggregate_type = "offer",
-        .aggregate_id = o->id,
-        .version = o->version,
-        .event_type = event_type,
-        .payload = arena_strdup(a, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)),
-    };
-    json_object_put(doc);
-    return outbox_append(pg, a, &ev, seq);
+    return outbox_append_doc(pg, a, "offer", o->id, o->version, event_type, doc, seq);
 }
 
 int

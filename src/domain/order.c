@@ -404,15 +404,7 @@ order_emit(struct pg *pg, arena_t *a, const struct order *o, const char *event_t
     json_object_object_add(payment, "refund_reference",
                            o->refund_ref != NULL ? json_object_new_string(o->refund_ref) : NULL);
     json_object_object_add(doc, "payment", payment);
-    struct outbox_event ev = {
-        .aggregate_type = "order",
-        .aggregate_id = o->id,
-        .version = o->version,
-        .event_type = event_type,
-        .payload = arena_strdup(a, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)),
-    };
-    json_object_put(doc);
-    return outbox_append(pg, a, &ev, seq);
+    return outbox_append_doc(pg, a, "order", o->id, o->version, event_type, doc, seq);
 }
 
 int

@@ -113,3 +113,18 @@ outbox_pos_cmp(const struct outbox_pos *a, const struct outbox_pos *b)
     }
     return a->seq < b->seq ? -1 : (a->seq > b->seq ? 1 : 0);
 }
+
+int
+outbox_append_doc(struct pg *pg, arena_t *arena, const char *aggregate_type, const char *aggregate_id,
+                  long long version, const char *event_type, json_object *doc, long long *seq)
+{
+    struct outbox_event ev = {
+        .aggregate_type = aggregate_type,
+        .aggregate_id = aggregate_id,
+        .version = version,
+        .event_type = event_type,
+        .payload = arena_strdup(arena, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)),
+    };
+    json_object_put(doc);
+    return outbox_append(pg, arena, &ev, seq);
+}

@@ -13,6 +13,8 @@
 #ifndef MK_OUTBOX_H
 #define MK_OUTBOX_H
 
+#include <json-c/json.h>
+
 #include "store/pg.h"
 
 struct outbox_event {
@@ -25,6 +27,11 @@ struct outbox_event {
 
 /* Append ev inside the caller's open transaction; *seq receives its position. */
 int outbox_append(struct pg *pg, arena_t *arena, const struct outbox_event *ev, long long *seq);
+
+/* outbox_append with the payload given as a JSON document, which it releases (json_object_put)
+ * whatever the outcome: the usual tail of a domain function that has built its event. */
+int outbox_append_doc(struct pg *pg, arena_t *arena, const char *aggregate_type, const char *aggregate_id,
+                      long long version, const char *event_type, json_object *doc, long long *seq);
 
 /* A position in the (txid, seq) order; "0"/0 is before every event. */
 struct outbox_pos {

@@ -37,13 +37,5 @@ ping_record(struct pg *pg, arena_t *arena, const char *id, const char *note, str
     json_object_object_add(doc, "version", json_object_new_int64(out->version));
     json_object_object_add(doc, "created_at", json_object_new_string(out->created_at));
     json_object_object_add(doc, "updated_at", json_object_new_string(out->updated_at));
-    struct outbox_event ev = {
-        .aggregate_type = "system_ping",
-        .aggregate_id = out->id,
-        .version = out->version,
-        .event_type = "system.ping",
-        .payload = arena_strdup(arena, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)),
-    };
-    json_object_put(doc);
-    return outbox_append(pg, arena, &ev, seq);
+    return outbox_append_doc(pg, arena, "system_ping", out->id, out->version, "system.ping", doc, seq);
 }

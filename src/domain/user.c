@@ -368,15 +368,7 @@ append_event(struct pg *pg, arena_t *a, const struct user *u, const char *type, 
     json_object_object_add(doc, "bio", json_object_new_string(u->bio));
     json_object_object_add(doc, "avatar_url", u->avatar_url != NULL ? json_object_new_string(u->avatar_url) : NULL);
     json_object_object_add(doc, "member_since", json_object_new_string(u->created_at));
-    struct outbox_event ev = {
-        .aggregate_type = "user",
-        .aggregate_id = u->id,
-        .version = u->version,
-        .event_type = type,
-        .payload = arena_strdup(a, json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)),
-    };
-    json_object_put(doc);
-    return outbox_append(pg, a, &ev, seq);
+    return outbox_append_doc(pg, a, "user", u->id, u->version, type, doc, seq);
 }
 
 int
