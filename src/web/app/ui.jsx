@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { money, conditionName } from './api.js';
+import { api, conditionName, errorText, money } from './api.js';
 
 // The signed-in user (or null) and its setter, for every view.
 export const Session = createContext({ user: null, setUser: () => {}, refreshBadge: () => {} });
@@ -88,6 +88,26 @@ export function More({ onMore, busy, label = 'Load more' }) {
       <button type="button" onClick={onMore} disabled={busy}>{busy ? 'Loading…' : label}</button>
     </div>
   );
+}
+
+// One keyset list of the API, page by page: {items, setItems, cursor, err, busy, load}.
+// load(null) reads the first page (also when deps change and enabled), load(cursor) appends.
+export function usePages(path, enabled, deps) {
+  const [items, setItems] = useState([]);
+  const [cursor, setCursor] = useState(null);
+  const [err, setErr] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function load(from) {
+    setBusy(true);
+    try {
+      const sep = path.includes('?') ? '&' : '?';
+      const d = await api.get(from ? `${path}${sep}cursor=${encodeURIComponent(from)}` : path);
+      setItems((o) => (from ? [...o, ...d.items] : d.items));
+      setCursor(d.next_cursor);
+    } catch (x) { setErr(errorText(x)); } finally { setBusy(false); }
+  }
+  useEffect(() => { if (enabled) load(null); }, deps);
+  return { items, setItems, cursor, err, busy, load };
 }
 
 // Loads data for a view; {data, error, reload}.

@@ -1,23 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, errorText } from '../api.js';
-import { ListingCard, More, Notice, Title, useSession } from '../ui.jsx';
+import { ListingCard, More, Notice, Title, usePages, useSession } from '../ui.jsx';
 import { NeedSignIn } from './auth.jsx';
 
 export function Favorites() {
   const { user } = useSession();
-  const [items, setItems] = useState([]);
-  const [cursor, setCursor] = useState(null);
-  const [err, setErr] = useState(null);
-  const [busy, setBusy] = useState(false);
-  async function load(from) {
-    setBusy(true);
-    try {
-      const d = await api.get(`/users/me/favorites${from ? `?cursor=${encodeURIComponent(from)}` : ''}`);
-      setItems((o) => (from ? [...o, ...d.items] : d.items));
-      setCursor(d.next_cursor);
-    } catch (x) { setErr(errorText(x)); } finally { setBusy(false); }
-  }
-  useEffect(() => { if (user) load(null); }, []);
+  const { items, cursor, err, busy, load } = usePages('/users/me/favorites', !!user, []);
   if (!user) return <NeedSignIn />;
   return (
     <section>

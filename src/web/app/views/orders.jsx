@@ -1,23 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api.js';
-import { Field, Money, More, Notice, Title, useSession, When } from '../ui.jsx';
+import { Field, Money, More, Notice, Title, usePages, useSession, When } from '../ui.jsx';
 import { NeedSignIn } from './auth.jsx';
 
 export function Orders({ role }) {
   const { user } = useSession();
-  const [items, setItems] = useState([]);
-  const [cursor, setCursor] = useState(null);
-  const [err, setErr] = useState(null);
-  const [busy, setBusy] = useState(false);
-  async function load(from) {
-    setBusy(true);
-    try {
-      const d = await api.get(`/orders?role=${role}${from ? `&cursor=${encodeURIComponent(from)}` : ''}`);
-      setItems((o) => (from ? [...o, ...d.items] : d.items));
-      setCursor(d.next_cursor);
-    } catch (x) { setErr(errorText(x)); } finally { setBusy(false); }
-  }
-  useEffect(() => { if (user) load(null); }, [role]);
+  const { items, setItems, cursor, err, busy, load } = usePages(`/orders?role=${role}`, !!user, [role]);
   if (!user) return <NeedSignIn />;
   const replace = (o) => setItems((xs) => xs.map((x) => (x.id === o.id ? o : x)));
   return (
