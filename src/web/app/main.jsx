@@ -18,7 +18,7 @@ import { Favorites } from './views/favorites.jsx';
 // Hash routes (#/listing/ID …): nginx serves one index.html at /, every other path stays
 // the API's, and shared links to a listing use its server-rendered page /l/ID.
 const ROUTES = [
-  [/^\/$/, () => <Browse />],
+  [/^\/$/, (m, q) => <Browse query={q} />],
   [/^\/signin$/, () => <SignIn />],
   [/^\/signup$/, () => <SignUp />],
   [/^\/listing\/([0-9a-f-]{36})$/i, (m) => <ListingView id={m[1]} />],

@@ -14,8 +14,10 @@ function currentQuery() {
   return new URLSearchParams(h.includes('?') ? h.slice(h.indexOf('?') + 1) : '');
 }
 
-export function Browse() {
-  const query = currentQuery();
+// The query comes from the router's route, not from location.hash read at render: a render
+// between a hash change and the router's switch would read another view's query (e.g.
+// #/offers?role=seller) and search with it.
+export function Browse({ query = currentQuery() }) {
   const [cats, setCats] = useState([]);
   useEffect(() => { categories().then(setCats).catch(() => setCats([])); }, []);
   return (
