@@ -179,13 +179,3 @@ export async function signUp(page, name) {
   const id = await page.evaluate(() => JSON.parse(localStorage.getItem('marketd.user')).id);
   return { email, password, name, id };
 }
-
-// True when the API has a route for path: a feature of a branch not merged yet gets the
-// router's 404 for an unknown resource ("no such resource"). Journeys of such features
-// skip until it lands; the lead removes the skip with the merge.
-export async function served(api, path, headers = {}) {
-  const r = await api.get(path, { headers });
-  if (r.status() !== 404) return true;
-  const body = await r.text();
-  return !/no such resource/.test(body);
-}
