@@ -383,38 +383,71 @@ accept_connection(int listen_fd, bool tcp)
     return fd;
 }
 
-/* Serve one request on the connection fd with libfcgi. */
+/* The connections nginx keeps open to this worker (fastcgi_keep_conn on, an upstream with
+ * keepalive): requests on one connection come one after another, so a worker may hold several
+ * and serve whichever has a request, one at a time. Only nginx closes an idle one (its
+ * keepalive_timeout); the worker closes them when it stops, and nginx sends a GET or HEAD
+ * that met a closed cached connection again on a new one. */
+#define POOL_MAX_KEPT 8
+
+struct kept {
+    int fd[POOL_MAX_KEPT];
+    int n;
+};
+
 static void
-serve_connection(FCGX_Request *req, int fd, pool_serve_fn serve, void *ctx)
+kept_forget(struct kept *k, int fd)
+{
+    for (int i = 0; i < k->n; i++) {
+        if (k->fd[i] == fd) {
+            k->fd[i] = k->fd[--k->n];
+            return;
+        }
+    }
+}
+
+/* Serve one request on the connection fd with libfcgi. Returns the connection's fd when it
+ * stays open for the next request (the BEGIN record asked to keep it, and its input was read
+ * to the end), -1 when it was served and closed, -2 when there was no request (EOF). */
+static int
+serve_connection(FCGX_Request *req, int fd, bool may_keep, pool_serve_fn serve, void *ctx)
 {
     /* FCGX_Accept_r starts by finishing the previous request, which would close a preset
      * ipcFd unless keepConnection is set; it then takes keepConnection from the request's
-     * BEGIN record (nginx: off) and reads from the preset fd instead of accepting. */
+     * BEGIN record and reads from the preset fd instead of accepting. On a connection nginx
+     * has closed (EOF), it closes the fd and returns < 0 (the listener is non-blocking). */
     req->ipcFd = fd;
     req->keepConnection = 1;
     if (FCGX_Accept_r(req) < 0) {
-        return; /* not a FastCGI request: libfcgi closed it */
+        return -2;
     }
+    fd = req->ipcFd;
     serve(ctx, req);
     /* With the request's input read to its end (the empty FCGI_STDIN record is normally in
-     * the buffer already), a plain close() is safe: nothing unread is left that could reset
-     * the connection. Otherwise (a body refused unread) keep libfcgi's lingering close,
-     * which drains the input first: shutdown, poll, read, close. */
-    if (FCGX_GetChar(req->in) == EOF) {
-        req->detached = 1;
+     * the buffer already), a plain close() is safe, and a kept connection holds nothing of
+     * this request: the next record is the next request's. Otherwise (a body refused unread)
+     * keep libfcgi's lingering close, which drains the input first: shutdown, poll, read,
+     * close. */
+    bool drained = FCGX_GetChar(req->in) == EOF;
+    bool keep = drained && may_keep && req->keepConnection;
+    if (!keep) {
+        req->keepConnection = 0;
+        req->detached = drained;
     }
     FCGX_Finish_r(req);
+    return keep ? fd : -1;
 }
 
-/* The wait for a connection: SIGTERM, SIGINT and SIGHUP are deliverable only here. Returns
- * 1 when the listener is readable, 0 on a timeout or signal, -1 on an error. */
+/* The wait for a connection or a request on a kept one: SIGTERM, SIGINT and SIGHUP are
+ * deliverable only here. Returns the number of ready descriptors (in evs), 0 on a timeout or
+ * signal, -1 on an error. */
 static int
-wait_for_connection(int epfd, const sigset_t *waitmask, pid_t parent, pool_idle_fn idle, void *ctx)
+wait_for_work(int epfd, struct epoll_event *evs, int nevs, const sigset_t *waitmask, pid_t parent,
+              pool_idle_fn idle, void *ctx)
 {
     int flush_ms = log_flush_due();
     int wait_ms = flush_ms >= 0 && flush_ms < 1000 ? flush_ms : 1000;
-    struct epoll_event ev;
-    int n = epoll_pwait(epfd, &ev, 1, wait_ms, waitmask);
+    int n = epoll_pwait(epfd, evs, nevs, wait_ms, waitmask);
     if (n < 0) {
         if (errno == EINTR) {
             return 0;
@@ -433,6 +466,35 @@ wait_for_connection(int epfd, const sigset_t *waitmask, pid_t parent, pool_idle_
         }
     }
     return n;
+}
+
+/* One ready descriptor: a new connection on the listener, or the next request on a kept one.
+ * Returns whether a request was served. */
+static bool
+serve_ready(FCGX_Request *req, int epfd, int listen_fd, int ready_fd, bool tcp, struct kept *k,
+            pool_serve_fn serve, void *ctx)
+{
+    bool fresh = ready_fd == listen_fd;
+    int fd = fresh ? accept_connection(listen_fd, tcp) : ready_fd;
+    if (fd < 0) {
+        return false; /* another worker won the race (EAGAIN) */
+    }
+    if (!fresh) {
+        kept_forget(k, fd); /* closed by libfcgi unless kept again below */
+    }
+    int kept = serve_connection(req, fd, k->n < POOL_MAX_KEPT, serve, ctx);
+    if (kept < 0) {
+        return kept == -1; /* closed: a closed fd leaves the epoll set by itself */
+    }
+    if (kept != fd || fresh) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = kept};
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, kept, &ev) != 0) {
+            close(kept);
+            return true;
+        }
+    }
+    k->fd[k->n++] = kept;
+    return true;
 }
 
 int
@@ -465,7 +527,7 @@ pool_worker_run(int listen_fd, int max_requests, pool_serve_fn serve, pool_idle_
     getsockopt(listen_fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen);
     /* EPOLLEXCLUSIVE: a new connection wakes one idle worker, not all of them. */
     int epfd = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd};
     if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &lev) != 0) {
         log_error("worker: epoll: %s", strerror(errno));
         return 1;
@@ -474,20 +536,22 @@ pool_worker_run(int listen_fd, int max_requests, pool_serve_fn serve, pool_idle_
 
     long served = 0;
     pid_t parent = getppid();
+    struct kept kept = {.n = 0};
+    struct epoll_event evs[16];
     /* Wait, then accept: the wait is where signals are delivered, and measured cheaper than
      * trying accept4 first (a lost race costs an EAGAIN and a wait anyway). */
     while (!worker_stop && (max_requests == 0 || served < max_requests)) {
-        int n = wait_for_connection(epfd, &waitmask, parent, idle, ctx);
+        int n = wait_for_work(epfd, evs, 16, &waitmask, parent, idle, ctx);
         if (n < 0) {
             break;
         }
-        int fd = n > 0 ? accept_connection(listen_fd, domain != AF_UNIX) : -1;
-        if (fd < 0) {
-            continue; /* a timeout, a signal, or another worker won the race (EAGAIN) */
+        for (int i = 0; i < n && !worker_stop && (max_requests == 0 || served < max_requests); i++) {
+            served += serve_ready(&req, epfd, listen_fd, evs[i].data.fd, domain != AF_UNIX, &kept, serve, ctx);
         }
-        serve_connection(&req, fd, serve, ctx);
-        served++;
         log_flush_due();
+    }
+    for (int i = 0; i < kept.n; i++) {
+        close(kept.fd[i]);
     }
     int rc = worker_stop || (max_requests != 0 && served >= max_requests) ? 0 : 1;
     FCGX_Free(&req, 1);

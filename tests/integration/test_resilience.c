@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,30 +141,122 @@ Test(resilience, a_killed_query_worker_loses_at_most_its_request_and_is_replaced
     iresp_free(&r);
 }
 
-/* True once a FastCGI connection to the query pool is open (a request is in flight). */
+/* True once a query worker is inside the slow read: it waits for X-Min-Seq in (clock_)nanosleep (an
+ * idle worker waits in epoll_pwait, and nginx keeps its connections to the pool open, so an
+ * open connection says nothing). */
 static bool
-query_connection_open(void *arg)
+query_request_in_flight(void *arg)
 {
-    (void)arg;
+    int master = *(int *)arg;
+    char path[64], children[4096] = "";
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", master, master);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return false;
+    }
+    size_t n = fread(children, 1, sizeof(children) - 1, f);
+    children[n] = '\0';
+    fclose(f);
+    bool busy = false;
+    for (char *tok = strtok(children, " \n"); tok != NULL && !busy; tok = strtok(NULL, " \n")) {
+        snprintf(path, sizeof(path), "/proc/%s/syscall", tok);
+        FILE *s = fopen(path, "r");
+        long nr = -1;
+        if (s != NULL && fscanf(s, "%ld", &nr) == 1 && (nr == SYS_nanosleep || nr == SYS_clock_nanosleep)) {
+            busy = true;
+        }
+        if (s != NULL) {
+            fclose(s);
+        }
+    }
+    return busy;
+}
+
+/* The inodes of the connected sockets on the query pool's socket file (/proc/net/unix lists
+ * the server side of each accepted connection under the listener's path). */
+static int
+query_connections(unsigned long *inodes, int max)
+{
     char sock[1024];
     const char *config = itest_env("MARKET_TEST_CONFIG");
     snprintf(sock, sizeof(sock), "%.*s/run/query.sock", (int)(strrchr(config, '/') - config), config);
     FILE *f = fopen("/proc/net/unix", "r");
     char line[2048];
-    bool open_conn = false;
+    int n = 0;
     while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
         /* Num RefCount Protocol Flags Type St Inode Path: connected sockets have St 03 */
         unsigned flags, type, st;
+        unsigned long inode;
         char path[1024] = "";
-        if (sscanf(line, "%*s %*s %*s %x %x %x %*s %1023s", &flags, &type, &st, path) == 4 &&
-            strcmp(path, sock) == 0 && st == 3) {
-            open_conn = true;
+        if (sscanf(line, "%*s %*s %*s %x %x %x %lu %1023s", &flags, &type, &st, &inode, path) == 5 &&
+            strcmp(path, sock) == 0 && st == 3 && n < max) {
+            inodes[n++] = inode;
         }
     }
     if (f != NULL) {
         fclose(f);
     }
-    return open_conn;
+    return n;
+}
+
+/* Issue 15: nginx keeps its connections to the query pool open (fastcgi_keep_conn, upstream
+ * keepalive), and a worker serves the next request on a connection it holds: after a run of
+ * reads a connection is still open with nothing in flight, and a later read reuses one of them
+ * instead of a new connection (before: a connection per request, none left once answered). */
+Test(resilience, query_pool_connections_are_kept_and_reused)
+{
+    for (int i = 0; i < 10; i++) {
+        struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+        cr_assert_eq(r.status, 200);
+        iresp_free(&r);
+    }
+    unsigned long before[256], after[256];
+    int nb = query_connections(before, 256);
+    cr_assert_gt(nb, 0, "no connection to the query pool stays open between requests");
+    for (int i = 0; i < 10; i++) {
+        struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+        cr_assert_eq(r.status, 200);
+        iresp_free(&r);
+    }
+    int na = query_connections(after, 256), kept = 0;
+    for (int i = 0; i < nb; i++) {
+        for (int j = 0; j < na; j++) {
+            kept += before[i] == after[j];
+        }
+    }
+    cr_assert_gt(kept, 0, "every connection open before ten more reads was replaced (%d before, %d after)", nb, na);
+}
+
+/* Kept connections pin no worker: more concurrent reads than the pool has workers, each worker
+ * already holding kept connections, are all answered (a worker serves its kept connections and
+ * new ones from the listener alike). */
+static void *
+healthz_run(void *arg)
+{
+    struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+    *(long *)arg = r.status;
+    iresp_free(&r);
+    return NULL;
+}
+
+Test(resilience, kept_connections_pin_no_worker)
+{
+    int workers = configured_workers("query");
+    cr_assert_gt(workers, 0);
+    enum { ROUNDS = 3, MAXT = 64 };
+    int nt = 4 * workers < MAXT ? 4 * workers : MAXT;
+    for (int round = 0; round < ROUNDS; round++) {
+        pthread_t t[MAXT];
+        long status[MAXT];
+        for (int i = 0; i < nt; i++) {
+            status[i] = 0;
+            pthread_create(&t[i], NULL, healthz_run, &status[i]);
+        }
+        for (int i = 0; i < nt; i++) {
+            pthread_join(t[i], NULL);
+            cr_assert_eq(status[i], 200, "round %d, read %d of %d: %ld", round, i + 1, nt, status[i]);
+        }
+    }
 }
 
 struct slow {
@@ -216,7 +309,7 @@ Test(resilience, sigterm_lets_the_request_in_flight_finish)
     int master = itest_pid("market-query");
     pthread_t t;
     pthread_create(&t, NULL, slow_run, &s);
-    cr_assert(itest_poll(5000, query_connection_open, NULL), "the slow request never reached the pool");
+    cr_assert(itest_poll(5000, query_request_in_flight, &master), "the slow request never reached the pool");
     cr_assert_eq(kill(master, SIGTERM), 0);
     pthread_join(t, NULL);
     cr_assert_eq(s.status, 200, "the in-flight request was cut (%ld)", s.status);
