@@ -62,7 +62,7 @@ run_worker(const struct config *cfg, const char *role, int listen_fd)
         .metrics = w.metrics,
         .worker = &w,
     };
-    int rc = pool_worker_run(listen_fd, cfg->max_requests, server_serve, NULL, &s);
+    int rc = pool_worker_run(listen_fd, cfg->max_requests, server_serve, worker_idle, &s);
     arena_destroy(s.arena);
     worker_close(&w);
     return rc;

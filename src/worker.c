@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/server.h"
 #include "domain/session.h"
 
 void
@@ -43,6 +44,13 @@ worker_open(struct worker *w, const struct config *cfg, const char *role)
     }
     purge_init(&w->purge, cfg->nginx_purge_url, 1000);
     w->metrics = metrics_open(cfg->run_dir, role, false, true);
+}
+
+void
+worker_idle(void *ctx)
+{
+    struct server *s = ctx;
+    redis_flush(&s->worker->redis);
 }
 
 void

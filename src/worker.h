@@ -44,6 +44,10 @@ void worker_open(struct worker *w, const struct config *cfg, const char *role);
 
 void worker_close(struct worker *w);
 
+/* The pool's idle hook (ctx: the worker's struct server): sends what was queued for Redis
+ * (view counters) when no request came for a second. */
+void worker_idle(void *ctx);
+
 /*
  * The category tree, loaded from PostgreSQL (the read DSN) on first use and again after
  * WORKER_CATEGORIES_TTL_S; a failed reload keeps the previous set. The set belongs to the

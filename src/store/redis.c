@@ -33,25 +33,36 @@ drop(struct redis_store *rs)
     rs->pending = 0;
 }
 
-/* Read and drop the replies of earlier redis_send commands (they are usually in the socket
- * buffer already). A failure drops the connection; the caller then opens a new one. */
-static void
-drain(struct redis_store *rs)
+/* Read and drop the replies of the commands redis_send queued. They sit in the output buffer
+ * before the caller's own commands, so the first read writes them all in one go and their
+ * replies come first. False on a failure (the caller inspects the connection, then drops it). */
+static bool
+drop_queued(struct redis_store *rs)
 {
-    while (rs->pending > 0 && rs->ctx != NULL) {
+    while (rs->pending > 0) {
         void *reply = NULL;
         if (redisGetReply(rs->ctx, &reply) != REDIS_OK || reply == NULL) {
-            drop(rs);
-            return;
+            return false;
         }
         freeReplyObject(reply);
         rs->pending--;
+    }
+    return true;
+}
+
+void
+redis_flush(struct redis_store *rs)
+{
+    if (rs->ctx != NULL && rs->pending > 0 && !drop_queued(rs)) {
+        log_warn("redis: %s", rs->ctx->errstr);
+        drop(rs);
     }
 }
 
 void
 redis_close(struct redis_store *rs)
 {
+    redis_flush(rs);
     drop(rs);
     free(rs->host);
     free(rs->socket);
@@ -95,23 +106,6 @@ free_reply(void *r)
     freeReplyObject(r);
 }
 
-static int
-finish(struct redis_store *rs, arena_t *arena, redisReply *reply, redisReply **out)
-{
-    if (reply == NULL) {
-        log_warn("redis: %s", rs->ctx != NULL ? rs->ctx->errstr : "no connection");
-        drop(rs);
-        return MK_EUNAVAILABLE;
-    }
-    if (out != NULL && arena != NULL) {
-        arena_cleanup_add(arena, free_reply, reply);
-        *out = reply;
-    } else {
-        freeReplyObject(reply);
-    }
-    return MK_OK;
-}
-
 /*
  * A connection that was idle may have been closed by a restarted server: the first command
  * then fails at once with EOF or a broken pipe, before the new server saw it. Such a
@@ -125,83 +119,40 @@ stale_connection(const redisContext *c)
            (c->err == REDIS_ERR_IO && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN));
 }
 
-int
-redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...)
+/* Appends the caller's commands to the output buffer. */
+typedef bool append_fn(redisContext *c, const void *arg);
+
+/*
+ * One round trip: append the caller's n commands after any queued ones, write them all, drop
+ * the queued commands' replies and read n replies into out[0..n) (owned by arena; with out or
+ * arena NULL they are freed). A stale connection is retried once on a fresh one (queued
+ * commands are then lost: they are counters nobody waits for).
+ */
+static int
+round_trip(struct redis_store *rs, arena_t *arena, append_fn *append, const void *arg, int n, redisReply **out)
 {
-    if (out != NULL) {
-        *out = NULL;
-    }
     bool reused = rs->ctx != NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        drain(rs);
         if (connect_now(rs) == NULL) {
             return MK_EUNAVAILABLE;
         }
-        va_list ap;
-        va_start(ap, fmt);
-        redisReply *reply = redisvCommand(rs->ctx, fmt, ap);
-        va_end(ap);
-        if (reply == NULL && reused && attempt == 0 && stale_connection(rs->ctx)) {
-            drop(rs);
-            continue;
-        }
-        return finish(rs, arena, reply, out);
-    }
-    return MK_EUNAVAILABLE;
-}
-
-int
-redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, const char **argv,
-           const size_t *argvlen)
-{
-    if (out != NULL) {
-        *out = NULL;
-    }
-    bool reused = rs->ctx != NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        drain(rs);
-        if (connect_now(rs) == NULL) {
-            return MK_EUNAVAILABLE;
-        }
-        redisReply *reply = redisCommandArgv(rs->ctx, argc, argv, argvlen);
-        if (reply == NULL && reused && attempt == 0 && stale_connection(rs->ctx)) {
-            drop(rs);
-            continue;
-        }
-        return finish(rs, arena, reply, out);
-    }
-    return MK_EUNAVAILABLE;
-}
-
-static bool
-append_all(redisContext *c, const struct redis_argv *cmds, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK) {
-            return false;
-        }
-    }
-    return true;
-}
-
-int
-redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out)
-{
-    bool reused = rs->ctx != NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        drain(rs);
-        if (connect_now(rs) == NULL || !append_all(rs->ctx, cmds, n)) {
+        if (!append(rs->ctx, arg)) {
             drop(rs);
             return MK_EUNAVAILABLE;
         }
         int got = 0;
-        for (; got < n; got++) {
+        bool queued_ok = drop_queued(rs);
+        for (; queued_ok && got < n; got++) {
             void *reply = NULL;
             if (redisGetReply(rs->ctx, &reply) != REDIS_OK || reply == NULL) {
                 break;
             }
-            arena_cleanup_add(arena, free_reply, reply);
-            out[got] = reply;
+            if (out != NULL && arena != NULL) {
+                arena_cleanup_add(arena, free_reply, reply);
+                out[got] = reply;
+            } else {
+                freeReplyObject(reply);
+            }
         }
         if (got == n) {
             return MK_OK;
@@ -216,21 +167,84 @@ redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *
     return MK_EUNAVAILABLE;
 }
 
+struct format_arg {
+    const char *fmt;
+    va_list *ap;
+};
+
+static bool
+append_format(redisContext *c, const void *arg)
+{
+    const struct format_arg *f = arg;
+    va_list ap;
+    va_copy(ap, *f->ap);
+    int rc = redisvAppendCommand(c, f->fmt, ap);
+    va_end(ap);
+    return rc == REDIS_OK;
+}
+
+int
+redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    struct format_arg f = {fmt, &ap};
+    int rc = round_trip(rs, arena, append_format, &f, 1, out);
+    va_end(ap);
+    return rc;
+}
+
+static bool
+append_all(redisContext *c, const struct redis_argv *cmds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct list_arg {
+    const struct redis_argv *cmds;
+    int n;
+};
+
+static bool
+append_list(redisContext *c, const void *arg)
+{
+    const struct list_arg *l = arg;
+    return append_all(c, l->cmds, l->n);
+}
+
+int
+redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, const char **argv,
+           const size_t *argvlen)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    struct redis_argv cmd = {argc, argv, argvlen};
+    struct list_arg l = {&cmd, 1};
+    return round_trip(rs, arena, append_list, &l, 1, out);
+}
+
+int
+redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out)
+{
+    struct list_arg l = {cmds, n};
+    return round_trip(rs, arena, append_list, &l, n, out);
+}
+
 int
 redis_send(struct redis_store *rs, const struct redis_argv *cmds, int n)
 {
-    drain(rs);
     if (connect_now(rs) == NULL || !append_all(rs->ctx, cmds, n)) {
         drop(rs);
         return MK_EUNAVAILABLE;
-    }
-    int done = 0;
-    while (!done) {
-        if (redisBufferWrite(rs->ctx, &done) != REDIS_OK) {
-            log_warn("redis: %s", rs->ctx->errstr);
-            drop(rs);
-            return MK_EUNAVAILABLE;
-        }
     }
     rs->pending += n;
     return MK_OK;

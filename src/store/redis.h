@@ -22,7 +22,7 @@ struct redis_store {
     int timeout_ms;
     double next_attempt;
     int backoff_ms;
-    int pending;         /* replies of redis_send commands not read yet */
+    int pending;         /* redis_send commands whose replies are not read yet */
 };
 
 /* One command of a pipeline: argv[0..argc) (argvlen NULL: C strings). */
@@ -57,12 +57,16 @@ int redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int arg
 int redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out);
 
 /*
- * Send n commands without waiting for their replies: they are written to the socket now
- * and their replies are read (and dropped) by the next command on this connection, so a
- * caller pays a write, not a round trip. For commands whose outcome nobody waits for (view
- * counters). MK_OK, or MK_EUNAVAILABLE when nothing could be sent.
+ * Queue n commands whose outcome nobody waits for (view counters): they are appended to the
+ * connection's output buffer and go out with the next command's write, whose call reads and
+ * drops their replies first, so they cost no system call of their own. redis_flush sends them
+ * (an idle worker calls it; redis_close does). MK_OK, or MK_EUNAVAILABLE when Redis cannot be
+ * reached. A connection found stale by the next command loses them.
  */
 int redis_send(struct redis_store *rs, const struct redis_argv *cmds, int n);
+
+/* Write queued commands and read (drop) their replies now. */
+void redis_flush(struct redis_store *rs);
 
 /* Readers of a reply (NULL reads as no reply): an error reply; a nil reply; the text of a
  * string or status reply (*len may be NULL; NULL for any other reply); the number of an
