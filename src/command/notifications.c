@@ -17,21 +17,11 @@
 #include "domain/webhook.h"
 #include "worker.h"
 
-#define MARK_READ_MAX_IDS 500
-
 static int
 me_json(struct request *r, struct session *s, json_object **body)
 {
     int rc = worker_authenticate(r, s);
     return rc != MK_OK ? rc : http_json_body(r, body);
-}
-
-static void
-lower(char *s)
-{
-    for (; *s != '\0'; s++) {
-        *s = (char)tolower((unsigned char)*s);
-    }
 }
 
 /* ---- POST /users/me/notifications/read --------------------------------------------- */
@@ -48,42 +38,6 @@ read_body(struct request *r, struct command_tx *tx, void *data)
     return notify_mark_read(tx->pg, r->arena, c->user_id, c->ids, &tx->last_seq);
 }
 
-static int
-parse_read(struct request *r, json_object *body, struct read_ctx *c)
-{
-    static const char *const allowed[] = {"ids", "all", NULL};
-    if (http_json_only(r, body, allowed) != MK_OK) {
-        return MK_EVALIDATION;
-    }
-    json_object *ids, *all;
-    bool has_ids = json_object_object_get_ex(body, "ids", &ids), has_all = json_object_object_get_ex(body, "all", &all);
-    if (has_ids == has_all) {
-        return http_field_error(r, "ids", "give either ids (an array of notification ids) or all: true");
-    }
-    if (has_all) {
-        if (!json_object_is_type(all, json_type_boolean) || !json_object_get_boolean(all)) {
-            return http_field_error(r, "all", "must be true");
-        }
-        c->ids = NULL;
-        return MK_OK;
-    }
-    size_t n = json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
-    if (n == 0 || n > MARK_READ_MAX_IDS) {
-        return http_field_error(r, "ids", "must be an array of 1 to 500 notification ids");
-    }
-    c->ids = http_json_own(r, json_object_new_array());
-    for (size_t i = 0; i < n; i++) {
-        json_object *v = json_object_array_get_idx(ids, i);
-        if (!json_object_is_type(v, json_type_string) || !uuid_valid(json_object_get_string(v))) {
-            return http_field_error(r, arena_sprintf(r->arena, "ids[%zu]", i), "must be a notification id (UUID)");
-        }
-        char *id = arena_strdup(r->arena, json_object_get_string(v));
-        lower(id);
-        json_object_array_add(c->ids, json_object_new_string(id));
-    }
-    return MK_OK;
-}
-
 int
 command_notifications_read(struct request *r)
 {
@@ -94,7 +48,7 @@ command_notifications_read(struct request *r)
         return rc;
     }
     struct read_ctx c = {.user_id = s.user_id};
-    if (parse_read(r, body, &c) != MK_OK) {
+    if (notify_parse_read(r, body, &c.ids) != MK_OK) {
         return http_fail(r, MK_EVALIDATION, NULL);
     }
     if ((rc = command_run(r, read_body, &c)) != MK_OK) {
@@ -106,9 +60,8 @@ command_notifications_read(struct request *r)
 /* ---- saved searches ---------------------------------------------------------------- */
 
 struct saved_ctx {
-    const char *user_id, *id, *name, *query;
-    struct saved_search_index index;
-    bool alert;
+    const char *user_id;
+    struct saved_search_body in;
     json_object *out;
 };
 
@@ -116,54 +69,12 @@ static int
 saved_create_body(struct request *r, struct command_tx *tx, void *data)
 {
     struct saved_ctx *c = data;
-    int rc = saved_search_insert(tx->pg, r->arena, c->user_id, c->name, c->query, c->alert, &c->index, &c->out,
-                                 &tx->last_seq);
+    int rc = saved_search_insert(tx->pg, r->arena, c->user_id, c->in.name, c->in.query, c->in.alert, &c->in.index,
+                                 &c->out, &tx->last_seq);
     if (rc == MK_ECONFLICT && !pg_failed_with(tx->pg, "23505")) {
         return http_fail(r, rc, "at most 50 saved searches per user: delete one first");
     }
     return rc;
-}
-
-static int
-parse_saved(struct request *r, json_object *body, struct saved_ctx *c)
-{
-    struct worker *w = r->worker;
-    static const char *const allowed[] = {"name", "query", "alert", NULL};
-    if (http_json_only(r, body, allowed) != MK_OK) {
-        return MK_EVALIDATION;
-    }
-    json_object *name, *query, *alert;
-    const char *problem;
-    if (!json_object_object_get_ex(body, "name", &name) || !json_object_is_type(name, json_type_string)) {
-        http_field_error(r, "name", "must be a string of 1 to 100 characters");
-    } else if ((problem = text_check(r->arena, json_object_get_string(name), 1, 100, false)) != NULL) {
-        http_field_error(r, "name", problem);
-    } else {
-        c->name = text_trim(r->arena, json_object_get_string(name));
-    }
-    c->alert = true;
-    if (json_object_object_get_ex(body, "alert", &alert)) {
-        if (!json_object_is_type(alert, json_type_boolean)) {
-            http_field_error(r, "alert", "must be true or false");
-        }
-        c->alert = json_object_get_boolean(alert);
-    }
-    if (!json_object_object_get_ex(body, "query", &query) || !json_object_is_type(query, json_type_string) ||
-        json_object_get_string_len(query) > 2000) {
-        return http_field_error(r, "query", "must be a GET /listings query string of at most 2000 characters");
-    }
-    c->query = json_object_get_string(query);
-    const struct category_set *cats;
-    int rc = worker_categories(w, r->arena, &cats);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    struct search_query q;
-    if (saved_search_parse(r->arena, cats, w->cfg->cursor_secret, c->query, &q, &problem) != MK_OK) {
-        return http_field_error(r, "query", problem);
-    }
-    saved_search_index_of(r->arena, &q, &c->index);
-    return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
 }
 
 int
@@ -175,9 +86,14 @@ command_saved_search_create(struct request *r)
     if (rc != MK_OK) {
         return rc;
     }
+    struct worker *w = r->worker;
+    const struct category_set *cats;
+    if ((rc = worker_categories(w, r->arena, &cats)) != MK_OK) {
+        return rc;
+    }
     struct saved_ctx c = {.user_id = s.user_id};
-    if ((rc = parse_saved(r, body, &c)) != MK_OK) {
-        return rc == MK_EVALIDATION ? http_fail(r, rc, NULL) : rc;
+    if (saved_search_parse_body(r, body, cats, w->cfg->cursor_secret, &c.in) != MK_OK) {
+        return http_fail(r, MK_EVALIDATION, NULL);
     }
     if ((rc = command_run(r, saved_create_body, &c)) != MK_OK) {
         return rc;

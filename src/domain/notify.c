@@ -2,12 +2,14 @@
 
 #include "core/errors.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "core/ids.h"
 #include "domain/outbox.h"
 
 const char *const notify_types[] = {
@@ -287,4 +289,43 @@ notify_mark_read(struct pg *pg, arena_t *a, const char *user_id, json_object *id
         json_object_object_add(payload, "all", json_object_new_boolean(true));
     }
     return notify_emit(pg, a, "notification_feed", user_id, pg_int(res, 0, 0), "notification.read", payload, seq);
+}
+
+int
+notify_parse_read(struct request *r, json_object *body, json_object **out)
+{
+    static const char *const allowed[] = {"ids", "all", NULL};
+    *out = NULL;
+    if (http_json_only(r, body, allowed) != MK_OK) {
+        return MK_EVALIDATION;
+    }
+    json_object *ids, *all;
+    bool has_ids = json_object_object_get_ex(body, "ids", &ids), has_all = json_object_object_get_ex(body, "all", &all);
+    if (has_ids == has_all) {
+        return http_field_error(r, "ids", "give either ids (an array of notification ids) or all: true");
+    }
+    if (has_all) {
+        if (!json_object_is_type(all, json_type_boolean) || !json_object_get_boolean(all)) {
+            return http_field_error(r, "all", "must be true");
+        }
+        return MK_OK;
+    }
+    size_t n = json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
+    if (n == 0 || n > NOTIFY_READ_MAX_IDS) {
+        return http_field_error(r, "ids", "must be an array of 1 to 500 notification ids");
+    }
+    json_object *list = http_json_own(r, json_object_new_array());
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(ids, i);
+        if (!json_object_is_type(v, json_type_string) || !uuid_valid(json_object_get_string(v))) {
+            return http_field_error(r, arena_sprintf(r->arena, "ids[%zu]", i), "must be a notification id (UUID)");
+        }
+        char *id = arena_strdup(r->arena, json_object_get_string(v));
+        for (char *c = id; *c != '\0'; c++) {
+            *c = (char)tolower((unsigned char)*c);
+        }
+        json_object_array_add(list, json_object_new_string(id));
+    }
+    *out = list;
+    return MK_OK;
 }

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "core/arena.h"
+#include "core/http.h"
 
 #define NOTIFY_MAX_DIRECT 4
 
@@ -76,6 +77,13 @@ long notify_retry_delay_s(int attempts, long since_first_s);
  * {user_id, ids} or {user_id, all: true} appended; the projector applies it to the read
  * model in outbox order, so a rebuild reproduces every read state. ids may be NULL (all).
  */
+#define NOTIFY_READ_MAX_IDS 500
+
+/* Check a POST /users/me/notifications/read body: {"ids": [1..500 notification ids]} or
+ * {"all": true}. MK_OK with *ids (lower-case, r's arena; NULL: all), or MK_EVALIDATION
+ * (fields on r). */
+int notify_parse_read(struct request *r, json_object *body, json_object **ids);
+
 int notify_mark_read(struct pg *pg, arena_t *a, const char *user_id, json_object *ids, long long *seq);
 
 /* Parse JSON text into an object owned by the arena; NULL when it is not JSON. */

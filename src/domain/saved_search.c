@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "domain/notify.h"
 
 #define LISTING_MAX_WORDS 256   /* as the projector's keywords (projector/listing.c) */
@@ -449,4 +450,42 @@ saved_search_find_matches(struct pg *pg, arena_t *a, const struct category_set *
         }
     }
     return MK_OK;
+}
+
+int
+saved_search_parse_body(struct request *r, json_object *body, const struct category_set *cats, const char *secret,
+                        struct saved_search_body *out)
+{
+    static const char *const allowed[] = {"name", "query", "alert", NULL};
+    memset(out, 0, sizeof(*out));
+    if (http_json_only(r, body, allowed) != MK_OK) {
+        return MK_EVALIDATION;
+    }
+    json_object *name, *query, *alert;
+    const char *problem;
+    if (!json_object_object_get_ex(body, "name", &name) || !json_object_is_type(name, json_type_string)) {
+        http_field_error(r, "name", "must be a string of 1 to 100 characters");
+    } else if ((problem = text_check(r->arena, json_object_get_string(name), 1, 100, false)) != NULL) {
+        http_field_error(r, "name", problem);
+    } else {
+        out->name = text_trim(r->arena, json_object_get_string(name));
+    }
+    out->alert = true;
+    if (json_object_object_get_ex(body, "alert", &alert)) {
+        if (!json_object_is_type(alert, json_type_boolean)) {
+            http_field_error(r, "alert", "must be true or false");
+        }
+        out->alert = json_object_get_boolean(alert);
+    }
+    if (!json_object_object_get_ex(body, "query", &query) || !json_object_is_type(query, json_type_string) ||
+        json_object_get_string_len(query) > 2000) {
+        return http_field_error(r, "query", "must be a GET /listings query string of at most 2000 characters");
+    }
+    out->query = json_object_get_string(query);
+    struct search_query q;
+    if (saved_search_parse(r->arena, cats, secret, out->query, &q, &problem) != MK_OK) {
+        return http_field_error(r, "query", problem);
+    }
+    saved_search_index_of(r->arena, &q, &out->index);
+    return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
 }

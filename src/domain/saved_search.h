@@ -43,6 +43,19 @@ struct saved_search_index {
 /* The index columns of a parsed search. */
 void saved_search_index_of(arena_t *a, const struct search_query *q, struct saved_search_index *out);
 
+/* A POST /users/me/saved-searches body, checked. */
+struct saved_search_body {
+    const char *name;    /* trimmed, 1..100 characters */
+    const char *query;   /* a GET /listings query string, ≤ 2000 characters */
+    bool alert;          /* default true */
+    struct saved_search_index index;
+};
+
+/* Check {"name","query","alert"}: the query by saved_search_parse (categories cats, cursor
+ * secret). MK_OK with *out (r's arena), or MK_EVALIDATION (fields on r). */
+int saved_search_parse_body(struct request *r, json_object *body, const struct category_set *cats,
+                            const char *secret, struct saved_search_body *out);
+
 /* The keys of a listing (its event payload) into *out (arena); the count. */
 size_t saved_search_listing_keys(arena_t *a, json_object *listing, const char ***out);
 

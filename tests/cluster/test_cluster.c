@@ -9,12 +9,17 @@
  * (MARKET_TEST_CLUSTER: the script, MARKET_TEST_CLUSTER_VAR: var/cluster,
  * MARKET_TEST_REPLICA_DSN: the replica as a superuser) and takes it down afterwards.
  *
- * The load and the invariant checks are test_faults' (included with FAULTS_LOAD_ONLY).
+ * The load and the invariant checks are test_faults' (tests/integration/faults_load.h).
  */
+#include <criterion/criterion.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-#define FAULTS_LOAD_ONLY
-#include "../integration/test_faults.c"
+#include "faults_load.h"
+#include "itest.h"
 
 TestSuite(cluster, .timeout = 600);
 

@@ -31,10 +31,13 @@
 #include "domain/category.h"
 #include "domain/image.h"
 #include "domain/listing.h"
+#include "domain/notify.h"
 #include "domain/offer.h"
 #include "domain/order.h"
 #include "domain/review.h"
+#include "domain/saved_search.h"
 #include "domain/user.h"
+#include "domain/webhook.h"
 
 #define FUZZ_NAME "json"
 #include "fuzz_main.h"
@@ -269,12 +272,57 @@ endpoint(struct request *r, json_object *body, int which)
         }
         return rc;
     }
+    case 13: {
+        json_object *ids;
+        int rc = notify_parse_read(r, body, &ids);
+        if (rc == MK_OK && ids != NULL) {
+            size_t n = json_object_array_length(ids);
+            FUZZ_ASSERT(n >= 1 && n <= NOTIFY_READ_MAX_IDS, "read: 1..500 ids");
+            for (size_t i = 0; i < n; i++) {
+                const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
+                FUZZ_ASSERT(uuid_valid(id), "read: every id a UUID");
+                for (const char *c = id; *c != '\0'; c++) {
+                    FUZZ_ASSERT(!(*c >= 'A' && *c <= 'Z'), "read: ids in lower case");
+                }
+            }
+        } else if (rc == MK_OK) {
+            json_object *all;
+            FUZZ_ASSERT(json_object_object_get_ex(body, "all", &all) && json_object_get_boolean(all), "read: all: true");
+        }
+        return rc;
+    }
+    case 14: {
+        struct saved_search_body in;
+        int rc = saved_search_parse_body(r, body, cats, "fuzz-secret-fuzz-secret-fuzz-secret!", &in);
+        if (rc == MK_OK) {
+            check_line(in.name, 1, 100, false, "saved search name: 1..100 characters, one line");
+            FUZZ_ASSERT(in.query != NULL && strlen(in.query) <= 2000, "saved search query: at most 2000 bytes");
+            FUZZ_ASSERT(in.index.anchors != NULL && in.index.anchors[0] == '{', "saved search: anchors as a text[]");
+        }
+        return rc;
+    }
+    case 15: {
+        struct webhook_input in;
+        int rc = webhook_parse(r, body, &in);
+        if (rc == MK_OK) {
+            FUZZ_ASSERT(in.url != NULL && in.url[0] != '\0' && strlen(in.url) <= 2000, "webhook url: 1..2000 bytes");
+            FUZZ_ASSERT(!text_has_control(in.url, false), "webhook url: no control characters");
+            FUZZ_ASSERT(in.nevents >= 1, "webhook: at least one event");
+            for (size_t i = 0; i < in.nevents; i++) {
+                FUZZ_ASSERT(notify_type_valid(in.events[i]), "webhook: events are notification types");
+                for (size_t k = 0; k < i; k++) {
+                    FUZZ_ASSERT(strcmp(in.events[i], in.events[k]) != 0, "webhook: events distinct");
+                }
+            }
+        }
+        return rc;
+    }
     default:
         return MK_OK;
     }
 }
 
-#define NPARSERS 13
+#define NPARSERS 16
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -291,7 +339,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         "/api/v1/strict",  "/api/v1/listings",  "/api/v1/listings/x", "/api/v1/users",
         "/api/v1/users/me", "/api/v1/sessions", "/api/v1/orders",     "/api/v1/orders/x/ship",
         "/api/v1/orders/x/review", "/api/v1/listings/x/images/uploads", "/api/v1/listings/x/images",
-        "/api/v1/orders/x/confirm", "/api/v1/offers/x/counter"};
+        "/api/v1/orders/x/confirm", "/api/v1/offers/x/counter", "/api/v1/users/me/notifications/read",
+        "/api/v1/users/me/saved-searches", "/api/v1/users/me/webhooks"};
     char *uri = arena_sprintf(arena, "REQUEST_URI=%s", paths[which]);
     char *env[] = {"REQUEST_METHOD=POST", uri, "CONTENT_TYPE=application/json", NULL};
     struct request r;
