@@ -125,52 +125,59 @@ stale_connection(const redisContext *c)
            (c->err == REDIS_ERR_IO && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN));
 }
 
-int
-redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...)
+/* Send one command, formatted by hiredis (redis*FormatCommand*), and read its reply: what
+ * redisCommand does, with the retry on a stale connection. Frees cmd. */
+static int
+run_formatted(struct redis_store *rs, arena_t *arena, redisReply **out, char *cmd, long long len)
 {
     if (out != NULL) {
         *out = NULL;
     }
+    if (len < 0) {
+        log_warn("redis: cannot format a command");
+        return MK_EUNAVAILABLE;
+    }
+    int rc = MK_EUNAVAILABLE;
     bool reused = rs->ctx != NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         drain(rs);
         if (connect_now(rs) == NULL) {
-            return MK_EUNAVAILABLE;
+            break;
         }
-        va_list ap;
-        va_start(ap, fmt);
-        redisReply *reply = redisvCommand(rs->ctx, fmt, ap);
-        va_end(ap);
+        void *reply = NULL;
+        if (redisAppendFormattedCommand(rs->ctx, cmd, (size_t)len) != REDIS_OK ||
+            redisGetReply(rs->ctx, &reply) != REDIS_OK) {
+            reply = NULL;
+        }
         if (reply == NULL && reused && attempt == 0 && stale_connection(rs->ctx)) {
             drop(rs);
             continue;
         }
-        return finish(rs, arena, reply, out);
+        rc = finish(rs, arena, reply, out);
+        break;
     }
-    return MK_EUNAVAILABLE;
+    redisFreeCommand(cmd);
+    return rc;
+}
+
+int
+redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    return run_formatted(rs, arena, out, cmd, len);
 }
 
 int
 redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, const char **argv,
            const size_t *argvlen)
 {
-    if (out != NULL) {
-        *out = NULL;
-    }
-    bool reused = rs->ctx != NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        drain(rs);
-        if (connect_now(rs) == NULL) {
-            return MK_EUNAVAILABLE;
-        }
-        redisReply *reply = redisCommandArgv(rs->ctx, argc, argv, argvlen);
-        if (reply == NULL && reused && attempt == 0 && stale_connection(rs->ctx)) {
-            drop(rs);
-            continue;
-        }
-        return finish(rs, arena, reply, out);
-    }
-    return MK_EUNAVAILABLE;
+    char *cmd = NULL;
+    long long len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    return run_formatted(rs, arena, out, cmd, len);
 }
 
 static bool
