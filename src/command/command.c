@@ -6,6 +6,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "domain/replica.h"
+#include "domain/session.h"
 #include "worker.h"
 
 #define COMMAND_ATTEMPTS 3
@@ -68,18 +69,37 @@ command_run(struct request *r, command_body body, void *ctx)
 }
 
 int
-command_begin(struct request *r, const char *what, const char **id, struct session *s)
+command_begin(struct request *r, const char *what, const char **id, const char **user_id)
 {
+    *user_id = NULL;
     *id = http_path_param(r, "id");
     if (!uuid_valid(*id)) {
         return http_fail(r, MK_ENOTFOUND, arena_sprintf(r->arena, "no such %s", what));
     }
-    return worker_authenticate(r, s);
+    struct session s;
+    int rc = worker_authenticate(r, &s);
+    if (rc == MK_OK) {
+        *user_id = r->user_id;
+    }
+    return rc;
 }
 
 int
-command_begin_json(struct request *r, const char *what, const char **id, struct session *s, json_object **body)
+command_read_json(struct request *r, command_parse parse, void *ctx)
 {
-    int rc = command_begin(r, what, id, s);
-    return rc != MK_OK ? rc : http_json_body(r, body);
+    json_object *body;
+    int rc = http_json_body(r, &body);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    /* The 422 carries the fields; its message is the default one. */
+    return parse(r, body, ctx) != MK_OK ? http_fail(r, MK_EVALIDATION, NULL) : MK_OK;
+}
+
+int
+command_begin_json(struct request *r, const char *what, const char **id, const char **user_id,
+                   command_parse parse, void *ctx)
+{
+    int rc = command_begin(r, what, id, user_id);
+    return rc != MK_OK ? rc : command_read_json(r, parse, ctx);
 }

@@ -25,19 +25,26 @@ typedef int (*command_body)(struct request *r, struct command_tx *tx, void *ctx)
 
 int command_run(struct request *r, command_body body, void *ctx);
 
-struct session;
-
 /*
  * The start of every handler of a resource's sub-path (/listings/{id}/..., /orders/{id}/...):
- * *id is the path's id (404 "no such <what>" when it is not a UUID) and *s the
- * authenticated session (401/403/503 otherwise).
+ * *id is the path's id (404 "no such <what>" when it is not a UUID) and *user_id the
+ * authenticated user, r->user_id (401/403/503 otherwise).
  */
-int command_begin(struct request *r, const char *what, const char **id, struct session *s);
+int command_begin(struct request *r, const char *what, const char **id, const char **user_id);
 
-/* command_begin, then the request's JSON object body into *body (400/415/422 otherwise). */
-int command_begin_json(struct request *r, const char *what, const char **id, struct session *s, json_object **body);
+/* Reads a request's JSON body into the handler's context ctx: records each problem with
+ * http_field_error and returns MK_EVALIDATION, else MK_OK. */
+typedef int (*command_parse)(struct request *r, json_object *body, void *ctx);
+
+/* The request's JSON object body (400/415/422 otherwise) read by parse into ctx (a 422 with
+ * the fields parse named). */
+int command_read_json(struct request *r, command_parse parse, void *ctx);
+
+/* command_begin, then command_read_json. */
+int command_begin_json(struct request *r, const char *what, const char **id, const char **user_id,
+                       command_parse parse, void *ctx);
 
 /* command_begin for /api/v1/listings/{id}... */
-#define command_listing_begin(r, id, s) command_begin((r), "listing", (id), (s))
+#define command_listing_begin(r, id, user_id) command_begin((r), "listing", (id), (user_id))
 
 #endif

@@ -6,7 +6,6 @@
 #include "core/errors.h"
 #include "domain/favorite.h"
 #include "domain/listing.h"
-#include "domain/session.h"
 
 struct favorite_ctx {
     const char *listing_id;
@@ -40,12 +39,10 @@ static int
 favorite(struct request *r, bool add)
 {
     struct favorite_ctx c = {.add = add};
-    struct session s;
-    int rc = command_listing_begin(r, &c.listing_id, &s);
+    int rc = command_listing_begin(r, &c.listing_id, &c.user_id);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     if ((rc = command_run(r, favorite_body, &c)) != MK_OK) {
         return rc;
     }

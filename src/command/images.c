@@ -15,27 +15,31 @@
 #include "core/ids.h"
 #include "domain/image.h"
 #include "domain/listing.h"
-#include "domain/session.h"
 #include "store/s3_presign.h"
 #include "worker.h"
 
-/* Whose images a request changes: the path's listing and the signed-in caller. The first
- * member of each handler's context. */
+struct image_ref;
+
+/* An image change, run by images_body with the listing locked and the caller checked; ref is
+ * the first member of the handler's context. */
+typedef int (*image_change)(struct request *r, struct command_tx *tx, struct image_ref *ref);
+
+/* Whose images a request changes (the path's listing and the signed-in caller) and how. The
+ * first member of each handler's context. */
 struct image_ref {
     const char *listing_id;
     const char *user_id;
+    bool adds;             /* the change adds an image: the listing needs room for one */
+    image_change change;
 };
 
-/* The start of every image handler: ref from the path and the session and, when body is not
- * NULL, the request's JSON object body. */
+/* The start of every image handler: ref from the path and the session and, when parse is
+ * not NULL, the request's JSON object body read by parse into ctx (command.h). */
 static int
-images_begin(struct request *r, struct image_ref *ref, json_object **body)
+images_begin(struct request *r, struct image_ref *ref, command_parse parse, void *ctx)
 {
-    struct session s;
-    int rc = body != NULL ? command_begin_json(r, "listing", &ref->listing_id, &s, body)
-                          : command_listing_begin(r, &ref->listing_id, &s);
-    ref->user_id = rc == MK_OK ? arena_strdup(r->arena, s.user_id) : NULL;
-    return rc;
+    return parse != NULL ? command_begin_json(r, "listing", &ref->listing_id, &ref->user_id, parse, ctx)
+                         : command_listing_begin(r, &ref->listing_id, &ref->user_id);
 }
 
 /* Lock the listing and check that the caller may change its images (and, with need_room,
@@ -65,6 +69,16 @@ lock_for_images(struct request *r, struct pg *pg, const struct image_ref *ref, b
     return MK_OK;
 }
 
+/* The transaction of every image change (command_run's body, ctx an image handler's context):
+ * lock_for_images, then the change. */
+static int
+images_body(struct request *r, struct command_tx *tx, void *ctx)
+{
+    struct image_ref *ref = ctx;
+    int rc = lock_for_images(r, tx->pg, ref, ref->adds);
+    return rc != MK_OK ? rc : ref->change(r, tx, ref);
+}
+
 /* The listing's new version as its ETag: a write's answer, as for the listing's own writes. */
 static void
 set_listing_etag(struct request *r, json_object *state)
@@ -89,35 +103,34 @@ struct ticket_ctx {
 };
 
 static int
-ticket_body(struct request *r, struct command_tx *tx, void *data)
+create_ticket(struct request *r, struct command_tx *tx, struct image_ref *ref)
 {
-    struct ticket_ctx *c = data;
-    int rc = lock_for_images(r, tx->pg, &c->ref, true);
-    if (rc != MK_OK) {
-        return rc;
-    }
+    struct ticket_ctx *c = (struct ticket_ctx *)ref;
     c->key = image_key_new(r->arena, c->ref.listing_id, c->content_type);
     return image_ticket_create(tx->pg, r->arena, c->key, c->ref.listing_id, c->content_type, c->size_bytes);
+}
+
+static int
+parse_upload(struct request *r, json_object *body, void *ctx)
+{
+    struct ticket_ctx *c = ctx;
+    return image_parse_upload(r, body, &c->content_type, &c->size_bytes);
 }
 
 int
 command_image_upload(struct request *r)
 {
     struct worker *w = r->worker;
-    struct ticket_ctx c = {0};
-    json_object *body;
-    int rc = images_begin(r, &c.ref, &body);
+    struct ticket_ctx c = {.ref = {.adds = true, .change = create_ticket}};
+    int rc = images_begin(r, &c.ref, parse_upload, &c);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (image_parse_upload(r, body, &c.content_type, &c.size_bytes) != MK_OK) {
-        return http_fail(r, MK_EVALIDATION, NULL);
     }
     /* Pre-signing needs no network, but an upload URL for a store that is down helps nobody. */
     if (s3_check(&w->s3, r->arena) != MK_OK) {
         return s3_down(r);
     }
-    if ((rc = command_run(r, ticket_body, &c)) != MK_OK) {
+    if ((rc = command_run(r, images_body, &c)) != MK_OK) {
         return rc;
     }
     long long now = (long long)time(NULL);
@@ -165,14 +178,10 @@ struct attach_ctx {
 };
 
 static int
-attach_body(struct request *r, struct command_tx *tx, void *data)
+attach(struct request *r, struct command_tx *tx, struct image_ref *ref)
 {
-    struct attach_ctx *c = data;
-    int rc = lock_for_images(r, tx->pg, &c->ref, true);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    rc = image_attach(tx->pg, r->arena, c->image_id, c->ref.listing_id, c->key, c->content_type, c->size_bytes);
+    struct attach_ctx *c = (struct attach_ctx *)ref;
+    int rc = image_attach(tx->pg, r->arena, c->image_id, c->ref.listing_id, c->key, c->content_type, c->size_bytes);
     if (rc == MK_ECONFLICT) {
         return http_fail(r, MK_ECONFLICT, "this key is attached already");
     }
@@ -191,18 +200,20 @@ key_problem(struct request *r, const char *problem)
     return http_fail(r, MK_EVALIDATION, NULL);
 }
 
+static int
+parse_attach(struct request *r, json_object *body, void *ctx)
+{
+    return image_parse_attach(r, body, &((struct attach_ctx *)ctx)->key);
+}
+
 int
 command_image_attach(struct request *r)
 {
     struct worker *w = r->worker;
-    struct attach_ctx c = {0};
-    json_object *body;
-    int rc = images_begin(r, &c.ref, &body);
+    struct attach_ctx c = {.ref = {.adds = true, .change = attach}};
+    int rc = images_begin(r, &c.ref, parse_attach, &c);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (image_parse_attach(r, body, &c.key) != MK_OK) {
-        return http_fail(r, MK_EVALIDATION, NULL);
     }
     char *announced_type, *seller;
     long long announced_size;
@@ -235,7 +246,7 @@ command_image_attach(struct request *r)
     c.content_type = announced_type;
     c.size_bytes = announced_size;
     uuid_new(c.image_id);
-    if ((rc = command_run(r, attach_body, &c)) != MK_OK) {
+    if ((rc = command_run(r, images_body, &c)) != MK_OK) {
         return rc;
     }
     json_object *doc = http_json_own(r, json_object_new_object());
@@ -260,15 +271,11 @@ struct remove_ctx {
 };
 
 static int
-remove_body(struct request *r, struct command_tx *tx, void *data)
+remove_image(struct request *r, struct command_tx *tx, struct image_ref *ref)
 {
-    struct remove_ctx *c = data;
-    int rc = lock_for_images(r, tx->pg, &c->ref, false);
-    if (rc != MK_OK) {
-        return rc;
-    }
+    struct remove_ctx *c = (struct remove_ctx *)ref;
     char *key, *thumb_key;
-    rc = image_remove(tx->pg, r->arena, c->ref.listing_id, c->image_id, &key, &thumb_key);
+    int rc = image_remove(tx->pg, r->arena, c->ref.listing_id, c->image_id, &key, &thumb_key);
     if (rc == MK_ENOTFOUND) {
         return http_fail(r, rc, "no such image");
     }
@@ -290,8 +297,8 @@ int
 command_image_remove(struct request *r)
 {
     struct worker *w = r->worker;
-    struct remove_ctx c = {0};
-    int rc = images_begin(r, &c.ref, NULL);
+    struct remove_ctx c = {.ref = {.adds = false, .change = remove_image}};
+    int rc = images_begin(r, &c.ref, NULL, NULL);
     if (rc != MK_OK) {
         return rc;
     }
@@ -302,7 +309,7 @@ command_image_remove(struct request *r)
     if (s3_check(&w->s3, r->arena) != MK_OK) {
         return s3_down(r);
     }
-    if ((rc = command_run(r, remove_body, &c)) != MK_OK) {
+    if ((rc = command_run(r, images_body, &c)) != MK_OK) {
         return rc;
     }
     set_listing_etag(r, c.state);

@@ -156,20 +156,20 @@ patch_body(struct request *r, struct command_tx *tx, void *data)
     return listing_emit(tx->pg, r->arena, c->id, "listing.updated", before, &tx->last_seq, &c->state);
 }
 
+static int
+parse_patch(struct request *r, json_object *body, void *ctx)
+{
+    return listing_parse(r, body, true, &((struct patch_ctx *)ctx)->in);
+}
+
 int
 command_update_listing(struct request *r)
 {
     struct worker *w = r->worker;
     struct patch_ctx c = {0};
-    struct session s;
-    json_object *body;
-    int rc = command_begin_json(r, "listing", &c.id, &s, &body);
+    int rc = command_begin_json(r, "listing", &c.id, &c.user_id, parse_patch, &c);
     if (rc != MK_OK) {
         return rc;
-    }
-    c.user_id = s.user_id;
-    if (listing_parse(r, body, true, &c.in) != MK_OK) {
-        return http_fail(r, MK_EVALIDATION, NULL);
     }
     if ((rc = worker_categories(w, r->arena, &c.cats)) != MK_OK) {
         return rc;
@@ -211,12 +211,10 @@ int
 command_delete_listing(struct request *r)
 {
     struct delete_ctx c = {0};
-    struct session s;
-    int rc = command_listing_begin(r, &c.id, &s);
+    int rc = command_listing_begin(r, &c.id, &c.user_id);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     if ((rc = command_run(r, delete_body, &c)) != MK_OK) {
         return rc;
     }

@@ -126,13 +126,11 @@ owned_delete_body(struct request *r, struct command_tx *tx, void *data)
 static int
 owned_delete(struct request *r, const char *what, owned_delete_fn op)
 {
-    struct session s;
     struct owned_ctx c = {.what = what, .op = op};
-    int rc = command_begin(r, what, &c.id, &s);
+    int rc = command_begin(r, what, &c.id, &c.user_id);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     if ((rc = command_run(r, owned_delete_body, &c)) != MK_OK) {
         return rc;
     }
@@ -222,13 +220,11 @@ hook_retry_body(struct request *r, struct command_tx *tx, void *data)
 int
 command_webhook_retry(struct request *r)
 {
-    struct session s;
     struct hook_ctx c = {0};
-    int rc = command_begin(r, "webhook", &c.id, &s);
+    int rc = command_begin(r, "webhook", &c.id, &c.user_id);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     c.delivery_id = http_path_param(r, "delivery_id");
     if (!uuid_valid(c.delivery_id)) {
         return http_fail(r, MK_ENOTFOUND, "no such delivery");

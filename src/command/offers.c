@@ -15,7 +15,6 @@
 #include "domain/listing.h"
 #include "domain/offer.h"
 #include "domain/order.h"
-#include "domain/session.h"
 #include "worker.h"
 
 struct offer_ctx {
@@ -91,19 +90,19 @@ make_body(struct request *r, struct command_tx *tx, void *data)
     return offer_emit(tx->pg, a, &c->offer, "offer.created", "buyer", &tx->last_seq);
 }
 
+static int
+parse_amount(struct request *r, json_object *body, void *ctx)
+{
+    return offer_parse_amount(r, body, &((struct offer_ctx *)ctx)->amount);
+}
+
 int
 command_make_offer(struct request *r)
 {
     struct offer_ctx c = {0};
-    struct session s;
-    json_object *body;
-    int rc = command_begin_json(r, "listing", &c.id, &s, &body);
+    int rc = command_begin_json(r, "listing", &c.id, &c.user_id, parse_amount, &c);
     if (rc != MK_OK) {
         return rc;
-    }
-    c.user_id = s.user_id;
-    if (offer_parse_amount(r, body, &c.amount) != MK_OK) {
-        return http_fail(r, MK_EVALIDATION, NULL);
     }
     uuid_new(c.new_id);
     if ((rc = command_run(r, make_body, &c)) != MK_OK) {
@@ -186,19 +185,13 @@ static int
 move(struct request *r, enum offer_action action)
 {
     struct offer_ctx c = {.action = action};
-    struct session s;
-    int rc = command_begin(r, "offer", &c.id, &s);
+    int rc = command_begin(r, "offer", &c.id, &c.user_id);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     if (action == OFFER_COUNTER) {
-        json_object *body;
-        if ((rc = http_json_body(r, &body)) != MK_OK) {
+        if ((rc = command_read_json(r, parse_amount, &c)) != MK_OK) {
             return rc;
-        }
-        if (offer_parse_amount(r, body, &c.amount) != MK_OK) {
-            return http_fail(r, MK_EVALIDATION, NULL);
         }
     } else if ((rc = order_parse_empty(r)) != MK_OK) {
         return rc == MK_EVALIDATION ? http_fail(r, rc, "this request takes no body (or {})") : rc;

@@ -255,6 +255,13 @@ create_body(struct request *r, struct command_tx *tx, void *data)
     return finish_sale(r, tx, c, &sale);
 }
 
+static int
+parse_create(struct request *r, json_object *body, void *ctx)
+{
+    struct create_ctx *c = ctx;
+    return order_parse_create(r, body, &c->listing_id, &c->offer_id, &c->address);
+}
+
 int
 command_create_order(struct request *r)
 {
@@ -273,12 +280,8 @@ command_create_order(struct request *r)
     if (problem != NULL) {
         return http_fail(r, MK_EBADPARAM, arena_sprintf(r->arena, "Idempotency-Key: %s", problem));
     }
-    json_object *body;
-    if ((rc = http_json_body(r, &body)) != MK_OK) {
+    if ((rc = command_read_json(r, parse_create, &c)) != MK_OK) {
         return rc;
-    }
-    if (order_parse_create(r, body, &c.listing_id, &c.offer_id, &c.address) != MK_OK) {
-        return http_fail(r, MK_EVALIDATION, NULL);
     }
     idem_request_hash(r->method, r->path, r->body, r->body_len, c.hash);
     uuid_new(c.order_id);
@@ -292,7 +295,7 @@ command_create_order(struct request *r)
         }
     } else {
         /* Best effort, after the commit: drop a batch of expired keys. */
-        (void)idem_sweep(&w->pg, r->arena, NULL);
+        (void)idem_sweep(&w->pg, r->arena);
     }
     if (c.answer.location != NULL) {
         http_set_header(r, "Location", c.answer.location);
@@ -395,22 +398,22 @@ transition_body(struct request *r, struct command_tx *tx, void *data)
 }
 
 static int
+parse_tracking(struct request *r, json_object *body, void *ctx)
+{
+    return order_parse_tracking(r, body, &((struct transition_ctx *)ctx)->tracking);
+}
+
+static int
 transition(struct request *r, enum order_action action)
 {
     struct transition_ctx c = {.action = action};
-    struct session s;
-    int rc = command_begin(r, "order", &c.id, &s);
+    int rc = command_begin(r, "order", &c.id, &c.user_id);
     if (rc != MK_OK) {
         return rc;
     }
-    c.user_id = s.user_id;
     if (action == ORDER_SHIP) {
-        json_object *body;
-        if ((rc = http_json_body(r, &body)) != MK_OK) {
+        if ((rc = command_read_json(r, parse_tracking, &c)) != MK_OK) {
             return rc;
-        }
-        if (order_parse_tracking(r, body, &c.tracking) != MK_OK) {
-            return http_fail(r, MK_EVALIDATION, NULL);
         }
     } else if ((rc = order_parse_empty(r)) != MK_OK) {
         return rc == MK_EVALIDATION ? http_fail(r, rc, "this request takes no body (or {})") : rc;

@@ -4,7 +4,6 @@
 #include "core/errors.h"
 #include "core/ids.h"
 #include "domain/review.h"
-#include "domain/session.h"
 #include "worker.h"
 
 struct review_ctx {
@@ -27,19 +26,19 @@ review_body(struct request *r, struct command_tx *tx, void *data)
     }
 }
 
+static int
+parse_review(struct request *r, json_object *body, void *ctx)
+{
+    return review_parse(r, body, &((struct review_ctx *)ctx)->in);
+}
+
 int
 command_review_order(struct request *r)
 {
     struct review_ctx c = {0};
-    struct session s;
-    json_object *body;
-    int rc = command_begin_json(r, "order", &c.order_id, &s, &body);
+    int rc = command_begin_json(r, "order", &c.order_id, &c.user_id, parse_review, &c);
     if (rc != MK_OK) {
         return rc;
-    }
-    c.user_id = s.user_id;
-    if (review_parse(r, body, &c.in) != MK_OK) {
-        return http_fail(r, MK_EVALIDATION, NULL);
     }
     if ((rc = command_run(r, review_body, &c)) != MK_OK) {
         return rc;

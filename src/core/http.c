@@ -1,6 +1,7 @@
 #include "core/http.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -575,6 +576,32 @@ http_json_only(struct request *r, json_object *obj, const char *const *allowed)
         http_fail(r, rc, "the body has unknown fields");
     }
     return rc;
+}
+
+bool
+http_json_int(struct request *r, json_object *v, const char *field, long long min, long long max,
+              const char *problem, long long *out)
+{
+    errno = 0;
+    long long n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+    if (!json_object_is_type(v, json_type_int) || errno != 0 || n < min || n > max) {
+        http_field_error(r, field, problem);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+bool
+http_json_int_member(struct request *r, json_object *obj, const char *key, long long min, long long max,
+                     const char *problem, long long *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(obj, key, &v)) {
+        http_field_error(r, key, "is required");
+        return false;
+    }
+    return http_json_int(r, v, key, min, max, problem, out);
 }
 
 char *

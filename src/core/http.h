@@ -179,6 +179,15 @@ int http_json_body_nullable(struct request *r, const char *const *nullable, json
  * member is reported in fields; returns MK_OK or MK_EVALIDATION. */
 int http_json_only(struct request *r, json_object *obj, const char *const *allowed);
 
+/* An integer from min to max in v, a member value (JSON integers only: 12.5, "12" and 1e3 are
+ * not): true with *out set; otherwise false, problem recorded on field (http_field_error). */
+bool http_json_int(struct request *r, json_object *v, const char *field, long long min, long long max,
+                   const char *problem, long long *out);
+
+/* http_json_int of the member key of obj, which is required ("is required" when absent). */
+bool http_json_int_member(struct request *r, json_object *obj, const char *key, long long min, long long max,
+                          const char *problem, long long *out);
+
 /* Render the current time or a unix time as RFC 3339 UTC (2026-11-21T13:20:00Z). */
 char *http_rfc3339(arena_t *a, long long unix_seconds);
 

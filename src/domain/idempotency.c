@@ -129,12 +129,8 @@ idem_store(struct pg *pg, arena_t *a, const char *user_id, const char *key, cons
 }
 
 int
-idem_sweep(struct pg *pg, arena_t *a, long long *deleted)
+idem_sweep(struct pg *pg, arena_t *a)
 {
     PGresult *res;
-    int rc = pg_exec(pg, a, &SWEEP, NULL, &res);
-    if (deleted != NULL) {
-        *deleted = rc == MK_OK ? pg_affected(res) : 0;
-    }
-    return rc;
+    return pg_exec(pg, a, &SWEEP, NULL, &res);
 }

@@ -54,7 +54,7 @@ int idem_find(struct pg *pg, arena_t *a, const char *user_id, const char *key, s
 int idem_store(struct pg *pg, arena_t *a, const char *user_id, const char *key, const struct idem_record *rec);
 
 /* Outside any transaction: delete up to IDEM_SWEEP_BATCH expired records (rows another
- * transaction holds are skipped). *deleted (may be NULL) receives how many. */
-int idem_sweep(struct pg *pg, arena_t *a, long long *deleted);
+ * transaction holds are skipped). */
+int idem_sweep(struct pg *pg, arena_t *a);
 
 #endif

@@ -6,28 +6,11 @@
 #include "core/ids.h"
 #include "core/log.h"
 
-char *
-ledger_account_provider(arena_t *a, const char *name)
+/* A seller's account, "seller:<id>:<which>" (escrow or available; ledger.h), in the arena. */
+static const char *
+seller_account(arena_t *a, const char *seller_id, const char *which)
 {
-    return arena_sprintf(a, "provider:%s", name);
-}
-
-char *
-ledger_account_buyer(arena_t *a, const char *user_id)
-{
-    return arena_sprintf(a, "buyer:%s", user_id);
-}
-
-char *
-ledger_account_escrow(arena_t *a, const char *seller_id)
-{
-    return arena_sprintf(a, "seller:%s:escrow", seller_id);
-}
-
-char *
-ledger_account_available(arena_t *a, const char *seller_id)
-{
-    return arena_sprintf(a, "seller:%s:available", seller_id);
+    return arena_sprintf(a, "seller:%s:%s", seller_id, which);
 }
 
 const char *
@@ -46,22 +29,25 @@ ledger_entries_for(arena_t *a, enum ledger_kind kind, const struct ledger_move *
                    struct ledger_entry out[LEDGER_MAX_ENTRIES])
 {
     const long long p = m->amount_minor;
+    const char *provider = arena_sprintf(a, "provider:%s", m->provider);
+    const char *buyer = arena_sprintf(a, "buyer:%s", m->buyer_id);
+    const char *escrow = seller_account(a, m->seller_id, "escrow");
     switch (kind) {
     case LEDGER_PAYMENT:
-        out[0] = (struct ledger_entry){ledger_account_provider(a, m->provider), -p};
-        out[1] = (struct ledger_entry){ledger_account_buyer(a, m->buyer_id), p};
-        out[2] = (struct ledger_entry){ledger_account_buyer(a, m->buyer_id), -p};
-        out[3] = (struct ledger_entry){ledger_account_escrow(a, m->seller_id), p};
+        out[0] = (struct ledger_entry){provider, -p};
+        out[1] = (struct ledger_entry){buyer, p};
+        out[2] = (struct ledger_entry){buyer, -p};
+        out[3] = (struct ledger_entry){escrow, p};
         return 4;
     case LEDGER_RELEASE:
-        out[0] = (struct ledger_entry){ledger_account_escrow(a, m->seller_id), -p};
-        out[1] = (struct ledger_entry){ledger_account_available(a, m->seller_id), p};
+        out[0] = (struct ledger_entry){escrow, -p};
+        out[1] = (struct ledger_entry){seller_account(a, m->seller_id, "available"), p};
         return 2;
     case LEDGER_REFUND:
-        out[0] = (struct ledger_entry){ledger_account_escrow(a, m->seller_id), -p};
-        out[1] = (struct ledger_entry){ledger_account_buyer(a, m->buyer_id), p};
-        out[2] = (struct ledger_entry){ledger_account_buyer(a, m->buyer_id), -p};
-        out[3] = (struct ledger_entry){ledger_account_provider(a, m->provider), p};
+        out[0] = (struct ledger_entry){escrow, -p};
+        out[1] = (struct ledger_entry){buyer, p};
+        out[2] = (struct ledger_entry){buyer, -p};
+        out[3] = (struct ledger_entry){provider, p};
         return 4;
     }
     return 0;
@@ -118,24 +104,22 @@ ledger_book(struct pg *pg, arena_t *a, enum ledger_kind kind, const struct ledge
     return MK_OK;
 }
 
+static int
+balance_from_row(arena_t *a, const PGresult *res, int row, void *dst)
+{
+    struct ledger_balance *b = dst;
+    b->currency = arena_strdup(a, pg_value(res, row, 0));
+    b->available_minor = pg_int(res, row, 1);
+    b->held_minor = pg_int(res, row, 2);
+    return MK_OK;
+}
+
 int
 ledger_balances(struct pg *pg, arena_t *a, const char *user_id, struct ledger_balance **out, size_t *n)
 {
-    const char *values[] = {ledger_account_available(a, user_id), ledger_account_escrow(a, user_id)};
-    PGresult *res;
-    *out = NULL;
-    *n = 0;
-    int rc = pg_exec(pg, a, &BALANCES, values, &res);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    int rows = pg_nrows(res);
-    *out = arena_calloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof(**out));
-    for (int i = 0; i < rows; i++) {
-        (*out)[i].currency = arena_strdup(a, pg_value(res, i, 0));
-        (*out)[i].available_minor = pg_int(res, i, 1);
-        (*out)[i].held_minor = pg_int(res, i, 2);
-    }
-    *n = (size_t)rows;
-    return MK_OK;
+    const char *values[] = {seller_account(a, user_id, "available"), seller_account(a, user_id, "escrow")};
+    void *rows;
+    int rc = pg_exec_rows(pg, a, &BALANCES, values, sizeof(**out), balance_from_row, &rows, n);
+    *out = rows;
+    return rc;
 }

@@ -46,12 +46,6 @@ struct ledger_move {
     const char *currency;
 };
 
-/* Account names, in the arena. */
-char *ledger_account_provider(arena_t *a, const char *name);
-char *ledger_account_buyer(arena_t *a, const char *user_id);
-char *ledger_account_escrow(arena_t *a, const char *seller_id);
-char *ledger_account_available(arena_t *a, const char *seller_id);
-
 /* The kind's name as stored ("payment", "release", "refund"). */
 const char *ledger_kind_name(enum ledger_kind kind);
 

@@ -92,15 +92,8 @@ listing_parse(struct request *r, json_object *body, bool partial, struct listing
         out->condition = s;
     }
     if ((v = member(r, body, "price_minor", partial)) != NULL) {
-        /* An integer in JSON: 12.5, "1200" and 1e3 are not prices in minor units. */
-        errno = 0;
-        long long p = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-        if (!json_object_is_type(v, json_type_int) || errno != 0 || p < 1 || p > LISTING_PRICE_MAX) {
-            http_field_error(r, "price_minor", "must be an integer from 1 to 100000000 (minor units)");
-        } else {
-            out->has_price = true;
-            out->price_minor = p;
-        }
+        out->has_price = http_json_int(r, v, "price_minor", 1, LISTING_PRICE_MAX,
+                                       "must be an integer from 1 to 100000000 (minor units)", &out->price_minor);
     }
     if ((v = member(r, body, "currency", partial)) != NULL && (s = string_of(r, v, "currency")) != NULL) {
         if (strlen(s) != 3 || !isupper((unsigned char)s[0]) || !isupper((unsigned char)s[1]) ||

@@ -262,14 +262,8 @@ int
 notify_emit(struct pg *pg, arena_t *a, const char *aggregate_type, const char *id, long long version,
             const char *event_type, json_object *payload, long long *seq)
 {
-    struct outbox_event ev = {
-        .aggregate_type = aggregate_type,
-        .aggregate_id = id,
-        .version = version,
-        .event_type = event_type,
-        .payload = arena_strdup(a, json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN)),
-    };
-    return outbox_append(pg, a, &ev, seq);
+    /* outbox_append_doc releases what it is given; the payload stays the caller's. */
+    return outbox_append_doc(pg, a, aggregate_type, id, version, event_type, json_object_get(payload), seq);
 }
 
 int

@@ -1,6 +1,5 @@
 #include "domain/offer.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "core/errors.h"
@@ -15,19 +14,8 @@ offer_parse_amount(struct request *r, json_object *body, long long *amount)
     static const char *const allowed[] = {"amount_minor", NULL};
     *amount = 0;
     http_json_only(r, body, allowed);
-    json_object *v;
-    if (!json_object_object_get_ex(body, "amount_minor", &v)) {
-        http_field_error(r, "amount_minor", "is required");
-    } else {
-        /* An integer in JSON: 12.5, "1200" and 1e3 are not amounts in minor units. */
-        errno = 0;
-        long long n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-        if (!json_object_is_type(v, json_type_int) || errno != 0 || n < 1 || n > LISTING_PRICE_MAX) {
-            http_field_error(r, "amount_minor", "must be an integer from 1 to the listing's price minus 1 (minor units)");
-        } else {
-            *amount = n;
-        }
-    }
+    http_json_int_member(r, body, "amount_minor", 1, LISTING_PRICE_MAX,
+                         "must be an integer from 1 to the listing's price minus 1 (minor units)", amount);
     return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;
 }
 
@@ -209,8 +197,9 @@ static const struct pg_stmt LIST_ANY = {
 };
 
 static int
-offer_from_row(arena_t *a, const PGresult *res, int row, struct offer *o)
+offer_from_row(arena_t *a, const PGresult *res, int row, void *dst)
 {
+    struct offer *o = dst;
     o->id = arena_strdup(a, pg_value(res, row, 0));
     o->listing_id = arena_strdup(a, pg_value(res, row, 1));
     o->buyer_id = arena_strdup(a, pg_value(res, row, 2));
@@ -453,20 +442,8 @@ offer_list(struct pg *pg, arena_t *a, const char *user_id, enum offer_role role,
                                                                                                    : &LIST_ANY;
     const char *values[] = {user_id, after_id != NULL ? arena_sprintf(a, "%lld", after_us) : NULL, after_id, status,
                             arena_sprintf(a, "%d", limit)};
-    PGresult *res;
-    *out = NULL;
-    *n = 0;
-    int rc = pg_exec(pg, a, stmt, values, &res);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    int rows = pg_nrows(res);
-    *out = arena_calloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof(**out));
-    for (int i = 0; i < rows; i++) {
-        if ((rc = offer_from_row(a, res, i, &(*out)[i])) != MK_OK) {
-            return rc;
-        }
-    }
-    *n = (size_t)rows;
-    return MK_OK;
+    void *rows;
+    int rc = pg_exec_rows(pg, a, stmt, values, sizeof(**out), offer_from_row, &rows, n);
+    *out = rows;
+    return rc;
 }

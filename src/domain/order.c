@@ -298,9 +298,10 @@ static const struct pg_stmt LIST_ANY = {
     4,
 };
 
-static void
-order_from_row(arena_t *a, const PGresult *res, int row, struct order *o)
+static int
+order_from_row(arena_t *a, const PGresult *res, int row, void *dst)
 {
+    struct order *o = dst;
     o->cancelled_by = NULL;
     o->id = arena_strdup(a, pg_value(res, row, 0));
     o->listing_id = arena_strdup(a, pg_value(res, row, 1));
@@ -315,9 +316,11 @@ order_from_row(arena_t *a, const PGresult *res, int row, struct order *o)
     o->version = pg_int(res, row, 10);
     o->created_us = pg_int(res, row, 11);
     o->json = json_tokener_parse(pg_value(res, row, 12));
-    if (o->json != NULL) {
-        arena_cleanup_add(a, (arena_cleanup_fn)(void (*)(void))json_object_put, o->json);
+    if (o->json == NULL) {
+        return MK_EINTERNAL;
     }
+    arena_cleanup_add(a, (arena_cleanup_fn)(void (*)(void))json_object_put, o->json);
+    return MK_OK;
 }
 
 /* Run a statement that returns one order row; MK_ENOTFOUND when none. */
@@ -326,11 +329,7 @@ exec_order(struct pg *pg, arena_t *a, const struct pg_stmt *stmt, const char *co
 {
     PGresult *res;
     int rc = pg_exec_row(pg, a, stmt, values, &res);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    order_from_row(a, res, 0, out);
-    return out->json != NULL ? MK_OK : MK_EINTERNAL;
+    return rc != MK_OK ? rc : order_from_row(a, res, 0, out);
 }
 
 int
@@ -422,21 +421,8 @@ order_list(struct pg *pg, arena_t *a, const char *user_id, enum order_role role,
                                                                                                    : &LIST_ANY;
     const char *values[] = {user_id, after_id != NULL ? arena_sprintf(a, "%lld", after_us) : NULL, after_id,
                             arena_sprintf(a, "%d", limit)};
-    PGresult *res;
-    *out = NULL;
-    *n = 0;
-    int rc = pg_exec(pg, a, stmt, values, &res);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    int rows = pg_nrows(res);
-    *out = arena_calloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof(**out));
-    for (int i = 0; i < rows; i++) {
-        order_from_row(a, res, i, &(*out)[i]);
-        if ((*out)[i].json == NULL) {
-            return MK_EINTERNAL;
-        }
-    }
-    *n = (size_t)rows;
-    return MK_OK;
+    void *rows;
+    int rc = pg_exec_rows(pg, a, stmt, values, sizeof(**out), order_from_row, &rows, n);
+    *out = rows;
+    return rc;
 }

@@ -1,6 +1,5 @@
 #include "domain/review.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "core/errors.h"
@@ -15,18 +14,12 @@ review_parse(struct request *r, json_object *body, struct review_input *out)
     out->rating = 0;
     out->comment = "";
     http_json_only(r, body, allowed);
-    json_object *v;
-    if (!json_object_object_get_ex(body, "rating", &v)) {
-        http_field_error(r, "rating", "is required");
-    } else {
-        errno = 0;
-        long long n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
-        if (!json_object_is_type(v, json_type_int) || errno != 0 || n < REVIEW_RATING_MIN || n > REVIEW_RATING_MAX) {
-            http_field_error(r, "rating", "must be an integer from 1 to 5");
-        } else {
-            out->rating = (int)n;
-        }
+    long long rating;
+    if (http_json_int_member(r, body, "rating", REVIEW_RATING_MIN, REVIEW_RATING_MAX, "must be an integer from 1 to 5",
+                             &rating)) {
+        out->rating = (int)rating;
     }
+    json_object *v;
     if (json_object_object_get_ex(body, "comment", &v)) {
         if (!json_object_is_type(v, json_type_string)) {
             http_field_error(r, "comment", "must be a string");

@@ -284,15 +284,22 @@ user_parse_login(struct request *r, json_object *body, const char **key, const c
     return MK_OK;
 }
 
+/* The profile's members, in the order both the private shape and the events give them. */
+static void
+add_profile(json_object *o, const struct user *u)
+{
+    json_object_object_add(o, "display_name", json_object_new_string(u->display_name));
+    json_object_object_add(o, "bio", json_object_new_string(u->bio));
+    json_object_object_add(o, "avatar_url", u->avatar_url != NULL ? json_object_new_string(u->avatar_url) : NULL);
+}
+
 json_object *
 user_private_json(const struct user *u)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(u->id));
     json_object_object_add(o, "email", json_object_new_string(u->email));
-    json_object_object_add(o, "display_name", json_object_new_string(u->display_name));
-    json_object_object_add(o, "bio", json_object_new_string(u->bio));
-    json_object_object_add(o, "avatar_url", u->avatar_url != NULL ? json_object_new_string(u->avatar_url) : NULL);
+    add_profile(o, u);
     json_object_object_add(o, "location", json_object_get(u->location));
     json_object_object_add(o, "created_at", json_object_new_string(u->created_at));
     return o;
@@ -364,9 +371,7 @@ append_event(struct pg *pg, arena_t *a, const struct user *u, const char *type, 
 {
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "id", json_object_new_string(u->id));
-    json_object_object_add(doc, "display_name", json_object_new_string(u->display_name));
-    json_object_object_add(doc, "bio", json_object_new_string(u->bio));
-    json_object_object_add(doc, "avatar_url", u->avatar_url != NULL ? json_object_new_string(u->avatar_url) : NULL);
+    add_profile(doc, u);
     json_object_object_add(doc, "member_since", json_object_new_string(u->created_at));
     return outbox_append_doc(pg, a, "user", u->id, u->version, type, doc, seq);
 }

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/errors.h"
+#include "store/transfer.h"
 
 static char *
 lower_dup(arena_t *a, const char *s)
@@ -52,14 +53,6 @@ cleanup:
     return rc;
 }
 
-static size_t
-discard(char *data, size_t size, size_t n, void *arg)
-{
-    (void)data;
-    (void)arg;
-    return size * n;
-}
-
 int
 outcall_post(arena_t *a, const struct outcall_request *q, struct outcall_result *r)
 {
@@ -82,21 +75,15 @@ outcall_post(arena_t *a, const struct outcall_request *q, struct outcall_result 
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(q->body));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)q->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)q->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "marketd-webhooks/1");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     double t0 = clock_mono();
-    CURLcode cc = curl_easy_perform(c);
+    CURLcode cc = transfer_perform(c, q->timeout_ms, &r->status);
     r->duration_ms = (long)((clock_mono() - t0) * 1000.0);
     int rc = MK_OK;
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    } else {
+    if (cc != CURLE_OK) {
         r->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
         r->error = arena_strdup(a, r->timed_out ? "timed out" : curl_easy_strerror(cc));
         rc = MK_EUNAVAILABLE;

@@ -470,6 +470,29 @@ pg_int(const PGresult *res, int row, int col)
 }
 
 int
+pg_exec_rows(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, size_t size,
+             pg_row_fn from_row, void **rows, size_t *n)
+{
+    PGresult *res;
+    *rows = NULL;
+    *n = 0;
+    int rc = pg_exec(pg, arena, stmt, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    int count = pg_nrows(res);
+    char *array = arena_calloc(arena, (size_t)(count > 0 ? count : 1) * size);
+    *rows = array;
+    for (int i = 0; i < count; i++) {
+        if ((rc = from_row(arena, res, i, array + (size_t)i * size)) != MK_OK) {
+            return rc;
+        }
+    }
+    *n = (size_t)count;
+    return MK_OK;
+}
+
+int
 pg_nrows(const PGresult *res)
 {
     return res != NULL ? PQntuples(res) : 0;

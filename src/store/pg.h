@@ -80,6 +80,14 @@ int pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const cha
 /* pg_exec for a statement that must find a row: MK_ENOTFOUND when it returned none. */
 int pg_exec_row(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out);
 
+/* Reads row `row` of res into the element at dst (strings in the arena); MK_OK or an error. */
+typedef int (*pg_row_fn)(arena_t *arena, const PGresult *res, int row, void *dst);
+
+/* pg_exec for a list: each row read by from_row into an arena array of elements of `size`
+ * bytes, *rows (never NULL on MK_OK), *n of them. Stops at the first error of from_row. */
+int pg_exec_rows(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, size_t size,
+                 pg_row_fn from_row, void **rows, size_t *n);
+
 /* Simple statements without parameters (BEGIN, COMMIT ...). Same returns as pg_exec. */
 int pg_simple(struct pg *pg, const char *sql);
 

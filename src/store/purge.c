@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "store/transfer.h"
 
 void
 purge_init(struct purge *p, const char *base, int timeout_ms)
@@ -26,14 +27,6 @@ purge_close(struct purge *p)
     p->base = NULL;
 }
 
-static size_t
-discard(char *data, size_t size, size_t n, void *arg)
-{
-    (void)data;
-    (void)arg;
-    return size * n;
-}
-
 long
 purge_uri(struct purge *p, const char *uri)
 {
@@ -48,15 +41,9 @@ purge_uri(struct purge *p, const char *uri)
     CURL *c = p->curl;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)p->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    } else {
+    long status;
+    CURLcode cc = transfer_perform(c, p->timeout_ms, &status);
+    if (cc != CURLE_OK) {
         log_warn("purge %s: %s", uri, curl_easy_strerror(cc));
     }
     return status;
