@@ -415,6 +415,22 @@ static const struct pg_stmt CANDIDATES = {
     5,
 };
 
+static const struct pg_stmt ANY_ALERT = {
+    "saved_search_any_alert", "SELECT EXISTS (SELECT 1 FROM saved_searches WHERE alert)", 0};
+
+int
+saved_search_any_alert(struct pg *pg, arena_t *a, bool *any)
+{
+    PGresult *res;
+    int rc = pg_exec(pg, a, &ANY_ALERT, NULL, &res);
+    *any = true;
+    if (rc == MK_OK) {
+        const char *v = pg_value(res, 0, 0);
+        *any = v == NULL || strcmp(v, "f") != 0;
+    }
+    return rc;
+}
+
 int
 saved_search_find_matches(struct pg *pg, arena_t *a, const struct category_set *cats, const char *secret,
                           json_object *listing, const char *seller, long long at_ms, struct saved_search_match **out,

@@ -71,6 +71,10 @@ struct saved_search_match {
     const char *id, *user_id;
 };
 
+/* *any: whether any saved search has alerts on (deleted ones included); a projector batch
+ * asks once before matching its listings one by one. */
+int saved_search_any_alert(struct pg *pg, arena_t *a, bool *any);
+
 /*
  * The alerting searches of users other than seller, existing at at_ms (unix ms: created
  * before, not deleted before), that the listing (an event payload) matches: the anchors'

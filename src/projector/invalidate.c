@@ -24,7 +24,7 @@ static const char MARK_SCRIPT[] = "for i, k in ipairs(KEYS) do redis.call('SET',
 
 static long idset_index(const struct idset *s, const char *id);
 
-static void
+void
 idset_add(arena_t *a, struct idset *s, const char *id)
 {
     if (idset_index(s, id) >= 0) {
@@ -201,11 +201,15 @@ projection_flush(struct projection_ctx *p)
     if (fx == NULL) {
         return MK_OK;
     }
-    for (size_t s = 0; s < fx->recount.n; s++) {
-        int rc = listing_recount_active(p, fx->recount.v[s]);
-        if (rc != MK_OK) {
-            return rc;
-        }
+    long long applied, duplicates, lost;
+    int rc = mongo_flush(p->mongo, &applied, &duplicates, &lost);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    metrics_add(p->w->metrics->projector_events_applied, (uint64_t)applied);
+    metrics_add(p->w->metrics->projector_events_skipped, (uint64_t)(duplicates + lost));
+    if (!fx->rebuilding && (rc = listing_recount_active(p, fx->recount.v, fx->recount.n)) != MK_OK) {
+        return rc;
     }
     add_seller_listings(p, fx);
     mark_all(p, fx);
@@ -216,6 +220,9 @@ projection_flush(struct projection_ctx *p)
     for (size_t k = 0; k < fx->users.n; k++) {
         purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]));
     }
+    bool rebuilding = fx->rebuilding, no_alerts = fx->no_alerts;
     memset(fx, 0, sizeof(*fx));
+    fx->rebuilding = rebuilding;
+    fx->no_alerts = no_alerts;
     return MK_OK;
 }

@@ -2,7 +2,8 @@
  * listing.* events → MongoDB `listings`: a document shaped for reading, embedding the
  * seller's display name and rating from `sellers`, image URLs, a GeoJSON point, and the
  * category path (so a category filter includes sub-categories). The seller's
- * active_listings count is recomputed from the collection after each change.
+ * active_listings count is recomputed from the collection once per batch (once at the end
+ * of a rebuild).
  */
 #include <string.h>
 
@@ -123,8 +124,32 @@ append_sold(bson_t *b, const struct outbox_row *ev, json_object *payload)
     }
 }
 
-/* {id, display_name, rating} of the seller from `sellers` (nulls when missing); looked up
- * once per batch. */
+/* The listing's embed {id, display_name, rating} of seller_id from its `sellers` document
+ * doc (NULL when missing: nulls). */
+static void
+seller_embed_build(const char *seller_id, const bson_t *doc, bson_t *s)
+{
+    bson_t rating;
+    bson_iter_t it;
+    bson_init(s);
+    BSON_APPEND_UTF8(s, "id", seller_id);
+    if (doc != NULL && bson_iter_init_find(&it, doc, "display_name") && BSON_ITER_HOLDS_UTF8(&it)) {
+        BSON_APPEND_UTF8(s, "display_name", bson_iter_utf8(&it, NULL));
+    } else {
+        BSON_APPEND_NULL(s, "display_name");
+    }
+    if (doc != NULL && bson_iter_init_find(&it, doc, "rating") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        bson_append_iter(s, "rating", -1, &it);
+    } else {
+        BSON_APPEND_DOCUMENT_BEGIN(s, "rating", &rating);
+        BSON_APPEND_NULL(&rating, "average");
+        BSON_APPEND_INT32(&rating, "count", 0);
+        bson_append_document_end(s, &rating);
+    }
+}
+
+/* The seller's embed, from the batch's copy (listing_prepare looked the batch's sellers up at
+ * once) or looked up now. */
 static int
 append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
 {
@@ -141,22 +166,8 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
         rc = MK_OK;
     }
     if (rc == MK_OK) {
-        bson_t s = BSON_INITIALIZER, rating;
-        bson_iter_t it;
-        BSON_APPEND_UTF8(&s, "id", seller_id);
-        if (found && bson_iter_init_find(&it, doc, "display_name") && BSON_ITER_HOLDS_UTF8(&it)) {
-            BSON_APPEND_UTF8(&s, "display_name", bson_iter_utf8(&it, NULL));
-        } else {
-            BSON_APPEND_NULL(&s, "display_name");
-        }
-        if (found && bson_iter_init_find(&it, doc, "rating") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
-            bson_append_iter(&s, "rating", -1, &it);
-        } else {
-            BSON_APPEND_DOCUMENT_BEGIN(&s, "rating", &rating);
-            BSON_APPEND_NULL(&rating, "average");
-            BSON_APPEND_INT32(&rating, "count", 0);
-            bson_append_document_end(&s, &rating);
-        }
+        bson_t s;
+        seller_embed_build(seller_id, found ? doc : NULL, &s);
         BSON_APPEND_DOCUMENT(b, "seller", &s);
         if (found) {
             seller_embed_remember(p, seller_id, &s);
@@ -166,19 +177,145 @@ append_seller(struct projection_ctx *p, bson_t *b, const char *seller_id)
     return rc;
 }
 
-/* sellers.active_listings = the seller's active listings in the read model. */
-int
-listing_recount_active(struct projection_ctx *p, const char *seller_id)
+static int
+remember_seller(const bson_t *doc, void *ctx)
 {
-    bson_t *filter = mongo_own(p->arena, BCON_NEW("seller_id", BCON_UTF8(seller_id), "status", BCON_UTF8("active")));
-    long long n;
-    int rc = mongo_count(p->mongo, "listings", filter, NULL, &n);
-    if (rc != MK_OK) {
+    struct projection_ctx *p = ctx;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)) {
+        const char *id = bson_iter_utf8(&it, NULL);
+        bson_t s;
+        seller_embed_build(id, doc, &s);
+        seller_embed_remember(p, id, &s);
+        bson_destroy(&s);
+    }
+    return MK_OK;
+}
+
+int
+listing_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n)
+{
+    /* The sellers of the batch's listing events, in one find by _id. */
+    bson_t *filter = mongo_own(p->arena, bson_new()), in, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(filter, "_id", &in);
+    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+    struct idset ids = {0};
+    for (int i = 0; i < n; i++) {
+        json_object *seller;
+        if (payloads[i] == NULL || strncmp(rows[i].event_type, "listing.", 8) != 0 ||
+            !json_object_object_get_ex(payloads[i], "seller_id", &seller) ||
+            !json_object_is_type(seller, json_type_string)) {
+            continue;
+        }
+        const char *id = json_object_get_string(seller);
+        size_t before = ids.n;
+        idset_add(p->arena, &ids, id);
+        if (ids.n != before) {
+            char k[16];
+            const char *key;
+            bson_uint32_to_string((uint32_t)before, &key, k, sizeof(k));
+            bson_append_utf8(&arr, key, -1, id, -1);
+        }
+    }
+    bson_append_array_end(&in, &arr);
+    bson_append_document_end(filter, &in);
+    return ids.n == 0 ? MK_OK : mongo_find_each(p->mongo, "sellers", filter, NULL, remember_seller, p);
+}
+
+struct seller_counts {
+    arena_t *arena;
+    const char **ids;
+    long long *counts;
+    size_t n, cap;
+    bool seeded;   /* ids were entered beforehand: find them (a $group's ids are distinct) */
+};
+
+static int
+add_count(const bson_t *doc, void *ctx)
+{
+    struct seller_counts *c = ctx;
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
+        return MK_OK;
+    }
+    const char *id = bson_iter_utf8(&it, NULL);
+    long long n = bson_iter_init_find(&it, doc, "n") ? bson_iter_as_int64(&it) : 0;
+    for (size_t i = 0; c->seeded && i < c->n; i++) {
+        if (strcmp(c->ids[i], id) == 0) {
+            c->counts[i] = n;
+            return MK_OK;
+        }
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap != 0 ? c->cap * 2 : 64;
+        const char **ids = arena_alloc(c->arena, cap * sizeof(*ids));
+        long long *counts = arena_alloc(c->arena, cap * sizeof(*counts));
+        if (c->n > 0) {
+            memcpy(ids, c->ids, c->n * sizeof(*ids));
+            memcpy(counts, c->counts, c->n * sizeof(*counts));
+        }
+        c->ids = ids;
+        c->counts = counts;
+        c->cap = cap;
+    }
+    c->ids[c->n] = arena_strdup(c->arena, id);
+    c->counts[c->n++] = n;
+    return MK_OK;
+}
+
+/* Count the active listings by seller of match (a $match stage's filter) and set
+ * sellers.active_listings of each seller in c (counts filled in, 0 for those without). */
+static int
+recount(struct projection_ctx *p, bson_t *match, struct seller_counts *c)
+{
+    bson_t *pipeline = mongo_own(
+        p->arena, BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(match), "}", "{", "$group", "{", "_id",
+                           BCON_UTF8("$seller_id"), "n", "{", "$sum", BCON_INT32(1), "}", "}", "}", "]"));
+    int rc = mongo_aggregate_each(p->mongo, "listings", pipeline, NULL, add_count, c);
+    if (rc != MK_OK || c->n == 0) {
         return rc;
     }
-    bson_t *sel = mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(seller_id)));
-    bson_t *update = mongo_own(p->arena, BCON_NEW("$set", "{", "active_listings", BCON_INT64(n), "}"));
-    return mongo_update_one(p->mongo, "sellers", sel, update, NULL, NULL);
+    const bson_t **filters = arena_alloc(p->arena, c->n * sizeof(*filters));
+    const bson_t **updates = arena_alloc(p->arena, c->n * sizeof(*updates));
+    for (size_t i = 0; i < c->n; i++) {
+        filters[i] = mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(c->ids[i])));
+        updates[i] = mongo_own(p->arena, BCON_NEW("$set", "{", "active_listings", BCON_INT64(c->counts[i]), "}"));
+    }
+    return mongo_update_each(p->mongo, "sellers", filters, updates, c->n);
+}
+
+/* sellers.active_listings = the seller's active listings in the read model. */
+int
+listing_recount_active(struct projection_ctx *p, const char *const *seller_ids, size_t n)
+{
+    if (n == 0) {
+        return MK_OK;
+    }
+    struct seller_counts c = {.arena = p->arena};
+    bson_t *match = mongo_own(p->arena, bson_new()), in, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(match, "seller_id", &in);
+    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+    for (size_t i = 0; i < n; i++) {
+        char k[16];
+        const char *key;
+        bson_uint32_to_string((uint32_t)i, &key, k, sizeof(k));
+        bson_append_utf8(&arr, key, -1, seller_ids[i], -1);
+        add_count(mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(seller_ids[i]), "n", BCON_INT64(0))), &c);
+    }
+    bson_append_array_end(&in, &arr);
+    bson_append_document_end(match, &in);
+    BSON_APPEND_UTF8(match, "status", "active");
+    c.seeded = true;
+    return recount(p, match, &c);
+}
+
+/* Every seller's count, once at the end of a rebuild (which skips the per-batch recounts):
+ * sellers are created with 0 and nothing else sets the count during a rebuild. */
+int
+listing_recount_all(struct projection_ctx *p)
+{
+    struct seller_counts c = {.arena = p->arena};
+    return recount(p, mongo_own(p->arena, BCON_NEW("status", BCON_UTF8("active"))), &c);
 }
 
 int
@@ -233,8 +370,9 @@ project_listing(struct projection_ctx *p, const struct outbox_row *ev, json_obje
     if (rc == MK_OK) {
         BSON_APPEND_INT64(&on_insert, "favorites", 0);
         BSON_APPEND_INT64(&on_insert, "views", 0);   /* the fold job's (projector/views.c) */
-        rc = projection_upsert_versioned(p, "listings", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
-        if (rc == PROJ_APPLIED) {
+        /* Queued: what follows is the same whatever the version guard decides. */
+        rc = projection_queue_versioned(p, "listings", ev->aggregate_id, ev->version, ev->seq, &fields, &on_insert);
+        if (rc == PROJ_QUEUED) {
             recount_seller(p, seller_id);
             if (ev->version == 1) {
                 /* A new listing: no cache holds an answer for it (a 404 is never cached), only

@@ -228,6 +228,9 @@ match_one(struct projection_ctx *p, const struct outbox_row *ev, const char *ss_
 static int
 match_saved_searches(struct projection_ctx *p, const struct outbox_row *ev, json_object *listing)
 {
+    if (p->fx != NULL && p->fx->no_alerts) {
+        return MK_OK;   /* notify_prepare: no saved search alerts (as the batch started) */
+    }
     const char *listing_id = json_object_get_string(json_object_object_get(listing, "id"));
     const char *seller = json_object_get_string(json_object_object_get(listing, "seller_id"));
     if (listing_id == NULL || seller == NULL) {
@@ -297,5 +300,22 @@ project_notifications(struct projection_ctx *p, const struct outbox_row *ev, jso
     if (rc == MK_OK && plan.match_saved_searches) {
         rc = match_saved_searches(p, ev, payload);
     }
+    return rc;
+}
+
+/* Whether the batch's listing events need saved searches at all: one query per batch instead
+ * of one per listing when no search alerts (the common case in a rebuild or a demo load).
+ * The answer holds as of the batch's start, as each event's own lookup holds as of its
+ * projection. */
+int
+notify_prepare(struct projection_ctx *p, const struct outbox_row *rows, int n)
+{
+    bool listings = false;
+    for (int i = 0; i < n && !listings; i++) {
+        listings = strncmp(rows[i].event_type, "listing.", 8) == 0;
+    }
+    bool any = true;
+    int rc = listings ? saved_search_any_alert(&p->w->pg, p->arena, &any) : MK_OK;
+    p->fx->no_alerts = rc == MK_OK && !any;
     return rc;
 }

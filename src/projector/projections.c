@@ -35,6 +35,13 @@ const struct read_collection read_collections[] = {
 };
 const size_t read_collections_count = sizeof(read_collections) / sizeof(read_collections[0]);
 
+int
+projection_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n)
+{
+    int rc = listing_prepare(p, rows, payloads, n);
+    return rc == MK_OK ? notify_prepare(p, rows, n) : rc;
+}
+
 projection_apply
 projection_find(const char *event_type)
 {
@@ -46,44 +53,71 @@ projection_find(const char *event_type)
     return NULL;
 }
 
+/* The version guard's update (filter, update) and, for a document that is newer, the update
+ * that only raises its seq (f2, u2). */
+static void
+versioned_update(const char *id, long long version, long long seq, const bson_t *fields, const bson_t *on_insert,
+                 bson_t *filter, bson_t *update, bson_t *f2, bson_t *u2)
+{
+    /* Matches only when the stored version is older; when the document is newer the
+     * upsert's insert collides on _id (11000) and we know the event is already reflected. */
+    bson_t lt, set, max;
+    bson_init(filter);
+    bson_init(update);
+    BSON_APPEND_UTF8(filter, "_id", id);
+    BSON_APPEND_DOCUMENT_BEGIN(filter, "version", &lt);
+    BSON_APPEND_INT64(&lt, "$lt", version);
+    bson_append_document_end(filter, &lt);
+    BSON_APPEND_DOCUMENT_BEGIN(update, "$set", &set);
+    bson_concat(&set, fields);
+    BSON_APPEND_INT64(&set, "version", version);
+    BSON_APPEND_INT64(&set, "seq", seq);
+    bson_append_document_end(update, &set);
+    if (on_insert != NULL && !bson_empty(on_insert)) {
+        BSON_APPEND_DOCUMENT(update, "$setOnInsert", on_insert);
+    }
+    bson_init(f2);
+    bson_init(u2);
+    BSON_APPEND_UTF8(f2, "_id", id);
+    BSON_APPEND_DOCUMENT_BEGIN(u2, "$max", &max);
+    BSON_APPEND_INT64(&max, "seq", seq);
+    bson_append_document_end(u2, &max);
+}
+
+static void
+versioned_free(bson_t *filter, bson_t *update, bson_t *f2, bson_t *u2)
+{
+    bson_destroy(filter);
+    bson_destroy(update);
+    bson_destroy(f2);
+    bson_destroy(u2);
+}
+
 int
 projection_upsert_versioned(struct projection_ctx *p, const char *collection, const char *id, long long version,
                             long long seq, const bson_t *fields, const bson_t *on_insert)
 {
-    /* Matches only when the stored version is older; when the document is newer the
-     * upsert's insert collides on _id (11000) and we know the event is already reflected. */
-    bson_t filter = BSON_INITIALIZER, lt, update = BSON_INITIALIZER, set, opts = BSON_INITIALIZER;
-    BSON_APPEND_UTF8(&filter, "_id", id);
-    BSON_APPEND_DOCUMENT_BEGIN(&filter, "version", &lt);
-    BSON_APPEND_INT64(&lt, "$lt", version);
-    bson_append_document_end(&filter, &lt);
-    BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set);
-    bson_concat(&set, fields);
-    BSON_APPEND_INT64(&set, "version", version);
-    BSON_APPEND_INT64(&set, "seq", seq);
-    bson_append_document_end(&update, &set);
-    if (on_insert != NULL && !bson_empty(on_insert)) {
-        BSON_APPEND_DOCUMENT(&update, "$setOnInsert", on_insert);
-    }
+    bson_t filter, update, f2, u2, opts = BSON_INITIALIZER;
+    versioned_update(id, version, seq, fields, on_insert, &filter, &update, &f2, &u2);
     BSON_APPEND_BOOL(&opts, "upsert", true);
     int rc = mongo_update_one(p->mongo, collection, &filter, &update, &opts, NULL);
-    bson_destroy(&filter);
-    bson_destroy(&update);
+    rc = rc == MK_OK ? PROJ_APPLIED : rc;
+    if (rc == MK_ECONFLICT) {
+        rc = mongo_update_one(p->mongo, collection, &f2, &u2, NULL, NULL);
+        rc = rc == MK_OK ? PROJ_SKIPPED : rc;
+    }
     bson_destroy(&opts);
-    if (rc == MK_OK) {
-        return PROJ_APPLIED;
-    }
-    if (rc != MK_ECONFLICT) {
-        return rc;
-    }
+    versioned_free(&filter, &update, &f2, &u2);
+    return rc;
+}
 
-    bson_t f2 = BSON_INITIALIZER, u2 = BSON_INITIALIZER, max;
-    BSON_APPEND_UTF8(&f2, "_id", id);
-    BSON_APPEND_DOCUMENT_BEGIN(&u2, "$max", &max);
-    BSON_APPEND_INT64(&max, "seq", seq);
-    bson_append_document_end(&u2, &max);
-    rc = mongo_update_one(p->mongo, collection, &f2, &u2, NULL, NULL);
-    bson_destroy(&f2);
-    bson_destroy(&u2);
-    return rc == MK_OK ? PROJ_SKIPPED : rc;
+int
+projection_queue_versioned(struct projection_ctx *p, const char *collection, const char *id, long long version,
+                           long long seq, const bson_t *fields, const bson_t *on_insert)
+{
+    bson_t filter, update, f2, u2;
+    versioned_update(id, version, seq, fields, on_insert, &filter, &update, &f2, &u2);
+    int rc = mongo_update_one_queued(p->mongo, collection, &filter, &update, true, &f2, &u2);
+    versioned_free(&filter, &update, &f2, &u2);
+    return rc == MK_OK ? PROJ_QUEUED : rc;
 }

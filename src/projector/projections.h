@@ -17,8 +17,9 @@
 #include "domain/outbox.h"
 #include "store/mongo.h"
 
-/* The outcome of applying one event. */
-enum { PROJ_APPLIED = 0, PROJ_SKIPPED = 1 };
+/* The outcome of applying one event. PROJ_QUEUED: its write is queued (mongo.h, queued
+ * updates) and is counted as applied or skipped when the batch's queue is sent. */
+enum { PROJ_APPLIED = 0, PROJ_SKIPPED = 1, PROJ_QUEUED = 2 };
 
 struct worker;
 struct config;
@@ -28,6 +29,9 @@ struct idset {
     const char **v;
     size_t n, cap;
 };
+
+/* Add id to s unless it is there (copied into a). */
+void idset_add(arena_t *a, struct idset *s, const char *id);
 
 /*
  * What a batch of events leaves to do once per id, before its checkpoint is saved: sellers
@@ -42,6 +46,8 @@ struct batch_effects {
     bool catalog;                /* search pages: a new catalog generation */
     struct idset embed_ids;      /* sellers whose listing embed {id, display_name, rating} is known */
     bson_t **embeds;             /* parallel to embed_ids (NULL: forgotten); freed with the arena */
+    bool rebuilding;             /* no recounts: listing_recount_all when the rebuild completes */
+    bool no_alerts;              /* no saved search has alerts (looked up once per batch) */
 };
 
 struct projection_ctx {
@@ -83,6 +89,19 @@ projection_apply projection_find(const char *event_type);
  */
 int projection_upsert_versioned(struct projection_ctx *p, const char *collection, const char *id,
                                 long long version, long long seq, const bson_t *fields, const bson_t *on_insert);
+
+/* projection_upsert_versioned with its write queued (mongo_update_one_queued): the batch's
+ * writes to one collection go out together. For projections whose other effects do not
+ * depend on the outcome. Returns PROJ_QUEUED or an error. */
+int projection_queue_versioned(struct projection_ctx *p, const char *collection, const char *id,
+                               long long version, long long seq, const bson_t *fields, const bson_t *on_insert);
+
+/* Before a batch is applied (payloads[i] parsed from rows[i], NULL when not JSON): look up
+ * at once what its events would look up one by one (projector/listing.c: the sellers to
+ * embed; projector/notify.c: whether any saved search has alerts). Errors are returned. */
+int projection_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n);
+int listing_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n);
+int notify_prepare(struct projection_ctx *p, const struct outbox_row *rows, int n);
 
 /* Event apply functions, one per aggregate (projector/<aggregate>.c). */
 int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
@@ -154,9 +173,12 @@ void seller_embed_forget(struct projection_ctx *p, const char *seller_id);
 
 /* The seller's active_listings needs recounting (done once per batch, projector/listing.c). */
 void recount_seller(struct projection_ctx *p, const char *seller_id);
-int listing_recount_active(struct projection_ctx *p, const char *seller_id);
+/* sellers.active_listings of these sellers from the listings collection: one aggregation and
+ * one bulk write for all of them. listing_recount_all: of every seller (a completed rebuild). */
+int listing_recount_active(struct projection_ctx *p, const char *const *seller_ids, size_t n);
+int listing_recount_all(struct projection_ctx *p);
 
-/* Carry out the batch's effects: recounts (an error: the batch is not checkpointed and is
+/* Carry out the batch's effects: its queued writes (counted in the metrics), recounts (an error: the batch is not checkpointed and is
  * applied again), then the invalidations (best effort). Empties p->fx. */
 int projection_flush(struct projection_ctx *p);
 

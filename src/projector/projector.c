@@ -224,7 +224,7 @@ try_lock(struct projector *p)
 /* Apply one event. Returns MK_OK (applied, skipped or poisoned-and-logged) or
  * MK_EUNAVAILABLE (retry later without advancing). */
 static int
-apply_one(struct projector *p, const struct outbox_row *ev, struct batch_effects *fx)
+apply_one(struct projector *p, const struct outbox_row *ev, json_object *payload, struct batch_effects *fx)
 {
     projection_apply apply = projection_find(ev->event_type);
     bool notes = notify_wants(ev->event_type);
@@ -232,7 +232,6 @@ apply_one(struct projector *p, const struct outbox_row *ev, struct batch_effects
         log_debug("projector: no projection for %s (seq %lld)", ev->event_type, ev->seq);
         return MK_OK;
     }
-    json_object *payload = json_tokener_parse(ev->payload);
     if (payload == NULL) {
         log_error("projector: event seq %lld has a payload that is not JSON; skipped", ev->seq);
         metrics_add(p->w.metrics->projector_events_skipped, 1);
@@ -250,10 +249,12 @@ apply_one(struct projector *p, const struct outbox_row *ev, struct batch_effects
                       ev->event_type, nrc);
         }
     }
-    json_object_put(payload);
     if (rc == PROJ_APPLIED) {
         metrics_add(p->w.metrics->projector_events_applied, 1);
         return MK_OK;
+    }
+    if (rc == PROJ_QUEUED) {
+        return MK_OK;   /* counted when the queue is sent (projection_flush) */
     }
     if (rc == PROJ_SKIPPED) {
         metrics_add(p->w.metrics->projector_events_skipped, 1);
@@ -303,10 +304,20 @@ step(struct projector *p)
         return rc;
     }
     int done = 0;
-    struct batch_effects fx = {0};
+    struct batch_effects fx = {.rebuilding = p->rebuilding};
     struct outbox_pos before = p->pos;
-    for (int i = 0; i < n && !stop_requested; i++) {
-        rc = apply_one(p, &rows[i], &fx);
+    struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, &fx};
+    json_object **payloads = arena_alloc(p->arena, ((size_t)n + 1) * sizeof(*payloads));
+    for (int i = 0; i < n; i++) {
+        payloads[i] = json_tokener_parse(rows[i].payload);
+        if (payloads[i] != NULL) {
+            arena_cleanup_add(p->arena, (arena_cleanup_fn)(void (*)(void))json_object_put, payloads[i]);
+        }
+    }
+    mongo_discard(&p->w.mongo);
+    rc = n > 0 ? projection_prepare(&pc, rows, payloads, n) : MK_OK;
+    for (int i = 0; i < n && !stop_requested && rc == MK_OK; i++) {
+        rc = apply_one(p, &rows[i], payloads[i], &fx);
         if (rc != MK_OK) {
             break;
         }
@@ -315,9 +326,9 @@ step(struct projector *p)
         done++;
     }
     if (done > 0) {
-        /* The batch's deferred effects before its checkpoint: when they fail, the batch is
-         * read and applied again (idempotently) rather than checkpointed without them. */
-        struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, &fx};
+        /* The batch's queued writes and deferred effects before its checkpoint: when they
+         * fail, the batch is read and applied again (idempotently) rather than checkpointed
+         * without them. */
         int frc = projection_flush(&pc);
         if (frc != MK_OK) {
             p->pos = before;
@@ -332,6 +343,11 @@ step(struct projector *p)
     bool caught_up = rc == MK_OK && n < batch;
     bool rebuilt = false;
     if (caught_up && p->rebuilding) {
+        /* The sellers' counts, skipped batch by batch while rebuilding. */
+        int crc = listing_recount_all(&pc);
+        if (crc != MK_OK) {
+            return crc;
+        }
         p->rebuilding = false;
         rebuilt = true;
         p->refold = true;

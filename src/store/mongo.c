@@ -8,6 +8,9 @@
 #include "core/errors.h"
 #include "core/log.h"
 
+static int queue_send(struct mongo_store *ms);
+static void queue_free(struct mongo_store *ms);
+
 void
 mongo_global_init(void)
 {
@@ -50,6 +53,7 @@ mongo_init(struct mongo_store *ms, const char *uri_text, const char *db)
 void
 mongo_close(struct mongo_store *ms)
 {
+    queue_free(ms);
     if (ms->client != NULL) {
         mongoc_client_destroy(ms->client);
     }
@@ -113,6 +117,10 @@ int
 mongo_find_each(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *opts,
                 mongo_each_fn each, void *ctx)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     int rc = walk(mongoc_collection_find_with_opts(c, filter, opts, NULL), each, ctx, coll);
     mongoc_collection_destroy(c);
@@ -123,6 +131,10 @@ int
 mongo_aggregate_each(struct mongo_store *ms, const char *coll, const bson_t *pipeline, const bson_t *opts,
                      mongo_each_fn each, void *ctx)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     int rc = walk(mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, opts, NULL), each, ctx, coll);
     mongoc_collection_destroy(c);
@@ -194,6 +206,10 @@ mongo_find_one(struct mongo_store *ms, arena_t *arena, const char *coll, const b
 int
 mongo_count(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *opts, long long *n)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     bson_error_t err;
     int64_t count = mongoc_collection_count_documents(c, filter, opts, NULL, NULL, &err);
@@ -208,6 +224,10 @@ static int
 write_op(struct mongo_store *ms, enum write_op op, const char *coll, const bson_t *filter, const bson_t *doc,
          const bson_t *opts, long long *matched)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     bson_t reply;
     bson_error_t err;
@@ -248,6 +268,10 @@ int
 mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
                   const bson_t *const *updates, size_t n)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     if (n == 0) {
         return MK_OK;
     }
@@ -274,6 +298,10 @@ mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const 
 int
 mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     bson_t reply;
     bson_error_t err;
@@ -286,6 +314,10 @@ mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd)
 int
 mongo_drop(struct mongo_store *ms, const char *coll)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     bson_error_t err;
     bool ok = mongoc_collection_drop(c, &err) || err.code == 26;   /* 26: no such collection */
@@ -317,6 +349,10 @@ mongo_result(const bson_error_t *err, const char *what)
 int
 mongo_ping(struct mongo_store *ms)
 {
+    int qrc = queue_send(ms);
+    if (qrc != MK_OK) {
+        return qrc;
+    }
     bson_t cmd = BSON_INITIALIZER;
     bson_error_t err;
     BSON_APPEND_INT32(&cmd, "ping", 1);
@@ -327,4 +363,224 @@ mongo_ping(struct mongo_store *ms)
         return MK_EUNAVAILABLE;
     }
     return MK_OK;
+}
+
+/* ---- queued updates ------------------------------------------------------------------ */
+
+#define QUEUE_MAX_OPS 1000
+#define QUEUE_MAX_BYTES (8u << 20)
+
+struct mongo_queued {
+    bson_t *filter, *update, *dup_filter, *dup_update;
+    bool upsert;
+};
+
+struct mongo_queue {
+    char *coll;
+    struct mongo_queued *ops;
+    size_t n, cap, bytes;
+    int failed;                          /* first whole-send failure since mongo_flush */
+    long long applied, duplicates, lost; /* since mongo_flush */
+};
+
+static void
+queued_free(struct mongo_queued *op)
+{
+    bson_destroy(op->filter);
+    bson_destroy(op->update);
+    if (op->dup_filter != NULL) {
+        bson_destroy(op->dup_filter);
+        bson_destroy(op->dup_update);
+    }
+}
+
+static void
+queue_clear(struct mongo_queue *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        queued_free(&q->ops[i]);
+    }
+    q->n = 0;
+    q->bytes = 0;
+}
+
+/* One unordered bulk of updateOne operations; *errors receives the reply's writeErrors
+ * (a copy, for the caller to destroy) when the bulk failed on some of them only. */
+static int
+bulk_update(struct mongo_store *ms, const char *coll, const struct mongo_queued *ops, size_t n, bool dups,
+            bson_t *errors)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    bson_t opts = BSON_INITIALIZER, upsert = BSON_INITIALIZER;
+    BSON_APPEND_BOOL(&opts, "ordered", false);
+    BSON_APPEND_BOOL(&upsert, "upsert", true);
+    mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(c, &opts);
+    bson_error_t err;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        const struct mongo_queued *op = &ops[i];
+        ok = dups ? mongoc_bulk_operation_update_one_with_opts(bulk, op->dup_filter, op->dup_update, NULL, &err)
+                  : mongoc_bulk_operation_update_one_with_opts(bulk, op->filter, op->update,
+                                                               op->upsert ? &upsert : NULL, &err);
+    }
+    bson_t reply = BSON_INITIALIZER;
+    bson_init(errors);
+    int rc = MK_OK;
+    if (ok && mongoc_bulk_operation_execute(bulk, &reply, &err) == 0) {
+        /* Some updates failed (their writeErrors), or the whole bulk did (no writeErrors). */
+        bson_iter_t it;
+        const uint8_t *data = NULL;
+        uint32_t len = 0;
+        bson_t view;
+        if (bson_iter_init_find(&it, &reply, "writeErrors") && BSON_ITER_HOLDS_ARRAY(&it)) {
+            bson_iter_array(&it, &len, &data);
+        }
+        if (data != NULL && len > 5 && bson_init_static(&view, data, len)) {
+            bson_destroy(errors);
+            bson_copy_to(&view, errors);
+        } else {
+            rc = mongo_result(&err, "queued updates");
+        }
+    } else if (!ok) {
+        rc = mongo_result(&err, "queued updates");
+    }
+    bson_destroy(&reply);
+    bson_destroy(&opts);
+    bson_destroy(&upsert);
+    mongoc_bulk_operation_destroy(bulk);
+    mongoc_collection_destroy(c);
+    return rc;
+}
+
+/* Send the queue: the updates, then the duplicates' replacements. */
+static int
+queue_send(struct mongo_store *ms)
+{
+    struct mongo_queue *q = ms->queue;
+    if (q == NULL || q->n == 0) {
+        return q != NULL ? q->failed : MK_OK;
+    }
+    bson_t errors;
+    int rc = bulk_update(ms, q->coll, q->ops, q->n, false, &errors);
+    size_t ndup = 0, nerr = 0;
+    struct mongo_queued *dup = rc == MK_OK ? calloc(q->n, sizeof(*dup)) : NULL;
+    bson_iter_t it, e;
+    if (rc == MK_OK && dup == NULL) {
+        rc = MK_EINTERNAL;
+    }
+    for (bool more = rc == MK_OK && bson_iter_init(&it, &errors); more && bson_iter_next(&it);) {
+        int64_t index = -1, code = 0;
+        const char *msg = "";
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &e)) {
+            while (bson_iter_next(&e)) {
+                const char *k = bson_iter_key(&e);
+                index = strcmp(k, "index") == 0 ? bson_iter_as_int64(&e) : index;
+                code = strcmp(k, "code") == 0 ? bson_iter_as_int64(&e) : code;
+                msg = strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&e) ? bson_iter_utf8(&e, NULL) : msg;
+            }
+        }
+        nerr++;
+        if (index >= 0 && (size_t)index < q->n && (code == 11000 || code == 11001) && q->ops[index].dup_filter != NULL) {
+            dup[ndup++] = q->ops[index];
+        } else {
+            char *f = index >= 0 && (size_t)index < q->n ? bson_as_relaxed_extended_json(q->ops[index].filter, NULL) : NULL;
+            log_error("mongo: a queued update of %s failed (code %lld): %s; filter %s", q->coll, (long long)code, msg,
+                      f != NULL ? f : "?");
+            bson_free(f);
+            q->lost++;
+        }
+    }
+    bson_destroy(&errors);
+    if (rc == MK_OK && ndup > 0) {
+        rc = bulk_update(ms, q->coll, dup, ndup, true, &errors);
+        if (rc == MK_OK && !bson_empty(&errors)) {
+            log_error("mongo: %zu updates of %s after a duplicate key failed", (size_t)bson_count_keys(&errors), q->coll);
+            rc = MK_EINTERNAL;
+        }
+        bson_destroy(&errors);
+    }
+    free(dup);
+    if (rc == MK_OK) {
+        q->applied += (long long)(q->n - nerr);
+        q->duplicates += (long long)ndup;
+    } else if (q->failed == MK_OK) {
+        q->failed = rc;
+    }
+    queue_clear(q);
+    return q->failed;
+}
+
+int
+mongo_update_one_queued(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *update,
+                        bool upsert, const bson_t *on_duplicate_filter, const bson_t *on_duplicate_update)
+{
+    struct mongo_queue *q = ms->queue;
+    if (q == NULL && (q = ms->queue = calloc(1, sizeof(*q))) == NULL) {
+        return MK_EINTERNAL;
+    }
+    if (q->n > 0 && strcmp(q->coll, coll) != 0) {
+        queue_send(ms);
+    }
+    if (q->n == q->cap) {
+        size_t cap = q->cap != 0 ? q->cap * 2 : 64;
+        struct mongo_queued *ops = realloc(q->ops, cap * sizeof(*ops));
+        if (ops == NULL) {
+            return MK_EINTERNAL;
+        }
+        q->ops = ops;
+        q->cap = cap;
+    }
+    if (q->n == 0) {
+        free(q->coll);
+        q->coll = strdup(coll);
+    }
+    bool dup = on_duplicate_filter != NULL && on_duplicate_update != NULL;
+    q->ops[q->n++] = (struct mongo_queued){bson_copy(filter), bson_copy(update), dup ? bson_copy(on_duplicate_filter) : NULL,
+                                           dup ? bson_copy(on_duplicate_update) : NULL, upsert};
+    q->bytes += filter->len + update->len;
+    if (q->n >= QUEUE_MAX_OPS || q->bytes >= QUEUE_MAX_BYTES) {
+        queue_send(ms);
+    }
+    return MK_OK;
+}
+
+int
+mongo_flush(struct mongo_store *ms, long long *applied, long long *duplicates, long long *failed)
+{
+    struct mongo_queue *q = ms->queue;
+    int rc = queue_send(ms);
+    if (applied != NULL) {
+        *applied = q != NULL ? q->applied : 0;
+    }
+    if (duplicates != NULL) {
+        *duplicates = q != NULL ? q->duplicates : 0;
+    }
+    if (failed != NULL) {
+        *failed = q != NULL ? q->lost : 0;
+    }
+    mongo_discard(ms);
+    return rc;
+}
+
+void
+mongo_discard(struct mongo_store *ms)
+{
+    struct mongo_queue *q = ms->queue;
+    if (q != NULL) {
+        queue_clear(q);
+        q->failed = MK_OK;
+        q->applied = q->duplicates = q->lost = 0;
+    }
+}
+
+static void
+queue_free(struct mongo_store *ms)
+{
+    if (ms->queue != NULL) {
+        queue_clear(ms->queue);
+        free(ms->queue->ops);
+        free(ms->queue->coll);
+        free(ms->queue);
+        ms->queue = NULL;
+    }
 }

@@ -19,9 +19,12 @@
 typedef struct _mongoc_client_t mongoc_client_t;
 typedef struct _mongoc_collection_t mongoc_collection_t;
 
+struct mongo_queue;
+
 struct mongo_store {
     mongoc_client_t *client;
     char *db;
+    struct mongo_queue *queue;   /* queued updates (mongo_update_one_queued), NULL until used */
 };
 
 /* Process-wide driver set-up; call once per process before mongo_init. */
@@ -89,6 +92,29 @@ int mongo_replace_one(struct mongo_store *ms, const char *coll, const bson_t *fi
 /* n updateOne operations (filters[i], updates[i]) on coll in one unordered bulk write. */
 int mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
                       const bson_t *const *updates, size_t n);
+
+/*
+ * Queued updates: a writer that applies many small updates (the projector, one per event)
+ * queues them and they go out together, one unordered bulk write per run of one
+ * collection's updates instead of one round trip each. The queue is sent before any other
+ * operation of this store, so everything else sees the same order of effects as without it;
+ * also when another collection's update is queued or it holds 1000 updates or 8 MB.
+ * on_duplicate_filter/update (both or neither may be NULL): what to run instead when the
+ * queued update fails with a duplicate key (11000), as mongo_update_one's MK_ECONFLICT
+ * would let a caller do. Other per-update errors are logged and counted, not returned
+ * (each such update is lost, like a poisoned event). MK_OK, or a copy failure.
+ */
+int mongo_update_one_queued(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *update,
+                            bool upsert, const bson_t *on_duplicate_filter, const bson_t *on_duplicate_update);
+
+/* Send what is queued. Returns MK_OK, or the error of the first send that failed as a whole
+ * since the last mongo_flush (its updates are dropped: the caller must apply them again).
+ * Counts since the last mongo_flush (may be NULL): updates applied, updates that hit a
+ * duplicate key (their on_duplicate update ran instead), updates that failed otherwise. */
+int mongo_flush(struct mongo_store *ms, long long *applied, long long *duplicates, long long *failed);
+
+/* Forget what is queued and any failure (a writer starting over). */
+void mongo_discard(struct mongo_store *ms);
 
 /* A write command on coll's database ({createIndexes: coll, indexes: [...]} ...). */
 int mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd);

@@ -576,6 +576,11 @@ static const struct completeness {
     {"favourites", "SELECT user_id::text || ':' || listing_id::text FROM favorites", "favorites",
      "{\"active\": true}", {NULL}},
     {"reviews", "SELECT id::text || ' ' || rating FROM reviews", "reviews", "{}", {"rating", NULL}},
+    /* The sellers' counts: recounted batch by batch, and once at the end of a rebuild. */
+    {"active listing counts",
+     "SELECT u.id::text || ' ' || (SELECT count(*) FROM listings l WHERE l.seller_id = u.id AND l.status = 'active') "
+     "FROM users u",
+     "sellers", "{}", {"active_listings", NULL}},
 };
 
 static void
