@@ -339,6 +339,66 @@ Test(browse, cursor_walks_return_every_listing_once_under_inserts)
     }
 }
 
+/* Relevance is served tier by tier (query/browse.c: one query per count of query words in the
+ * title, newest first within each): pages and cursors must cross the tiers in exactly the
+ * (score desc, newest, id) order, whatever the page size, and a cursor may stop anywhere —
+ * inside a tier, or on its last item. Ten listings in three tiers, created interleaved so
+ * that creation order is not tier order. */
+Test(browse, relevance_pages_cross_the_tiers_in_score_order)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Tiers");
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "%s", unique_word());
+    snprintf(b, sizeof(b), "%s", unique_word());
+    /* {title, description}: tier 2 has both words in the title, tier 1 one, tier 0 none. */
+    const char *made[][2] = {
+        {"T0a", fmt("%s %s", a, b)}, {fmt("T1a %s", a), b}, {fmt("T2a %s %s", a, b), ""},
+        {"T0b", fmt("%s and %s", b, a)}, {fmt("T1b %s", b), a}, {fmt("T2b %s %s", b, a), ""},
+        {fmt("T1c %s", a), fmt("%s", b)}, {"T0c", fmt("%s %s", a, b)}, {fmt("T2c %s %s", a, b), "x"},
+        {fmt("T1d %s", b), fmt("with %s", a)},
+    };
+    char titles_made[10][96];
+    long long seq = 0;
+    const char *last = NULL;
+    for (int i = 0; i < 10; i++) {
+        snprintf(titles_made[i], sizeof(titles_made[i]), "%s", made[i][0]);
+        char desc[96];
+        snprintf(desc, sizeof(desc), "%s", made[i][1]);
+        last = listing(&u, titles_made[i], desc, "books", "good", 1000, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    }
+    /* a listing holding only one of the words is not a match */
+    last = listing(&u, fmt("only %s", a), "nothing else", "books", "good", 1000, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    settle(last, seq);
+    char want[1024] = "";
+    const int order[] = {8, 5, 2, 9, 6, 4, 1, 7, 3, 0};
+    for (int i = 0; i < 10; i++) {
+        strcat(want, i ? "|" : "");
+        strcat(want, titles_made[order[i]]);
+    }
+    for (int limit = 1; limit <= 11; limit++) {
+        char got[1024] = "", cursor[1024] = "";
+        int pages = 0;
+        do {
+            struct iresp r = browse(cursor[0] ? fmt("q=%s+%s&limit=%d&cursor=%s", a, b, limit, cursor)
+                                              : fmt("q=%s+%s&limit=%d", a, b, limit));
+            cr_assert_eq(r.status, 200, "limit %d page %d: %s", limit, pages, r.body);
+            const char *t = titles(&r);
+            if (t[0] != '\0') {
+                strcat(got, got[0] ? "|" : "");
+                strcat(got, t);
+            }
+            const char *next = ijson_str(r.json, "next_cursor", NULL);
+            snprintf(cursor, sizeof(cursor), "%s", next != NULL ? next : "");
+            iresp_free(&r);
+            cr_assert_lt(++pages, 12, "limit %d: the walk ends", limit);
+        } while (cursor[0] != '\0');
+        cr_assert_str_eq(got, want, "limit %d", limit);
+        cr_assert_eq(pages, (10 + limit - 1) / limit, "limit %d: %d pages", limit, pages);
+    }
+    expect_titles(fmt("q=%s+%s&sort=relevance&limit=20", a, b), want, "sort=relevance is the default with q");
+}
+
 Test(browse, tampered_or_foreign_cursors_are_400)
 {
     struct itest_user u;
