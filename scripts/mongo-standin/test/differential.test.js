@@ -288,3 +288,22 @@ test('relevance tiers give the pages of the score sort, with and without indexes
   }
   srv.close();
 });
+
+// An aggregation whose every stage ran in the scan answers the stored documents as they are,
+// without the views and retyping of the pipeline engine: the same bytes as a pipeline that
+// still has a stage for it (mixed numeric types, nested arrays, geo points, $geoNear's field).
+test('an aggregation with nothing left for the pipeline engine answers what the engine would', () => {
+  const srv = newServer();
+  const g = gen(SEED + 4);
+  srv.ok(DB, { createIndexes: 'c', indexes: INDEXES });
+  srv.ok(DB, { insert: 'c', documents: Array.from({ length: 400 }, (_, i) => makeDoc(g, i)) });
+  const near = { near: { type: 'Point', coordinates: [new Double(13), new Double(52)] }, distanceField: 'd', spherical: true, key: 'geo' };
+  for (const [lead, label] of [[[{ $match: {} }], 'match'], [[{ $match: { b: { $gt: new Int32(2) } } }, { $sort: { b: new Int32(1), _id: new Int32(1) } }, { $limit: new Int32(50) }], 'match sort limit'],
+    [[{ $geoNear: near }], 'geoNear']]) {
+    const direct = srv.all(DB, { aggregate: 'c', pipeline: lead, cursor: {} });
+    const engine = srv.all(DB, { aggregate: 'c', pipeline: [...lead, { $skip: new Int32(0) }], cursor: {} });
+    assert.ok(direct.docs.length > 0, label);
+    assert.strictEqual(bytes(direct), bytes(engine), label);
+  }
+  srv.close();
+});
