@@ -512,12 +512,11 @@ class Heap {
 }
 
 const NODE = 0;
-const ITEM = 1;
-const DOC = 2;
+const DOC = 1;
 
 /**
- * Best-first walk of the R-tree: nodes by their lower-bound distance, points by theirs, each
- * record then by its exact distance (dist: the nearest of its points); records come out in
+ * Best-first walk of the R-tree: nodes by their lower-bound distance, the records of a leaf by
+ * their exact distance (dist: the nearest of their points); records come out in
  * distance order, so the walk stops once `want` passed and the next is farther than the last
  * of them. It examines the nearest records only, however dense the catalogue around them.
  */
@@ -533,23 +532,23 @@ function knnScan(plan, dist, accept, want, stats) {
   const found = [];
   let farthest = -Infinity; // of found: every record not yet out is at least `key` away
   const root = st.tree.data;
+  // A record of a leaf (or an odd one) goes in at its exact distance: no bound of its own.
+  const record = (rec) => {
+    if (seen.has(rec)) return;
+    seen.add(rec);
+    stats.keysExamined++;
+    const d = dist(rec.view);
+    if (d !== null) heap.push([d, DOC, rec]);
+  };
   if (root && root.children.length) heap.push([boxRadians(lng, lat, cosLat, root) * unit, NODE, root]);
-  for (const rec of st.odd) heap.push([0, ITEM, rec]);
+  for (const rec of st.odd) record(rec);
   while (heap.size) {
     const [key, kind, v] = heap.pop();
     if (key > maxD) break;
     if (found.length >= want && key > farthest) break;
     if (kind === NODE) {
-      for (const c of v.children) {
-        const box = v.leaf ? st.tree.toBBox(c) : c;
-        heap.push([boxRadians(lng, lat, cosLat, box) * unit, v.leaf ? ITEM : NODE, v.leaf ? (c.view !== undefined ? c : c.rec) : c]);
-      }
-    } else if (kind === ITEM) {
-      if (seen.has(v)) continue;
-      seen.add(v);
-      stats.keysExamined++;
-      const d = dist(v.view);
-      if (d !== null) heap.push([d, DOC, v]);
+      if (v.leaf) for (const c of v.children) record(c.view !== undefined ? c : c.rec);
+      else for (const c of v.children) heap.push([boxRadians(lng, lat, cosLat, c) * unit, NODE, c]);
     } else {
       stats.docsExamined++;
       if (accept(v, key)) {
