@@ -351,21 +351,33 @@ Test(browse, relevance_pages_cross_the_tiers_in_score_order)
     char a[32], b[32];
     snprintf(a, sizeof(a), "%s", unique_word());
     snprintf(b, sizeof(b), "%s", unique_word());
-    /* {title, description}: tier 2 has both words in the title, tier 1 one, tier 0 none. */
-    const char *made[][2] = {
-        {"T0a", fmt("%s %s", a, b)}, {fmt("T1a %s", a), b}, {fmt("T2a %s %s", a, b), ""},
-        {"T0b", fmt("%s and %s", b, a)}, {fmt("T1b %s", b), a}, {fmt("T2b %s %s", b, a), ""},
-        {fmt("T1c %s", a), fmt("%s", b)}, {"T0c", fmt("%s %s", a, b)}, {fmt("T2c %s %s", a, b), "x"},
-        {fmt("T1d %s", b), fmt("with %s", a)},
-    };
-    char titles_made[10][96];
+    /* title and description: tier 2 has both words in the title, tier 1 one, tier 0 none
+     * (written into our own buffers: fmt's rotate, and listing() uses them too) */
+    char titles_made[10][96], desc[10][96];
+    snprintf(titles_made[0], 96, "T0a");
+    snprintf(desc[0], 96, "%s %s", a, b);
+    snprintf(titles_made[1], 96, "T1a %s", a);
+    snprintf(desc[1], 96, "%s", b);
+    snprintf(titles_made[2], 96, "T2a %s %s", a, b);
+    snprintf(desc[2], 96, "none");
+    snprintf(titles_made[3], 96, "T0b");
+    snprintf(desc[3], 96, "%s and %s", b, a);
+    snprintf(titles_made[4], 96, "T1b %s", b);
+    snprintf(desc[4], 96, "%s", a);
+    snprintf(titles_made[5], 96, "T2b %s %s", b, a);
+    snprintf(desc[5], 96, "none");
+    snprintf(titles_made[6], 96, "T1c %s", a);
+    snprintf(desc[6], 96, "%s", b);
+    snprintf(titles_made[7], 96, "T0c");
+    snprintf(desc[7], 96, "%s %s", a, b);
+    snprintf(titles_made[8], 96, "T2c %s %s", a, b);
+    snprintf(desc[8], 96, "x");
+    snprintf(titles_made[9], 96, "T1d %s", b);
+    snprintf(desc[9], 96, "with %s", a);
     long long seq = 0;
     const char *last = NULL;
     for (int i = 0; i < 10; i++) {
-        snprintf(titles_made[i], sizeof(titles_made[i]), "%s", made[i][0]);
-        char desc[96];
-        snprintf(desc, sizeof(desc), "%s", made[i][1]);
-        last = listing(&u, titles_made[i], desc, "books", "good", 1000, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+        last = listing(&u, titles_made[i], desc[i], "books", "good", 1000, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
     }
     /* a listing holding only one of the words is not a match */
     last = listing(&u, fmt("only %s", a), "nothing else", "books", "good", 1000, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);

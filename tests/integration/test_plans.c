@@ -248,7 +248,7 @@ Test(plans, every_read_model_query_uses_an_index)
 
     /* Notifications: a price drop of a favourite reaches the fan (the projector reads a's
      * favouriters), whose feed is read page by page, unread only, with its unread count. */
-    r = itest_http("PATCH", fmt("/api/v1/listings/%s", a), (const char *const[]){seller.bearer, NULL},
+    r = itest_http("PATCH", fmt("/api/v1/listings/%s", a), (const char *const[]){seller.bearer, "If-Match: *", NULL},
                    "{\"price_minor\":11000}");
     cr_assert_eq(r.status, 200, "price drop: %s", r.body);
     iresp_free(&r);
