@@ -339,6 +339,18 @@ Test(browse, cursor_walks_return_every_listing_once_under_inserts)
     }
 }
 
+/* pattern with @ and # replaced by the words a and b, into out (96 bytes). */
+static void
+with_words(char out[96], const char *pattern, const char *a, const char *b)
+{
+    size_t n = 0;
+    for (const char *p = pattern; *p != '\0'; p++) {
+        const char *piece = *p == '@' ? a : *p == '#' ? b : NULL;
+        n += (size_t)snprintf(out + n, 96 - n, "%.*s", piece != NULL ? (int)strlen(piece) : 1, piece != NULL ? piece : p);
+    }
+    out[n] = '\0';
+}
+
 /* Relevance is served tier by tier (query/browse.c: one query per count of query words in the
  * title, newest first within each): pages and cursors must cross the tiers in exactly the
  * (score desc, newest, id) order, whatever the page size, and a cursor may stop anywhere —
@@ -351,29 +363,18 @@ Test(browse, relevance_pages_cross_the_tiers_in_score_order)
     char a[32], b[32];
     snprintf(a, sizeof(a), "%s", unique_word());
     snprintf(b, sizeof(b), "%s", unique_word());
-    /* title and description: tier 2 has both words in the title, tier 1 one, tier 0 none
-     * (written into our own buffers: fmt's rotate, and listing() uses them too) */
+    /* title and description (@ and # stand for the two words): tier 2 has both words in the
+     * title, tier 1 one, tier 0 none. Written into our own buffers: fmt's rotate, and
+     * listing() uses them too. */
+    static const char *const made[10][2] = {
+        {"T0a", "@ #"},   {"T1a @", "#"}, {"T2a @ #", "none"}, {"T0b", "# and @"}, {"T1b #", "@"},
+        {"T2b # @", "none"}, {"T1c @", "#"}, {"T0c", "@ #"},     {"T2c @ #", "x"},   {"T1d #", "with @"},
+    };
     char titles_made[10][96], desc[10][96];
-    snprintf(titles_made[0], 96, "T0a");
-    snprintf(desc[0], 96, "%s %s", a, b);
-    snprintf(titles_made[1], 96, "T1a %s", a);
-    snprintf(desc[1], 96, "%s", b);
-    snprintf(titles_made[2], 96, "T2a %s %s", a, b);
-    snprintf(desc[2], 96, "none");
-    snprintf(titles_made[3], 96, "T0b");
-    snprintf(desc[3], 96, "%s and %s", b, a);
-    snprintf(titles_made[4], 96, "T1b %s", b);
-    snprintf(desc[4], 96, "%s", a);
-    snprintf(titles_made[5], 96, "T2b %s %s", b, a);
-    snprintf(desc[5], 96, "none");
-    snprintf(titles_made[6], 96, "T1c %s", a);
-    snprintf(desc[6], 96, "%s", b);
-    snprintf(titles_made[7], 96, "T0c");
-    snprintf(desc[7], 96, "%s %s", a, b);
-    snprintf(titles_made[8], 96, "T2c %s %s", a, b);
-    snprintf(desc[8], 96, "x");
-    snprintf(titles_made[9], 96, "T1d %s", b);
-    snprintf(desc[9], 96, "with %s", a);
+    for (int i = 0; i < 10; i++) {
+        with_words(titles_made[i], made[i][0], a, b);
+        with_words(desc[i], made[i][1], a, b);
+    }
     long long seq = 0;
     const char *last = NULL;
     for (int i = 0; i < 10; i++) {
