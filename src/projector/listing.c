@@ -19,22 +19,27 @@ listing_indexes(struct projection_ctx *p, const char *coll)
 {
     (void)p;
     /* Browse: status + category path + newest first; newest overall; price sorts; the
-     * seller's listings; distance (2dsphere); words (multikey keywords, see browse.c). */
+     * seller's listings; distance (2dsphere); words, newest first (multikey keywords and
+     * title_words: the relevance tiers of browse.c read them in index order). */
     bson_t *keys[] = {
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "price_minor", BCON_INT32(1)),
         BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("geo", BCON_UTF8("2dsphere")),
-        BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1)),
+        BCON_NEW("status", BCON_INT32(1), "title_words", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id",
+                 BCON_INT32(-1)),
+        BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id",
+                 BCON_INT32(-1)),
         /* Price insights (query/insights.c): sales of a category in a time window, over the
          * sold listings only (partial); status leads so that it beats status_category_created
          * for {status: "sold", category_path, sold_us: {$gte}} on the stand-in's score too. */
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "sold_us", BCON_INT32(1)),
     };
     const char *names[] = {"status_category_created", "status_created", "status_price", "seller_status_created",
-                           "geo_2dsphere", "status_keywords", "status_category_sold"};
-    bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
+                           "geo_2dsphere", "status_title_created", "status_keywords_created",
+                           "status_category_sold"};
+    bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
     size_t n = sizeof(keys) / sizeof(keys[0]);
     bson_t *cmd = mongo_own(p->arena, bson_new()), arr;
     BSON_APPEND_UTF8(cmd, "createIndexes", coll);

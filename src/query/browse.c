@@ -8,11 +8,14 @@
  *   near with another sort   $match with geo: {$geoWithin: {$centerSphere}} plus the filters
  *   q                        keywords: {$all: words} — a multikey array of folded words,
  *                            which works inside $geoNear's query where $text may not
- *   sort=relevance           $addFields score = 10 × words in the title + words anywhere
+ *   sort=relevance           score = 10 × words in the title + words anywhere, served tier by
+ *                            tier: one $match per count of query words in the title (highest
+ *                            first), newest first from an index, until the page is full
  *
  * Pages are cached in Redis under the catalog generation (query/cache.h) and by nginx for
  * a few seconds (X-Accel-Expires).
  */
+#include <limits.h>
 #include <math.h>
 #include <sodium.h>
 #include <string.h>
@@ -174,25 +177,94 @@ after_filter(const struct search_query *q)
     return j_pair("$match", j_pair("$or", or));
 }
 
-/* score = 10 × (query words in the title) + (query words anywhere) */
-static json_object *
-score_stage(const struct search_query *q)
+/* Relevance tiers. With n query words every match holds all n in keywords ($all), so the
+ * score 10 × |title_words ∩ q| + |keywords ∩ q| is 10 t + n, t the number of query words in
+ * the title: n + 1 values. Tier t is {the filter, "exactly t query words in the title"}
+ * newest first — an index order ({status, title_words | keywords, created_us, _id}) — and
+ * the tiers run from t = n down, so the page is (score desc, created_us desc, _id desc) as one
+ * blocking sort over every match would give, but each query stops once the page is full. */
+static long long
+tier_score(const struct search_query *q, int t)
 {
-    json_object *title = json_object_new_array(), *all = json_object_new_array();
-    json_object_array_add(title, J_STR("$title_words"));
-    json_object_array_add(title, j_words(q));
-    json_object_array_add(all, J_STR("$keywords"));
-    json_object_array_add(all, j_words(q));
-    json_object *mul = json_object_new_array();
-    json_object_array_add(mul, j_pair("$size", j_pair("$setIntersection", title)));
-    json_object_array_add(mul, json_object_new_int(10));
-    json_object *sum = json_object_new_array();
-    json_object_array_add(sum, j_pair("$multiply", mul));
-    json_object_array_add(sum, j_pair("$size", j_pair("$setIntersection", all)));
-    return j_pair("$addFields", j_pair("score", j_pair("$add", sum)));
+    return 10LL * t + (long long)q->nwords;
 }
 
-/* The aggregation pipeline of q, as BSON {pipeline: [...]} for libmongoc (caller destroys). */
+/* "exactly t of the query words in title_words": $all for t = n (which the title index
+ * serves), $nin for t = 0, else the size of the intersection (a filter on fetched
+ * documents; the keywords point still bounds the scan). */
+static void
+add_tier_condition(json_object *m, const struct search_query *q, int t)
+{
+    if (t == (int)q->nwords) {
+        J_ADD(m, "title_words", j_pair("$all", j_words(q)));
+        return;
+    }
+    if (t == 0) {
+        J_ADD(m, "title_words", j_pair("$nin", j_words(q)));
+        return;
+    }
+    json_object *inter = json_object_new_array(), *eq = json_object_new_array();
+    json_object_array_add(inter, J_STR("$title_words"));
+    json_object_array_add(inter, j_words(q));
+    json_object_array_add(eq, j_pair("$size", j_pair("$setIntersection", inter)));
+    json_object_array_add(eq, json_object_new_int(t));
+    J_ADD(m, "$expr", j_pair("$eq", eq));
+}
+
+/* Inside the cursor's tier: after (created_us, _id) in newest order, with created_us
+ * also as a range so that the index scan starts at the cursor. */
+static void
+add_tier_after(json_object *m, const struct search_query *q)
+{
+    json_object *created = json_object_array_get_idx(q->after, 1), *id = json_object_array_get_idx(q->after, 2);
+    J_ADD(m, "created_us", j_pair("$lte", json_object_get(created)));
+    json_object *or = json_object_new_array();
+    json_object_array_add(or, j_pair("created_us", j_pair("$lt", json_object_get(created))));
+    json_object_array_add(or, j_pair("_id", j_pair("$lt", json_object_get(id))));
+    J_ADD(m, "$or", or);
+}
+
+/* A relevance cursor: [score, created_us, _id] with an integer score and created_us. */
+static bool
+tier_cursor_ok(const struct search_query *q)
+{
+    return json_object_array_length(q->after) == 3 &&
+           json_object_is_type(json_object_array_get_idx(q->after, 0), json_type_int) &&
+           json_object_is_type(json_object_array_get_idx(q->after, 1), json_type_int) &&
+           json_object_is_type(json_object_array_get_idx(q->after, 2), json_type_string);
+}
+
+static bson_t *
+pipeline_bson(json_object *stages)
+{
+    json_object *doc = j_pair("pipeline", stages);
+    bson_error_t err;
+    bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), -1,
+                                   &err);
+    json_object_put(doc);
+    return b;
+}
+
+/* Tier t of a relevance query: [$match filter + tier (+ after the cursor), $sort newest, $limit]. */
+static bson_t *
+tier_pipeline(const struct search_query *q, int t, bool resume, int limit)
+{
+    json_object *m = filter_of(q, q->near);
+    add_tier_condition(m, q, t);
+    if (resume) {
+        add_tier_after(m, q);
+    }
+    json_object *stages = json_object_new_array(), *sort = J_OBJ();
+    json_object_array_add(stages, j_pair("$match", m));
+    J_ADD(sort, "created_us", json_object_new_int(-1));
+    J_ADD(sort, "_id", json_object_new_int(-1));
+    json_object_array_add(stages, j_pair("$sort", sort));
+    json_object_array_add(stages, j_pair("$limit", json_object_new_int(limit)));
+    return pipeline_bson(stages);
+}
+
+/* The aggregation pipeline of q (any order but relevance), as BSON {pipeline: [...]} for
+ * libmongoc (caller destroys). */
 static bson_t *
 build_pipeline(const struct search_query *q)
 {
@@ -215,9 +287,6 @@ build_pipeline(const struct search_query *q)
     } else {
         json_object_array_add(stages, j_pair("$match", filter_of(q, q->near)));
     }
-    if (q->sort == SORT_RELEVANCE) {
-        json_object_array_add(stages, score_stage(q));
-    }
     if (q->after != NULL) {
         json_object *after = after_filter(q);
         if (after == NULL) {
@@ -235,23 +304,18 @@ build_pipeline(const struct search_query *q)
     }
     json_object_array_add(stages, j_pair("$sort", sort));
     json_object_array_add(stages, j_pair("$limit", json_object_new_int(q->limit + 1)));
-    json_object *doc = j_pair("pipeline", stages);
-    bson_error_t err;
-    bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), -1,
-                                   &err);
-    json_object_put(doc);
-    return b;
+    return pipeline_bson(stages);
 }
 
-/* The cursor key of a result document. */
+/* The cursor key of a result document (score: its relevance tier's). */
 static json_object *
-key_of(const struct search_query *q, const bson_t *doc)
+key_of(const struct search_query *q, const bson_t *doc, long long score)
 {
     json_object *key = json_object_new_array();
     double d;
     switch (q->sort) {
     case SORT_RELEVANCE:
-        json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "score")));
+        json_object_array_add(key, json_object_new_int64(score));
         json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "created_us")));
         break;
     case SORT_NEWEST: json_object_array_add(key, json_object_new_int64(readmodel_int(doc, "created_us"))); break;
@@ -274,6 +338,7 @@ struct page {
     const struct search_query *q;
     json_object *items;
     json_object *last_key;   /* the keyset of the last item (owned) */
+    long long score;         /* relevance: the score of the tier being read */
     int n;
     bool more;
 };
@@ -297,9 +362,27 @@ add_item(const bson_t *doc, void *ctx)
     }
     json_object_array_add(pg->items, item);
     json_object_put(pg->last_key);
-    pg->last_key = key_of(q, doc);
+    pg->last_key = key_of(q, doc, pg->score);
     pg->n++;
     return MK_OK;
+}
+
+/* A relevance page: the tiers from the highest (or the cursor's) down until it is full. */
+static int
+relevance_page(struct request *r, struct page *pg)
+{
+    const struct search_query *q = pg->q;
+    long long after = q->after != NULL ? json_object_get_int64(json_object_array_get_idx(q->after, 0)) : LLONG_MAX;
+    int rc = MK_OK;
+    for (int t = (int)q->nwords; t >= 0 && rc == MK_OK && !pg->more; t--) {
+        pg->score = tier_score(q, t);
+        if (pg->score > after) {
+            continue;
+        }
+        bson_t *p = mongo_own(r->arena, tier_pipeline(q, t, pg->score == after, q->limit + 1 - pg->n));
+        rc = mongo_aggregate_each(&r->worker->mongo, "listings", p, NULL, add_item, pg);
+    }
+    return rc;
 }
 
 static int
@@ -324,15 +407,17 @@ browse(struct request *r, const struct search_query *q)
             return cache_respond(r, &c);
         }
     }
-    bson_t *pipeline = build_pipeline(q);
-    if (pipeline == NULL) {
+    bool relevance = q->sort == SORT_RELEVANCE;
+    bson_t *pipeline = relevance ? NULL : build_pipeline(q);
+    if (relevance ? q->after != NULL && !tier_cursor_ok(q) : pipeline == NULL) {
         return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this query");
     }
-    mongo_own(r->arena, pipeline);
     json_object *out = http_json_own(r, json_object_new_object());
     struct page pg = {.q = q, .items = json_object_new_array()};
     J_ADD(out, "items", pg.items);
-    int rc = mongo_aggregate_each(&w->mongo, "listings", pipeline, NULL, add_item, &pg);
+    int rc = pipeline != NULL ? mongo_aggregate_each(&w->mongo, "listings", mongo_own(r->arena, pipeline), NULL,
+                                                     add_item, &pg)
+                              : relevance_page(r, &pg);
     json_object *last_key = pg.last_key;
     bool more = pg.more;
     if (rc != MK_OK) {

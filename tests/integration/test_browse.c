@@ -339,6 +339,79 @@ Test(browse, cursor_walks_return_every_listing_once_under_inserts)
     }
 }
 
+/* pattern with @ and # replaced by the words a and b, into out (96 bytes). */
+static void
+with_words(char out[96], const char *pattern, const char *a, const char *b)
+{
+    size_t n = 0;
+    for (const char *p = pattern; *p != '\0'; p++) {
+        const char *piece = *p == '@' ? a : *p == '#' ? b : NULL;
+        n += (size_t)snprintf(out + n, 96 - n, "%.*s", piece != NULL ? (int)strlen(piece) : 1, piece != NULL ? piece : p);
+    }
+    out[n] = '\0';
+}
+
+/* Relevance is served tier by tier (query/browse.c: one query per count of query words in the
+ * title, newest first within each): pages and cursors must cross the tiers in exactly the
+ * (score desc, newest, id) order, whatever the page size, and a cursor may stop anywhere —
+ * inside a tier, or on its last item. Ten listings in three tiers, created interleaved so
+ * that creation order is not tier order. */
+Test(browse, relevance_pages_cross_the_tiers_in_score_order)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Tiers");
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "%s", unique_word());
+    snprintf(b, sizeof(b), "%s", unique_word());
+    /* title and description (@ and # stand for the two words): tier 2 has both words in the
+     * title, tier 1 one, tier 0 none. Written into our own buffers: fmt's rotate, and
+     * listing() uses them too. */
+    static const char *const made[10][2] = {
+        {"T0a", "@ #"},   {"T1a @", "#"}, {"T2a @ #", "none"}, {"T0b", "# and @"}, {"T1b #", "@"},
+        {"T2b # @", "none"}, {"T1c @", "#"}, {"T0c", "@ #"},     {"T2c @ #", "x"},   {"T1d #", "with @"},
+    };
+    char titles_made[10][96], desc[10][96];
+    for (int i = 0; i < 10; i++) {
+        with_words(titles_made[i], made[i][0], a, b);
+        with_words(desc[i], made[i][1], a, b);
+    }
+    long long seq = 0;
+    const char *last = NULL;
+    for (int i = 0; i < 10; i++) {
+        last = listing(&u, titles_made[i], desc[i], "books", "good", 1000, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    }
+    /* a listing holding only one of the words is not a match */
+    last = listing(&u, fmt("only %s", a), "nothing else", "books", "good", 1000, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
+    settle(last, seq);
+    char want[1024] = "";
+    const int order[] = {8, 5, 2, 9, 6, 4, 1, 7, 3, 0};
+    for (int i = 0; i < 10; i++) {
+        strcat(want, i ? "|" : "");
+        strcat(want, titles_made[order[i]]);
+    }
+    for (int limit = 1; limit <= 11; limit++) {
+        char got[1024] = "", cursor[1024] = "";
+        int pages = 0;
+        do {
+            struct iresp r = browse(cursor[0] ? fmt("q=%s+%s&limit=%d&cursor=%s", a, b, limit, cursor)
+                                              : fmt("q=%s+%s&limit=%d", a, b, limit));
+            cr_assert_eq(r.status, 200, "limit %d page %d: %s", limit, pages, r.body);
+            const char *t = titles(&r);
+            if (t[0] != '\0') {
+                strcat(got, got[0] ? "|" : "");
+                strcat(got, t);
+            }
+            const char *next = ijson_str(r.json, "next_cursor", NULL);
+            snprintf(cursor, sizeof(cursor), "%s", next != NULL ? next : "");
+            iresp_free(&r);
+            cr_assert_lt(++pages, 12, "limit %d: the walk ends", limit);
+        } while (cursor[0] != '\0');
+        cr_assert_str_eq(got, want, "limit %d", limit);
+        cr_assert_eq(pages, (10 + limit - 1) / limit, "limit %d: %d pages", limit, pages);
+    }
+    expect_titles(fmt("q=%s+%s&sort=relevance&limit=20", a, b), want, "sort=relevance is the default with q");
+}
+
 Test(browse, tampered_or_foreign_cursors_are_400)
 {
     struct itest_user u;

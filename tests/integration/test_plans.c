@@ -26,7 +26,7 @@
 
 /* The collections marketd reads and writes in the read model (src/projector, src/query). */
 static const char *const READ_MODEL[] = {"listings", "sellers", "favorites", "reviews", "system_pings",
-                                         "projector_state", NULL};
+                                         "projector_state", "notifications", NULL};
 
 TestSuite(plans, .timeout = 180);
 
@@ -161,6 +161,18 @@ review_renamed(void *arg)
     return found;
 }
 
+/* The fan's feed holds the price drop (the projector found the fan among a's favouriters). */
+static bool
+has_notification(void *arg)
+{
+    struct itest_user *u = arg;
+    struct iresp r = itest_http("GET", "/api/v1/users/me/notifications", (const char *const[]){u->bearer, NULL}, NULL);
+    json_object *items = json_object_object_get(r.json, "items");
+    bool ok = r.status == 200 && items != NULL && json_object_array_length(items) > 0;
+    iresp_free(&r);
+    return ok;
+}
+
 /* The listing's views as the read model holds them (read directly: no view is counted). */
 static bool
 viewed_once(void *arg)
@@ -234,6 +246,16 @@ Test(plans, every_read_model_query_uses_an_index)
         get_page(fmt("/api/v1/users/me/favorites?limit=1&cursor=%s", cur), fan.bearer);
     }
 
+    /* Notifications: a price drop of a favourite reaches the fan (the projector reads a's
+     * favouriters), whose feed is read page by page, unread only, with its unread count. */
+    r = itest_http("PATCH", fmt("/api/v1/listings/%s", a), (const char *const[]){seller.bearer, "If-Match: *", NULL},
+                   "{\"price_minor\":11000}");
+    cr_assert_eq(r.status, 200, "price drop: %s", r.body);
+    iresp_free(&r);
+    cr_assert(itest_poll(15000, has_notification, &fan), "the price drop reached the fan's feed");
+    get_page("/api/v1/users/me/notifications?limit=1", fan.bearer);
+    get_page("/api/v1/users/me/notifications?unread=true&limit=1", fan.bearer);
+
     /* A review: an offer, accepted (the listing reserved: listing.reserved), bought with the offer
      * (listing.sold), shipped, confirmed, reviewed; the seller's reviews page by page. */
     char order[40], offer[40];
@@ -300,7 +322,8 @@ Test(plans, every_read_model_query_uses_an_index)
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(profile, filter, NULL, NULL);
     const bson_t *doc;
     int scans = 0, checked = 0, browse = 0, counts = 0, listing_updates = 0, favorites = 0, reviews = 0,
-        review_updates = 0, insights = 0, similar = 0, view_reads = 0, view_updates = 0;
+        review_updates = 0, insights = 0, similar = 0, view_reads = 0, view_updates = 0, feeds = 0,
+        unread_counts = 0, favouriters = 0;
     char failures[8192] = "";
     while (mongoc_cursor_next(cur, &doc)) {
         bson_iter_t it;
@@ -339,7 +362,11 @@ Test(plans, every_read_model_query_uses_an_index)
             view_reads += strcmp(op, "query") == 0 && strstr(json, "\"$in\"") != NULL;
             view_updates += strcmp(op, "update") == 0 && strstr(json, "\"views\"") != NULL;
         } else if (strcmp(name, "favorites") == 0) {
-            favorites += strcmp(op, "query") == 0;
+            favorites += strcmp(op, "query") == 0 && strstr(json, "\"user_id\"") != NULL;
+            favouriters += strcmp(op, "query") == 0 && strstr(json, "\"listing_id\"") != NULL;
+        } else if (strcmp(name, "notifications") == 0) {
+            feeds += strcmp(op, "query") == 0 && strstr(json, "\"user_id\"") != NULL;
+            unread_counts += aggregate && strstr(json, "\"$group\"") != NULL && strstr(json, "\"read\" : false") != NULL;
         } else if (strcmp(name, "reviews") == 0) {
             reviews += strcmp(op, "query") == 0;
             review_updates += strcmp(op, "update") == 0 && strstr(json, "reviewer.id") != NULL;
@@ -361,6 +388,9 @@ Test(plans, every_read_model_query_uses_an_index)
     cr_expect_geq(listing_updates, 2, "seller-wide listing updates (rename, rating) profiled: %d", listing_updates);
     cr_expect_geq(favorites, 2, "favourites reads profiled: %d", favorites);
     cr_expect_geq(reviews, 1, "review reads profiled: %d", reviews);
+    cr_expect_geq(favouriters, 1, "a listing's favouriters read (the price drop's fan-out) profiled: %d", favouriters);
+    cr_expect_geq(feeds, 2, "notification feed reads (all, unread) profiled: %d", feeds);
+    cr_expect_geq(unread_counts, 1, "unread notification counts profiled: %d", unread_counts);
     cr_expect_geq(review_updates, 1, "reviewer renames profiled: %d", review_updates);
     cr_expect_geq(insights, 4, "price-insight aggregations (sold and active, twice) profiled: %d", insights);
     cr_expect_geq(similar, 2, "similar-item candidate aggregations profiled: %d", similar);

@@ -203,6 +203,10 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
     docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
   }
   const stages = rest.map((s) => rewriteTextScore(toView(s)));
+  // Nothing left for the pipeline engine (marketd's browse pages: $match, $sort and $limit
+  // all ran in the scan): the typed documents are the answer as they are. Turning each into
+  // a view and retyping it back was a fifth of such a request's time.
+  if (!stages.length && !scores) return docs.map(idFirst);
   const counted = lead.kind === 'match' ? countGroup(stages) : null;
   let out;
   if (counted) {

@@ -421,21 +421,155 @@ function nearRegion(near, r) {
 }
 
 /**
- * Candidates of a GEO_NEAR plan, nearest first: [{rec, d}] (ties in natural order). Searches
- * growing regions until `want` candidates pass `accept(rec, d)` within the searched radius
- * (want = Infinity: all). Distances beyond the radius are never returned early.
+ * Candidates of a GEO_NEAR plan, nearest first: [{rec, d}] (ties in natural order), the first
+ * `want` that pass `accept(rec, d)` and every one as near as the last of them (want =
+ * Infinity: all within the maximum distance). Spherical distances walk the R-tree best first
+ * (knnScan); flat ones search growing boxes.
  */
 function nearScan(plan, dist, accept, want, stats) {
+  if (plan.near.spherical) return knnScan(plan, dist, accept, want, stats);
+  return boxScan(plan, dist, accept, want, stats);
+}
+
+/** Sorts found items by (distance, natural order) and keeps `want` and their ties. */
+function nearestOf(found, want) {
+  found.sort((a, b) => a.d - b.d || a.rec.seq - b.rec.seq);
+  if (Number.isFinite(want) && found.length > want) {
+    let end = want;
+    while (end < found.length && found[end].d === found[want - 1].d) end++;
+    found.length = end;
+  }
+  return found;
+}
+
+// Great-circle lower bound from a point to a longitude/latitude box, in radians (the method
+// of mourner's geokdbush, ISC): the box's nearest meridian edge at its vertex latitude, or a
+// corner. Shrunk by a relative 1e-9 so that rounding never puts it above a true distance.
+const hav = (x) => { const s = Math.sin(x / 2); return s * s; };
+const havPartial = (hDLng, cosLat1, lat1, lat2) => cosLat1 * Math.cos(lat2 * RAD) * hDLng + hav((lat1 - lat2) * RAD);
+
+function vertexLat(lat, hDLng) {
+  const cosDLng = 1 - 2 * hDLng;
+  if (cosDLng <= 0) return lat > 0 ? 90 : -90;
+  return Math.atan(Math.tan(lat * RAD) / cosDLng) * DEG;
+}
+
+function boxRadians(lng, lat, cosLat, b) {
+  let r;
+  if ((((lng - b.minX) % 360) + 360) % 360 <= b.maxX - b.minX) { // within its longitudes (mod 360)
+    if (lat < b.minY) r = (b.minY - lat) * RAD;
+    else if (lat > b.maxY) r = (lat - b.maxY) * RAD;
+    else return 0;
+  } else {
+    const hDLng = Math.min(hav((b.minX - lng) * RAD), hav((b.maxX - lng) * RAD));
+    const vLat = vertexLat(lat, hDLng);
+    const h = vLat > b.minY && vLat < b.maxY ? havPartial(hDLng, cosLat, lat, vLat)
+      : Math.min(havPartial(hDLng, cosLat, lat, b.minY), havPartial(hDLng, cosLat, lat, b.maxY));
+    r = 2 * Math.asin(Math.min(1, Math.sqrt(Math.max(0, h))));
+  }
+  return Math.max(0, r * (1 - 1e-9) - 1e-12);
+}
+
+/** A binary min-heap of [key, kind, value] entries. */
+class Heap {
+  constructor() { this.a = []; }
+
+  get size() { return this.a.length; }
+
+  peek() { return this.a[0]; }
+
+  push(e) {
+    const { a } = this;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p][0] <= e[0]) break;
+      a[i] = a[p];
+      i = p;
+    }
+    a[i] = e;
+  }
+
+  pop() {
+    const { a } = this;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length) {
+      let i = 0;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= a.length) break;
+        if (c + 1 < a.length && a[c + 1][0] < a[c][0]) c++;
+        if (a[c][0] >= last[0]) break;
+        a[i] = a[c];
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+const NODE = 0;
+const DOC = 1;
+
+/**
+ * Best-first walk of the R-tree: nodes by their lower-bound distance, the records of a leaf by
+ * their exact distance (dist: the nearest of their points); records come out in
+ * distance order, so the walk stops once `want` passed and the next is farther than the last
+ * of them. It examines the nearest records only, however dense the catalogue around them.
+ */
+function knnScan(plan, dist, accept, want, stats) {
+  const st = plan.index.structure;
+  const { near } = plan;
+  const unit = near.legacy ? 1 : geo.EARTH_RADIUS_M;
+  const [lng, lat] = near.point;
+  const cosLat = Math.cos(lat * RAD);
+  const maxD = near.max !== undefined ? near.max : Infinity;
+  const heap = new Heap();
+  const seen = new Set();
+  const found = [];
+  let farthest = -Infinity; // of found: every record not yet out is at least `key` away
+  const root = st.tree.data;
+  // A record of a leaf (or an odd one) goes in at its exact distance: no bound of its own.
+  const record = (rec) => {
+    if (seen.has(rec)) return;
+    seen.add(rec);
+    stats.keysExamined++;
+    const d = dist(rec.view);
+    if (d !== null) heap.push([d, DOC, rec]);
+  };
+  if (root && root.children.length) heap.push([boxRadians(lng, lat, cosLat, root) * unit, NODE, root]);
+  for (const rec of st.odd) record(rec);
+  while (heap.size) {
+    const [key, kind, v] = heap.pop();
+    if (key > maxD) break;
+    if (found.length >= want && key > farthest) break;
+    if (kind === NODE) {
+      if (v.leaf) for (const c of v.children) record(c.view !== undefined ? c : c.rec);
+      else for (const c of v.children) heap.push([boxRadians(lng, lat, cosLat, c) * unit, NODE, c]);
+    } else {
+      stats.docsExamined++;
+      if (accept(v, key)) {
+        found.push({ rec: v, d: key });
+        if (key > farthest) farthest = key;
+      }
+    }
+  }
+  return nearestOf(found, want);
+}
+
+/** Flat distances: boxes that grow until `want` candidates are in (or all of them). */
+function boxScan(plan, dist, accept, want, stats) {
   const st = plan.index.structure;
   const near = plan.near;
-  const unit = near.spherical ? (near.legacy ? 1 : geo.EARTH_RADIUS_M) : 1;
   const maxR = near.max !== undefined ? near.max : Infinity;
-  const whole = near.spherical ? Math.PI * unit : Infinity;
-  let r = Number.isFinite(maxR) ? maxR : (near.spherical ? unit * 0.002 : 1);
+  let r = Number.isFinite(maxR) ? maxR : 1;
   const seen = new Map(); // rec -> distance (null: not a match)
   const found = [];
   for (;;) {
-    const boxes = Number.isFinite(r) && r < whole ? nearRegion(near, r) : null;
+    const boxes = Number.isFinite(r) ? nearRegion(near, r) : null;
     const everything = !boxes || covers(boxes, st.tree.data);
     const cands = everything ? allRecords(st) : st.search(boxes);
     for (const rec of cands) {
@@ -453,14 +587,7 @@ function nearScan(plan, dist, accept, want, stats) {
     let within = 0;
     for (const it of found) if (it.d <= r) within++;
     if (everything || r >= maxR || within >= want) {
-      const out = everything ? found : found.filter((it) => it.d <= r);
-      out.sort((a, b) => a.d - b.d || a.rec.seq - b.rec.seq);
-      if (Number.isFinite(want) && out.length > want) {
-        let end = want;
-        while (end < out.length && out[end].d === out[want - 1].d) end++;
-        out.length = end;
-      }
-      return out;
+      return nearestOf(everything ? found : found.filter((it) => it.d <= r), want);
     }
     r = Math.min(r * 4, maxR);
   }

@@ -243,3 +243,75 @@ test("marketd's query shapes agree with and without indexes on demo listings", (
   }
   srv.close();
 });
+
+// Relevance tiers (src/query/browse.c): with n query words every match holds all of them in
+// `keywords`, so score = 10 t + n where t counts the query words in the title; reading tier
+// t = n … 0 newest first, each from an index, page by page with the (score, created_us, _id)
+// cursor, gives exactly the pages of the one blocking sort by score it replaced.
+test('relevance tiers give the pages of the score sort, with and without indexes', () => {
+  const srv = newServer();
+  const { docs, words } = demoListings(1000, { seed: 11, sellers: 40 });
+  srv.ok(DB, { createIndexes: 'listings', indexes: LISTING_INDEXES });
+  srv.ok(DB, { insert: 'listings', documents: docs });
+  const g = gen(SEED + 3);
+  const L = (n) => new Int32(n);
+  const NEWEST = { created_us: L(-1), _id: L(-1) };
+  for (let i = 0; i < 30; i++) {
+    const q = [...new Set(Array.from({ length: 1 + g.int(3) }, () => g.pick(words)))];
+    const n = q.length;
+    const m = { status: 'active', keywords: { $all: q } };
+    if (g.chance(0.3)) m.price_minor = { $gte: Long.fromNumber(g.int(50000)) };
+    const limit = 4 + g.int(30);
+    // Before: one pipeline scoring and sorting every match.
+    const scored = same(srv, { aggregate: 'listings', cursor: {}, pipeline: [{ $match: m },
+      { $addFields: { score: { $add: [{ $multiply: [{ $size: { $setIntersection: ['$title_words', q] } }, L(10)] }, { $size: { $setIntersection: ['$keywords', q] } }] } } },
+      { $sort: { score: L(-1), created_us: L(-1), _id: L(-1) } }] }, `scored ${i}`).docs;
+    // After: tier by tier, a page at a time, as browse.c sends them.
+    const paged = [];
+    let after = null;
+    for (let page = 0; page <= scored.length / limit + 1; page++) {
+      const items = [];
+      for (let t = n; t >= 0 && items.length < limit + 1; t--) {
+        const score = 10 * t + n;
+        if (after && score > after[0]) continue;
+        const tm = { ...m };
+        if (t === n) tm.title_words = { $all: q };
+        else if (t === 0) tm.title_words = { $nin: q };
+        else tm.$expr = { $eq: [{ $size: { $setIntersection: ['$title_words', q] } }, L(t)] };
+        if (after && score === after[0]) {
+          tm.created_us = { $lte: after[1] };
+          tm.$or = [{ created_us: { $lt: after[1] } }, { _id: { $lt: after[2] } }];
+        }
+        const got = same(srv, { aggregate: 'listings', cursor: {}, pipeline: [{ $match: tm }, { $sort: NEWEST }, { $limit: L(limit + 1 - items.length) }] }, `tier ${i}/${page}/${t}`).docs;
+        for (const d of got) items.push({ d, score });
+      }
+      const shown = items.slice(0, limit);
+      paged.push(...shown.map(({ d, score }) => ({ ...d, score: new Int32(score) })));
+      if (items.length <= limit) break;
+      const last = shown[shown.length - 1];
+      after = [last.score, last.d.created_us, last.d._id];
+    }
+    const ids = (a) => a.map((d) => `${d._id}:${d.score.valueOf()}`).join(' ');
+    assert.strictEqual(ids(paged), ids(scored), `query ${i} ${JSON.stringify(q)} limit ${limit}`);
+  }
+  srv.close();
+});
+
+// An aggregation whose every stage ran in the scan answers the stored documents as they are,
+// without the views and retyping of the pipeline engine: the same bytes as a pipeline that
+// still has a stage for it (mixed numeric types, nested arrays, geo points, $geoNear's field).
+test('an aggregation with nothing left for the pipeline engine answers what the engine would', () => {
+  const srv = newServer();
+  const g = gen(SEED + 4);
+  srv.ok(DB, { createIndexes: 'c', indexes: INDEXES });
+  srv.ok(DB, { insert: 'c', documents: Array.from({ length: 400 }, (_, i) => makeDoc(g, i)) });
+  const near = { near: { type: 'Point', coordinates: [new Double(13), new Double(52)] }, distanceField: 'd', spherical: true, key: 'geo' };
+  for (const [lead, label] of [[[{ $match: {} }], 'match'], [[{ $match: { b: { $gt: new Int32(2) } } }, { $sort: { b: new Int32(1), _id: new Int32(1) } }, { $limit: new Int32(50) }], 'match sort limit'],
+    [[{ $geoNear: near }], 'geoNear']]) {
+    const direct = srv.all(DB, { aggregate: 'c', pipeline: lead, cursor: {} });
+    const engine = srv.all(DB, { aggregate: 'c', pipeline: [...lead, { $skip: new Int32(0) }], cursor: {} });
+    assert.ok(direct.docs.length > 0, label);
+    assert.strictEqual(bytes(direct), bytes(engine), label);
+  }
+  srv.close();
+});

@@ -2,7 +2,7 @@
 'use strict';
 /*
  * Micro-benchmark and memory measurement of the stand-in over the wire (not a test).
- *   node tools/bench.js [--docs 10000] [--runs 30] [--rss-only] [--server PATH] [--node-flags "..."]
+ *   node tools/bench.js [--docs 10000] [--runs 30] [--rss-only] [--server PATH] [--node-flags "..."] [--only TEXT]
  * Starts its own stand-in (server.js, or --server) on a free port, creates marketd's
  * `listings` indexes, inserts demo-like listings (tools/demo-docs.js) in batches of 1000,
  * then times marketd's query shapes (median of --runs after 3 warm-up runs) and reports the server's RSS
@@ -23,6 +23,7 @@ const opt = (name, dflt) => {
 const N = Number(opt('--docs', 10000));
 const RUNS = Number(opt('--runs', 30));
 const RSS_ONLY = args.includes('--rss-only');
+const ONLY = opt('--only', ''); // time only the shapes whose name contains this
 const SERVER = path.resolve(opt('--server', path.join(__dirname, '..', 'server.js')));
 // The flags scripts/lib/mongo.sh starts the stand-in with, unless told otherwise.
 const NODE_FLAGS = opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean);
@@ -92,14 +93,29 @@ async function main() {
       'browse category newest (aggregate)': (i) => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', category_path: categories[i % categories.length][1] } }, { $sort: { created_us: L(-1), _id: L(-1) } }, { $limit: L(21) }], cursor: {} }),
       'browse price range asc (aggregate)': (i) => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', price_minor: { $gte: Long.fromNumber(1000 + i * 100), $lte: Long.fromNumber(50000) } } }, { $sort: { price_minor: L(1), _id: L(1) } }, { $limit: L(21) }], cursor: {} }),
       'browse words relevance (aggregate)': () => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['vintage', 'oak'] } } }, { $addFields: { score: { $add: [{ $multiply: [{ $size: { $setIntersection: ['$title_words', ['vintage', 'oak']] } }, L(10)] }, { $size: { $setIntersection: ['$keywords', ['vintage', 'oak']] } }] } } }, { $sort: { score: L(-1), created_us: L(-1), _id: L(-1) } }, { $limit: L(21) }], cursor: {} }),
+      // One word (the bench mix's q): before, every listing holding it scored and sorted; after,
+      // the relevance tiers of browse.c, newest first from an index, until the page is full.
+      'words relevance, 1 word, scored (before)': () => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak'] } } }, { $addFields: { score: { $add: [{ $multiply: [{ $size: { $setIntersection: ['$title_words', ['oak']] } }, L(10)] }, { $size: { $setIntersection: ['$keywords', ['oak']] } }] } } }, { $sort: { score: L(-1), created_us: L(-1), _id: L(-1) } }, { $limit: L(21) }], cursor: {} }),
+      'words relevance, 1 word, top tier (after)': () => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak'] }, title_words: { $all: ['oak'] } } }, { $sort: { created_us: L(-1), _id: L(-1) } }, { $limit: L(21) }], cursor: {} }),
+      'words relevance, 1 word, tier 0 (after)': () => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak'] }, title_words: { $nin: ['oak'] } } }, { $sort: { created_us: L(-1), _id: L(-1) } }, { $limit: L(21) }], cursor: {} }),
+      'words relevance, 2 words, tier 1 (after)': () => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['vintage', 'oak'] }, $expr: { $eq: [{ $size: { $setIntersection: ['$title_words', ['vintage', 'oak']] } }, L(1)] } } }, { $sort: { created_us: L(-1), _id: L(-1) } }, { $limit: L(21) }], cursor: {} }),
+      '$geoNear + a word, 25 km (limit 21)': (i) => ({ aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(cities[i % cities.length][3]), new Double(cities[i % cities.length][2])] }, distanceField: 'dist_m', maxDistance: new Double(25000), spherical: true, key: 'geo', query: { status: 'active', keywords: { $all: ['oak'] } } } }, { $sort: { dist_m: L(1), _id: L(1) } }, { $limit: L(21) }], cursor: {} }),
       '$geoNear with maxDistance 25 km (limit 21)': (i) => ({ aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(cities[i % cities.length][3]), new Double(cities[i % cities.length][2])] }, distanceField: 'dist_m', maxDistance: new Double(25000), spherical: true, key: 'geo', query: { status: 'active' } } }, { $sort: { dist_m: L(1), _id: L(1) } }, { $limit: L(21) }], cursor: {} }),
       '$geoNear without maxDistance (limit 21)': (i) => ({ aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(cities[i % cities.length][3]), new Double(cities[i % cities.length][2])] }, distanceField: 'dist_m', spherical: true, key: 'geo', query: { status: 'active' } } }, { $limit: L(21) }], cursor: {} }),
       'near + newest ($geoWithin, aggregate)': (i) => ({ aggregate: 'listings', pipeline: [{ $match: { status: 'active', geo: { $geoWithin: { $centerSphere: [[new Double(cities[i % cities.length][3]), new Double(cities[i % cities.length][2])], new Double(10 / 6378.1)] } } } }, { $sort: { created_us: L(-1), _id: L(-1) } }, { $limit: L(21) }], cursor: {} }),
       'updateMany seller rename': (i) => ({ update: 'listings', updates: [{ q: { seller_id: sellerIds[i % sellerIds.length] }, u: { $set: { 'seller.display_name': `Renamed ${i}` } }, multi: true }] }),
     };
     for (const [name, make] of Object.entries(shapes)) {
+      if (ONLY && !name.includes(ONLY)) continue;
       const ms = await timeIt((i) => c.run(db, make(i)));
-      console.log(`${name.padEnd(52)} ${ms.toFixed(2).padStart(9)} ms (median of ${RUNS})`);
+      // Keys and documents examined by one more run, from the profiler (system.profile).
+      await c.run(db, { profile: 2 });
+      await c.run(db, make(0));
+      await c.run(db, { profile: 0 });
+      const prof = await c.run(db, { find: 'system.profile', filter: { ns: `${db}.listings` }, sort: { ts: -1 }, limit: 1 });
+      const e = prof.cursor.firstBatch[0];
+      const examined = e ? `  keys ${Number(e.keysExamined)}, docs ${Number(e.docsExamined)}, ${e.planSummary}` : '';
+      console.log(`${name.padEnd(52)} ${ms.toFixed(2).padStart(9)} ms (median of ${RUNS})${examined}`);
     }
     console.log(`RSS after the queries: ${(rssKb(child.pid) / 1024).toFixed(1)} MB`);
   } finally {
