@@ -388,7 +388,7 @@ accept_connection(int listen_fd, bool tcp)
  * and serve whichever has a request, one at a time. Only nginx closes an idle one (its
  * keepalive_timeout); the worker closes them when it stops, and nginx sends a GET or HEAD
  * that met a closed cached connection again on a new one. */
-#define POOL_MAX_KEPT 8
+#define POOL_MAX_KEPT 32
 
 struct kept {
     int fd[POOL_MAX_KEPT];
@@ -415,13 +415,13 @@ serve_connection(FCGX_Request *req, int fd, bool may_keep, pool_serve_fn serve, 
     /* FCGX_Accept_r starts by finishing the previous request, which would close a preset
      * ipcFd unless keepConnection is set; it then takes keepConnection from the request's
      * BEGIN record and reads from the preset fd instead of accepting. On a connection nginx
-     * has closed (EOF), it closes the fd and returns < 0 (the listener is non-blocking). */
+     * has closed (EOF), it closes the fd and returns < 0 (it has no listener to accept from:
+     * pool_worker_run). */
     req->ipcFd = fd;
     req->keepConnection = 1;
     if (FCGX_Accept_r(req) < 0) {
         return -2;
     }
-    fd = req->ipcFd;
     serve(ctx, req);
     /* With the request's input read to its end (the empty FCGI_STDIN record is normally in
      * the buffer already), a plain close() is safe, and a kept connection holds nothing of
@@ -486,14 +486,14 @@ serve_ready(FCGX_Request *req, int epfd, int listen_fd, int ready_fd, bool tcp, 
     if (kept < 0) {
         return kept == -1; /* closed: a closed fd leaves the epoll set by itself */
     }
-    if (kept != fd || fresh) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.fd = kept};
-        if (epoll_ctl(epfd, EPOLL_CTL_ADD, kept, &ev) != 0) {
-            close(kept);
+    if (fresh) {   /* a kept connection stays in the epoll set from one request to the next */
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            close(fd);
             return true;
         }
     }
-    k->fd[k->n++] = kept;
+    k->fd[k->n++] = fd;
     return true;
 }
 
@@ -522,6 +522,12 @@ pool_worker_run(int listen_fd, int max_requests, pool_serve_fn serve, pool_idle_
     }
     FCGX_Request req;
     FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    /* libfcgi never accepts here: the loop does (accept_connection). When a kept connection
+     * turns out closed, FCGX_Accept_r closes it and would go on to accept from its listener,
+     * handing back a new connection that may even reuse the closed one's descriptor number,
+     * unwatched by our epoll set (seen: requests stuck until nginx's read timeout). With no
+     * listener it returns < 0 instead. */
+    req.listen_sock = -1;
     int domain = AF_UNIX;
     socklen_t dlen = sizeof(domain);
     getsockopt(listen_fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen);

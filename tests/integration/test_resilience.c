@@ -227,8 +227,8 @@ Test(resilience, query_pool_connections_are_kept_and_reused)
     cr_assert_gt(kept, 0, "every connection open before ten more reads was replaced (%d before, %d after)", nb, na);
 }
 
-/* Kept connections pin no worker: more concurrent reads than the pool has workers, each worker
- * already holding kept connections, are all answered (a worker serves its kept connections and
+/* Kept connections pin no worker: many more concurrent reads than the pool has workers, each
+ * worker already holding kept connections, are all answered (a worker serves its kept connections and
  * new ones from the listener alike). */
 static void *
 healthz_run(void *arg)
@@ -243,8 +243,12 @@ Test(resilience, kept_connections_pin_no_worker)
 {
     int workers = configured_workers("query");
     cr_assert_gt(workers, 0);
-    enum { ROUNDS = 3, MAXT = 64 };
-    int nt = 4 * workers < MAXT ? 4 * workers : MAXT;
+    /* More concurrent reads than nginx keeps connections (16 per nginx worker): nginx closes
+     * the surplus after use while new ones arrive, so workers see kept connections end
+     * (EOF) with new connections waiting; a connection left unwatched would hang a read
+     * until nginx's read timeout (504). */
+    enum { ROUNDS = 6, MAXT = 80 };
+    int nt = 8 * workers < MAXT ? 8 * workers : MAXT;
     for (int round = 0; round < ROUNDS; round++) {
         pthread_t t[MAXT];
         long status[MAXT];
