@@ -421,8 +421,13 @@ static const struct pg_stmt HOOK_RECORD = {
 
 static const struct pg_stmt HOOK_NEXT_DUE = {
     "webhook_next_due",
-    "SELECT greatest(0, (extract(epoch FROM min(d.next_attempt_at) - clock_timestamp()) * 1000))::bigint "
-    "FROM webhook_deliveries d WHERE d.next_attempt_at IS NOT NULL",
+    /* What webhook_claim could take next, and when: not a delivery of a deleted webhook, nor
+     * one another deliverer holds (until its lease ends). NULL when there is none (greatest()
+     * would turn that into 0, and the deliverer into a busy loop). */
+    "SELECT (extract(epoch FROM min(greatest(d.next_attempt_at, coalesce(d.claimed_until, d.next_attempt_at))) "
+    "        - clock_timestamp()) * 1000)::bigint "
+    "FROM webhook_deliveries d JOIN webhooks h ON h.id = d.webhook_id "
+    "WHERE d.next_attempt_at IS NOT NULL AND h.deleted_at IS NULL",
     0,
 };
 
@@ -468,7 +473,7 @@ webhook_next_due_ms(struct pg *pg, arena_t *a, long long *ms)
     PGresult *res;
     int rc = pg_exec_row(pg, a, &HOOK_NEXT_DUE, NULL, &res);
     if (rc == MK_OK) {
-        *ms = pg_value(res, 0, 0) != NULL ? pg_int(res, 0, 0) : -1;
+        *ms = pg_value(res, 0, 0) == NULL ? -1 : pg_int(res, 0, 0) < 0 ? 0 : pg_int(res, 0, 0);
     }
     return rc;
 }
