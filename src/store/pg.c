@@ -498,12 +498,6 @@ pg_nrows(const PGresult *res)
     return res != NULL ? PQntuples(res) : 0;
 }
 
-long long
-pg_affected(const PGresult *res)
-{
-    return res != NULL ? strtoll(PQcmdTuples((PGresult *)res), NULL, 10) : 0;
-}
-
 bool
 pg_connected(const struct pg *pg)
 {

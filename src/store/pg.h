@@ -2,7 +2,7 @@
  * pg.h — the PostgreSQL adapter: one lazily opened connection per worker with
  * reconnect back-off, named prepared statements, results owned by the request arena, scripts
  * (migrations) and LISTEN/NOTIFY waits. Only pg.c includes libpq; callers hold PGresult as an
- * opaque pointer and read it through pg_nrows, pg_value, pg_int and pg_affected.
+ * opaque pointer and read it through pg_nrows, pg_value and pg_int.
  */
 #ifndef MK_PG_H
 #define MK_PG_H
@@ -116,10 +116,9 @@ bool pg_connected(const struct pg *pg);
 int pg_wait_notify(struct pg *pg, int timeout_ms, const char *watch, bool *watched);
 
 /* Accessors of a result: its row count (0 for NULL); a value as text, NULL when SQL NULL or
- * out of range; as a number, 0 then; the rows a command changed (INSERT/UPDATE/DELETE). */
+ * out of range; as a number, 0 then. */
 int pg_nrows(const PGresult *res);
 const char *pg_value(const PGresult *res, int row, int col);
 long long pg_int(const PGresult *res, int row, int col);
-long long pg_affected(const PGresult *res);
 
 #endif
