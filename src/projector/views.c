@@ -160,10 +160,10 @@ bound_cached(struct worker *w, arena_t *a, const char *const *ids, size_t n)
         argv[0] = "EXPIRE", argv[1] = arena_sprintf(a, "cache:listing:%s", ids[i]), argv[2] = life, argv[3] = "LT";
         cmds[i] = (struct redis_argv){4, argv, NULL};
     }
-    /* Sent now, not with the projector's next Redis command: the bound must hold from here. */
-    if (redis_send(&w->redis, cmds, (int)n) == MK_OK) {
-        redis_flush(&w->redis);
-    }
+    /* One round trip, now: the bound must hold from here (a failure leaves the entries to their
+     * own expiry). */
+    redisReply **replies = arena_alloc(a, n * sizeof(*replies));
+    (void)redis_pipeline(&w->redis, a, cmds, (int)n, replies);
 }
 
 /* Step 4: set the totals that differ from the read model's; bound their cached answers' life. */
