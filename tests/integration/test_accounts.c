@@ -542,6 +542,21 @@ Test(accounts, public_profile_comes_from_the_read_model_without_private_fields)
     PQfinish(pg);
 }
 
+struct conditional_get {
+    const char *path, *if_none_match;
+    long status;
+};
+
+static bool
+conditional_get_unmodified(void *arg)
+{
+    struct conditional_get *c = arg;
+    struct iresp r = itest_http("GET", c->path, (const char *const[]){c->if_none_match, NULL}, NULL);
+    c->status = r.status;
+    iresp_free(&r);
+    return c->status == 304;
+}
+
 Test(accounts, profile_update_is_visible_through_x_min_seq)
 {
     struct itest_user u;
@@ -567,9 +582,11 @@ Test(accounts, profile_update_is_visible_through_x_min_seq)
         char inm[128];
         snprintf(inm, sizeof(inm), "If-None-Match: %s", iresp_header(&r, "ETag"));
         iresp_free(&r);
-        r = itest_http("GET", path, (const char *const[]){inm, NULL}, NULL);
-        cr_assert_eq(r.status, 304);
-        iresp_free(&r);
+        /* nginx's page of the previous round is purged by the projector just after it applied
+         * the change, so an anonymous read may meet it for a moment: poll for the new one. */
+        struct conditional_get c = {path, inm, 0};
+        itest_poll(5000, conditional_get_unmodified, &c);
+        cr_assert_eq(c.status, 304);
     }
 }
 
