@@ -77,8 +77,14 @@ export function Sell({ id }) {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => { categories().then(setCats).catch((x) => setErr(errorText(x))); }, []);
-  async function loadLatest() {
-    const { listing: l, etag: t } = await listingWithTag(id);
+  // After a 412 the refused tag is passed: the change that beat us is committed, but the read
+  // model may show it a moment later, so read again (bounded) until the tag differs.
+  async function loadLatest(refused) {
+    let { listing: l, etag: t } = await listingWithTag(id);
+    for (let i = 0; refused && t === refused && i < 20; i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      ({ listing: l, etag: t } = await listingWithTag(id));
+    }
     setListing(l);
     setEtag(t);
     setV({
@@ -245,7 +251,7 @@ export function Sell({ id }) {
           </div>
         ))}
         <Notice>{err}</Notice>
-        {conflict && <button type="button" onClick={() => loadLatest().catch((x) => setErr(errorText(x)))}>Load the latest version</button>}
+        {conflict && <button type="button" onClick={() => loadLatest(etag).catch((x) => setErr(errorText(x)))}>Load the latest version</button>}
         <button type="submit" disabled={busy}>{busy ? 'Saving…' : id ? 'Save changes' : 'Publish'}</button>
       </form>
     </section>
