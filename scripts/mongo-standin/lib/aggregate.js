@@ -14,6 +14,7 @@ const { toNumber } = require('./typed');
 const geo = require('./geo');
 const { idFirst } = require('./update');
 const { deriveHints } = require('./hints');
+const { storedDoc } = require('./cursors');
 
 const SCORE_FIELD = '__standin_textScore';
 const FORBIDDEN_STAGES = new Set(['$out', '$merge', '$currentOp', '$listSessions', '$changeStream', '$collStats', '$indexStats', '$planCacheStats']);
@@ -159,7 +160,13 @@ function leadingStages(coll, pipeline, variables) {
     if (pipeline[i] && pipeline[i].$sort && pushableSort(pipeline[i].$sort)) {
       sort = pipeline[i].$sort;
       i++;
-      if (pipeline[i] && pipeline[i].$limit !== undefined) limit = positiveInt(pipeline[i].$limit);
+      // A valid $limit after the sort is taken by the scan (select applies it exactly), as
+      // mongod coalesces $sort + $limit into the query: the pipeline engine is then left
+      // nothing to do. An invalid one stays for the engine to refuse.
+      if (pipeline[i] && pipeline[i].$limit !== undefined) {
+        limit = positiveInt(pipeline[i].$limit);
+        if (limit) i++;
+      }
     }
     return { kind: 'match', filter: pipeline[0].$match, extra, sort, limit, rest: pipeline.slice(i) };
   }
@@ -195,7 +202,7 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
     const items = select(coll, lead.filter, {
       variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
     });
-    docs = items.map((it) => it.rec.doc);
+    docs = items.map((it) => storedDoc(it.rec));
     if (items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
   } else {
     if (hint !== undefined) planner.choosePlan(coll, { rest: {} }, null, hint); // an unknown hint fails

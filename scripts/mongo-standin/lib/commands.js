@@ -13,6 +13,7 @@ const { aggregate, explainAggregate } = require('./aggregate');
 const { Index } = require('./store');
 const planner = require('./planner');
 const profiler = require('./profiler');
+const { storedDoc } = require('./cursors');
 
 const SERVER_VERSION = '6.0.0';
 const MAX_BSON_SIZE = 16777216;
@@ -248,7 +249,7 @@ const handlers = {
       sort: cmd.sort, skip, limit, variables: letVariables(cmd), hint: cmd.hint, stats: profiler.stats(ctx),
     });
     const project = compileProjection(cmd.projection);
-    const docs = project ? items.map(project) : items.map((it) => it.rec.doc);
+    const docs = project ? items.map(project) : items.map((it) => storedDoc(it.rec));
     return ctx.cursors.open(`${db.name}.${name}`, docs, { batchSize, singleBatch, source: db.get(name) });
   },
 

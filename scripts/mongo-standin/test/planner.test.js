@@ -228,3 +228,47 @@ test('a countDocuments pipeline counts without the pipeline engine, with mongod\
   assert.strictEqual(engine[0].n.valueOf(), want);
   srv.close();
 });
+
+test('$match + $sort + $limit runs in the scan, as mongod coalesces it; the answer is the engine\'s', () => {
+  const { srv, explain } = setup(1500);
+  const sort = { created_us: I(-1), _id: I(-1) };
+  const match = { status: 'active', category_path: 'home' };
+  const r = explain({ aggregate: 'listings', pipeline: [{ $match: match }, { $sort: sort }, { $limit: I(21) }], cursor: {} });
+  assert.deepStrictEqual(r.stages.map((s) => Object.keys(s)[0]), ['$cursor'], 'no stage left for the pipeline engine');
+  const limited = (p) => !!p && (p.stage === 'LIMIT' || p.limitAmount !== undefined || limited(p.inputStage));
+  assert.ok(limited(r.queryPlanner.winningPlan), `the limit is in the plan: ${stages(r.queryPlanner.winningPlan).join(' > ')}`);
+  const fast = srv.all(DB, { aggregate: 'listings', pipeline: [{ $match: match }, { $sort: sort }, { $limit: I(21) }], cursor: {} }).docs;
+  // The same through the engine: a $skip of 0 between them keeps the $limit out of the scan.
+  const engine = srv.all(DB, { aggregate: 'listings', pipeline: [{ $match: match }, { $sort: sort }, { $skip: I(0) }, { $limit: I(21) }], cursor: {} }).docs;
+  assert.strictEqual(fast.length, 21);
+  assert.deepStrictEqual(serialize({ d: fast }), serialize({ d: engine }), 'the same documents, order and BSON types');
+  // A $limit the scan cannot take (not a positive integer) is left to the engine: the same
+  // outcome with or without the coalescing.
+  for (const lim of [I(0), I(-3), 2.5]) {
+    const a = srv.run(DB, { aggregate: 'listings', pipeline: [{ $match: match }, { $sort: sort }, { $limit: lim }], cursor: {} });
+    const b = srv.run(DB, { aggregate: 'listings', pipeline: [{ $match: match }, { $sort: sort }, { $skip: I(0) }, { $limit: lim }], cursor: {} });
+    assert.strictEqual(a.ok.valueOf(), b.ok.valueOf(), `$limit ${lim}`);
+    assert.strictEqual(a.errmsg, b.errmsg);
+  }
+  srv.close();
+});
+
+test('a batch stops before 16 MiB with the sizes of the documents as they are now, after updates', () => {
+  const srv = newServer();
+  const big = 'x'.repeat(6 * 1024 * 1024);
+  srv.ok(DB, { insert: 'blobs', documents: [{ _id: I(1), b: big }, { _id: I(2), b: big }, { _id: I(3), b: 'small' }] });
+  const first = () => srv.run(DB, { find: 'blobs', filter: {}, sort: { _id: I(1) } }).cursor;
+  // Read once while the third is small: all three fit in one batch.
+  const c0 = first();
+  assert.strictEqual(c0.firstBatch.length, 3);
+  // The third grows to 6 MiB: 18 MiB no longer fit, and the first batch stops at two.
+  srv.ok(DB, { update: 'blobs', updates: [{ q: { _id: I(3) }, u: { $set: { b: big } } }] });
+  const c1 = first();
+  assert.strictEqual(c1.firstBatch.length, 2);
+  const rest = srv.ok(DB, { getMore: c1.id, collection: 'blobs' }).cursor.nextBatch;
+  assert.deepStrictEqual(rest.map((d) => d._id.valueOf()), [3]);
+  // The same through an aggregation that runs in the scan.
+  const a = srv.run(DB, { aggregate: 'blobs', pipeline: [{ $match: {} }, { $sort: { _id: I(1) } }, { $limit: I(3) }], cursor: {} }).cursor;
+  assert.strictEqual(a.firstBatch.length, 2);
+  srv.close();
+});
