@@ -82,7 +82,7 @@ make_body(struct request *r, struct command_tx *tx, void *data)
     if (rc != MK_ENOTFOUND) {
         return rc;
     }
-    const struct config *cfg = ((struct worker *)r->worker)->cfg;
+    const struct config *cfg = r->worker->cfg;
     if ((rc = offer_insert(tx->pg, a, c->new_id, c->id, c->user_id, row.seller_id, c->amount, row.currency,
                            cfg->offer_ttl_s, &c->offer)) != MK_OK) {
         return rc;
@@ -152,7 +152,7 @@ move_body(struct request *r, struct command_tx *tx, void *data)
                                          [OFFER_DECLINE] = "offer.declined", [OFFER_WITHDRAW] = "offer.withdrawn"};
     struct offer_ctx *c = data;
     arena_t *a = r->arena;
-    const struct config *cfg = ((struct worker *)r->worker)->cfg;
+    const struct config *cfg = r->worker->cfg;
     struct offer o = {0};
     struct listing_row row = {0};
     int rc = offer_get_any(tx->pg, a, c->id, &o);

@@ -61,13 +61,12 @@ versioned_update(const char *id, long long version, long long seq, const bson_t 
 {
     /* Matches only when the stored version is older; when the document is newer the
      * upsert's insert collides on _id (11000) and we know the event is already reflected. */
-    bson_t lt, set, max;
+    bson_t set;
     bson_init(filter);
     bson_init(update);
-    BSON_APPEND_UTF8(filter, "_id", id);
-    BSON_APPEND_DOCUMENT_BEGIN(filter, "version", &lt);
-    BSON_APPEND_INT64(&lt, "$lt", version);
-    bson_append_document_end(filter, &lt);
+    bson_init(f2);
+    bson_init(u2);
+    BCON_APPEND(filter, "_id", BCON_UTF8(id), "version", "{", "$lt", BCON_INT64(version), "}");
     BSON_APPEND_DOCUMENT_BEGIN(update, "$set", &set);
     bson_concat(&set, fields);
     BSON_APPEND_INT64(&set, "version", version);
@@ -76,12 +75,8 @@ versioned_update(const char *id, long long version, long long seq, const bson_t 
     if (on_insert != NULL && !bson_empty(on_insert)) {
         BSON_APPEND_DOCUMENT(update, "$setOnInsert", on_insert);
     }
-    bson_init(f2);
-    bson_init(u2);
-    BSON_APPEND_UTF8(f2, "_id", id);
-    BSON_APPEND_DOCUMENT_BEGIN(u2, "$max", &max);
-    BSON_APPEND_INT64(&max, "seq", seq);
-    bson_append_document_end(u2, &max);
+    BCON_APPEND(f2, "_id", BCON_UTF8(id));
+    BCON_APPEND(u2, "$max", "{", "seq", BCON_INT64(seq), "}");
 }
 
 static void

@@ -113,32 +113,46 @@ walk(mongoc_cursor_t *cur, mongo_each_fn each, void *ctx, const char *what)
     return rc == MONGO_STOP ? MK_OK : rc;
 }
 
+/* The collection of a verb, once what was queued has been sent (a verb sees the queued
+ * updates); NULL, with *rc the queue's failure, when they could not be. */
+static mongoc_collection_t *
+verb_coll(struct mongo_store *ms, const char *coll, int *rc)
+{
+    *rc = queue_send(ms);
+    return *rc == MK_OK ? mongoc_client_get_collection(ms->client, ms->db, coll) : NULL;
+}
+
+/* What a read sends: a find (query is the filter) or an aggregate (query is the pipeline). */
+enum read_op { R_FIND, R_AGGREGATE };
+
+static int
+read_each(struct mongo_store *ms, enum read_op op, const char *coll, const bson_t *query, const bson_t *opts,
+          mongo_each_fn each, void *ctx)
+{
+    int rc;
+    mongoc_collection_t *c = verb_coll(ms, coll, &rc);
+    if (c == NULL) {
+        return rc;
+    }
+    mongoc_cursor_t *cur = op == R_FIND ? mongoc_collection_find_with_opts(c, query, opts, NULL)
+                                        : mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, query, opts, NULL);
+    rc = walk(cur, each, ctx, coll);
+    mongoc_collection_destroy(c);
+    return rc;
+}
+
 int
 mongo_find_each(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *opts,
                 mongo_each_fn each, void *ctx)
 {
-    int qrc = queue_send(ms);
-    if (qrc != MK_OK) {
-        return qrc;
-    }
-    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
-    int rc = walk(mongoc_collection_find_with_opts(c, filter, opts, NULL), each, ctx, coll);
-    mongoc_collection_destroy(c);
-    return rc;
+    return read_each(ms, R_FIND, coll, filter, opts, each, ctx);
 }
 
 int
 mongo_aggregate_each(struct mongo_store *ms, const char *coll, const bson_t *pipeline, const bson_t *opts,
                      mongo_each_fn each, void *ctx)
 {
-    int qrc = queue_send(ms);
-    if (qrc != MK_OK) {
-        return qrc;
-    }
-    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
-    int rc = walk(mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, pipeline, opts, NULL), each, ctx, coll);
-    mongoc_collection_destroy(c);
-    return rc;
+    return read_each(ms, R_AGGREGATE, coll, pipeline, opts, each, ctx);
 }
 
 struct collect {
@@ -165,26 +179,30 @@ collect_doc(const bson_t *doc, void *ctx)
     return c->one ? MONGO_STOP : MK_OK;
 }
 
-int
-mongo_find_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *filter,
-               const bson_t *opts, const bson_t ***docs, size_t *n)
+/* read_each into an arena-owned array of copies. */
+static int
+read_all(struct mongo_store *ms, enum read_op op, arena_t *arena, const char *coll, const bson_t *query,
+         const bson_t *opts, const bson_t ***docs, size_t *n)
 {
     struct collect c = {.arena = arena};
-    int rc = mongo_find_each(ms, coll, filter, opts, collect_doc, &c);
+    int rc = read_each(ms, op, coll, query, opts, collect_doc, &c);
     *docs = c.docs;
     *n = rc == MK_OK ? c.n : 0;
     return rc;
 }
 
 int
+mongo_find_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *filter,
+               const bson_t *opts, const bson_t ***docs, size_t *n)
+{
+    return read_all(ms, R_FIND, arena, coll, filter, opts, docs, n);
+}
+
+int
 mongo_aggregate_all(struct mongo_store *ms, arena_t *arena, const char *coll, const bson_t *pipeline,
                     const bson_t *opts, const bson_t ***docs, size_t *n)
 {
-    struct collect c = {.arena = arena};
-    int rc = mongo_aggregate_each(ms, coll, pipeline, opts, collect_doc, &c);
-    *docs = c.docs;
-    *n = rc == MK_OK ? c.n : 0;
-    return rc;
+    return read_all(ms, R_AGGREGATE, arena, coll, pipeline, opts, docs, n);
 }
 
 int
@@ -206,11 +224,11 @@ mongo_find_one(struct mongo_store *ms, arena_t *arena, const char *coll, const b
 int
 mongo_count(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *opts, long long *n)
 {
-    int qrc = queue_send(ms);
-    if (qrc != MK_OK) {
-        return qrc;
+    int rc;
+    mongoc_collection_t *c = verb_coll(ms, coll, &rc);
+    if (c == NULL) {
+        return rc;
     }
-    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     bson_error_t err;
     int64_t count = mongoc_collection_count_documents(c, filter, opts, NULL, NULL, &err);
     mongoc_collection_destroy(c);
@@ -218,21 +236,23 @@ mongo_count(struct mongo_store *ms, const char *coll, const bson_t *filter, cons
     return count < 0 ? mongo_result(&err, coll) : MK_OK;
 }
 
-enum write_op { W_UPDATE_ONE, W_UPDATE_MANY, W_REPLACE_ONE };
+/* A write of one reply: doc is the update, the replacement or (W_COMMAND) the command. */
+enum write_op { W_UPDATE_ONE, W_UPDATE_MANY, W_REPLACE_ONE, W_COMMAND };
 
 static int
 write_op(struct mongo_store *ms, enum write_op op, const char *coll, const bson_t *filter, const bson_t *doc,
          const bson_t *opts, long long *matched)
 {
-    int qrc = queue_send(ms);
-    if (qrc != MK_OK) {
-        return qrc;
+    int rc;
+    mongoc_collection_t *c = verb_coll(ms, coll, &rc);
+    if (c == NULL) {
+        return rc;
     }
-    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     bson_t reply;
     bson_error_t err;
     bool ok = op == W_UPDATE_ONE    ? mongoc_collection_update_one(c, filter, doc, opts, &reply, &err)
               : op == W_UPDATE_MANY ? mongoc_collection_update_many(c, filter, doc, opts, &reply, &err)
+              : op == W_COMMAND     ? mongoc_collection_write_command_with_opts(c, doc, opts, &reply, &err)
                                     : mongoc_collection_replace_one(c, filter, doc, opts, &reply, &err);
     mongoc_collection_destroy(c);
     bson_iter_t it;
@@ -268,14 +288,14 @@ int
 mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
                   const bson_t *const *updates, size_t n)
 {
-    int qrc = queue_send(ms);
-    if (qrc != MK_OK) {
-        return qrc;
-    }
     if (n == 0) {
-        return MK_OK;
+        return queue_send(ms);
     }
-    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    int rc;
+    mongoc_collection_t *c = verb_coll(ms, coll, &rc);
+    if (c == NULL) {
+        return rc;
+    }
     bson_t opts = BSON_INITIALIZER;
     BSON_APPEND_BOOL(&opts, "ordered", false);
     mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(c, &opts);
@@ -298,27 +318,17 @@ mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const 
 int
 mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd)
 {
-    int qrc = queue_send(ms);
-    if (qrc != MK_OK) {
-        return qrc;
-    }
-    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
-    bson_t reply;
-    bson_error_t err;
-    bool ok = mongoc_collection_write_command_with_opts(c, cmd, NULL, &reply, &err);
-    bson_destroy(&reply);
-    mongoc_collection_destroy(c);
-    return ok ? MK_OK : mongo_result(&err, coll);
+    return write_op(ms, W_COMMAND, coll, NULL, cmd, NULL, NULL);
 }
 
 int
 mongo_drop(struct mongo_store *ms, const char *coll)
 {
-    int qrc = queue_send(ms);
-    if (qrc != MK_OK) {
-        return qrc;
+    int rc;
+    mongoc_collection_t *c = verb_coll(ms, coll, &rc);
+    if (c == NULL) {
+        return rc;
     }
-    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
     bson_error_t err;
     bool ok = mongoc_collection_drop(c, &err) || err.code == 26;   /* 26: no such collection */
     mongoc_collection_destroy(c);

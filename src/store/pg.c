@@ -147,15 +147,30 @@ connection_error(const char *state)
            strcmp(state, "57P03") == 0;
 }
 
+/* A table from one code or name to a text, read with text_of. */
+struct text_pair {
+    const char *key;
+    const char *text;
+};
+
+/* The text of key (its first n bytes) in table, NULL when the table has none. */
+static const char *
+text_of(const struct text_pair *table, size_t count, const char *key, size_t n)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strlen(table[i].key) == n && strncmp(table[i].key, key, n) == 0) {
+            return table[i].text;
+        }
+    }
+    return NULL;
+}
+
 /*
  * The API field a constraint guards. PostgreSQL names column constraints
  * TABLE_COLUMN_check / _fkey / _key; the column then names the field, through this table
  * where the API calls it otherwise. Columns the client never writes have no field.
  */
-static const struct {
-    const char *column;
-    const char *field;
-} COLUMN_FIELDS[] = {
+static const struct text_pair COLUMN_FIELDS[] = {
     {"email", "email"},
     {"display_name", "display_name"},
     {"bio", "bio"},
@@ -191,12 +206,7 @@ static const struct {
 static const char *
 field_of_column(const char *column, size_t n)
 {
-    for (size_t i = 0; i < sizeof(COLUMN_FIELDS) / sizeof(COLUMN_FIELDS[0]); i++) {
-        if (strlen(COLUMN_FIELDS[i].column) == n && strncmp(COLUMN_FIELDS[i].column, column, n) == 0) {
-            return COLUMN_FIELDS[i].field;
-        }
-    }
-    return NULL;
+    return text_of(COLUMN_FIELDS, sizeof(COLUMN_FIELDS) / sizeof(COLUMN_FIELDS[0]), column, n);
 }
 
 /* The field of a failed result: the column PostgreSQL names (not-null violations), else the
@@ -289,10 +299,7 @@ pg_error_field(const struct pg *pg)
 const char *
 pg_error_problem(const struct pg *pg)
 {
-    static const struct {
-        const char *state;
-        const char *problem;
-    } problems[] = {
+    static const struct text_pair problems[] = {
         {"22001", "is too long"},
         {"22003", "is out of range"},
         {"22021", "is not valid UTF-8"},
@@ -302,12 +309,8 @@ pg_error_problem(const struct pg *pg)
         {"23503", "refers to something that does not exist"},
         {"23514", "is not an accepted value"},
     };
-    for (size_t i = 0; i < sizeof(problems) / sizeof(problems[0]); i++) {
-        if (strcmp(pg->sqlstate, problems[i].state) == 0) {
-            return problems[i].problem;
-        }
-    }
-    return "is not accepted";
+    const char *problem = text_of(problems, sizeof(problems) / sizeof(problems[0]), pg->sqlstate, strlen(pg->sqlstate));
+    return problem != NULL ? problem : "is not accepted";
 }
 
 static int
@@ -362,12 +365,22 @@ retry_on_fresh(const struct pg *pg, bool reused, bool idle, const char *sql)
     return read_only(sql) || went_away;
 }
 
-int
-pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out)
+/* MK_OK for a result that succeeded, else what failure() makes of it. */
+static int
+result_rc(struct pg *pg, PGresult *res, const char *what)
 {
-    if (out != NULL) {
-        *out = NULL;
-    }
+    ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? MK_OK : failure(pg, res, what);
+}
+
+/* One try of a statement on pg->conn (open): pg_exec's and pg_script's. */
+typedef int (*try_fn)(struct pg *pg, void *ctx);
+
+/* Run try on the connection (opened if needed), and once more on a fresh one when it failed on
+ * a stale connection and that is safe (retry_on_fresh: sql says whether it only reads). */
+static int
+with_retry(struct pg *pg, const char *sql, const char *what, try_fn try, void *ctx)
+{
     for (int attempt = 0;; attempt++) {
         pg->sqlstate[0] = '\0';
         pg->field[0] = '\0';
@@ -376,33 +389,58 @@ pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *c
             return MK_EUNAVAILABLE;
         }
         bool idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
-        int rc = ensure_prepared(pg, stmt);
-        PGresult *res = NULL;
-        if (rc == MK_OK) {
-            res = pg->pooled ? PQexecParams(pg->conn, stmt->sql, stmt->nparams, NULL, values, NULL, NULL, 0)
-                             : PQexecPrepared(pg->conn, stmt->name, stmt->nparams, values, NULL, NULL, 0);
-            ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-                rc = failure(pg, res, stmt->name);
-                PQclear(res);
-                res = NULL;
-            }
-        }
-        if (rc == MK_EUNAVAILABLE && attempt == 0 && retry_on_fresh(pg, reused, idle, stmt->sql)) {
-            log_info("postgres: the connection was stale; %s again on a fresh one", stmt->name);
+        int rc = try(pg, ctx);
+        if (rc == MK_EUNAVAILABLE && attempt == 0 && retry_on_fresh(pg, reused, idle, sql)) {
+            log_info("postgres: the connection was stale; %s again on a fresh one", what);
             continue;
         }
-        if (rc != MK_OK) {
-            return rc;
-        }
-        if (out != NULL && arena != NULL) {
-            arena_cleanup_add(arena, clear_result, res);
-            *out = res;
-        } else {
-            PQclear(res);
-        }
-        return MK_OK;
+        return rc;
     }
+}
+
+struct stmt_try {
+    const struct pg_stmt *stmt;
+    const char *const *values;
+    PGresult *res; /* the result of a try that succeeded */
+};
+
+static int
+try_stmt(struct pg *pg, void *ctx)
+{
+    struct stmt_try *t = ctx;
+    const struct pg_stmt *stmt = t->stmt;
+    int rc = ensure_prepared(pg, stmt);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    PGresult *res = pg->pooled ? PQexecParams(pg->conn, stmt->sql, stmt->nparams, NULL, t->values, NULL, NULL, 0)
+                               : PQexecPrepared(pg->conn, stmt->name, stmt->nparams, t->values, NULL, NULL, 0);
+    if ((rc = result_rc(pg, res, stmt->name)) != MK_OK) {
+        PQclear(res);
+        return rc;
+    }
+    t->res = res;
+    return MK_OK;
+}
+
+int
+pg_exec(struct pg *pg, arena_t *arena, const struct pg_stmt *stmt, const char *const *values, PGresult **out)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    struct stmt_try t = {stmt, values, NULL};
+    int rc = with_retry(pg, stmt->sql, stmt->name, try_stmt, &t);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    if (out != NULL && arena != NULL) {
+        arena_cleanup_add(arena, clear_result, t.res);
+        *out = t.res;
+    } else {
+        PQclear(t.res);
+    }
+    return MK_OK;
 }
 
 int
@@ -421,30 +459,25 @@ pg_simple(struct pg *pg, const char *sql)
     return pg_script(pg, sql, sql);
 }
 
+struct script_try {
+    const char *sql, *what;
+};
+
+static int
+try_script(struct pg *pg, void *ctx)
+{
+    const struct script_try *t = ctx;
+    PGresult *res = PQexec(pg->conn, t->sql);
+    int rc = result_rc(pg, res, t->what);
+    PQclear(res);
+    return rc;
+}
+
 int
 pg_script(struct pg *pg, const char *sql, const char *what)
 {
-    for (int attempt = 0;; attempt++) {
-        pg->sqlstate[0] = '\0';
-        pg->field[0] = '\0';
-        bool reused = pg->conn != NULL;
-        if (pg_conn(pg) == NULL) {
-            return MK_EUNAVAILABLE;
-        }
-        bool idle = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
-        PGresult *res = PQexec(pg->conn, sql);
-        ExecStatusType st = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-        int rc = MK_OK;
-        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            rc = failure(pg, res, what);
-        }
-        PQclear(res);
-        if (rc == MK_EUNAVAILABLE && attempt == 0 && retry_on_fresh(pg, reused, idle, sql)) {
-            log_info("postgres: the connection was stale; %s again on a fresh one", what);
-            continue;
-        }
-        return rc;
-    }
+    struct script_try t = {sql, what};
+    return with_retry(pg, sql, what, try_script, &t);
 }
 
 bool
