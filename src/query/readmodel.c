@@ -1,6 +1,7 @@
 #include "query/readmodel.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -165,7 +166,7 @@ respell_doubles(json_object *o)
 }
 
 json_object *
-readmodel_to_json(const bson_t *doc)
+readmodel_to_json_text(const bson_t *doc)
 {
     size_t len;
     char *text = bson_as_relaxed_extended_json(doc, &len);
@@ -176,6 +177,99 @@ readmodel_to_json(const bson_t *doc)
     bson_free(text);
     respell_doubles(o);
     return o;
+}
+
+static bool direct_members(bson_iter_t *it, json_object *into, bool array);
+
+/* One BSON value as json-c makes it from relaxed extended JSON, or false for a value whose
+ * relaxed form is not a plain JSON value (dates, ObjectIds, non-finite doubles, binary ...)
+ * or a string that is not UTF-8 (libbson's text refuses it). */
+static bool
+direct_value(bson_iter_t *it, json_object **out)
+{
+    *out = NULL;
+    switch (bson_iter_type(it)) {
+    case BSON_TYPE_UTF8: {
+        uint32_t n;
+        const char *s = bson_iter_utf8(it, &n);
+        if (n > INT_MAX || !bson_utf8_validate(s, n, true)) {
+            return false;
+        }
+        *out = json_object_new_string_len(s, (int)n);
+        return true;
+    }
+    case BSON_TYPE_INT32:
+        *out = json_object_new_int64(bson_iter_int32(it));
+        return true;
+    case BSON_TYPE_INT64:
+        *out = json_object_new_int64(bson_iter_int64(it));
+        return true;
+    case BSON_TYPE_DOUBLE: {
+        double d = bson_iter_double(it);
+        if (!isfinite(d)) {
+            return false;
+        }
+        *out = json_object_new_double(d);
+        return true;
+    }
+    case BSON_TYPE_BOOL:
+        *out = json_object_new_boolean(bson_iter_bool(it));
+        return true;
+    case BSON_TYPE_NULL:
+        return true;
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: {
+        bool array = bson_iter_type(it) == BSON_TYPE_ARRAY;
+        bson_iter_t child;
+        if (!bson_iter_recurse(it, &child)) {
+            return false;
+        }
+        *out = array ? json_object_new_array() : json_object_new_object();
+        if (!direct_members(&child, *out, array)) {
+            json_object_put(*out);
+            *out = NULL;
+            return false;
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+static bool
+direct_members(bson_iter_t *it, json_object *into, bool array)
+{
+    while (bson_iter_next(it)) {
+        json_object *v;
+        if (!direct_value(it, &v)) {
+            return false;
+        }
+        if (array) {
+            json_object_array_add(into, v);
+        } else {
+            json_object_object_add(into, bson_iter_key(it), v);
+        }
+    }
+    return true;
+}
+
+/* The BSON walked straight into json-c objects: the same JSON as readmodel_to_json_text
+ * (tests/unit/test_readmodel.c compares them), without writing libbson's text character by
+ * character and parsing it back (most of a browse page's CPU in the query pool). A document
+ * holding any other type goes through the text. */
+json_object *
+readmodel_to_json(const bson_t *doc)
+{
+    bson_iter_t it;
+    if (bson_iter_init(&it, doc)) {
+        json_object *o = json_object_new_object();
+        if (direct_members(&it, o, false)) {
+            return o;
+        }
+        json_object_put(o);
+    }
+    return readmodel_to_json_text(doc);
 }
 
 /* The members of a read-model listing that the API shows, in the API's order. */

@@ -40,6 +40,9 @@ long long readmodel_int(const bson_t *doc, const char *field);
 /* The whole document as JSON (relaxed extended JSON parsed by json-c): a new reference,
  * or NULL. */
 json_object *readmodel_to_json(const bson_t *doc);
+/* The same through libbson's relaxed extended JSON text (the reference, and the path for
+ * types JSON has no plain value for). */
+json_object *readmodel_to_json_text(const bson_t *doc);
 
 /* A read-model listing in the API's shape (members in the API's order). New reference. */
 json_object *readmodel_listing_json(const bson_t *doc);

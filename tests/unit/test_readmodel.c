@@ -1,0 +1,87 @@
+/* readmodel_to_json walks BSON straight into json-c objects; it must give the JSON that
+ * libbson's relaxed extended JSON text parsed by json-c gives (readmodel_to_json_text), byte
+ * for byte, for every document the read model holds, and fall back to the text for the rest. */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <bson/bson.h>
+#include <json-c/json.h>
+
+#include "query/readmodel.h"
+
+static void
+setup(void)
+{
+    json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);   /* as worker.c */
+}
+
+TestSuite(readmodel_json, .init = setup);
+
+/* Both conversions of doc, serialized; asserts they are equal and returns whether the
+ * direct one was taken (its objects differ from the text's only in where they came from). */
+static void
+same_json(const bson_t *doc)
+{
+    json_object *direct = readmodel_to_json(doc);
+    json_object *text = readmodel_to_json_text(doc);
+    const char *a = direct != NULL ? json_object_to_json_string_ext(direct, JSON_C_TO_STRING_PLAIN) : "(null)";
+    const char *b = text != NULL ? json_object_to_json_string_ext(text, JSON_C_TO_STRING_PLAIN) : "(null)";
+    cr_expect_str_eq(a, b, "direct %s\n  text %s", a, b);
+    json_object_put(direct);
+    json_object_put(text);
+}
+
+Test(readmodel_json, a_listing_document)
+{
+    bson_t *doc = BCON_NEW("_id", BCON_UTF8("3f0c9a4e-1111-4222-8333-444455556666"), "title", BCON_UTF8("Oak lamp \"vintage\" \\ é ✓ \t\n"),
+                           "price_minor", BCON_INT64(12500), "version", BCON_INT32(3), "lat", BCON_DOUBLE(52.52),
+                           "lon", BCON_DOUBLE(13.405), "whole", BCON_DOUBLE(2.0), "neg0", BCON_DOUBLE(-0.0),
+                           "tiny", BCON_DOUBLE(5e-324), "huge", BCON_DOUBLE(DBL_MAX), "third", BCON_DOUBLE(1.0 / 3.0),
+                           "big", BCON_INT64(INT64_MAX), "small", BCON_INT64(INT64_MIN), "i32", BCON_INT32(INT32_MIN),
+                           "ok", BCON_BOOL(true), "no", BCON_BOOL(false), "nothing", BCON_NULL,
+                           "location", "{", "city", BCON_UTF8("Köln"), "geo", "[", BCON_DOUBLE(6.96), BCON_DOUBLE(50.94), "]", "}",
+                           "images", "[", "{", "key", BCON_UTF8("a/b.jpg"), "w", BCON_INT32(640), "}", "{", "}", "]",
+                           "empty", "[", "]", "nested", "{", "a", "{", "b", "[", "[", BCON_NULL, "]", "]", "}", "}",
+                           "control", BCON_UTF8("\x01\x1f</script>\xe2\x80\xa8"));
+    same_json(doc);
+    bson_destroy(doc);
+}
+
+Test(readmodel_json, a_string_with_an_embedded_nul)
+{
+    bson_t doc = BSON_INITIALIZER;
+    bson_append_utf8(&doc, "s", -1, "a\0b", 3);
+    same_json(&doc);
+    bson_destroy(&doc);
+}
+
+Test(readmodel_json, types_without_a_plain_json_value_go_through_the_text)
+{
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, "5f1e2d3c4b5a697887766554");
+    bson_t *doc = BCON_NEW("n", BCON_INT32(1), "when", BCON_DATE_TIME(1764000000123), "oid", BCON_OID(&oid),
+                           "inner", "{", "nan", BCON_DOUBLE(NAN), "}", "inf", BCON_DOUBLE(INFINITY));
+    same_json(doc);
+    json_object *o = readmodel_to_json(doc);
+    cr_assert_not_null(o);
+    json_object *when;
+    cr_assert(json_object_object_get_ex(o, "when", &when));
+    cr_expect(json_object_is_type(when, json_type_object), "a date is relaxed extended JSON's {\"$date\": ...}");
+    json_object_put(o);
+    bson_destroy(doc);
+}
+
+Test(readmodel_json, a_string_that_is_not_utf8_is_refused_like_the_text)
+{
+    bson_t doc = BSON_INITIALIZER;
+    bson_append_utf8(&doc, "bad", -1, "\xff\xfe", 2);
+    json_object *direct = readmodel_to_json(&doc);
+    json_object *text = readmodel_to_json_text(&doc);
+    cr_expect_eq(direct == NULL, text == NULL);
+    json_object_put(direct);
+    json_object_put(text);
+    bson_destroy(&doc);
+}
