@@ -5,18 +5,17 @@
 #include "core/errors.h"
 #include "domain/outbox.h"
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const struct pg_stmt ADD = {
     "favorite_add",
     "INSERT INTO favorites (user_id, listing_id) VALUES ($1::uuid, $2::uuid) ON CONFLICT DO NOTHING "
-    "RETURNING " TS("created_at"),
+    "RETURNING " PG_UTC_TEXT("created_at"),
     2,
 };
 
 static const struct pg_stmt REMOVE = {
     "favorite_remove",
-    "DELETE FROM favorites WHERE user_id = $1::uuid AND listing_id = $2::uuid RETURNING " TS("now()"),
+    "DELETE FROM favorites WHERE user_id = $1::uuid AND listing_id = $2::uuid RETURNING " PG_UTC_TEXT("now()"),
     2,
 };
 

@@ -123,7 +123,6 @@ listing_parse(struct request *r, json_object *body, bool partial, struct listing
 
 /* ---- SQL ------------------------------------------------------------------------ */
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const struct pg_stmt LOCK = {
     "listing_lock",
@@ -201,7 +200,7 @@ static const struct pg_stmt STATE = {
     "      'width', i.width, 'height', i.height) ORDER BY i.position, i.id) "
     "    FROM listing_images i WHERE i.listing_id = l.id), '[]'::json), "
     "  'status', l.status, 'version', l.version, "
-    "  'created_at', " TS("l.created_at") ", 'updated_at', " TS("l.updated_at") ", "
+    "  'created_at', " PG_UTC_TEXT("l.created_at") ", 'updated_at', " PG_UTC_TEXT("l.updated_at") ", "
     "  'created_us', (extract(epoch FROM l.created_at) * 1000000)::bigint)::text "
     "FROM listings l WHERE l.id = $1::uuid",
     1,

@@ -21,7 +21,6 @@
 #define NOTIFY_MAX_DIRECT 4
 
 /* SQL: a timestamptz column as RFC 3339 UTC text. */
-#define NOTIFY_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 struct pg;
 

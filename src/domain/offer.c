@@ -65,7 +65,6 @@ offer_status_valid(const char *s)
 
 /* ---- SQL ------------------------------------------------------------------------ */
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 #define SECONDS(p) "now() + " p "::int * interval '1 second'"
 
 /* The columns every read returns (offer_from_row reads them in this order), the last being
@@ -77,12 +76,12 @@ offer_status_valid(const char *s)
     "(extract(epoch FROM offers.created_at) * 1000000)::bigint, "                                                     \
     "json_build_object('id', offers.id, 'listing_id', offers.listing_id, 'buyer_id', offers.buyer_id, "             \
     "  'seller_id', offers.seller_id, 'amount_minor', offers.amount_minor, 'currency', offers.currency, "            \
-    "  'status', offers.status, 'turn', offers.turn, 'expires_at', " TS("offers.expires_at") ", "                    \
-    "  'reserved_until', " TS("offers.reserved_until") ", "                                                          \
+    "  'status', offers.status, 'turn', offers.turn, 'expires_at', " PG_UTC_TEXT("offers.expires_at") ", "                    \
+    "  'reserved_until', " PG_UTC_TEXT("offers.reserved_until") ", "                                                          \
     "  'history', (SELECT json_agg(json_build_object('by', m.by, 'action', m.action, "                               \
-    "      'amount_minor', m.amount_minor, 'at', " TS("m.at") ") ORDER BY m.position) "                               \
+    "      'amount_minor', m.amount_minor, 'at', " PG_UTC_TEXT("m.at") ") ORDER BY m.position) "                               \
     "    FROM offer_moves m WHERE m.offer_id = offers.id), "                                                          \
-    "  'created_at', " TS("offers.created_at") ", 'updated_at', " TS("offers.updated_at") ")::text"
+    "  'created_at', " PG_UTC_TEXT("offers.created_at") ", 'updated_at', " PG_UTC_TEXT("offers.updated_at") ")::text"
 
 static const struct pg_stmt GET_ANY = {
     "offer_get_any", "SELECT " OFFER_COLUMNS " FROM offers WHERE id = $1::uuid", 1};

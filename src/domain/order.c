@@ -205,7 +205,6 @@ order_check(enum order_action action, const char *user_id, const char *buyer_id,
 
 /* ---- SQL ------------------------------------------------------------------------ */
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* The columns every statement returns (order_from_row reads them in this order), the
  * last being the API shape. */
@@ -218,7 +217,7 @@ order_check(enum order_action action, const char *user_id, const char *buyer_id,
     "    'city', ship_city, 'postal_code', ship_postal_code, 'country', ship_country), "                              \
     "  'tracking', CASE WHEN tracking_carrier IS NULL THEN NULL "                                                    \
     "    ELSE json_build_object('carrier', tracking_carrier, 'number', tracking_number) END, "                        \
-    "  'created_at', " TS("created_at") ", 'updated_at', " TS("updated_at") ")::text"
+    "  'created_at', " PG_UTC_TEXT("created_at") ", 'updated_at', " PG_UTC_TEXT("updated_at") ")::text"
 
 static const struct pg_stmt INSERT = {
     "order_insert",

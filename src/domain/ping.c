@@ -11,8 +11,7 @@ static const struct pg_stmt UPSERT = {
     "INSERT INTO system_pings AS p (id, note) VALUES ($1::uuid, $2) "
     "ON CONFLICT (id) DO UPDATE SET note = EXCLUDED.note, version = p.version + 1, updated_at = now() "
     "RETURNING id::text, note, version, "
-    "  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-    "  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    PG_UTC_TEXT("created_at") ", " PG_UTC_TEXT("updated_at"),
     2,
 };
 

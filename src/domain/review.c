@@ -46,7 +46,6 @@ review_average(long long sum, long long count, double *average)
     return true;
 }
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const struct pg_stmt ORDER = {
     "review_order",
@@ -59,7 +58,7 @@ static const struct pg_stmt INSERT = {
     "review_insert",
     "INSERT INTO reviews (id, order_id, reviewer_id, seller_id, rating, comment) "
     "VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::smallint, $6) "
-    "RETURNING " TS("created_at") ", (extract(epoch FROM created_at) * 1000000)::bigint",
+    "RETURNING " PG_UTC_TEXT("created_at") ", (extract(epoch FROM created_at) * 1000000)::bigint",
     6,
 };
 

@@ -318,7 +318,7 @@ saved_search_text_array(arena_t *a, const char *const *v, size_t n)
 
 #define SHAPE(t)                                                                                                    \
     "json_build_object('id', " t ".id, 'name', " t ".name, 'query', " t ".query, 'alert', " t ".alert, "          \
-    "'created_at', " NOTIFY_TS(t ".created_at") ")::text"
+    "'created_at', " PG_UTC_TEXT(t ".created_at") ")::text"
 
 static const struct pg_stmt LOCK_USER = {
     "saved_search_lock_user",

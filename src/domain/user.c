@@ -309,7 +309,7 @@ user_private_json(const struct user *u)
 
 #define USER_COLUMNS                                                                                                   \
     "id::text, email, display_name, bio, avatar_url, location::text, version, "                                       \
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    PG_UTC_TEXT("created_at")
 
 static const struct pg_stmt INSERT = {
     "user_insert",

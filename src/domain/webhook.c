@@ -238,7 +238,7 @@ webhook_signature(arena_t *a, const unsigned char *key, size_t key_len, const ch
 
 #define HOOK_SHAPE(t)                                                                                               \
     "json_build_object('id', " t ".id, 'url', " t ".url, 'events', to_json(" t ".events), "                      \
-    "'created_at', " NOTIFY_TS(t ".created_at") ")"
+    "'created_at', " PG_UTC_TEXT(t ".created_at") ")"
 
 static const struct pg_stmt HOOK_LOCK_USER = {
     "webhook_lock_user",
@@ -283,8 +283,8 @@ static const struct pg_stmt HOOK_DELIVERIES = {
     "webhook_deliveries",
     "SELECT coalesce(json_agg(x ORDER BY x.created_us DESC, x.id DESC), '[]')::text FROM ("
     "  SELECT d.id, d.notification_id, d.status, d.attempts, "
-    "    CASE WHEN d.status = 'pending' THEN " NOTIFY_TS("d.next_attempt_at") " END AS next_retry_at, "
-    "    " NOTIFY_TS("d.created_at") " AS created_at, "
+    "    CASE WHEN d.status = 'pending' THEN " PG_UTC_TEXT("d.next_attempt_at") " END AS next_retry_at, "
+    "    " PG_UTC_TEXT("d.created_at") " AS created_at, "
     "    (extract(epoch FROM d.created_at) * 1000000)::bigint AS created_us "
     "  FROM webhook_deliveries d JOIN webhooks h ON h.id = d.webhook_id "
     "  WHERE d.webhook_id = $1::uuid AND h.user_id = $2::uuid AND h.deleted_at IS NULL "
@@ -411,7 +411,7 @@ static const struct pg_stmt HOOK_RECORD = {
     "webhook_record",
     "UPDATE webhook_deliveries SET attempts = attempts || jsonb_build_array(jsonb_build_object("
     "    'attempt', jsonb_array_length(attempts) + 1, 'status_code', $3::int, 'error', $4::text, "
-    "    'duration_ms', $5::bigint, 'at', " NOTIFY_TS("clock_timestamp()") ")), "
+    "    'duration_ms', $5::bigint, 'at', " PG_UTC_TEXT("clock_timestamp()") ")), "
     "  status = $6, claimed_until = NULL, claim = NULL, "
     "  next_attempt_at = CASE WHEN $7::bigint < 0 THEN NULL "
     "                    ELSE clock_timestamp() + make_interval(secs => $7::bigint / 1000.0) END "

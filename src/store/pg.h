@@ -17,6 +17,10 @@ typedef struct pg_result PGresult;
 #define PG_MAX_PREPARED 128
 
 /* A named statement. Declare them static const beside the domain code that uses them. */
+/* A timestamptz column or expression as the API's UTC time text (2026-11-28T13:05:00Z),
+ * inside a statement's SQL: PG_UTC_TEXT("created_at"). */
+#define PG_UTC_TEXT(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 struct pg_stmt {
     const char *name;
     const char *sql;
