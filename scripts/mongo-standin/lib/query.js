@@ -109,7 +109,21 @@ const CONTEXT = Context.init({
 
 const mingoOptions = (extra) => ({ context: CONTEXT, useStrictMode: true, idKey: '_id', ...extra });
 
-const newQuery = (criteria, variables) => new Query(criteria, mingoOptions(variables ? { variables } : {}));
+// mingo copies every operator table into a new Context for each Query made from plain
+// options (ComputeOptions.init → Context.from): most of a small filter's compile, on every
+// query and every update statement. Made from a ComputeOptions instance, a Query shares its
+// tables. The class is not exported: a probe operator is handed an instance when a Query
+// compiles (mingo's version is pinned by the lockfile; without the class, plain options).
+const SHARED_OPTIONS = (() => {
+  let seen = null;
+  const probe = Context.init({ query: { $probe: (field, value, options) => { seen = options; return () => true; } } });
+  new Query({ x: { $probe: 1 } }, { context: probe }); // eslint-disable-line no-new
+  const ComputeOptions = seen && seen.constructor;
+  return ComputeOptions && typeof ComputeOptions.init === 'function' ? ComputeOptions.init(mingoOptions({})) : null;
+})();
+
+const newQuery = (criteria, variables) => new Query(criteria,
+  variables || !SHARED_OPTIONS ? mingoOptions(variables ? { variables } : {}) : SHARED_OPTIONS);
 const newAggregator = (pipeline, extra) => new Aggregator(pipeline, mingoOptions(extra));
 
 /** Keys for an _id map lookup when the filter pins _id by equality or $in; else null. */

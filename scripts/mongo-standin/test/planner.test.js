@@ -272,3 +272,18 @@ test('a batch stops before 16 MiB with the sizes of the documents as they are no
   assert.strictEqual(a.firstBatch.length, 2);
   srv.close();
 });
+
+test('queries compiled one after another share no state: let variables, $expr, conditions', () => {
+  const srv = newServer();
+  srv.ok(DB, { insert: 'vars', documents: [{ _id: I(1), a: I(5), b: I(5) }, { _id: I(2), a: I(7), b: I(3) }, { _id: I(3), a: I(1), b: I(9) }] });
+  const ids = (cmd) => srv.all(DB, cmd).docs.map((d) => d._id.valueOf());
+  for (let round = 0; round < 3; round++) {
+    assert.deepStrictEqual(ids({ find: 'vars', filter: { $expr: { $gt: ['$a', '$$lim'] } }, let: { lim: I(4) }, sort: { _id: I(1) } }), [1, 2]);
+    assert.deepStrictEqual(ids({ find: 'vars', filter: { $expr: { $eq: ['$a', '$b'] } }, sort: { _id: I(1) } }), [1]);
+    assert.deepStrictEqual(ids({ find: 'vars', filter: { $expr: { $gt: ['$a', '$$lim'] } }, let: { lim: I(6) }, sort: { _id: I(1) } }), [2]);
+    assert.deepStrictEqual(ids({ find: 'vars', filter: { b: { $gte: I(5) } }, sort: { _id: I(1) } }), [1, 3]);
+    const r = srv.run(DB, { find: 'vars', filter: { $expr: { $gt: ['$a', '$$lim'] } } });
+    assert.notStrictEqual(r.ok.valueOf(), 1, 'an undefined variable still fails after queries that defined it');
+  }
+  srv.close();
+});
