@@ -302,7 +302,7 @@ function select(coll, filter, opts = {}) {
     const set = new Set();
     if (plan.type === 'IXSCAN') planner.scanIndex(plan, (rec) => { set.add(rec); return true; }, stats);
     else {
-      for (const rec of plan.index.structure.search(plan.region.boxes)) set.add(rec);
+      for (const rec of plan.index.structure.search(plan.region.boxes, planner.partsOf(plan))) set.add(rec);
       stats.keysExamined += set.size;
     }
     candidates = [...set].sort((a, b) => a.seq - b.seq);
