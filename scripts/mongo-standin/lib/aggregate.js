@@ -8,7 +8,7 @@
 
 const { fail } = require('./errors');
 const { isPlainObject, toView, retype, setPath, cloneTyped, Double } = require('./typed');
-const { select, explainSelect, newAggregator, compileFilter, newQuery, withRecord } = require('./query');
+const { select, explainSelect, newAggregator, compileFilter, newQuery, withRecord, noNearIndex } = require('./query');
 const planner = require('./planner');
 const { toNumber } = require('./typed');
 const geo = require('./geo');
@@ -63,6 +63,7 @@ function parseGeoNear(coll, spec) {
   const dist = geo.distanceFn(near);
   const f = compileFilter(coll, spec.query || {}, undefined, { allowNear: false });
   if (f.text) throw fail('BadValue', '$geoNear is not allowed with $text');
+  if (!planner.nearIndexUsable(coll, near, f.rest)) throw noNearIndex();
   const mult = s.distanceMultiplier === undefined ? 1 : s.distanceMultiplier;
   return { s, key, index, near, dist, f, mult };
 }

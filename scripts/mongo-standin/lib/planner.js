@@ -398,6 +398,27 @@ function nearPlan(coll, near, filter) {
   return best || { type: 'COLLSCAN', geoNear: coll.geoIndexFor(near.field, near.legacy) };
 }
 
+/**
+ * True when an index can serve a $near / $geoNear on near.field with the rest of the filter: a
+ * 2dsphere (or, for legacy points, 2d) index on the field, a partial one only when the filter
+ * implies its filter expression. MongoDB refuses such a query without one ("unable to find
+ * index for $geoNear query"), and so does the stand-in, with or without the planner.
+ */
+function nearIndexUsable(coll, near, filter) {
+  if (!coll) return false;
+  let conds = null;
+  return coll.indexes.some((index) => {
+    const t = index.key[near.field];
+    if (t !== '2dsphere' && !(near.legacy && t === '2d')) return false;
+    if (!index.partial) return true;
+    if (!conds) {
+      conds = collectConditions(filter);
+      conds.filter = filter;
+    }
+    return implies(conds, filter, index.partialView);
+  });
+}
+
 // ---- scans ---------------------------------------------------------------------------------
 
 const MAX_SEEK_PREFIXES = 4096;
@@ -760,6 +781,6 @@ function planSummary(plan) {
 }
 
 module.exports = {
-  state, choosePlan, nearPlan, partsOf, scanIndex, nearScan, capBoxes, winningPlan, planSummary, collectConditions, fieldBounds,
+  state, choosePlan, nearPlan, nearIndexUsable, partsOf, scanIndex, nearScan, capBoxes, winningPlan, planSummary, collectConditions, fieldBounds,
   intersect, ALL,
 };

@@ -127,6 +127,9 @@ function idLookupKeys(v) {
   return [keyOf(v)];
 }
 
+const noNearIndex = () => fail('NoQueryExecutionPlans',
+  'error processing query: planner returned error :: caused by :: unable to find index for $geoNear query');
+
 /**
  * Compiles a typed filter against a collection (which may be null when it does not exist).
  * Returns {test(view), text(view) -> score|null, near(view) -> distance|null, idKeys}.
@@ -150,10 +153,6 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
       if (near) throw fail('BadValue', 'Too many geoNear expressions');
       const op = '$near' in v ? '$near' : '$nearSphere';
       const parsed = geo.parseNear(k, op, v);
-      if (!coll || !coll.geoIndexFor(k, parsed.legacy)) {
-        throw fail('NoQueryExecutionPlans',
-          'error processing query: planner returned error :: caused by :: unable to find index for $geoNear query');
-      }
       near = geo.distanceFn(parsed);
       nearParsed = parsed;
       const others = Object.keys(v).filter((o) => !['$near', '$nearSphere', '$maxDistance', '$minDistance'].includes(o));
@@ -163,6 +162,7 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
     rest[k] = v;
   }
   if (text && near) throw fail('BadValue', 'text and geoNear not allowed in same query');
+  if (nearParsed && !planner.nearIndexUsable(coll, nearParsed, rest)) throw noNearIndex();
   const mq = Object.keys(rest).length ? newQuery(rest, variables) : null;
   return {
     test: mq ? (d) => mq.test(d) : () => true,
@@ -473,6 +473,7 @@ function intOption(v, name, { allowNegative = false } = {}) {
 }
 
 module.exports = {
+  noNearIndex,
   CONTEXT, newQuery, newAggregator, compileFilter, compileSort, sortItems, select, explainSelect, compileProjection,
   intOption, idLookupKeys, withRecord,
 };
