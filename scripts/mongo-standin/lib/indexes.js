@@ -337,21 +337,26 @@ class GeoPart {
     this.tree.compareMinY = (a, b) => box(a).minY - box(b).minY;
   }
 
-  /** The R-tree items of a record with points pts. */
-  static items(rec, pts) {
-    if (pts.length === 1 && VALID(pts[0])) return [rec];
+  /**
+   * The R-tree items of a record with points pts: the record itself when it has one point on
+   * the globe and `own` (its box is read from its view on each comparison: no object of its
+   * own), else a small box item per point. A compound index's partitions share the latter:
+   * one item per point whatever the number of prefix keys, and no view read per comparison.
+   */
+  static items(rec, pts, own) {
+    if (own && pts.length === 1 && VALID(pts[0])) return [rec];
     const out = [];
     for (const p of pts) if (VALID(p)) out.push({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec });
     return out;
   }
 
-  add(rec, pts) {
-    for (const item of GeoPart.items(rec, pts)) this.tree.insert(item);
+  add(rec, pts, items) {
+    for (const item of items) this.tree.insert(item);
     if (pts.some((p) => !VALID(p))) this.odd.add(rec);
   }
 
-  remove(rec, pts) {
-    for (const item of GeoPart.items(rec, pts)) {
+  remove(rec, items) {
+    for (const item of items) {
       if (item === rec) this.tree.remove(rec);
       else this.tree.remove(item, (a, b) => a.rec === b.rec && a.minX === b.minX && a.minY === b.minY);
     }
@@ -409,36 +414,44 @@ class GeoIndex {
     return combos.map(([key, vals]) => [key, vals, pts]);
   }
 
+  part(key, vals) {
+    let part = this.parts.get(key);
+    if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box)));
+    return part;
+  }
+
   add(rec, keys = this.points(rec.view)) {
-    for (const [key, vals, pts] of keys) {
-      let part = this.parts.get(key);
-      if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box)));
-      part.add(rec, pts);
-    }
+    if (!keys.length) return;
+    const items = GeoPart.items(rec, keys[0][2], !this.prefix.length); // one view: the same points in every key
+    for (const [key, vals, pts] of keys) this.part(key, vals).add(rec, pts, items);
   }
 
   /** Removes rec's items: `keys` must be those of its current view (before any change). */
   remove(rec, keys = this.points(rec.view)) {
-    for (const [key, , pts] of keys) {
+    if (!keys.length) return;
+    const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
+    for (const [key] of keys) {
       const part = this.parts.get(key);
       if (!part) continue;
-      part.remove(rec, pts);
+      part.remove(rec, items);
       if (part.empty && this.prefix.length) this.parts.delete(key);
     }
   }
 
   build(records) {
-    const items = new Map();
+    const lists = new Map();
     for (const rec of records) {
-      for (const [key, vals, pts] of this.points(rec.view)) {
-        let part = this.parts.get(key);
-        if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box)));
-        if (!items.has(part)) items.set(part, []);
-        for (const item of GeoPart.items(rec, pts)) items.get(part).push(item);
+      const keys = this.points(rec.view);
+      if (!keys.length) continue;
+      const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
+      for (const [key, vals, pts] of keys) {
+        const part = this.part(key, vals);
+        if (!lists.has(part)) lists.set(part, []);
+        lists.get(part).push(...items);
         if (pts.some((p) => !VALID(p))) part.odd.add(rec);
       }
     }
-    for (const [part, list] of items) part.tree.load(list);
+    for (const [part, list] of lists) part.tree.load(list);
   }
 
   get size() {
