@@ -19,14 +19,21 @@ listing_indexes(struct projection_ctx *p, const char *coll)
 {
     (void)p;
     /* Browse: status + category path + newest first; newest overall; price sorts; the
-     * seller's listings; distance (2dsphere); words, newest first (multikey keywords and
-     * title_words: the relevance tiers of browse.c read them in index order). */
+     * seller's listings; words, newest first (multikey keywords and title_words: the
+     * relevance tiers of browse.c read them in index order). Near (browse.c's $geoNear and
+     * $geoWithin, always with status "active", words as keywords $all): compound 2dsphere
+     * indexes whose scalar prefix the query bounds by equality (status; status and the first
+     * word), so a search walks the active listings (with that word) near the point, not every
+     * listing, sold or not, within the radius. They replace {geo: "2dsphere"} (geo_2dsphere),
+     * which an existing read model keeps until its next rebuild; $geoNear names the field
+     * (key: "geo"), not an index, so it works with either. */
     bson_t *keys[] = {
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "price_minor", BCON_INT32(1)),
         BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
-        BCON_NEW("geo", BCON_UTF8("2dsphere")),
+        BCON_NEW("status", BCON_INT32(1), "geo", BCON_UTF8("2dsphere")),
+        BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1), "geo", BCON_UTF8("2dsphere")),
         BCON_NEW("status", BCON_INT32(1), "title_words", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id",
                  BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1), "created_us", BCON_INT32(-1), "_id",
@@ -37,9 +44,9 @@ listing_indexes(struct projection_ctx *p, const char *coll)
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "sold_us", BCON_INT32(1)),
     };
     const char *names[] = {"status_category_created", "status_created", "status_price", "seller_status_created",
-                           "geo_2dsphere", "status_title_created", "status_keywords_created",
-                           "status_category_sold"};
-    bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
+                           "status_geo", "status_keywords_geo", "status_title_created",
+                           "status_keywords_created", "status_category_sold"};
+    bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
     size_t n = sizeof(keys) / sizeof(keys[0]);
     bson_t *cmd = mongo_own(p->arena, bson_new()), arr;
     BSON_APPEND_UTF8(cmd, "createIndexes", coll);

@@ -8,7 +8,7 @@
 
 const { fail } = require('./errors');
 const { isPlainObject, toView, retype, setPath, cloneTyped, Double } = require('./typed');
-const { select, explainSelect, newAggregator, compileFilter, newQuery, withRecord } = require('./query');
+const { select, explainSelect, newAggregator, compileFilter, newQuery, withRecord, noNearIndex } = require('./query');
 const planner = require('./planner');
 const { toNumber } = require('./typed');
 const geo = require('./geo');
@@ -64,13 +64,18 @@ function parseGeoNear(coll, spec) {
   const dist = geo.distanceFn(near);
   const f = compileFilter(coll, spec.query || {}, undefined, { allowNear: false });
   if (f.text) throw fail('BadValue', '$geoNear is not allowed with $text');
+  if (!planner.nearIndexUsable(coll, near, f.rest)) throw noNearIndex();
   const mult = s.distanceMultiplier === undefined ? 1 : s.distanceMultiplier;
   return { s, key, index, near, dist, f, mult };
 }
 
-/** The plan of a $geoNear stage (for explain and the profiler). */
-function geoNearPlan(g) {
-  if (g.index && g.index.kind === '2dsphere' && !planner.state.disabled) return { type: 'GEO_NEAR', index: g.index, near: g.near };
+/**
+ * The plan of a $geoNear stage (for explain and the profiler): the 2dsphere index on its key
+ * whose prefix its query bounds best (planner.nearPlan), as MongoDB plans the $near it
+ * rewrites $geoNear into.
+ */
+function geoNearPlan(coll, g) {
+  if (coll && g.index && g.index.kind === '2dsphere' && !planner.state.disabled) return planner.nearPlan(coll, g.near, g.f.rest);
   return { type: 'COLLSCAN', geoNear: g.index };
 }
 
@@ -81,7 +86,7 @@ function geoNearPlan(g) {
  */
 function geoNearStage(coll, g, { want = Infinity, after = [], stats } = {}) {
   const { s, key, dist, f, mult } = g;
-  const plan = geoNearPlan(g);
+  const plan = geoNearPlan(coll, g);
   const st = { plan, keysExamined: 0, docsExamined: 0 };
   if (stats) stats.push(st);
   const output = (rec, d) => {
@@ -267,7 +272,7 @@ function countGroup(stages) {
 function explainAggregate(coll, pipeline, { variables, hint } = {}) {
   if (!Array.isArray(pipeline)) throw fail('TypeMismatch', "'pipeline' option must be specified as an array");
   const lead = leadingStages(coll, pipeline, variables);
-  if (lead.kind === 'geoNear') return { plan: geoNearPlan(lead.g), filter: lead.g.f.rest, sortKeys: null, limit: 0, rest: lead.rest };
+  if (lead.kind === 'geoNear') return { plan: geoNearPlan(coll, lead.g), filter: lead.g.f.rest, sortKeys: null, limit: 0, rest: lead.rest };
   if (lead.kind === 'match') {
     const { plan, f, sortKeys } = explainSelect(coll, lead.filter, { variables, allowNear: false, sort: lead.sort, hint });
     return { plan, filter: f.rest, sortKeys, limit: lead.limit, rest: lead.rest };

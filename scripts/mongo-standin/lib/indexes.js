@@ -302,21 +302,34 @@ function sameKeys(a, b, cmp) {
 const VALID = (p) => p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90;
 
 /**
- * 2dsphere: an R-tree of the points at one field. A document with one point on the globe is
- * its own R-tree item (its box is read from its view); one with several points has a small
- * item per point; documents with points off the globe are kept apart and are always
- * candidates.
+ * Partition key of one prefix value: values equal in BSON order (cmpValue) get the same key.
+ * Numbers (compared as JS numbers, whatever their BSON type), strings and booleans are keyed
+ * exactly; any other value shares its type bracket's wildcard key (`rank:*`), which every
+ * lookup of that bracket probes too.
  */
-class GeoIndex {
-  constructor(field) {
-    this.field = field;
-    this.filter = null;
+function partKeyOf(v) {
+  const r = rankOf(v);
+  if (r === 1) return '1:';
+  if (r === 2) {
+    const n = typeof v === 'number' ? v : Number(v);
+    return `2:${Number.isNaN(n) ? 'NaN' : String(n)}`; // String(-0) is "0", as cmpValue finds them equal
+  }
+  if (typeof v === 'string') return `3:${v}`;
+  if (typeof v === 'boolean') return `8:${v}`;
+  return `${r}:*`;
+}
+const WILD = Symbol('any value of its bracket');
+const wildKey = (v) => `${rankOf(v)}:*`;
+
+/**
+ * One R-tree of points with its "odd" records. A document with one point on the globe is its
+ * own R-tree item (its box is read from its view); one with several points has a small item
+ * per point; documents with points off the globe are kept apart and are always candidates.
+ */
+class GeoPart {
+  constructor(vals, box) {
+    this.vals = vals; // the prefix values of the partition (WILD: any value of its bracket)
     this.odd = new Set();
-    const box = (item) => {
-      if (item.view === undefined) return item;
-      const p = geo.pointsAt(item.view, field)[0];
-      return { minX: p[0], minY: p[1], maxX: p[0], maxY: p[1] };
-    };
     // rbush calls these unbound: plain closures, not methods.
     this.tree = new RBush(16);
     this.tree.toBBox = box;
@@ -324,57 +337,180 @@ class GeoIndex {
     this.tree.compareMinY = (a, b) => box(a).minY - box(b).minY;
   }
 
-  points(view) {
-    if (this.filter && !this.filter(view)) return [];
-    return geo.pointsAt(view, this.field);
-  }
-
-  /** The R-tree items of a record with points pts (and whether it is odd). */
-  items(rec, pts) {
-    if (pts.length === 1 && VALID(pts[0])) return [rec];
+  /**
+   * The R-tree items of a record with points pts: the record itself when it has one point on
+   * the globe and `own` (its box is read from its view on each comparison: no object of its
+   * own), else a small box item per point. A compound index's partitions share the latter:
+   * one item per point whatever the number of prefix keys, and no view read per comparison.
+   */
+  static items(rec, pts, own) {
+    if (own && pts.length === 1 && VALID(pts[0])) return [rec];
     const out = [];
     for (const p of pts) if (VALID(p)) out.push({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec });
     return out;
   }
 
-  add(rec, pts = this.points(rec.view)) {
-    for (const item of this.items(rec, pts)) this.tree.insert(item);
+  add(rec, pts, items) {
+    for (const item of items) this.tree.insert(item);
     if (pts.some((p) => !VALID(p))) this.odd.add(rec);
   }
 
-  /** Removes rec's items: `pts` must be those of its current view (before any change). */
-  remove(rec, pts = this.points(rec.view)) {
-    for (const item of this.items(rec, pts)) {
+  remove(rec, items) {
+    for (const item of items) {
       if (item === rec) this.tree.remove(rec);
       else this.tree.remove(item, (a, b) => a.rec === b.rec && a.minX === b.minX && a.minY === b.minY);
     }
     this.odd.delete(rec);
   }
 
-  build(records) {
-    const items = [];
-    for (const rec of records) {
-      const pts = this.points(rec.view);
-      for (const item of this.items(rec, pts)) items.push(item);
-      if (pts.some((p) => !VALID(p))) this.odd.add(rec);
-    }
-    this.tree.load(items);
+  get empty() { return !this.odd.size && !this.tree.data.children.length; }
+}
+
+/**
+ * 2dsphere: R-trees of the points at one field. A compound 2dsphere index with scalar fields
+ * before the geo field ({status: 1, keywords: 1, geo: "2dsphere"}) keeps one R-tree per
+ * distinct prefix key (multikey prefixes: one per element), as MongoDB's index orders its keys
+ * by the prefix first; a query's bounds on the prefix select the partitions to walk (parts).
+ * Fields after the geo field do not partition (the matcher checks them).
+ *
+ * Keys of a view (what add/remove take, what the store compares on a replace): [[partition
+ * key, prefix values, points]] — empty when the document is not indexed (no points, or outside
+ * a partial filter).
+ */
+class GeoIndex {
+  constructor(field, prefix = []) {
+    this.field = field;
+    this.prefix = prefix; // dotted paths before the geo field
+    this.multikey = prefix.map(() => false);
+    this.filter = null;
+    this.parts = new Map(); // partition key -> GeoPart
+    this.box = (item) => {
+      if (item.view === undefined) return item;
+      const p = geo.pointsAt(item.view, field)[0];
+      return { minX: p[0], minY: p[1], maxX: p[0], maxY: p[1] };
+    };
   }
 
-  get size() { return this.tree.all().length + this.odd.size; }
+  points(view) {
+    if (this.filter && !this.filter(view)) return [];
+    const pts = geo.pointsAt(view, this.field);
+    if (!pts.length) return [];
+    if (!this.prefix.length) return [['', [], pts]];
+    let combos = [['', []]];
+    this.prefix.forEach((path, i) => {
+      const { values, multikey } = keyValues(view, path);
+      if (multikey) this.multikey[i] = true;
+      const next = new Map();
+      for (const [key, vals] of combos) {
+        for (const v of values) {
+          const k = partKeyOf(v);
+          const nk = `${key}${k.length}:${k}`;
+          if (!next.has(nk)) next.set(nk, [...vals, k.endsWith(':*') ? WILD : v === undefined ? null : v]);
+        }
+      }
+      if (next.size > MAX_KEYS_PER_DOC) throw new Error('too many index keys for one document');
+      combos = [...next];
+    });
+    return combos.map(([key, vals]) => [key, vals, pts]);
+  }
 
-  /** All records with points (the odd ones included). */
-  all() {
-    const out = new Set(this.odd);
-    for (const item of this.tree.all()) out.add(item.view !== undefined ? item : item.rec);
+  part(key, vals) {
+    let part = this.parts.get(key);
+    if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box)));
+    return part;
+  }
+
+  add(rec, keys = this.points(rec.view)) {
+    if (!keys.length) return;
+    const items = GeoPart.items(rec, keys[0][2], !this.prefix.length); // one view: the same points in every key
+    for (const [key, vals, pts] of keys) this.part(key, vals).add(rec, pts, items);
+  }
+
+  /** Removes rec's items: `keys` must be those of its current view (before any change). */
+  remove(rec, keys = this.points(rec.view)) {
+    if (!keys.length) return;
+    const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
+    for (const [key] of keys) {
+      const part = this.parts.get(key);
+      if (!part) continue;
+      part.remove(rec, items);
+      if (part.empty && this.prefix.length) this.parts.delete(key);
+    }
+  }
+
+  build(records) {
+    const lists = new Map();
+    for (const rec of records) {
+      const keys = this.points(rec.view);
+      if (!keys.length) continue;
+      const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
+      for (const [key, vals, pts] of keys) {
+        const part = this.part(key, vals);
+        if (!lists.has(part)) lists.set(part, []);
+        lists.get(part).push(...items);
+        if (pts.some((p) => !VALID(p))) part.odd.add(rec);
+      }
+    }
+    for (const [part, list] of lists) part.tree.load(list);
+  }
+
+  get size() {
+    let n = 0;
+    for (const part of this.parts.values()) n += part.tree.all().length + part.odd.size;
+    return n;
+  }
+
+  /**
+   * The partitions a query's prefix bounds select (bounds: one interval list per prefix field,
+   * [lo, loInc, hi, hiInc] as the planner builds them; points: per field, the point values
+   * when its bounds are all points, else null). All of them without a prefix.
+   */
+  partsFor(bounds, points, inInterval) {
+    if (!this.prefix.length) return [...this.parts.values()];
+    if (points.every(Boolean)) {
+      let keys = [''];
+      for (const vals of points) {
+        const probes = new Set();
+        for (const v of vals) { probes.add(partKeyOf(v)); probes.add(wildKey(v)); }
+        const next = [];
+        for (const k of keys) for (const p of probes) next.push(`${k}${p.length}:${p}`);
+        keys = next;
+        if (keys.length > 4096) break;
+      }
+      if (keys.length <= 4096) {
+        const out = [];
+        for (const k of keys) {
+          const part = this.parts.get(k);
+          if (part) out.push(part);
+        }
+        return out;
+      }
+    }
+    const out = [];
+    for (const part of this.parts.values()) {
+      if (part.vals.every((v, i) => (v === WILD ? bounds[i].length > 0 : bounds[i].some((iv) => inInterval(v, iv))))) out.push(part);
+    }
     return out;
   }
 
-  /** Records with a point in any of the boxes ([minX, minY, maxX, maxY]), plus the odd ones. */
-  search(boxes) {
-    const out = new Set(this.odd);
-    for (const [minX, minY, maxX, maxY] of boxes) {
-      for (const item of this.tree.search({ minX, minY, maxX, maxY })) out.add(item.view !== undefined ? item : item.rec);
+  /** All records with points (the odd ones included) in parts (default: all). */
+  all(parts = [...this.parts.values()]) {
+    const out = new Set();
+    for (const part of parts) {
+      for (const rec of part.odd) out.add(rec);
+      for (const item of part.tree.all()) out.add(item.view !== undefined ? item : item.rec);
+    }
+    return out;
+  }
+
+  /** Records of parts with a point in any of the boxes ([minX, minY, maxX, maxY]), plus the odd ones. */
+  search(boxes, parts = [...this.parts.values()]) {
+    const out = new Set();
+    for (const part of parts) {
+      for (const rec of part.odd) out.add(rec);
+      for (const [minX, minY, maxX, maxY] of boxes) {
+        for (const item of part.tree.search({ minX, minY, maxX, maxY })) out.add(item.view !== undefined ? item : item.rec);
+      }
     }
     return out;
   }

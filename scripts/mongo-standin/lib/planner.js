@@ -317,11 +317,7 @@ function choosePlan(coll, f, sortKeys, hint) {
   const hinted = hintedIndex(coll, hint);
   if (!coll) return { type: 'EOF' }; // no collection: nothing to scan, as mongod says
   if (state.disabled) return { type: 'COLLSCAN' };
-  if (f.near) {
-    const idx = coll.geoIndexFor(f.near.field, f.near.legacy);
-    if (idx && idx.structure instanceof GeoIndex) return { type: 'GEO_NEAR', index: idx, near: f.near };
-    return { type: 'COLLSCAN', geoNear: idx };
-  }
+  if (f.near) return nearPlan(coll, f.near, f.rest || {});
   if (f.text || hinted === 'natural') return { type: 'COLLSCAN' };
   const rest = f.rest;
   const keys = Object.keys(rest);
@@ -334,7 +330,7 @@ function choosePlan(coll, f, sortKeys, hint) {
     if (hinted.structure instanceof BTreeIndex) return btreePlan(hinted, conds, sortKeys, true);
     if (hinted.structure instanceof GeoIndex) {
       const regions = conds.geo.get(hinted.structure.field);
-      return { type: 'GEO', index: hinted, region: regions ? regions[0] : { boxes: [WORLD], text: 'all' } };
+      return { type: 'GEO', index: hinted, region: regions ? regions[0] : { boxes: [WORLD], text: 'all' }, ...geoPrefix(hinted, conds) };
     }
     return { type: 'COLLSCAN' };
   }
@@ -347,12 +343,80 @@ function choosePlan(coll, f, sortKeys, hint) {
     else if (st instanceof GeoIndex) {
       const regions = conds.geo.get(st.field);
       if (regions && (!index.partial || implies(conds, rest, index.partialView))) {
-        p = { type: 'GEO', index, region: regions[0], score: 150 };
+        const pre = geoPrefix(index, conds);
+        p = { type: 'GEO', index, region: regions[0], ...pre, score: 150 + pre.eq * 100 - st.prefix.length };
       }
     }
     if (p && (!best || p.score > best.score)) best = p;
   }
   return best || { type: 'COLLSCAN' };
+}
+
+/**
+ * Bounds of a 2dsphere index's prefix fields (the scalar fields before the geo field) from the
+ * conditions: {prefixBounds, eq} (eq: how many leading prefix fields are bounded by points).
+ * The partitions they select are found when the plan runs (partsOf).
+ */
+function geoPrefix(index, conds) {
+  const st = index.structure;
+  const prefixBounds = st.prefix.map((path, i) => fieldBounds(conds.fields.get(path), st.multikey[i]));
+  let eq = 0;
+  while (eq < prefixBounds.length && isPointSet(prefixBounds[eq])) eq++;
+  return { prefixBounds, eq };
+}
+
+/** The partitions (R-trees) of a GEO or GEO_NEAR plan's index that its prefix bounds select. */
+function partsOf(plan) {
+  if (!plan.parts) {
+    const st = plan.index.structure;
+    const bounds = plan.prefixBounds || st.prefix.map(() => ALL);
+    const points = bounds.map((b) => (isPointSet(b) ? b.map((iv) => iv[0]) : null));
+    plan.parts = st.partsFor(bounds, points, inInterval);
+  }
+  return plan.parts;
+}
+
+/**
+ * The plan of a $near / $geoNear on near.field with the rest of the filter: the 2dsphere index
+ * on that field whose prefix the filter bounds best by points (equality, $in, the first
+ * element of $all on a multikey field), as MongoDB's planner bounds a compound 2dsphere index's
+ * prefix; a partial index only when the filter implies its filter expression. Without one, a
+ * collection scan (with the 2d index's name for explain, when there is one).
+ */
+function nearPlan(coll, near, filter) {
+  const conds = collectConditions(filter);
+  conds.filter = filter;
+  let best = null;
+  for (const index of coll.indexes) {
+    const st = index.structure;
+    if (!(st instanceof GeoIndex) || st.field !== near.field || index.options.hidden === true) continue;
+    if (index.partial && !implies(conds, filter, index.partialView)) continue;
+    const pre = geoPrefix(index, conds);
+    const score = pre.eq * 100 - st.prefix.length;
+    if (!best || score > best.score) best = { type: 'GEO_NEAR', index, near, ...pre, score };
+  }
+  return best || { type: 'COLLSCAN', geoNear: coll.geoIndexFor(near.field, near.legacy) };
+}
+
+/**
+ * True when an index can serve a $near / $geoNear on near.field with the rest of the filter: a
+ * 2dsphere (or, for legacy points, 2d) index on the field, a partial one only when the filter
+ * implies its filter expression. MongoDB refuses such a query without one ("unable to find
+ * index for $geoNear query"), and so does the stand-in, with or without the planner.
+ */
+function nearIndexUsable(coll, near, filter) {
+  if (!coll) return false;
+  let conds = null;
+  return coll.indexes.some((index) => {
+    const t = index.key[near.field];
+    if (t !== '2dsphere' && !(near.legacy && t === '2d')) return false;
+    if (!index.partial) return true;
+    if (!conds) {
+      conds = collectConditions(filter);
+      conds.filter = filter;
+    }
+    return implies(conds, filter, index.partialView);
+  });
 }
 
 // ---- scans ---------------------------------------------------------------------------------
@@ -521,7 +585,6 @@ const DOC = 1;
  * of them. It examines the nearest records only, however dense the catalogue around them.
  */
 function knnScan(plan, dist, accept, want, stats) {
-  const st = plan.index.structure;
   const { near } = plan;
   const unit = near.legacy ? 1 : geo.EARTH_RADIUS_M;
   const [lng, lat] = near.point;
@@ -531,8 +594,9 @@ function knnScan(plan, dist, accept, want, stats) {
   const seen = new Set();
   const found = [];
   let farthest = -Infinity; // of found: every record not yet out is at least `key` away
-  const root = st.tree.data;
   // A record of a leaf (or an odd one) goes in at its exact distance: no bound of its own.
+  // Several partitions (a compound index's prefix keys) are walked as one: their roots share
+  // the heap, so records still come out nearest first; a record in two of them counts once.
   const record = (rec) => {
     if (seen.has(rec)) return;
     seen.add(rec);
@@ -540,8 +604,11 @@ function knnScan(plan, dist, accept, want, stats) {
     const d = dist(rec.view);
     if (d !== null) heap.push([d, DOC, rec]);
   };
-  if (root && root.children.length) heap.push([boxRadians(lng, lat, cosLat, root) * unit, NODE, root]);
-  for (const rec of st.odd) record(rec);
+  for (const part of partsOf(plan)) {
+    const root = part.tree.data;
+    if (root && root.children.length) heap.push([boxRadians(lng, lat, cosLat, root) * unit, NODE, root]);
+    for (const rec of part.odd) record(rec);
+  }
   while (heap.size) {
     const [key, kind, v] = heap.pop();
     if (key > maxD) break;
@@ -570,8 +637,9 @@ function boxScan(plan, dist, accept, want, stats) {
   const found = [];
   for (;;) {
     const boxes = Number.isFinite(r) ? nearRegion(near, r) : null;
-    const everything = !boxes || covers(boxes, st.tree.data);
-    const cands = everything ? allRecords(st) : st.search(boxes);
+    const parts = partsOf(plan);
+    const everything = !boxes || parts.every((part) => covers(boxes, part.tree.data));
+    const cands = everything ? st.all(parts) : st.search(boxes, parts);
     for (const rec of cands) {
       if (seen.has(rec)) continue;
       stats.keysExamined++;
@@ -597,10 +665,6 @@ function boxScan(plan, dist, accept, want, stats) {
 function covers(boxes, root) {
   if (!root || !root.children.length) return true;
   return boxes.some(([x0, y0, x1, y1]) => x0 <= root.minX && y0 <= root.minY && x1 >= root.maxX && y1 >= root.maxY);
-}
-
-function allRecords(st) {
-  return st.all();
 }
 
 // ---- explain and profiler shapes -----------------------------------------------------------
@@ -629,6 +693,17 @@ function boundsText(plan) {
     if (reversed) ivs = ivs.slice().reverse().map((iv) => [iv[2], iv[3], iv[0], iv[1]]);
     out[f.path] = ivs.map((iv) => `${iv[1] ? '[' : '('}${fmtBound(iv[0], reversed)}, ${fmtBound(iv[2], !reversed)}${iv[3] ? ']' : ')'}`);
   });
+  return out;
+}
+
+/** indexBounds of a GEO plan: the prefix fields' intervals, then the covering of the region. */
+function geoBoundsText(plan) {
+  const st = plan.index.structure;
+  const out = {};
+  st.prefix.forEach((path, i) => {
+    out[path] = (plan.prefixBounds ? plan.prefixBounds[i] : ALL).map((iv) => `${iv[1] ? '[' : '('}${fmtBound(iv[0], false)}, ${fmtBound(iv[2], true)}${iv[3] ? ']' : ')'}`);
+  });
+  out[st.field] = [`[covering ${plan.region.text}]`];
   return out;
 }
 
@@ -666,7 +741,7 @@ function winningPlan(plan, { filter, sortKeys, limit = 0, skip = 0 } = {}) {
         ...(hasFilter ? { filter } : {}),
         inputStage: {
           stage: 'IXSCAN', keyPattern: plan.index.options.key, indexName: plan.index.name, isMultiKey: false,
-          indexVersion: 2, direction: 'forward', indexBounds: { [plan.index.structure.field]: [`[covering ${plan.region.text}]`] },
+          indexVersion: 2, direction: 'forward', indexBounds: geoBoundsText(plan),
         },
       };
       break;
@@ -706,6 +781,6 @@ function planSummary(plan) {
 }
 
 module.exports = {
-  state, choosePlan, scanIndex, nearScan, capBoxes, winningPlan, planSummary, collectConditions, fieldBounds,
+  state, choosePlan, nearPlan, nearIndexUsable, partsOf, scanIndex, nearScan, capBoxes, winningPlan, planSummary, collectConditions, fieldBounds,
   intersect, ALL,
 };

@@ -141,6 +141,9 @@ function idLookupKeys(v) {
   return [keyOf(v)];
 }
 
+const noNearIndex = () => fail('NoQueryExecutionPlans',
+  'error processing query: planner returned error :: caused by :: unable to find index for $geoNear query');
+
 /**
  * Compiles a typed filter against a collection (which may be null when it does not exist).
  * Returns {test(view), text(view) -> score|null, near(view) -> distance|null, idKeys}.
@@ -164,10 +167,6 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
       if (near) throw fail('BadValue', 'Too many geoNear expressions');
       const op = '$near' in v ? '$near' : '$nearSphere';
       const parsed = geo.parseNear(k, op, v);
-      if (!coll || !coll.geoIndexFor(k, parsed.legacy)) {
-        throw fail('NoQueryExecutionPlans',
-          'error processing query: planner returned error :: caused by :: unable to find index for $geoNear query');
-      }
       near = geo.distanceFn(parsed);
       nearParsed = parsed;
       const others = Object.keys(v).filter((o) => !['$near', '$nearSphere', '$maxDistance', '$minDistance'].includes(o));
@@ -177,6 +176,7 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
     rest[k] = v;
   }
   if (text && near) throw fail('BadValue', 'text and geoNear not allowed in same query');
+  if (nearParsed && !planner.nearIndexUsable(coll, nearParsed, rest)) throw noNearIndex();
   const mq = Object.keys(rest).length ? newQuery(rest, variables) : null;
   return {
     test: mq ? (d) => mq.test(d) : () => true,
@@ -316,7 +316,7 @@ function select(coll, filter, opts = {}) {
     const set = new Set();
     if (plan.type === 'IXSCAN') planner.scanIndex(plan, (rec) => { set.add(rec); return true; }, stats);
     else {
-      for (const rec of plan.index.structure.search(plan.region.boxes)) set.add(rec);
+      for (const rec of plan.index.structure.search(plan.region.boxes, planner.partsOf(plan))) set.add(rec);
       stats.keysExamined += set.size;
     }
     candidates = [...set].sort((a, b) => a.seq - b.seq);
@@ -487,6 +487,7 @@ function intOption(v, name, { allowNegative = false } = {}) {
 }
 
 module.exports = {
+  noNearIndex,
   CONTEXT, newQuery, newAggregator, compileFilter, compileSort, sortItems, select, explainSelect, compileProjection,
   intOption, idLookupKeys, withRecord,
 };

@@ -91,7 +91,11 @@ class Index {
       st = new BTreeIndex(Object.entries(this.key).map(([path, v]) => ({ path, dir: v === 'hashed' ? 1 : Math.sign(v) })));
       st.sparse = this.sparse;
     } else if (this.kind === '2dsphere') {
-      st = new GeoIndex(Object.keys(this.key).find((f) => this.key[f] === '2dsphere'));
+      // Scalar fields before the geo field partition it (indexes.js, GeoIndex).
+      const fields = Object.keys(this.key);
+      const at = fields.findIndex((f) => this.key[f] === '2dsphere');
+      const prefix = fields.slice(0, at);
+      st = new GeoIndex(fields[at], prefix.every((f) => typeof this.key[f] === 'number') ? prefix : []);
     }
     if (st && this.partial) {
       const q = this.partial;

@@ -59,6 +59,8 @@ const INDEXES = [
   { key: { b: new Int32(-1), c: new Int32(1) }, name: 'b_partial', partialFilterExpression: { b: { $gt: new Int32(5) } } },
   { key: { u: new Int32(1) }, name: 'u_unique', unique: true },
   { key: { geo: '2dsphere' }, name: 'geo' },
+  { key: { c: new Int32(1), geo: '2dsphere' }, name: 'c_geo' },
+  { key: { c: new Int32(1), tags: new Int32(1), geo: '2dsphere' }, name: 'c_tags_geo' },
   { key: { c: 'hashed' }, name: 'c_hashed' },
 ];
 
@@ -313,5 +315,98 @@ test('an aggregation with nothing left for the pipeline engine answers what the 
     assert.ok(direct.docs.length > 0, label);
     assert.strictEqual(bytes(direct), bytes(engine), label);
   }
+  srv.close();
+});
+
+// Compound and partial 2dsphere indexes (marketd's {status: 1, geo: "2dsphere"} and
+// {status: 1, keywords: 1, geo: "2dsphere"}): many sold and active listings around one point,
+// prefixes of every type (missing, null, arrays, numbers of three BSON types), $geoNear and
+// $near with and without maxDistance, equality, $in, $all and ranges on the prefix, between
+// writes that move documents from one prefix key to another without moving their point.
+test('compound and partial 2dsphere indexes agree with a collection scan', () => {
+  const srv = newServer();
+  const g = gen(SEED + 5);
+  const D = (x) => new Double(x);
+  const WORDS = ['bench', 'lamp', 'sofa', 'oak', 'rare'];
+  const STATUSES = [() => 'active', () => 'active', () => 'sold', () => 'sold', () => 'sold', () => null, () => undefined,
+    () => ['active', 'reserved'], () => new Int32(1), () => new Double(1), () => Long.fromNumber(1), () => 'reserved'];
+  const doc = (i) => {
+    const d = { _id: new Int32(i) };
+    const st = g.pick(STATUSES)();
+    if (st !== undefined) d.status = st;
+    if (g.chance(0.9)) d.keywords = g.chance(0.9) ? [...new Set(Array.from({ length: g.int(4) }, () => g.pick(WORDS)))] : g.pick(WORDS);
+    const near = g.chance(0.7);
+    if (g.chance(0.95)) d.geo = { type: 'Point', coordinates: near ? [D(13.405 + (g.r() - 0.5) * 0.4), D(52.52 + (g.r() - 0.5) * 0.3)] : g.point().coordinates };
+    if (g.chance(0.03)) d.geo = { type: 'Point', coordinates: [D(500), D(13)] }; // off the globe: always a candidate
+    d.n = new Int32(g.int(10));
+    return d;
+  };
+  srv.ok(DB, { createIndexes: 'l', indexes: [
+    { key: { geo: '2dsphere' }, name: 'geo_2dsphere' },
+    { key: { status: new Int32(1), geo: '2dsphere' }, name: 'status_geo' },
+    { key: { status: new Int32(1), keywords: new Int32(1), geo: '2dsphere' }, name: 'status_keywords_geo' },
+  ] });
+  srv.ok(DB, { createIndexes: 'p', indexes: [{ key: { geo: '2dsphere' }, name: 'geo_active', partialFilterExpression: { status: 'active' } }] });
+  const docs = Array.from({ length: 1500 }, (_, i) => doc(i));
+  srv.ok(DB, { insert: 'l', documents: docs });
+  srv.ok(DB, { insert: 'p', documents: docs });
+  const prefix = () => {
+    const w = () => g.pick(WORDS);
+    switch (g.int(12)) {
+      case 0: return {};
+      case 1: return { status: 'active' };
+      case 2: return { status: g.pick(['sold', 'reserved', null, 1, 'none']) };
+      case 3: return { status: { $in: ['active', g.pick(['sold', null, 1, 'reserved'])] } };
+      case 4: return { status: 'active', keywords: w() };
+      case 5: return { status: 'active', keywords: { $all: [w(), w()] } };
+      case 6: return { status: { $in: ['active', 'sold'] }, keywords: { $in: [w(), w()] } };
+      case 7: return { keywords: w() };
+      case 8: return { status: { $ne: 'sold' } };
+      case 9: return { status: { $gte: 'a', $lt: 's' }, keywords: w() };
+      case 10: return { status: 'active', keywords: { $all: [w()] }, n: { $gte: new Int32(g.int(10)) } };
+      default: return { status: ['active', 'reserved'] };
+    }
+  };
+  const centre = () => (g.chance(0.8) ? [D(13.405 + (g.r() - 0.5) * 0.1), D(52.52 + (g.r() - 0.5) * 0.1)] : g.point().coordinates);
+  for (let i = 0; i < 700; i++) {
+    if (i % 50 === 49) {
+      // Writes that change prefix keys only (the point stays): the document changes partition.
+      for (let k = 0; k < 20; k++) {
+        const set = g.chance(0.5) ? { status: g.pick(STATUSES)() ?? null } : { keywords: [g.pick(WORDS), g.pick(WORDS)] };
+        for (const c of ['l', 'p']) srv.ok(DB, { update: c, updates: [{ q: { _id: new Int32(g.int(1500)) }, u: { $set: set } }] });
+      }
+    }
+    const coll = g.chance(0.8) ? 'l' : 'p';
+    const query = prefix();
+    let cmd;
+    if (g.chance(0.6)) {
+      const spec = { near: { type: 'Point', coordinates: centre() }, distanceField: 'dist_m', spherical: true, key: 'geo', query };
+      if (g.chance(0.6)) spec.maxDistance = D(g.pick([2000, 10000, 100000, 3000000]));
+      const pipeline = [{ $geoNear: spec }, { $sort: { dist_m: new Int32(1), _id: new Int32(1) } }];
+      if (g.chance(0.8)) pipeline.push({ $limit: new Int32(1 + g.int(25)) });
+      cmd = { aggregate: coll, pipeline, cursor: {} };
+    } else {
+      const near = { $geometry: { type: 'Point', coordinates: centre() } };
+      if (g.chance(0.5)) near.$maxDistance = D(g.pick([2000, 10000, 100000]));
+      cmd = { find: coll, filter: { ...query, geo: { $near: near } } };
+      if (g.chance(0.7)) cmd.limit = new Int32(1 + g.int(25));
+    }
+    same(srv, cmd, `geo query ${i} (seed ${SEED})`);
+  }
+  // The plans marketd's shapes get: equality on status (and a word) walks only its partitions.
+  const planOf = (coll, query) => {
+    const spec = { near: { type: 'Point', coordinates: [D(13.4), D(52.5)] }, distanceField: 'd', maxDistance: D(5000), spherical: true, key: 'geo', query };
+    const r = srv.run(DB, { explain: { aggregate: coll, pipeline: [{ $geoNear: spec }, { $limit: new Int32(5) }], cursor: {} }, verbosity: 'queryPlanner' });
+    if (!r.queryPlanner) return r.codeName;
+    const st = r.queryPlanner.winningPlan;
+    return `${st.stage} ${st.indexName}`;
+  };
+  assert.strictEqual(planOf('l', { status: 'active' }), 'GEO_NEAR_2DSPHERE status_geo');
+  assert.strictEqual(planOf('l', { status: 'active', keywords: 'bench' }), 'GEO_NEAR_2DSPHERE status_keywords_geo');
+  assert.strictEqual(planOf('l', { status: 'active', keywords: { $all: ['bench', 'oak'] } }), 'GEO_NEAR_2DSPHERE status_keywords_geo');
+  assert.strictEqual(planOf('l', { status: { $in: ['active', 'sold'] }, keywords: { $in: ['bench', 'oak'] } }), 'GEO_NEAR_2DSPHERE status_keywords_geo');
+  assert.strictEqual(planOf('l', { keywords: 'bench' }), 'GEO_NEAR_2DSPHERE geo_2dsphere');
+  assert.strictEqual(planOf('p', { status: 'active', keywords: 'bench' }), 'GEO_NEAR_2DSPHERE geo_active', 'the partial index serves a query that implies its filter');
+  assert.strictEqual(planOf('p', { keywords: 'bench' }), 'NoQueryExecutionPlans', 'and is no index for one that does not: refused, as by MongoDB');
   srv.close();
 });

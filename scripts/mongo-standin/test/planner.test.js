@@ -45,7 +45,11 @@ test("marketd's shapes use the indexes ensure_indexes declares", () => {
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak'] }, title_words: { $nin: ['oak'] } } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_keywords_created'],
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak', 'lamp'] }, $expr: { $eq: [{ $size: { $setIntersection: ['$title_words', ['oak', 'lamp']] } }, I(1)] }, created_us: { $lte: Long.fromNumber(1700000000000000 + 500 * 1000003) }, $or: [{ created_us: { $lt: Long.fromNumber(1700000000000000 + 500 * 1000003) } }, { _id: { $lt: 'm' } }] } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_keywords_created'],
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', seller_id: seller } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:seller_status_created'],
-    [{ aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(13.4), new Double(52.5)] }, distanceField: 'dist_m', maxDistance: new Double(25000), spherical: true, key: 'geo', query: { status: 'active' } } }, { $limit: I(21) }], cursor: {} }, 'GEO_NEAR_2DSPHERE:geo_2dsphere'],
+    [{ aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(13.4), new Double(52.5)] }, distanceField: 'dist_m', maxDistance: new Double(25000), spherical: true, key: 'geo', query: { status: 'active' } } }, { $limit: I(21) }], cursor: {} }, 'GEO_NEAR_2DSPHERE:status_geo'],
+    [{ aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(13.4), new Double(52.5)] }, distanceField: 'dist_m', maxDistance: new Double(25000), spherical: true, key: 'geo', query: { status: 'active', keywords: { $all: ['oak', 'lamp'] } } } }, { $sort: { dist_m: I(1), _id: I(1) } }, { $limit: I(21) }], cursor: {} }, 'GEO_NEAR_2DSPHERE:status_keywords_geo'],
+    // near with another sort (browse.c): $geoWithin, served from the compound 2dsphere index's partition
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', geo: { $geoWithin: { $centerSphere: [[new Double(13.4), new Double(52.5)], new Double(30 / 6378.1)] } } } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_geo'],
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak'] }, geo: { $geoWithin: { $centerSphere: [[new Double(13.4), new Double(52.5)], new Double(30 / 6378.1)] } } } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_keywords_geo'],
     [{ count: 'listings', query: { seller_id: seller, status: 'active' } }, 'IXSCAN:seller_status_created'],
     [{ find: 'listings', filter: { _id: demo.docs[5]._id } }, 'IDHACK'],
     [{ find: 'listings', filter: { _id: { $in: [demo.docs[5]._id, demo.docs[9]._id] } } }, 'IXSCAN:_id_'],
@@ -187,12 +191,37 @@ test('a document is stored once, and comes back with its exact BSON types', () =
 test('$geoNear without maxDistance and with a limit searches only near the point', () => {
   const { srv } = setup(3000);
   const r = srv.ok(DB, { explain: { aggregate: 'listings', pipeline: [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(2.35), new Double(48.85)] }, distanceField: 'd', spherical: true, key: 'geo' } }, { $limit: I(5) }], cursor: {} }, verbosity: 'queryPlanner' });
-  assert.deepStrictEqual(stages(r.queryPlanner.winningPlan), ['GEO_NEAR_2DSPHERE:geo_2dsphere']);
+  assert.deepStrictEqual(stages(r.queryPlanner.winningPlan), ['GEO_NEAR_2DSPHERE:status_geo']);
   const stats = [];
   const { aggregate } = require('../lib/aggregate');
   const out = aggregate(srv.ctx.store.db(DB).get('listings'), [{ $geoNear: { near: { type: 'Point', coordinates: [2.35, 48.85] }, distanceField: 'd', spherical: true, key: 'geo' } }, { $limit: 5 }], { resolveColl: () => null, stats });
   assert.strictEqual(out.length, 5);
   assert.ok(stats[0].keysExamined < 1000, `examined ${stats[0].keysExamined} of 3000`);
+  srv.close();
+});
+
+// Issue 19: a rare word near a busy place. Thousands of sold listings and a few active ones
+// at one point: the $geoNear of browse.c (sort=distance) walks the active listings with the
+// word only, not every listing within the radius.
+test('$geoNear with equality on a compound 2dsphere prefix examines only its partition', () => {
+  const { srv } = setup(500);
+  const coll = srv.ctx.store.db(DB).get('listings');
+  const many = demoListings(3000, { seed: 9, sellers: 50 }).docs.map((d, i) => ({
+    ...d, _id: `sold-${i}`, id: `sold-${i}`, status: i < 20 ? 'active' : 'sold', keywords: i % 7 ? [...d.keywords, 'bench'] : d.keywords,
+    geo: { type: 'Point', coordinates: [new Double(13.405 + (i % 50) * 0.001), new Double(52.52 + Math.floor(i / 50) * 0.001)] },
+  }));
+  srv.ok(DB, { insert: 'listings', documents: many });
+  const { aggregate } = require('../lib/aggregate');
+  const near = { type: 'Point', coordinates: [13.405, 52.52] };
+  for (const [query, index, bound] of [[{ status: 'active', keywords: { $all: ['bench'] } }, 'status_keywords_geo', 40],
+    [{ status: 'active' }, 'status_geo', 200]]) {
+    const stats = [];
+    const out = aggregate(coll, [{ $geoNear: { near, distanceField: 'dist_m', maxDistance: 100000, spherical: true, key: 'geo', query } },
+      { $sort: { dist_m: 1, _id: 1 } }, { $limit: 21 }], { resolveColl: () => null, stats });
+    assert.ok(out.length > 0 && out.every((d) => d.status === 'active'));
+    assert.strictEqual(stats[0].plan.index.name, index);
+    assert.ok(stats[0].keysExamined < bound, `${index}: examined ${stats[0].keysExamined} keys for ${out.length} results`);
+  }
   srv.close();
 });
 

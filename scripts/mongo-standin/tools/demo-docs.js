@@ -83,7 +83,8 @@ const LISTING_INDEXES = [
   { key: { status: 1, created_us: -1 }, name: 'status_created' },
   { key: { status: 1, price_minor: 1 }, name: 'status_price' },
   { key: { seller_id: 1, status: 1, created_us: -1 }, name: 'seller_status_created' },
-  { key: { geo: '2dsphere' }, name: 'geo_2dsphere' },
+  { key: { status: 1, geo: '2dsphere' }, name: 'status_geo' },
+  { key: { status: 1, keywords: 1, geo: '2dsphere' }, name: 'status_keywords_geo' },
   { key: { status: 1, title_words: 1, created_us: -1, _id: -1 }, name: 'status_title_created' },
   { key: { status: 1, keywords: 1, created_us: -1, _id: -1 }, name: 'status_keywords_created' },
 ].map((i) => ({ ...i, key: Object.fromEntries(Object.entries(i.key).map(([k, v]) => [k, typeof v === 'number' ? new Int32(v) : v])) }));

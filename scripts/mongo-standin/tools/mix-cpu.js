@@ -14,6 +14,7 @@ const dir = path.resolve(process.argv[2] || path.join(__dirname, '..'));
 const N = Number(process.argv[3] || 10000);
 const mode = process.argv[4] || 'after';
 const { newServer } = require(`${dir}/test/helpers.js`);
+const { measure } = require('./shape-cpu');
 const { demoListings, LISTING_INDEXES } = require(`${dir}/tools/demo-docs.js`);
 const { Int32, Long, Double } = require(`${dir}/node_modules/bson`);
 const L = (n) => new Int32(n);
@@ -57,18 +58,8 @@ const shapes = {
 const RUNS = Number(process.argv[5] || 30);
 let total = 0;
 for (const [name, fn] of Object.entries(shapes)) {
-  for (let i = 0; i < 3; i++) fn(20);
-  srv.ok(DB, { profile: 2 });
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < RUNS; i++) fn(10 + Math.floor(rnd() * 20));
-  const c = process.cpuUsage(c0);
-  srv.ok(DB, { profile: 0 });
-  const prof = srv.all(DB, { find: 'system.profile', filter: { ns: `${DB}.listings` } }).docs;
-  const keys = prof.reduce((a, e) => a + Number(e.keysExamined), 0) / RUNS;
-  const docsEx = prof.reduce((a, e) => a + Number(e.docsExamined), 0) / RUNS;
-  srv.ok(DB, { drop: 'system.profile' });
-  const ms = (c.user + c.system) / 1000 / RUNS;
-  total += ms;
-  console.log(`${name.padEnd(36)} ${ms.toFixed(2).padStart(8)} ms CPU per request   keys ${keys.toFixed(0).padStart(6)}  docs ${docsEx.toFixed(0).padStart(6)}  (${prof.length / RUNS} queries)`);
+  const m = measure(srv, DB, fn, RUNS, rnd);
+  total += m.ms;
+  console.log(`${name.padEnd(36)} ${m.ms.toFixed(2).padStart(8)} ms CPU per request   keys ${m.keys.toFixed(0).padStart(6)}  docs ${m.docs.toFixed(0).padStart(6)}  (${m.queries} queries)`);
 }
 console.log(`${'mix (mean of the six)'.padEnd(36)} ${(total / 6).toFixed(2).padStart(8)} ms CPU per request`);
