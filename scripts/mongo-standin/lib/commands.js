@@ -224,19 +224,24 @@ const handlers = {
     const ordered = cmd.ordered !== false;
     let n = 0;
     const writeErrors = [];
-    for (let i = 0; i < cmd.documents.length; i++) {
-      try {
-        let doc = cmd.documents[i];
-        if (!isPlainObject(doc)) throw fail('TypeMismatch', 'insert documents must be objects');
-        if (!('_id' in doc)) doc = { _id: new ObjectId(), ...doc };
-        if (Array.isArray(doc._id)) throw fail('BadValue', "can't use an array for _id");
-        if (doc._id instanceof RegExp) throw fail('BadValue', "can't use a regex for _id");
-        coll.insert(idFirst(doc));
-        n++;
-      } catch (e) {
-        writeErrors.push(writeError(i, e));
-        if (ordered) break;
+    if (cmd.documents.length > 1) coll.deferIndexes(); // entered sorted at the end, as update's upserts
+    try {
+      for (let i = 0; i < cmd.documents.length; i++) {
+        try {
+          let doc = cmd.documents[i];
+          if (!isPlainObject(doc)) throw fail('TypeMismatch', 'insert documents must be objects');
+          if (!('_id' in doc)) doc = { _id: new ObjectId(), ...doc };
+          if (Array.isArray(doc._id)) throw fail('BadValue', "can't use an array for _id");
+          if (doc._id instanceof RegExp) throw fail('BadValue', "can't use a regex for _id");
+          coll.insert(idFirst(doc));
+          n++;
+        } catch (e) {
+          writeErrors.push(writeError(i, e));
+          if (ordered) break;
+        }
       }
+    } finally {
+      coll.flushIndexes();
     }
     return writeErrors.length ? { n, writeErrors } : { n };
   },
