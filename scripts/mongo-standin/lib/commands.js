@@ -131,13 +131,17 @@ function runUpdate(db, name, stmt) {
   const kind = validateUpdate(u);
   if (multi && kind === 'replacement') throw fail('FailedToParse', 'multi update is not supported for replacement-style update');
   const coll = db.get(name);
-  const items = upsert && absentById(db, coll, q, hint) ? []
-    : select(coll, q, { limit: multi ? 0 : 1, sort, variables, hint, stats });
+  const absent = upsert && absentById(db, coll, q, hint);
+  // A statement that plans reads the indexes: records inserted under deferIndexes go in first.
+  if (!absent && coll) coll.flushIndexes();
+  const items = absent ? [] : select(coll, q, { limit: multi ? 0 : 1, sort, variables, hint, stats });
   const filterView = toView(q || {});
   if (!items.length) {
     if (!upsert) return { n: 0, nModified: 0 };
     const doc = buildUpsert(q || {}, u, { filterView, arrayFilters });
-    db.getOrCreate(name).insert(doc);
+    const target = db.getOrCreate(name);
+    if (stmt.deferIndexes) target.deferIndexes();
+    target.insert(doc);
     return { n: 1, nModified: 0, upsertedId: doc._id, before: null, after: doc };
   }
   let nModified = 0;
@@ -274,23 +278,31 @@ const handlers = {
     let nModified = 0;
     const upserted = [];
     const writeErrors = [];
-    for (let i = 0; i < cmd.updates.length; i++) {
-      try {
-        const s = cmd.updates[i];
-        checkStatementFields('update.updates', s, UPDATE_STATEMENT_FIELDS);
-        if (s.u === undefined) throw fail('FailedToParse', "BSON field 'update.updates.u' is missing but a required field");
-        const stats = [];
-        const r = runUpdate(db, name, {
-          q: s.q, u: s.u, upsert: !!s.upsert, multi: !!s.multi, arrayFilters: s.arrayFilters, variables, hint: s.hint, stats,
-        });
-        profiler.statement(ctx, { op: 'update', command: { q: s.q, u: s.u, multi: !!s.multi, upsert: !!s.upsert }, stats, nMatched: r.n, nModified: r.nModified });
-        n += r.n;
-        nModified += r.nModified;
-        if (r.upsertedId !== undefined) upserted.push({ index: i, _id: r.upsertedId });
-      } catch (e) {
-        writeErrors.push(writeError(i, e));
-        if (ordered) break;
+    // A batch's upserts of new documents enter the B-tree indexes together, sorted, when the
+    // command ends (or before a statement that plans): Collection.deferIndexes.
+    const deferIndexes = cmd.updates.length > 1;
+    try {
+      for (let i = 0; i < cmd.updates.length; i++) {
+        try {
+          const s = cmd.updates[i];
+          checkStatementFields('update.updates', s, UPDATE_STATEMENT_FIELDS);
+          if (s.u === undefined) throw fail('FailedToParse', "BSON field 'update.updates.u' is missing but a required field");
+          const stats = [];
+          const r = runUpdate(db, name, {
+            q: s.q, u: s.u, upsert: !!s.upsert, multi: !!s.multi, arrayFilters: s.arrayFilters, variables, hint: s.hint, stats, deferIndexes,
+          });
+          profiler.statement(ctx, { op: 'update', command: { q: s.q, u: s.u, multi: !!s.multi, upsert: !!s.upsert }, stats, nMatched: r.n, nModified: r.nModified });
+          n += r.n;
+          nModified += r.nModified;
+          if (r.upsertedId !== undefined) upserted.push({ index: i, _id: r.upsertedId });
+        } catch (e) {
+          writeErrors.push(writeError(i, e));
+          if (ordered) break;
+        }
       }
+    } finally {
+      const coll = db.get(name);
+      if (coll) coll.flushIndexes();
     }
     const out = { n, nModified };
     if (upserted.length) out.upserted = upserted;

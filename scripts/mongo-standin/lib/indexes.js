@@ -75,25 +75,39 @@ function keyComparator(dirs, paths) {
     }
     return node;
   };
-  const cmp = (a, b) => {
-    const aArr = Array.isArray(a);
-    const bArr = Array.isArray(b);
-    for (let i = 0; i < n; i++) {
-      const x = aArr ? a[i] : valueAt(a.view, i);
-      const y = bArr ? b[i] : valueAt(b.view, i);
-      if (x === y) continue;
+  // The comparator is generated per index (one inline cache per field, not one shared by
+  // every index), and a top-level field is read as a plain property: a record's view is a
+  // plain object whose prototype is Object.prototype, so for a name Object.prototype does not
+  // hold, `view.name` is exactly what the walk above answers. Other paths go through valueAt.
+  const read = (side, i) => (paths[i].length === 1 && !(paths[i][0] in Object.prototype)
+    ? `${side}.view[${JSON.stringify(paths[i][0])}]` : `valueAt(${side}.view, ${i})`);
+  const fields = [];
+  for (let i = 0; i < n; i++) {
+    fields.push(`x = aArr ? a[${i}] : ${read('a', i)};
+    y = bArr ? b[${i}] : ${read('b', i)};
+    if (x !== y) {
       if (x === FIRST) return -1;
       if (y === FIRST) return 1;
       if (x === LAST) return 1;
       if (y === LAST) return -1;
-      const c = cmpValue(x, y);
-      if (c !== 0) return dirs[i] < 0 ? -c : c;
-    }
+      if (typeof x === 'string' && typeof y === 'string') return ${dirs[i] < 0 ? 'x < y ? 1 : -1' : 'x < y ? -1 : 1'};
+      c = cmpValue(x, y);
+      if (c !== 0) return ${dirs[i] < 0 ? '-c' : 'c'};
+    }`);
+  }
+  // eslint-disable-next-line no-new-func
+  const cmp = new Function('FIRST', 'LAST', 'cmpValue', 'valueAt', `return function cmp(a, b) {
+    const aArr = Array.isArray(a);
+    const bArr = Array.isArray(b);
+    let x;
+    let y;
+    let c;
+    ${fields.join('\n    ')}
     if (aArr && bArr) return (a.last ? 1 : 0) - (b.last ? 1 : 0);
     if (aArr) return a.last ? 1 : -1;
     if (bArr) return b.last ? -1 : 1;
     return a.seq - b.seq;
-  };
+  };`)(FIRST, LAST, cmpValue, valueAt);
   cmp.valueAt = valueAt;
   return cmp;
 }
@@ -194,11 +208,37 @@ class BTreeIndex {
       this.tree.set(rec, undefined);
       return;
     }
-    for (const key of keys) {
-      const cur = this.tree.get(key);
-      if (cur === undefined) this.tree.set(key, rec);
-      else if (Array.isArray(cur)) insertBySeq(cur, rec);
-      else if (cur !== rec) this.tree.set(key, cur.seq < rec.seq ? [cur, rec] : [rec, cur]);
+    for (const key of keys) this.addKey(key, rec);
+  }
+
+  /** Enters rec under one key array of a multikey document. */
+  addKey(key, rec) {
+    // One descent when the key is new (the usual case: keys end with created_us or _id);
+    // set without overwrite leaves an existing key's records as they are.
+    if (this.tree.set(key, rec, false)) return;
+    const cur = this.tree.get(key);
+    if (Array.isArray(cur)) insertBySeq(cur, rec);
+    else if (cur !== rec) this.tree.set(key, cur.seq < rec.seq ? [cur, rec] : [rec, cur]);
+  }
+
+  /**
+   * Enters many records at once: recs[i] with keys[i] (this.keys of its view). The entries
+   * go in in index order, so consecutive descents share their path through the tree (a batch
+   * of new listings lands next to each other in every index); the tree that results is the
+   * same as from add() one by one (entries are ordered by key, then by record).
+   */
+  addMany(recs, keys) {
+    const items = [];
+    for (let i = 0; i < recs.length; i++) {
+      const ks = keys[i];
+      if (ks.single) items.push({ e: recs[i], rec: recs[i] });
+      else for (const key of ks) items.push({ e: key, rec: recs[i] });
+    }
+    const cmp = this.compare;
+    items.sort((p, q) => cmp(p.e, q.e) || p.rec.seq - q.rec.seq);
+    for (const { e, rec } of items) {
+      if (e === rec) this.tree.set(rec, undefined);
+      else this.addKey(e, rec);
     }
   }
 

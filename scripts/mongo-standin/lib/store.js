@@ -14,8 +14,41 @@ const { calculateObjectSize } = require('bson');
 const ID_INDEX_NAME = '_id_';
 const MAX_BSON_SIZE = 16 * 1024 * 1024;
 
+const FIXED_SIZE = { Int32: 4, Double: 8, Long: 8, Decimal128: 16, ObjectId: 12, Timestamp: 8 };
+
+/**
+ * An upper bound of a typed value's BSON size, without encoding a string (a UTF-16 unit is at
+ * most 3 bytes of UTF-8), or Infinity for a type it does not know (then the exact size is
+ * computed). `name` is the element's name (an array index: at most 10 digits).
+ */
+function sizeBound(v, nameBytes) {
+  let n = 2 + nameBytes; // type byte, name, its NUL
+  if (v === null || v === undefined) return n;
+  switch (typeof v) {
+    case 'string': return n + 5 + 3 * v.length;
+    case 'number': return n + 8;
+    case 'boolean': return n + 1;
+    case 'object': break;
+    default: return Infinity;
+  }
+  if (Array.isArray(v)) {
+    n += 5;
+    for (let i = 0; i < v.length; i++) n += sizeBound(v[i], 10);
+    return n;
+  }
+  if (isPlainObject(v) && v._bsontype === undefined) {
+    n += 5;
+    for (const k of Object.keys(v)) n += sizeBound(v[k], 3 * k.length);
+    return n;
+  }
+  if (v instanceof Date) return n + 8;
+  const fixed = FIXED_SIZE[v._bsontype];
+  return fixed === undefined ? Infinity : n + fixed;
+}
+
 /** mongod refuses documents over 16 MiB; so does the stand-in (it would store them). */
 function checkSize(doc) {
+  if (sizeBound(doc, 0) - 2 <= MAX_BSON_SIZE) return; // the bound of a document, not of an element
   const n = calculateObjectSize(doc);
   if (n > MAX_BSON_SIZE) throw fail('BSONObjectTooLarge', `object to insert too large. size in bytes: ${n}, max size: ${MAX_BSON_SIZE}`);
 }
@@ -173,6 +206,7 @@ class Collection {
     this.indexes[0].entries = null; // the _id index is `records` itself
     this.indexes[0].unique = true;
     this.hints = new Map(); // dotted path -> BSON numeric type last stored there
+    this.deferred = null; // records inserted under deferIndexes(), not yet in the B-trees
   }
 
   get ns() { return `${this.db.name}.${this.name}`; }
@@ -235,12 +269,47 @@ class Collection {
     const plans = this.checkUnique(doc, rec.view, rec.idKey, null);
     this.records.set(rec.idKey, rec);
     for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
+    if (this.deferred) {
+      // Keys now (an error belongs to this document), entries at flushIndexes().
+      const d = this.deferred;
+      d.recs.push(rec);
+      d.structures.forEach((st, i) => d.keys[i].push(st.keys(rec.view)));
+      return rec;
+    }
     for (const index of this.indexes) if (index.structure) index.structure.add(rec);
     return rec;
   }
 
+  /**
+   * From now until flushIndexes(), inserted records enter the ordered (B-tree) indexes in one
+   * sorted pass at the flush instead of one by one (the projector's batches of new listings).
+   * Unique checks are unaffected (they use `entries`); every other use of an index structure
+   * flushes first (replace, remove, and the commands: update flushes before it plans a
+   * statement and when it ends), so nothing reads an index that lacks a record.
+   */
+  deferIndexes() {
+    if (this.deferred) return;
+    const structures = this.indexes.map((i) => i.structure).filter((st) => st && st.addMany);
+    this.deferred = { recs: [], structures, keys: structures.map(() => []) };
+  }
+
+  flushIndexes() {
+    const d = this.deferred;
+    if (!d) return;
+    this.deferred = null;
+    if (!d.recs.length) return;
+    for (const index of this.indexes) {
+      const st = index.structure;
+      if (!st) continue;
+      const i = d.structures.indexOf(st);
+      if (i >= 0) st.addMany(d.recs, d.keys[i]);
+      else for (const rec of d.recs) st.add(rec);
+    }
+  }
+
   /** Replaces the document of record `rec` (same _id) with `doc`, in place; returns `rec`. */
   replace(rec, doc) {
+    this.flushIndexes();
     checkSize(doc);
     const oldDoc = this.hasUniqueEntries ? rec.doc : null;
     const s = encodeStored(doc, this.hints);
@@ -277,6 +346,7 @@ class Collection {
   }
 
   remove(rec) {
+    this.flushIndexes();
     if (this.hasUniqueEntries) this.unindexUnique(rec.doc, rec);
     for (const index of this.indexes) if (index.structure) index.structure.remove(rec);
     this.records.delete(rec.idKey);
@@ -293,6 +363,7 @@ class Collection {
 
   /** Adds an index; returns false when an identical one already exists. */
   createIndex(spec) {
+    this.flushIndexes();
     const index = new Index(spec);
     for (const existing of this.indexes) {
       const sameKey = existing.signature === index.signature;
@@ -322,6 +393,7 @@ class Collection {
   }
 
   dropIndex(name) {
+    this.flushIndexes();
     if (name === ID_INDEX_NAME) throw fail('InvalidOptions', 'cannot drop _id index');
     const i = this.indexes.findIndex((x) => x.name === name);
     if (i < 0) throw fail('IndexNotFound', `index not found with name [${name}]`);

@@ -489,11 +489,41 @@ function seedFromFilter(filter) {
   return out;
 }
 
+/**
+ * True when an operator update only sets top-level fields with $set and $setOnInsert, each
+ * field once and none of them _id: on insert, applyUpdate would assign each value (a copy)
+ * to the seed in that order and find nothing to refuse.
+ */
+function plainSets(update) {
+  let seen = null;
+  for (const op of Object.keys(update)) {
+    if (op !== '$set' && op !== '$setOnInsert') return false;
+    const fields = update[op];
+    if (!isPlainObject(fields)) return false;
+    for (const k of Object.keys(fields)) {
+      if (k === '' || k === '_id' || k === '__proto__' || k.includes('.') || k.includes('$')) return false;
+      if (!seen) seen = new Set();
+      if (seen.has(k)) return false;
+      seen.add(k);
+    }
+  }
+  return true;
+}
+
 /** The new document an upsert inserts. */
 function buildUpsert(filter, update, ctx) {
   const seed = seedFromFilter(filter);
   let doc;
-  if (!Array.isArray(update) && isPlainObject(update) && !isOperatorUpdate(update)) {
+  if (isPlainObject(update) && isOperatorUpdate(update) && plainSets(update)) {
+    // The projector's upserts: the seed and the fields, the values shared with the statement
+    // (not copied: nothing changes a statement after its command, and the store encodes the
+    // document into its own representation).
+    doc = seed;
+    for (const op of Object.keys(update)) {
+      const fields = update[op];
+      for (const k of Object.keys(fields)) doc[k] = fields[k];
+    }
+  } else if (!Array.isArray(update) && isPlainObject(update) && !isOperatorUpdate(update)) {
     validateUpdate(update);
     doc = cloneTyped(update);
     if (!('_id' in doc) && '_id' in seed) doc = { _id: seed._id, ...doc };

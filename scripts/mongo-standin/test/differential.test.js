@@ -211,6 +211,78 @@ test('generated writes agree with and without indexes', () => {
   b.close();
 });
 
+test('batched upserts agree with and without indexes (deferred index entries, plain $set documents)', () => {
+  // An update command of several statements defers the B-tree entries of the documents its
+  // upserts insert (Collection.deferIndexes) until a statement plans or the command ends, and
+  // builds an upsert that only $sets top-level fields without copying (update.js, plainSets).
+  // Batches mix new and existing string _ids, statements that plan on the indexes in between,
+  // and updates the plain path must leave to the full one (conflicts, dotted paths, _id).
+  const a = newServer();
+  const b = newServer();
+  const g = gen(SEED + 2);
+  const docs = Array.from({ length: 100 }, (_, i) => makeDoc(g, i));
+  for (const srv of [a, b]) {
+    srv.ok(DB, { createIndexes: 'c', indexes: INDEXES });
+    srv.ok(DB, { insert: 'c', documents: docs });
+  }
+  // The reference takes the full path of every update: an $unset of a field no document has
+  // changes nothing, but makes the update more than plain $sets.
+  const full = (cmd) => ({ ...cmd, updates: cmd.updates.map((s) => ({ ...s, u: { ...s.u, $unset: { zzz: '' } } })) });
+  const both = (cmd, label) => {
+    const ra = a.run(DB, cmd);
+    const rb = withoutIndexes(() => b.run(DB, full(cmd)));
+    assert.strictEqual(bytes(ra), bytes(rb), `${label}\n${EJSON.stringify(cmd)}`);
+    return ra;
+  };
+  const fieldsOf = (i) => {
+    const { _id, ...rest } = makeDoc(g, 2000 + i);
+    return rest;
+  };
+  const HINTS = ['a', 'b_a', 'c_b', 'tags', 'subx', 'c_subx', 'u_unique', 'c_hashed'];
+  let next = 0;
+  let upserted = 0;
+  for (let i = 0; i < 150; i++) {
+    const updates = [];
+    const n = 2 + g.int(9);
+    for (let j = 0; j < n; j++) {
+      const k = g.int(10);
+      const sid = g.chance(0.7) ? `n${next++}` : `n${g.int(next + 1)}`;
+      const ver = new Int32(g.int(4));
+      const q = { _id: sid, version: g.chance(0.5) ? { $lt: ver } : ver };
+      if (k < 5) updates.push({ q, u: { $set: { version: ver, ...fieldsOf(next) }, $setOnInsert: { n: new Int32(0) } }, upsert: true });
+      else if (k === 5) updates.push({ q: filterOf(g), u: { $set: { c: g.str(), tags: g.arr() } }, multi: g.chance(0.5) });
+      else if (k === 6) updates.push({ q: filterOf(g), u: { $inc: { b: new Int32(1) } }, multi: g.chance(0.5) });
+      else if (k === 7) updates.push({ q, u: { $set: { a: g.value() }, $setOnInsert: { a: g.value() } }, upsert: true });
+      else if (k === 8) updates.push({ q, u: { $set: { 'sub.x': g.scalar(), c: g.str() } }, upsert: true });
+      else updates.push({ q, u: { $set: { _id: g.chance(0.5) ? sid : 'other', b: g.num() } }, upsert: true });
+    }
+    const r = both({ update: 'c', updates, ordered: g.chance(0.5) }, `batch ${i} (seed ${SEED})`);
+    if (r.upserted) upserted += r.upserted.length;
+    same(a, { find: 'c', filter: filterOf(g), sort: sortOf(g) || undefined }, `read after batch ${i}`);
+    if (i % 10 === 0) {
+      const dump = { find: 'c', filter: {} };
+      assert.strictEqual(bytes(a.all(DB, dump)), bytes(b.all(DB, dump)), `stores differ after batch ${i}`);
+      for (const hint of HINTS) same(a, { find: 'c', filter: {}, hint }, `every document through ${hint} after batch ${i}`);
+    }
+  }
+  assert.ok(upserted > 200, `too few upserts inserted (${upserted})`);
+  // The document of a plain upsert does not share its containers with the statement.
+  const tags = ['x', 'y'];
+  const sub = { x: new Int32(1) };
+  a.ok(DB, { createIndexes: 'p', indexes: [{ key: { tags: new Int32(1) }, name: 'tags' }] });
+  const r = a.ok(DB, { update: 'p', updates: [{ q: { _id: 'alias' }, u: { $set: { tags, sub } }, upsert: true }, { q: { _id: 'alias2' }, u: { $set: { tags } }, upsert: true }] });
+  assert.strictEqual(r.upserted.length, 2);
+  tags.push('z');
+  sub.x = new Int32(2);
+  const got = a.ok(DB, { find: 'p', filter: { _id: 'alias' } }).cursor.firstBatch[0];
+  assert.deepStrictEqual(got.tags, ['x', 'y']);
+  assert.strictEqual(got.sub.x.valueOf(), 1);
+  assert.strictEqual(a.ok(DB, { count: 'p', query: { tags: 'y' }, hint: 'tags' }).n.valueOf(), 2);
+  assert.strictEqual(a.ok(DB, { count: 'p', query: { tags: 'z' }, hint: 'tags' }).n.valueOf(), 0);
+  a.close();
+  b.close();
+});
+
 test("marketd's query shapes agree with and without indexes on demo listings", () => {
   const srv = newServer();
   const { docs, sellerIds, categories, cities, words } = demoListings(1500, { seed: 7, sellers: 40 });

@@ -239,6 +239,29 @@ test('refusals where the stand-in would differ: documents over 16 MiB, getMore a
   srv.close();
 });
 
+test('the 16 MiB check: a cheap bound first, the exact size when the bound is over', () => {
+  // store.js checkSize: sizeBound counts 3 bytes per UTF-16 unit; over 16 MiB by the bound,
+  // the exact BSON size decides.
+  const srv = newServer();
+  const nine = 'x'.repeat(9 * 1024 * 1024);
+  // An upsert of plain $sets whose document (filter seed and fields) is over 16 MiB.
+  let r = srv.run(DB, { update: 'u', updates: [{ q: { _id: 'a', k: nine }, u: { $set: { b: nine } }, upsert: true }, { q: { _id: 'b' }, u: { $set: { b: 1 } }, upsert: true }], ordered: false });
+  assert.strictEqual(r.writeErrors.length, 1, JSON.stringify(r.writeErrors));
+  assert.strictEqual(r.writeErrors[0].code, 10334);
+  assert.strictEqual(r.n.valueOf(), 1);
+  // 6 Mi two-byte characters: 18 MiB by the bound, 12 MiB of BSON: stored.
+  const wide = '\u00e9'.repeat(6 * 1024 * 1024);
+  r = srv.ok(DB, { insert: 'u', documents: [{ _id: 'wide', s: wide }] });
+  assert.strictEqual(r.n.valueOf(), 1);
+  // 9 Mi of them (18 MiB of BSON): refused, by insert and by an update.
+  r = srv.run(DB, { insert: 'u', documents: [{ _id: 'wider', s: '\u00e9'.repeat(9 * 1024 * 1024) }] });
+  assert.strictEqual(r.writeErrors[0].code, 10334);
+  r = srv.run(DB, { update: 'u', updates: [{ q: { _id: 'wide' }, u: { $set: { t: '\u00e9'.repeat(3 * 1024 * 1024) } } }] });
+  assert.strictEqual(r.writeErrors[0].code, 10334);
+  assert.strictEqual(srv.ok(DB, { count: 'u', query: {} }).n.valueOf(), 2);
+  srv.close();
+});
+
 test('a countDocuments pipeline counts without the pipeline engine, with mongod\'s answer', () => {
   const { srv, demo } = setup(1500);
   const seller = demo.sellerIds[2];

@@ -87,6 +87,7 @@ const LISTING_INDEXES = [
   { key: { status: 1, keywords: 1, geo: '2dsphere' }, name: 'status_keywords_geo' },
   { key: { status: 1, title_words: 1, created_us: -1, _id: -1 }, name: 'status_title_created' },
   { key: { status: 1, keywords: 1, created_us: -1, _id: -1 }, name: 'status_keywords_created' },
+  { key: { status: 1, category_path: 1, sold_us: 1 }, name: 'status_category_sold', partialFilterExpression: { status: 'sold' } },
 ].map((i) => ({ ...i, key: Object.fromEntries(Object.entries(i.key).map(([k, v]) => [k, typeof v === 'number' ? new Int32(v) : v])) }));
 
 module.exports = { rng, demoListings, LISTING_INDEXES };
