@@ -57,12 +57,40 @@ const FIRST = Symbol('first');
 const LAST = Symbol('last');
 
 /**
- * Entries of a B-tree index are of two kinds. A document with exactly one key (no arrays on
+ * Entries of a B-tree index are of three kinds. A document with exactly one key (no arrays on
  * the index's paths) is entered as its Record itself: the comparator reads the key values
- * from the record's view (no key array is stored). Other documents (multikey) get one key
- * array per key, whose value lists their records. Seek keys are arrays too; an array marked
- * `last` sorts after the records with its values, an unmarked one before them.
+ * from the record's view (no key array is stored). A multikey document whose several values
+ * are all on one field of the index (a word list) gets one MultiKey per value: the record and
+ * that value, the other fields read from the view like a single-key record's. Other multikey
+ * documents (arrays on two fields) get one key array per key, whose value lists their
+ * records. Seek keys are arrays too; an array marked `last` sorts after the entries with its
+ * values, an unmarked one before them.
  */
+class MultiKey {
+  constructor(rec, value) {
+    this.rec = rec;
+    this.value = value;
+  }
+
+  get view() { return this.rec.view; }
+
+  get seq() { return this.rec.seq; }
+}
+
+// One subclass per field position, which lives on its prototype: an entry holds only its
+// record and its value (the keyword indexes hold 45 entries per listing; a key array and its
+// backing store cost twice as much).
+const MULTIKEY_AT = [];
+function multiKeyClass(pos) {
+  let C = MULTIKEY_AT[pos];
+  if (C === undefined) {
+    C = class extends MultiKey {};
+    C.prototype.pos = pos;
+    MULTIKEY_AT[pos] = C;
+  }
+  return C;
+}
+
 function keyComparator(dirs, paths) {
   const n = dirs.length;
   const valueAt = (view, i) => {
@@ -83,8 +111,8 @@ function keyComparator(dirs, paths) {
     ? `${side}.view[${JSON.stringify(paths[i][0])}]` : `valueAt(${side}.view, ${i})`);
   const fields = [];
   for (let i = 0; i < n; i++) {
-    fields.push(`x = aArr ? a[${i}] : ${read('a', i)};
-    y = bArr ? b[${i}] : ${read('b', i)};
+    fields.push(`x = aArr ? a[${i}] : a.pos === ${i} ? a.value : ${read('a', i)};
+    y = bArr ? b[${i}] : b.pos === ${i} ? b.value : ${read('b', i)};
     if (x !== y) {
       if (x === FIRST) return -1;
       if (y === FIRST) return 1;
@@ -165,10 +193,12 @@ class BTreeIndex {
   keys(view) {
     if (this.filter && !this.filter(view)) return [];
     let single = true;
+    let pos = -1; // the one field holding a multikey document's values, else -1
     const per = this.fields.map((f, i) => {
       const { values, multikey } = keyValues(view, f.path);
       if (multikey) {
         this.multikey[i] = true;
+        pos = single ? i : -1;
         single = false;
       }
       return values;
@@ -190,17 +220,17 @@ class BTreeIndex {
       }
       keys[k] = key;
     }
-    if (total === 1) {
-      keys.single = single;
-      return keys;
-    }
-    return dedupe(keys, this.compare);
+    const out = total === 1 ? keys : dedupe(keys, this.compare);
+    out.single = single;
+    out.pos = pos;
+    return out;
   }
 
-  /** The key values of an entry (a key array, or a record entered as its own key). */
+  /** The key values of an entry (a key array, a MultiKey, or a record entered as its own key). */
   keyOf(entry) {
     if (Array.isArray(entry)) return entry;
-    return this.fields.map((f, i) => this.compare.valueAt(entry.view, i));
+    const pos = entry instanceof MultiKey ? entry.pos : -1;
+    return this.fields.map((f, i) => (i === pos ? entry.value : this.compare.valueAt(entry.view, i)));
   }
 
   add(rec, keys = this.keys(rec.view)) {
@@ -208,11 +238,16 @@ class BTreeIndex {
       this.tree.set(rec, undefined);
       return;
     }
-    for (const key of keys) this.addKey(key, rec);
+    for (const key of keys) this.addKey(key, rec, keys.pos);
   }
 
-  /** Enters rec under one key array of a multikey document. */
-  addKey(key, rec) {
+  /** Enters rec under one key array of a multikey document (pos: see keys()). */
+  addKey(key, rec, pos) {
+    if (pos >= 0) {
+      const C = multiKeyClass(pos);
+      this.tree.set(new C(rec, key[pos]), undefined);
+      return;
+    }
     // One descent when the key is new (the usual case: keys end with created_us or _id);
     // set without overwrite leaves an existing key's records as they are.
     if (this.tree.set(key, rec, false)) return;
@@ -232,13 +267,13 @@ class BTreeIndex {
     for (let i = 0; i < recs.length; i++) {
       const ks = keys[i];
       if (ks.single) items.push({ e: recs[i], rec: recs[i] });
-      else for (const key of ks) items.push({ e: key, rec: recs[i] });
+      else for (const key of ks) items.push({ e: key, rec: recs[i], pos: ks.pos });
     }
     const cmp = this.compare;
     items.sort((p, q) => cmp(p.e, q.e) || p.rec.seq - q.rec.seq);
-    for (const { e, rec } of items) {
+    for (const { e, rec, pos } of items) {
       if (e === rec) this.tree.set(rec, undefined);
-      else this.addKey(e, rec);
+      else this.addKey(e, rec, pos);
     }
   }
 
@@ -246,6 +281,13 @@ class BTreeIndex {
   remove(rec, keys = this.keys(rec.view)) {
     if (keys.single) {
       this.tree.delete(rec);
+      return;
+    }
+    if (keys.pos >= 0) {
+      // The probe reads the other fields from rec's view, which is still the one its entries
+      // were made from (callers remove before they change a record).
+      const C = multiKeyClass(keys.pos);
+      for (const key of keys) this.tree.delete(new C(rec, key[keys.pos]));
       return;
     }
     for (const key of keys) {
@@ -292,7 +334,10 @@ class BTreeIndex {
 }
 
 function visitEntry(key, val, visit) {
-  if (val === undefined) return visit(key, null) !== false; // a record entered as its own key
+  if (val === undefined) {
+    if (key instanceof MultiKey) return visit(key.rec, key) !== false;
+    return visit(key, null) !== false; // a record entered as its own key
+  }
   if (Array.isArray(val)) {
     for (let i = 0; i < val.length; i++) if (visit(val[i], key) === false) return false;
     return true;
@@ -334,7 +379,7 @@ function insertBySeq(arr, rec) {
 
 /** Equality of two key lists (same index). */
 function sameKeys(a, b, cmp) {
-  if (a.length !== b.length || !a.single !== !b.single) return false;
+  if (a.length !== b.length || !a.single !== !b.single || a.pos !== b.pos) return false;
   for (let i = 0; i < a.length; i++) if (cmp(a[i], b[i]) !== 0) return false;
   return true;
 }

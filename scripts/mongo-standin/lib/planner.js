@@ -466,7 +466,7 @@ function scanIndex(plan, visit, stats) {
     if (st.compare(lo, hi) > 0) continue;
     const goOn = st.scan(lo, hi, backward, (rec, stored) => {
       stats.keysExamined++;
-      const key = stored === null ? st.keyOf(rec) : stored;
+      const key = stored === null || !Array.isArray(stored) ? st.keyOf(stored || rec) : stored;
       if (checks.length && !keyOk(key)) return true;
       return visit(rec, key);
     });
