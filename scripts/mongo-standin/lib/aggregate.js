@@ -193,6 +193,7 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
     if (name === '$geoNear' && i > 0) throw fail('BadValue', '$geoNear is only valid as the first stage in a pipeline');
   }
   let docs; // typed inputs to mingo, in order
+  let items = null; // a $match's selection, decoded into docs only when needed
   let scores = null;
   for (const stage of pipeline.slice(1)) {
     if (!stage.$match) continue;
@@ -204,10 +205,9 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
   if (lead.kind === 'geoNear') {
     docs = geoNearStage(coll, lead.g, { want: lead.want, after: lead.after, stats });
   } else if (lead.kind === 'match') {
-    const items = select(coll, lead.filter, {
+    items = select(coll, lead.filter, {
       variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
     });
-    docs = items.map((it) => storedDoc(it.rec));
     if (items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
   } else {
     if (hint !== undefined) planner.choosePlan(coll, { rest: {} }, null, hint); // an unknown hint fails
@@ -215,24 +215,26 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
     docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
   }
   const stages = rest.map((s) => rewriteTextScore(toView(s)));
+  const counted = items && !scores ? countGroup(stages) : null;
+  // A count (what drivers send for countDocuments), or a count by one field (the projector's
+  // recount of every seller's listings at the end of a rebuild): the matched records are
+  // counted from their views, never decoded nor turned into views for the pipeline engine
+  // (at 100k listings that took minutes and gigabytes).
+  const grouped = counted ? countedGroups(items, counted) : null;
+  let out = grouped;
+  if (items && !grouped) docs = items.map((it) => storedDoc(it.rec));
   // Nothing left for the pipeline engine (marketd's browse pages: $match, $sort and $limit
   // all ran in the scan): the typed documents are the answer as they are. Turning each into
   // a view and retyping it back was a fifth of such a request's time.
   if (!stages.length && !scores) return docs.map(idFirst);
-  const counted = lead.kind === 'match' ? countGroup(stages) : null;
-  let out;
-  if (counted) {
-    // A count (what drivers send for countDocuments): the matched documents are only counted,
-    // never turned into views for the pipeline engine.
-    out = docs.length ? [Object.fromEntries([['_id', counted.id], ...counted.fields.map((f) => [f, docs.length])])] : [];
-  } else {
+  if (!grouped) {
     out = docs.map((d, i) => {
       const v = toView(d, true);
       if (scores) v[SCORE_FIELD] = scores[i];
       return v;
     });
   }
-  if (stages.length && !counted) {
+  if (stages.length && !grouped) {
     const collectionResolver = (name) => {
       const c = resolveColl(name);
       return c ? [...c.records.values()].map((r) => toView(r.doc, true)) : [];
@@ -253,19 +255,43 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
   });
 }
 
-/** {id, fields} when stages are a single {$group: {_id: <constant>, f: {$sum: 1}, ...}}, else null. */
+/**
+ * {id, fields} when stages are a single {$group: {_id: <constant>, f: {$sum: 1}, ...}};
+ * {path, fields} for {_id: "$field"} (a top-level field); else null.
+ */
 function countGroup(stages) {
   if (stages.length !== 1 || !isPlainObject(stages[0].$group)) return null;
   const g = stages[0].$group;
   const id = g._id;
-  if (typeof id === 'string' ? id.startsWith('$') : (isPlainObject(id) || Array.isArray(id))) return null;
+  let path;
+  if (typeof id === 'string' && id.startsWith('$')) {
+    path = id.slice(1);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(path)) return null; // $$variables, dotted paths: the engine
+  } else if (isPlainObject(id) || Array.isArray(id)) return null;
   const fields = Object.keys(g).filter((k) => k !== '_id');
   if (!fields.length) return null;
   for (const f of fields) {
     const acc = g[f];
     if (!isPlainObject(acc) || Object.keys(acc).length !== 1 || acc.$sum !== 1) return null;
   }
-  return { id, fields };
+  return path === undefined ? { id, fields } : { path, fields };
+}
+
+/**
+ * The groups of a countGroup over selected records, as views (retyped by the caller), in the
+ * order the engine makes them (first seen first); null when a record's group value is other
+ * than a string, null or missing (numbers, arrays, documents: the engine's rules decide).
+ */
+function countedGroups(items, { id, path, fields }) {
+  const row = (key, n) => Object.fromEntries([['_id', key], ...fields.map((f) => [f, n])]);
+  if (path === undefined) return items.length ? [row(id, items.length)] : [];
+  const groups = new Map();
+  for (const { rec } of items) {
+    const v = Object.prototype.hasOwnProperty.call(rec.view, path) ? rec.view[path] : null;
+    if (v !== null && typeof v !== 'string') return null;
+    groups.set(v, (groups.get(v) || 0) + 1);
+  }
+  return [...groups].map(([key, n]) => row(key, n));
 }
 
 /** queryPlanner of an aggregation's first stage(s): {plan, filter, sortKeys, limit, rest}. */
