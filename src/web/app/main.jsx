@@ -53,8 +53,11 @@ function App() {
     setUserState(u);
   }, []);
 
-  const refreshBadge = useCallback(() => {
+  // refreshBadge() reads the count; refreshBadge(n) sets it after this tab's own write (marking
+  // read): the list is read from the read model, which may show the write a moment later.
+  const refreshBadge = useCallback((known) => {
     if (!user) { setUnread(0); return; }
+    if (typeof known === 'number') { setUnread(known); return; }
     api.get('/users/me/notifications?unread=true')
       .then((d) => setUnread(d.unread_count || 0))
       .catch(() => setUnread(0));

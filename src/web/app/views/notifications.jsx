@@ -43,12 +43,13 @@ export function Notifications() {
       await api.post('/users/me/notifications/read', { all: true });
       setItems((xs) => xs.map((x) => ({ ...x, read: true })));
       setUnread(0);
-      refreshBadge();
+      refreshBadge(0);
     } catch (x) { setErr(errorText(x)); }
   }
   async function open(n) {
     if (!n.read) {
-      api.post('/users/me/notifications/read', { ids: [n.id] }).then(refreshBadge).catch(() => {});
+      const left = Math.max(0, unread - 1);
+      api.post('/users/me/notifications/read', { ids: [n.id] }).then(() => { setUnread(left); refreshBadge(left); }).catch(() => {});
     }
   }
   return (
