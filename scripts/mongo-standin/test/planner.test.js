@@ -51,6 +51,8 @@ test("marketd's shapes use the indexes ensure_indexes declares", () => {
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', geo: { $geoWithin: { $centerSphere: [[new Double(13.4), new Double(52.5)], new Double(30 / 6378.1)] } } } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_geo'],
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak'] }, geo: { $geoWithin: { $centerSphere: [[new Double(13.4), new Double(52.5)], new Double(30 / 6378.1)] } } } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_keywords_geo'],
     [{ count: 'listings', query: { seller_id: seller, status: 'active' } }, 'IXSCAN:seller_status_created'],
+    // the projector's recount of every seller at the end of a rebuild (listing_recount_all)
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active' } }, { $group: { _id: '$seller_id', n: { $sum: I(1) } } }], cursor: {} }, 'IXSCAN:status_created'],
     [{ find: 'listings', filter: { _id: demo.docs[5]._id } }, 'IDHACK'],
     [{ find: 'listings', filter: { _id: { $in: [demo.docs[5]._id, demo.docs[9]._id] } } }, 'IXSCAN:_id_'],
     [{ update: 'listings', updates: [{ q: { seller_id: seller }, u: { $set: { 'seller.display_name': 'X' } }, multi: true }] }, 'IXSCAN:seller_status_created'],
