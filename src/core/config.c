@@ -26,6 +26,7 @@ struct opt {
 #define B(k, d) {#k, OPT_BOOL, offsetof(struct config, k), #d, 0, 1, false}
 
 static const struct opt opts[] = {
+    /* The pools and their sockets */
     S(command_listen, "unix:var/run/command.sock"),
     S(query_listen, "unix:var/run/query.sock"),
     I(command_workers, 4, 1, 256),
@@ -34,20 +35,25 @@ static const struct opt opts[] = {
     I(graceful_timeout_s, 30, 0, 3600),
     I(listen_backlog, 1024, 1, 65535),
     {"socket_mode", OPT_OCTAL, offsetof(struct config, socket_mode), "0666", 0, 0777, false},
+    /* Files and logging */
     S(run_dir, "var/run"),
     S(sql_dir, "sql"),
     S(log_level, "info"),
+    /* PostgreSQL: the write model, and its replica for private reads */
     SECRET(pg_dsn, "host=127.0.0.1 port=15432 dbname=market user=market"),
     SECRET(pg_replica_dsn, ""),
     I(pg_statement_timeout_ms, 5000, 0, 600000),
     B(pg_transaction_pooling, 0),
     I(replica_wait_ms, 2000, 0, 30000),
+    /* MongoDB: the read model */
     S(mongo_uri, "mongodb://127.0.0.1:27117/?appname=marketd"),
     S(mongo_db, "market"),
+    /* Redis: sessions, rate limits, caches */
     S(redis_host, "127.0.0.1"),
     I(redis_port, 16379, 1, 65535),
     S(redis_socket, ""),
     I(redis_timeout_ms, 500, 1, 60000),
+    /* The object store (S3 API, SigV4) */
     S(s3_endpoint, "http://127.0.0.1:18081"),
     S(s3_region, "us-east-1"),
     S(s3_bucket, "market"),
@@ -57,12 +63,14 @@ static const struct opt opts[] = {
     S(s3_public_base_url, "https://localhost:8443/media"),
     S(s3_presign_endpoint, ""),
     I(s3_timeout_ms, 3000, 1, 600000),
+    /* Accounts and sessions */
     S(public_origin, "https://localhost:8443"),
     I(session_ttl_s, 2592000, 60, 31536000),
     I(login_max_failures, 5, 1, 1000),
     I(login_window_s, 900, 1, 86400),
     I(password_opslimit, 2, 2, 20),
     I(password_memlimit_kib, 65536, 65536, 4194304),
+    /* Reads: read-your-writes, cursors, caches (Redis and nginx) */
     I(min_seq_wait_ms, 2000, 0, 30000),
     SECRET(cursor_secret, "marketd-default-cursor-secret: set your own"),
     I(cache_listing_ttl_s, 60, 0, 86400),
@@ -70,17 +78,21 @@ static const struct opt opts[] = {
     I(http_cache_ttl_s, 5, 0, 3600),
     S(nginx_purge_url, ""),
     S(nginx_access_log, ""),
+    /* Offers */
     I(offer_ttl_s, 172800, 1, 31536000),
     I(reservation_ttl_s, 86400, 1, 31536000),
+    /* The projector */
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
     I(projector_processes, 2, 1, 8),
+    /* Webhooks and their deliverers */
     S(webhook_allow_hosts, ""),
     SECRET(webhook_secret_key, "6d61726b6574642d64656661756c742d776562686f6f6b2d6b65793a73657421"),
     I(webhook_timeout_ms, 10000, 100, 60000),
     I(webhook_backoff_scale_pct, 100, 1, 100),
     I(deliverer_processes, 2, 1, 8),
     I(deliverer_poll_ms, 1000, 10, 60000),
+    /* Insights */
     I(views_fold_ms, 10000, 100, 60000),
     I(insights_cache_ttl_s, 30, 0, 60),
 };
