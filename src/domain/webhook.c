@@ -473,7 +473,13 @@ webhook_next_due_ms(struct pg *pg, arena_t *a, long long *ms)
     PGresult *res;
     int rc = pg_exec_row(pg, a, &HOOK_NEXT_DUE, NULL, &res);
     if (rc == MK_OK) {
-        *ms = pg_value(res, 0, 0) == NULL ? -1 : pg_int(res, 0, 0) < 0 ? 0 : pg_int(res, 0, 0);
+        /* NULL: nothing pending (-1); a time already past: due now (0). */
+        if (pg_value(res, 0, 0) == NULL) {
+            *ms = -1;
+        } else {
+            long long due = pg_int(res, 0, 0);
+            *ms = due < 0 ? 0 : due;
+        }
     }
     return rc;
 }
