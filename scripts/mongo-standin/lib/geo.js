@@ -34,6 +34,7 @@ function pointsAt(doc, path) {
 }
 
 function rawAt(doc, path) {
+  if (path.indexOf('.') < 0) return isPlainObject(doc) ? doc[path] : undefined; // no split for a top-level field
   let node = doc;
   for (const part of path.split('.')) {
     if (!isPlainObject(node)) return undefined;
