@@ -120,7 +120,7 @@ function geoNearStage(coll, g, { want = Infinity, after = [], fields = null, sor
   };
   let items;
   if (!coll) items = [];
-  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st);
+  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st, !sortKeys);
   else {
     items = [];
     for (const rec of coll.records.values()) {
@@ -129,10 +129,11 @@ function geoNearStage(coll, g, { want = Infinity, after = [], fields = null, sor
       st.docsExamined++;
       if (accept(rec, d)) items.push({ rec, d });
     }
-    items.sort((a, b) => a.d - b.d);
+    if (!sortKeys) items.sort((a, b) => a.d - b.d);
   }
   if (sortKeys) {
-    const sorted = sortItems(items.map(({ rec, d }) => ({ rec, dist: d })), sortKeys, want);
+    // Full ties in natural order, as the engine's stable sort left them after the stage.
+    const sorted = sortItems(items.map(({ rec, d }) => ({ rec, dist: d })), sortKeys, want, true);
     return sorted.map(({ rec, dist: d }) => outputs.get(rec) || output(rec, d));
   }
   return items.map(({ rec, d }) => outputs.get(rec) || output(rec, d));

@@ -230,9 +230,9 @@ function sortKeyOf(view, path, dir) {
  * by its least element ascending, its greatest descending; missing as null). With `top` less
  * than the number of items, only the first `top` of that order are kept (the array is cut):
  * they are selected in one pass, without sorting the rest (a page of 21 out of thousands
- * of ties at one distance).
+ * of ties at one distance). With `natural`, ties are in natural order instead.
  */
-function sortItems(items, keys, top = Infinity) {
+function sortItems(items, keys, top = Infinity, natural = false) {
   const decorated = items.map((item, pos) => ({
     item,
     pos,
@@ -252,7 +252,7 @@ function sortItems(items, keys, top = Infinity) {
       else r = meta ? (b.k[i] || 0) - (a.k[i] || 0) : compareValues(a.k[i], b.k[i]) * dir;
       if (r) return r;
     }
-    return a.pos - b.pos;
+    return natural ? a.item.rec.seq - b.item.rec.seq : a.pos - b.pos;
   };
   const sorted = top < items.length && top <= 1000 ? smallest(decorated, cmp, top) : decorated.sort(cmp);
   if (top < items.length) items.length = top;
