@@ -87,9 +87,11 @@ function geoNearPlan(coll, g) {
  * with the distance field set. `want` results that pass `after` (later $match stages, run on
  * the output document) are enough: the search stops there, ties included. With `sortKeys`
  * (a pushed $sort: the distance first, see pushedSort) the found records are ordered by them
- * and cut to `want` before any is decoded: only the documents returned are materialised.
+ * and cut to `limit` before any is decoded: only the documents returned are materialised.
  */
-function geoNearStage(coll, g, { want = Infinity, after = [], fields = null, sortKeys = null, stats } = {}) {
+function geoNearStage(coll, g, {
+  want = Infinity, after = [], fields = null, sortKeys = null, limit = 0, stats,
+} = {}) {
   const { s, key, dist, f, mult } = g;
   const plan = geoNearPlan(coll, g);
   const st = { plan, keysExamined: 0, docsExamined: 0 };
@@ -118,9 +120,13 @@ function geoNearStage(coll, g, { want = Infinity, after = [], fields = null, sor
     outputs.set(rec, doc);
     return true;
   };
+  // The stage's own order, (distance, natural order), unless the pushed sort makes it: with
+  // unscaled distances its full ties are in natural order (below). A multiplier may tie
+  // distinct distances: those keep the stage's order.
+  const ordered = !sortKeys || mult !== 1;
   let items;
   if (!coll) items = [];
-  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st, !sortKeys);
+  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st, ordered);
   else {
     items = [];
     for (const rec of coll.records.values()) {
@@ -129,12 +135,13 @@ function geoNearStage(coll, g, { want = Infinity, after = [], fields = null, sor
       st.docsExamined++;
       if (accept(rec, d)) items.push({ rec, d });
     }
-    if (!sortKeys) items.sort((a, b) => a.d - b.d);
+    if (ordered) items.sort((a, b) => a.d - b.d);
   }
   if (sortKeys) {
-    // Full ties in natural order, as the engine's stable sort left them after the stage.
-    const sorted = sortItems(items.map(({ rec, d }) => ({ rec, dist: d })), sortKeys, want, true);
-    return sorted.map(({ rec, dist: d }) => outputs.get(rec) || output(rec, d));
+    // By the output's distances, then the other keys; full ties in the stage's order, as the
+    // engine's stable sort left them.
+    const sorted = sortItems(items.map(({ rec, d }) => ({ rec, d, dist: d * mult })), sortKeys, limit, !ordered);
+    return sorted.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
   }
   return items.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
 }
@@ -179,7 +186,8 @@ function mentions(v, op) {
 
 /**
  * The keys of a $sort after $geoNear that the scan takes ([{path, dir, meta}], the distance
- * first as meta 'distance'), or null: the distance field a top-level field, and no other key
+ * first as meta 'distance'), or null: the distance field a top-level field, its multiplier
+ * a number (the sort compares the output's distances), and no other key
  * on or inside it or includeLocs (those are read from the stored view, where the output
  * document has the same values). sk: the $sort's [key, direction] entries.
  */
@@ -187,7 +195,7 @@ function pushedSort(g, sk) {
   const F = g.s.distanceField;
   const L = g.s.includeLocs;
   const overlaps = (p, q) => typeof q === 'string' && (p === q || p.startsWith(q + '.') || q.startsWith(p + '.'));
-  if (!topField(F) || sk.slice(1).some(([p]) => overlaps(p, F) || overlaps(p, L))) return null;
+  if (!topField(F) || !Number.isFinite(g.mult) || sk.slice(1).some(([p]) => overlaps(p, F) || overlaps(p, L))) return null;
   return [{ path: F, dir: 1, meta: 'distance' }, ...sk.slice(1).map(([path, dir]) => ({ path, dir, meta: null }))];
 }
 
@@ -213,31 +221,30 @@ function leadingStages(coll, pipeline, variables) {
   const first = pipeline[0] ? Object.keys(pipeline[0])[0] : null;
   if (first === '$geoNear') {
     const g = parseGeoNear(coll, pipeline[0].$geoNear);
-    // A $limit reached through $match stages and a $sort by distance bounds the search.
     let i = 1;
     const after = [];
     while (pipeline[i] && pipeline[i].$match && !pipeline[i].$match.$text) { after.push(toView(pipeline[i].$match)); i++; }
-    let want = Infinity;
-    let sortKeys = null;
+    let sk = null; // a $sort by the distance first, then other keys: its [key, direction] entries
     if (pipeline[i] && pipeline[i].$sort && pushableSort(pipeline[i].$sort)) {
-      const sk = Object.entries(toView(pipeline[i].$sort));
-      if (sk[0][0] === g.s.distanceField && sk[0][1] === 1) {
-        sortKeys = pushedSort(g, sk);
-        i++;
-      } else i = -1;
+      sk = Object.entries(toView(pipeline[i].$sort));
+      if (sk[0][0] === g.s.distanceField && sk[0][1] === 1) i++;
+      else i = -1;
     }
-    if (i > 0 && pipeline[i] && pipeline[i].$limit !== undefined) want = positiveInt(pipeline[i].$limit) || Infinity;
-    if (want === Infinity) {
-      after.length = 0;
-      sortKeys = null;
-    }
+    const limit = i > 0 && pipeline[i] && pipeline[i].$limit !== undefined ? positiveInt(pipeline[i].$limit) : 0;
+    // A $limit reached through $match stages (and a $sort by distance) bounds the search: the
+    // nearest `limit` and their ties. Not with a multiplier under the sort: it may round
+    // distinct distances to one output value.
+    const want = limit && (!sk || g.mult === 1) ? limit : Infinity;
+    // The $sort and its $limit run in the scan (the $match stages before them too).
+    const sortKeys = sk && limit ? pushedSort(g, sk) : null;
+    const filters = want !== Infinity || sortKeys ? after : [];
     return {
       kind: 'geoNear',
       g,
       want,
-      after: after.map((m) => newQuery(m, variables)),
-      fields: after.length ? afterFields(g, after) : null,
-      // A pushed $sort and its $limit (and the $match stages before them) ran in the scan.
+      limit,
+      after: filters.map((m) => newQuery(m, variables)),
+      fields: filters.length ? afterFields(g, filters) : null,
       sortKeys,
       rest: pipeline.slice(sortKeys ? i + 1 : 1),
     };
@@ -289,7 +296,8 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
   const lead = leadingStages(coll, pipeline, variables);
   const { rest } = lead;
   if (lead.kind === 'geoNear') {
-    docs = geoNearStage(coll, lead.g, { want: lead.want, after: lead.after, fields: lead.fields, sortKeys: lead.sortKeys, stats });
+    const { want, limit, after, fields, sortKeys } = lead;
+    docs = geoNearStage(coll, lead.g, { want, limit, after, fields, sortKeys, stats });
   } else if (lead.kind === 'match') {
     items = select(coll, lead.filter, {
       variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
@@ -387,7 +395,7 @@ function explainAggregate(coll, pipeline, { variables, hint } = {}) {
   if (lead.kind === 'geoNear') {
     // A pushed $sort and $limit show as the scan's SORT stage (the distance as its first key).
     const sortKeys = lead.sortKeys && lead.sortKeys.map(({ path, dir }) => ({ path, dir, meta: null }));
-    return { plan: geoNearPlan(coll, lead.g), filter: lead.g.f.rest, sortKeys, limit: sortKeys ? lead.want : 0, rest: lead.rest };
+    return { plan: geoNearPlan(coll, lead.g), filter: lead.g.f.rest, sortKeys, limit: sortKeys ? lead.limit : 0, rest: lead.rest };
   }
   if (lead.kind === 'match') {
     const { plan, f, sortKeys } = explainSelect(coll, lead.filter, { variables, allowNear: false, sort: lead.sort, hint });

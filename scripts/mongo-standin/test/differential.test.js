@@ -535,7 +535,7 @@ test('$geoNear sorted by distance then other keys, with many exact ties, agrees 
     }
   };
   const clause = () => g.pick([() => ({ n: { $lte: num(g.int(4)) } }), () => ({ k: { $exists: g.chance(0.5) } }), () => ({ arr: { $gte: num(1) } }),
-    () => ({ dist: { $lte: D(g.pick([0, 70, 111.3, 1000])) } }), () => ({ $or: [{ k: null }, { 'sub.x': num(1) }] }), () => ({ k: { $type: 'long' } })])();
+    () => ({ dist: { $lte: D(g.pick([0, 70, 111.3, 1000])) } }), () => ({ $or: [{ k: null }, { 'sub.x': num(1) }] }), () => ({ k: { $type: 'long' } }), () => ({ $expr: { $gte: ['$n', '$dist'] } })])();
   const KEYS = ['_id', 'n', 'k', 'arr', 'sub.x', 'status', 'tags'];
   const agg = (pipeline) => srv.all(DB, { aggregate: 't', pipeline, cursor: {} });
   const ids = (docs) => docs.map((d) => `${EJSON.stringify(d._id)}@${d.dist}`).join(' ');
@@ -546,6 +546,8 @@ test('$geoNear sorted by distance then other keys, with many exact ties, agrees 
     const near = { type: 'Point', coordinates: g.chance(0.8) ? [D(p[0]), D(p[1])] : [D(p[0] + 0.01), D(p[1] + 0.01)] };
     const spec = { near, distanceField: 'dist', spherical: true, key: 'geo', query: query() };
     if (g.chance(0.5)) spec.maxDistance = D(g.pick([0, 200, 5000, 3000000]));
+    if (g.chance(0.1)) spec.includeLocs = 'loc';
+    if (g.chance(0.1)) spec.distanceMultiplier = D(g.pick([0, 1e-300, 0.001, 2])); // outputs tie where distances do not
     const keys = [];
     for (let j = g.int(3); j > 0; j--) {
       const k = g.pick(KEYS);
