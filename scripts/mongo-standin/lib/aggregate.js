@@ -8,7 +8,9 @@
 
 const { fail } = require('./errors');
 const { isPlainObject, toView, retype, setPath, cloneTyped, Double } = require('./typed');
-const { select, explainSelect, newAggregator, compileFilter, newQuery, withRecord, noNearIndex } = require('./query');
+const {
+  select, explainSelect, newAggregator, compileFilter, newQuery, withRecord, noNearIndex, sortItems,
+} = require('./query');
 const planner = require('./planner');
 const { toNumber } = require('./typed');
 const geo = require('./geo');
@@ -17,6 +19,7 @@ const { deriveHints } = require('./hints');
 const { storedDoc } = require('./cursors');
 
 const SCORE_FIELD = '__standin_textScore';
+const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 const FORBIDDEN_STAGES = new Set(['$out', '$merge', '$currentOp', '$listSessions', '$changeStream', '$collStats', '$indexStats', '$planCacheStats']);
 
 /** Replaces {$meta: "textScore"} in later stages by a reference to the hidden score field. */
@@ -82,9 +85,13 @@ function geoNearPlan(coll, g) {
 /**
  * Runs a $geoNear first stage: typed documents sorted by distance (ties in natural order),
  * with the distance field set. `want` results that pass `after` (later $match stages, run on
- * the output document) are enough: the search stops there, ties included.
+ * the output document) are enough: the search stops there, ties included. With `sortKeys`
+ * (a pushed $sort: the distance first, see pushedSort) the found records are ordered by them
+ * and cut to `limit` before any is decoded: only the documents returned are materialised.
  */
-function geoNearStage(coll, g, { want = Infinity, after = [], stats } = {}) {
+function geoNearStage(coll, g, {
+  want = Infinity, after = [], fields = null, sortKeys = null, limit = 0, stats,
+} = {}) {
   const { s, key, dist, f, mult } = g;
   const plan = geoNearPlan(coll, g);
   const st = { plan, keysExamined: 0, docsExamined: 0 };
@@ -97,27 +104,99 @@ function geoNearStage(coll, g, { want = Infinity, after = [], stats } = {}) {
   };
   const outputs = new Map();
   const accept = (rec, d) => {
-    st.docsExamined++;
     if (!withRecord(rec, () => f.test(rec.view))) return false;
     if (!after.length) return true;
+    if (fields) {
+      // What the filters read of the output document, without decoding it: the fields they
+      // name, from the stored view, and the distance (see afterFields).
+      const v = {};
+      for (const k of fields) if (hasOwn(rec.view, k)) v[k] = rec.view[k];
+      v[s.distanceField] = d * mult;
+      return after.every((q) => q.test(v));
+    }
     const doc = output(rec, d);
     const v = toView(doc, true); // registered: $type sees the BSON types
     if (!after.every((q) => q.test(v))) return false;
     outputs.set(rec, doc);
     return true;
   };
+  // The stage's own order, (distance, natural order), unless the pushed sort makes it: with
+  // unscaled distances its full ties are in natural order (below). A multiplier may tie
+  // distinct distances: those keep the stage's order.
+  const ordered = !sortKeys || mult !== 1;
   let items;
   if (!coll) items = [];
-  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st);
+  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st, ordered);
   else {
     items = [];
     for (const rec of coll.records.values()) {
       const d = dist(rec.view);
-      if (d !== null && accept(rec, d)) items.push({ rec, d });
+      if (d === null) continue;
+      st.docsExamined++;
+      if (accept(rec, d)) items.push({ rec, d });
     }
-    items.sort((a, b) => a.d - b.d);
+    if (ordered) items.sort((a, b) => a.d - b.d);
+  }
+  if (sortKeys) {
+    // By the output's distances, then the other keys; full ties in the stage's order, as the
+    // engine's stable sort left them.
+    const sorted = sortItems(items.map(({ rec, d }) => ({ rec, d, dist: d * mult })), sortKeys, limit, !ordered);
+    return sorted.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
   }
   return items.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
+}
+
+/**
+ * The top-level fields `after` filters (views) read, when they can be tested on a small view
+ * of those fields of the stored view plus the distance instead of a view of the decoded
+ * output document; else null. That needs: the distance field a top-level field, no
+ * includeLocs, conditions on field paths under $and / $or / $nor only (no $expr, $where,
+ * $jsonSchema...: they may read the whole document), and no $type (which reads the BSON types
+ * of the typed document: the distance is a double whatever its value).
+ */
+function afterFields(g, after) {
+  const F = g.s.distanceField;
+  if (!topField(F) || g.s.includeLocs !== undefined || after.some((m) => mentions(m, '$type'))) return null;
+  const fields = new Set();
+  const walk = (filter) => {
+    if (!isPlainObject(filter)) return false;
+    for (const k of Object.keys(filter)) {
+      if (k === '$and' || k === '$or' || k === '$nor') {
+        if (!Array.isArray(filter[k]) || !filter[k].every(walk)) return false;
+      } else if (k.startsWith('$')) return false;
+      else {
+        const top = k.split('.')[0];
+        if (top === '__proto__') return false;
+        if (top !== F) fields.add(top);
+      }
+    }
+    return true;
+  };
+  return after.every(walk) ? [...fields] : null;
+}
+
+const topField = (name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && name !== '__proto__';
+
+/** True when a (view) value holds the key `op` at any depth. */
+function mentions(v, op) {
+  if (Array.isArray(v)) return v.some((x) => mentions(x, op));
+  if (!isPlainObject(v)) return false;
+  return Object.keys(v).some((k) => k === op || mentions(v[k], op));
+}
+
+/**
+ * The keys of a $sort after $geoNear that the scan takes ([{path, dir, meta}], the distance
+ * first as meta 'distance'), or null: the distance field a top-level field, its multiplier
+ * a number (the sort compares the output's distances), and no other key
+ * on or inside it or includeLocs (those are read from the stored view, where the output
+ * document has the same values). sk: the $sort's [key, direction] entries.
+ */
+function pushedSort(g, sk) {
+  const F = g.s.distanceField;
+  const L = g.s.includeLocs;
+  const overlaps = (p, q) => typeof q === 'string' && (p === q || p.startsWith(q + '.') || q.startsWith(p + '.'));
+  if (!topField(F) || !Number.isFinite(g.mult) || sk.slice(1).some(([p]) => overlaps(p, F) || overlaps(p, L))) return null;
+  return [{ path: F, dir: 1, meta: 'distance' }, ...sk.slice(1).map(([path, dir]) => ({ path, dir, meta: null }))];
 }
 
 const positiveInt = (v) => {
@@ -142,19 +221,33 @@ function leadingStages(coll, pipeline, variables) {
   const first = pipeline[0] ? Object.keys(pipeline[0])[0] : null;
   if (first === '$geoNear') {
     const g = parseGeoNear(coll, pipeline[0].$geoNear);
-    // A $limit reached through $match stages and a $sort by distance bounds the search.
     let i = 1;
     const after = [];
-    while (pipeline[i] && pipeline[i].$match && !pipeline[i].$match.$text) { after.push(pipeline[i].$match); i++; }
-    let want = Infinity;
+    while (pipeline[i] && pipeline[i].$match && !pipeline[i].$match.$text) { after.push(toView(pipeline[i].$match)); i++; }
+    let sk = null; // a $sort by the distance first, then other keys: its [key, direction] entries
     if (pipeline[i] && pipeline[i].$sort && pushableSort(pipeline[i].$sort)) {
-      const sk = Object.entries(toView(pipeline[i].$sort));
+      sk = Object.entries(toView(pipeline[i].$sort));
       if (sk[0][0] === g.s.distanceField && sk[0][1] === 1) i++;
       else i = -1;
     }
-    if (i > 0 && pipeline[i] && pipeline[i].$limit !== undefined) want = positiveInt(pipeline[i].$limit) || Infinity;
-    if (want === Infinity) after.length = 0;
-    return { kind: 'geoNear', g, want, after: after.map((m) => newQuery(toView(m), variables)), rest: pipeline.slice(1) };
+    const limit = i > 0 && pipeline[i] && pipeline[i].$limit !== undefined ? positiveInt(pipeline[i].$limit) : 0;
+    // A $limit reached through $match stages (and a $sort by distance) bounds the search: the
+    // nearest `limit` and their ties. Not with a multiplier under the sort: it may round
+    // distinct distances to one output value.
+    const want = limit && (!sk || g.mult === 1) ? limit : Infinity;
+    // The $sort and its $limit run in the scan (the $match stages before them too).
+    const sortKeys = sk && limit ? pushedSort(g, sk) : null;
+    const filters = want !== Infinity || sortKeys ? after : [];
+    return {
+      kind: 'geoNear',
+      g,
+      want,
+      limit,
+      after: filters.map((m) => newQuery(m, variables)),
+      fields: filters.length ? afterFields(g, filters) : null,
+      sortKeys,
+      rest: pipeline.slice(sortKeys ? i + 1 : 1),
+    };
   }
   if (first === '$match') {
     let i = 1;
@@ -203,7 +296,8 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
   const lead = leadingStages(coll, pipeline, variables);
   const { rest } = lead;
   if (lead.kind === 'geoNear') {
-    docs = geoNearStage(coll, lead.g, { want: lead.want, after: lead.after, stats });
+    const { want, limit, after, fields, sortKeys } = lead;
+    docs = geoNearStage(coll, lead.g, { want, limit, after, fields, sortKeys, stats });
   } else if (lead.kind === 'match') {
     items = select(coll, lead.filter, {
       variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
@@ -298,7 +392,11 @@ function countedGroups(items, { id, path, fields }) {
 function explainAggregate(coll, pipeline, { variables, hint } = {}) {
   if (!Array.isArray(pipeline)) throw fail('TypeMismatch', "'pipeline' option must be specified as an array");
   const lead = leadingStages(coll, pipeline, variables);
-  if (lead.kind === 'geoNear') return { plan: geoNearPlan(coll, lead.g), filter: lead.g.f.rest, sortKeys: null, limit: 0, rest: lead.rest };
+  if (lead.kind === 'geoNear') {
+    // A pushed $sort and $limit show as the scan's SORT stage (the distance as its first key).
+    const sortKeys = lead.sortKeys && lead.sortKeys.map(({ path, dir }) => ({ path, dir, meta: null }));
+    return { plan: geoNearPlan(coll, lead.g), filter: lead.g.f.rest, sortKeys, limit: sortKeys ? lead.limit : 0, rest: lead.rest };
+  }
   if (lead.kind === 'match') {
     const { plan, f, sortKeys } = explainSelect(coll, lead.filter, { variables, allowNear: false, sort: lead.sort, hint });
     return { plan, filter: f.rest, sortKeys, limit: lead.limit, rest: lead.rest };

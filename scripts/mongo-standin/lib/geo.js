@@ -34,6 +34,7 @@ function pointsAt(doc, path) {
 }
 
 function rawAt(doc, path) {
+  if (path.indexOf('.') < 0) return isPlainObject(doc) ? doc[path] : undefined; // no split for a top-level field
   let node = doc;
   for (const part of path.split('.')) {
     if (!isPlainObject(node)) return undefined;
@@ -160,9 +161,15 @@ function distanceFn(near) {
   const metric = near.spherical ? (a, b) => sphericalRadians(a, b) * unit : planar;
   return (doc) => {
     let best = null;
-    for (const p of pointsAt(doc, near.field)) {
-      const d = metric(near.point, p);
-      if (best === null || d < best) best = d;
+    const raw = rawAt(doc, near.field);
+    const c = isPlainObject(raw) && raw.type === 'Point' ? raw.coordinates : null;
+    if (Array.isArray(c) && c.length >= 2 && isNum(c[0]) && isNum(c[1])) {
+      best = metric(near.point, c); // a GeoJSON point (pointsAt's first case), read in place
+    } else {
+      for (const p of pointsAt(doc, near.field)) {
+        const d = metric(near.point, p);
+        if (best === null || d < best) best = d;
+      }
     }
     if (best === null) return null;
     if (near.max !== undefined && best > near.max) return null;

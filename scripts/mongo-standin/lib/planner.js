@@ -485,19 +485,23 @@ function nearRegion(near, r) {
 }
 
 /**
- * Candidates of a GEO_NEAR plan, nearest first: [{rec, d}] (ties in natural order), the first
- * `want` that pass `accept(rec, d)` and every one as near as the last of them (want =
- * Infinity: all within the maximum distance). Spherical distances walk the R-tree best first
- * (knnScan); flat ones search growing boxes.
+ * Candidates of a GEO_NEAR plan, nearest first: [{rec, d}] (ties in natural order, or with
+ * natural = false in any order: the caller orders them), the first `want` that pass
+ * `accept(rec, d)` and every one as near as the last of them (want = Infinity: all within the
+ * maximum distance). Spherical distances walk the R-tree best first (knnScan); flat ones
+ * search growing boxes.
  */
-function nearScan(plan, dist, accept, want, stats) {
-  if (plan.near.spherical) return knnScan(plan, dist, accept, want, stats);
-  return boxScan(plan, dist, accept, want, stats);
+function nearScan(plan, dist, accept, want, stats, natural = true) {
+  if (plan.near.spherical) return knnScan(plan, dist, accept, want, stats, natural);
+  return boxScan(plan, dist, accept, want, stats, natural);
 }
 
-/** Sorts found items by (distance, natural order) and keeps `want` and their ties. */
-function nearestOf(found, want) {
-  found.sort((a, b) => a.d - b.d || a.rec.seq - b.rec.seq);
+const byDistance = (a, b) => a.d - b.d;
+const byDistanceSeq = (a, b) => a.d - b.d || a.rec.seq - b.rec.seq;
+
+/** Sorts found items by distance (and natural order) and keeps `want` and their ties. */
+function nearestOf(found, want, natural = true) {
+  found.sort(natural ? byDistanceSeq : byDistance); // knnScan's come in distance order: one pass
   if (Number.isFinite(want) && found.length > want) {
     let end = want;
     while (end < found.length && found[end].d === found[want - 1].d) end++;
@@ -584,7 +588,7 @@ const DOC = 1;
  * distance order, so the walk stops once `want` passed and the next is farther than the last
  * of them. It examines the nearest records only, however dense the catalogue around them.
  */
-function knnScan(plan, dist, accept, want, stats) {
+function knnScan(plan, dist, accept, want, stats, natural) {
   const { near } = plan;
   const unit = near.legacy ? 1 : geo.EARTH_RADIUS_M;
   const [lng, lat] = near.point;
@@ -624,11 +628,11 @@ function knnScan(plan, dist, accept, want, stats) {
       }
     }
   }
-  return nearestOf(found, want);
+  return nearestOf(found, want, natural);
 }
 
 /** Flat distances: boxes that grow until `want` candidates are in (or all of them). */
-function boxScan(plan, dist, accept, want, stats) {
+function boxScan(plan, dist, accept, want, stats, natural) {
   const st = plan.index.structure;
   const near = plan.near;
   const maxR = near.max !== undefined ? near.max : Infinity;
@@ -655,7 +659,7 @@ function boxScan(plan, dist, accept, want, stats) {
     let within = 0;
     for (const it of found) if (it.d <= r) within++;
     if (everything || r >= maxR || within >= want) {
-      return nearestOf(everything ? found : found.filter((it) => it.d <= r), want);
+      return nearestOf(everything ? found : found.filter((it) => it.d <= r), want, natural);
     }
     r = Math.min(r * 4, maxR);
   }

@@ -202,32 +202,80 @@ function compileSort(sort) {
   return keys.length ? keys : null;
 }
 
-/** Sorts matched items ({rec, score}) in place by a compiled sort. */
-function sortItems(items, keys) {
-  const decorated = items.map((item) => ({
+/**
+ * The value a view sorts by on `path` in direction `dir`: the least (ascending) or greatest
+ * (descending) of the values at the path, arrays descended into (an empty array is itself
+ * the value); undefined when there is none (missing: sorts as null).
+ */
+function sortKeyOf(view, path, dir) {
+  let vals;
+  if (path.indexOf('.') < 0) { // a top-level field: what valuesAtPath finds, without its walk
+    if (!(path in view)) return undefined;
+    const v = view[path];
+    if (!Array.isArray(v) || !v.length) return v;
+    vals = v;
+  } else {
+    vals = valuesAtPath(view, path);
+    if (!vals.length) return undefined;
+  }
+  let best = vals[0];
+  for (const x of vals) if (compareValues(x, best) * dir < 0) best = x;
+  return best;
+}
+
+/**
+ * Sorts matched items ({rec, score, dist}) in place by a compiled sort, stably (ties keep
+ * the items' order). A key {meta: 'distance'} (a $geoNear's distance field, ascending) reads
+ * item.dist; other fields are read from the stored view with MongoDB's rules (an array sorts
+ * by its least element ascending, its greatest descending; missing as null). With `top` less
+ * than the number of items, only the first `top` of that order are kept (the array is cut):
+ * they are selected in one pass, without sorting the rest (a page of 21 out of thousands
+ * of ties at one distance). With `natural`, ties are in natural order instead.
+ */
+function sortItems(items, keys, top = Infinity, natural = false) {
+  const decorated = items.map((item, pos) => ({
     item,
+    pos,
     k: keys.map(({ path, dir, meta }, i) => {
       if (meta === 'natural') return i; // placeholder, see below
+      if (meta === 'distance') return item.dist;
       if (meta) return item.score;
-      const vals = valuesAtPath(item.rec.view, path);
-      if (!vals.length) return undefined;
-      let best = vals[0];
-      for (const x of vals) if (compareValues(x, best) * dir < 0) best = x;
-      return best;
+      return sortKeyOf(item.rec.view, path, dir);
     }),
   }));
   decorated.forEach((d, pos) => keys.forEach((k, i) => { if (k.meta === 'natural') d.k[i] = pos; }));
-  decorated.sort((a, b) => {
+  const cmp = (a, b) => {
     for (let i = 0; i < keys.length; i++) {
       const { meta, dir } = keys[i];
-      const r = meta === 'natural' ? (a.k[i] - b.k[i]) * dir
-        : meta ? (b.k[i] || 0) - (a.k[i] || 0) : compareValues(a.k[i], b.k[i]) * dir;
+      let r;
+      if (meta === 'natural' || meta === 'distance') r = (a.k[i] - b.k[i]) * dir;
+      else r = meta ? (b.k[i] || 0) - (a.k[i] || 0) : compareValues(a.k[i], b.k[i]) * dir;
       if (r) return r;
     }
-    return 0;
-  });
-  for (let i = 0; i < items.length; i++) items[i] = decorated[i].item;
+    return natural ? a.item.rec.seq - b.item.rec.seq : a.pos - b.pos;
+  };
+  const sorted = top < items.length && top <= 1000 ? smallest(decorated, cmp, top) : decorated.sort(cmp);
+  if (top < items.length) items.length = top;
+  for (let i = 0; i < items.length; i++) items[i] = sorted[i].item;
   return items;
+}
+
+/** The n least elements of `all` by `cmp` (a total order), in order: a sorted buffer of n. */
+function smallest(all, cmp, n) {
+  const best = [];
+  for (const x of all) {
+    if (best.length === n && cmp(x, best[n - 1]) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cmp(best[mid], x) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    best.splice(lo, 0, x);
+    if (best.length > n) best.pop();
+  }
+  return best;
 }
 
 /** Compiles the query-planning inputs of a select: the filter, sort and their checks. */

@@ -482,3 +482,110 @@ test('compound and partial 2dsphere indexes agree with a collection scan', () =>
   assert.strictEqual(planOf('p', { keywords: 'bench' }), 'NoQueryExecutionPlans', 'and is no index for one that does not: refused, as by MongoDB');
   srv.close();
 });
+
+// $geoNear + optional $match + $sort with the distance first + $limit runs in the scan (the
+// found records are ordered and cut before any is decoded, aggregate.js geoNearStage): with
+// many documents at identical points (every tie at a page's last distance must be examined
+// and ordered by the other keys: _id, missing fields, arrays, mixed numeric types, descending
+// keys), the answer must be that of
+//   - the same pipeline with every query a collection scan (the planner disabled);
+//   - the materialised $geoNear (+ $match) output sorted and cut by the $match path, in a
+//     collection without and with B-tree indexes on the sort keys (sortItems, index order);
+//   - the pipeline engine, for sort keys whose order mingo's $sort shares with MongoDB's
+//     (numbers of three BSON types, _id): a $skip of 0 keeps $sort and $limit out of the scan;
+//   - for {dist: 1, _id: 1}, the next page by browse.c's keyset $match continues the first.
+test('$geoNear sorted by distance then other keys, with many exact ties, agrees with the engine and the $match path', () => {
+  const srv = newServer();
+  const g = gen(SEED + 6);
+  const D = (x) => new Double(x);
+  const POINTS = [[13.405, 52.52], [13.405, 52.521], [2.352, 48.857], [-179.99, 10], [13.41, 52.52]];
+  const WORDS = ['lamp', 'desk', 'oak'];
+  const num = (v) => g.pick([() => new Int32(v), () => Long.fromNumber(v), () => D(v)])();
+  const doc = (i) => {
+    const d = { _id: g.chance(0.9) ? new Int32(i) : `s${i % 50}-${i}` };
+    if (g.chance(0.9)) d.status = g.chance(0.8) ? 'active' : g.pick(['sold', ['active', 'reserved']]);
+    if (g.chance(0.9)) d.tags = [...new Set(Array.from({ length: 1 + g.int(3) }, () => g.pick(WORDS)))];
+    d.n = num(g.int(4)); // few values, three BSON types: ties across types
+    if (g.chance(0.85)) d.k = g.pick([() => num(g.int(3)), () => D(NaN), () => null, () => g.pick(['a', 'b', '']), () => D(0.5)])();
+    if (g.chance(0.8)) d.arr = g.pick([() => [], () => [num(g.int(5)), num(g.int(5))], () => num(g.int(5)), () => [[num(1)]], () => ['a', num(2)], () => null])();
+    if (g.chance(0.7)) d.sub = g.chance(0.7) ? { x: num(g.int(3)) } : [{ x: num(g.int(3)) }, { x: num(g.int(3)) }];
+    const p = g.pick(POINTS);
+    if (g.chance(0.85)) d.geo = { type: 'Point', coordinates: [D(p[0]), D(p[1])] };
+    else if (g.chance(0.5)) d.geo = { type: 'Point', coordinates: [D(p[0] + (g.r() - 0.5) * 0.02), D(p[1])] };
+    else if (g.chance(0.5)) d.geo = [{ type: 'Point', coordinates: [D(p[0]), D(p[1])] }, { type: 'Point', coordinates: [D(13.405), D(52.52)] }];
+    return d;
+  };
+  srv.ok(DB, { createIndexes: 't', indexes: [
+    { key: { geo: '2dsphere' }, name: 'geo' },
+    { key: { status: new Int32(1), geo: '2dsphere' }, name: 'status_geo' },
+    { key: { status: new Int32(1), tags: new Int32(1), geo: '2dsphere' }, name: 'status_tags_geo' },
+  ] });
+  srv.ok(DB, { insert: 't', documents: Array.from({ length: 1500 }, (_, i) => doc(i)) });
+  const REF_INDEXES = [['dist', '_id'], ['dist', 'n'], ['dist', 'k'], ['dist', 'n', '_id']].flatMap((ks) => [1, -1].map((dir) => ({
+    key: Object.fromEntries(ks.map((k, j) => [k, new Int32(j === 0 ? 1 : dir)])), name: `${ks.join('_')}_${dir}`,
+  })));
+  const query = () => {
+    switch (g.int(6)) {
+      case 0: return {};
+      case 1: return { status: 'active' };
+      case 2: return { status: 'active', tags: { $all: [g.pick(WORDS)] } };
+      case 3: return { status: { $in: ['active', 'sold'] }, tags: { $in: [g.pick(WORDS), g.pick(WORDS)] } };
+      case 4: return { status: 'active', tags: { $all: [g.pick(WORDS), g.pick(WORDS)] }, n: { $gte: num(g.int(3)) } };
+      default: return { tags: g.pick(WORDS) };
+    }
+  };
+  const clause = () => g.pick([() => ({ n: { $lte: num(g.int(4)) } }), () => ({ k: { $exists: g.chance(0.5) } }), () => ({ arr: { $gte: num(1) } }),
+    () => ({ dist: { $lte: D(g.pick([0, 70, 111.3, 1000])) } }), () => ({ $or: [{ k: null }, { 'sub.x': num(1) }] }), () => ({ k: { $type: 'long' } }), () => ({ $expr: { $gte: ['$n', '$dist'] } })])();
+  const KEYS = ['_id', 'n', 'k', 'arr', 'sub.x', 'status', 'tags'];
+  const agg = (pipeline) => srv.all(DB, { aggregate: 't', pipeline, cursor: {} });
+  const ids = (docs) => docs.map((d) => `${EJSON.stringify(d._id)}@${d.dist}`).join(' ');
+  let tied = 0;
+  let pages = 0;
+  for (let i = 0; i < 300; i++) {
+    const p = g.pick(POINTS);
+    const near = { type: 'Point', coordinates: g.chance(0.8) ? [D(p[0]), D(p[1])] : [D(p[0] + 0.01), D(p[1] + 0.01)] };
+    const spec = { near, distanceField: 'dist', spherical: true, key: 'geo', query: query() };
+    if (g.chance(0.5)) spec.maxDistance = D(g.pick([0, 200, 5000, 3000000]));
+    if (g.chance(0.1)) spec.includeLocs = 'loc';
+    if (g.chance(0.1)) spec.distanceMultiplier = D(g.pick([0, 1e-300, 0.001, 2])); // outputs tie where distances do not
+    const keys = [];
+    for (let j = g.int(3); j > 0; j--) {
+      const k = g.pick(KEYS);
+      if (!keys.includes(k)) keys.push(k);
+    }
+    const browse = g.chance(0.3); // browse.c's order
+    if (browse) keys.splice(0, keys.length, '_id');
+    const sort = { dist: new Int32(1), ...Object.fromEntries(keys.map((k) => [k, new Int32(browse || g.chance(0.5) ? 1 : -1)])) };
+    const matches = g.chance(0.3) ? [{ $match: clause() }] : [];
+    const limit = new Int32(1 + g.int(40));
+    const label = `tie query ${i} (seed ${SEED})`;
+    const cmd = { aggregate: 't', pipeline: [{ $geoNear: spec }, ...matches, { $sort: sort }, { $limit: limit }], cursor: {} };
+    const got = same(srv, cmd, label).docs;
+    // The $match path on the materialised output: sortItems, then the B-tree indexes.
+    const all = agg([{ $geoNear: spec }, ...matches]).docs;
+    if (all.length > limit.valueOf() && all[limit.valueOf()].dist.valueOf() === all[limit.valueOf() - 1].dist.valueOf()) tied++;
+    srv.run(DB, { drop: 'ref' });
+    srv.ok(DB, { createIndexes: 'ref', indexes: REF_INDEXES });
+    if (all.length) srv.ok(DB, { insert: 'ref', documents: all });
+    const ref = same(srv, { aggregate: 'ref', pipeline: [{ $match: {} }, { $sort: sort }, { $limit: limit }], cursor: {} }, `${label}, reference`).docs;
+    assert.strictEqual(bytes(got), bytes(ref), `${label}: differs from the $match path\n${EJSON.stringify(cmd)}\ngot: ${ids(got)}\nref: ${ids(ref)}`);
+    if (keys.every((k) => k === '_id' || k === 'n')) {
+      const engine = agg([{ $geoNear: spec }, ...matches, { $skip: new Int32(0) }, { $sort: sort }, { $limit: limit }]).docs;
+      assert.strictEqual(bytes(got), bytes(engine), `${label}: differs from the engine\n${EJSON.stringify(cmd)}\ngot:    ${ids(got)}\nengine: ${ids(engine)}`);
+    }
+    if (keys.length === 1 && keys[0] === '_id' && sort._id.valueOf() === 1 && got.length === limit.valueOf()) {
+      const last = got[got.length - 1];
+      const keyset = { $match: { $or: [{ dist: { $gt: last.dist } }, { dist: last.dist, _id: { $gt: last._id } }] } };
+      const next = same(srv, { ...cmd, pipeline: [{ $geoNear: spec }, ...matches, keyset, { $sort: sort }, { $limit: limit }] }, `${label}, page 2`).docs;
+      const both = same(srv, { ...cmd, pipeline: [{ $geoNear: spec }, ...matches, { $sort: sort }, { $limit: new Int32(2 * limit.valueOf()) }] }, `${label}, two pages`).docs;
+      // ($gt compares within a type bracket: a keyset on an int _id does not reach strings.)
+      if (both.every((d) => typeof d._id === typeof last._id)) {
+        assert.strictEqual(ids([...got, ...next]), ids(both), `${label}: page 2 does not continue page 1`);
+        pages++;
+      }
+    }
+  }
+  assert.ok(tied > 100, `too few pages end inside a run of ties (${tied})`);
+  assert.ok(pages > 10, `too few keyset pages (${pages})`);
+  srv.close();
+});

@@ -360,3 +360,73 @@ test('a count by one field counts from the stored records, with the engine\'s an
   assert.ok(demo.sellerIds.length > 0);
   srv.close();
 });
+
+// Issue 19, the read side: browse.c's words near a place by distance, with hundreds of
+// listings at one point (tests/bench/market_lag writes every listing at Berlin's centre).
+// $geoNear + the keyset $match + $sort {dist_m, _id} + $limit run in the scan: every tie at the
+// page's last distance is examined, but only the documents returned are decoded, and explain
+// leaves nothing after $cursor (the SORT with its limit is in the plan).
+test('$geoNear + $match + $sort by distance + $limit run in the scan: explain, documents decoded, the order of ties', () => {
+  const { srv } = setup(300);
+  const D = (x) => new Double(x);
+  const lag = demoListings(500, { seed: 21, sellers: 10 }).docs.map((d, i) => ({
+    ...d, _id: `lag-${String(i).padStart(3, '0')}`, status: 'active', keywords: ['lag', 'bench', 'lamp', 'desk'],
+    geo: { type: 'Point', coordinates: [D(13.405), D(52.52)] },
+  }));
+  srv.ok(DB, { insert: 'listings', documents: lag });
+  const geoNear = { $geoNear: { near: { type: 'Point', coordinates: [D(13.405), D(52.52)] }, distanceField: 'dist_m', maxDistance: D(50000), spherical: true, key: 'geo', query: { status: 'active', keywords: { $all: ['lamp'] } } } };
+  const keyset = (d, id) => ({ $match: { $or: [{ dist_m: { $gt: d } }, { dist_m: d, _id: { $gt: id } }] } });
+  const tail = [{ $sort: { dist_m: I(1), _id: I(1) } }, { $limit: I(21) }];
+  const r = srv.ok(DB, { explain: { aggregate: 'listings', pipeline: [geoNear, keyset(D(0), 'lag-100'), ...tail], cursor: {} }, verbosity: 'queryPlanner' });
+  assert.deepStrictEqual(r.stages.map((s) => Object.keys(s)[0]), ['$cursor'], 'no stage left for the pipeline engine');
+  const plan = r.queryPlanner.winningPlan;
+  assert.deepStrictEqual(stages(plan), ['SORT', 'GEO_NEAR_2DSPHERE:status_keywords_geo']);
+  assert.deepStrictEqual(Object.entries(plan.sortPattern).map(([k, v]) => `${k}:${v}`), ['dist_m:1', '_id:1']);
+  assert.strictEqual(plan.limitAmount, 21);
+  // Not distance first, or no $limit: the engine sorts (and limits), as before.
+  const other = srv.ok(DB, { explain: { aggregate: 'listings', pipeline: [geoNear, { $sort: { _id: I(1), dist_m: I(1) } }, { $limit: I(21) }], cursor: {} }, verbosity: 'queryPlanner' });
+  assert.deepStrictEqual(other.stages.map((s) => Object.keys(s)[0]), ['$cursor', '$sort', '$limit']);
+  const unlimited = srv.ok(DB, { explain: { aggregate: 'listings', pipeline: [geoNear, tail[0]], cursor: {} }, verbosity: 'queryPlanner' });
+  assert.deepStrictEqual(unlimited.stages.map((s) => Object.keys(s)[0]), ['$cursor', '$sort']);
+
+  // Documents decoded (Record#doc) per page: the 21 returned, not the 500 ties.
+  const { Record } = require('../lib/store');
+  const { aggregate } = require('../lib/aggregate');
+  const coll = srv.ctx.store.db(DB).get('listings');
+  const getter = Object.getOwnPropertyDescriptor(Record.prototype, 'doc');
+  let decoded = 0;
+  Object.defineProperty(Record.prototype, 'doc', { ...getter, get() { decoded++; return getter.get.call(this); } });
+  try {
+    let after = [];
+    const seen = [];
+    for (let page = 0; page < 3; page++) {
+      const stats = [];
+      decoded = 0;
+      const out = aggregate(coll, [geoNear, ...after, { $sort: { dist_m: 1, _id: 1 } }, { $limit: 21 }], { resolveColl: () => null, stats });
+      assert.strictEqual(out.length, 21);
+      assert.strictEqual(decoded, 21, `page ${page}: ${decoded} documents decoded for 21 results`);
+      assert.ok(stats[0].keysExamined >= 500, `page ${page}: every tie examined (${stats[0].keysExamined} keys)`);
+      assert.ok(stats[0].docsExamined <= stats[0].keysExamined, `docsExamined ${stats[0].docsExamined} counted once per candidate`);
+      seen.push(...out.map((d) => d._id));
+      const last = out[20];
+      assert.ok(last.dist_m instanceof Double);
+      after = [keyset(last.dist_m, last._id)];
+    }
+    assert.deepStrictEqual(seen, lag.map((d) => d._id).sort().slice(0, 63), 'the ties page by _id');
+  } finally {
+    Object.defineProperty(Record.prototype, 'doc', getter);
+  }
+
+  // The order of ties on other keys is MongoDB's (the find and $match sort's): an array by its
+  // least element ascending, its greatest descending; missing and null equal; numbers of any
+  // BSON type by value.
+  srv.ok(DB, { createIndexes: 'o', indexes: [{ key: { geo: '2dsphere' }, name: 'geo' }] });
+  const at = { type: 'Point', coordinates: [D(2.35), D(48.85)] };
+  const vals = { 1: [I(3), I(1)], 2: I(2), 3: undefined, 4: null, 5: Long.fromNumber(2), 6: [I(5)], 7: D(1.5), 8: [I(0), I(9)] };
+  srv.ok(DB, { insert: 'o', documents: Object.entries(vals).map(([id, a]) => ({ _id: I(Number(id)), geo: at, ...(a === undefined ? {} : { a }) })) });
+  const order = (dir) => srv.all(DB, { aggregate: 'o', pipeline: [{ $geoNear: { near: at, distanceField: 'd', spherical: true, key: 'geo' } },
+    { $sort: { d: I(1), a: I(dir), _id: I(1) } }, { $limit: I(8) }], cursor: {} }).docs.map((d) => d._id.valueOf()).join(' ');
+  assert.strictEqual(order(1), '3 4 8 1 7 2 5 6');
+  assert.strictEqual(order(-1), '8 6 1 2 5 7 3 4');
+  srv.close();
+});
