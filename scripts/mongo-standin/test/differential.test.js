@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { Int32, Long, Double, EJSON } = require('bson');
 const { newServer, withoutIndexes, bytes } = require('./helpers');
-const { rng, demoListings, LISTING_INDEXES } = require('../tools/demo-docs');
+const { rng, demoListings, LISTING_INDEXES, REBUILD_INDEXES } = require('../tools/demo-docs');
 
 const SEED = Number(process.env.STANDIN_TEST_SEED || 20261128);
 const DB = 'diff';
@@ -481,4 +481,82 @@ test('compound and partial 2dsphere indexes agree with a collection scan', () =>
   assert.strictEqual(planOf('p', { status: 'active', keywords: 'bench' }), 'GEO_NEAR_2DSPHERE geo_active', 'the partial index serves a query that implies its filter');
   assert.strictEqual(planOf('p', { keywords: 'bench' }), 'NoQueryExecutionPlans', 'and is no index for one that does not: refused, as by MongoDB');
   srv.close();
+});
+
+// createIndexes on a filled collection (an index build: the projector's rebuild creates the
+// browse indexes when it completes) loads each B-tree from its entries in index order
+// (indexes.js, BTreeIndex.build: grouped by the values up to the multikey field, or one sort)
+// and each 2dsphere partition with rbush's bulk load. The trees must hold exactly what inserts
+// one by one give, in the same order, and every query must still agree with a scan.
+test('indexes built on a filled collection equal indexes filled by inserts', () => {
+  const entriesOf = (st) => [...st.tree.entries()].map(([k, v]) => [st.keyOf(k), v === undefined ? [k.rec || k] : Array.isArray(v) ? v : [v]]);
+  const ids = (recs) => recs.map((r) => bytes(r.doc._id)).join(',');
+  const geoParts = (st) => new Map([...st.parts].map(([key, part]) => [key, `${part.tree.all().length} ${[...st.all([part])].map((r) => bytes(r.doc._id)).sort().join(',')}`]));
+  const compare = (label, a, b, coll) => {
+    const ca = a.ctx.store.db(DB).get(coll);
+    const cb = b.ctx.store.db(DB).get(coll);
+    assert.deepStrictEqual(cb.indexes.map((i) => i.name), ca.indexes.map((i) => i.name));
+    for (let i = 1; i < ca.indexes.length; i++) {
+      const sa = ca.indexes[i].structure;
+      const sb = cb.indexes[i].structure;
+      const name = `${label}: ${ca.indexes[i].name}`;
+      if (!sa) continue;
+      assert.deepStrictEqual(sb.multikey, sa.multikey, `${name}: multikey fields`);
+      if (sa.tree && sa.tree.entries) {
+        const ea = entriesOf(sa);
+        const eb = entriesOf(sb);
+        assert.strictEqual(eb.length, ea.length, `${name}: entries`);
+        for (let k = 0; k < ea.length; k++) {
+          assert.strictEqual(sa.compare(ea[k][0], eb[k][0]), 0, `${name}: key ${k}`);
+          assert.strictEqual(ids(eb[k][1]), ids(ea[k][1]), `${name}: records of key ${k}`);
+        }
+      } else {
+        assert.deepStrictEqual(geoParts(sb), geoParts(sa), `${name}: partitions and their records`);
+      }
+    }
+  };
+  const g = gen(SEED + 7);
+  for (let round = 0; round < 4; round++) {
+    const a = newServer();
+    const b = newServer();
+    const docs = Array.from({ length: 300 + g.int(300) }, (_, i) => makeDoc(g, i));
+    a.ok(DB, { createIndexes: 'c', indexes: INDEXES });
+    a.ok(DB, { insert: 'c', documents: docs });
+    b.ok(DB, { insert: 'c', documents: docs });
+    b.ok(DB, { createIndexes: 'c', indexes: INDEXES });
+    compare(`generated documents, round ${round}`, a, b, 'c');
+    for (let i = 0; i < 150; i++) same(b, { find: 'c', filter: filterOf(g), sort: sortOf(g) || undefined }, `read ${i} after the build (round ${round})`);
+    // Writes after a build go into the loaded trees.
+    for (let i = 0; i < 30; i++) {
+      const cmd = { update: 'c', updates: [{ q: filterOf(g), u: { $set: { c: g.str(), tags: g.arr(), a: g.value() } }, multi: g.chance(0.5) }] };
+      a.run(DB, cmd);
+      b.run(DB, cmd);
+      const del = { delete: 'c', deletes: [{ q: { _id: new Int32(g.int(600)) }, limit: new Int32(1) }] };
+      a.run(DB, del);
+      b.run(DB, del);
+    }
+    compare(`generated documents after writes, round ${round}`, a, b, 'c');
+    a.close();
+    b.close();
+  }
+  // The listings: word lists on one field (grouped), both with and without the rebuild's
+  // indexes present during the load, as the projector does.
+  const { docs } = demoListings(1500, { seed: 5, sellers: 30 });
+  const a = newServer();
+  const b = newServer();
+  a.ok(DB, { createIndexes: 'listings', indexes: LISTING_INDEXES });
+  a.ok(DB, { insert: 'listings', documents: docs });
+  b.ok(DB, { createIndexes: 'listings', indexes: LISTING_INDEXES.filter((i) => REBUILD_INDEXES.includes(i.name)) });
+  b.ok(DB, { insert: 'listings', documents: docs });
+  for (const i of LISTING_INDEXES) b.ok(DB, { createIndexes: 'listings', indexes: [i] });
+  const reorder = (srv) => srv.ctx.store.db(DB).get('listings').indexes.map((i) => i.name);
+  assert.deepStrictEqual(new Set(reorder(b)), new Set(reorder(a)));
+  const byName = (srv) => {
+    const coll = srv.ctx.store.db(DB).get('listings');
+    coll.indexes.sort((x, y) => (x.name === '_id_' ? -1 : y.name === '_id_' ? 1 : LISTING_INDEXES.findIndex((i) => i.name === x.name) - LISTING_INDEXES.findIndex((i) => i.name === y.name)));
+  };
+  byName(b);
+  compare('demo listings', a, b, 'listings');
+  a.close();
+  b.close();
 });
