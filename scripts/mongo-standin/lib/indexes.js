@@ -9,8 +9,7 @@
 // Record, or an array of Records in natural order, i.e. by Record.seq).
 
 const BTree = require('sorted-btree').default;
-const { BNode } = require('sorted-btree');
-const { bulkLoad } = require('sorted-btree/extended/bulkLoad');
+const { BNode, BNodeInternal, sumChildSizes } = require('sorted-btree');
 const RBush = require('rbush'); // 3.x: CommonJS, so any Node from Debian 12's 18 on loads it
 const { isPlainObject, compareValues, cmpNum, typeRank } = require('./typed');
 const geo = require('./geo');
@@ -323,9 +322,9 @@ class BTreeIndex {
 
   /**
    * Loads all records at once (an index build, createIndex on a filled collection): the
-   * entries are put in index order and the tree is built from them bottom up (sorted-btree's
-   * bulkLoad), instead of one descent per entry. The tree holds the same entries, in the
-   * same order, as after add() one by one; its leaves are fuller (BULK_FILL).
+   * entries are put in index order (sortedEntries) and the tree is built from them leaf level
+   * first (loadTree), instead of one descent per entry. The tree holds the same entries, in
+   * the same order, as after add() one by one; its nodes are fuller (BULK_FILL).
    */
   build(records) {
     if (this.tree.size) {
@@ -342,7 +341,11 @@ class BTreeIndex {
       fvs.push(fv);
     }
     const sorted = sortedEntries(this, recs, fvs);
-    const ks = sorted.entries;
+    if (!sorted.recs) {
+      this.tree = loadTree(sorted.lists, null, this.compare);
+      return;
+    }
+    const ks = sorted.lists[0];
     const vs = new Array(ks.length);
     let n = 0;
     for (let i = 0; i < ks.length; i++) {
@@ -365,8 +368,7 @@ class BTreeIndex {
     }
     ks.length = n;
     vs.length = n;
-    this.tree = bulkLoad(ks, vs, 64, this.compare, BULK_FILL);
-    shareUndefinedValues(this.tree);
+    this.tree = loadTree([ks], vs, this.compare);
   }
 
   get size() { return this.tree.size; }
@@ -396,19 +398,57 @@ class BTreeIndex {
   }
 }
 
-const BULK_FILL = 0.9; // leaves of a bulk-loaded B-tree: 90 % full (inserts after it still fit)
+const BULK_FILL = 0.9; // nodes of a bulk-loaded B-tree: 90 % full (inserts after it still fit)
+const NODE_SIZE = 64;
 
-/** The leaves' value arrays, when every value is undefined, are sorted-btree's shared one (as set() leaves them). */
-const UNDEF_VALUES = new BNode().values;
-function shareUndefinedValues(tree) {
-  const walk = (node) => {
-    if (!node.isLeaf) {
-      for (const c of node.children) walk(c);
-      return;
+/**
+ * A B-tree of the entries of `lists` (arrays whose concatenation is in strictly ascending
+ * index order) with `values` (parallel to it; null: every value undefined), built bottom up
+ * from sorted-btree's node classes as its bulkLoad does — leaves and internal nodes evenly
+ * filled to BULK_FILL (never under half full) — without copying the entries into one array
+ * and with the leaves sharing the library's array of undefined values, as set() leaves them.
+ */
+function loadTree(lists, values, compare) {
+  const tree = new BTree(undefined, compare, NODE_SIZE);
+  let total = 0;
+  for (const list of lists) total += list.length;
+  if (!total) return tree;
+  const target = Math.ceil(NODE_SIZE * BULK_FILL);
+  let nodes = [];
+  let remaining = total;
+  let li = 0;
+  let at = 0;
+  let pos = 0;
+  for (let left = total <= NODE_SIZE ? 1 : Math.ceil(total / target); left > 0; left--) {
+    const size = Math.ceil(remaining / left);
+    const keys = new Array(size);
+    for (let k = 0; k < size; k++) {
+      while (at === lists[li].length) { li++; at = 0; }
+      keys[k] = lists[li][at++];
     }
-    if (node.values !== UNDEF_VALUES && node.values.every((v) => v === undefined)) node.values = UNDEF_VALUES;
-  };
-  walk(tree._root);
+    nodes.push(new BNode(keys, values ? values.slice(pos, pos + size) : undefined));
+    pos += size;
+    remaining -= size;
+  }
+  while (nodes.length > 1) {
+    if (nodes.length <= NODE_SIZE) {
+      nodes = [new BNodeInternal(nodes, sumChildSizes(nodes))];
+      break;
+    }
+    const next = [];
+    let rem = nodes.length;
+    let i = 0;
+    for (let left = Math.ceil(nodes.length / target); left > 0; left--) {
+      const size = Math.ceil(rem / left);
+      const children = nodes.slice(i, i + size);
+      next.push(new BNodeInternal(children, sumChildSizes(children)));
+      i += size;
+      rem -= size;
+    }
+    nodes = next;
+  }
+  tree._root = nodes[0];
+  return tree;
 }
 
 /**
@@ -429,10 +469,10 @@ function sortedEntries(index, recs, fvs) {
     if (fv.pos < 0 || (P >= 0 && fv.pos !== P)) { general = true; break; }
     P = fv.pos;
   }
-  if (!general && P < 0) return { entries: recs.slice().sort(cmp) };
+  if (!general && P < 0) return { lists: [recs.slice().sort(cmp)] };
   if (!general) {
-    const entries = groupedEntries(index, recs, fvs, P);
-    if (entries) return { entries };
+    const lists = groupedEntries(index, recs, fvs, P);
+    if (lists) return { lists };
   }
   const items = [];
   for (let i = 0; i < recs.length; i++) {
@@ -446,7 +486,7 @@ function sortedEntries(index, recs, fvs) {
     }
   }
   items.sort((p, q) => cmp(p.e, q.e) || p.rec.seq - q.rec.seq);
-  return { entries: items.map((x) => x.e), recs: items.map((x) => x.rec) };
+  return { lists: [items.map((x) => x.e)], recs: items.map((x) => x.rec) };
 }
 
 /**
@@ -497,12 +537,7 @@ function groupedEntries(index, recs, fvs, P) {
     }
   }
   lists.sort((a, b) => index.compare(a[0], b[0]));
-  let total = 0;
-  for (const list of lists) total += list.length;
-  const out = new Array(total);
-  let n = 0;
-  for (const list of lists) for (let i = 0; i < list.length; i++) out[n++] = list[i];
-  return out;
+  return lists;
 }
 
 function visitEntry(key, val, visit) {
@@ -632,6 +667,88 @@ class GeoPart {
 }
 
 /**
+ * Packs R-trees of point box items Sort-Tile-Recursive: the items sorted by x are cut into
+ * vertical slices, each slice sorted by y is cut into leaves of M, and the leaves are packed
+ * the same way level by level up to one root — in rbush's node format ({children, height,
+ * leaf, minX, minY, maxX, maxY}; a balanced tree, which its insert, remove and search take
+ * as their own). A compound 2dsphere index holds each item in many partitions (a listing in
+ * one per word): the items' x and y ranks are computed once, so a partition's sorts are
+ * numeric sorts of typed arrays, not comparisons of items.
+ */
+class Packer {
+  constructor(items) {
+    this.items = items;
+    const n = items.length;
+    const xs = new Float64Array(n);
+    const ys = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      xs[i] = items[i].minX;
+      ys[i] = items[i].minY;
+    }
+    const ids = () => Uint32Array.from({ length: n }, (_, i) => i);
+    this.byX = ids().sort((a, b) => xs[a] - xs[b] || a - b);
+    this.byY = ids().sort((a, b) => ys[a] - ys[b] || a - b);
+    this.xRank = new Uint32Array(n);
+    this.yRank = new Uint32Array(n);
+    for (let r = 0; r < n; r++) {
+      this.xRank[this.byX[r]] = r;
+      this.yRank[this.byY[r]] = r;
+    }
+  }
+
+  /** The root of the packed tree of the items with ids `ids`, M entries per node. */
+  pack(ids, M) {
+    const n = ids.length;
+    const xr = new Uint32Array(n);
+    for (let i = 0; i < n; i++) xr[i] = this.xRank[ids[i]];
+    xr.sort();
+    const slices = Math.ceil(Math.sqrt(Math.ceil(n / M)));
+    const per = Math.ceil(n / slices / M) * M;
+    let nodes = [];
+    for (let s = 0; s < n; s += per) {
+      const end = Math.min(n, s + per);
+      const yr = new Uint32Array(end - s);
+      for (let i = s; i < end; i++) yr[i - s] = this.yRank[this.byX[xr[i]]];
+      yr.sort();
+      for (let i = 0; i < yr.length; i += M) {
+        const children = [];
+        for (let k = i; k < Math.min(yr.length, i + M); k++) children.push(this.items[this.byY[yr[k]]]);
+        nodes.push(packedNode(children, 1, true));
+      }
+    }
+    if (!nodes.length) return packedNode([], 1, true);
+    while (nodes.length > 1) nodes = packLevel(nodes, M);
+    return nodes[0];
+  }
+}
+
+function packedNode(children, height, leaf) {
+  const node = { children, height, leaf, minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  for (const c of children) {
+    if (c.minX < node.minX) node.minX = c.minX;
+    if (c.minY < node.minY) node.minY = c.minY;
+    if (c.maxX > node.maxX) node.maxX = c.maxX;
+    if (c.maxY > node.maxY) node.maxY = c.maxY;
+  }
+  return node;
+}
+
+/** One level up: the nodes, sorted by the x then (per slice) the y of their centres, M per parent. */
+function packLevel(nodes, M) {
+  const cx = (a) => a.minX + a.maxX;
+  const cy = (a) => a.minY + a.maxY;
+  nodes.sort((a, b) => cx(a) - cx(b));
+  const slices = Math.ceil(Math.sqrt(Math.ceil(nodes.length / M)));
+  const per = Math.ceil(nodes.length / slices / M) * M;
+  const out = [];
+  for (let s = 0; s < nodes.length; s += per) {
+    const slice = nodes.slice(s, s + per).sort((a, b) => cy(a) - cy(b));
+    for (let i = 0; i < slice.length; i += M) out.push(packedNode(slice.slice(i, i + M), slice[0].height + 1, false));
+  }
+  return out;
+}
+
+/**
  * 2dsphere: R-trees of the points at one field. A compound 2dsphere index with scalar fields
  * before the geo field ({status: 1, keywords: 1, geo: "2dsphere"}) keeps one R-tree per
  * distinct prefix key (multikey prefixes: one per element), as MongoDB's index orders its keys
@@ -711,31 +828,35 @@ class GeoIndex {
    * points().
    */
   build(records) {
-    const lists = new Map();
-    const enter = (part, rec, pts, items) => {
+    const lists = new Map(); // part -> ids of its items (indexes into `all`)
+    const all = [];
+    const enter = (part, rec, pts, ids) => {
       if (part.built === rec) return; // equal prefix values: one partition (points() dedupes them too)
       part.built = rec;
       let list = lists.get(part);
       if (!list) lists.set(part, (list = []));
-      for (const item of items) list.push(item);
+      for (const id of ids) list.push(id);
       if (pts.some((p) => !VALID(p))) part.odd.add(rec);
     };
+    const idsOf = (items) => items.map((item) => all.push(item) - 1);
     const cache = new Map();
     for (const rec of records) {
       const fast = this.prefix.length > 0 && this.partsOfView(rec.view, cache);
       if (fast) {
-        const items = GeoPart.items(rec, fast.pts, false);
-        for (const part of fast.parts) enter(part, rec, fast.pts, items);
+        const ids = idsOf(GeoPart.items(rec, fast.pts, false));
+        for (const part of fast.parts) enter(part, rec, fast.pts, ids);
         continue;
       }
       const keys = this.points(rec.view);
       if (!keys.length) continue;
-      const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
-      for (const [key, vals, pts] of keys) enter(this.part(key, vals), rec, pts, items);
+      const ids = idsOf(GeoPart.items(rec, keys[0][2], !this.prefix.length));
+      for (const [key, vals, pts] of keys) enter(this.part(key, vals), rec, pts, ids);
     }
-    for (const [part, list] of lists) {
+    const packer = this.prefix.length ? new Packer(all) : null;
+    for (const [part, ids] of lists) {
       part.built = null;
-      part.tree.load(list);
+      if (packer) part.tree.fromJSON(packer.pack(ids, part.tree._maxEntries));
+      else part.tree.load(ids.map((id) => all[id]));
     }
   }
 

@@ -557,6 +557,27 @@ test('indexes built on a filled collection equal indexes filled by inserts', () 
   };
   byName(b);
   compare('demo listings', a, b, 'listings');
+  // Near searches walk the packed R-trees (with and without words), then after writes that
+  // move listings between partitions.
+  const { words, cities } = demoListings(1, { seed: 5 });
+  const nearQueries = (label) => {
+    for (let i = 0; i < 60; i++) {
+      const city = g.pick(cities);
+      const query = { status: 'active' };
+      if (g.chance(0.7)) query.keywords = { $all: [g.pick(words)] };
+      const spec = { near: { type: 'Point', coordinates: [new Double(city[3]), new Double(city[2])] }, distanceField: 'dist_m', spherical: true, key: 'geo', query };
+      if (g.chance(0.5)) spec.maxDistance = new Double(g.pick([2000, 20000, 80000]));
+      same(b, { aggregate: 'listings', pipeline: [{ $geoNear: spec }, { $sort: { dist_m: new Int32(1), _id: new Int32(1) } }, { $limit: new Int32(1 + g.int(30)) }], cursor: {} }, `${label} ${i}`);
+    }
+  };
+  nearQueries('near search after the build');
+  for (let i = 0; i < 200; i++) {
+    const d = docs[g.int(docs.length)];
+    const set = g.chance(0.5) ? { status: g.pick(['active', 'sold']) } : { keywords: [g.pick(words), g.pick(words)], geo: { type: 'Point', coordinates: [new Double(13 + g.r()), new Double(52 + g.r())] } };
+    for (const srv of [a, b]) srv.ok(DB, { update: 'listings', updates: [{ q: { _id: d._id }, u: { $set: set } }] });
+  }
+  compare('demo listings after writes', a, b, 'listings');
+  nearQueries('near search after writes');
   a.close();
   b.close();
 });
