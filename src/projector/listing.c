@@ -14,10 +14,23 @@
 #include "projector/projections.h"
 #include "worker.h"
 
-int
-listing_indexes(struct projection_ctx *p, const char *coll)
+/* The listing indexes. `rebuild`: kept while a rebuild replays the outbox (below). */
+struct listing_index {
+    const char *name;
+    bool rebuild;
+};
+
+/* Index builds at the end of a rebuild may take minutes on a large catalogue (a real MongoDB
+ * builds them in the background of the command, which waits): longer than the client's
+ * socket time-out. */
+#define INDEX_BUILD_TIMEOUT_MS (30 * 60 * 1000)
+
+/* One createIndexes per index (each build its own command, so none waits for the others);
+ * createIndexes of an index that exists with the same key and options does nothing, in
+ * MongoDB as in the stand-in. only_rebuild: just those a rebuild keeps. */
+static int
+create_listing_indexes(struct projection_ctx *p, const char *coll, bool only_rebuild)
 {
-    (void)p;
     /* Browse: status + category path + newest first; newest overall; price sorts; the
      * seller's listings; words, newest first (multikey keywords and title_words: the
      * relevance tiers of browse.c read them in index order). Near (browse.c's $geoNear and
@@ -26,7 +39,15 @@ listing_indexes(struct projection_ctx *p, const char *coll)
      * word), so a search walks the active listings (with that word) near the point, not every
      * listing, sold or not, within the radius. They replace {geo: "2dsphere"} (geo_2dsphere),
      * which an existing read model keeps until its next rebuild; $geoNear names the field
-     * (key: "geo"), not an index, so it works with either. */
+     * (key: "geo"), not an index, so it works with either.
+     *
+     * A rebuild (projector.c) replays every listing into an empty collection: maintaining
+     * the browse indexes entry by entry then costs more than the writes themselves (the
+     * keyword indexes hold ~45 entries per listing). It creates only the indexes the
+     * projector's own writes and the reads that must keep working need — seller_status_created
+     * (renames, ratings and recounts update by seller) and status_geo (a near search has no
+     * plan without a 2dsphere index on geo: refused, not slower) — and the others when it
+     * completes, each built from the filled collection in one pass (MongoDB's bulk build). */
     bson_t *keys[] = {
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
@@ -43,29 +64,50 @@ listing_indexes(struct projection_ctx *p, const char *coll)
          * for {status: "sold", category_path, sold_us: {$gte}} on the stand-in's score too. */
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "sold_us", BCON_INT32(1)),
     };
-    const char *names[] = {"status_category_created", "status_created", "status_price", "seller_status_created",
-                           "status_geo", "status_keywords_geo", "status_title_created",
-                           "status_keywords_created", "status_category_sold"};
+    static const struct listing_index idx[] = {
+        {"status_category_created", false}, {"status_created", false},      {"status_price", false},
+        {"seller_status_created", true},    {"status_geo", true},           {"status_keywords_geo", false},
+        {"status_title_created", false},    {"status_keywords_created", false}, {"status_category_sold", false},
+    };
     bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
     size_t n = sizeof(keys) / sizeof(keys[0]);
-    bson_t *cmd = mongo_own(p->arena, bson_new()), arr;
-    BSON_APPEND_UTF8(cmd, "createIndexes", coll);
-    BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &arr);
+    int rc = MK_OK;
     for (size_t i = 0; i < n; i++) {
-        bson_t idx;
-        char k[8];
-        const char *key;
-        bson_uint32_to_string((uint32_t)i, &key, k, sizeof(k));
-        bson_append_document_begin(&arr, key, -1, &idx);
-        BSON_APPEND_DOCUMENT(&idx, "key", mongo_own(p->arena, keys[i]));
-        BSON_APPEND_UTF8(&idx, "name", names[i]);
+        mongo_own(p->arena, keys[i]);
         if (partial[i] != NULL) {
-            BSON_APPEND_DOCUMENT(&idx, "partialFilterExpression", mongo_own(p->arena, partial[i]));
+            mongo_own(p->arena, partial[i]);
         }
-        bson_append_document_end(&arr, &idx);
     }
-    bson_append_array_end(cmd, &arr);
-    return mongo_write_command(p->mongo, coll, cmd);
+    for (size_t i = 0; i < n && rc == MK_OK; i++) {
+        if (only_rebuild && !idx[i].rebuild) {
+            continue;
+        }
+        bson_t *cmd = mongo_own(p->arena, bson_new()), arr, one;
+        BSON_APPEND_UTF8(cmd, "createIndexes", coll);
+        BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &arr);
+        bson_append_document_begin(&arr, "0", 1, &one);
+        BSON_APPEND_DOCUMENT(&one, "key", keys[i]);
+        BSON_APPEND_UTF8(&one, "name", idx[i].name);
+        if (partial[i] != NULL) {
+            BSON_APPEND_DOCUMENT(&one, "partialFilterExpression", partial[i]);
+        }
+        bson_append_document_end(&arr, &one);
+        bson_append_array_end(cmd, &arr);
+        rc = mongo_write_command_long(p->mongo, coll, cmd, INDEX_BUILD_TIMEOUT_MS);
+    }
+    return rc;
+}
+
+int
+listing_indexes(struct projection_ctx *p, const char *coll)
+{
+    return create_listing_indexes(p, coll, false);
+}
+
+int
+listing_rebuild_indexes(struct projection_ctx *p, const char *coll)
+{
+    return create_listing_indexes(p, coll, true);
 }
 
 /* Append member name of payload (any JSON) to b as BSON. */

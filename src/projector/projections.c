@@ -26,12 +26,12 @@ const struct projection projections[] = {
 const size_t projections_count = sizeof(projections) / sizeof(projections[0]);
 
 const struct read_collection read_collections[] = {
-    {"system_pings", NULL},
-    {"sellers", NULL},
-    {"listings", listing_indexes},
-    {"favorites", favorite_indexes},
-    {"reviews", review_indexes},
-    {"notifications", notify_indexes},
+    {"system_pings", NULL, NULL},
+    {"sellers", NULL, NULL},
+    {"listings", listing_indexes, listing_rebuild_indexes},
+    {"favorites", favorite_indexes, NULL},
+    {"reviews", review_indexes, NULL},
+    {"notifications", notify_indexes, NULL},
 };
 const size_t read_collections_count = sizeof(read_collections) / sizeof(read_collections[0]);
 

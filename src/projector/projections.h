@@ -66,10 +66,13 @@ struct projection {
     projection_apply apply;
 };
 
-/* A read-model collection: dropped by a rebuild, then given its indexes. */
+/* A read-model collection: dropped by a rebuild, then given its indexes (rebuild_indexes
+ * when set: those it needs while the rebuild replays the outbox; ensure_indexes, all of
+ * them, when the rebuild completes). */
 struct read_collection {
     const char *name;
     int (*ensure_indexes)(struct projection_ctx *p, const char *coll);
+    int (*rebuild_indexes)(struct projection_ctx *p, const char *coll);
 };
 
 extern const struct projection projections[];
@@ -125,6 +128,9 @@ int favorite_indexes(struct projection_ctx *p, const char *coll);
 
 /* Indexes of the `listings` read model (projector/listing.c). */
 int listing_indexes(struct projection_ctx *p, const char *coll);
+/* The listing indexes a rebuild keeps while it replays the outbox (listing_indexes gives the
+ * others when it completes). */
+int listing_rebuild_indexes(struct projection_ctx *p, const char *coll);
 
 /* Indexes of the `reviews` read model (projector/review.c). */
 int review_indexes(struct projection_ctx *p, const char *coll);

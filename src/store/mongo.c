@@ -47,6 +47,7 @@ mongo_init(struct mongo_store *ms, const char *uri_text, const char *db)
     }
     mongoc_client_set_error_api(ms->client, MONGOC_ERROR_API_VERSION_2);
     ms->db = strdup(db);
+    ms->uri = strdup(uri_text);
     return MK_OK;
 }
 
@@ -58,6 +59,7 @@ mongo_close(struct mongo_store *ms)
         mongoc_client_destroy(ms->client);
     }
     free(ms->db);
+    free(ms->uri);
     memset(ms, 0, sizeof(*ms));
 }
 
@@ -319,6 +321,37 @@ int
 mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd)
 {
     return write_op(ms, W_COMMAND, coll, NULL, cmd, NULL, NULL);
+}
+
+int
+mongo_write_command_long(struct mongo_store *ms, const char *coll, const bson_t *cmd, int32_t timeout_ms)
+{
+    int rc = queue_send(ms);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    bson_error_t err;
+    mongoc_uri_t *uri = mongoc_uri_new_with_error(ms->uri, &err);
+    if (uri == NULL) {
+        return MK_EBADPARAM;
+    }
+    if (mongoc_uri_get_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, 0) < timeout_ms) {
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, timeout_ms);
+    }
+    if (!bson_has_field(mongoc_uri_get_options(uri), MONGOC_URI_SERVERSELECTIONTIMEOUTMS)) {
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000);
+    }
+    mongoc_client_t *client = mongoc_client_new_from_uri_with_error(uri, &err);
+    mongoc_uri_destroy(uri);
+    if (client == NULL) {
+        return MK_EBADPARAM;
+    }
+    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    mongoc_collection_t *c = mongoc_client_get_collection(client, ms->db, coll);
+    bool ok = mongoc_collection_write_command_with_opts(c, cmd, NULL, NULL, &err);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(client);
+    return ok ? MK_OK : mongo_result(&err, coll);
 }
 
 int

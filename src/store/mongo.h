@@ -24,6 +24,7 @@ struct mongo_queue;
 struct mongo_store {
     mongoc_client_t *client;
     char *db;
+    char *uri;                   /* as configured: a long command's own client (mongo_write_command_long) */
     struct mongo_queue *queue;   /* queued updates (mongo_update_one_queued), NULL until used */
 };
 
@@ -118,6 +119,11 @@ void mongo_discard(struct mongo_store *ms);
 
 /* A write command on coll's database ({createIndexes: coll, indexes: [...]} ...). */
 int mongo_write_command(struct mongo_store *ms, const char *coll, const bson_t *cmd);
+
+/* The same, for a command that may take longer than the client's socket time-out (an index
+ * build on a filled collection): sent on a client of its own whose socket time-out is at least
+ * timeout_ms. */
+int mongo_write_command_long(struct mongo_store *ms, const char *coll, const bson_t *cmd, int32_t timeout_ms);
 
 /* Drop coll; MK_OK also when it does not exist. */
 int mongo_drop(struct mongo_store *ms, const char *coll);

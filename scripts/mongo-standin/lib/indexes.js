@@ -9,6 +9,7 @@
 // Record, or an array of Records in natural order, i.e. by Record.seq).
 
 const BTree = require('sorted-btree').default;
+const { BNode, BNodeInternal, sumChildSizes } = require('sorted-btree');
 const RBush = require('rbush'); // 3.x: CommonJS, so any Node from Debian 12's 18 on loads it
 const { isPlainObject, compareValues, cmpNum, typeRank } = require('./typed');
 const geo = require('./geo');
@@ -177,6 +178,14 @@ function keyValues(view, path) {
 
 const MAX_KEYS_PER_DOC = 100000;
 
+/** The number of keys of a document with per[i] values at field i (refused over MAX_KEYS_PER_DOC). */
+function keyCount(per) {
+  let total = 1;
+  for (const vals of per) total *= vals.length;
+  if (total > MAX_KEYS_PER_DOC) throw new Error('too many index keys for one document');
+  return total;
+}
+
 class BTreeIndex {
   /** @param fields [{path, dir}] */
   constructor(fields) {
@@ -191,24 +200,12 @@ class BTreeIndex {
 
   /** Distinct keys of a view ([] when the document is not indexed). */
   keys(view) {
-    if (this.filter && !this.filter(view)) return [];
-    let single = true;
-    let pos = -1; // the one field holding a multikey document's values, else -1
-    const per = this.fields.map((f, i) => {
-      const { values, multikey } = keyValues(view, f.path);
-      if (multikey) {
-        this.multikey[i] = true;
-        pos = single ? i : -1;
-        single = false;
-      }
-      return values;
-    });
-    if (this.sparse && per.every((vals) => vals.every((v) => v === undefined))) return [];
+    const fv = this.fieldValues(view);
+    if (fv === null) return [];
+    const { per, single, pos } = fv;
     // Keys are built at their exact size: arrays grown by push or spread keep spare capacity.
     const n = per.length;
-    let total = 1;
-    for (const vals of per) total *= vals.length;
-    if (total > MAX_KEYS_PER_DOC) throw new Error('too many index keys for one document');
+    const total = keyCount(per);
     const keys = new Array(total);
     for (let k = 0; k < total; k++) {
       const key = new Array(n);
@@ -224,6 +221,28 @@ class BTreeIndex {
     out.single = single;
     out.pos = pos;
     return out;
+  }
+
+  /**
+   * The values of a view at each field ({per, single, pos}: per[i] the values of field i,
+   * single when no field crossed an array, pos the one field holding a multikey document's
+   * values or -1); null when the document is not indexed (partial filter, sparse).
+   */
+  fieldValues(view) {
+    if (this.filter && !this.filter(view)) return null;
+    let single = true;
+    let pos = -1;
+    const per = this.fields.map((f, i) => {
+      const { values, multikey } = keyValues(view, f.path);
+      if (multikey) {
+        this.multikey[i] = true;
+        pos = single ? i : -1;
+        single = false;
+      }
+      return values;
+    });
+    if (this.sparse && per.every((vals) => vals.every((v) => v === undefined))) return null;
+    return { per, single, pos };
   }
 
   /** The key values of an entry (a key array, a MultiKey, or a record entered as its own key). */
@@ -301,9 +320,55 @@ class BTreeIndex {
     }
   }
 
-  /** Loads all records at once (index build). */
+  /**
+   * Loads all records at once (an index build, createIndex on a filled collection): the
+   * entries are put in index order (sortedEntries) and the tree is built from them leaf level
+   * first (loadTree), instead of one descent per entry. The tree holds the same entries, in
+   * the same order, as after add() one by one; its nodes are fuller (BULK_FILL).
+   */
   build(records) {
-    for (const rec of records) this.add(rec);
+    if (this.tree.size) {
+      for (const rec of records) this.add(rec);
+      return;
+    }
+    const recs = [];
+    const fvs = [];
+    for (const rec of records) {
+      const fv = this.fieldValues(rec.view);
+      if (fv === null) continue;
+      keyCount(fv.per);
+      recs.push(rec);
+      fvs.push(fv);
+    }
+    const sorted = sortedEntries(this, recs, fvs);
+    if (!sorted.recs) {
+      this.tree = loadTree(sorted.lists, null, this.compare);
+      return;
+    }
+    const ks = sorted.lists[0];
+    const vs = new Array(ks.length);
+    let n = 0;
+    for (let i = 0; i < ks.length; i++) {
+      const e = ks[i];
+      if (!Array.isArray(e)) {
+        ks[n] = e;
+        vs[n++] = undefined;
+        continue;
+      }
+      const rec = sorted.recs[i];
+      if (n > 0 && Array.isArray(ks[n - 1]) && this.compare(ks[n - 1], e) === 0) {
+        // Equal key arrays of several records (arrays on two fields): one entry, its records
+        // by seq (sortedEntries breaks ties by seq), as addKey keeps them.
+        const cur = vs[n - 1];
+        vs[n - 1] = Array.isArray(cur) ? (cur.push(rec), cur) : [cur, rec];
+      } else {
+        ks[n] = e;
+        vs[n++] = rec;
+      }
+    }
+    ks.length = n;
+    vs.length = n;
+    this.tree = loadTree([ks], vs, this.compare);
   }
 
   get size() { return this.tree.size; }
@@ -331,6 +396,148 @@ class BTreeIndex {
     }
     return true;
   }
+}
+
+const BULK_FILL = 0.9; // nodes of a bulk-loaded B-tree: 90 % full (inserts after it still fit)
+const NODE_SIZE = 64;
+
+/**
+ * A B-tree of the entries of `lists` (arrays whose concatenation is in strictly ascending
+ * index order) with `values` (parallel to it; null: every value undefined), built bottom up
+ * from sorted-btree's node classes as its bulkLoad does — leaves and internal nodes evenly
+ * filled to BULK_FILL (never under half full) — without copying the entries into one array
+ * and with the leaves sharing the library's array of undefined values, as set() leaves them.
+ */
+function loadTree(lists, values, compare) {
+  const tree = new BTree(undefined, compare, NODE_SIZE);
+  let total = 0;
+  for (const list of lists) total += list.length;
+  if (!total) return tree;
+  const target = Math.ceil(NODE_SIZE * BULK_FILL);
+  let nodes = [];
+  let remaining = total;
+  let li = 0;
+  let at = 0;
+  let pos = 0;
+  for (let left = total <= NODE_SIZE ? 1 : Math.ceil(total / target); left > 0; left--) {
+    const size = Math.ceil(remaining / left);
+    const keys = new Array(size);
+    for (let k = 0; k < size; k++) {
+      while (at === lists[li].length) { li++; at = 0; }
+      keys[k] = lists[li][at++];
+    }
+    nodes.push(new BNode(keys, values ? values.slice(pos, pos + size) : undefined));
+    pos += size;
+    remaining -= size;
+  }
+  while (nodes.length > 1) {
+    if (nodes.length <= NODE_SIZE) {
+      nodes = [new BNodeInternal(nodes, sumChildSizes(nodes))];
+      break;
+    }
+    const next = [];
+    let rem = nodes.length;
+    let i = 0;
+    for (let left = Math.ceil(nodes.length / target); left > 0; left--) {
+      const size = Math.ceil(rem / left);
+      const children = nodes.slice(i, i + size);
+      next.push(new BNodeInternal(children, sumChildSizes(children)));
+      i += size;
+      rem -= size;
+    }
+    nodes = next;
+  }
+  tree._root = nodes[0];
+  return tree;
+}
+
+/**
+ * The entries of recs (keys[i] = index.keys of recs[i]) in index order, as {e, rec}: e the
+ * record itself (single key), a MultiKey, or a key array. When every multikey record holds its
+ * values on one field P (the word lists) and the key values up to P are null, numbers, strings
+ * or booleans, it avoids sorting the millions of MultiKeys: the records are sorted once by
+ * the other fields, then dealt into groups of equal values up to P (equal as the comparator
+ * finds them: partKeyOf), which are sorted by their first entry and concatenated; within a
+ * group the records' order is the index order. Otherwise one sort of every entry.
+ */
+function sortedEntries(index, recs, fvs) {
+  const cmp = index.compare;
+  let P = -1;
+  let general = false;
+  for (const fv of fvs) {
+    if (fv.single) continue;
+    if (fv.pos < 0 || (P >= 0 && fv.pos !== P)) { general = true; break; }
+    P = fv.pos;
+  }
+  if (!general && P < 0) return { lists: [recs.slice().sort(cmp)] };
+  if (!general) {
+    const lists = groupedEntries(index, recs, fvs, P);
+    if (lists) return { lists };
+  }
+  const items = [];
+  for (let i = 0; i < recs.length; i++) {
+    const ks = index.keys(recs[i].view);
+    if (ks.single) items.push({ e: recs[i], rec: recs[i] });
+    else {
+      for (const key of ks) {
+        const e = ks.pos >= 0 ? new (multiKeyClass(ks.pos))(recs[i], key[ks.pos]) : key;
+        items.push({ e, rec: recs[i] });
+      }
+    }
+  }
+  items.sort((p, q) => cmp(p.e, q.e) || p.rec.seq - q.rec.seq);
+  return { lists: [items.map((x) => x.e)], recs: items.map((x) => x.rec) };
+}
+
+/**
+ * A value as a Map key for grouping: values a Map tells apart exactly when the comparator does
+ * (SameValueZero: -0 is 0, NaN is NaN; null is missing); undefined for other types.
+ */
+function groupKey(v) {
+  if (v === null || v === undefined) return null;
+  const t = typeof v;
+  return t === 'number' || t === 'string' || t === 'boolean' ? v : undefined;
+}
+
+function groupedEntries(index, recs, fvs, P) {
+  const { dirs, fields } = index;
+  const others = fields.map((_, i) => i).filter((i) => i !== P);
+  const rest = keyComparator(others.map((i) => dirs[i]), others.map((i) => fields[i].path.split('.')));
+  const order = recs.map((_, i) => i);
+  order.sort((i, j) => rest(recs[i], recs[j]));
+  const C = multiKeyClass(P);
+  // Nested maps, one level per field up to P; the leaves are the groups' entry lists. A
+  // record's equal values at P land in one list one after the other: the second is dropped
+  // (keys() dedupes them the same way).
+  const root = new Map();
+  const lists = [];
+  for (const i of order) {
+    const rec = recs[i];
+    const { per, single } = fvs[i];
+    let m = root;
+    for (let f = 0; f < P; f++) {
+      const k = groupKey(per[f][0]);
+      if (k === undefined) return null;
+      let next = m.get(k);
+      if (next === undefined) m.set(k, (next = new Map()));
+      m = next;
+    }
+    const vals = per[P];
+    for (let j = 0; j < vals.length; j++) {
+      const k = groupKey(vals[j]);
+      if (k === undefined) return null;
+      let list = m.get(k);
+      if (list === undefined) {
+        m.set(k, (list = []));
+        lists.push(list);
+      }
+      const last = list.length ? list[list.length - 1] : null;
+      if (single) list.push(rec);
+      else if (last === null || last.rec !== rec) list.push(new C(rec, vals[j]));
+    }
+  }
+  lists.sort((a, b) => index.compare(a[0], b[0]));
+  return lists;
 }
 
 function visitEntry(key, val, visit) {
@@ -412,14 +619,22 @@ const wildKey = (v) => `${rankOf(v)}:*`;
  * per point; documents with points off the globe are kept apart and are always candidates.
  */
 class GeoPart {
-  constructor(vals, box) {
+  constructor(vals, box, boxesOnly) {
     this.vals = vals; // the prefix values of the partition (WILD: any value of its bracket)
     this.odd = new Set();
-    // rbush calls these unbound: plain closures, not methods.
+    this.built = null; // GeoIndex.build: the last record entered
+    // rbush calls these unbound: plain closures, not methods. A compound index's items are
+    // always box items (items(), own false): their boxes are themselves.
     this.tree = new RBush(16);
-    this.tree.toBBox = box;
-    this.tree.compareMinX = (a, b) => box(a).minX - box(b).minX;
-    this.tree.compareMinY = (a, b) => box(a).minY - box(b).minY;
+    if (boxesOnly) {
+      this.tree.toBBox = (item) => item;
+      this.tree.compareMinX = (a, b) => a.minX - b.minX;
+      this.tree.compareMinY = (a, b) => a.minY - b.minY;
+    } else {
+      this.tree.toBBox = box;
+      this.tree.compareMinX = (a, b) => box(a).minX - box(b).minX;
+      this.tree.compareMinY = (a, b) => box(a).minY - box(b).minY;
+    }
   }
 
   /**
@@ -449,6 +664,88 @@ class GeoPart {
   }
 
   get empty() { return !this.odd.size && !this.tree.data.children.length; }
+}
+
+/**
+ * Packs R-trees of point box items Sort-Tile-Recursive: the items sorted by x are cut into
+ * vertical slices, each slice sorted by y is cut into leaves of M, and the leaves are packed
+ * the same way level by level up to one root — in rbush's node format ({children, height,
+ * leaf, minX, minY, maxX, maxY}; a balanced tree, which its insert, remove and search take
+ * as their own). A compound 2dsphere index holds each item in many partitions (a listing in
+ * one per word): the items' x and y ranks are computed once, so a partition's sorts are
+ * numeric sorts of typed arrays, not comparisons of items.
+ */
+class Packer {
+  constructor(items) {
+    this.items = items;
+    const n = items.length;
+    const xs = new Float64Array(n);
+    const ys = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      xs[i] = items[i].minX;
+      ys[i] = items[i].minY;
+    }
+    const ids = () => Uint32Array.from({ length: n }, (_, i) => i);
+    this.byX = ids().sort((a, b) => xs[a] - xs[b] || a - b);
+    this.byY = ids().sort((a, b) => ys[a] - ys[b] || a - b);
+    this.xRank = new Uint32Array(n);
+    this.yRank = new Uint32Array(n);
+    for (let r = 0; r < n; r++) {
+      this.xRank[this.byX[r]] = r;
+      this.yRank[this.byY[r]] = r;
+    }
+  }
+
+  /** The root of the packed tree of the items with ids `ids`, M entries per node. */
+  pack(ids, M) {
+    const n = ids.length;
+    const xr = new Uint32Array(n);
+    for (let i = 0; i < n; i++) xr[i] = this.xRank[ids[i]];
+    xr.sort();
+    const slices = Math.ceil(Math.sqrt(Math.ceil(n / M)));
+    const per = Math.ceil(n / slices / M) * M;
+    let nodes = [];
+    for (let s = 0; s < n; s += per) {
+      const end = Math.min(n, s + per);
+      const yr = new Uint32Array(end - s);
+      for (let i = s; i < end; i++) yr[i - s] = this.yRank[this.byX[xr[i]]];
+      yr.sort();
+      for (let i = 0; i < yr.length; i += M) {
+        const children = [];
+        for (let k = i; k < Math.min(yr.length, i + M); k++) children.push(this.items[this.byY[yr[k]]]);
+        nodes.push(packedNode(children, 1, true));
+      }
+    }
+    if (!nodes.length) return packedNode([], 1, true);
+    while (nodes.length > 1) nodes = packLevel(nodes, M);
+    return nodes[0];
+  }
+}
+
+function packedNode(children, height, leaf) {
+  const node = { children, height, leaf, minX: Infinity, minY: Infinity, maxX: -Infinity, maxY: -Infinity };
+  for (const c of children) {
+    if (c.minX < node.minX) node.minX = c.minX;
+    if (c.minY < node.minY) node.minY = c.minY;
+    if (c.maxX > node.maxX) node.maxX = c.maxX;
+    if (c.maxY > node.maxY) node.maxY = c.maxY;
+  }
+  return node;
+}
+
+/** One level up: the nodes, sorted by the x then (per slice) the y of their centres, M per parent. */
+function packLevel(nodes, M) {
+  const cx = (a) => a.minX + a.maxX;
+  const cy = (a) => a.minY + a.maxY;
+  nodes.sort((a, b) => cx(a) - cx(b));
+  const slices = Math.ceil(Math.sqrt(Math.ceil(nodes.length / M)));
+  const per = Math.ceil(nodes.length / slices / M) * M;
+  const out = [];
+  for (let s = 0; s < nodes.length; s += per) {
+    const slice = nodes.slice(s, s + per).sort((a, b) => cy(a) - cy(b));
+    for (let i = 0; i < slice.length; i += M) out.push(packedNode(slice.slice(i, i + M), slice[0].height + 1, false));
+  }
+  return out;
 }
 
 /**
@@ -501,7 +798,7 @@ class GeoIndex {
 
   part(key, vals) {
     let part = this.parts.get(key);
-    if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box)));
+    if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box, this.prefix.length > 0)));
     return part;
   }
 
@@ -523,20 +820,85 @@ class GeoIndex {
     }
   }
 
+  /**
+   * Loads all records at once (createIndex on a filled collection): each partition's items are
+   * collected, then bulk-loaded (rbush's load: packed nodes). The partitions of a record whose
+   * prefix values are null, numbers, strings or booleans are found through nested maps of the
+   * values (equal as partKeyOf keys them), without building its keys' strings; others take
+   * points().
+   */
   build(records) {
-    const lists = new Map();
+    const lists = new Map(); // part -> ids of its items (indexes into `all`)
+    const all = [];
+    const enter = (part, rec, pts, ids) => {
+      if (part.built === rec) return; // equal prefix values: one partition (points() dedupes them too)
+      part.built = rec;
+      let list = lists.get(part);
+      if (!list) lists.set(part, (list = []));
+      for (const id of ids) list.push(id);
+      if (pts.some((p) => !VALID(p))) part.odd.add(rec);
+    };
+    const idsOf = (items) => items.map((item) => all.push(item) - 1);
+    const cache = new Map();
     for (const rec of records) {
+      const fast = this.prefix.length > 0 && this.partsOfView(rec.view, cache);
+      if (fast) {
+        const ids = idsOf(GeoPart.items(rec, fast.pts, false));
+        for (const part of fast.parts) enter(part, rec, fast.pts, ids);
+        continue;
+      }
       const keys = this.points(rec.view);
       if (!keys.length) continue;
-      const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
-      for (const [key, vals, pts] of keys) {
-        const part = this.part(key, vals);
-        if (!lists.has(part)) lists.set(part, []);
-        lists.get(part).push(...items);
-        if (pts.some((p) => !VALID(p))) part.odd.add(rec);
-      }
+      const ids = idsOf(GeoPart.items(rec, keys[0][2], !this.prefix.length));
+      for (const [key, vals, pts] of keys) enter(this.part(key, vals), rec, pts, ids);
     }
-    for (const [part, list] of lists) part.tree.load(list);
+    const packer = this.prefix.length ? new Packer(all) : null;
+    for (const [part, ids] of lists) {
+      part.built = null;
+      if (packer) part.tree.fromJSON(packer.pack(ids, part.tree._maxEntries));
+      else part.tree.load(ids.map((id) => all[id]));
+    }
+  }
+
+  /**
+   * {pts, parts} of a view whose prefix values are all exactly keyed (see build), through
+   * `cache` (nested maps by value, the last level holding the partition); false otherwise
+   * (then points() answers, errors included).
+   */
+  partsOfView(view, cache) {
+    if (this.filter && !this.filter(view)) return false;
+    const pts = geo.pointsAt(view, this.field);
+    if (!pts.length) return false;
+    const per = [];
+    let total = 1;
+    for (let i = 0; i < this.prefix.length; i++) {
+      const { values, multikey } = keyValues(view, this.prefix[i]);
+      for (const v of values) if (groupKey(v) === undefined) return false;
+      if (multikey) this.multikey[i] = true;
+      per.push(values);
+      total *= values.length;
+    }
+    if (total > MAX_KEYS_PER_DOC) return false;
+    const parts = [];
+    const walk = (m, i, vals) => {
+      for (const v of per[i]) {
+        const k = groupKey(v);
+        let next = m.get(k);
+        if (i === per.length - 1) {
+          if (next === undefined) {
+            const all = [...vals, v === undefined ? null : v];
+            next = this.part(all.map(partKeyOf).map((pk) => `${pk.length}:${pk}`).join(''), all);
+            m.set(k, next);
+          }
+          parts.push(next);
+        } else {
+          if (next === undefined) m.set(k, (next = new Map()));
+          walk(next, i + 1, [...vals, v === undefined ? null : v]);
+        }
+      }
+    };
+    walk(cache, 0, []);
+    return { pts, parts };
   }
 
   get size() {

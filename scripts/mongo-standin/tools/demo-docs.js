@@ -90,4 +90,8 @@ const LISTING_INDEXES = [
   { key: { status: 1, category_path: 1, sold_us: 1 }, name: 'status_category_sold', partialFilterExpression: { status: 'sold' } },
 ].map((i) => ({ ...i, key: Object.fromEntries(Object.entries(i.key).map(([k, v]) => [k, typeof v === 'number' ? new Int32(v) : v])) }));
 
-module.exports = { rng, demoListings, LISTING_INDEXES };
+/** The listing indexes a rebuild keeps from its start (src/projector/listing.c); the others are
+ * created when it completes. */
+const REBUILD_INDEXES = ['seller_status_created', 'status_geo'];
+
+module.exports = { rng, demoListings, LISTING_INDEXES, REBUILD_INDEXES };

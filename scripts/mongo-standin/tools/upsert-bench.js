@@ -1,19 +1,25 @@
 'use strict';
 // The projector's write path in process: versioned upserts ({_id, version: {$lt}}, $set,
 // $setOnInsert, upsert: true) of N demo listings (tools/demo-docs.js), in unordered update
-// commands of BATCH statements, into a collection with marketd's listings indexes; no
-// sockets. Prints CPU ms per 1000 upserts and upserts per CPU-second for each 20,000.
-//   node --max-semi-space-size=2 tools/upsert-bench.js [N] [BATCH]
-// NOIDX=1: insert without indexes, then time createIndexes on the full collection.
+// commands of BATCH statements, into a collection with marketd's listings indexes
+// (LISTING_INDEXES, the nine of src/projector/listing.c); no sockets. Prints CPU ms per 1000
+// upserts and upserts per CPU-second for each 20,000, then (with --expose-gc) the heap and
+// RSS per listing after a full GC.
+//   node --max-semi-space-size=2 --expose-gc tools/upsert-bench.js [N] [BATCH]
+// INDEXES=all (default): every listing index from the start.
+// INDEXES=rebuild: only the indexes a rebuild keeps (REBUILD_INDEXES: seller_status_created, status_geo),
+//   then createIndexes of the rest on the full collection (timed), as the projector's rebuild does.
+// INDEXES=none: no index during the load, then createIndexes of all of them (timed).
 
 const { Long } = require('bson');
 const { Store } = require('../lib/store');
 const { CursorRegistry } = require('../lib/cursors');
 const { runCommand } = require('../lib/commands');
-const { demoListings, LISTING_INDEXES } = require('./demo-docs');
+const { demoListings, LISTING_INDEXES, REBUILD_INDEXES } = require('./demo-docs');
 
 const n = +(process.argv[2] || 20000);
 const batch = +(process.argv[3] || 500);
+const mode = process.env.INDEXES || (process.env.NOIDX === '1' ? 'none' : 'all');
 const ctx = { store: new Store(), cursors: new CursorRegistry(), connections: new Set(), startedAt: Date.now(), log: console.log };
 const run = (cmd) => {
   const r = runCommand(ctx, cmd, 'market');
@@ -22,9 +28,11 @@ const run = (cmd) => {
 };
 const cpuMs = (u) => (u.user + u.system) / 1000;
 
-if (process.env.NOIDX !== '1') run({ createIndexes: 'listings', indexes: LISTING_INDEXES });
-const { docs } = demoListings(n, { seed: 7, sellers: 200 });
+const early = mode === 'all' ? LISTING_INDEXES : mode === 'rebuild' ? LISTING_INDEXES.filter((i) => REBUILD_INDEXES.includes(i.name)) : [];
+if (early.length) run({ createIndexes: 'listings', indexes: early });
+let { docs } = demoListings(n, { seed: 7, sellers: 200 });
 const slice = Math.min(20000, n);
+const t00 = process.cpuUsage();
 let t = process.cpuUsage();
 let errors = 0;
 for (let i = 0; i < n; i += batch) {
@@ -42,9 +50,21 @@ for (let i = 0; i < n; i += batch) {
     t = process.cpuUsage();
   }
 }
-if (process.env.NOIDX === '1') {
+const loadMs = cpuMs(process.cpuUsage(t00));
+let buildMs = 0;
+if (mode !== 'all') {
   const t0 = process.cpuUsage();
   run({ createIndexes: 'listings', indexes: LISTING_INDEXES });
-  console.log(`createIndexes after the load: ${cpuMs(process.cpuUsage(t0)).toFixed(0)} cpu-ms`);
+  buildMs = cpuMs(process.cpuUsage(t0));
+  console.log(`createIndexes after the load: ${buildMs.toFixed(0)} cpu-ms`);
 }
-console.log(`rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+console.log(`in all (${mode}): ${((loadMs + buildMs) / 1000).toFixed(1)} cpu-s, ${(n / ((loadMs + buildMs) / 1000)).toFixed(0)} upserts per cpu-s`);
+docs = null;
+if (global.gc) {
+  global.gc();
+  global.gc();
+}
+const m = process.memoryUsage();
+console.log(`${global.gc ? 'after a full GC: ' : ''}heap ${(m.heapUsed / 1e6).toFixed(0)} MB (${(m.heapUsed / n).toFixed(0)} bytes per listing), ` +
+  `rss ${(m.rss / 1e6).toFixed(0)} MB (${(m.rss / n).toFixed(0)} bytes per listing)`);
+if (process.env.SNAPSHOT) require('v8').writeHeapSnapshot(process.env.SNAPSHOT);
