@@ -126,7 +126,8 @@ function main() {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     const conn = { id: nextConnectionId++, remote: `${socket.remoteAddress}:${socket.remotePort}` };
-    const connCtx = { ...ctx, conn };
+    // rawReplies: find and aggregate results leave as stored BSON, undecoded (lib/bsonwrite.js).
+    const connCtx = { ...ctx, conn, rawReplies: true };
     const reader = new wire.MessageReader();
     ctx.connections.add(socket);
     socket.on('close', () => ctx.connections.delete(socket));
