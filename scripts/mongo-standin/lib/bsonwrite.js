@@ -35,9 +35,26 @@ class StoredDoc {
   }
 }
 
-/** A document's BSON bytes (a batch's element, written by the reply as they are). */
+/**
+ * A batch's document written as BSON: its bytes are [start, end) of the batch writer's buffer
+ * while that writer is still at the generation it was written in (the reply is serialized
+ * right after the batch is taken); after that, `bytes` writes the document anew.
+ */
 class RawDoc {
-  constructor(bytes) { this.bytes = bytes; }
+  constructor(doc, w, start, end) {
+    this.doc = doc;
+    this.w = w;
+    this.gen = w.gen;
+    this.start = start;
+    this.end = end;
+  }
+
+  get bytes() {
+    if (this.w.gen === this.gen) return this.w.buf.subarray(this.start, this.end);
+    const w = new Writer(this.end - this.start);
+    appendStored(w, this.doc);
+    return w.buf.subarray(0, w.pos);
+  }
 }
 
 class Unsupported extends Error {}
@@ -51,7 +68,9 @@ const INDEX_BYTES = Array.from({ length: 1000 }, (_, i) => Buffer.from(`${i}\u00
 function keyBytes(k) {
   let b = KEY_BYTES.get(k);
   if (b !== undefined) return b;
-  if (k.includes('\u0000')) throw UNSUPPORTED; // bson refuses it: let the general path say so
+  // bson refuses a NUL in a key, and takes a plain object with a _bsontype field for a BSON
+  // value: the general path says what it says.
+  if (k.includes('\u0000') || k === '_bsontype') throw UNSUPPORTED;
   b = Buffer.from(`${k}\u0000`, 'utf8');
   if (KEY_BYTES.size < KEY_BYTES_MAX) KEY_BYTES.set(k, b);
   return b;
@@ -68,8 +87,20 @@ const F64_BYTES = new Uint8Array(F64.buffer);
  */
 class Writer {
   constructor(size = 64 * 1024) {
+    this.size = size;
     this.buf = Buffer.allocUnsafe(size);
     this.pos = 0;
+    this.gen = 0;
+  }
+
+  /**
+   * Empty again, for a new batch (what was written before is no longer read from here), and
+   * back to its first size after a batch that made it grow past 1 MiB.
+   */
+  reset() {
+    this.pos = 0;
+    this.gen++;
+    if (this.buf.length > Math.max(this.size, 1024 * 1024)) this.buf = Buffer.allocUnsafe(this.size);
   }
 
   ensure(n) {
@@ -163,6 +194,7 @@ class Writer {
 function writeStored(w, view, sig, exact, idFirst) {
   const start = w.pos;
   if (idFirst && '_id' in view && Object.keys(view)[0] !== '_id') return false;
+  if (!isPlainObject(view)) return false;
   const st = { pos: 0, ex: 0 };
   try {
     writeObject(w, view, sig, exact, st);
@@ -174,6 +206,7 @@ function writeStored(w, view, sig, exact, idFirst) {
   }
 }
 
+/** A document (or array): its length, its elements, NUL. */
 function writeObject(w, obj, sig, exact, st) {
   w.ensure(4);
   const start = w.pos;
@@ -183,9 +216,11 @@ function writeObject(w, obj, sig, exact, st) {
       writeValue(w, i < INDEX_BYTES.length ? INDEX_BYTES[i] : keyBytes(String(i)), obj[i], sig, exact, st);
     }
   } else {
-    if (!isPlainObject(obj) || obj._bsontype !== undefined) throw UNSUPPORTED;
     const keys = Object.keys(obj);
-    for (let i = 0; i < keys.length; i++) writeValue(w, keyBytes(keys[i]), obj[keys[i]], sig, exact, st);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      writeValue(w, keyBytes(k), obj[k], sig, exact, st);
+    }
   }
   w.ensure(1);
   w.buf[w.pos++] = 0;
@@ -217,7 +252,8 @@ function writeValue(w, kb, v, sig, exact, st) {
     writeObject(w, v, sig, exact, st);
     return;
   }
-  if (isPlainObject(v)) {
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) { // a plain object (typed.js isPlainObject)
     w.pos = w.head(0x03, kb, 0);
     writeObject(w, v, sig, exact, st);
     return;

@@ -202,6 +202,24 @@ function compileSort(sort) {
   return keys.length ? keys : null;
 }
 
+/**
+ * The sort key of a view for one sort field: the value at the path, or for an array the
+ * element first in the sort's direction; undefined when missing. A top-level field holding no
+ * array is read directly (as valuesAtPath finds it: `in`, so inherited names alike).
+ */
+function sortValue(view, path, dir) {
+  if (!path.includes('.') && isPlainObject(view)) {
+    if (!(path in view)) return undefined;
+    const v = view[path];
+    if (!Array.isArray(v)) return v;
+  }
+  const vals = valuesAtPath(view, path);
+  if (!vals.length) return undefined;
+  let best = vals[0];
+  for (const x of vals) if (compareValues(x, best) * dir < 0) best = x;
+  return best;
+}
+
 /** Sorts matched items ({rec, score}) in place by a compiled sort. */
 function sortItems(items, keys) {
   const decorated = items.map((item) => ({
@@ -209,11 +227,7 @@ function sortItems(items, keys) {
     k: keys.map(({ path, dir, meta }, i) => {
       if (meta === 'natural') return i; // placeholder, see below
       if (meta) return item.score;
-      const vals = valuesAtPath(item.rec.view, path);
-      if (!vals.length) return undefined;
-      let best = vals[0];
-      for (const x of vals) if (compareValues(x, best) * dir < 0) best = x;
-      return best;
+      return sortValue(item.rec.view, path, dir);
     }),
   }));
   decorated.forEach((d, pos) => keys.forEach((k, i) => { if (k.meta === 'natural') d.k[i] = pos; }));

@@ -173,10 +173,32 @@ function serializeReply(doc) {
   return parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
 }
 
+/**
+ * The buffers of one connection's replies: one is written over reply after reply while every
+ * write completes at once (a reply of 30 KB allocated outside the heap per query brought on a
+ * scavenge every 20 queries); a write left pending keeps its buffer, and the next reply gets
+ * a new one. alloc(n) -> a buffer of n bytes; released(pending) after the socket's write.
+ */
+class ReplyBuffers {
+  constructor() {
+    this.buf = null;
+    this.alloc = (n) => {
+      if (n > REPLY_BUFFER_KEEP) return Buffer.allocUnsafe(n);
+      if (!this.buf || this.buf.length < n) this.buf = Buffer.allocUnsafe(Math.max(n, 64 * 1024));
+      return this.buf.subarray(0, n);
+    };
+  }
+
+  released(pending) {
+    if (pending) this.buf = null;
+  }
+}
+const REPLY_BUFFER_KEEP = 1024 * 1024;
+
 /** A message: header, `prefix` bytes (written by fill), then the reply document. */
-function message(responseTo, opCode, prefix, fill, doc) {
+function message(responseTo, opCode, prefix, fill, doc, alloc = Buffer.allocUnsafe) {
   const { parts, length } = replyParts(doc);
-  const buf = Buffer.allocUnsafe(HEADER_SIZE + prefix + length);
+  const buf = alloc(HEADER_SIZE + prefix + length);
   header(buf, buf.length, responseTo, opCode);
   fill(buf);
   let at = HEADER_SIZE + prefix;
@@ -187,22 +209,22 @@ function message(responseTo, opCode, prefix, fill, doc) {
   return buf;
 }
 
-/** OP_MSG reply with a single body section. */
-function buildMsgReply(responseTo, doc) {
+/** OP_MSG reply with a single body section (alloc: see ReplyBuffers). */
+function buildMsgReply(responseTo, doc, alloc) {
   return message(responseTo, OP_MSG, 5, (buf) => {
     buf.writeUInt32LE(0, HEADER_SIZE);
     buf[HEADER_SIZE + 4] = 0;
-  }, doc);
+  }, doc, alloc);
 }
 
 /** OP_REPLY with one document; queryFailure sets the QueryFailure response flag. */
-function buildOpReply(responseTo, doc, queryFailure = false) {
+function buildOpReply(responseTo, doc, queryFailure = false, alloc = undefined) {
   return message(responseTo, OP_REPLY, 20, (buf) => {
     buf.writeInt32LE(queryFailure ? 2 : 0, HEADER_SIZE); // responseFlags
     buf.writeBigInt64LE(0n, HEADER_SIZE + 4); // cursorID
     buf.writeInt32LE(0, HEADER_SIZE + 12); // startingFrom
     buf.writeInt32LE(1, HEADER_SIZE + 16); // numberReturned
-  }, doc);
+  }, doc, alloc);
 }
 
 /**
@@ -245,5 +267,5 @@ class MessageReader {
 
 module.exports = {
   OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
-  serializeReply, MessageReader,
+  serializeReply, ReplyBuffers, MessageReader,
 };

@@ -13,6 +13,10 @@ const { newServer } = require('./helpers');
 const { handleMessage } = require('../server');
 const { RawDoc, StoredDoc, Writer, writeStored } = require('../lib/bsonwrite');
 const { runCommand } = require('../lib/commands');
+const { serializeReply, ReplyBuffers } = require('../lib/wire');
+const { startServer } = require('../tools/standin-process');
+const { WireClient } = require('../tools/wireclient');
+const path = require('path');
 const { demoListings, LISTING_INDEXES } = require('../tools/demo-docs');
 
 const DB = 'raw';
@@ -209,4 +213,52 @@ test('StoredDoc keeps the version it was made from', () => {
   srv.ok(DB, { update: 'v', updates: [{ q: { _id: I(1) }, u: { $set: { a: 'changed' } } }] });
   assert.deepStrictEqual(d.decode(), { _id: I(1), a: I(1) });
   srv.close();
+});
+
+test('a raw reply serialized after a later batch was taken is still its own', () => {
+  const p = pair();
+  const { docs, categories } = demoListings(300, { seed: 9 });
+  p.general.ok(DB, { insert: 'listings', documents: docs });
+  const cmd = (c) => ({ aggregate: 'listings', pipeline: [{ $match: { category_path: c } }, { $sort: { _id: I(1) } }], cursor: {}, $db: DB });
+  const first = runCommand(p.raw.ctx, cmd(categories[0][0]), DB);
+  runCommand(p.raw.ctx, cmd(categories[1][0]), DB); // writes its batch where the first one's was
+  const want = serializeReply(runCommand(p.general.ctx, cmd(categories[0][0]), DB));
+  assert.ok(serializeReply(first).equals(want));
+  p.close();
+});
+
+test('replies written while the client does not read are each intact (reply buffers are not reused under a pending write)', { timeout: 120000 }, async () => {
+  const { child, port } = await startServer(path.join(__dirname, '..', 'server.js'), []);
+  const c = await WireClient.connect(port);
+  try {
+    const { docs, categories } = demoListings(2000, { seed: 11 });
+    await c.run(DB, { insert: 'listings', documents: docs });
+    const cmds = Array.from({ length: 300 }, (_, i) => ({ aggregate: 'listings', pipeline: [{ $match: { category_path: categories[i % categories.length][1] } }, { $sort: { _id: I(i % 2 ? 1 : -1) } }, { $limit: I(40 + (i % 7)) }], cursor: {} }));
+    c.socket.pause(); // replies pile up in the server's socket: its writes stay pending
+    const replies = cmds.map((cmd) => c.command(DB, cmd));
+    await new Promise((r) => setTimeout(r, 300));
+    c.socket.resume();
+    const got = await Promise.all(replies);
+    for (const [i, cmd] of cmds.entries()) {
+      const alone = await c.run(DB, cmd);
+      assert.ok(BSON.serialize(got[i]).equals(BSON.serialize(alone)), `reply ${i}`);
+    }
+  } finally {
+    c.close();
+    child.kill('SIGTERM');
+  }
+});
+
+test('ReplyBuffers: one buffer while writes complete, a new one after a pending write, none kept over 1 MiB', () => {
+  const b = new ReplyBuffers();
+  const a1 = b.alloc(100);
+  b.released(false);
+  const a2 = b.alloc(200);
+  assert.strictEqual(a1.buffer, a2.buffer);
+  b.released(true);
+  const a3 = b.alloc(100);
+  assert.notStrictEqual(a3.buffer, a2.buffer);
+  const big = b.alloc(2 * 1024 * 1024);
+  assert.notStrictEqual(big.buffer, a3.buffer);
+  assert.strictEqual(b.alloc(10).buffer, a3.buffer);
 });

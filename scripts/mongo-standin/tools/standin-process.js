@@ -13,9 +13,14 @@ const options = (argv) => (name, dflt) => {
 function startServer(file, flags) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...flags, file, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let listening = false;
     child.stdout.on('data', (d) => {
+      if (listening) { process.stderr.write(d); return; } // what node flags print (--trace-gc ...)
       const m = /listening on [\d.]+:(\d+)/.exec(String(d));
-      if (m) resolve({ child, port: Number(m[1]), file });
+      if (m) {
+        listening = true;
+        resolve({ child, port: Number(m[1]), file });
+      }
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });

@@ -5,7 +5,7 @@
  * src/query/browse.c sends them, one at a time, against one or more stand-in processes
  * loaded alike; CPU from /proc/PID/stat (utime + stime) around each round.
  *   node tools/wire-cpu.js [--docs 10000] [--queries 2000] [--rounds 3] [--only TEXT]
- *        [--server PATH]... [--node-flags "..."] [--cpu-prof DIR]
+ *        [--server "PATH [NODE FLAGS]"]... [--node-flags "..."] [--cpu-prof DIR]
  * Every --server (default this tree's server.js) gets the same documents and, round after
  * round, the same commands, the servers taking turns (so a loaded machine weighs on each
  * alike). --cpu-prof DIR starts the servers under node --cpu-prof (profiles in DIR, written
@@ -26,8 +26,10 @@ const QUERIES = Number(opt('--queries', 2000));
 const ROUNDS = Number(opt('--rounds', 3));
 const ONLY = opt('--only', '');
 const PROF = opt('--cpu-prof', '');
-const servers = args.flatMap((a, i) => (a === '--server' ? [path.resolve(args[i + 1])] : []));
-if (!servers.length) servers.push(path.join(__dirname, '..', 'server.js'));
+// --server "PATH [node flags...]": flags added to --node-flags for that server.
+const servers = args.flatMap((a, i) => (a === '--server' ? [args[i + 1].split(' ').filter(Boolean)] : []))
+  .map(([file, ...flags]) => ({ file: path.resolve(file), flags }));
+if (!servers.length) servers.push({ file: path.join(__dirname, '..', 'server.js'), flags: [] });
 const NODE_FLAGS = opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean);
 const TICK_MS = 1000 / 100; // USER_HZ
 
@@ -36,7 +38,7 @@ const cpuMs = (pid) => {
   return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime (fields 14, 15)
 };
 
-const startServer = (file) => start(file, PROF ? [...NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', PROF] : NODE_FLAGS);
+const startServer = ({ file, flags }) => start(file, [...NODE_FLAGS, ...flags, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [])]);
 
 const L = (n) => new Int32(n);
 const NEWEST = { created_us: L(-1), _id: L(-1) };
@@ -69,7 +71,10 @@ async function main() {
   const shapes = Object.entries(mix(data)).filter(([name]) => !ONLY || name.includes(ONLY));
   const started = [];
   try {
-    for (const file of servers) started.push(await startServer(file));
+    for (const srv of servers) {
+      const s = await startServer(srv);
+      started.push(Object.assign(s, { file: [srv.file, ...srv.flags].join(' ') }));
+    }
     for (const srv of started) await load(srv, data.docs);
     // Warm-up (JIT) and a settled heap before the first round.
     for (const srv of started) for (let i = 0; i < 200; i++) for (const [, make] of shapes) await srv.client.run('bench', make(i));
