@@ -126,7 +126,10 @@ function main() {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     const conn = { id: nextConnectionId++, remote: `${socket.remoteAddress}:${socket.remotePort}` };
-    const connCtx = { ...ctx, conn };
+    // rawReplies: find and aggregate results leave as stored BSON, undecoded (lib/bsonwrite.js);
+    // replies are written into the connection's reused buffer (wire.js ReplyBuffers).
+    const out = new wire.ReplyBuffers();
+    const connCtx = { ...ctx, conn, rawReplies: true, allocReply: out.alloc };
     const reader = new wire.MessageReader();
     ctx.connections.add(socket);
     socket.on('close', () => ctx.connections.delete(socket));
@@ -150,7 +153,10 @@ function main() {
           socket.destroy();
           return;
         }
-        if (reply) socket.write(reply);
+        if (reply) {
+          socket.write(reply);
+          out.released(socket.writableLength > 0);
+        }
       }
     });
   });
@@ -190,7 +196,8 @@ function handleMessage(ctx, buf) {
   }
   const reply = runCommand(ctx, msg.command, msg.db);
   if (msg.moreToCome) return null;
-  const build = msg.legacy ? wire.buildOpReply : wire.buildMsgReply;
+  const build = msg.legacy ? (id, doc) => wire.buildOpReply(id, doc, false, ctx.allocReply)
+    : (id, doc) => wire.buildMsgReply(id, doc, ctx.allocReply);
   try {
     return build(msg.requestID, reply);
   } catch (e) {

@@ -275,7 +275,7 @@ function leadingStages(coll, pipeline, variables) {
  * Runs an aggregation. `coll` may be null (missing collection); `resolveColl(name)` gives
  * other collections of the database for $lookup / $unionWith / $graphLookup.
  */
-function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {}) {
+function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = false } = {}) {
   if (!Array.isArray(pipeline)) throw fail('TypeMismatch', "'pipeline' option must be specified as an array");
   for (const [i, stage] of pipeline.entries()) {
     if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
@@ -316,11 +316,13 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats } = {})
   // (at 100k listings that took minutes and gigabytes).
   const grouped = counted ? countedGroups(items, counted) : null;
   let out = grouped;
-  if (items && !grouped) docs = items.map((it) => storedDoc(it.rec));
   // Nothing left for the pipeline engine (marketd's browse pages: $match, $sort and $limit
   // all ran in the scan): the typed documents are the answer as they are. Turning each into
-  // a view and retyping it back was a fifth of such a request's time.
-  if (!stages.length && !scores) return docs.map(idFirst);
+  // a view and retyping it back was a fifth of such a request's time. With `raw` (a reply
+  // for the wire) they are not even decoded: cursors.js writes them as BSON.
+  const asIs = !stages.length && !scores;
+  if (items && !grouped) docs = items.map((it) => storedDoc(it.rec, raw && asIs, true));
+  if (asIs) return raw && items ? docs : docs.map(idFirst);
   if (!grouped) {
     out = docs.map((d, i) => {
       const v = toView(d, true);

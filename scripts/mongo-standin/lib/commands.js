@@ -258,7 +258,7 @@ const handlers = {
       sort: cmd.sort, skip, limit, variables: letVariables(cmd), hint: cmd.hint, stats: profiler.stats(ctx),
     });
     const project = compileProjection(cmd.projection);
-    const docs = project ? items.map(project) : items.map((it) => storedDoc(it.rec));
+    const docs = project ? items.map(project) : items.map((it) => storedDoc(it.rec, ctx.rawReplies));
     return ctx.cursors.open(`${db.name}.${name}`, docs, { batchSize, singleBatch, source: db.get(name) });
   },
 
@@ -418,6 +418,7 @@ const handlers = {
       variables: letVariables(cmd),
       hint: cmd.hint,
       stats: profiler.stats(ctx),
+      raw: ctx.rawReplies,
     });
     const ns = dbLevel ? `${db.name}.$cmd.aggregate` : `${db.name}.${target}`;
     return ctx.cursors.open(ns, docs, { batchSize: intOption(cmd.cursor.batchSize, 'batchSize'), source: dbLevel ? null : db.get(target) });

@@ -6,21 +6,33 @@
 const { calculateObjectSize } = require('bson');
 const { Long } = require('bson');
 const { fail } = require('./errors');
+const { StoredDoc, RawDoc, Writer, appendStored, storedSize } = require('./bsonwrite');
 
 const DEFAULT_FIRST_BATCH = 101;
 
 // The BSON size of a document read as stored is computed once per stored version, not on
 // every batch (it was a fifth of a browse page's time): keyed by the record's view, which
-// every write replaces with a new object, and handed to takeBatch through the read copy.
+// every write replaces with a new object, and handed to takeBatch through the read copy. It
+// is the exact size, as the raw path below counts it, so both cut batches alike.
 const SIZE_OF_VIEW = new WeakMap();
 const SIZE_OF_DOC = new WeakMap();
+const SCRATCH = new Writer(4096);
+// Every batch's documents are written into one buffer, kept from batch to batch: a buffer
+// per batch was a 64 KB allocation outside the heap per query, and such allocations bring on
+// a scavenge of the young generation as its own objects do.
+const BATCH = new Writer(64 * 1024);
 
-/** rec.doc, remembering its size for takeBatch. */
-function storedDoc(rec) {
+/**
+ * The document of a record as a reply carries it: rec.doc (remembering its size for
+ * takeBatch), or with `raw` (replies that go out on the wire as they are) a StoredDoc that
+ * takeBatch writes as BSON without decoding it; `idFirst` puts _id first (aggregate's output).
+ */
+function storedDoc(rec, raw = false, idFirst = false) {
+  if (raw) return new StoredDoc(rec, idFirst);
   const doc = rec.doc;
   let n = SIZE_OF_VIEW.get(rec.view);
   if (n === undefined) {
-    n = calculateObjectSize(doc);
+    n = storedSize(rec, SCRATCH);
     SIZE_OF_VIEW.set(rec.view, n);
   }
   SIZE_OF_DOC.set(doc, n);
@@ -36,16 +48,37 @@ class CursorRegistry {
     this.sweeper.unref();
   }
 
-  /** Takes up to `limit` docs (and at most ~16 MiB) from a cursor state. */
+  /**
+   * Takes up to `limit` docs (and at most ~16 MiB, counting each document's BSON size and its
+   * array element's type, index and NUL) from a cursor state. StoredDocs are written as BSON
+   * here and come out as RawDocs.
+   */
   static takeBatch(state, limit) {
     const batch = [];
     let bytes = 0;
+    let w = null;
     while (state.pos < state.docs.length && (limit === undefined || batch.length < limit)) {
       const doc = state.docs[state.pos];
-      let size = SIZE_OF_DOC.get(doc);
-      if (size === undefined) size = calculateObjectSize(doc); // over-counts Int32 values: a safe upper bound
-      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
-      batch.push(doc);
+      let size;
+      let at = -1;
+      if (doc instanceof StoredDoc) {
+        if (!w) {
+          w = BATCH;
+          w.reset();
+        }
+        at = w.pos;
+        appendStored(w, doc);
+        size = w.pos - at;
+      } else {
+        size = SIZE_OF_DOC.get(doc);
+        if (size === undefined) size = calculateObjectSize(doc); // over-counts Int32 values: a safe upper bound
+      }
+      size += 2 + (batch.length < 10 ? 1 : String(batch.length).length);
+      if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) {
+        if (at >= 0) w.pos = at;
+        break;
+      }
+      batch.push(at >= 0 ? new RawDoc(doc, w, at, w.pos) : doc);
       bytes += size;
       state.pos++;
     }

@@ -3,6 +3,7 @@
 // commands (used by drivers for the first hello) answered with OP_REPLY (1).
 
 const BSON = require('bson');
+const { RawDoc } = require('./bsonwrite');
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
@@ -105,28 +106,125 @@ function header(buf, length, responseTo, opCode) {
 // Note: bson 6's calculateObjectSize miscounts Int32 objects, so replies are serialized
 // first and the header is written around the bytes.
 
-/** OP_MSG reply with a single body section. */
-function buildMsgReply(responseTo, doc) {
-  const body = BSON.serialize(doc, SERIALIZE_OPTIONS);
-  const buf = Buffer.allocUnsafe(HEADER_SIZE + 5 + body.length);
-  header(buf, buf.length, responseTo, OP_MSG);
-  buf.writeUInt32LE(0, HEADER_SIZE);
-  buf[HEADER_SIZE + 4] = 0;
-  body.copy(buf, HEADER_SIZE + 5);
+const MAX_SERIALIZED = 17 * 1024 * 1024; // bson's own buffer: a reply beyond it fails there too
+
+/** One element {key: value} of a document, as BSON (type, key, value): [] when it is left out. */
+function elementBytes(key, value) {
+  const one = BSON.serialize({ [key]: value }, SERIALIZE_OPTIONS);
+  return one.length > 5 ? [one.subarray(4, one.length - 1)] : [];
+}
+
+/** A document's bytes from its elements' parts (each a Buffer). */
+function documentOf(parts) {
+  let n = 5;
+  for (const p of parts) n += p.length;
+  const head = Buffer.allocUnsafe(4);
+  head.writeInt32LE(n, 0);
+  return { parts: [head, ...parts, ZERO], length: n };
+}
+const ZERO = Buffer.from([0]);
+const DOC_ELEMENT = Array.from({ length: 1000 }, (_, i) => Buffer.from(`\u0003${i}\u0000`, 'latin1'));
+
+/** The batch of a cursor reply holding documents written by takeBatch (RawDocs), or null. */
+function rawBatchKey(cursor) {
+  if (cursor === null || typeof cursor !== 'object') return null;
+  for (const k of ['firstBatch', 'nextBatch']) {
+    const b = cursor[k];
+    if (Array.isArray(b) && b.some((d) => d instanceof RawDoc)) return k;
+  }
+  return null;
+}
+
+/**
+ * A reply document as BSON parts: what BSON.serialize(doc) gives, with a cursor batch's
+ * RawDocs copied as they are (the other values through the bson library).
+ */
+function replyParts(doc) {
+  const batchKey = rawBatchKey(doc.cursor);
+  if (!batchKey) {
+    const b = BSON.serialize(doc, SERIALIZE_OPTIONS);
+    return { parts: [b], length: b.length };
+  }
+  const top = [];
+  for (const k of Object.keys(doc)) {
+    if (k !== 'cursor') { top.push(...elementBytes(k, doc[k])); continue; }
+    const inner = [];
+    for (const ck of Object.keys(doc.cursor)) {
+      if (ck !== batchKey) { inner.push(...elementBytes(ck, doc.cursor[ck])); continue; }
+      const elems = [];
+      doc.cursor[ck].forEach((d, i) => {
+        const bytes = d instanceof RawDoc ? d.bytes : BSON.serialize(d, SERIALIZE_OPTIONS);
+        elems.push(i < DOC_ELEMENT.length ? DOC_ELEMENT[i] : Buffer.from(`\u0003${i}\u0000`, 'latin1'), bytes);
+      });
+      const arr = documentOf(elems);
+      inner.push(Buffer.from(`\u0004${ck}\u0000`, 'utf8'), ...arr.parts);
+    }
+    const sub = documentOf(inner);
+    top.push(Buffer.from('\u0003cursor\u0000', 'latin1'), ...sub.parts);
+  }
+  const out = documentOf(top);
+  if (out.length > MAX_SERIALIZED) throw new RangeError('reply over the maximum BSON size');
+  return out;
+}
+
+/** The reply document's BSON (tests compare it with BSON.serialize's). */
+function serializeReply(doc) {
+  const { parts, length } = replyParts(doc);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
+}
+
+/**
+ * The buffers of one connection's replies: one is written over reply after reply while every
+ * write completes at once (a reply of 30 KB allocated outside the heap per query brought on a
+ * scavenge every 20 queries); a write left pending keeps its buffer, and the next reply gets
+ * a new one. alloc(n) -> a buffer of n bytes; released(pending) after the socket's write.
+ */
+class ReplyBuffers {
+  constructor() {
+    this.buf = null;
+    this.alloc = (n) => {
+      if (n > REPLY_BUFFER_KEEP) return Buffer.allocUnsafe(n);
+      if (!this.buf || this.buf.length < n) this.buf = Buffer.allocUnsafe(Math.max(n, 64 * 1024));
+      return this.buf.subarray(0, n);
+    };
+  }
+
+  released(pending) {
+    if (pending) this.buf = null;
+  }
+}
+const REPLY_BUFFER_KEEP = 1024 * 1024;
+
+/** A message: header, `prefix` bytes (written by fill), then the reply document. */
+function message(responseTo, opCode, prefix, fill, doc, alloc = Buffer.allocUnsafe) {
+  const { parts, length } = replyParts(doc);
+  const buf = alloc(HEADER_SIZE + prefix + length);
+  header(buf, buf.length, responseTo, opCode);
+  fill(buf);
+  let at = HEADER_SIZE + prefix;
+  for (const p of parts) {
+    p.copy(buf, at);
+    at += p.length;
+  }
   return buf;
 }
 
+/** OP_MSG reply with a single body section (alloc: see ReplyBuffers). */
+function buildMsgReply(responseTo, doc, alloc) {
+  return message(responseTo, OP_MSG, 5, (buf) => {
+    buf.writeUInt32LE(0, HEADER_SIZE);
+    buf[HEADER_SIZE + 4] = 0;
+  }, doc, alloc);
+}
+
 /** OP_REPLY with one document; queryFailure sets the QueryFailure response flag. */
-function buildOpReply(responseTo, doc, queryFailure = false) {
-  const body = BSON.serialize(doc, SERIALIZE_OPTIONS);
-  const buf = Buffer.allocUnsafe(HEADER_SIZE + 20 + body.length);
-  header(buf, buf.length, responseTo, OP_REPLY);
-  buf.writeInt32LE(queryFailure ? 2 : 0, HEADER_SIZE); // responseFlags
-  buf.writeBigInt64LE(0n, HEADER_SIZE + 4); // cursorID
-  buf.writeInt32LE(0, HEADER_SIZE + 12); // startingFrom
-  buf.writeInt32LE(1, HEADER_SIZE + 16); // numberReturned
-  body.copy(buf, HEADER_SIZE + 20);
-  return buf;
+function buildOpReply(responseTo, doc, queryFailure = false, alloc = undefined) {
+  return message(responseTo, OP_REPLY, 20, (buf) => {
+    buf.writeInt32LE(queryFailure ? 2 : 0, HEADER_SIZE); // responseFlags
+    buf.writeBigInt64LE(0n, HEADER_SIZE + 4); // cursorID
+    buf.writeInt32LE(0, HEADER_SIZE + 12); // startingFrom
+    buf.writeInt32LE(1, HEADER_SIZE + 16); // numberReturned
+  }, doc, alloc);
 }
 
 /**
@@ -169,5 +267,5 @@ class MessageReader {
 
 module.exports = {
   OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
-  MessageReader,
+  serializeReply, ReplyBuffers, MessageReader,
 };

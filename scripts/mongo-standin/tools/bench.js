@@ -8,18 +8,15 @@
  * then times marketd's query shapes (median of --runs after 3 warm-up runs) and reports the server's RSS
  * (VmRSS of its process, total and per document).
  */
-const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { Int32, Long, Double } = require('bson');
 const { WireClient } = require('./wireclient');
 const { demoListings, LISTING_INDEXES } = require('./demo-docs');
+const { options, startServer: start } = require('./standin-process');
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = options(args);
 const N = Number(opt('--docs', 10000));
 const RUNS = Number(opt('--runs', 30));
 const RSS_ONLY = args.includes('--rss-only');
@@ -30,16 +27,7 @@ const NODE_FLAGS = opt('--node-flags', '--max-semi-space-size=2').split(' ').fil
 
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.on('data', (d) => {
-      const m = /listening on [\d.]+:(\d+)/.exec(String(d));
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-}
+const startServer = () => start(SERVER, NODE_FLAGS);
 
 async function timeIt(fn) {
   for (let i = 0; i < 3; i++) await fn(RUNS + i); // warm-up, not timed

@@ -1,0 +1,29 @@
+'use strict';
+// A stand-in process for the measuring tools (bench.js, wire-cpu.js), and their options.
+
+const { spawn } = require('child_process');
+
+/** opt(name, default): the value after `name` in argv. */
+const options = (argv) => (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+
+/** Starts `node flags server --port 0`; resolves with {child, port, file} once it listens. */
+function startServer(file, flags) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...flags, file, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let listening = false;
+    child.stdout.on('data', (d) => {
+      if (listening) { process.stderr.write(d); return; } // what node flags print (--trace-gc ...)
+      const m = /listening on [\d.]+:(\d+)/.exec(String(d));
+      if (m) {
+        listening = true;
+        resolve({ child, port: Number(m[1]), file });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+}
+
+module.exports = { options, startServer };
