@@ -430,3 +430,33 @@ test('$geoNear + $match + $sort by distance + $limit run in the scan: explain, d
   assert.strictEqual(order(-1), '8 6 1 2 5 7 3 4');
   srv.close();
 });
+
+test('an index build leaves room in the R-trees it packs: a listing inserted afterwards splits no node', () => {
+  const srv = newServer();
+  const demo = demoListings(3000, { seed: 11, sellers: 30 });
+  srv.ok(DB, { insert: 'listings', documents: demo.docs.slice(0, 2999) });
+  srv.ok(DB, { createIndexes: 'listings', indexes: LISTING_INDEXES }); // built on the filled collection
+  const st = srv.ctx.store.db(DB).get('listings').indexes.find((i) => i.name === 'status_keywords_geo').structure;
+  const nodes = (tree) => {
+    let n = 0;
+    const walk = (node) => { n++; if (!node.leaf) node.children.forEach(walk); };
+    walk(tree.data);
+    return n;
+  };
+  let full = 0;
+  const before = new Map();
+  for (const [key, part] of st.parts) {
+    const walk = (node) => {
+      if (node.children.length >= part.tree._maxEntries) full++;
+      if (!node.leaf) node.children.forEach(walk);
+    };
+    walk(part.tree.data);
+    before.set(key, nodes(part.tree));
+  }
+  assert.ok(st.parts.size > 20, `partitions: ${st.parts.size}`);
+  assert.strictEqual(full, 0, 'packed nodes filled to rbush\'s maximum: the next insert splits them');
+  srv.ok(DB, { insert: 'listings', documents: [demo.docs[2999]] });
+  let grown = 0;
+  for (const [key, part] of st.parts) if (before.has(key) && nodes(part.tree) !== before.get(key)) grown++;
+  assert.strictEqual(grown, 0, 'partitions whose tree split on one insert after the build');
+});

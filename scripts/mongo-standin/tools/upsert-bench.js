@@ -10,6 +10,8 @@
 // INDEXES=rebuild: only the indexes a rebuild keeps (REBUILD_INDEXES: seller_status_created, status_geo),
 //   then createIndexes of the rest on the full collection (timed), as the projector's rebuild does.
 // INDEXES=none: no index during the load, then createIndexes of all of them (timed).
+// AFTER=M: then M more new listings upserted into the indexed collection (a burst into a live
+//   read model), timed on their own.
 
 const { Long } = require('bson');
 const { Store } = require('../lib/store');
@@ -30,13 +32,14 @@ const cpuMs = (u) => (u.user + u.system) / 1000;
 
 const early = mode === 'all' ? LISTING_INDEXES : mode === 'rebuild' ? LISTING_INDEXES.filter((i) => REBUILD_INDEXES.includes(i.name)) : [];
 if (early.length) run({ createIndexes: 'listings', indexes: early });
-let { docs } = demoListings(n, { seed: 7, sellers: 200 });
+const after = +(process.env.AFTER || 0);
+let { docs } = demoListings(n + after, { seed: 7, sellers: 200 });
 const slice = Math.min(20000, n);
 const t00 = process.cpuUsage();
 let t = process.cpuUsage();
 let errors = 0;
-for (let i = 0; i < n; i += batch) {
-  const updates = docs.slice(i, i + batch).map((d, k) => {
+const upsertBatch = (i, end) => {
+  const updates = docs.slice(i, Math.min(i + batch, end)).map((d, k) => {
     const { _id, favorites, views, ...fields } = d; // favorites, views: $setOnInsert's, as in listing.c
     fields.version = Long.fromNumber(1);
     fields.seq = Long.fromNumber(i + k + 1);
@@ -44,6 +47,9 @@ for (let i = 0; i < n; i += batch) {
   });
   const r = run({ update: 'listings', updates, ordered: false });
   if (r.writeErrors) errors += r.writeErrors.length;
+};
+for (let i = 0; i < n; i += batch) {
+  upsertBatch(i, n);
   if ((i + batch) % slice === 0) {
     const ms = cpuMs(process.cpuUsage(t));
     console.log(`${i + batch}: ${(ms / slice * 1000).toFixed(0)} cpu-ms per 1000 upserts, ${(slice / (ms / 1000)).toFixed(0)} per cpu-s; write errors ${errors}`);
@@ -59,6 +65,12 @@ if (mode !== 'all') {
   console.log(`createIndexes after the load: ${buildMs.toFixed(0)} cpu-ms`);
 }
 console.log(`in all (${mode}): ${((loadMs + buildMs) / 1000).toFixed(1)} cpu-s, ${(n / ((loadMs + buildMs) / 1000)).toFixed(0)} upserts per cpu-s`);
+if (after) {
+  const t0 = process.cpuUsage();
+  for (let i = n; i < n + after; i += batch) upsertBatch(i, n + after);
+  const ms = cpuMs(process.cpuUsage(t0));
+  console.log(`${after} more into the indexed collection: ${(ms / after).toFixed(2)} cpu-ms per upsert, ${(after / (ms / 1000)).toFixed(0)} per cpu-s; write errors ${errors}`);
+}
 docs = null;
 if (global.gc) {
   global.gc();
