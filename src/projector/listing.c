@@ -25,9 +25,9 @@ struct listing_index {
  * socket time-out. */
 #define INDEX_BUILD_TIMEOUT_MS (30 * 60 * 1000)
 
-/* One createIndexes per index (each build its own command, so none waits for the others);
- * createIndexes of an index that exists with the same key and options does nothing, in
- * MongoDB as in the stand-in. only_rebuild: just those a rebuild keeps. */
+/* One createIndexes with every index (MongoDB builds them in one scan of the collection;
+ * one client for the long command); an index that exists with the same key and options is
+ * left as it is, in MongoDB as in the stand-in. only_rebuild: just those a rebuild keeps. */
 static int
 create_listing_indexes(struct projection_ctx *p, const char *coll, bool only_rebuild)
 {
@@ -71,31 +71,32 @@ create_listing_indexes(struct projection_ctx *p, const char *coll, bool only_reb
     };
     bson_t *partial[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, BCON_NEW("status", BCON_UTF8("sold"))};
     size_t n = sizeof(keys) / sizeof(keys[0]);
-    int rc = MK_OK;
+    bson_t *cmd = mongo_own(p->arena, bson_new()), arr;
+    BSON_APPEND_UTF8(cmd, "createIndexes", coll);
+    BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &arr);
+    uint32_t k = 0;
     for (size_t i = 0; i < n; i++) {
         mongo_own(p->arena, keys[i]);
         if (partial[i] != NULL) {
             mongo_own(p->arena, partial[i]);
         }
-    }
-    for (size_t i = 0; i < n && rc == MK_OK; i++) {
         if (only_rebuild && !idx[i].rebuild) {
             continue;
         }
-        bson_t *cmd = mongo_own(p->arena, bson_new()), arr, one;
-        BSON_APPEND_UTF8(cmd, "createIndexes", coll);
-        BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &arr);
-        bson_append_document_begin(&arr, "0", 1, &one);
+        bson_t one;
+        char kb[16];
+        const char *key;
+        bson_uint32_to_string(k++, &key, kb, sizeof(kb));
+        bson_append_document_begin(&arr, key, -1, &one);
         BSON_APPEND_DOCUMENT(&one, "key", keys[i]);
         BSON_APPEND_UTF8(&one, "name", idx[i].name);
         if (partial[i] != NULL) {
             BSON_APPEND_DOCUMENT(&one, "partialFilterExpression", partial[i]);
         }
         bson_append_document_end(&arr, &one);
-        bson_append_array_end(cmd, &arr);
-        rc = mongo_write_command_long(p->mongo, coll, cmd, INDEX_BUILD_TIMEOUT_MS);
     }
-    return rc;
+    bson_append_array_end(cmd, &arr);
+    return mongo_write_command_long(p->mongo, coll, cmd, INDEX_BUILD_TIMEOUT_MS);
 }
 
 int
