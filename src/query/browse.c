@@ -234,9 +234,28 @@ tier_cursor_ok(const struct search_query *q)
            json_object_is_type(json_object_array_get_idx(q->after, 2), json_type_string);
 }
 
+/* The last stage of every browse pipeline: only the fields a page shows (the API's listing
+ * members) and its cursor keys come back. A stored listing is mostly its words arrays and
+ * GeoJSON point, which only the query reads: sending them was half the reply's bytes, for
+ * the database to write and for the worker to read. */
+static json_object *
+page_projection(void)
+{
+    static const char *const keys[] = {"created_us", "dist_m"};
+    json_object *p = J_OBJ();
+    for (const char *const *f = readmodel_listing_fields(); *f != NULL; f++) {
+        J_ADD(p, *f, json_object_new_int(1));
+    }
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        J_ADD(p, keys[i], json_object_new_int(1));
+    }
+    return j_pair("$project", p);
+}
+
 static bson_t *
 pipeline_bson(json_object *stages)
 {
+    json_object_array_add(stages, page_projection());
     json_object *doc = j_pair("pipeline", stages);
     bson_error_t err;
     bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), -1,

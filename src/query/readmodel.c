@@ -279,6 +279,12 @@ static const char *const LISTING_FIELDS[] = {
     "favorites", "views", NULL,
 };
 
+const char *const *
+readmodel_listing_fields(void)
+{
+    return LISTING_FIELDS;
+}
+
 /* Only those members go through the JSON text (the words arrays, the GeoJSON point, the
  * category path and the rest of a stored listing are most of its bytes: converting them
  * and throwing them away was most of a browse request's CPU in the query pool). */

@@ -46,6 +46,9 @@ json_object *readmodel_to_json_text(const bson_t *doc);
 
 /* A read-model listing in the API's shape (members in the API's order). New reference. */
 json_object *readmodel_listing_json(const bson_t *doc);
+/* The stored listing fields readmodel_listing_json shows (NULL-terminated), for a
+ * projection that leaves the rest in the database. */
+const char *const *readmodel_listing_fields(void);
 
 /* A number field: true with *out, or false when absent, null or not a number. */
 bool readmodel_double(const bson_t *doc, const char *field, double *out);

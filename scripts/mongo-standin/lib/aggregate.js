@@ -17,6 +17,7 @@ const geo = require('./geo');
 const { idFirst } = require('./update');
 const { deriveHints } = require('./hints');
 const { storedDoc } = require('./cursors');
+const { projectTop } = require('./bsonwrite');
 
 const SCORE_FIELD = '__standin_textScore';
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
@@ -213,6 +214,29 @@ function pushableSort(spec) {
 }
 
 /**
+ * A last $project the scan can apply as it writes the results: inclusion of top-level
+ * fields only (1 or true; `_id` 0/1, false/true), at least one besides _id. Returns
+ * {keep, id} (bsonwrite projectTop) or null (the pipeline engine runs it). Browse asks for the
+ * listing fields the API shows: the words arrays and the GeoJSON point, most of a listing's
+ * bytes, then stay in the store.
+ */
+function pushableProject(spec) {
+  if (!isPlainObject(spec)) return null;
+  const v = toView(spec);
+  const keep = new Set();
+  let id = true;
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (k === '_id') {
+      if (x === 0 || x === false) id = false;
+      else if (x !== 1 && x !== true) return null;
+    } else if (topField(k) && (x === 1 || x === true)) keep.add(k);
+    else return null;
+  }
+  return keep.size ? { keep, id } : null;
+}
+
+/**
  * How the leading stages run: {kind: 'geoNear'|'match'|'scan', ...}. For $match: the first
  * filter, the further leading $match filters, and a pushed $sort / $limit; `rest` is what
  * mingo still runs.
@@ -294,10 +318,17 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
     compileFilter(coll, stage.$match, variables, { allowNear: false }); // rejects $near like mongod
   }
   const lead = leadingStages(coll, pipeline, variables);
-  const { rest } = lead;
+  let { rest } = lead;
+  // A last $project of top-level fields after stages the scan ran: applied to the results
+  // as they are written (raw replies skip the other fields without decoding them).
+  const textMatch = lead.kind === 'match' && isPlainObject(lead.filter) && '$text' in lead.filter;
+  const project = lead.kind !== 'scan' && !textMatch && rest.length === 1 && rest[0].$project
+    ? pushableProject(rest[0].$project) : null;
+  if (project) rest = [];
   if (lead.kind === 'geoNear') {
     const { want, limit, after, fields, sortKeys } = lead;
     docs = geoNearStage(coll, lead.g, { want, limit, after, fields, sortKeys, stats });
+    if (project) docs = docs.map((d) => projectTop(d, project));
   } else if (lead.kind === 'match') {
     items = select(coll, lead.filter, {
       variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
@@ -321,7 +352,7 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
   // a view and retyping it back was a fifth of such a request's time. With `raw` (a reply
   // for the wire) they are not even decoded: cursors.js writes them as BSON.
   const asIs = !stages.length && !scores;
-  if (items && !grouped) docs = items.map((it) => storedDoc(it.rec, raw && asIs, true));
+  if (items && !grouped) docs = items.map((it) => storedDoc(it.rec, raw && asIs, true, project));
   if (asIs) return raw && items ? docs : docs.map(idFirst);
   if (!grouped) {
     out = docs.map((d, i) => {

@@ -17,18 +17,20 @@ const SERIALIZE_OPTIONS = { checkKeys: false, ignoreUndefined: true, serializeFu
 
 /** A stored version of a document, to be written as BSON when its batch is built. */
 class StoredDoc {
-  constructor(rec, idFirst) {
+  constructor(rec, idFirst, fields = null) {
     // The view, signature and exact values of a version are never changed in place (a write
     // replaces them): holding them is holding the document as it was read.
     this.view = rec.view;
     this.sig = rec.sig;
     this.exact = rec.exact;
     this.idFirst = idFirst; // put _id first (aggregate's output), as update.js idFirst does
+    this.fields = fields; // a pushed top-level inclusion projection (projectTop), or null
   }
 
   /** The typed document (the general path). */
   decode() {
     const doc = decodeStored(this.view, this.sig, this.exact);
+    if (this.fields) return projectTop(doc, this.fields);
     if (!this.idFirst || !('_id' in doc) || Object.keys(doc)[0] === '_id') return doc;
     const { _id, ...rest } = doc;
     return { _id, ...rest };
@@ -55,6 +57,18 @@ class RawDoc {
     appendStored(w, this.doc);
     return w.buf.subarray(0, w.pos);
   }
+}
+
+/**
+ * A top-level inclusion projection ({keep: Set of field names, id: _id kept}) of a typed
+ * document, as $project gives it: _id first when kept, then the kept fields in the document's
+ * order; fields it lacks are left out.
+ */
+function projectTop(doc, { keep, id }) {
+  const out = {};
+  if (id && Object.prototype.hasOwnProperty.call(doc, '_id')) out._id = doc._id;
+  for (const k of Object.keys(doc)) if (k !== '_id' && keep.has(k)) out[k] = doc[k];
+  return out;
 }
 
 class Unsupported extends Error {}
@@ -191,13 +205,14 @@ class Writer {
  * Writes the stored document (view, sig, exact) at w.pos; returns false (w.pos unchanged)
  * when it holds something the general path must write.
  */
-function writeStored(w, view, sig, exact, idFirst) {
+function writeStored(w, view, sig, exact, idFirst, fields = null) {
   const start = w.pos;
-  if (idFirst && '_id' in view && Object.keys(view)[0] !== '_id') return false;
+  if ((idFirst || fields) && '_id' in view && Object.keys(view)[0] !== '_id') return false;
   if (!isPlainObject(view)) return false;
   const st = { pos: 0, ex: 0 };
   try {
-    writeObject(w, view, sig, exact, st);
+    if (fields) writeProjected(w, view, sig, exact, fields, st);
+    else writeObject(w, view, sig, exact, st);
     return true;
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
@@ -225,6 +240,56 @@ function writeObject(w, obj, sig, exact, st) {
   w.ensure(1);
   w.buf[w.pos++] = 0;
   w.int32At(start, w.pos - start);
+}
+
+/**
+ * The top-level fields of a projection (projectTop) of a stored document: the others are
+ * skipped, their numbers' places in the signature and the exact values passed over.
+ */
+function writeProjected(w, view, sig, exact, { keep, id }, st) {
+  w.ensure(4);
+  const start = w.pos;
+  w.pos += 4;
+  const keys = Object.keys(view);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k === '_id' ? id : keep.has(k)) writeValue(w, keyBytes(k), view[k], sig, exact, st);
+    else skipValue(view[k], sig, st);
+  }
+  w.ensure(1);
+  w.buf[w.pos++] = 0;
+  w.int32At(start, w.pos - start);
+}
+
+/** Passes over a value writeValue would write: its numbers' signature and exact places. */
+function skipValue(v, sig, st) {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number': {
+      const c = sig.charCodeAt(st.pos++);
+      if (c !== 105 && c !== 100 && c !== 108) st.ex++; // L, D: one exact value each
+      return;
+    }
+    case 'object':
+      break;
+    default:
+      throw UNSUPPORTED;
+  }
+  if (v === null) return;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) skipValue(v[i], sig, st);
+    return;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) skipValue(v[keys[i]], sig, st);
+    return;
+  }
+  if (v._bsontype === 'ObjectId' || v instanceof Date) return;
+  throw UNSUPPORTED; // anything else: the general path decides
 }
 
 function writeValue(w, kb, v, sig, exact, st) {
@@ -298,7 +363,7 @@ function writeNumber(w, kb, v, c, exact, st) {
 
 /** The stored document's BSON bytes appended to w (by the general path when it must). */
 function appendStored(w, d) {
-  if (writeStored(w, d.view, d.sig, d.exact, d.idFirst)) return;
+  if (writeStored(w, d.view, d.sig, d.exact, d.idFirst, d.fields)) return;
   const bytes = BSON.serialize(d.decode(), SERIALIZE_OPTIONS);
   w.ensure(bytes.length);
   bytes.copy(w.buf, w.pos);
@@ -306,11 +371,13 @@ function appendStored(w, d) {
 }
 
 /** The BSON size of a stored version (what appendStored writes). */
-function storedSize(rec, scratch) {
+function storedSize(rec, scratch, fields = null) {
   const w = scratch || new Writer(4096);
   w.pos = 0;
-  appendStored(w, new StoredDoc(rec, false));
+  appendStored(w, new StoredDoc(rec, false, fields));
   return w.pos;
 }
 
-module.exports = { StoredDoc, RawDoc, Writer, writeStored, appendStored, storedSize, SERIALIZE_OPTIONS };
+module.exports = {
+  StoredDoc, RawDoc, Writer, writeStored, appendStored, storedSize, projectTop, SERIALIZE_OPTIONS,
+};

@@ -619,7 +619,7 @@ function explainCommand(ctx, inner, db, verbosity) {
     }
     case 'aggregate': {
       const a = explainAggregate(coll, inner.pipeline, { variables, hint: inner.hint });
-      const qp = queryPlanner(ns, a.filter, wrap(planner.winningPlan(a.plan, { filter: a.filter, sortKeys: a.sortKeys, limit: a.limit })));
+      const qp = queryPlanner(ns, a.filter, wrap(planner.winningPlan(a.plan, { filter: a.filter, sortKeys: a.sortKeys, limit: a.limit })), a.plan);
       const stages = [{ $cursor: { queryPlanner: qp } }, ...a.rest.map((st) => st)];
       return { explainVersion: '1', queryPlanner: qp, stages, command: inner, serverInfo: serverInfo() };
     }
@@ -627,7 +627,7 @@ function explainCommand(ctx, inner, db, verbosity) {
       throw fail('CommandNotFound', `Explain failed due to unknown command: ${name}`);
   }
   const { plan, f, sortKeys } = planned;
-  const qp = queryPlanner(ns, f.rest, wrap(planner.winningPlan(plan, { filter: f.rest, sortKeys, limit: opts.limit, skip: opts.skip })));
+  const qp = queryPlanner(ns, f.rest, wrap(planner.winningPlan(plan, { filter: f.rest, sortKeys, limit: opts.limit, skip: opts.skip })), plan);
   const out = { explainVersion: '1', queryPlanner: qp };
   if (verbosity !== 'queryPlanner') {
     const stats = [];
@@ -647,12 +647,19 @@ function explainCommand(ctx, inner, db, verbosity) {
   return out;
 }
 
-function queryPlanner(namespace, parsedQuery, winningPlan) {
+/**
+ * The queryPlanner section. A plan from the plan cache (planner.js cachedPlan) names its shape
+ * (planCacheShapeHash, planCacheKey) and says it came from the cache (fromPlanCache, the
+ * stand-in's own field: explain reports the plan a query of that shape runs now).
+ */
+function queryPlanner(namespace, parsedQuery, winningPlan, plan) {
+  const hash = plan && plan.shapeHash;
   return {
     namespace,
     indexFilterSet: false,
     parsedQuery: parsedQuery || {},
-    planCacheShapeHash: '00000000',
+    planCacheShapeHash: hash || '00000000',
+    ...(hash ? { planCacheKey: hash, fromPlanCache: plan.fromPlanCache === true } : {}),
     maxIndexedOrSolutionsReached: false,
     maxIndexedAndSolutionsReached: false,
     maxScansToExplodeReached: false,

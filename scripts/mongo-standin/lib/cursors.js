@@ -6,7 +6,9 @@
 const { calculateObjectSize } = require('bson');
 const { Long } = require('bson');
 const { fail } = require('./errors');
-const { StoredDoc, RawDoc, Writer, appendStored, storedSize } = require('./bsonwrite');
+const {
+  StoredDoc, RawDoc, Writer, appendStored, storedSize, projectTop,
+} = require('./bsonwrite');
 
 const DEFAULT_FIRST_BATCH = 101;
 
@@ -26,9 +28,16 @@ const BATCH = new Writer(64 * 1024);
  * The document of a record as a reply carries it: rec.doc (remembering its size for
  * takeBatch), or with `raw` (replies that go out on the wire as they are) a StoredDoc that
  * takeBatch writes as BSON without decoding it; `idFirst` puts _id first (aggregate's output).
+ * `fields`: a top-level inclusion projection pushed into the scan (bsonwrite projectTop;
+ * _id first), applied here or by the writer.
  */
-function storedDoc(rec, raw = false, idFirst = false) {
-  if (raw) return new StoredDoc(rec, idFirst);
+function storedDoc(rec, raw = false, idFirst = false, fields = null) {
+  if (raw) return new StoredDoc(rec, idFirst, fields);
+  if (fields) {
+    const doc = projectTop(rec.doc, fields);
+    SIZE_OF_DOC.set(doc, storedSize(rec, SCRATCH, fields));
+    return doc;
+  }
   const doc = rec.doc;
   let n = SIZE_OF_VIEW.get(rec.view);
   if (n === undefined) {

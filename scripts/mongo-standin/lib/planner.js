@@ -11,7 +11,10 @@ const { isPlainObject, keyOf, idKeyOf, formatValue } = require('./typed');
 const { Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, BTreeIndex, GeoIndex } = require('./indexes');
 const geo = require('./geo');
 
-const state = { disabled: false }; // tests: plan every query as a collection scan
+// disabled (tests): plan every query as a collection scan; cache: the plan cache and the
+// compiled matcher (lib/matcher.js) on, as by default (tests turn them off to compare;
+// STANDIN_PLAN_CACHE=0 in the environment starts a server without them, for measurements).
+const state = { disabled: false, cache: process.env.STANDIN_PLAN_CACHE !== '0' };
 
 // ---- intervals: [lo, loInc, hi, hiInc] in ascending value order --------------------------
 
@@ -314,6 +317,118 @@ function btreePlan(index, conds, sortKeys, hinted) {
  *   | {type: 'GEO', index, region} | {type: 'GEO_NEAR', index, near}
  */
 function choosePlan(coll, f, sortKeys, hint) {
+  if (coll && !state.disabled && state.cache && (hint === undefined || hint === null) && !f.near && !f.text) {
+    return cachedPlan(coll, f.rest || {}, sortKeys);
+  }
+  return planFor(coll, f, sortKeys, hint);
+}
+
+// ---- the plan cache ------------------------------------------------------------------------
+// As mongod's: per collection, keyed by the query's shape — the filter's fields, operators and
+// the kinds of its values (not the values), and the sort — holding the index the planner
+// chose for that shape. A query of a known shape plans only that index for its own values
+// (its bounds), not every index of the collection; when that index cannot serve these values
+// (a partial index their filter does not imply) the query is planned in full and the entry
+// replaced. The cache is dropped when the collection's indexes change (createIndexes,
+// dropIndexes, a hidden flag, an index build): each entry is checked against the index list it
+// was made with. A dropped collection is a new collection object, with an empty cache. Plans
+// select candidates only: results never depend on them (test/differential.test.js).
+
+const PLAN_CACHES = new WeakMap(); // coll -> {indexes: [[index, structure, hidden]...], map}
+const PLAN_CACHE_MAX = 5000;
+
+/** The kind of a filter value, as the shape sees it. */
+function kindOf(v) {
+  if (v === null) return 'z';
+  switch (typeof v) {
+    case 'string': return 's';
+    case 'number': return Number.isNaN(v) ? 'N' : 'n';
+    case 'boolean': return 'b';
+    case 'undefined': return 'u';
+    default: break;
+  }
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + shapeOf(v[i]);
+    return `${out}]`;
+  }
+  if (isPlainObject(v)) return shapeOf(v);
+  if (v instanceof RegExp) return 'r';
+  if (v instanceof Date) return 'd';
+  return `<${v._bsontype || (v.constructor && v.constructor.name) || typeof v}>`;
+}
+
+/** The shape of a filter (view): fields and operators with the kinds of their values. */
+function shapeOf(v) {
+  if (!isPlainObject(v)) return kindOf(v);
+  let out = '{';
+  for (const k of Object.keys(v)) out += `${JSON.stringify(k)}:${kindOf(v[k])},`;
+  return `${out}}`;
+}
+
+/** The cache key of a query: its filter's shape and its sort. */
+function planCacheKey(rest, sortKeys) {
+  let key = shapeOf(rest);
+  if (sortKeys) for (const k of sortKeys) key += `|${JSON.stringify(k.path)}:${k.dir}:${k.meta || ''}`;
+  return key;
+}
+
+/** An 8-digit hash of a plan cache key (explain's and the profiler's planCacheShapeHash). */
+function shapeHash(key) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
+/** The cache of coll, emptied when its indexes are not those it was filled with. */
+function cacheOf(coll) {
+  let c = PLAN_CACHES.get(coll);
+  const list = coll.indexes;
+  if (c) {
+    const seen = c.indexes;
+    let same = seen.length === list.length;
+    for (let i = 0; same && i < list.length; i++) {
+      const x = list[i];
+      same = seen[i][0] === x && seen[i][1] === x.structure && seen[i][2] === (x.options.hidden === true);
+    }
+    if (same) return c;
+  }
+  c = { indexes: list.map((x) => [x, x.structure, x.options.hidden === true]), map: new Map() };
+  PLAN_CACHES.set(coll, c);
+  return c;
+}
+
+/** The plan of a query without a hint, $near or $text: from the cache when its shape is known. */
+function cachedPlan(coll, rest, sortKeys) {
+  const c = cacheOf(coll);
+  const key = planCacheKey(rest, sortKeys);
+  const hit = c.map.get(key);
+  if (hit !== undefined) {
+    const conds = collectConditions(rest);
+    conds.filter = rest;
+    const plan = btreePlan(hit.index, conds, sortKeys, false);
+    if (plan) {
+      plan.fromPlanCache = true;
+      plan.shapeHash = hit.hash;
+      return plan;
+    }
+  }
+  const plan = planFor(coll, { rest }, sortKeys, undefined);
+  // B-tree index scans are cached. Not IDHACK (planned without a look at the indexes), geo
+  // plans (their regions are planned per query), nor a collection scan: other values of the
+  // shape may imply a partial index's filter, and a cached COLLSCAN would never look again.
+  if (plan.type === 'IXSCAN') {
+    if (c.map.size >= PLAN_CACHE_MAX) c.map.clear();
+    const hash = shapeHash(key);
+    c.map.set(key, { index: plan.index, hash });
+    plan.shapeHash = hash;
+  }
+  plan.fromPlanCache = false;
+  return plan;
+}
+
+/** The plan of a query, planned in full (every index considered). */
+function planFor(coll, f, sortKeys, hint) {
   const hinted = hintedIndex(coll, hint);
   if (!coll) return { type: 'EOF' }; // no collection: nothing to scan, as mongod says
   if (state.disabled) return { type: 'COLLSCAN' };
@@ -785,6 +900,6 @@ function planSummary(plan) {
 }
 
 module.exports = {
-  state, choosePlan, nearPlan, nearIndexUsable, partsOf, scanIndex, nearScan, capBoxes, winningPlan, planSummary, collectConditions, fieldBounds,
+  state, choosePlan, planCacheKey, shapeHash, nearPlan, nearIndexUsable, partsOf, scanIndex, nearScan, capBoxes, winningPlan, planSummary, collectConditions, fieldBounds,
   intersect, ALL,
 };

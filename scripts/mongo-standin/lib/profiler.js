@@ -38,6 +38,14 @@ function summaryOf(list) {
   return p.type === 'COUNT' ? 'RECORD_STORE_FAST_COUNT' : planner.planSummary(p);
 }
 
+/** planCacheShapeHash and fromPlanCache of a plan the plan cache knows (planner.js). */
+function cacheFields(e, list) {
+  const p = list.length ? list[0].plan : null;
+  if (!p || !p.shapeHash) return;
+  e.planCacheShapeHash = p.shapeHash;
+  e.fromPlanCache = p.fromPlanCache === true;
+}
+
 const sum = (list, k) => list.reduce((a, s) => a + s[k], 0);
 
 function end(ctx, op, reply) {
@@ -54,6 +62,7 @@ function end(ctx, op, reply) {
       if (st.ndeleted !== undefined) e.ndeleted = new Int32(st.ndeleted);
       const summary = summaryOf(st.stats);
       if (summary) e.planSummary = summary;
+      cacheFields(e, st.stats);
       e.millis = new Int32(millis);
       entries.push(Object.assign(e, base()));
     }
@@ -67,6 +76,7 @@ function end(ctx, op, reply) {
     if (reply && reply.cursor && reply.cursor.firstBatch) e.nreturned = new Int32(reply.cursor.firstBatch.length);
     const summary = summaryOf(op.stats);
     if (summary) e.planSummary = summary;
+    cacheFields(e, op.stats);
     e.millis = new Int32(millis);
     entries.push(Object.assign(e, base()));
   }

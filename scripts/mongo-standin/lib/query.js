@@ -16,6 +16,7 @@ const geo = require('./geo');
 const { compileTextSearch } = require('./text');
 const { deriveHints, hintsOfDocument } = require('./hints');
 const planner = require('./planner');
+const { compileMatcher } = require('./matcher');
 
 /** The stored record whose view the matcher is testing (for $type, which needs BSON types). */
 const CURRENT = { rec: null, typed: null };
@@ -177,13 +178,34 @@ function compileFilter(coll, filter, variables, { allowNear = true } = {}) {
   }
   if (text && near) throw fail('BadValue', 'text and geoNear not allowed in same query');
   if (nearParsed && !planner.nearIndexUsable(coll, nearParsed, rest)) throw noNearIndex();
-  const mq = Object.keys(rest).length ? newQuery(rest, variables) : null;
   return {
-    test: mq ? (d) => mq.test(d) : () => true,
+    test: matcherOf(rest, variables),
     text,
     near: nearParsed ? near : null,
     nearParsed,
     rest,
+  };
+}
+
+/**
+ * The test of a filter (a view) on a document's view: the compiled matcher (lib/matcher.js)
+ * where it answers, else mingo's Query, compiled the first time it is asked (never, for
+ * browse's filters on plain listings). Without the cache (planner.state.cache false, tests),
+ * mingo's only.
+ */
+function matcherOf(rest, variables) {
+  if (!Object.keys(rest).length) return () => true;
+  const fast = planner.state.cache ? compileMatcher(rest) : null;
+  if (!fast) {
+    const mq = newQuery(rest, variables);
+    return (d) => mq.test(d);
+  }
+  let mq = null;
+  return (d) => {
+    const r = fast(d);
+    if (r !== undefined) return r;
+    if (!mq) mq = newQuery(rest, variables);
+    return mq.test(d);
   };
 }
 

@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const { Int32, Long, Double, EJSON } = require('bson');
-const { newServer, withoutIndexes, bytes } = require('./helpers');
+const { newServer, withoutIndexes, withoutCache, bytes } = require('./helpers');
 const { rng, demoListings, LISTING_INDEXES, REBUILD_INDEXES } = require('../tools/demo-docs');
 
 const SEED = Number(process.env.STANDIN_TEST_SEED || 20261128);
@@ -103,9 +103,31 @@ const sortOf = (g) => {
   return s && Object.fromEntries(Object.entries(s).map(([k, v]) => [k, new Int32(v)]));
 };
 
-/** Same reply with and without indexes; returns the reply. */
+const BROWSE_PROJECT = Object.fromEntries(['id', 'seller_id', 'title', 'description', 'category', 'condition',
+  'price_minor', 'currency', 'location', 'attributes', 'images', 'status', 'version', 'created_at', 'updated_at',
+  'seller', 'favorites', 'views', 'created_us', 'dist_m'].map((k) => [k, new Int32(1)]));
+
+let turn = 0;
+
+/**
+ * The reply with indexes, with the plan cache and compiled matcher (twice: the second run
+ * takes a plan cached by the first or by an earlier query of the shape) and without them, in
+ * turns of both orders; all must be the same bytes. Returns it.
+ */
+function withAndWithoutCache(run, label, cmd) {
+  const order = turn++ % 2;
+  const uncachedFirst = order ? withoutCache(run) : null;
+  const cached = run();
+  const again = run();
+  const uncached = order ? uncachedFirst : withoutCache(run);
+  assert.strictEqual(bytes(again), bytes(cached), `${label}: a second run with the plan cache differs\n${EJSON.stringify(cmd)}`);
+  assert.strictEqual(bytes(uncached), bytes(cached), `${label}: results differ with and without the plan cache\n${EJSON.stringify(cmd)}`);
+  return cached;
+}
+
+/** Same reply with and without indexes (and the plan cache); returns the reply. */
 function same(srv, cmd, label) {
-  const withIdx = srv.all(DB, cmd);
+  const withIdx = withAndWithoutCache(() => srv.all(DB, cmd), label, cmd);
   const without = withoutIndexes(() => srv.all(DB, cmd));
   if (bytes(withIdx) !== bytes(without)) {
     const ids = (r) => (r.docs ? r.docs.map((d) => EJSON.stringify(d._id)).join(' ') : EJSON.stringify(r));
@@ -116,7 +138,7 @@ function same(srv, cmd, label) {
 }
 
 function sameRun(srv, cmd, label) {
-  const withIdx = srv.run(DB, cmd);
+  const withIdx = withAndWithoutCache(() => srv.run(DB, cmd), label, cmd);
   const without = withoutIndexes(() => srv.run(DB, cmd));
   assert.strictEqual(bytes(withIdx), bytes(without), `${label}: results differ with indexes\n${EJSON.stringify(cmd)}`);
   return withIdx;
@@ -311,6 +333,8 @@ test("marketd's query shapes agree with and without indexes on demo listings", (
       if (g.chance(0.2)) m.geo = { $geoWithin: { $centerSphere: [centre, new Double(g.pick([5, 25, 100]) / 6378.1)] } };
       pipeline = [{ $match: m }, ...after, { $sort: sort }, { $limit: L(21) }];
     }
+    // Browse's last stage (src/query/browse.c): the shown fields only, written in the scan.
+    if (g.chance(0.5)) pipeline.push({ $project: BROWSE_PROJECT });
     same(srv, { aggregate: 'listings', pipeline, cursor: {} }, `browse ${i}`);
     same(srv, { count: 'listings', query: { seller_id: g.pick(sellerIds), status: 'active' } }, `count ${i}`);
     same(srv, { find: 'listings', filter: { seller_id: g.pick(sellerIds) }, projection: { _id: L(1) } }, `seller find ${i}`);

@@ -31,18 +31,24 @@ function newServer() {
   return { ctx, run, ok, all, close: () => ctx.cursors.close() };
 }
 
-/** Runs fn with every query planned as a collection scan (the reference behaviour). */
-function withoutIndexes(fn) {
-  const saved = planner.state.disabled;
-  planner.state.disabled = true;
+/** Runs fn with planner.state[key] set to value, restored after. */
+function withPlannerState(key, value, fn) {
+  const saved = planner.state[key];
+  planner.state[key] = value;
   try {
     return fn();
   } finally {
-    planner.state.disabled = saved;
+    planner.state[key] = saved;
   }
 }
+
+/** Runs fn with every query planned as a collection scan (the reference behaviour). */
+const withoutIndexes = (fn) => withPlannerState('disabled', true, fn);
+
+/** Runs fn without the plan cache and the compiled matcher. */
+const withoutCache = (fn) => withPlannerState('cache', false, fn);
 
 /** Canonical bytes of a reply or value (numbers keep their BSON types). */
 const bytes = (v) => BSON.serialize({ v }).toString('hex');
 
-module.exports = { newServer, withoutIndexes, bytes };
+module.exports = { newServer, withoutIndexes, withoutCache, bytes };

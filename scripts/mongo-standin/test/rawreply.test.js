@@ -205,6 +205,76 @@ test('the writer takes listings and the common types itself, and hands the rest 
   srv.close();
 });
 
+// The listing fields browse asks for (src/query/browse.c: the API's fields and the cursor keys).
+const BROWSE_PROJECT = Object.fromEntries(['id', 'seller_id', 'title', 'description', 'category', 'condition',
+  'price_minor', 'currency', 'location', 'attributes', 'images', 'status', 'version', 'created_at', 'updated_at',
+  'seller', 'favorites', 'views', 'created_us', 'dist_m'].map((k) => [k, I(1)]));
+
+/** Reference: a typed document with only _id (first, unless excluded) and the included fields. */
+function projectedByHand(doc, spec) {
+  const out = {};
+  if (spec._id === undefined || Number(spec._id) !== 0) {
+    if (Object.keys(doc).includes('_id')) out._id = doc._id;
+  }
+  for (const [k, v] of Object.entries(doc)) if (k !== '_id' && spec[k] !== undefined && Number(spec[k]) === 1) out[k] = v;
+  return out;
+}
+
+test('a last $project of top-level fields runs in the scan: the typed documents projected, alike from stored BSON as decoded', () => {
+  const p = pair();
+  const { docs, categories, sellerIds } = demoListings(500, { seed: 11 });
+  p.general.ok(DB, { createIndexes: 'listings', indexes: LISTING_INDEXES });
+  p.general.ok(DB, { insert: 'listings', documents: docs });
+  // Odd documents: the projection keeps some of their fields and skips others (numbers of
+  // every type, exact int64 and Decimal128 before and after the kept fields, nested arrays).
+  const odd = oddDocuments().concat([
+    { _id: I(20), pre: [Long.fromString('9223372036854775000'), { d: Decimal128.fromString('2.5') }, I(3)], title: 'kept', mid: new Double(1.5), price_minor: Long.fromNumber(7), post: [I(1), Long.fromNumber(-2)], created_us: Long.fromString('9223372036854770000') },
+    { _id: I(21), title: I(5), price_minor: I(8), location: { lat: new Double(1), lon: I(2), deep: [Long.fromNumber(3)] } },
+    { title: 'id second', _id: I(22), price_minor: new Double(9.5) },
+    { _id: I(23), dec: Decimal128.fromString('1.10'), title: Decimal128.fromString('3.3') },
+  ]);
+  p.general.ok(DB, { insert: 'odd', documents: odd });
+  const NEWEST = { created_us: I(-1), _id: I(-1) };
+  const [c] = docs[0].geo.coordinates;
+  const pipelines = [
+    ['listings', [{ $match: { status: 'active', category_path: categories[2][0] } }, { $sort: NEWEST }, { $limit: I(21) }]],
+    ['listings', [{ $match: { status: 'active', seller_id: sellerIds[0] } }, { $sort: NEWEST }, { $limit: I(21) }]],
+    ['listings', [{ $match: { status: 'active', price_minor: { $gte: Long.fromNumber(100) } } }, { $sort: { price_minor: I(1), _id: I(1) } }]],
+    ['listings', [{ $geoNear: { near: { type: 'Point', coordinates: [new Double(c), new Double(docs[0].geo.coordinates[1])] }, distanceField: 'dist_m', maxDistance: new Double(50000), spherical: true, key: 'geo', query: { status: 'active' } } }, { $sort: { dist_m: I(1), _id: I(1) } }, { $limit: I(21) }]],
+    ['odd', [{ $match: {} }]],
+    ['odd', [{ $match: {} }, { $sort: { _id: I(1) } }, { $limit: I(50) }]],
+  ];
+  const specs = [BROWSE_PROJECT, { title: I(1), price_minor: true }, { _id: I(0), title: I(1), location: I(1) }, { pre: I(1), post: new Double(1) }];
+  let pushed = 0;
+  for (const [coll, pipeline] of pipelines) {
+    const plain = p.general.all(DB, { aggregate: coll, pipeline, cursor: {} }).docs;
+    for (const spec of specs) {
+      const cmd = { aggregate: coll, pipeline: [...pipeline, { $project: spec }], cursor: {} };
+      const what = `${coll} ${JSON.stringify(pipeline[0])} ${JSON.stringify(spec)}`;
+      const got = sameAll(p, cmd, 7);
+      assert.deepStrictEqual(BSON.serialize({ v: got }), BSON.serialize({ v: plain.map((d) => projectedByHand(d, spec)) }), what);
+      const r = runCommand(p.raw.ctx, { ...cmd, $db: DB }, DB);
+      if (!pipeline[0].$geoNear && r.cursor.firstBatch.length && r.cursor.firstBatch.every((d) => d instanceof RawDoc)) pushed++;
+    }
+  }
+  // Every $match pipeline took the raw path (the odd documents' Decimal128 or invalid Date
+  // in a kept field make a whole document take the general one: still its bytes, above).
+  assert.ok(pushed >= 8, `projected replies written from the stored form: ${pushed}`);
+  const probe = runCommand(p.raw.ctx, { aggregate: 'listings', pipeline: [...pipelines[0][1], { $project: BROWSE_PROJECT }], cursor: {}, $db: DB }, DB);
+  const bytes = probe.cursor.firstBatch.map((d) => d.bytes.length).reduce((a, b) => a + b, 0);
+  const full = runCommand(p.raw.ctx, { aggregate: 'listings', pipeline: pipelines[0][1], cursor: {}, $db: DB }, DB)
+    .cursor.firstBatch.map((d) => d.bytes.length).reduce((a, b) => a + b, 0);
+  assert.ok(bytes < full * 0.7, `browse's projection writes fewer bytes: ${bytes} of ${full}`);
+  // Projections the scan does not take stay with the pipeline engine: exclusions, paths,
+  // expressions, a $project followed by other stages.
+  for (const spec of [{ keywords: I(0) }, { 'location.city': I(1) }, { t: '$title' }, { title: I(1), _id: '$id' }]) {
+    const r = runCommand(p.raw.ctx, { aggregate: 'listings', pipeline: [...pipelines[0][1], { $project: spec }], cursor: {}, $db: DB }, DB);
+    assert.ok(r.cursor.firstBatch.length && !r.cursor.firstBatch.some((d) => d instanceof RawDoc), JSON.stringify(spec));
+    same(p, { aggregate: 'listings', pipeline: [...pipelines[0][1], { $project: spec }], cursor: {} });
+  }
+  p.close();
+});
+
 test('StoredDoc keeps the version it was made from', () => {
   const srv = newServer();
   srv.ok(DB, { insert: 'v', documents: [{ _id: I(1), a: I(1) }] });

@@ -5,11 +5,14 @@
  * src/query/browse.c sends them, one at a time, against one or more stand-in processes
  * loaded alike; CPU from /proc/PID/stat (utime + stime) around each round.
  *   node tools/wire-cpu.js [--docs 10000] [--queries 2000] [--rounds 3] [--only TEXT]
- *        [--server "PATH [NODE FLAGS]"]... [--node-flags "..."] [--cpu-prof DIR]
+ *        [--server "PATH [NODE FLAGS]"]... [--node-flags "..."] [--cpu-prof DIR] [--project 0,1,...]
  * Every --server (default this tree's server.js) gets the same documents and, round after
  * round, the same commands, the servers taking turns (so a loaded machine weighs on each
  * alike). --cpu-prof DIR starts the servers under node --cpu-prof (profiles in DIR, written
- * at exit). Prints, per server and round, the mix's CPU ms per query and per shape.
+ * at exit). --project: per server (in --server order), 1 to end every pipeline with browse's
+ * $project of the shown fields (src/query/browse.c since the plan cache pass), 0 without (as
+ * browse sent them before). Prints, per server and round, the mix's CPU ms per query and per
+ * shape.
  */
 const { options, startServer: start } = require('./standin-process');
 const { WireClient } = require('./wireclient');
@@ -30,6 +33,7 @@ const PROF = opt('--cpu-prof', '');
 const servers = args.flatMap((a, i) => (a === '--server' ? [args[i + 1].split(' ').filter(Boolean)] : []))
   .map(([file, ...flags]) => ({ file: path.resolve(file), flags }));
 if (!servers.length) servers.push({ file: path.join(__dirname, '..', 'server.js'), flags: [] });
+const PROJECT = opt('--project', '').split(',').map((x) => x === '1');
 const NODE_FLAGS = opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean);
 const TICK_MS = 1000 / 100; // USER_HZ
 
@@ -41,6 +45,11 @@ const cpuMs = (pid) => {
 const startServer = ({ file, flags }) => start(file, [...NODE_FLAGS, ...flags, ...(PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [])]);
 
 const L = (n) => new Int32(n);
+// The listing fields browse shows and its cursor keys (src/query/readmodel.c LISTING_FIELDS).
+const BROWSE_PROJECT = Object.fromEntries(['id', 'seller_id', 'title', 'description', 'category', 'condition',
+  'price_minor', 'currency', 'location', 'attributes', 'images', 'status', 'version', 'created_at', 'updated_at',
+  'seller', 'favorites', 'views', 'created_us', 'dist_m'].map((k) => [k, new Int32(1)]));
+const projected = (cmd) => ({ ...cmd, pipeline: [...cmd.pipeline, { $project: BROWSE_PROJECT }] });
 const NEWEST = { created_us: L(-1), _id: L(-1) };
 
 /** The mix's commands, a deterministic function of the query number. */
@@ -73,11 +82,13 @@ async function main() {
   try {
     for (const srv of servers) {
       const s = await startServer(srv);
-      started.push(Object.assign(s, { file: [srv.file, ...srv.flags].join(' ') }));
+      const project = PROJECT[started.length] === true;
+      started.push(Object.assign(s, { file: [srv.file, ...srv.flags].join(' ') + (project ? ' ($project)' : ''), project }));
     }
     for (const srv of started) await load(srv, data.docs);
     // Warm-up (JIT) and a settled heap before the first round.
-    for (const srv of started) for (let i = 0; i < 200; i++) for (const [, make] of shapes) await srv.client.run('bench', make(i));
+    const cmdOf = (srv, make, i) => (srv.project ? projected(make(i)) : make(i));
+    for (const srv of started) for (let i = 0; i < 200; i++) for (const [, make] of shapes) await srv.client.run('bench', cmdOf(srv, make, i));
     console.log(`${N} listings, ${QUERIES} queries a round (the shapes in turn), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const totals = started.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
@@ -88,7 +99,7 @@ async function main() {
         for (let q = 0; q < QUERIES; q++) {
           const k = q % shapes.length;
           const c0 = cpuMs(srv.child.pid); // 10 ms ticks: the per-shape split is an average over many
-          const reply = await srv.client.run('bench', shapes[k][1](r * QUERIES + q));
+          const reply = await srv.client.run('bench', cmdOf(srv, shapes[k][1], r * QUERIES + q));
           returned += reply.cursor.firstBatch.length;
           per[k] += cpuMs(srv.child.pid) - c0;
         }
