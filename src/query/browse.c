@@ -371,15 +371,16 @@ add_item(const bson_t *doc, void *ctx)
         pg->more = true;
         return MONGO_STOP;
     }
-    json_object *item = readmodel_listing_json(doc);
+    double km = 0;
     if (q->near) {
         double lat = 0, lon = 0;
         readmodel_double(doc, "location.lat", &lat);
         readmodel_double(doc, "location.lon", &lon);
-        double km = search_distance_km(q->lat, q->lon, lat, lon);
-        J_ADD(item, "distance_km", json_object_new_double(round(km * 1000) / 1000));
+        km = round(search_distance_km(q->lat, q->lon, lat, lon) * 1000) / 1000;
     }
-    json_object_array_add(pg->items, item);
+    /* The item as text written from the BSON (readmodel_listing_item): the page is only
+     * serialized. */
+    json_object_array_add(pg->items, readmodel_listing_item(doc, q->near ? &km : NULL));
     json_object_put(pg->last_key);
     pg->last_key = key_of(q, doc, pg->score);
     pg->n++;

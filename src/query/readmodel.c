@@ -1,5 +1,6 @@
 #include "query/readmodel.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -181,6 +182,14 @@ readmodel_to_json_text(const bson_t *doc)
 
 static bool direct_members(bson_iter_t *it, json_object *into, bool array);
 
+/* A UTF-8 string value that JSON can carry (NULs allowed), or NULL. */
+static const char *
+plain_utf8(const bson_iter_t *it, uint32_t *n)
+{
+    const char *s = bson_iter_utf8(it, n);
+    return *n <= INT_MAX && bson_utf8_validate(s, *n, true) ? s : NULL;
+}
+
 /* One BSON value as json-c makes it from relaxed extended JSON, or false for a value whose
  * relaxed form is not a plain JSON value (dates, ObjectIds, non-finite doubles, binary ...)
  * or a string that is not UTF-8 (libbson's text refuses it). */
@@ -191,8 +200,8 @@ direct_value(bson_iter_t *it, json_object **out)
     switch (bson_iter_type(it)) {
     case BSON_TYPE_UTF8: {
         uint32_t n;
-        const char *s = bson_iter_utf8(it, &n);
-        if (n > INT_MAX || !bson_utf8_validate(s, n, true)) {
+        const char *s = plain_utf8(it, &n);
+        if (s == NULL) {
             return false;
         }
         *out = json_object_new_string_len(s, (int)n);
@@ -285,38 +294,276 @@ readmodel_listing_fields(void)
     return LISTING_FIELDS;
 }
 
+/* Where each shown member of a listing is (its first occurrence): one pass over the
+ * document, each member's offset put in its field's slot (not one search of the whole
+ * document per field). */
+enum { NFIELDS = sizeof(LISTING_FIELDS) / sizeof(LISTING_FIELDS[0]) - 1 };
+
+struct shown_members {
+    uint32_t offset[NFIELDS], keylen[NFIELDS];
+    bool have[NFIELDS];
+};
+
+static void
+find_shown(const bson_t *doc, struct shown_members *m)
+{
+    memset(m->have, 0, sizeof(m->have));
+    bson_iter_t it;
+    if (!bson_iter_init(&it, doc)) {
+        return;
+    }
+    while (bson_iter_next(&it)) {
+        const char *key = bson_iter_key(&it);
+        for (size_t i = 0; i < NFIELDS; i++) {
+            if (!m->have[i] && key[0] == LISTING_FIELDS[i][0] && strcmp(key, LISTING_FIELDS[i]) == 0) {
+                m->offset[i] = bson_iter_offset(&it);
+                m->keylen[i] = bson_iter_key_len(&it);
+                m->have[i] = true;
+                break;
+            }
+        }
+    }
+}
+
+static bool
+shown_iter(const bson_t *doc, const struct shown_members *m, size_t i, bson_iter_t *it)
+{
+    return m->have[i] && bson_iter_init_from_data_at_offset(it, bson_get_data(doc), doc->len, m->offset[i], m->keylen[i]);
+}
+
 /* Only those members go through the JSON text (the words arrays, the GeoJSON point, the
  * category path and the rest of a stored listing are most of its bytes: converting them
  * and throwing them away was most of a browse request's CPU in the query pool). */
 json_object *
 readmodel_listing_json(const bson_t *doc)
 {
-    /* One pass over the document, each member's offset put in its field's slot (not one
-     * search of the whole document per field), then the members in the API's order. */
-    enum { NFIELDS = sizeof(LISTING_FIELDS) / sizeof(LISTING_FIELDS[0]) - 1 };
-    uint32_t offset[NFIELDS], keylen[NFIELDS];
-    bool have[NFIELDS] = {false};
+    struct shown_members m;
+    find_shown(doc, &m);
     bson_iter_t it;
-    if (bson_iter_init(&it, doc)) {
-        while (bson_iter_next(&it)) {
-            const char *key = bson_iter_key(&it);
-            for (size_t i = 0; i < NFIELDS; i++) {
-                if (!have[i] && key[0] == LISTING_FIELDS[i][0] && strcmp(key, LISTING_FIELDS[i]) == 0) {
-                    offset[i] = bson_iter_offset(&it);
-                    keylen[i] = bson_iter_key_len(&it);
-                    have[i] = true;
-                    break;
-                }
-            }
-        }
-    }
     bson_t shown = BSON_INITIALIZER;
     for (size_t i = 0; i < NFIELDS; i++) {
-        if (have[i] && bson_iter_init_from_data_at_offset(&it, bson_get_data(doc), doc->len, offset[i], keylen[i])) {
+        if (shown_iter(doc, &m, i, &it)) {
             bson_append_iter(&shown, LISTING_FIELDS[i], -1, &it);
         }
     }
     json_object *out = readmodel_to_json(&shown);
     bson_destroy(&shown);
     return out != NULL ? out : json_object_new_object();
+}
+
+/* ---- a listing's JSON text written straight from its BSON ------------------------------
+ * The text json-c writes (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, as
+ * http.c) for what readmodel_listing_json makes of the document, without making it: a
+ * browse page built every listing as json-c objects, serialized them and freed them (half
+ * of the query pool's CPU per page). Strings are escaped as json-c does; doubles are written
+ * by json-c itself (the worker's number format); a member readmodel_to_json would take
+ * through the text (dates, ObjectIds, non-finite doubles, strings that are not UTF-8), or a
+ * document with a repeated key (json-c keeps the last value in the first place), makes the
+ * whole listing take the json-c path. tests/unit/test_readmodel.c compares both. */
+
+#define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static void
+text_append(struct printbuf *pb, const char *s)
+{
+    printbuf_memappend(pb, s, (int)strlen(s));
+}
+
+static void
+text_string(struct printbuf *pb, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+    printbuf_memappend(pb, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7] = {'\\', 0};
+        int len = 2;
+        switch (c) {
+        case '\b': esc[1] = 'b'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        default:
+            if (c >= 0x20) {
+                continue;
+            }
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            len = 6;
+        }
+        printbuf_memappend(pb, s + start, (int)(i - start));
+        printbuf_memappend(pb, esc, len);
+        start = i + 1;
+    }
+    printbuf_memappend(pb, s + start, (int)(n - start));
+    printbuf_memappend(pb, "\"", 1);
+}
+
+static void
+text_double(struct printbuf *pb, double d)
+{
+    json_object *o = json_object_new_double(d);
+    size_t len;
+    const char *s = json_object_to_json_string_length(o, TEXT_FLAGS, &len);
+    printbuf_memappend(pb, s, (int)len);
+    json_object_put(o);
+}
+
+static bool text_members(struct printbuf *pb, bson_iter_t *it, bool array);
+
+/* One value, as readmodel_to_json's object of it serializes; false where that is not plain. */
+static bool
+text_value(struct printbuf *pb, bson_iter_t *it)
+{
+    char num[32];
+    switch (bson_iter_type(it)) {
+    case BSON_TYPE_UTF8: {
+        uint32_t n;
+        const char *s = plain_utf8(it, &n);
+        if (s != NULL) {
+            text_string(pb, s, n);
+        }
+        return s != NULL;
+    }
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64: {
+        int64_t v = bson_iter_type(it) == BSON_TYPE_INT32 ? bson_iter_int32(it) : bson_iter_int64(it);
+        printbuf_memappend(pb, num, snprintf(num, sizeof(num), "%" PRId64, v));
+        return true;
+    }
+    case BSON_TYPE_DOUBLE:
+        if (!isfinite(bson_iter_double(it))) {
+            return false;
+        }
+        text_double(pb, bson_iter_double(it));
+        return true;
+    case BSON_TYPE_BOOL:
+        text_append(pb, bson_iter_bool(it) ? "true" : "false");
+        return true;
+    case BSON_TYPE_NULL: text_append(pb, "null"); return true;
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: {
+        bool array = bson_iter_type(it) == BSON_TYPE_ARRAY;
+        bson_iter_t child;
+        return bson_iter_recurse(it, &child) && text_members(pb, &child, array);
+    }
+    default: return false;
+    }
+}
+
+/* A key seen earlier in the same document (json-c would keep one member). */
+static bool
+repeated_key(bson_iter_t *it)
+{
+    bson_iter_t earlier;
+    const char *key = bson_iter_key(it);
+    uint32_t at = bson_iter_offset(it);
+    if (!bson_iter_init_from_data(&earlier, it->raw, it->len)) {
+        return true;
+    }
+    while (bson_iter_next(&earlier) && bson_iter_offset(&earlier) < at) {
+        if (strcmp(bson_iter_key(&earlier), key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+text_members(struct printbuf *pb, bson_iter_t *it, bool array)
+{
+    bool first = true;
+    printbuf_memappend(pb, array ? "[" : "{", 1);
+    while (bson_iter_next(it)) {
+        if (!first) {
+            printbuf_memappend(pb, ",", 1);
+        }
+        first = false;
+        if (!array) {
+            if (repeated_key(it)) {
+                return false;
+            }
+            text_string(pb, bson_iter_key(it), bson_iter_key_len(it));
+            printbuf_memappend(pb, ":", 1);
+        }
+        if (!text_value(pb, it)) {
+            return false;
+        }
+    }
+    printbuf_memappend(pb, array ? "]" : "}", 1);
+    return true;
+}
+
+/* The shown members of a listing as JSON text, ending in `,"distance_km":D` when given. */
+static bool
+listing_text(struct printbuf *pb, const bson_t *doc, const double *distance_km)
+{
+    struct shown_members m;
+    find_shown(doc, &m);
+    bson_iter_t it;
+    bool first = true;
+    printbuf_memappend(pb, "{", 1);
+    for (size_t i = 0; i < NFIELDS; i++) {
+        if (!shown_iter(doc, &m, i, &it)) {
+            continue;
+        }
+        text_append(pb, first ? "\"" : ",\"");
+        text_append(pb, LISTING_FIELDS[i]);
+        text_append(pb, "\":");
+        first = false;
+        if (!text_value(pb, &it)) {
+            return false;
+        }
+    }
+    if (distance_km != NULL) {
+        text_append(pb, first ? "\"distance_km\":" : ",\"distance_km\":");
+        text_double(pb, *distance_km);
+    }
+    printbuf_memappend(pb, "}", 1);
+    return true;
+}
+
+static int
+print_text(json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)level;
+    (void)flags;
+    const struct printbuf *text = json_object_get_userdata(o);
+    return printbuf_memappend(pb, text->buf, text->bpos);
+}
+
+static void
+free_text(json_object *o, void *userdata)
+{
+    (void)o;
+    printbuf_free(userdata);
+}
+
+json_object *
+readmodel_listing_item(const bson_t *doc, const double *distance_km)
+{
+    struct printbuf *pb = printbuf_new();
+    if (pb == NULL) {
+        return NULL;
+    }
+    if (!listing_text(pb, doc, distance_km)) {
+        /* The json-c path, written to the same text. */
+        printbuf_reset(pb);
+        json_object *item = readmodel_listing_json(doc);
+        if (distance_km != NULL) {
+            json_object_object_add(item, "distance_km", json_object_new_double(*distance_km));
+        }
+        size_t len;
+        const char *s = json_object_to_json_string_length(item, TEXT_FLAGS, &len);
+        printbuf_memappend(pb, s, (int)len);
+        json_object_put(item);
+    }
+    json_object *o = json_object_new_boolean(0);
+    json_object_set_serializer(o, print_text, pb, free_text);
+    return o;
 }

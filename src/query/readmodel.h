@@ -46,6 +46,12 @@ json_object *readmodel_to_json_text(const bson_t *doc);
 
 /* A read-model listing in the API's shape (members in the API's order). New reference. */
 json_object *readmodel_listing_json(const bson_t *doc);
+/* The same listing (with "distance_km": *distance_km last when not NULL) as an item of a
+ * page: a json-c value whose serialization (JSON_C_TO_STRING_PLAIN |
+ * JSON_C_TO_STRING_NOSLASHESCAPE, as http.c writes) is the text readmodel_listing_json's
+ * object would give, written from the BSON without making those objects. Only for
+ * serializing: it holds no members. New reference. */
+json_object *readmodel_listing_item(const bson_t *doc, const double *distance_km);
 /* The stored listing fields readmodel_listing_json shows (NULL-terminated), for a
  * projection that leaves the rest in the database. */
 const char *const *readmodel_listing_fields(void);

@@ -85,3 +85,92 @@ Test(readmodel_json, a_string_that_is_not_utf8_is_refused_like_the_text)
     json_object_put(text);
     bson_destroy(&doc);
 }
+
+/* readmodel_listing_item writes a listing's JSON text from its BSON; it must be the text of
+ * readmodel_listing_json's object (with distance_km last) as http.c serializes it. */
+static void
+same_item(const bson_t *doc, const double *km)
+{
+    json_object *item = readmodel_listing_json(doc);
+    if (km != NULL) {
+        json_object_object_add(item, "distance_km", json_object_new_double(*km));
+    }
+    json_object *page = json_object_new_array(), *ref = json_object_new_array();
+    json_object_array_add(page, readmodel_listing_item(doc, km));
+    json_object_array_add(ref, item);
+    int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+    const char *a = json_object_to_json_string_ext(page, flags);
+    const char *b = json_object_to_json_string_ext(ref, flags);
+    cr_expect_str_eq(a, b, "item %s\n   ref %s", a, b);
+    json_object_put(page);
+    json_object_put(ref);
+}
+
+Test(readmodel_json, a_listing_item_written_from_bson_is_the_json_c_text)
+{
+    double km = 12.346, zero = 0, whole = 3;
+    bson_t *doc = BCON_NEW("_id", BCON_UTF8("x"), "keywords", "[", BCON_UTF8("oak"), "]", "id", BCON_UTF8("3f0c9a4e-1111-4222-8333-444455556666"),
+                           "seller_id", BCON_UTF8("s"), "title", BCON_UTF8("Oak lamp \"vintage\" \\ / é ✓ \t\n\r\b\f\x01\x1f\x7f</script>\xe2\x80\xa8"),
+                           "price_minor", BCON_INT64(INT64_MAX), "version", BCON_INT32(INT32_MIN), "currency", BCON_UTF8(""),
+                           "location", "{", "lat", BCON_DOUBLE(52.52), "lon", BCON_DOUBLE(-0.0), "city", BCON_UTF8("Köln"),
+                           "x", BCON_DOUBLE(2.0), "t", BCON_DOUBLE(1.0 / 3.0), "big", BCON_DOUBLE(1e300), "tiny", BCON_DOUBLE(5e-324), "}",
+                           "attributes", "{", "size", BCON_UTF8("M"), "ok", BCON_BOOL(true), "no", BCON_BOOL(false), "n", BCON_NULL,
+                           "e", "{", "}", "a", "[", "]", "k\"ey/\x01", BCON_INT32(7), "}",
+                           "images", "[", "{", "key", BCON_UTF8("a/b.jpg"), "w", BCON_INT32(640), "}", "{", "}", "[", BCON_NULL, "]", "]",
+                           "status", BCON_UTF8("active"), "created_at", BCON_UTF8("2026-11-28T00:00:00Z"),
+                           "seller", "{", "id", BCON_UTF8("s"), "rating", "{", "avg", BCON_DOUBLE(4.5), "count", BCON_INT64(3), "}", "}",
+                           "favorites", BCON_INT64(0), "views", BCON_INT32(12), "created_us", BCON_INT64(1764000000000000), "id", BCON_UTF8("second"));
+    same_item(doc, NULL);
+    same_item(doc, &km);
+    same_item(doc, &whole);
+    bson_destroy(doc);
+    /* No shown member at all; then only a distance. */
+    bson_t *bare = BCON_NEW("_id", BCON_UTF8("x"), "keywords", "[", "]");
+    same_item(bare, NULL);
+    same_item(bare, &zero);
+    bson_destroy(bare);
+    /* A string with a NUL. */
+    bson_t nul = BSON_INITIALIZER;
+    bson_append_utf8(&nul, "title", -1, "a\0b", 3);
+    same_item(&nul, &km);
+    bson_destroy(&nul);
+    /* Every byte below 0x80 in a title and a key. */
+    char all[128], key[8];
+    for (int i = 0; i < 127; i++) {
+        all[i] = (char)(i + 1);
+    }
+    all[127] = 0;
+    bson_t bytes = BSON_INITIALIZER, attrs;
+    bson_append_utf8(&bytes, "title", -1, all, 127);
+    bson_append_document_begin(&bytes, "attributes", -1, &attrs);
+    for (int i = 1; i < 128; i += 9) {
+        snprintf(key, sizeof(key), "k%c", (char)i);
+        bson_append_int32(&attrs, key, -1, i);
+    }
+    bson_append_document_end(&bytes, &attrs);
+    same_item(&bytes, NULL);
+    bson_destroy(&bytes);
+}
+
+Test(readmodel_json, a_listing_item_with_what_the_text_cannot_write_takes_the_json_c_path)
+{
+    double km = 1.5;
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, "5f1e2d3c4b5a697887766554");
+    bson_t *docs[] = {
+        BCON_NEW("id", BCON_UTF8("a"), "created_at", BCON_DATE_TIME(1764000000123)),
+        BCON_NEW("id", BCON_UTF8("a"), "seller", "{", "id", BCON_OID(&oid), "}"),
+        BCON_NEW("id", BCON_UTF8("a"), "location", "{", "lat", BCON_DOUBLE(NAN), "}"),
+        BCON_NEW("id", BCON_UTF8("a"), "attributes", "{", "k", BCON_INT32(1), "j", BCON_INT32(2), "k", BCON_INT32(3), "}"),
+        BCON_NEW("id", BCON_UTF8("a"), "images", "[", "{", "w", BCON_INT32(1), "w", BCON_UTF8("again"), "}", "]"),
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        same_item(docs[i], NULL);
+        same_item(docs[i], &km);
+        bson_destroy(docs[i]);
+    }
+    bson_t bad = BSON_INITIALIZER;
+    bson_append_utf8(&bad, "title", -1, "\xff\xfe", 2);
+    same_item(&bad, &km);
+    bson_destroy(&bad);
+}
