@@ -182,12 +182,29 @@ readmodel_to_json_text(const bson_t *doc)
 
 static bool direct_members(bson_iter_t *it, json_object *into, bool array);
 
+/* Whether s[0..n) is ASCII: then it is UTF-8 (most of a listing's strings are; libbson's
+ * validation decodes character by character). */
+static bool
+ascii(const char *s, size_t n)
+{
+    uint64_t any = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        any |= w;
+    }
+    for (; i < n; i++) {
+        any |= (unsigned char)s[i];
+    }
+    return (any & UINT64_C(0x8080808080808080)) == 0;
+}
+
 /* A UTF-8 string value that JSON can carry (NULs allowed), or NULL. */
 static const char *
 plain_utf8(const bson_iter_t *it, uint32_t *n)
 {
     const char *s = bson_iter_utf8(it, n);
-    return *n <= INT_MAX && bson_utf8_validate(s, *n, true) ? s : NULL;
+    return *n <= INT_MAX && (ascii(s, *n) || bson_utf8_validate(s, *n, true)) ? s : NULL;
 }
 
 /* One BSON value as json-c makes it from relaxed extended JSON, or false for a value whose
@@ -432,8 +449,18 @@ text_value(struct printbuf *pb, bson_iter_t *it)
     }
     case BSON_TYPE_INT32:
     case BSON_TYPE_INT64: {
+        /* "%" PRId64, as json-c writes integers, without the formatter. */
         int64_t v = bson_iter_type(it) == BSON_TYPE_INT32 ? bson_iter_int32(it) : bson_iter_int64(it);
-        printbuf_memappend(pb, num, snprintf(num, sizeof(num), "%" PRId64, v));
+        uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+        char *p = num + sizeof(num);
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (v < 0) {
+            *--p = '-';
+        }
+        printbuf_memappend(pb, p, (int)(num + sizeof(num) - p));
         return true;
     }
     case BSON_TYPE_DOUBLE:

@@ -115,7 +115,7 @@ Test(readmodel_json, a_listing_item_written_from_bson_is_the_json_c_text)
                            "location", "{", "lat", BCON_DOUBLE(52.52), "lon", BCON_DOUBLE(-0.0), "city", BCON_UTF8("Köln"),
                            "x", BCON_DOUBLE(2.0), "t", BCON_DOUBLE(1.0 / 3.0), "big", BCON_DOUBLE(1e300), "tiny", BCON_DOUBLE(5e-324), "}",
                            "attributes", "{", "size", BCON_UTF8("M"), "ok", BCON_BOOL(true), "no", BCON_BOOL(false), "n", BCON_NULL,
-                           "e", "{", "}", "a", "[", "]", "k\"ey/\x01", BCON_INT32(7), "}",
+                           "e", "{", "}", "a", "[", "]", "k\"ey/\x01", BCON_INT32(7), "min", BCON_INT64(INT64_MIN), "neg", BCON_INT32(-10), "}",
                            "images", "[", "{", "key", BCON_UTF8("a/b.jpg"), "w", BCON_INT32(640), "}", "{", "}", "[", BCON_NULL, "]", "]",
                            "status", BCON_UTF8("active"), "created_at", BCON_UTF8("2026-11-28T00:00:00Z"),
                            "seller", "{", "id", BCON_UTF8("s"), "rating", "{", "avg", BCON_DOUBLE(4.5), "count", BCON_INT64(3), "}", "}",
