@@ -694,7 +694,8 @@ class GeoPart {
     this.own = !boxesOnly;
     // rbush calls these unbound: plain closures, not methods. A compound index's items are
     // always box items (items(), own false): their boxes are themselves.
-    this.tree = new RBush(16);
+    this.tree = new RBush(RTREE_MAX_ENTRIES);
+    this.tree._split = splitRoomy;
     if (boxesOnly) {
       this.tree.toBBox = (item) => item;
       this.tree.compareMinX = (a, b) => a.minX - b.minX;
@@ -823,6 +824,34 @@ class GeoPart {
   }
 
   get empty() { return !this.odd.size && !this.tree.data.children.length; }
+}
+
+// Entries per R-tree node before it splits (rbush's default is 9, this was 16): a node costs
+// about 130 bytes besides its entries, and a compound index has a leaf entry per listing and
+// word — 32 halves what status_keywords_geo holds per entry (tools/mem-count.js: 1,503 ->
+// 866 bytes per listing with splitRoomy); a walk computes the distance of a leaf's entries
+// when it reaches the leaf, a few more per query.
+const RTREE_MAX_ENTRIES = 32;
+
+/**
+ * rbush's split, after which both halves get arrays with room for exactly maxEntries + 1
+ * entries (the most a node holds before it splits). A node's array otherwise grows by push:
+ * V8 gives it half its length plus 16 spare slots each time, so a leaf of about 11 entries
+ * (a compound index has a leaf entry per listing and word) kept room for about 30.
+ */
+function splitRoomy(insertPath, level) {
+  RBush.prototype._split.call(this, insertPath, level);
+  const node = insertPath[level];
+  const sibling = level ? insertPath[level - 1].children[insertPath[level - 1].children.length - 1] : this.data.children[1];
+  node.children = roomy(node.children, this._maxEntries + 1);
+  sibling.children = roomy(sibling.children, this._maxEntries + 1);
+}
+
+function roomy(a, capacity) {
+  const out = new Array(capacity);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  out.length = a.length; // the store keeps its capacity (V8 trims only below half)
+  return out;
 }
 
 /** The records of R-tree entries (TieGroups expanded) into the set `out`. */
