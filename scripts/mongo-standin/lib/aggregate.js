@@ -18,6 +18,7 @@ const { idFirst } = require('./update');
 const { deriveHints } = require('./hints');
 const { storedDoc } = require('./cursors');
 const { projectTop } = require('./bsonwrite');
+const { keysetOf } = require('./geowalk');
 
 const SCORE_FIELD = '__standin_textScore';
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
@@ -91,7 +92,7 @@ function geoNearPlan(coll, g) {
  * and cut to `limit` before any is decoded: only the documents returned are materialised.
  */
 function geoNearStage(coll, g, {
-  want = Infinity, after = [], fields = null, sortKeys = null, limit = 0, stats,
+  want = Infinity, after = [], fields = null, sortKeys = null, limit = 0, order = null, stats,
 } = {}) {
   const { s, key, dist, f, mult } = g;
   const plan = geoNearPlan(coll, g);
@@ -127,7 +128,7 @@ function geoNearStage(coll, g, {
   const ordered = !sortKeys || mult !== 1;
   let items;
   if (!coll) items = [];
-  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st, ordered);
+  else if (plan.type === 'GEO_NEAR') items = planner.nearScan(plan, dist, accept, want, st, ordered, order);
   else {
     items = [];
     for (const rec of coll.records.values()) {
@@ -262,7 +263,11 @@ function leadingStages(coll, pipeline, variables) {
     // The $sort and its $limit run in the scan (the $match stages before them too).
     const sortKeys = sk && limit ? pushedSort(g, sk) : null;
     const filters = want !== Infinity || sortKeys ? after : [];
+    // {distance: 1, _id: 1} (browse.c's order): the walk takes records in that order and stops
+    // at the limit (ties at one point in _id order, geowalk.js), seeking past a keyset cursor.
+    const byId = sortKeys && sortKeys.length === 2 && sortKeys[1].path === '_id' && sortKeys[1].dir === 1 && g.mult === 1;
     return {
+      order: byId ? { seek: keysetOf(filters, g.s.distanceField) } : null,
       kind: 'geoNear',
       g,
       want,
@@ -326,8 +331,8 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
     ? pushableProject(rest[0].$project) : null;
   if (project) rest = [];
   if (lead.kind === 'geoNear') {
-    const { want, limit, after, fields, sortKeys } = lead;
-    docs = geoNearStage(coll, lead.g, { want, limit, after, fields, sortKeys, stats });
+    const { want, limit, after, fields, sortKeys, order } = lead;
+    docs = geoNearStage(coll, lead.g, { want, limit, after, fields, sortKeys, order, stats });
     if (project) docs = docs.map((d) => projectTop(d, project));
   } else if (lead.kind === 'match') {
     items = select(coll, lead.filter, {

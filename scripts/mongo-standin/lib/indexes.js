@@ -614,18 +614,88 @@ const WILD = Symbol('any value of its bracket');
 const wildKey = (v) => `${rankOf(v)}:*`;
 
 /**
+ * An R-tree item of a record with exactly one point (on the globe) in a compound index: its
+ * box, shared by every partition the record is in. TieGroup: the records with one point each
+ * at exactly one point of one partition (listings at a city's centre), in tie order.
+ */
+class SoloItem {
+  constructor(x, y, rec) {
+    this.minX = x;
+    this.minY = y;
+    this.maxX = x;
+    this.maxY = y;
+    this.rec = rec;
+  }
+}
+
+/** An item of one of several points of a record (each point its own item). */
+class PointItem {
+  constructor(x, y, rec) {
+    this.minX = x;
+    this.minY = y;
+    this.maxX = x;
+    this.maxY = y;
+    this.rec = rec;
+  }
+}
+
+/**
+ * Records at exactly one point, each with no other point, in tie order: `_id` in BSON order
+ * (compareValues), then natural order — the order of a $geoNear sorted by {distance: 1,
+ * _id: 1}, so a walk can take ties in that order and stop after a page (planner.js
+ * knnScan's ordered walk) and seek past a keyset cursor's _id. In an R-tree leaf it stands
+ * for all of them (one entry instead of thousands: 6,000 listings at Berlin's centre).
+ */
+class TieGroup {
+  constructor(x, y, recs) {
+    this.minX = x;
+    this.minY = y;
+    this.maxX = x;
+    this.maxY = y;
+    this.recs = recs;
+  }
+}
+
+/** The tie order of TieGroup records. */
+const tieCmp = (a, b) => compareValues(a.view._id, b.view._id) || a.seq - b.seq;
+
+/** A record that may join a TieGroup: an _id that sorts as itself (not an array). */
+const groupable = (rec) => rec.view._id !== undefined && !Array.isArray(rec.view._id);
+
+/** The position of the first record of recs (tie order) after `rec`, or equal to it. */
+function tiePos(recs, rec) {
+  let lo = 0;
+  let hi = recs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tieCmp(recs[mid], rec) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function containsBox(a, b) {
+  return a.minX <= b.minX && a.minY <= b.minY && b.maxX <= a.maxX && b.maxY <= a.maxY;
+}
+
+/**
  * One R-tree of points with its "odd" records. A document with one point on the globe is its
- * own R-tree item (its box is read from its view); one with several points has a small item
- * per point; documents with points off the globe are kept apart and are always candidates.
+ * own R-tree item (its box is read from its view) or, in a compound index, one SoloItem shared
+ * by its partitions; one with several points has a small item per point; documents with points
+ * off the globe are kept apart and are always candidates. Records with one point each at
+ * exactly one point share a TieGroup entry where an insert finds them in one leaf (always, in
+ * a build): several groups (and solo items) may hold one point; walks take each as it comes.
  */
 class GeoPart {
   constructor(vals, box, boxesOnly) {
     this.vals = vals; // the prefix values of the partition (WILD: any value of its bracket)
     this.odd = new Set();
     this.built = null; // GeoIndex.build: the last record entered
+    this.own = !boxesOnly;
     // rbush calls these unbound: plain closures, not methods. A compound index's items are
     // always box items (items(), own false): their boxes are themselves.
-    this.tree = new RBush(16);
+    this.tree = new RBush(RTREE_MAX_ENTRIES);
+    this.tree._split = splitRoomy;
     if (boxesOnly) {
       this.tree.toBBox = (item) => item;
       this.tree.compareMinX = (a, b) => a.minX - b.minX;
@@ -640,30 +710,192 @@ class GeoPart {
   /**
    * The R-tree items of a record with points pts: the record itself when it has one point on
    * the globe and `own` (its box is read from its view on each comparison: no object of its
-   * own), else a small box item per point. A compound index's partitions share the latter:
-   * one item per point whatever the number of prefix keys, and no view read per comparison.
+   * own), else a small box item per point (a SoloItem for a record with one point). A compound
+   * index's partitions share the latter: one item per point whatever the number of prefix
+   * keys, and no view read per comparison.
    */
   static items(rec, pts, own) {
-    if (own && pts.length === 1 && VALID(pts[0])) return [rec];
+    if (pts.length === 1 && VALID(pts[0])) return [own ? rec : new SoloItem(pts[0][0], pts[0][1], rec)];
     const out = [];
-    for (const p of pts) if (VALID(p)) out.push({ minX: p[0], minY: p[1], maxX: p[0], maxY: p[1], rec });
+    for (const p of pts) if (VALID(p)) out.push(new PointItem(p[0], p[1], rec));
     return out;
   }
 
+  /** True when an entry of the tree is a record's only point (a Record, or a SoloItem). */
+  static solo(c) { return c instanceof SoloItem || c.view !== undefined; }
+
   add(rec, pts, items) {
-    for (const item of items) this.tree.insert(item);
+    if (items.length === 1 && GeoPart.solo(items[0]) && groupable(rec)) this.insertSolo(items[0], rec);
+    else for (const item of items) this.tree.insert(item);
     if (pts.some((p) => !VALID(p))) this.odd.add(rec);
   }
 
+  /**
+   * Inserts a record's only point as rbush's insert does, except that when the leaf it chooses
+   * holds a TieGroup or another record alone at exactly that point, the record joins it (the
+   * tree itself does not change).
+   */
+  insertSolo(item, rec) {
+    const tree = this.tree;
+    const box = tree.toBBox(item);
+    const x = box.minX;
+    const y = box.minY;
+    let level = tree.data.height - 1;
+    const path = [];
+    const leaf = tree._chooseSubtree(box, tree.data, level, path);
+    const ch = leaf.children;
+    for (let i = 0; i < ch.length; i++) {
+      const c = ch[i];
+      if (c instanceof TieGroup) {
+        if (c.minX === x && c.minY === y) {
+          const at = tiePos(c.recs, rec);
+          if (c.recs[at] !== rec) c.recs.splice(at, 0, rec);
+          return;
+        }
+      } else if (GeoPart.solo(c)) {
+        const other = c.view !== undefined ? c : c.rec;
+        const b = c.view !== undefined ? tree.toBBox(c) : c;
+        if (b.minX === x && b.minY === y && other !== rec && groupable(other)) {
+          ch[i] = new TieGroup(x, y, tieCmp(other, rec) < 0 ? [other, rec] : [rec, other]);
+          return;
+        }
+      }
+    }
+    // rbush's _insert from here on (the item into the leaf, splits upwards, boxes).
+    ch.push(item);
+    if (x < leaf.minX) leaf.minX = x;
+    if (y < leaf.minY) leaf.minY = y;
+    if (x > leaf.maxX) leaf.maxX = x;
+    if (y > leaf.maxY) leaf.maxY = y;
+    while (level >= 0) {
+      if (path[level].children.length > tree._maxEntries) {
+        tree._split(path, level);
+        level--;
+      } else break;
+    }
+    tree._adjustParentBBoxes(box, path, level);
+  }
+
   remove(rec, items) {
-    for (const item of items) {
-      if (item === rec) this.tree.remove(rec);
-      else this.tree.remove(item, (a, b) => a.rec === b.rec && a.minX === b.minX && a.minY === b.minY);
+    if (items.length === 1 && GeoPart.solo(items[0]) && groupable(rec)) this.removeSolo(rec, this.tree.toBBox(items[0]));
+    else {
+      for (const item of items) {
+        if (item === rec) this.tree.remove(rec);
+        else this.tree.remove(item, (a, b) => a.rec === b.rec && a.minX === b.minX && a.minY === b.minY);
+      }
     }
     this.odd.delete(rec);
   }
 
+  /**
+   * Removes a record's only point at box: its own entry, or its place in a TieGroup (a group
+   * left with one record gives way to that record's own entry; an empty one is removed).
+   */
+  removeSolo(rec, box) {
+    const tree = this.tree;
+    const path = [];
+    const walk = (node) => {
+      path.push(node);
+      if (node.leaf) {
+        const ch = node.children;
+        for (let i = 0; i < ch.length; i++) {
+          const c = ch[i];
+          if (c === rec || (c instanceof SoloItem && c.rec === rec)) {
+            ch.splice(i, 1);
+            tree._condense(path);
+            return true;
+          }
+          if (c instanceof TieGroup && c.minX === box.minX && c.minY === box.minY) {
+            const at = tiePos(c.recs, rec);
+            const k = c.recs[at] === rec ? at : c.recs.indexOf(rec);
+            if (k < 0) continue;
+            c.recs.splice(k, 1);
+            if (c.recs.length === 1) ch[i] = this.own ? c.recs[0] : new SoloItem(c.minX, c.minY, c.recs[0]);
+            return true;
+          }
+        }
+      } else {
+        for (const c of node.children) if (containsBox(c, box) && walk(c)) return true;
+      }
+      path.pop();
+      return false;
+    };
+    walk(tree.data);
+  }
+
   get empty() { return !this.odd.size && !this.tree.data.children.length; }
+}
+
+// Entries per R-tree node before it splits (rbush's default is 9, this was 16): a node costs
+// about 130 bytes besides its entries, and a compound index has a leaf entry per listing and
+// word — 32 halves what status_keywords_geo holds per entry (tools/mem-count.js: 1,503 ->
+// 866 bytes per listing with splitRoomy); a walk computes the distance of a leaf's entries
+// when it reaches the leaf, a few more per query.
+const RTREE_MAX_ENTRIES = 32;
+
+/**
+ * rbush's split, after which both halves get arrays with room for exactly maxEntries + 1
+ * entries (the most a node holds before it splits). A node's array otherwise grows by push:
+ * V8 gives it half its length plus 16 spare slots each time, so a leaf of about 11 entries
+ * (a compound index has a leaf entry per listing and word) kept room for about 30.
+ */
+function splitRoomy(insertPath, level) {
+  RBush.prototype._split.call(this, insertPath, level);
+  const node = insertPath[level];
+  const sibling = level ? insertPath[level - 1].children[insertPath[level - 1].children.length - 1] : this.data.children[1];
+  node.children = roomy(node.children, this._maxEntries + 1);
+  sibling.children = roomy(sibling.children, this._maxEntries + 1);
+}
+
+function roomy(a, capacity) {
+  const out = new Array(capacity);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  out.length = a.length; // the store keeps its capacity (V8 trims only below half)
+  return out;
+}
+
+/** The records of R-tree entries (TieGroups expanded) into the set `out`. */
+function entryRecords(items, out) {
+  for (const item of items) {
+    if (item instanceof TieGroup) for (const r of item.recs) out.add(r);
+    else out.add(item.view !== undefined ? item : item.rec);
+  }
+  return out;
+}
+
+/**
+ * The entries of one partition from its items (ids into `all`), records with one point each
+ * at identical points grouped into TieGroups: [ids to pack, subst (id -> the TieGroup that
+ * stands in a leaf for the items of its point, under its first member's id) or null]. `point`:
+ * per id (boxOf: its box), a number its point shares with the other solo items of groupable records at that
+ * point (unique otherwise); `seen`: scratch by point number (the partition's `stamp` marks).
+ */
+function tieGroups(ids, all, boxOf, point, seen, firstOf, stamp) {
+  let members = null; // first id of a point -> [ids]
+  for (const id of ids) {
+    const p = point[id];
+    if (seen[p] !== stamp) {
+      seen[p] = stamp;
+      firstOf[p] = id;
+      continue;
+    }
+    if (!members) members = new Map();
+    const f = firstOf[p];
+    let list = members.get(f);
+    if (!list) members.set(f, (list = [f]));
+    list.push(id);
+  }
+  if (!members) return [ids, null];
+  const subst = new Map();
+  const skip = new Set();
+  for (const [f, list] of members) {
+    const recOf = (id) => (all[id].view !== undefined ? all[id] : all[id].rec);
+    const recs = list.map(recOf).sort(tieCmp);
+    const b = boxOf(all[f]);
+    subst.set(f, new TieGroup(b.minX, b.minY, recs));
+    for (let i = 1; i < list.length; i++) skip.add(list[i]);
+  }
+  return [ids.filter((id) => !skip.has(id)), subst];
 }
 
 /**
@@ -696,8 +928,11 @@ class Packer {
     }
   }
 
-  /** The root of the packed tree of the items with ids `ids`, M entries per node. */
-  pack(ids, M) {
+  /**
+   * The root of the packed tree of the items with ids `ids`, M entries per node; subst: id ->
+   * the entry that stands for that item (a TieGroup), or null.
+   */
+  pack(ids, M, subst = null) {
     const n = ids.length;
     const xr = new Uint32Array(n);
     for (let i = 0; i < n; i++) xr[i] = this.xRank[ids[i]];
@@ -712,7 +947,10 @@ class Packer {
       yr.sort();
       for (let i = 0; i < yr.length; i += M) {
         const children = [];
-        for (let k = i; k < Math.min(yr.length, i + M); k++) children.push(this.items[this.byY[yr[k]]]);
+        for (let k = i; k < Math.min(yr.length, i + M); k++) {
+          const id = this.byY[yr[k]];
+          children.push((subst && subst.get(id)) || this.items[id]);
+        }
         nodes.push(packedNode(children, 1, true));
       }
     }
@@ -860,11 +1098,44 @@ class GeoIndex {
       for (const [key, vals, pts] of keys) enter(this.part(key, vals), rec, pts, ids);
     }
     const packer = this.prefix.length ? new Packer(all) : null;
-    for (const [part, ids] of lists) {
+    const point = this.pointNumbers(all);
+    const seen = new Int32Array(all.length).fill(-1);
+    const firstOf = new Uint32Array(all.length);
+    let stamp = 0;
+    for (const [part, list] of lists) {
       part.built = null;
-      if (packer) part.tree.fromJSON(packer.pack(ids, packedNodeSize(part.tree._maxEntries)));
-      else part.tree.load(ids.map((id) => all[id]));
+      const [ids, subst] = tieGroups(list, all, this.box, point, seen, firstOf, stamp++);
+      if (packer) part.tree.fromJSON(packer.pack(ids, packedNodeSize(part.tree._maxEntries), subst));
+      else part.tree.load(ids.map((id) => (subst && subst.get(id)) || all[id]));
     }
+  }
+
+  /**
+   * Per item of `all`: a number shared by the solo items (GeoPart.solo) of groupable records
+   * at exactly one point, unique for every other item (see tieGroups).
+   */
+  pointNumbers(all) {
+    const n = all.length;
+    const xs = new Float64Array(n);
+    const ys = new Float64Array(n);
+    const ids = [];
+    for (let i = 0; i < n; i++) {
+      const it = all[i];
+      const b = this.box(it);
+      xs[i] = b.minX;
+      ys[i] = b.minY;
+      if (GeoPart.solo(it) && groupable(it.view !== undefined ? it : it.rec)) ids.push(i);
+    }
+    const point = new Uint32Array(n).fill(0xffffffff);
+    ids.sort((a, b) => xs[a] - xs[b] || ys[a] - ys[b]);
+    let next = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const i = ids[k];
+      const j = k > 0 ? ids[k - 1] : -1;
+      point[i] = j >= 0 && xs[i] === xs[j] && ys[i] === ys[j] ? point[j] : next++;
+    }
+    for (let i = 0; i < n; i++) if (point[i] === 0xffffffff) point[i] = next++;
+    return point;
   }
 
   /**
@@ -910,7 +1181,7 @@ class GeoIndex {
 
   get size() {
     let n = 0;
-    for (const part of this.parts.values()) n += part.tree.all().length + part.odd.size;
+    for (const part of this.parts.values()) n += entryRecords(part.tree.all(), new Set()).size + part.odd.size;
     return n;
   }
 
@@ -952,7 +1223,7 @@ class GeoIndex {
     const out = new Set();
     for (const part of parts) {
       for (const rec of part.odd) out.add(rec);
-      for (const item of part.tree.all()) out.add(item.view !== undefined ? item : item.rec);
+      entryRecords(part.tree.all(), out);
     }
     return out;
   }
@@ -963,7 +1234,7 @@ class GeoIndex {
     for (const part of parts) {
       for (const rec of part.odd) out.add(rec);
       for (const [minX, minY, maxX, maxY] of boxes) {
-        for (const item of part.tree.search({ minX, minY, maxX, maxY })) out.add(item.view !== undefined ? item : item.rec);
+        entryRecords(part.tree.search({ minX, minY, maxX, maxY }), out);
       }
     }
     return out;
@@ -971,5 +1242,5 @@ class GeoIndex {
 }
 
 module.exports = {
-  Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
+  TieGroup, tieCmp, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
 };

@@ -606,7 +606,9 @@ function nearRegion(near, r) {
  * maximum distance). Spherical distances walk the R-tree best first (knnScan); flat ones
  * search growing boxes.
  */
-function nearScan(plan, dist, accept, want, stats, natural = true) {
+function nearScan(plan, dist, accept, want, stats, natural = true, order = null) {
+  // order: the results are wanted in (distance, _id) order (geowalk.js; order.seek a keyset cursor).
+  if (plan.near.spherical && order) return require('./geowalk').orderedKnn(plan, dist, accept, want, stats, order.seek, { partsOf, boxRadians });
   if (plan.near.spherical) return knnScan(plan, dist, accept, want, stats, natural);
   return boxScan(plan, dist, accept, want, stats, natural);
 }
@@ -733,7 +735,12 @@ function knnScan(plan, dist, accept, want, stats, natural) {
     if (key > maxD) break;
     if (found.length >= want && key > farthest) break;
     if (kind === NODE) {
-      if (v.leaf) for (const c of v.children) record(c.view !== undefined ? c : c.rec);
+      if (v.leaf) {
+        for (const c of v.children) {
+          if (c.recs !== undefined) for (const r of c.recs) record(r); // a TieGroup (indexes.js)
+          else record(c.view !== undefined ? c : c.rec);
+        }
+      }
       else for (const c of v.children) heap.push([boxRadians(lng, lat, cosLat, c) * unit, NODE, c]);
     } else {
       stats.docsExamined++;

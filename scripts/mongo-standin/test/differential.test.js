@@ -622,7 +622,7 @@ test('$geoNear sorted by distance then other keys, with many exact ties, agrees 
 test('indexes built on a filled collection equal indexes filled by inserts', () => {
   const entriesOf = (st) => [...st.tree.entries()].map(([k, v]) => [st.keyOf(k), v === undefined ? [k.rec || k] : Array.isArray(v) ? v : [v]]);
   const ids = (recs) => recs.map((r) => bytes(r.doc._id)).join(',');
-  const geoParts = (st) => new Map([...st.parts].map(([key, part]) => [key, `${part.tree.all().length} ${[...st.all([part])].map((r) => bytes(r.doc._id)).sort().join(',')}`]));
+  const geoParts = (st) => new Map([...st.parts].map(([key, part]) => [key, [...st.all([part])].map((r) => bytes(r.doc._id)).sort().join(',')]));
   const compare = (label, a, b, coll) => {
     const ca = a.ctx.store.db(DB).get(coll);
     const cb = b.ctx.store.db(DB).get(coll);
@@ -711,4 +711,169 @@ test('indexes built on a filled collection equal indexes filled by inserts', () 
   nearQueries('near search after writes');
   a.close();
   b.close();
+});
+
+// Ties at one point are TieGroup entries of the R-trees (indexes.js: the records with one
+// point each at exactly one point, in _id order), and a $geoNear sorted by {dist: 1, _id: 1}
+// with a $limit walks them in that order, stops at the page and seeks past a keyset cursor
+// (geowalk.js). Under inserts one by one, a bulk build, deletes, updates that move records
+// into and out of tie points and between partitions, and groups split across R-tree leaves,
+// every page must equal the collection scan's, pages must continue each other, and each
+// group must hold its records in tie order, each record once.
+test('tie groups of the R-trees under writes, builds and split groups: pages by (distance, _id) agree with a scan', () => {
+  const { TieGroup, tieCmp } = require('../lib/indexes');
+  const g = gen(SEED + 8);
+  const D = (x) => new Double(x);
+  const POINTS = [[13.405, 52.52], [13.405, 52.5201], [2.352, 48.857], [0, 0], [-0.0, 10]];
+  const WORDS = ['lamp', 'desk', 'oak'];
+  const idOf = (i) => g.pick([() => new Int32(i), () => `s${String(i % 97).padStart(2, '0')}-${i}`, () => D(i + 0.5), () => `${i}`])();
+  const pointDoc = () => {
+    if (g.chance(0.8)) {
+      const p = g.pick(POINTS);
+      return { type: 'Point', coordinates: [D(p[0]), D(p[1])] };
+    }
+    if (g.chance(0.5)) return { type: 'Point', coordinates: [D(13.405 + (g.r() - 0.5) * 0.05), D(52.52 + (g.r() - 0.5) * 0.05)] };
+    if (g.chance(0.5)) return [{ type: 'Point', coordinates: [D(13.405), D(52.52)] }, { type: 'Point', coordinates: [D(2.352), D(48.857)] }];
+    return { type: 'Point', coordinates: [D(500), D(1)] }; // off the globe: an odd record
+  };
+  const doc = (i) => {
+    const d = { _id: idOf(i) };
+    if (g.chance(0.9)) d.status = g.chance(0.8) ? 'active' : 'sold';
+    d.tags = [...new Set(Array.from({ length: 1 + g.int(3) }, () => g.pick(WORDS)))];
+    if (g.chance(0.95)) d.geo = pointDoc();
+    d.n = new Int32(g.int(4));
+    return d;
+  };
+  const INDEXES_G = [
+    { key: { geo: '2dsphere' }, name: 'geo' },
+    { key: { status: new Int32(1), geo: '2dsphere' }, name: 'status_geo' },
+    { key: { status: new Int32(1), tags: new Int32(1), geo: '2dsphere' }, name: 'status_tags_geo' },
+  ];
+  const srv = newServer();
+  const docs = Array.from({ length: 1200 }, (_, i) => doc(i));
+  srv.ok(DB, { createIndexes: 'ins', indexes: INDEXES_G });
+  for (const d of docs) srv.ok(DB, { insert: 'ins', documents: [d] }); // one by one: insertSolo
+  srv.ok(DB, { insert: 'blk', documents: docs });
+  srv.ok(DB, { createIndexes: 'blk', indexes: INDEXES_G }); // a bulk build: tieGroups
+  const collOf = (c) => srv.ctx.store.db(DB).get(c);
+  // Every group in tie order, its records with one point each at the group's point, and each
+  // partition's records (groups expanded) the same in both collections.
+  const check = (label) => {
+    let groups = 0;
+    let biggest = 0;
+    const recsOf = (c) => collOf(c).indexes.filter((ix) => ix.structure && ix.structure.parts).map((ix) => {
+      const st = ix.structure;
+      return new Map([...st.parts].map(([key, part]) => {
+        const walk = (node) => {
+          for (const ch of node.children) {
+            if (!node.leaf) walk(ch);
+            else if (ch instanceof TieGroup) {
+              groups++;
+              biggest = Math.max(biggest, ch.recs.length);
+              assert.ok(ch.recs.length >= 2, `${label}: a group of ${ch.recs.length}`);
+              for (let k = 1; k < ch.recs.length; k++) assert.ok(tieCmp(ch.recs[k - 1], ch.recs[k]) < 0, `${label}: ${ix.name}: a group out of tie order`);
+              for (const r of ch.recs) {
+                const c = r.view.geo && r.view.geo.coordinates;
+                assert.ok(c && c[0] === ch.minX && c[1] === ch.minY, `${label}: a group record not at its point`);
+              }
+            }
+          }
+        };
+        walk(part.tree.data);
+        const ids = [];
+        const seen = new Set();
+        for (const r of st.all([part])) { assert.ok(!seen.has(r)); seen.add(r); ids.push(bytes(r.doc._id)); }
+        return [key, ids.sort().join(',')];
+      }));
+    });
+    const a = recsOf('ins');
+    const b = recsOf('blk');
+    for (let k = 0; k < a.length; k++) assert.deepStrictEqual(b[k], a[k], `${label}: partitions and records of ${INDEXES_G[k].name}`);
+    return { groups, biggest };
+  };
+  const shape = check('after the load');
+  assert.ok(shape.groups >= 20 && shape.biggest >= 100, `groups ${shape.groups}, biggest ${shape.biggest}`);
+  const query = () => g.pick([() => ({}), () => ({ status: 'active' }), () => ({ status: 'active', tags: { $all: [g.pick(WORDS)] } }),
+    () => ({ status: { $in: ['active', 'sold'] }, tags: { $in: [g.pick(WORDS), g.pick(WORDS)] } }), () => ({ status: 'active', n: { $gte: new Int32(g.int(4)) } })])();
+  let pages = 0;
+  const reads = (label, count) => {
+    for (let i = 0; i < count; i++) {
+      const p = g.pick(POINTS);
+      const spec = { near: { type: 'Point', coordinates: g.chance(0.7) ? [D(p[0]), D(p[1])] : [D(p[0] + 0.001), D(p[1])] }, distanceField: 'dist', spherical: true, key: 'geo', query: query() };
+      if (g.chance(0.4)) spec.maxDistance = D(g.pick([0, 50, 3000, 100000]));
+      const limit = 1 + g.int(30);
+      const coll = g.chance(0.5) ? 'ins' : 'blk';
+      const tail = [{ $sort: { dist: new Int32(1), _id: new Int32(1) } }, { $limit: new Int32(limit) }];
+      const all = same(srv, { aggregate: coll, pipeline: [{ $geoNear: spec }, { $sort: { dist: new Int32(1), _id: new Int32(1) } }], cursor: {} }, `${label} ${i}, whole`).docs;
+      // Keyset pages through the ties: each page equals the scan's, and together they are the
+      // whole ordered answer (as far as $gt on _id reaches: within one type).
+      let after = [];
+      let got = [];
+      for (let page = 0; page < 6; page++) {
+        const out = same(srv, { aggregate: coll, pipeline: [{ $geoNear: spec }, ...after, ...tail], cursor: {} }, `${label} ${i}, page ${page}`).docs;
+        got = got.concat(out);
+        pages++;
+        if (out.length < limit) break;
+        const last = out[out.length - 1];
+        after = [{ $match: { $or: [{ dist: { $gt: last.dist } }, { dist: last.dist, _id: { $gt: last._id } }] } }];
+      }
+      const ofType = (d) => typeof d._id === typeof got[0]?._id && (d._id instanceof Double) === (got[0]?._id instanceof Double);
+      if (got.length && all.slice(0, got.length).every(ofType)) {
+        assert.strictEqual(got.map((d) => bytes(d)).join(), all.slice(0, got.length).map((d) => bytes(d)).join(), `${label} ${i}: the pages are not the ordered answer`);
+      }
+    }
+  };
+  reads('after the load', 60);
+  // Writes: deletes, moves into and out of tie points, partition changes; the same to both.
+  for (let round = 0; round < 8; round++) {
+    for (let k = 0; k < 40; k++) {
+      const i = g.int(docs.length + 200);
+      const id = docs[i % docs.length]._id;
+      let cmd;
+      switch (g.int(5)) {
+        case 0: cmd = { delete: 'X', deletes: [{ q: { _id: id }, limit: new Int32(1) }] }; break;
+        case 1: cmd = { update: 'X', updates: [{ q: { _id: id }, u: { $set: { geo: pointDoc() } } }] }; break;
+        case 2: cmd = { update: 'X', updates: [{ q: { _id: id }, u: { $set: { status: g.pick(['active', 'sold']), tags: [g.pick(WORDS)] } } }] }; break;
+        case 3: cmd = { insert: 'X', documents: [doc(docs.length + round * 100 + k)] }; break;
+        default: cmd = { update: 'X', updates: [{ q: { _id: id }, u: { $unset: { geo: 1 } } }] };
+      }
+      const name = Object.keys(cmd)[0];
+      srv.run(DB, { ...cmd, [name]: 'ins' });
+      srv.run(DB, { ...cmd, [name]: 'blk' });
+    }
+    if (round === 3) {
+      // Split groups: every third group's records in two interleaved halves, the second half a
+      // new group in another leaf of the tree (several entries at one point, _ids interleaved).
+      let split = 0;
+      for (const c of ['ins', 'blk']) {
+        for (const ix of collOf(c).indexes) {
+          if (!ix.structure || !ix.structure.parts) continue;
+          for (const part of ix.structure.parts.values()) {
+            const leaves = [];
+            const walk = (node, path) => { if (node.leaf) leaves.push([node, [...path, node]]); else for (const ch of node.children) walk(ch, [...path, node]); };
+            walk(part.tree.data, []);
+            for (const [leaf] of leaves) {
+              for (let j = 0; j < leaf.children.length; j++) {
+                const grp = leaf.children[j];
+                if (!(grp instanceof TieGroup) || grp.recs.length < 4 || split++ % 3) continue;
+                const other = new TieGroup(grp.minX, grp.minY, grp.recs.filter((_, k) => k % 2));
+                grp.recs = grp.recs.filter((_, k) => !(k % 2));
+                const [to, path] = leaves[(leaves.findIndex(([l]) => l === leaf) + 1) % leaves.length];
+                to.children.push(other);
+                for (const node of path) {
+                  node.minX = Math.min(node.minX, other.minX); node.minY = Math.min(node.minY, other.minY);
+                  node.maxX = Math.max(node.maxX, other.maxX); node.maxY = Math.max(node.maxY, other.maxY);
+                }
+              }
+            }
+          }
+        }
+      }
+      assert.ok(split > 10, `groups split: ${split}`);
+    }
+    check(`after write round ${round}`);
+    reads(`after write round ${round}`, 25);
+  }
+  assert.ok(pages > 300, `pages: ${pages}`);
+  srv.close();
 });

@@ -1,0 +1,199 @@
+'use strict';
+// The best-first walk of a 2dsphere index in (distance, _id) order: a $geoNear whose pushed
+// $sort is {distance: 1, _id: 1} with a $limit (browse.c's "near, by distance"). Ties at one
+// point are TieGroups in tie order (indexes.js), so the walk takes them one by one in the
+// page's order and stops once the page is full, and a keyset cursor's (distance, _id) lets it
+// seek past what the page before took, instead of examining every tie at the page's last
+// distance (6,000 listings at Berlin's centre in the 100k dev catalogue).
+
+const geo = require('./geo');
+const { TieGroup, tieCmp } = require('./indexes');
+const { compareValues } = require('./typed');
+
+const RAD = Math.PI / 180;
+const NODE = 0;
+const DOC = 1;
+const GROUP = 2;
+
+/** The key a record sorts by on {_id: 1} (query.js sortKeyOf: an array by its least element). */
+function idKey(view) {
+  if (!('_id' in view)) return undefined;
+  const v = view._id;
+  if (!Array.isArray(v) || !v.length) return v;
+  let best = v[0];
+  for (const x of v) if (compareValues(x, best) < 0) best = x;
+  return best;
+}
+
+class Entry {
+  constructor(d, kind, v, i) {
+    this.d = d;
+    this.kind = kind;
+    this.v = v; // a node, a record (DOC) or a TieGroup
+    this.i = i; // GROUP: the position of its next record
+    this.lo = 0; // GROUP: records before it may be passed over (see orderedKnn)
+  }
+
+  get rec() { return this.kind === DOC ? this.v : this.v.recs[this.i]; }
+}
+
+/** Entry order: distance; at one distance nodes first (they may hold records at it), then records by (_id, natural order). */
+function before(a, b) {
+  if (a.d !== b.d) return a.d < b.d;
+  if (a.kind === NODE || b.kind === NODE) return a.kind === NODE && b.kind !== NODE;
+  const ra = a.rec;
+  const rb = b.rec;
+  return (compareValues(idKey(ra.view), idKey(rb.view)) || ra.seq - rb.seq) < 0;
+}
+
+/** A binary min-heap of entries by `before`. */
+class Heap {
+  constructor() { this.a = []; }
+
+  get size() { return this.a.length; }
+
+  push(e) {
+    const { a } = this;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(e, a[p])) break;
+      a[i] = a[p];
+      i = p;
+    }
+    a[i] = e;
+  }
+
+  pop() {
+    const { a } = this;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length) {
+      let i = 0;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= a.length) break;
+        if (c + 1 < a.length && before(a[c + 1], a[c])) c++;
+        if (!before(a[c], last)) break;
+        a[i] = a[c];
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+/**
+ * The keyset cursor of browse.c's next pages among `after` filters (views of the $match
+ * stages between $geoNear and the $sort): {d, id} from {$or: [{F: {$gt: d}}, {F: d, _id: {$gt:
+ * id}}]} with F the distance field, d a number and id a string or number; else null. Every
+ * output it fails is at a distance below d, or at d with an _id of id's type not above id
+ * ($gt compares within a type).
+ */
+function keysetOf(after, F) {
+  for (const m of after) {
+    const or = m.$or;
+    if (!Array.isArray(or) || or.length !== 2) continue;
+    const [a, b] = or;
+    if (!isObj(a) || !isObj(b) || Object.keys(a).length !== 1 || Object.keys(b).length !== 2) continue;
+    const gt = a[F];
+    const id = isObj(b._id) && Object.keys(b._id).length === 1 ? b._id.$gt : undefined;
+    if (!isObj(gt) || Object.keys(gt).length !== 1 || typeof gt.$gt !== 'number' || Number.isNaN(gt.$gt)) continue;
+    if (b[F] !== gt.$gt || (typeof id !== 'string' && typeof id !== 'number')) continue;
+    return { d: gt.$gt, id };
+  }
+  return null;
+}
+
+const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+
+/**
+ * Best-first walk in (distance, _id, natural order): [{rec, d}], the first `want` records that
+ * pass accept(rec, d), in that order. seek: a keyset cursor (keysetOf) — records it proves the
+ * filters fail are passed over unexamined: every one nearer than its distance, and at its
+ * distance the members of a TieGroup up to its _id. `h`: planner.js's partsOf and boxRadians.
+ */
+function orderedKnn(plan, dist, accept, want, stats, seek, h) {
+  const { near } = plan;
+  const unit = near.legacy ? 1 : geo.EARTH_RADIUS_M;
+  const [lng, lat] = near.point;
+  const cosLat = Math.cos(lat * RAD);
+  const maxD = near.max !== undefined ? near.max : Infinity;
+  const heap = new Heap();
+  const seen = new Set();
+  const found = [];
+  const record = (rec) => {
+    if (seen.has(rec)) return;
+    seen.add(rec);
+    stats.keysExamined++;
+    const d = dist(rec.view);
+    if (d !== null) heap.push(new Entry(d, DOC, rec, 0));
+  };
+  // A group's records are at its point and nowhere else: one distance for all of them. At the
+  // cursor's distance, its records up to position `lo` have an _id not above the cursor's (tie
+  // order is _id's BSON order): those of the cursor's type fail ($gt compares within a type)
+  // and are passed over; others are still examined.
+  const skipTo = (e) => {
+    const { recs } = e.v;
+    if (e.lo) {
+      const t = typeof seek.id;
+      while (e.i < e.lo && typeof recs[e.i].view._id === t) e.i++;
+    }
+    return e.i < recs.length;
+  };
+  const group = (g) => {
+    const d = dist(g.recs[0].view);
+    if (d === null || (seek && d < seek.d)) return;
+    const e = new Entry(d, GROUP, g, 0);
+    if (seek && d === seek.d) {
+      let lo = 0;
+      let hi = g.recs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareValues(g.recs[mid].view._id, seek.id) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      e.lo = lo;
+    }
+    if (skipTo(e)) heap.push(e);
+  };
+  for (const part of h.partsOf(plan)) {
+    const root = part.tree.data;
+    if (root && root.children.length) heap.push(new Entry(h.boxRadians(lng, lat, cosLat, root) * unit, NODE, root, 0));
+    for (const rec of part.odd) record(rec);
+  }
+  while (heap.size && found.length < want) {
+    const e = heap.pop();
+    if (e.d > maxD) break;
+    if (e.kind === NODE) {
+      const node = e.v;
+      if (node.leaf) {
+        for (const c of node.children) {
+          if (c instanceof TieGroup) group(c);
+          else record(c.view !== undefined ? c : c.rec);
+        }
+      } else {
+        for (const c of node.children) heap.push(new Entry(h.boxRadians(lng, lat, cosLat, c) * unit, NODE, c, 0));
+      }
+      continue;
+    }
+    let rec;
+    if (e.kind === DOC) {
+      rec = e.v;
+      if (seek && e.d < seek.d) continue;
+    } else {
+      rec = e.v.recs[e.i++];
+      if (skipTo(e)) heap.push(e);
+      if (seen.has(rec)) continue; // also in another partition
+      seen.add(rec);
+      stats.keysExamined++;
+    }
+    stats.docsExamined++;
+    if (accept(rec, e.d)) found.push({ rec, d: e.d });
+  }
+  return found;
+}
+
+module.exports = { orderedKnn, keysetOf, idKey, tieCmp };
