@@ -261,13 +261,16 @@ projection_flush(struct projection_ctx *p)
     }
     add_seller_listings(p, fx);
     mark_all(p, fx);
+    size_t nuris = 0;
+    const char **uris = arena_alloc(p->arena, (2 * fx->listings.n + fx->users.n + 1) * sizeof(*uris));
     for (size_t k = 0; k < fx->listings.n; k++) {
-        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]));
-        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]));
+        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]);
+        uris[nuris++] = arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]);
     }
     for (size_t k = 0; k < fx->users.n; k++) {
-        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]));
+        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]);
     }
+    purge_many(&p->w->purge, uris, nuris);
     bool rebuilding = fx->rebuilding, no_alerts = fx->no_alerts;
     memset(fx, 0, sizeof(*fx));
     fx->rebuilding = rebuilding;
