@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/cursor.h"
@@ -33,6 +34,15 @@ fold_latin1(unsigned char second)
 size_t
 search_words(arena_t *a, const char *text, const char **words, size_t max)
 {
+    /* Words seen, by hash (index + 1; 0 empty): a listing has ~45 words, and comparing each
+     * new one with all before it was most of the projector's string comparisons. A larger
+     * max than the table serves compares them all. */
+    enum { SLOTS = 512 };
+    uint16_t seen_at[SLOTS];
+    bool hashed = max <= SLOTS / 2;
+    if (hashed) {
+        memset(seen_at, 0, sizeof(seen_at));
+    }
     size_t n = 0, len = strlen(text);
     char *buf = arena_alloc(a, len + 1);
     const unsigned char *p = (const unsigned char *)text;
@@ -68,8 +78,23 @@ search_words(arena_t *a, const char *text, const char **words, size_t max)
         }
         char *word = arena_strndup(a, buf, w);
         bool seen = false;
-        for (size_t i = 0; i < n && !seen; i++) {
-            seen = strcmp(words[i], word) == 0;
+        if (hashed) {
+            uint32_t h = 2166136261u;   /* FNV-1a */
+            for (size_t i = 0; i < w; i++) {
+                h = (h ^ (unsigned char)word[i]) * 16777619u;
+            }
+            size_t slot = h & (SLOTS - 1);
+            while (seen_at[slot] != 0 && !seen) {
+                seen = strcmp(words[seen_at[slot] - 1], word) == 0;
+                slot = (slot + 1) & (SLOTS - 1);
+            }
+            if (!seen) {
+                seen_at[slot] = (uint16_t)(n + 1);
+            }
+        } else {
+            for (size_t i = 0; i < n && !seen; i++) {
+                seen = strcmp(words[i], word) == 0;
+            }
         }
         if (!seen) {
             words[n++] = word;

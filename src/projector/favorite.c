@@ -56,6 +56,7 @@ project_favorite(struct projection_ctx *p, const struct outbox_row *ev, json_obj
     rc = projection_upsert_versioned(p, "favorites", id, ev->version, ev->seq, &fields, NULL);
     bson_destroy(&fields);
     if (rc >= 0) {
+        notify_favorite_applied(p, json_object_get_string(user), listing_id, ev->version, add);
         invalidate_listing(p, listing_id);
     }
     return rc;

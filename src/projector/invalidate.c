@@ -24,6 +24,26 @@ static const char MARK_SCRIPT[] = "for i, k in ipairs(KEYS) do redis.call('SET',
 
 static long idset_index(const struct idset *s, const char *id);
 
+static uint32_t
+idset_hash(const char *id)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)id; *c != 0; c++) {
+        h = (h ^ *c) * 16777619u;
+    }
+    return h;
+}
+
+static void
+idset_slot(struct idset *s, size_t i)
+{
+    size_t mask = s->nslots - 1, h = idset_hash(s->v[i]) & mask;
+    while (s->slots[h] != 0) {
+        h = (h + 1) & mask;
+    }
+    s->slots[h] = (uint32_t)i + 1;
+}
+
 void
 idset_add(arena_t *a, struct idset *s, const char *id)
 {
@@ -38,8 +58,24 @@ idset_add(arena_t *a, struct idset *s, const char *id)
         }
         s->v = v;
         s->cap = cap;
+        if (cap > 16) {
+            s->nslots = cap * 2;
+            s->slots = arena_calloc(a, s->nslots * sizeof(*s->slots));
+            for (size_t i = 0; i < s->n; i++) {
+                idset_slot(s, i);
+            }
+        }
     }
     s->v[s->n++] = arena_strdup(a, id);
+    if (s->nslots != 0) {
+        idset_slot(s, s->n - 1);
+    }
+}
+
+bool
+idset_has(const struct idset *s, const char *id)
+{
+    return idset_index(s, id) >= 0;
 }
 
 void
@@ -87,6 +123,15 @@ recount_seller(struct projection_ctx *p, const char *seller_id)
 static long
 idset_index(const struct idset *s, const char *id)
 {
+    if (s->nslots != 0) {
+        size_t mask = s->nslots - 1;
+        for (size_t h = idset_hash(id) & mask; s->slots[h] != 0; h = (h + 1) & mask) {
+            if (strcmp(s->v[s->slots[h] - 1], id) == 0) {
+                return (long)s->slots[h] - 1;
+            }
+        }
+        return -1;
+    }
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->v[i], id) == 0) {
             return (long)i;
@@ -202,7 +247,10 @@ projection_flush(struct projection_ctx *p)
         return MK_OK;
     }
     long long applied, duplicates, lost;
-    int rc = mongo_flush(p->mongo, &applied, &duplicates, &lost);
+    int rc = notify_send(p);
+    if (rc == MK_OK) {
+        rc = mongo_flush(p->mongo, &applied, &duplicates, &lost);
+    }
     if (rc != MK_OK) {
         return rc;
     }
@@ -213,13 +261,16 @@ projection_flush(struct projection_ctx *p)
     }
     add_seller_listings(p, fx);
     mark_all(p, fx);
+    size_t nuris = 0;
+    const char **uris = arena_alloc(p->arena, (2 * fx->listings.n + fx->users.n + 1) * sizeof(*uris));
     for (size_t k = 0; k < fx->listings.n; k++) {
-        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]));
-        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]));
+        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]);
+        uris[nuris++] = arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]);
     }
     for (size_t k = 0; k < fx->users.n; k++) {
-        purge_uri(&p->w->purge, arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]));
+        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]);
     }
+    purge_many(&p->w->purge, uris, nuris);
     bool rebuilding = fx->rebuilding, no_alerts = fx->no_alerts;
     memset(fx, 0, sizeof(*fx));
     fx->rebuilding = rebuilding;

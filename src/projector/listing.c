@@ -12,6 +12,7 @@
 #include "domain/listing.h"
 #include "domain/search.h"
 #include "projector/projections.h"
+#include "query/readmodel.h"
 #include "worker.h"
 
 /* The listing indexes. `rebuild`: kept while a rebuild replays the outbox (below). */
@@ -116,22 +117,7 @@ static bool
 append_json(bson_t *b, const char *name, json_object *payload)
 {
     json_object *v;
-    if (!json_object_object_get_ex(payload, name, &v)) {
-        return false;
-    }
-    json_object *wrap = json_object_new_object();
-    json_object_object_add(wrap, "v", json_object_get(v));
-    const char *text = json_object_to_json_string_ext(wrap, JSON_C_TO_STRING_PLAIN);
-    bson_error_t err;
-    bson_t *doc = bson_new_from_json((const uint8_t *)text, -1, &err);
-    json_object_put(wrap);
-    if (doc == NULL) {
-        return false;
-    }
-    bson_iter_t it;
-    bool ok = bson_iter_init_find(&it, doc, "v") && bson_append_iter(b, name, -1, &it);
-    bson_destroy(doc);
-    return ok;
+    return json_object_object_get_ex(payload, name, &v) && readmodel_append_json(b, name, v);
 }
 
 #define MAX_KEYWORDS 256
@@ -336,7 +322,7 @@ recount(struct projection_ctx *p, bson_t *match, struct seller_counts *c)
         filters[i] = mongo_own(p->arena, BCON_NEW("_id", BCON_UTF8(c->ids[i])));
         updates[i] = mongo_own(p->arena, BCON_NEW("$set", "{", "active_listings", BCON_INT64(c->counts[i]), "}"));
     }
-    return mongo_update_each(p->mongo, "sellers", filters, updates, c->n);
+    return mongo_update_each(p->mongo, "sellers", filters, updates, c->n, false);
 }
 
 /* sellers.active_listings = the seller's active listings in the read model. */

@@ -11,6 +11,14 @@
  * recipient (notify_id) and written with $setOnInsert, so replays, restarts and rebuilds
  * change nothing; the delivery insert is ON CONFLICT DO NOTHING, run again on a replay so a
  * crash between the two writes loses no delivery.
+ *
+ * Once per batch (struct notify_batch): the favouriters of every listing the batch's events
+ * fan out to are found at once when the batch starts, and the batch's favourite events keep
+ * that copy as the read model would be at each event (the same version guard), so each event
+ * still sees the favouriters as of its place in the outbox; the notifications are one bulk
+ * of upserts and their deliveries one INSERT, sent before the checkpoint (projection_flush)
+ * and before anything of the batch reads or updates the notifications (saved-search folding,
+ * mark-read). A failure sends the batch again: every write is idempotent.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +28,7 @@
 #include "domain/notify.h"
 #include "domain/saved_search.h"
 #include "projector/projections.h"
+#include "query/readmodel.h"
 #include "store/mongo.h"
 #include "worker.h"
 
@@ -34,6 +43,37 @@ static const struct pg_stmt ENQUEUE = {
     "  AND w.created_at <= to_timestamp($5::bigint / 1000.0) "
     "ON CONFLICT (webhook_id, notification_id) DO NOTHING",
     5,
+};
+
+/* The same for a batch's notifications: $1 a JSON array of {recipient, id, body, type, at}
+ * (at: the event's time in ms), in the order they were made. */
+static const struct pg_stmt ENQUEUE_MANY = {
+    "notify_enqueue_many",
+    "INSERT INTO webhook_deliveries (webhook_id, notification_id, body) "
+    "SELECT w.id, d.id, d.body "
+    "FROM ROWS FROM (json_to_recordset($1::json) AS (recipient uuid, id uuid, body text, type text, at bigint)) "
+    "     WITH ORDINALITY AS d(recipient, id, body, type, at, ord) "
+    "JOIN webhooks w ON w.user_id = d.recipient AND w.deleted_at IS NULL AND d.type = ANY (w.events) "
+    "  AND w.created_at <= to_timestamp(d.at / 1000.0) "
+    "ORDER BY d.ord, w.id "
+    "ON CONFLICT (webhook_id, notification_id) DO NOTHING",
+    1,
+};
+
+/* A favourite of one of the batch's fan-out listings, as the read model holds it. */
+struct note_fav {
+    const char *listing_id, *user_id;
+    long long version;
+    bool active;
+};
+
+struct notify_batch {
+    struct idset listings;      /* the listings the batch's events fan out to */
+    struct note_fav *favs;      /* their favourites (all, active or not) */
+    size_t nfav, capfav;
+    const bson_t **filters, **updates;   /* the notification upserts not yet sent */
+    size_t n, cap;
+    json_object *deliveries;    /* ENQUEUE_MANY's rows not yet sent */
 };
 
 int
@@ -77,9 +117,65 @@ static int
 enqueue(struct projection_ctx *p, const struct outbox_row *ev, const char *id, const char *recipient,
         const char *type, const char *created_at, json_object *data)
 {
-    const char *values[] = {recipient, id, webhook_body(p->arena, type, created_at, data), type,
-                            arena_sprintf(p->arena, "%lld", ev->created_ms)};
+    const char *body = webhook_body(p->arena, type, created_at, data);
+    struct notify_batch *nb = p->fx != NULL ? p->fx->notes : NULL;
+    if (nb != NULL) {
+        json_object *row = json_object_new_object();
+        json_object_object_add(row, "recipient", json_object_new_string(recipient));
+        json_object_object_add(row, "id", json_object_new_string(id));
+        json_object_object_add(row, "body", json_object_new_string(body));
+        json_object_object_add(row, "type", json_object_new_string(type));
+        json_object_object_add(row, "at", json_object_new_int64(ev->created_ms));
+        json_object_array_add(nb->deliveries, row);
+        return MK_OK;
+    }
+    const char *values[] = {recipient, id, body, type, arena_sprintf(p->arena, "%lld", ev->created_ms)};
     return pg_exec(&p->w->pg, p->arena, &ENQUEUE, values, NULL);
+}
+
+/* An upsert of the notifications collection: sent now, or with the batch's (notify_send). */
+static int
+upsert(struct projection_ctx *p, bson_t *filter, bson_t *update)
+{
+    struct notify_batch *nb = p->fx != NULL ? p->fx->notes : NULL;
+    if (nb == NULL) {
+        bson_t *opts = mongo_own(p->arena, BCON_NEW("upsert", BCON_BOOL(true)));
+        return mongo_update_one(p->mongo, COLLECTION, filter, update, opts, NULL);
+    }
+    if (nb->n == nb->cap) {
+        size_t cap = nb->cap != 0 ? nb->cap * 2 : 64;
+        const bson_t **f = arena_alloc(p->arena, cap * sizeof(*f)), **u = arena_alloc(p->arena, cap * sizeof(*u));
+        if (nb->n > 0) {
+            memcpy(f, nb->filters, nb->n * sizeof(*f));
+            memcpy(u, nb->updates, nb->n * sizeof(*u));
+        }
+        nb->filters = f;
+        nb->updates = u;
+        nb->cap = cap;
+    }
+    nb->filters[nb->n] = mongo_own(p->arena, bson_copy(filter));
+    nb->updates[nb->n++] = mongo_own(p->arena, bson_copy(update));
+    return MK_OK;
+}
+
+int
+notify_send(struct projection_ctx *p)
+{
+    struct notify_batch *nb = p->fx != NULL ? p->fx->notes : NULL;
+    if (nb == NULL) {
+        return MK_OK;
+    }
+    int rc = nb->n > 0 ? mongo_update_each(p->mongo, COLLECTION, nb->filters, nb->updates, nb->n, true) : MK_OK;
+    if (rc == MK_OK && json_object_array_length(nb->deliveries) > 0) {
+        const char *values[] = {json_object_to_json_string_ext(nb->deliveries, JSON_C_TO_STRING_PLAIN)};
+        rc = pg_exec(&p->w->pg, p->arena, &ENQUEUE_MANY, values, NULL);
+    }
+    if (rc == MK_OK) {
+        nb->n = 0;
+        nb->deliveries = json_object_new_array();
+        arena_cleanup_add(p->arena, (arena_cleanup_fn)(void (*)(void))json_object_put, nb->deliveries);
+    }
+    return rc;
 }
 
 /* Insert notification id unless it exists; extra (may be NULL) adds members to the new
@@ -89,11 +185,6 @@ put(struct projection_ctx *p, const struct outbox_row *ev, const char *id, const
     json_object *data, const bson_t *extra)
 {
     const char *created_at = http_rfc3339(p->arena, ev->created_ms / 1000);
-    bson_t *bdata = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN),
-                                       -1, NULL);
-    if (bdata == NULL) {
-        return MK_EINTERNAL;
-    }
     bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, doc;
     BSON_APPEND_UTF8(&filter, "_id", id);
     BSON_APPEND_DOCUMENT_BEGIN(&update, "$setOnInsert", &doc);
@@ -102,17 +193,15 @@ put(struct projection_ctx *p, const struct outbox_row *ev, const char *id, const
     BSON_APPEND_UTF8(&doc, "created_at", created_at);
     BSON_APPEND_INT64(&doc, "created_us", ev->created_ms * 1000);
     BSON_APPEND_BOOL(&doc, "read", false);
-    BSON_APPEND_DOCUMENT(&doc, "data", bdata);
+    bool ok = readmodel_append_json(&doc, "data", data);
     BSON_APPEND_INT64(&doc, "seq", ev->seq);
     if (extra != NULL) {
         bson_concat(&doc, extra);
     }
     bson_append_document_end(&update, &doc);
-    bson_t *upsert = mongo_own(p->arena, BCON_NEW("upsert", BCON_BOOL(true)));
-    int rc = mongo_update_one(p->mongo, COLLECTION, &filter, &update, upsert, NULL);
+    int rc = ok ? upsert(p, &filter, &update) : MK_EINTERNAL;
     bson_destroy(&filter);
     bson_destroy(&update);
-    bson_destroy(bdata);
     return rc != MK_OK ? rc : enqueue(p, ev, id, recipient, type, created_at, data);
 }
 
@@ -131,14 +220,9 @@ struct fanout {
     arena_t *arena;
 };
 
-static int
-collect_user(const bson_t *doc, void *arg)
+static void
+fanout_add(struct fanout *f, const char *user)
 {
-    struct fanout *f = arg;
-    bson_iter_t it;
-    if (!bson_iter_init_find(&it, doc, "user_id") || !BSON_ITER_HOLDS_UTF8(&it)) {
-        return MK_OK;
-    }
     if (f->n == f->cap) {
         size_t cap = f->cap == 0 ? 64 : f->cap * 2;
         const char **users = arena_alloc(f->arena, cap * sizeof(*users));
@@ -148,7 +232,16 @@ collect_user(const bson_t *doc, void *arg)
         f->users = users;
         f->cap = cap;
     }
-    f->users[f->n++] = arena_strdup(f->arena, bson_iter_utf8(&it, NULL));
+    f->users[f->n++] = arena_strdup(f->arena, user);
+}
+
+static int
+collect_user(const bson_t *doc, void *arg)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "user_id") && BSON_ITER_HOLDS_UTF8(&it)) {
+        fanout_add(arg, bson_iter_utf8(&it, NULL));
+    }
     return MK_OK;
 }
 
@@ -157,9 +250,19 @@ static int
 fanout(struct projection_ctx *p, const struct outbox_row *ev, const struct notify_plan *plan)
 {
     struct fanout f = {.arena = p->arena};
-    bson_t *filter =
-        mongo_own(p->arena, BCON_NEW("listing_id", BCON_UTF8(plan->fanout_listing), "active", BCON_BOOL(true)));
-    int rc = mongo_find_each(p->mongo, "favorites", filter, NULL, collect_user, &f);
+    struct notify_batch *nb = p->fx != NULL ? p->fx->notes : NULL;
+    int rc = MK_OK;
+    if (nb != NULL && idset_has(&nb->listings, plan->fanout_listing)) {
+        for (size_t i = 0; i < nb->nfav; i++) {
+            if (nb->favs[i].active && strcmp(nb->favs[i].listing_id, plan->fanout_listing) == 0) {
+                fanout_add(&f, nb->favs[i].user_id);
+            }
+        }
+    } else {
+        bson_t *filter =
+            mongo_own(p->arena, BCON_NEW("listing_id", BCON_UTF8(plan->fanout_listing), "active", BCON_BOOL(true)));
+        rc = mongo_find_each(p->mongo, "favorites", filter, NULL, collect_user, &f);
+    }
     for (size_t i = 0; i < f.n && rc == MK_OK; i++) {
         bool excluded = false;
         for (int k = 0; k < 2 && !excluded; k++) {
@@ -170,6 +273,113 @@ fanout(struct projection_ctx *p, const struct outbox_row *ev, const struct notif
         }
     }
     return rc;
+}
+
+/* The batch's copy of the favourite (listing_id, user_id); a new one (version -1: absent)
+ * when add. */
+static struct note_fav *
+fav_find(arena_t *a, struct notify_batch *nb, const char *listing_id, const char *user_id, bool add)
+{
+    for (size_t i = 0; i < nb->nfav; i++) {
+        if (strcmp(nb->favs[i].listing_id, listing_id) == 0 && strcmp(nb->favs[i].user_id, user_id) == 0) {
+            return &nb->favs[i];
+        }
+    }
+    if (!add) {
+        return NULL;
+    }
+    if (nb->nfav == nb->capfav) {
+        size_t cap = nb->capfav != 0 ? nb->capfav * 2 : 64;
+        struct note_fav *favs = arena_alloc(a, cap * sizeof(*favs));
+        if (nb->nfav > 0) {
+            memcpy(favs, nb->favs, nb->nfav * sizeof(*favs));
+        }
+        nb->favs = favs;
+        nb->capfav = cap;
+    }
+    nb->favs[nb->nfav] = (struct note_fav){arena_strdup(a, listing_id), arena_strdup(a, user_id), -1, false};
+    return &nb->favs[nb->nfav++];
+}
+
+void
+notify_favorite_applied(struct projection_ctx *p, const char *user_id, const char *listing_id, long long version,
+                        bool active)
+{
+    struct notify_batch *nb = p->fx != NULL ? p->fx->notes : NULL;
+    if (nb == NULL || !idset_has(&nb->listings, listing_id)) {
+        return;
+    }
+    /* projection_upsert_versioned's rule: only a newer favourites version changes it */
+    struct note_fav *f = fav_find(p->arena, nb, listing_id, user_id, true);
+    if (f->version < version) {
+        f->version = version;
+        f->active = active;
+    }
+}
+
+static int
+remember_fav(const bson_t *doc, void *arg)
+{
+    struct projection_ctx *p = arg;
+    bson_iter_t it;
+    const char *listing = NULL, *user = NULL;
+    long long version = 0;
+    bool active = false;
+    for (bool more = bson_iter_init(&it, doc); more && bson_iter_next(&it);) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "listing_id") == 0 && BSON_ITER_HOLDS_UTF8(&it)) {
+            listing = bson_iter_utf8(&it, NULL);
+        } else if (strcmp(k, "user_id") == 0 && BSON_ITER_HOLDS_UTF8(&it)) {
+            user = bson_iter_utf8(&it, NULL);
+        } else if (strcmp(k, "version") == 0) {
+            version = bson_iter_as_int64(&it);
+        } else if (strcmp(k, "active") == 0) {
+            active = bson_iter_as_bool(&it);
+        }
+    }
+    if (listing != NULL && user != NULL) {
+        struct note_fav *f = fav_find(p->arena, p->fx->notes, listing, user, true);
+        f->version = version;
+        f->active = active;
+    }
+    return MK_OK;
+}
+
+/* The listings the batch's events fan out to, and their favourites, in one find. */
+static int
+prepare_fanout(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n)
+{
+    struct notify_batch *nb = p->fx->notes;
+    bson_t *filter = mongo_own(p->arena, bson_new()), in, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(filter, "listing_id", &in);
+    BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+    for (int i = 0; i < n; i++) {
+        struct notify_plan plan;
+        if (payloads[i] == NULL || !notify_wants(rows[i].event_type) ||
+            strcmp(rows[i].event_type, "notification.read") == 0) {
+            continue;
+        }
+        notify_map(p->arena, rows[i].event_type, payloads[i], &plan);
+        size_t before = nb->listings.n;
+        if (plan.fanout_type != NULL && plan.fanout_listing != NULL) {
+            idset_add(p->arena, &nb->listings, plan.fanout_listing);
+        }
+        if (nb->listings.n != before) {
+            char k[16];
+            const char *key;
+            bson_uint32_to_string((uint32_t)before, &key, k, sizeof(k));
+            bson_append_utf8(&arr, key, -1, plan.fanout_listing, -1);
+        }
+    }
+    bson_append_array_end(&in, &arr);
+    bson_append_document_end(filter, &in);
+    if (nb->listings.n == 0) {
+        return MK_OK;
+    }
+    bson_t *opts = mongo_own(p->arena, BCON_NEW("projection", "{", "listing_id", BCON_INT32(1), "user_id",
+                                                BCON_INT32(1), "active", BCON_INT32(1), "version", BCON_INT32(1),
+                                                "}"));
+    return mongo_find_each(p->mongo, "favorites", filter, opts, remember_fav, p);
 }
 
 /* ---- saved searches ---------------------------------------------------------------- */
@@ -244,6 +454,9 @@ match_saved_searches(struct projection_ctx *p, const struct outbox_row *ev, json
         rc = saved_search_find_matches(&p->w->pg, p->arena, cats, p->w->cfg->cursor_secret, listing, seller,
                                        ev->created_ms, &m, &n, NULL);
     }
+    if (rc == MK_OK && n > 0) {
+        rc = notify_send(p);   /* match_one reads the batch's notifications */
+    }
     for (size_t i = 0; i < n && rc == MK_OK; i++) {
         rc = match_one(p, ev, m[i].id, m[i].user_id, listing_id);
     }
@@ -259,6 +472,10 @@ mark_read(struct projection_ctx *p, json_object *payload)
     json_object *ids = json_object_object_get(payload, "ids");
     if (user == NULL) {
         return MK_EBADPARAM;
+    }
+    int rc = notify_send(p);   /* the batch's notifications first: this may mark them */
+    if (rc != MK_OK) {
+        return rc;
     }
     bson_t filter = BSON_INITIALIZER, in, arr;
     BSON_APPEND_UTF8(&filter, "user_id", user);
@@ -277,7 +494,7 @@ mark_read(struct projection_ctx *p, json_object *payload)
         BSON_APPEND_BOOL(&filter, "read", false);
     }
     bson_t *update = mongo_own(p->arena, BCON_NEW("$set", "{", "read", BCON_BOOL(true), "}"));
-    int rc = mongo_update_many(p->mongo, COLLECTION, &filter, update, NULL, NULL);
+    rc = mongo_update_many(p->mongo, COLLECTION, &filter, update, NULL, NULL);
     bson_destroy(&filter);
     return rc;
 }
@@ -306,9 +523,9 @@ project_notifications(struct projection_ctx *p, const struct outbox_row *ev, jso
 /* Whether the batch's listing events need saved searches at all: one query per batch instead
  * of one per listing when no search alerts (the common case in a rebuild or a demo load).
  * The answer holds as of the batch's start, as each event's own lookup holds as of its
- * projection. */
+ * projection. Then the batch's favouriters (prepare_fanout). */
 int
-notify_prepare(struct projection_ctx *p, const struct outbox_row *rows, int n)
+notify_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n)
 {
     bool listings = false;
     for (int i = 0; i < n && !listings; i++) {
@@ -317,5 +534,16 @@ notify_prepare(struct projection_ctx *p, const struct outbox_row *rows, int n)
     bool any = true;
     int rc = listings ? saved_search_any_alert(&p->w->pg, p->arena, &any) : MK_OK;
     p->fx->no_alerts = rc == MK_OK && !any;
+    if (rc != MK_OK) {
+        return rc;
+    }
+    struct notify_batch *nb = arena_calloc(p->arena, sizeof(*nb));
+    nb->deliveries = json_object_new_array();
+    arena_cleanup_add(p->arena, (arena_cleanup_fn)(void (*)(void))json_object_put, nb->deliveries);
+    p->fx->notes = nb;
+    rc = prepare_fanout(p, rows, payloads, n);
+    if (rc != MK_OK) {
+        p->fx->notes = NULL;   /* nothing was queued yet: event by event */
+    }
     return rc;
 }

@@ -39,7 +39,7 @@ int
 projection_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n)
 {
     int rc = listing_prepare(p, rows, payloads, n);
-    return rc == MK_OK ? notify_prepare(p, rows, n) : rc;
+    return rc == MK_OK ? notify_prepare(p, rows, payloads, n) : rc;
 }
 
 projection_apply

@@ -11,6 +11,7 @@
 #define MK_PROJECTIONS_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -24,14 +25,22 @@ enum { PROJ_APPLIED = 0, PROJ_SKIPPED = 1, PROJ_QUEUED = 2 };
 struct worker;
 struct config;
 
-/* Ids collected once each (in the batch's arena). */
+/* Ids collected once each (in the batch's arena), in the order they came; past 16 of them
+ * also in a hash table (slots: index + 1, 0 empty), since a batch's listing events look up
+ * their seller in three sets of up to a few hundred ids each. */
 struct idset {
     const char **v;
     size_t n, cap;
+    uint32_t *slots;
+    size_t nslots;   /* 0, or a power of two at least twice cap */
 };
 
 /* Add id to s unless it is there (copied into a). */
 void idset_add(arena_t *a, struct idset *s, const char *id);
+/* Whether s holds id. */
+bool idset_has(const struct idset *s, const char *id);
+
+struct notify_batch;   /* the batch's notifications (projector/notify.c) */
 
 /*
  * What a batch of events leaves to do once per id, before its checkpoint is saved: sellers
@@ -48,6 +57,7 @@ struct batch_effects {
     bson_t **embeds;             /* parallel to embed_ids (NULL: forgotten); freed with the arena */
     bool rebuilding;             /* no recounts: listing_recount_all when the rebuild completes */
     bool no_alerts;              /* no saved search has alerts (looked up once per batch) */
+    struct notify_batch *notes;  /* favouriters looked up once, notifications and deliveries written once */
 };
 
 struct projection_ctx {
@@ -104,7 +114,7 @@ int projection_queue_versioned(struct projection_ctx *p, const char *collection,
  * embed; projector/notify.c: whether any saved search has alerts). Errors are returned. */
 int projection_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n);
 int listing_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n);
-int notify_prepare(struct projection_ctx *p, const struct outbox_row *rows, int n);
+int notify_prepare(struct projection_ctx *p, const struct outbox_row *rows, json_object *const *payloads, int n);
 
 /* Event apply functions, one per aggregate (projector/<aggregate>.c). */
 int project_ping(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
@@ -122,6 +132,13 @@ int project_review(struct projection_ctx *p, const struct outbox_row *ev, json_o
 bool notify_wants(const char *event_type);
 int project_notifications(struct projection_ctx *p, const struct outbox_row *ev, json_object *payload);
 int notify_indexes(struct projection_ctx *p, const char *coll);
+/* Within a batch, notifications are written once for the batch (notify_send, from
+ * projection_flush and before anything reads them), and favouriters come from one find when
+ * the batch starts (notify_prepare) kept up to date by the batch's favourite events, which
+ * report each favourite they apply (the favourites version guard's own rule). */
+int notify_send(struct projection_ctx *p);
+void notify_favorite_applied(struct projection_ctx *p, const char *user_id, const char *listing_id, long long version,
+                             bool active);
 
 /* Indexes of the `favorites` read model (projector/favorite.c). */
 int favorite_indexes(struct projection_ctx *p, const char *coll);

@@ -14,6 +14,7 @@
 #include "domain/outbox.h"
 #include "media/thumb.h"
 #include "projector/cachestats.h"
+#include "projector/prefetch.h"
 #include "projector/projections.h"
 #include "worker.h"
 
@@ -38,6 +39,7 @@ struct projector {
     double next_backlog;
     double next_fold;           /* views fold job (projector/views.c): when it runs next */
     bool refold;                /* a rebuild completed: give the new read model its views */
+    struct prefetch *prefetch;  /* the next batch, read while this one is applied (NULL: none) */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -312,14 +314,44 @@ update_backlog(struct projector *p)
     }
 }
 
+/* The batch after the checkpoint: the one the prefetch thread read meanwhile when it read
+ * this position, else read now. After a full batch, the next one is asked for at once, so it
+ * is read and parsed while this one is applied; a batch that is not full means caught up,
+ * and the next read waits for new events as before. */
+static int
+read_batch(struct projector *p, int batch, struct outbox_row **rows, json_object ***payloads, int *n)
+{
+    struct fetched *f = p->prefetch != NULL ? prefetch_take(p->prefetch, &p->pos) : NULL;
+    if (f != NULL) {
+        arena_cleanup_add(p->arena, fetched_free, f);
+        *rows = f->rows;
+        *payloads = f->payloads;
+        *n = f->n;
+    } else {
+        int rc = outbox_read(&p->w.pg, p->arena, &p->pos, batch, rows, n);
+        if (rc != MK_OK) {
+            return rc;
+        }
+        *payloads = arena_alloc(p->arena, ((size_t)*n + 1) * sizeof(**payloads));
+        fetched_parse(p->arena, *rows, *payloads, *n);
+    }
+    if (*n == batch && p->prefetch != NULL) {
+        struct outbox_pos next = {.seq = (*rows)[*n - 1].seq};
+        snprintf(next.txid, sizeof(next.txid), "%s", (*rows)[*n - 1].txid);
+        prefetch_ask(p->prefetch, &next, batch);
+    }
+    return MK_OK;
+}
+
 /* One pass while active. Returns MK_OK to continue, 1 when caught up, <0 on trouble. */
 static int
 step(struct projector *p)
 {
     struct outbox_row *rows;
+    json_object **payloads;
     int n;
     int batch = p->w.cfg->projector_batch;
-    int rc = outbox_read(&p->w.pg, p->arena, &p->pos, batch, &rows, &n);
+    int rc = read_batch(p, batch, &rows, &payloads, &n);
     if (rc != MK_OK) {
         return rc;
     }
@@ -327,13 +359,6 @@ step(struct projector *p)
     struct batch_effects fx = {.rebuilding = p->rebuilding};
     struct outbox_pos before = p->pos;
     struct projection_ctx pc = {&p->w.mongo, p->arena, &p->w, &fx};
-    json_object **payloads = arena_alloc(p->arena, ((size_t)n + 1) * sizeof(*payloads));
-    for (int i = 0; i < n; i++) {
-        payloads[i] = json_tokener_parse(rows[i].payload);
-        if (payloads[i] != NULL) {
-            arena_cleanup_add(p->arena, (arena_cleanup_fn)(void (*)(void))json_object_put, payloads[i]);
-        }
-    }
     mongo_discard(&p->w.mongo);
     rc = n > 0 ? projection_prepare(&pc, rows, payloads, n) : MK_OK;
     for (int i = 0; i < n && !stop_requested && rc == MK_OK; i++) {
@@ -497,6 +522,9 @@ projector_open(struct projector *p, const struct config *cfg)
         exit(2);
     }
     p->arena = arena_create(64 * 1024);
+    if (prefetch_start(&p->prefetch, cfg) != MK_OK) {
+        p->prefetch = NULL;   /* every batch read in turn */
+    }
     cachestats_init(&p->cachestats, cfg->nginx_access_log);
     snprintf(p->pos.txid, sizeof(p->pos.txid), "0");
 }
@@ -507,6 +535,7 @@ projector_close(struct projector *p)
     if (holds_lock(p)) {
         metrics_set(p->w.metrics->projector_active, 0);
     }
+    prefetch_stop(p->prefetch);
     arena_destroy(p->arena);
     cachestats_close(&p->cachestats);
     worker_close(&p->w);

@@ -210,7 +210,7 @@ apply_totals(struct worker *w, arena_t *a, const char *ids)
         BCON_APPEND(u, "$set", "{", "views", BCON_INT64(total), "}");
         filters[n] = f, updates[n] = u, changed[n] = id, n++;
     }
-    if ((rc = mongo_update_each(&w->mongo, "listings", filters, updates, n)) != MK_OK) {
+    if ((rc = mongo_update_each(&w->mongo, "listings", filters, updates, n, false)) != MK_OK) {
         return rc;
     }
     bound_cached(w, a, changed, n);

@@ -298,6 +298,117 @@ readmodel_to_json(const bson_t *doc)
     return readmodel_to_json_text(doc);
 }
 
+bool
+readmodel_append_json_text(bson_t *b, const char *key, json_object *v)
+{
+    json_object *wrap = json_object_new_object();
+    json_object_object_add(wrap, "v", json_object_get(v));
+    bson_t *doc = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(wrap, JSON_C_TO_STRING_PLAIN), -1,
+                                     NULL);
+    json_object_put(wrap);
+    if (doc == NULL) {
+        return false;
+    }
+    bson_iter_t it;
+    bool ok = bson_iter_init_find(&it, doc, "v") && bson_append_iter(b, key, -1, &it);
+    bson_destroy(doc);
+    return ok;
+}
+
+/* Whether libbson reads json-c's text of v as the plain value: no "$" key (extended JSON),
+ * no NUL in a string or key, numbers within their type (json-c clamps beyond int64). */
+static bool
+plain_json(json_object *v, int depth)
+{
+    if (depth > 64) {
+        return false;
+    }
+    switch (json_object_get_type(v)) {
+    case json_type_object: {
+        json_object_object_foreach(v, k, m) {
+            if (k[0] == '$' || !plain_json(m, depth + 1)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            if (!plain_json(json_object_array_get_idx(v, i), depth + 1)) {
+                return false;
+            }
+        }
+        return true;
+    case json_type_string:
+        return strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
+    case json_type_int:
+        return json_object_get_int64(v) != INT64_MAX && json_object_get_int64(v) != INT64_MIN;
+    case json_type_double:
+        return isfinite(json_object_get_double(v));
+    default:
+        return true;
+    }
+}
+
+static void
+append_plain(bson_t *b, const char *key, json_object *v)
+{
+    bson_t child;
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        bson_append_null(b, key, -1);
+        break;
+    case json_type_boolean:
+        bson_append_bool(b, key, -1, json_object_get_boolean(v));
+        break;
+    case json_type_double:
+        bson_append_double(b, key, -1, json_object_get_double(v));
+        break;
+    case json_type_int: {
+        int64_t n = json_object_get_int64(v);
+        if (n >= INT32_MIN && n <= INT32_MAX) {
+            bson_append_int32(b, key, -1, (int32_t)n);
+        } else {
+            bson_append_int64(b, key, -1, n);
+        }
+        break;
+    }
+    case json_type_string:
+        bson_append_utf8(b, key, -1, json_object_get_string(v), json_object_get_string_len(v));
+        break;
+    case json_type_object: {
+        bson_append_document_begin(b, key, -1, &child);
+        json_object_object_foreach(v, k, m) {
+            append_plain(&child, k, m);
+        }
+        bson_append_document_end(b, &child);
+        break;
+    }
+    case json_type_array:
+        bson_append_array_begin(b, key, -1, &child);
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            char kb[16];
+            const char *k;
+            bson_uint32_to_string((uint32_t)i, &k, kb, sizeof(kb));
+            append_plain(&child, k, json_object_array_get_idx(v, i));
+        }
+        bson_append_array_end(b, &child);
+        break;
+    }
+}
+
+/* The projector's documents are made of JSON payloads: printing each member and parsing it
+ * back (a new parser per call) was most of the projector's CPU per listing event. */
+bool
+readmodel_append_json(bson_t *b, const char *key, json_object *v)
+{
+    if (!plain_json(v, 0)) {
+        return readmodel_append_json_text(b, key, v);
+    }
+    append_plain(b, key, v);
+    return true;
+}
+
 /* The members of a read-model listing that the API shows, in the API's order. */
 static const char *const LISTING_FIELDS[] = {
     "id",       "seller_id",  "title",  "description", "category", "condition",  "price_minor", "currency",

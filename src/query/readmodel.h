@@ -44,6 +44,14 @@ json_object *readmodel_to_json(const bson_t *doc);
  * types JSON has no plain value for). */
 json_object *readmodel_to_json_text(const bson_t *doc);
 
+/* Append the JSON value v to b as key, as libbson's JSON reader reads json-c's text of it
+ * (what bson_new_from_json of {key: v} gives): walked straight from the json-c objects,
+ * through the text (readmodel_append_json_text, the reference) when v holds what libbson
+ * would read otherwise (an extended-JSON "$" key, a NUL in a string). False when libbson
+ * refuses the text. */
+bool readmodel_append_json(bson_t *b, const char *key, json_object *v);
+bool readmodel_append_json_text(bson_t *b, const char *key, json_object *v);
+
 /* A read-model listing in the API's shape (members in the API's order). New reference. */
 json_object *readmodel_listing_json(const bson_t *doc);
 /* The same listing (with "distance_km": *distance_km last when not NULL) as an item of a

@@ -288,7 +288,7 @@ mongo_replace_one(struct mongo_store *ms, const char *coll, const bson_t *filter
 
 int
 mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
-                  const bson_t *const *updates, size_t n)
+                  const bson_t *const *updates, size_t n, bool upsert)
 {
     if (n == 0) {
         return queue_send(ms);
@@ -298,15 +298,17 @@ mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const 
     if (c == NULL) {
         return rc;
     }
-    bson_t opts = BSON_INITIALIZER;
+    bson_t opts = BSON_INITIALIZER, one = BSON_INITIALIZER;
     BSON_APPEND_BOOL(&opts, "ordered", false);
+    BSON_APPEND_BOOL(&one, "upsert", true);
     mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(c, &opts);
     bson_destroy(&opts);
     bson_error_t err;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
-        ok = mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], NULL, &err);
+        ok = mongoc_bulk_operation_update_one_with_opts(bulk, filters[i], updates[i], upsert ? &one : NULL, &err);
     }
+    bson_destroy(&one);
     bson_t reply;
     if (ok) {
         ok = mongoc_bulk_operation_execute(bulk, &reply, &err) != 0;

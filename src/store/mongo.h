@@ -90,9 +90,10 @@ int mongo_update_many(struct mongo_store *ms, const char *coll, const bson_t *fi
 int mongo_replace_one(struct mongo_store *ms, const char *coll, const bson_t *filter, const bson_t *doc,
                       const bson_t *opts, long long *matched);
 
-/* n updateOne operations (filters[i], updates[i]) on coll in one unordered bulk write. */
+/* n updateOne operations (filters[i], updates[i]) on coll in one unordered bulk write
+ * (each an upsert when upsert is set). */
 int mongo_update_each(struct mongo_store *ms, const char *coll, const bson_t *const *filters,
-                      const bson_t *const *updates, size_t n);
+                      const bson_t *const *updates, size_t n, bool upsert);
 
 /*
  * Queued updates: a writer that applies many small updates (the projector, one per event)

@@ -8,13 +8,19 @@ discard(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-CURLcode
-transfer_perform(CURL *c, long timeout_ms, long *status)
+void
+transfer_setup(CURL *c, long timeout_ms)
 {
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+}
+
+CURLcode
+transfer_perform(CURL *c, long timeout_ms, long *status)
+{
+    transfer_setup(c, timeout_ms);
     CURLcode cc = curl_easy_perform(c);
     *status = 0;
     if (cc == CURLE_OK) {

@@ -12,4 +12,7 @@
  * response body. *status: the HTTP status, 0 when no answer came. Returns curl's code. */
 CURLcode transfer_perform(CURL *c, long timeout_ms, long *status);
 
+/* The options transfer_perform sets (for a transfer run by a multi handle). */
+void transfer_setup(CURL *c, long timeout_ms);
+
 #endif

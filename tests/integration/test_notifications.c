@@ -235,6 +235,52 @@ Test(notifications, orders_reviews_and_favourites_reach_exactly_their_recipients
     free(order);
 }
 
+static void
+unfavorite(const struct itest_user *u, const char *listing)
+{
+    struct iresp r = as(u, "DELETE", itest_fmt("/api/v1/listings/%s/favorite", listing), NULL);
+    cr_assert_eq(r.status, 204, "%s", r.body);
+    iresp_free(&r);
+}
+
+/* Favourites changed in the batch that holds the sale (the projector was stopped while they
+ * were written, so it applies them together): the favouriters notified are those as of the
+ * sale's place in the outbox, not those of the read model when the batch started
+ * (projector/notify.c finds a batch's favouriters at once and follows its favourite events). */
+Test(notifications, a_sale_in_one_batch_with_favourite_changes_notifies_the_favouriters_of_its_moment)
+{
+    struct itest_user seller, buyer, keep, gone, late, flip;
+    itest_user_new(&seller, "BatchSeller");
+    itest_user_new(&buyer, "BatchBuyer");
+    itest_user_new(&keep, "BatchKeep");
+    itest_user_new(&gone, "BatchGone");
+    itest_user_new(&late, "BatchLate");
+    itest_user_new(&flip, "BatchFlip");
+    char *listing = listing_new(&seller, "Batched lamp", "furniture", 5000, "active");
+    favorite(&keep, listing);
+    favorite(&gone, listing);
+    barrier();   /* both favourites are in the read model */
+    itest_stack("stop", "projector");
+    unfavorite(&gone, listing);
+    favorite(&late, listing);
+    favorite(&flip, listing);
+    unfavorite(&flip, listing);
+    char *order = buy(&buyer, listing);
+    favorite(&flip, listing);   /* after the sale: it must not count for it */
+    itest_stack("start", "projector");
+    json_object_put(wait_for(&seller, "order_placed", "order_id", order));
+    json_object_put(wait_for(&keep, "favorite_sold", "listing_id", listing));
+    json_object_put(wait_for(&late, "favorite_sold", "listing_id", listing));
+    barrier();
+    cr_assert_eq(feed_size(&keep, NULL), 1);
+    cr_assert_eq(feed_size(&late, NULL), 1);
+    cr_assert_eq(feed_size(&gone, NULL), 0, "unfavourited before the sale, in the same batch");
+    cr_assert_eq(feed_size(&flip, NULL), 0, "not a favouriter at the sale's moment");
+    cr_assert_eq(feed_size(&buyer, "favorite_sold"), 0);
+    free(listing);
+    free(order);
+}
+
 Test(notifications, a_cancel_notifies_the_other_party)
 {
     struct itest_user seller, buyer;

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -178,4 +181,57 @@ Test(rebuild, every_event_survives_a_rebuild_across_a_power_of_ten_of_txid, .fin
              itest_env("MARKET_TEST_MARKETD"), itest_env("MARKET_TEST_CONFIG"));
     cr_assert_eq(system(cmd), 0, "marketd --rebuild failed");
     itest_assert_read_model_complete(0);
+}
+
+/* ---- a rebuild killed while its next batch is being read ------------------------------------ */
+
+struct marker_wait {
+    long long generation;
+};
+
+/* The marker names the generation, is rebuilding and has checkpointed past the first event. */
+static bool
+rebuild_under_way(void *arg)
+{
+    const struct marker_wait *w = arg;
+    mongoc_client_t *m = itest_mongo();
+    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "projector_state");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8("checkpoint"), "generation", BCON_INT64(w->generation), "rebuilding",
+                              BCON_BOOL(true), "seq", "{", "$gt", BCON_INT64(0), "}");
+    int64_t n = mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, NULL);
+    bson_destroy(filter);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(m);
+    return n == 1;
+}
+
+/* The projector reads batch N+1 on its prefetch thread while it applies batch N
+ * (projector/prefetch.c). A rebuild SIGKILLed part-way, in batches of one (so a read ahead is
+ * nearly always in flight), is resumed by the projector from its last checkpoint: nothing lost
+ * and nothing applied twice. */
+Test(rebuild, a_rebuild_killed_mid_pipeline_resumes_from_its_checkpoint, .fini = start_projector)
+{
+    itest_assert_read_model_complete(20000);
+    itest_stack("stop", "projector");
+    struct marker_wait w = {itest_pg_num("SELECT generation + 1 FROM projector_state", NULL, NULL)};
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        setenv("MARKET_PROJECTOR_BATCH", "1", 1);
+        if (freopen("/dev/null", "w", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL) {
+            _exit(126);
+        }
+        execl(itest_env("MARKET_TEST_MARKETD"), "marketd", "--role", "projector", "--rebuild", "--config",
+              itest_env("MARKET_TEST_CONFIG"), (char *)NULL);
+        _exit(127);
+    }
+    bool under_way = itest_poll(60000, rebuild_under_way, &w);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    cr_assert(under_way, "the rebuild never checkpointed");
+    cr_assert(WIFSIGNALED(status), "the rebuild finished before it was killed (status %d)", status);
+    cr_assert(rebuild_under_way(&w), "the marker still says rebuilding, at its last checkpoint");
+    start_projector();   /* resumes the rebuild from the marker */
+    itest_assert_read_model_complete(120000);
 }

@@ -740,3 +740,39 @@ Test(core, cache_outcomes_are_counted_from_new_log_lines)
     unlink(path);
     cachestats_close(&cs);
 }
+
+/* search_words keeps each word once, in the order of first appearance: by hash for the
+ * projector's max (256), by comparing with every earlier word for a max beyond its table.
+ * Both give the same words, for texts full of repeats (and of words sharing a hash slot). */
+Test(core, search_words_dedup_by_hash_equals_by_comparison)
+{
+    static const char *const vocab[] = {"lamp", "Lamps", "oak", "tisch", "Caf\xc3\xa9", "cafe", "x", "a1", "b2",
+                                        "red", "reds", "glass", "class", "ss", "bass", "\xd0\xbc\xd0\xb8\xd1\x80"};
+    arena_t *a = arena_create(4096);
+    srand(7);
+    for (int round = 0; round < 500; round++) {
+        char text[8192] = "";
+        size_t len = 0;
+        int words = rand() % 300;
+        for (int i = 0; i < words && len < sizeof(text) - 64; i++) {
+            if (rand() % 3 == 0) {
+                len += (size_t)snprintf(text + len, sizeof(text) - len, "w%d ", rand() % 400);
+            } else {
+                len += (size_t)snprintf(text + len, sizeof(text) - len, "%s, ",
+                                        vocab[rand() % (sizeof(vocab) / sizeof(vocab[0]))]);
+            }
+        }
+        const char *hashed[256], *compared[1000];
+        size_t nh = search_words(a, text, hashed, 256);
+        size_t nc = search_words(a, text, compared, 1000);
+        if (nc > 256) {
+            nc = 256;   /* the hashed call stops at its max */
+        }
+        cr_assert_eq(nh, nc, "%s", text);
+        for (size_t i = 0; i < nh; i++) {
+            cr_assert_str_eq(hashed[i], compared[i], "word %zu of %s", i, text);
+        }
+        arena_reset(a);
+    }
+    arena_destroy(a);
+}

@@ -174,3 +174,52 @@ Test(readmodel_json, a_listing_item_with_what_the_text_cannot_write_takes_the_js
     same_item(&bad, &km);
     bson_destroy(&bad);
 }
+
+/* ---- JSON to BSON (the projector's documents) -------------------------------------------- */
+
+/* readmodel_append_json and the text path give the same bytes for the JSON text. */
+static void
+same_bson(const char *text)
+{
+    json_object *v = json_tokener_parse(text);
+    bson_t a = BSON_INITIALIZER, b = BSON_INITIALIZER;
+    bool oa = readmodel_append_json(&a, "v", v), ob = readmodel_append_json_text(&b, "v", v);
+    cr_assert_eq(oa, ob, "%s", text);
+    char *ja = bson_as_canonical_extended_json(&a, NULL), *jb = bson_as_canonical_extended_json(&b, NULL);
+    cr_assert(a.len == b.len && memcmp(bson_get_data(&a), bson_get_data(&b), a.len) == 0, "%s: %s against %s", text,
+              ja, jb);
+    bson_free(ja);
+    bson_free(jb);
+    bson_destroy(&a);
+    bson_destroy(&b);
+    json_object_put(v);
+}
+
+Test(readmodel_json, json_to_bson_as_libbson_reads_the_text)
+{
+    static const char *const cases[] = {
+        "null", "true", "false", "0", "-1", "2147483647", "2147483648", "-2147483648", "-2147483649",
+        "9007199254740993", "9223372036854775806", "52.52", "13.405", "0.1", "1.0", "-0.0", "1e300", "1.5e-7",
+        "52.520008123456789", "123456789012345678901234567890", "\"\"", "\"caf\\u00e9 \\\"q\\\" \\n \\t \\/\"",
+        "\"\\ud83d\\ude00 emoji\"", "[]", "{}", "[1, 2.5, \"x\", null, [true, {}]]",
+        "{\"a\": {\"b\": [1, {\"c\": null}]}, \"d.e\": 1, \"\": 2}",
+        "{\"id\": \"3f1c\", \"price_minor\": 1500, \"location\": {\"lat\": 52.52, \"lon\": 13.405, \"city\": \"Berlin\"},"
+        " \"attributes\": {\"size\": \"M\", \"year\": 1999}, \"category_path\": [\"home\", \"home/lamps\"]}",
+        /* what libbson reads otherwise: through the text, as before */
+        "{\"$date\": 1700000000000}", "{\"x\": {\"$numberLong\": \"5\"}}", "{\"$oid\": \"0123456789abcdef01234567\"}",
+        "{\"$unknown\": 1}", "\"a\\u0000b\"", "{\"k\": \"a\\u0000b\"}",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        same_bson(cases[i]);
+    }
+    /* generated documents of numbers around the int32 and double boundaries */
+    srand(42);
+    for (int i = 0; i < 2000; i++) {
+        char text[512];
+        long long big = ((long long)rand() << 31 | rand()) * (rand() % 2 ? 1 : -1);
+        snprintf(text, sizeof(text), "{\"i\": %d, \"l\": %lld, \"d\": %.*g, \"s\": [\"w%d\", %d.%d], \"n\": null}",
+                 rand() - RAND_MAX / 2, big >> (rand() % 40), 1 + rand() % 17, (rand() - RAND_MAX / 2) / 977.0, i,
+                 rand() % 1000, rand() % 1000);
+        same_bson(text);
+    }
+}
