@@ -9,6 +9,7 @@
 const geo = require('./geo');
 const { TieGroup, tieCmp } = require('./indexes');
 const { compareValues } = require('./typed');
+const { Heap } = require('./heap');
 
 const RAD = Math.PI / 180;
 const NODE = 0;
@@ -44,45 +45,6 @@ function before(a, b) {
   const ra = a.rec;
   const rb = b.rec;
   return (compareValues(idKey(ra.view), idKey(rb.view)) || ra.seq - rb.seq) < 0;
-}
-
-/** A binary min-heap of entries by `before`. */
-class Heap {
-  constructor() { this.a = []; }
-
-  get size() { return this.a.length; }
-
-  push(e) {
-    const { a } = this;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(e, a[p])) break;
-      a[i] = a[p];
-      i = p;
-    }
-    a[i] = e;
-  }
-
-  pop() {
-    const { a } = this;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length) {
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= a.length) break;
-        if (c + 1 < a.length && before(a[c + 1], a[c])) c++;
-        if (!before(a[c], last)) break;
-        a[i] = a[c];
-        i = c;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
 }
 
 /**
@@ -121,7 +83,7 @@ function orderedKnn(plan, dist, accept, want, stats, seek, h) {
   const [lng, lat] = near.point;
   const cosLat = Math.cos(lat * RAD);
   const maxD = near.max !== undefined ? near.max : Infinity;
-  const heap = new Heap();
+  const heap = new Heap(before);
   const seen = new Set();
   const found = [];
   const record = (rec) => {

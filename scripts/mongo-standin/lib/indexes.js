@@ -613,28 +613,32 @@ function partKeyOf(v) {
 const WILD = Symbol('any value of its bracket');
 const wildKey = (v) => `${rankOf(v)}:*`;
 
+/** An R-tree entry at one point (x, y): what the items below share. */
+class PointEntry {
+  constructor(x, y) {
+    this.minX = x;
+    this.minY = y;
+    this.maxX = x;
+    this.maxY = y;
+  }
+}
+
 /**
  * An R-tree item of a record with exactly one point (on the globe) in a compound index: its
  * box, shared by every partition the record is in. TieGroup: the records with one point each
  * at exactly one point of one partition (listings at a city's centre), in tie order.
  */
-class SoloItem {
+class SoloItem extends PointEntry {
   constructor(x, y, rec) {
-    this.minX = x;
-    this.minY = y;
-    this.maxX = x;
-    this.maxY = y;
+    super(x, y);
     this.rec = rec;
   }
 }
 
 /** An item of one of several points of a record (each point its own item). */
-class PointItem {
+class PointItem extends PointEntry {
   constructor(x, y, rec) {
-    this.minX = x;
-    this.minY = y;
-    this.maxX = x;
-    this.maxY = y;
+    super(x, y);
     this.rec = rec;
   }
 }
@@ -646,12 +650,9 @@ class PointItem {
  * knnScan's ordered walk) and seek past a keyset cursor's _id. In an R-tree leaf it stands
  * for all of them (one entry instead of thousands: 6,000 listings at Berlin's centre).
  */
-class TieGroup {
+class TieGroup extends PointEntry {
   constructor(x, y, recs) {
-    this.minX = x;
-    this.minY = y;
-    this.maxX = x;
-    this.maxY = y;
+    super(x, y);
     this.recs = recs;
   }
 }

@@ -10,6 +10,7 @@ const { fail } = require('./errors');
 const { isPlainObject, keyOf, idKeyOf, formatValue } = require('./typed');
 const { Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, BTreeIndex, GeoIndex } = require('./indexes');
 const geo = require('./geo');
+const { Heap } = require('./heap');
 
 // disabled (tests): plan every query as a collection scan; cache: the plan cache and the
 // compiled matcher (lib/matcher.js) on, as by default (tests turn them off to compare;
@@ -655,46 +656,8 @@ function boxRadians(lng, lat, cosLat, b) {
   return Math.max(0, r * (1 - 1e-9) - 1e-12);
 }
 
-/** A binary min-heap of [key, kind, value] entries. */
-class Heap {
-  constructor() { this.a = []; }
-
-  get size() { return this.a.length; }
-
-  peek() { return this.a[0]; }
-
-  push(e) {
-    const { a } = this;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p][0] <= e[0]) break;
-      a[i] = a[p];
-      i = p;
-    }
-    a[i] = e;
-  }
-
-  pop() {
-    const { a } = this;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length) {
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= a.length) break;
-        if (c + 1 < a.length && a[c + 1][0] < a[c][0]) c++;
-        if (a[c][0] >= last[0]) break;
-        a[i] = a[c];
-        i = c;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
-}
+/** [key, kind, value] entries of the walk's heap come out by key. */
+const byKey = (x, y) => x[0] < y[0];
 
 const NODE = 0;
 const DOC = 1;
@@ -711,7 +674,7 @@ function knnScan(plan, dist, accept, want, stats, natural) {
   const [lng, lat] = near.point;
   const cosLat = Math.cos(lat * RAD);
   const maxD = near.max !== undefined ? near.max : Infinity;
-  const heap = new Heap();
+  const heap = new Heap(byKey);
   const seen = new Set();
   const found = [];
   let farthest = -Infinity; // of found: every record not yet out is at least `key` away
