@@ -13,17 +13,12 @@ const path = require('path');
 const { Int32, Long, Double } = require('bson');
 const { WireClient } = require('./wireclient');
 const { demoListings, LISTING_INDEXES } = require('./demo-docs');
-const { options, startServer: start } = require('./standin-process');
+const { toolOptions, startServer: start } = require('./standin-process');
 
-const args = process.argv.slice(2);
-const opt = options(args);
-const N = Number(opt('--docs', 10000));
+const { args, opt, docs: N, only: ONLY, nodeFlags: NODE_FLAGS } = toolOptions();
 const RUNS = Number(opt('--runs', 30));
 const RSS_ONLY = args.includes('--rss-only');
-const ONLY = opt('--only', ''); // time only the shapes whose name contains this
 const SERVER = path.resolve(opt('--server', path.join(__dirname, '..', 'server.js')));
-// The flags scripts/lib/mongo.sh starts the stand-in with, unless told otherwise.
-const NODE_FLAGS = opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean);
 
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 

@@ -9,6 +9,23 @@ const options = (argv) => (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 
+/**
+ * What every measuring tool reads from its argv: opt(name, default), --docs (the listings to
+ * load), --only (the shapes whose name contains it) and --node-flags (the flags the stand-in
+ * is started with; scripts/lib/mongo.sh's unless told otherwise).
+ */
+function toolOptions() {
+  const args = process.argv.slice(2);
+  const opt = options(args);
+  return {
+    args,
+    opt,
+    docs: Number(opt('--docs', 10000)),
+    only: opt('--only', ''),
+    nodeFlags: opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean),
+  };
+}
+
 /** Starts `node flags server --port 0`; resolves with {child, port, file} once it listens. */
 function startServer(file, flags) {
   return new Promise((resolve, reject) => {
@@ -26,4 +43,4 @@ function startServer(file, flags) {
   });
 }
 
-module.exports = { options, startServer };
+module.exports = { options, toolOptions, startServer };

@@ -14,7 +14,7 @@
  * browse sent them before). Prints, per server and round, the mix's CPU ms per query and per
  * shape.
  */
-const { options, startServer: start } = require('./standin-process');
+const { toolOptions, startServer: start } = require('./standin-process');
 const { WireClient } = require('./wireclient');
 const { demoListings, LISTING_INDEXES } = require('./demo-docs');
 const { Int32, Long, Double } = require('bson');
@@ -22,19 +22,15 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const args = process.argv.slice(2);
-const opt = options(args);
-const N = Number(opt('--docs', 10000));
+const { args, opt, docs: N, only: ONLY, nodeFlags: NODE_FLAGS } = toolOptions();
 const QUERIES = Number(opt('--queries', 2000));
 const ROUNDS = Number(opt('--rounds', 3));
-const ONLY = opt('--only', '');
 const PROF = opt('--cpu-prof', '');
 // --server "PATH [node flags...]": flags added to --node-flags for that server.
 const servers = args.flatMap((a, i) => (a === '--server' ? [args[i + 1].split(' ').filter(Boolean)] : []))
   .map(([file, ...flags]) => ({ file: path.resolve(file), flags }));
 if (!servers.length) servers.push({ file: path.join(__dirname, '..', 'server.js'), flags: [] });
 const PROJECT = opt('--project', '').split(',').map((x) => x === '1');
-const NODE_FLAGS = opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean);
 const TICK_MS = 1000 / 100; // USER_HZ
 
 const cpuMs = (pid) => {
