@@ -22,8 +22,6 @@ static const char MARK_SCRIPT[] = "for i, k in ipairs(KEYS) do redis.call('SET',
                                   "if ARGV[2] == '1' then redis.call('INCR', 'catalog:gen') end "
                                   "return #KEYS";
 
-static long idset_index(const struct idset *s, const char *id);
-
 static uint32_t
 idset_hash(const char *id)
 {
@@ -120,7 +118,7 @@ recount_seller(struct projection_ctx *p, const char *seller_id)
     }
 }
 
-static long
+long
 idset_index(const struct idset *s, const char *id)
 {
     if (s->nslots != 0) {

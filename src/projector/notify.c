@@ -71,6 +71,7 @@ struct notify_batch {
     struct idset listings;      /* the listings the batch's events fan out to */
     struct note_fav *favs;      /* their favourites (all, active or not) */
     size_t nfav, capfav;
+    struct idset fav_keys;      /* "listing_id user_id" of favs[i] at position i (fav_find) */
     const bson_t **filters, **updates;   /* the notification upserts not yet sent */
     size_t n, cap;
     json_object *deliveries;    /* ENQUEUE_MANY's rows not yet sent */
@@ -280,10 +281,10 @@ fanout(struct projection_ctx *p, const struct outbox_row *ev, const struct notif
 static struct note_fav *
 fav_find(arena_t *a, struct notify_batch *nb, const char *listing_id, const char *user_id, bool add)
 {
-    for (size_t i = 0; i < nb->nfav; i++) {
-        if (strcmp(nb->favs[i].listing_id, listing_id) == 0 && strcmp(nb->favs[i].user_id, user_id) == 0) {
-            return &nb->favs[i];
-        }
+    const char *key = arena_sprintf(a, "%s %s", listing_id, user_id);   /* ids hold no space */
+    long i = idset_index(&nb->fav_keys, key);
+    if (i >= 0) {
+        return &nb->favs[i];
     }
     if (!add) {
         return NULL;
@@ -297,6 +298,7 @@ fav_find(arena_t *a, struct notify_batch *nb, const char *listing_id, const char
         nb->favs = favs;
         nb->capfav = cap;
     }
+    idset_add(a, &nb->fav_keys, key);
     nb->favs[nb->nfav] = (struct note_fav){arena_strdup(a, listing_id), arena_strdup(a, user_id), -1, false};
     return &nb->favs[nb->nfav++];
 }

@@ -39,6 +39,8 @@ struct idset {
 void idset_add(arena_t *a, struct idset *s, const char *id);
 /* Whether s holds id. */
 bool idset_has(const struct idset *s, const char *id);
+/* Where s holds id (the order of idset_add), or -1. */
+long idset_index(const struct idset *s, const char *id);
 
 struct notify_batch;   /* the batch's notifications (projector/notify.c) */
 
