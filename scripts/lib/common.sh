@@ -79,6 +79,19 @@ alive() {
     [ -n "$state" ] && [ "$state" != Z ]
 }
 
+# cpu_ticks PID...: the CPU the processes used so far (utime + stime, in clock ticks; getconf
+# CLK_TCK a second), gone ones counted as 0. The command name may hold spaces: fields are read
+# after its closing parenthesis.
+cpu_ticks() {
+    local t=0 p f
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] || continue
+        read -r -a f <<<"$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null)" || continue
+        [ "${#f[@]}" -gt 12 ] && t=$((t + f[11] + f[12]))
+    done
+    echo "$t"
+}
+
 # pid_alive NAME: true when $MARKET_RUN/NAME.pid names a live process.
 pid_alive() {
     local f=$MARKET_RUN/$1.pid
