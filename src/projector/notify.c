@@ -65,6 +65,7 @@ struct note_fav {
     const char *listing_id, *user_id;
     long long version;
     bool active;
+    long next;                  /* index + 1 of the next favourite of the same listing, 0: none */
 };
 
 struct notify_batch {
@@ -72,6 +73,7 @@ struct notify_batch {
     struct note_fav *favs;      /* their favourites (all, active or not) */
     size_t nfav, capfav;
     struct idset fav_keys;      /* "listing_id user_id" of favs[i] at position i (fav_find) */
+    long *fav_first, *fav_last; /* per listings[i]: index + 1 of its first and last favourite, 0: none */
     const bson_t **filters, **updates;   /* the notification upserts not yet sent */
     size_t n, cap;
     json_object *deliveries;    /* ENQUEUE_MANY's rows not yet sent */
@@ -253,10 +255,12 @@ fanout(struct projection_ctx *p, const struct outbox_row *ev, const struct notif
     struct fanout f = {.arena = p->arena};
     struct notify_batch *nb = p->fx != NULL ? p->fx->notes : NULL;
     int rc = MK_OK;
-    if (nb != NULL && idset_has(&nb->listings, plan->fanout_listing)) {
-        for (size_t i = 0; i < nb->nfav; i++) {
-            if (nb->favs[i].active && strcmp(nb->favs[i].listing_id, plan->fanout_listing) == 0) {
-                fanout_add(&f, nb->favs[i].user_id);
+    long li = nb != NULL ? idset_index(&nb->listings, plan->fanout_listing) : -1;
+    if (li >= 0) {
+        /* the listing's own chain: a batch of S sales does not walk every favourite S times */
+        for (long i = nb->fav_first[li]; i != 0; i = nb->favs[i - 1].next) {
+            if (nb->favs[i - 1].active) {
+                fanout_add(&f, nb->favs[i - 1].user_id);
             }
         }
     } else {
@@ -276,18 +280,19 @@ fanout(struct projection_ctx *p, const struct outbox_row *ev, const struct notif
     return rc;
 }
 
-/* The batch's copy of the favourite (listing_id, user_id); a new one (version -1: absent)
- * when add. */
+/* The batch's copy of the favourite (listing_id, user_id), a new one (version -1: absent) if
+ * it has none; NULL when the listing is not one the batch's events fan out to. */
 static struct note_fav *
-fav_find(arena_t *a, struct notify_batch *nb, const char *listing_id, const char *user_id, bool add)
+fav_find(arena_t *a, struct notify_batch *nb, const char *listing_id, const char *user_id)
 {
+    long li = idset_index(&nb->listings, listing_id);
+    if (li < 0) {
+        return NULL;
+    }
     const char *key = arena_sprintf(a, "%s %s", listing_id, user_id);   /* ids hold no space */
     long i = idset_index(&nb->fav_keys, key);
     if (i >= 0) {
         return &nb->favs[i];
-    }
-    if (!add) {
-        return NULL;
     }
     if (nb->nfav == nb->capfav) {
         size_t cap = nb->capfav != 0 ? nb->capfav * 2 : 64;
@@ -299,8 +304,16 @@ fav_find(arena_t *a, struct notify_batch *nb, const char *listing_id, const char
         nb->capfav = cap;
     }
     idset_add(a, &nb->fav_keys, key);
-    nb->favs[nb->nfav] = (struct note_fav){arena_strdup(a, listing_id), arena_strdup(a, user_id), -1, false};
-    return &nb->favs[nb->nfav++];
+    nb->favs[nb->nfav] = (struct note_fav){arena_strdup(a, listing_id), arena_strdup(a, user_id), -1, false, 0};
+    long at = (long)++nb->nfav;
+    /* appended to the listing's chain, so its favourites keep the order they were found in */
+    if (nb->fav_last[li] != 0) {
+        nb->favs[nb->fav_last[li] - 1].next = at;
+    } else {
+        nb->fav_first[li] = at;
+    }
+    nb->fav_last[li] = at;
+    return &nb->favs[at - 1];
 }
 
 void
@@ -308,12 +321,10 @@ notify_favorite_applied(struct projection_ctx *p, const char *user_id, const cha
                         bool active)
 {
     struct notify_batch *nb = p->fx != NULL ? p->fx->notes : NULL;
-    if (nb == NULL || !idset_has(&nb->listings, listing_id)) {
-        return;
-    }
-    /* projection_upsert_versioned's rule: only a newer favourites version changes it */
-    struct note_fav *f = fav_find(p->arena, nb, listing_id, user_id, true);
-    if (f->version < version) {
+    /* only the batch's fan-out listings have a copy (NULL otherwise); projection_upsert_versioned's
+     * rule: only a newer favourites version changes it */
+    struct note_fav *f = nb != NULL ? fav_find(p->arena, nb, listing_id, user_id) : NULL;
+    if (f != NULL && f->version < version) {
         f->version = version;
         f->active = active;
     }
@@ -339,8 +350,8 @@ remember_fav(const bson_t *doc, void *arg)
             active = bson_iter_as_bool(&it);
         }
     }
-    if (listing != NULL && user != NULL) {
-        struct note_fav *f = fav_find(p->arena, p->fx->notes, listing, user, true);
+    struct note_fav *f = listing != NULL && user != NULL ? fav_find(p->arena, p->fx->notes, listing, user) : NULL;
+    if (f != NULL) {
         f->version = version;
         f->active = active;
     }
@@ -378,6 +389,8 @@ prepare_fanout(struct projection_ctx *p, const struct outbox_row *rows, json_obj
     if (nb->listings.n == 0) {
         return MK_OK;
     }
+    nb->fav_first = arena_calloc(p->arena, nb->listings.n * sizeof(*nb->fav_first));
+    nb->fav_last = arena_calloc(p->arena, nb->listings.n * sizeof(*nb->fav_last));
     bson_t *opts = mongo_own(p->arena, BCON_NEW("projection", "{", "listing_id", BCON_INT32(1), "user_id",
                                                 BCON_INT32(1), "active", BCON_INT32(1), "version", BCON_INT32(1),
                                                 "}"));

@@ -281,6 +281,45 @@ Test(notifications, a_sale_in_one_batch_with_favourite_changes_notifies_the_favo
     free(order);
 }
 
+/* Two listings sold in one batch, their favouriters interleaved: each sale notifies its own
+ * listing's favouriters only (the batch keeps a chain of favourites per listing). */
+Test(notifications, two_sales_in_one_batch_notify_each_listings_own_favouriters)
+{
+    struct itest_user seller, buyer, a1, b1, a2, both;
+    itest_user_new(&seller, "PairSeller");
+    itest_user_new(&buyer, "PairBuyer");
+    itest_user_new(&a1, "PairA1");
+    itest_user_new(&b1, "PairB1");
+    itest_user_new(&a2, "PairA2");
+    itest_user_new(&both, "PairBoth");
+    char *la = listing_new(&seller, "Paired lamp", "furniture", 5000, "active");
+    char *lb = listing_new(&seller, "Paired chair", "furniture", 7000, "active");
+    favorite(&a1, la);
+    favorite(&b1, lb);
+    favorite(&both, lb);
+    barrier();   /* these are in the read model: the batch finds them */
+    itest_stack("stop", "projector");
+    favorite(&a2, la);   /* and these only in the batch */
+    favorite(&both, la);
+    char *oa = buy(&buyer, la);
+    char *ob = buy(&buyer, lb);
+    itest_stack("start", "projector");
+    json_object_put(wait_for(&a1, "favorite_sold", "listing_id", la));
+    json_object_put(wait_for(&a2, "favorite_sold", "listing_id", la));
+    json_object_put(wait_for(&b1, "favorite_sold", "listing_id", lb));
+    json_object_put(wait_for(&both, "favorite_sold", "listing_id", lb));
+    json_object_put(wait_for(&both, "favorite_sold", "listing_id", la));
+    barrier();
+    cr_assert_eq(feed_size(&a1, NULL), 1, "a1 favourites the lamp only");
+    cr_assert_eq(feed_size(&a2, NULL), 1, "a2 favourites the lamp only");
+    cr_assert_eq(feed_size(&b1, NULL), 1, "b1 favourites the chair only");
+    cr_assert_eq(feed_size(&both, NULL), 2, "one notification per listing");
+    free(la);
+    free(lb);
+    free(oa);
+    free(ob);
+}
+
 Test(notifications, a_cancel_notifies_the_other_party)
 {
     struct itest_user seller, buyer;
