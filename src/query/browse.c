@@ -356,7 +356,7 @@ key_of(const struct search_query *q, const bson_t *doc, long long score)
 struct page {
     const struct search_query *q;
     json_object *items;
-    json_object *last_key;   /* the keyset of the last item (owned) */
+    json_object *last_key;   /* the keyset of the limit-th item (owned), NULL before it */
     long long score;         /* relevance: the score of the tier being read */
     int n;
     bool more;
@@ -381,9 +381,10 @@ add_item(const bson_t *doc, void *ctx)
     /* The item as text written from the BSON (readmodel_listing_item): the page is only
      * serialized. */
     json_object_array_add(pg->items, readmodel_listing_item(doc, q->near ? &km : NULL));
-    json_object_put(pg->last_key);
-    pg->last_key = key_of(q, doc, pg->score);
-    pg->n++;
+    if (++pg->n == q->limit) {
+        /* The next cursor's key: only the last item of a full page can need one. */
+        pg->last_key = key_of(q, doc, pg->score);
+    }
     return MK_OK;
 }
 
