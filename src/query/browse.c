@@ -410,23 +410,21 @@ static int
 browse(struct request *r, const struct search_query *q)
 {
     struct worker *w = r->worker;
-    /* The generation is read before the query: a page computed from older data is filed
-     * under an older generation, never under the current one. */
-    long long gen = cache_catalog_gen(r);
-    char *key = NULL;
-    if (gen >= 0) {
-        unsigned char digest[crypto_hash_sha256_BYTES];
-        char hex[crypto_hash_sha256_BYTES * 2 + 1];
-        char *text = arena_sprintf(r->arena, "%s|%d|%s", q->canonical, q->limit,
-                                   http_query(r, "cursor") != NULL ? http_query(r, "cursor") : "");
-        crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
-        sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-        key = arena_sprintf(r->arena, "cache:search:%lld:%s", gen, hex);
-        struct cached c;
-        if (cache_get(r, key, &c)) {
-            cache_public_headers(r);
-            return cache_respond(r, &c);
-        }
+    /* The generation is read before the query (with the page, in one round trip): a page
+     * computed from older data is filed under an older generation, never under the current one. */
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    char *text = arena_sprintf(r->arena, "%s|%d|%s", q->canonical, q->limit,
+                               http_query(r, "cursor") != NULL ? http_query(r, "cursor") : "");
+    crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
+    sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+    char *key;
+    bool hit;
+    struct cached c;
+    (void)cache_get_gen(r, "cache:search", hex, &key, &hit, &c);
+    if (hit) {
+        cache_public_headers(r);
+        return cache_respond(r, &c);
     }
     bool relevance = q->sort == SORT_RELEVANCE;
     bson_t *pipeline = relevance ? NULL : build_pipeline(q);
