@@ -700,6 +700,16 @@ Test(browse, list_pages_have_etags_and_follow_the_catalog)
     iresp_free(&r);
 }
 
+/* A new user's settled listing in furniture: its id into id[40], its event's seq into *seq. */
+static void
+settled_listing(const char *who, const char *title, int price, char *id, long long *seq)
+{
+    struct itest_user u;
+    itest_user_new(&u, who);
+    snprintf(id, 40, "%s", listing(&u, title, "", "furniture", "good", price, "EUR", BERLIN, "{}", NULL, seq));
+    settle(id, *seq);
+}
+
 static void
 restart_redis(void)
 {
@@ -778,13 +788,10 @@ doctored_page_served(void *arg)
  * one before must not be served, by any worker. */
 Test(browse, a_page_of_an_older_generation_is_never_served)
 {
-    struct itest_user u;
-    itest_user_new(&u, "Generations");
-    char word[32];
+    char word[32], id[40];
     snprintf(word, sizeof(word), "%s", unique_word());
     long long seq;
-    const char *id = listing(&u, fmt("%s lamp", word), "", "furniture", "good", 900, "EUR", BERLIN, "{}", NULL, &seq);
-    settle(id, seq);
+    settled_listing("Generations", fmt("%s lamp", word), 900, id, &seq);
     const char *query = fmt("q=%s", word);
     char q[64];
     snprintf(q, sizeof(q), "%s", query);
@@ -817,13 +824,9 @@ Test(browse, a_page_of_an_older_generation_is_never_served)
  * restart) every worker must still store them (EVAL on NOSCRIPT). */
 Test(browse, cache_entries_are_stored_after_a_script_flush)
 {
-    struct itest_user u;
-    itest_user_new(&u, "Scripts");
     long long seq;
-    const char *tmp = listing(&u, "Flushed lamp", "", "furniture", "good", 800, "EUR", BERLIN, "{}", NULL, &seq);
     char id[40];
-    snprintf(id, sizeof(id), "%s", tmp);
-    settle(id, seq);
+    settled_listing("Scripts", "Flushed lamp", 800, id, &seq);
     redisContext *rc = itest_redis();
     const char *seq_header = fmt("X-Min-Seq: %lld", seq);
     char h[64];
