@@ -23,6 +23,7 @@
 #include "core/errors.h"
 #include "core/ids.h"
 #include "domain/search.h"
+#include "query/browse.h"
 #include "query/cache.h"
 #include "query/handlers.h"
 #include "query/params.h"
@@ -324,6 +325,12 @@ build_pipeline(const struct search_query *q)
     json_object_array_add(stages, j_pair("$sort", sort));
     json_object_array_add(stages, j_pair("$limit", json_object_new_int(q->limit + 1)));
     return pipeline_bson(stages);
+}
+
+bson_t *
+browse_pipeline(const struct search_query *q, int t, bool resume, int limit)
+{
+    return q->sort == SORT_RELEVANCE ? tier_pipeline(q, t, resume, limit) : build_pipeline(q);
 }
 
 /* The cursor key of a result document (score: its relevance tier's). */
