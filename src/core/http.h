@@ -36,6 +36,8 @@ struct request {
     arena_t *arena;
     struct worker *worker;          /* the handlers' handles on the stores */
     char *const *env;               /* FastCGI parameters, NAME=value */
+    const char **env_slots;         /* env hashed by name (open addressing), NULL: not indexed */
+    size_t env_mask;                /* slots - 1 */
 
     /* parsed request */
     const char *method;             /* as sent; HEAD is answered as GET without a body */

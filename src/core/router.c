@@ -129,12 +129,16 @@ router_match(struct request *r, const struct route *routes, size_t n)
     size_t allow_len = 0;
 
     /* The resource: the most specific pattern that matches the path (literal segments win
-     * over {param} segments: /listings/{id}/images/uploads over .../images/{image_id}). */
+     * over {param} segments: /listings/{id}/images/uploads over .../images/{image_id}).
+     * The matching routes are noted in this one pass over the table, for the second. */
+    size_t *hits = arena_alloc(r->arena, (n > 0 ? n : 1) * sizeof(*hits)), nhits = 0;
     const char *best = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (pattern_match(r, routes[i].pattern, r->path, false) &&
-            (best == NULL || pattern_specificity(routes[i].pattern, best) > 0)) {
-            best = routes[i].pattern;
+        if (pattern_match(r, routes[i].pattern, r->path, false)) {
+            hits[nhits++] = i;
+            if (best == NULL || pattern_specificity(routes[i].pattern, best) > 0) {
+                best = routes[i].pattern;
+            }
         }
     }
     if (best == NULL) {
@@ -142,9 +146,9 @@ router_match(struct request *r, const struct route *routes, size_t n)
     }
     /* Its methods: the routes of the same shape (the same resource, whatever the
      * parameter names). */
-    for (size_t i = 0; i < n; i++) {
-        if (!pattern_match(r, routes[i].pattern, r->path, false) ||
-            pattern_specificity(routes[i].pattern, best) != 0) {
+    for (size_t h = 0; h < nhits; h++) {
+        size_t i = hits[h];
+        if (pattern_specificity(routes[i].pattern, best) != 0) {
             continue;
         }
         if (strcmp(routes[i].method, method) == 0) {

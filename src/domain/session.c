@@ -1,5 +1,6 @@
 #include "domain/session.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,23 @@ request_key(struct request *r, bool *via_cookie, const char **token, const char 
     return session_key(r->arena, *token);
 }
 
+/* A session's value "<user id> <expires_at>" (what sscanf "%36s %lld" read, without the
+ * scanner: it was 1.7 % of a signed-in read's CPU in the query pool). */
+static bool
+parse_value(const char *stored, char user_id[UUID_STR_LEN + 1], long long *expires_at)
+{
+    const char *space = strchr(stored, ' ');
+    if (space == NULL || space - stored != UUID_STR_LEN) {
+        return false;
+    }
+    memcpy(user_id, stored, UUID_STR_LEN);
+    user_id[UUID_STR_LEN] = '\0';
+    char *end;
+    errno = 0;
+    *expires_at = strtoll(space + 1, &end, 10);
+    return end != space + 1 && errno == 0;
+}
+
 /* Check the session value that GET key answered (reply), enforce the Origin rule, slide. */
 static int
 check_reply(struct request *r, struct redis_store *rs, const struct config *cfg, const char *key, bool via_cookie,
@@ -135,8 +153,7 @@ check_reply(struct request *r, struct redis_store *rs, const struct config *cfg,
     char user_id[UUID_STR_LEN + 1];
     long long expires_at = 0;
     const char *stored = redis_reply_str(reply, NULL);
-    if (stored == NULL || sscanf(stored, "%36s %lld", user_id, &expires_at) != 2 ||
-        !uuid_valid(user_id) || expires_at <= now) {
+    if (stored == NULL || !parse_value(stored, user_id, &expires_at) || !uuid_valid(user_id) || expires_at <= now) {
         *problem = "the session has expired or was ended; log in again";
         return MK_EUNAUTH;
     }

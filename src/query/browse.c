@@ -17,12 +17,14 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "core/errors.h"
 #include "core/ids.h"
 #include "domain/search.h"
+#include "query/browse.h"
 #include "query/cache.h"
 #include "query/handlers.h"
 #include "query/params.h"
@@ -31,98 +33,144 @@
 
 #define EARTH_RADIUS_KM 6378.1
 
-/* JSON helpers: the pipeline is built with json-c (readable) and handed to libbson. */
-#define J_OBJ() json_object_new_object()
-#define J_STR(s) json_object_new_string(s)
-#define J_ADD(o, k, v) json_object_object_add((o), (k), (v))
+/* The pipeline is built as BSON (it was JSON text parsed by libbson: a tenth of a browse
+ * miss's CPU in the query pool), the same bytes as that text gave (tests/unit/
+ * test_browse_pipeline.c pins every shape): whole numbers are int32 when they fit, else
+ * int64, and doubles keep libbson's reading of their exact "%.17g" text. */
+#define DOC_BEGIN(b, k, c) bson_append_document_begin((b), (k), -1, (c))
+#define ARR_BEGIN(b, k, c) bson_append_array_begin((b), (k), -1, (c))
 
-static json_object *
-j_pair(const char *k, json_object *v)
+/* The key of array element i. */
+static const char *
+idx_key(uint32_t i, char *buf, size_t len)
 {
-    json_object *o = J_OBJ();
-    J_ADD(o, k, v);
-    return o;
+    const char *k;
+    bson_uint32_to_string(i, &k, buf, len);
+    return k;
 }
 
-/* A double that prints exactly (17 digits): keyset comparisons need the same value back. */
-static json_object *
-j_exact(double d)
+static void
+append_int(bson_t *b, const char *key, int64_t v)
+{
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        bson_append_int32(b, key, -1, (int32_t)v);
+    } else {
+        bson_append_int64(b, key, -1, v);
+    }
+}
+
+/* A double that compares exactly (keyset comparisons need the same value back): as libbson
+ * reads its "%.17g" text, which for a whole number below 1e17 is an integer. */
+static void
+append_exact(bson_t *b, const char *key, double d)
 {
     char buf[40];
     snprintf(buf, sizeof(buf), "%.17g", d);
-    return json_object_new_double_s(d, buf);
-}
-
-static json_object *
-j_words(const struct search_query *q)
-{
-    json_object *a = json_object_new_array();
-    for (size_t i = 0; i < q->nwords; i++) {
-        json_object_array_add(a, J_STR(q->words[i]));
+    if (isfinite(d) && strpbrk(buf, ".e") == NULL) {
+        append_int(b, key, strtoll(buf, NULL, 10));
+    } else {
+        bson_append_double(b, key, -1, d);
     }
-    return a;
 }
 
-static json_object *
-j_value(const struct category_value *v)
+/* {op: [the query's words]} as member key of b. */
+static void
+append_words_op(bson_t *b, const char *key, const char *op, const struct search_query *q)
+{
+    bson_t doc, arr;
+    char kb[16];
+    DOC_BEGIN(b, key, &doc);
+    ARR_BEGIN(&doc, op, &arr);
+    for (size_t i = 0; i < q->nwords; i++) {
+        bson_append_utf8(&arr, idx_key((uint32_t)i, kb, sizeof(kb)), -1, q->words[i], -1);
+    }
+    bson_append_array_end(&doc, &arr);
+    bson_append_document_end(b, &doc);
+}
+
+static void
+append_value(bson_t *b, const char *key, const struct category_value *v)
 {
     switch (v->type) {
-    case CATEGORY_INTEGER: return json_object_new_int64(v->u.i);
-    case CATEGORY_NUMBER: return j_exact(v->u.d);
-    case CATEGORY_BOOLEAN: return json_object_new_boolean(v->u.b);
-    default: return J_STR(v->u.s);
+    case CATEGORY_INTEGER: append_int(b, key, v->u.i); break;
+    case CATEGORY_NUMBER: append_exact(b, key, v->u.d); break;
+    case CATEGORY_BOOLEAN: bson_append_bool(b, key, -1, v->u.b); break;
+    default: bson_append_utf8(b, key, -1, v->u.s, -1);
     }
 }
 
-/* The filter every shape shares. */
-static json_object *
-filter_of(const struct search_query *q, bool geo_within)
+/* [lon, lat] as key of b. */
+static void
+append_point(bson_t *b, const char *key, const struct search_query *q)
 {
-    json_object *m = J_OBJ();
-    J_ADD(m, "status", J_STR("active"));
+    bson_t arr;
+    ARR_BEGIN(b, key, &arr);
+    append_exact(&arr, "0", q->lon);
+    append_exact(&arr, "1", q->lat);
+    bson_append_array_end(b, &arr);
+}
+
+/* geo: {$geoWithin: {$centerSphere: [[lon, lat], radius in radians]}} */
+static void
+append_geo_within(bson_t *m, const struct search_query *q)
+{
+    bson_t geo, within, sphere;
+    DOC_BEGIN(m, "geo", &geo);
+    DOC_BEGIN(&geo, "$geoWithin", &within);
+    ARR_BEGIN(&within, "$centerSphere", &sphere);
+    append_point(&sphere, "0", q);
+    append_exact(&sphere, "1", q->radius_km / EARTH_RADIUS_KM);
+    bson_append_array_end(&within, &sphere);
+    bson_append_document_end(&geo, &within);
+    bson_append_document_end(m, &geo);
+}
+
+/* The filter every shape shares, as members of the open document m. */
+static void
+append_filter(bson_t *m, const struct search_query *q, bool geo_within)
+{
+    bson_t sub, arr;
+    char kb[16];
+    bson_append_utf8(m, "status", -1, "active", -1);
     if (q->category != NULL) {
-        J_ADD(m, "category_path", J_STR(q->category));
+        bson_append_utf8(m, "category_path", -1, q->category, -1);
     }
     if (q->nconditions > 0) {
-        json_object *in = json_object_new_array();
+        DOC_BEGIN(m, "condition", &sub);
+        ARR_BEGIN(&sub, "$in", &arr);
         for (size_t i = 0; i < q->nconditions; i++) {
-            json_object_array_add(in, J_STR(q->conditions[i]));
+            bson_append_utf8(&arr, idx_key((uint32_t)i, kb, sizeof(kb)), -1, q->conditions[i], -1);
         }
-        J_ADD(m, "condition", j_pair("$in", in));
+        bson_append_array_end(&sub, &arr);
+        bson_append_document_end(m, &sub);
     }
     if (q->has_min || q->has_max) {
-        json_object *range = J_OBJ();
+        DOC_BEGIN(m, "price_minor", &sub);
         if (q->has_min) {
-            J_ADD(range, "$gte", json_object_new_int64(q->min_price));
+            append_int(&sub, "$gte", q->min_price);
         }
         if (q->has_max) {
-            J_ADD(range, "$lte", json_object_new_int64(q->max_price));
+            append_int(&sub, "$lte", q->max_price);
         }
-        J_ADD(m, "price_minor", range);
+        bson_append_document_end(m, &sub);
     }
     if (q->currency != NULL) {
-        J_ADD(m, "currency", J_STR(q->currency));
+        bson_append_utf8(m, "currency", -1, q->currency, -1);
     }
     if (q->seller != NULL) {
-        J_ADD(m, "seller_id", J_STR(q->seller));
+        bson_append_utf8(m, "seller_id", -1, q->seller, -1);
     }
     for (size_t i = 0; i < q->nattrs; i++) {
         char path[128];
         snprintf(path, sizeof(path), "attributes.%s", q->attrs[i].name);
-        J_ADD(m, path, j_value(&q->attrs[i].value));
+        append_value(m, path, &q->attrs[i].value);
     }
     if (q->nwords > 0) {
-        J_ADD(m, "keywords", j_pair("$all", j_words(q)));
+        append_words_op(m, "keywords", "$all", q);
     }
     if (geo_within) {
-        json_object *centre = json_object_new_array(), *sphere = json_object_new_array();
-        json_object_array_add(centre, j_exact(q->lon));
-        json_object_array_add(centre, j_exact(q->lat));
-        json_object_array_add(sphere, centre);
-        json_object_array_add(sphere, j_exact(q->radius_km / EARTH_RADIUS_KM));
-        J_ADD(m, "geo", j_pair("$geoWithin", j_pair("$centerSphere", sphere)));
+        append_geo_within(m, q);
     }
-    return m;
 }
 
 /* The sort keys of each order and their directions. */
@@ -143,38 +191,58 @@ sort_keys(enum search_sort s, const int **dirs, int *n)
     }
 }
 
-/* A cursor value as a filter operand: distances travel as exact decimal strings. */
-static json_object *
-key_value(const struct search_query *q, int i, json_object *v)
+/* A cursor value as a filter operand under key (distances travel as exact decimal strings;
+ * the rest as libbson reads json-c's text of them). */
+static void
+append_key_value(bson_t *b, const char *key, const struct search_query *q, int i)
 {
+    json_object *v = json_object_array_get_idx(q->after, (size_t)i);
     if (q->sort == SORT_DISTANCE && i == 0) {
-        return j_exact(strtod(json_object_get_string(v), NULL));
+        append_exact(b, key, strtod(json_object_get_string(v), NULL));
+    } else {
+        (void)readmodel_append_json(b, key, v);
     }
-    return json_object_get(v);
 }
 
-/* {$or: [{k1: {$lt: v1}}, {k1: v1, k2: {$lt: v2}}, ...]}: strictly after the cursor's key
- * in the sort's order. NULL when the cursor does not fit the sort. */
-static json_object *
-after_filter(const struct search_query *q)
+/* key: {op: cursor value i} */
+static void
+append_key_op(bson_t *b, const char *key, const char *op, const struct search_query *q, int i)
+{
+    bson_t doc;
+    DOC_BEGIN(b, key, &doc);
+    append_key_value(&doc, op, q, i);
+    bson_append_document_end(b, &doc);
+}
+
+/* {$match: {$or: [{k1: {$lt: v1}}, {k1: v1, k2: {$lt: v2}}, ...]}} as stage `stage` of the
+ * open array stages: strictly after the cursor's key in the sort's order. False when the
+ * cursor does not fit the sort. */
+static bool
+append_after(bson_t *stages, const char *stage, const struct search_query *q)
 {
     const int *dirs;
     int n;
     const char *const *keys = sort_keys(q->sort, &dirs, &n);
     if ((int)json_object_array_length(q->after) != n) {
-        return NULL;
+        return false;
     }
-    json_object *or = json_object_new_array();
+    bson_t st, match, or, alt;
+    char kb[16];
+    DOC_BEGIN(stages, stage, &st);
+    DOC_BEGIN(&st, "$match", &match);
+    ARR_BEGIN(&match, "$or", &or);
     for (int i = 0; i < n; i++) {
-        json_object *alt = J_OBJ();
+        DOC_BEGIN(&or, idx_key((uint32_t)i, kb, sizeof(kb)), &alt);
         for (int j = 0; j < i; j++) {
-            J_ADD(alt, keys[j], key_value(q, j, json_object_array_get_idx(q->after, (size_t)j)));
+            append_key_value(&alt, keys[j], q, j);
         }
-        J_ADD(alt, keys[i],
-              j_pair(dirs[i] < 0 ? "$lt" : "$gt", key_value(q, i, json_object_array_get_idx(q->after, (size_t)i))));
-        json_object_array_add(or, alt);
+        append_key_op(&alt, keys[i], dirs[i] < 0 ? "$lt" : "$gt", q, i);
+        bson_append_document_end(&or, &alt);
     }
-    return j_pair("$match", j_pair("$or", or));
+    bson_append_array_end(&match, &or);
+    bson_append_document_end(&st, &match);
+    bson_append_document_end(stages, &st);
+    return true;
 }
 
 /* Relevance tiers. With n query words every match holds all n in keywords ($all), so the
@@ -193,35 +261,48 @@ tier_score(const struct search_query *q, int t)
  * serves), $nin for t = 0, else the size of the intersection (a filter on fetched
  * documents; the keywords point still bounds the scan). */
 static void
-add_tier_condition(json_object *m, const struct search_query *q, int t)
+append_tier_condition(bson_t *m, const struct search_query *q, int t)
 {
-    if (t == (int)q->nwords) {
-        J_ADD(m, "title_words", j_pair("$all", j_words(q)));
+    if (t == (int)q->nwords || t == 0) {
+        append_words_op(m, "title_words", t == (int)q->nwords ? "$all" : "$nin", q);
         return;
     }
-    if (t == 0) {
-        J_ADD(m, "title_words", j_pair("$nin", j_words(q)));
-        return;
+    bson_t expr, eq, size, inter, sets, words;
+    char kb[16];
+    DOC_BEGIN(m, "$expr", &expr);
+    ARR_BEGIN(&expr, "$eq", &eq);
+    DOC_BEGIN(&eq, "0", &size);
+    DOC_BEGIN(&size, "$size", &inter);
+    ARR_BEGIN(&inter, "$setIntersection", &sets);
+    bson_append_utf8(&sets, "0", -1, "$title_words", -1);
+    ARR_BEGIN(&sets, "1", &words);
+    for (size_t i = 0; i < q->nwords; i++) {
+        bson_append_utf8(&words, idx_key((uint32_t)i, kb, sizeof(kb)), -1, q->words[i], -1);
     }
-    json_object *inter = json_object_new_array(), *eq = json_object_new_array();
-    json_object_array_add(inter, J_STR("$title_words"));
-    json_object_array_add(inter, j_words(q));
-    json_object_array_add(eq, j_pair("$size", j_pair("$setIntersection", inter)));
-    json_object_array_add(eq, json_object_new_int(t));
-    J_ADD(m, "$expr", j_pair("$eq", eq));
+    bson_append_array_end(&sets, &words);
+    bson_append_array_end(&inter, &sets);
+    bson_append_document_end(&size, &inter);
+    bson_append_document_end(&eq, &size);
+    bson_append_int32(&eq, "1", -1, t);
+    bson_append_array_end(&expr, &eq);
+    bson_append_document_end(m, &expr);
 }
 
 /* Inside the cursor's tier: after (created_us, _id) in newest order, with created_us
  * also as a range so that the index scan starts at the cursor. */
 static void
-add_tier_after(json_object *m, const struct search_query *q)
+append_tier_after(bson_t *m, const struct search_query *q)
 {
-    json_object *created = json_object_array_get_idx(q->after, 1), *id = json_object_array_get_idx(q->after, 2);
-    J_ADD(m, "created_us", j_pair("$lte", json_object_get(created)));
-    json_object *or = json_object_new_array();
-    json_object_array_add(or, j_pair("created_us", j_pair("$lt", json_object_get(created))));
-    json_object_array_add(or, j_pair("_id", j_pair("$lt", json_object_get(id))));
-    J_ADD(m, "$or", or);
+    bson_t or, alt;
+    append_key_op(m, "created_us", "$lte", q, 1);
+    ARR_BEGIN(m, "$or", &or);
+    DOC_BEGIN(&or, "0", &alt);
+    append_key_op(&alt, "created_us", "$lt", q, 1);
+    bson_append_document_end(&or, &alt);
+    DOC_BEGIN(&or, "1", &alt);
+    append_key_op(&alt, "_id", "$lt", q, 2);
+    bson_append_document_end(&or, &alt);
+    bson_append_array_end(m, &or);
 }
 
 /* A relevance cursor: [score, created_us, _id] with an integer score and created_us. */
@@ -234,96 +315,117 @@ tier_cursor_ok(const struct search_query *q)
            json_object_is_type(json_object_array_get_idx(q->after, 2), json_type_string);
 }
 
-/* The last stage of every browse pipeline: only the fields a page shows (the API's listing
- * members) and its cursor keys come back. A stored listing is mostly its words arrays and
- * GeoJSON point, which only the query reads: sending them was half the reply's bytes, for
- * the database to write and for the worker to read. */
-static json_object *
-page_projection(void)
+/* The stages every pipeline ends with, from stage number `next` of the open array stages:
+ * {$sort: {keys: dirs}}, {$limit: limit} and the projection: only the fields a page shows
+ * (the API's listing members) and its cursor keys come back. A stored listing is mostly its
+ * words arrays and GeoJSON point, which only the query reads: sending them was half the
+ * reply's bytes, for the database to write and for the worker to read. */
+static void
+append_tail(bson_t *stages, uint32_t next, const char *const *keys, const int *dirs, int n, int limit)
 {
-    static const char *const keys[] = {"created_us", "dist_m"};
-    json_object *p = J_OBJ();
+    static const char *const cursor_keys[] = {"created_us", "dist_m"};
+    bson_t stage, doc;
+    char kb[16];
+    DOC_BEGIN(stages, idx_key(next++, kb, sizeof(kb)), &stage);
+    DOC_BEGIN(&stage, "$sort", &doc);
+    for (int i = 0; i < n; i++) {
+        bson_append_int32(&doc, keys[i], -1, dirs[i]);
+    }
+    bson_append_document_end(&stage, &doc);
+    bson_append_document_end(stages, &stage);
+    DOC_BEGIN(stages, idx_key(next++, kb, sizeof(kb)), &stage);
+    bson_append_int32(&stage, "$limit", -1, limit);
+    bson_append_document_end(stages, &stage);
+    DOC_BEGIN(stages, idx_key(next, kb, sizeof(kb)), &stage);
+    DOC_BEGIN(&stage, "$project", &doc);
     for (const char *const *f = readmodel_listing_fields(); *f != NULL; f++) {
-        J_ADD(p, *f, json_object_new_int(1));
+        bson_append_int32(&doc, *f, -1, 1);
     }
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        J_ADD(p, keys[i], json_object_new_int(1));
+    for (size_t i = 0; i < sizeof(cursor_keys) / sizeof(cursor_keys[0]); i++) {
+        bson_append_int32(&doc, cursor_keys[i], -1, 1);
     }
-    return j_pair("$project", p);
-}
-
-static bson_t *
-pipeline_bson(json_object *stages)
-{
-    json_object_array_add(stages, page_projection());
-    json_object *doc = j_pair("pipeline", stages);
-    bson_error_t err;
-    bson_t *b = bson_new_from_json((const uint8_t *)json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN), -1,
-                                   &err);
-    json_object_put(doc);
-    return b;
+    bson_append_document_end(&stage, &doc);
+    bson_append_document_end(stages, &stage);
 }
 
 /* Tier t of a relevance query: [$match filter + tier (+ after the cursor), $sort newest, $limit]. */
 static bson_t *
 tier_pipeline(const struct search_query *q, int t, bool resume, int limit)
 {
-    json_object *m = filter_of(q, q->near);
-    add_tier_condition(m, q, t);
+    static const char *const keys[] = {"created_us", "_id"};
+    static const int dirs[] = {-1, -1};
+    bson_t *p = bson_new(), stages, stage, m;
+    ARR_BEGIN(p, "pipeline", &stages);
+    DOC_BEGIN(&stages, "0", &stage);
+    DOC_BEGIN(&stage, "$match", &m);
+    append_filter(&m, q, q->near);
+    append_tier_condition(&m, q, t);
     if (resume) {
-        add_tier_after(m, q);
+        append_tier_after(&m, q);
     }
-    json_object *stages = json_object_new_array(), *sort = J_OBJ();
-    json_object_array_add(stages, j_pair("$match", m));
-    J_ADD(sort, "created_us", json_object_new_int(-1));
-    J_ADD(sort, "_id", json_object_new_int(-1));
-    json_object_array_add(stages, j_pair("$sort", sort));
-    json_object_array_add(stages, j_pair("$limit", json_object_new_int(limit)));
-    return pipeline_bson(stages);
+    bson_append_document_end(&stage, &m);
+    bson_append_document_end(&stages, &stage);
+    append_tail(&stages, 1, keys, dirs, 2, limit);
+    bson_append_array_end(p, &stages);
+    return p;
+}
+
+/* {$geoNear: {...}} with every filter in its query, as the open document stage's member. */
+static void
+append_geo_near(bson_t *stage, const struct search_query *q)
+{
+    bson_t g, near, query;
+    DOC_BEGIN(stage, "$geoNear", &g);
+    DOC_BEGIN(&g, "near", &near);
+    bson_append_utf8(&near, "type", -1, "Point", -1);
+    append_point(&near, "coordinates", q);
+    bson_append_document_end(&g, &near);
+    bson_append_utf8(&g, "distanceField", -1, "dist_m", -1);
+    append_exact(&g, "maxDistance", q->radius_km * 1000.0);
+    bson_append_bool(&g, "spherical", -1, true);
+    bson_append_utf8(&g, "key", -1, "geo", -1);
+    DOC_BEGIN(&g, "query", &query);
+    append_filter(&query, q, false);
+    bson_append_document_end(&g, &query);
+    bson_append_document_end(stage, &g);
 }
 
 /* The aggregation pipeline of q (any order but relevance), as BSON {pipeline: [...]} for
- * libmongoc (caller destroys). */
+ * libmongoc (caller destroys); NULL for a cursor that does not fit the sort. */
 static bson_t *
 build_pipeline(const struct search_query *q)
 {
-    json_object *stages = json_object_new_array();
+    bson_t *p = bson_new(), stages, stage, m;
+    uint32_t next = 0;
+    ARR_BEGIN(p, "pipeline", &stages);
+    DOC_BEGIN(&stages, "0", &stage);
     if (q->sort == SORT_DISTANCE) {
-        json_object *coords = json_object_new_array();
-        json_object_array_add(coords, j_exact(q->lon));
-        json_object_array_add(coords, j_exact(q->lat));
-        json_object *near = J_OBJ();
-        J_ADD(near, "type", J_STR("Point"));
-        J_ADD(near, "coordinates", coords);
-        json_object *g = J_OBJ();
-        J_ADD(g, "near", near);
-        J_ADD(g, "distanceField", J_STR("dist_m"));
-        J_ADD(g, "maxDistance", j_exact(q->radius_km * 1000.0));
-        J_ADD(g, "spherical", json_object_new_boolean(1));
-        J_ADD(g, "key", J_STR("geo"));
-        J_ADD(g, "query", filter_of(q, false));
-        json_object_array_add(stages, j_pair("$geoNear", g));
+        append_geo_near(&stage, q);
     } else {
-        json_object_array_add(stages, j_pair("$match", filter_of(q, q->near)));
+        DOC_BEGIN(&stage, "$match", &m);
+        append_filter(&m, q, q->near);
+        bson_append_document_end(&stage, &m);
     }
-    if (q->after != NULL) {
-        json_object *after = after_filter(q);
-        if (after == NULL) {
-            json_object_put(stages);
-            return NULL;
-        }
-        json_object_array_add(stages, after);
+    bson_append_document_end(&stages, &stage);
+    next++;
+    if (q->after != NULL && !append_after(&stages, "1", q)) {
+        bson_append_array_end(p, &stages);
+        bson_destroy(p);
+        return NULL;
     }
+    next += q->after != NULL;
     const int *dirs;
     int n;
     const char *const *keys = sort_keys(q->sort, &dirs, &n);
-    json_object *sort = J_OBJ();
-    for (int i = 0; i < n; i++) {
-        J_ADD(sort, keys[i], json_object_new_int(dirs[i]));
-    }
-    json_object_array_add(stages, j_pair("$sort", sort));
-    json_object_array_add(stages, j_pair("$limit", json_object_new_int(q->limit + 1)));
-    return pipeline_bson(stages);
+    append_tail(&stages, next, keys, dirs, n, q->limit + 1);
+    bson_append_array_end(p, &stages);
+    return p;
+}
+
+bson_t *
+browse_pipeline(const struct search_query *q, int t, bool resume, int limit)
+{
+    return q->sort == SORT_RELEVANCE ? tier_pipeline(q, t, resume, limit) : build_pipeline(q);
 }
 
 /* The cursor key of a result document (score: its relevance tier's). */
@@ -344,11 +446,11 @@ key_of(const struct search_query *q, const bson_t *doc, long long score)
         char buf[40];
         readmodel_double(doc, "dist_m", &d);
         snprintf(buf, sizeof(buf), "%.17g", d);
-        json_object_array_add(key, J_STR(buf));
+        json_object_array_add(key, json_object_new_string(buf));
         break;
     }
     }
-    json_object_array_add(key, J_STR(readmodel_str(doc, "_id")));
+    json_object_array_add(key, json_object_new_string(readmodel_str(doc, "_id")));
     return key;
 }
 
@@ -356,7 +458,7 @@ key_of(const struct search_query *q, const bson_t *doc, long long score)
 struct page {
     const struct search_query *q;
     json_object *items;
-    json_object *last_key;   /* the keyset of the last item (owned) */
+    json_object *last_key;   /* the keyset of the limit-th item (owned), NULL before it */
     long long score;         /* relevance: the score of the tier being read */
     int n;
     bool more;
@@ -381,9 +483,10 @@ add_item(const bson_t *doc, void *ctx)
     /* The item as text written from the BSON (readmodel_listing_item): the page is only
      * serialized. */
     json_object_array_add(pg->items, readmodel_listing_item(doc, q->near ? &km : NULL));
-    json_object_put(pg->last_key);
-    pg->last_key = key_of(q, doc, pg->score);
-    pg->n++;
+    if (++pg->n == q->limit) {
+        /* The next cursor's key: only the last item of a full page can need one. */
+        pg->last_key = key_of(q, doc, pg->score);
+    }
     return MK_OK;
 }
 
@@ -409,23 +512,21 @@ static int
 browse(struct request *r, const struct search_query *q)
 {
     struct worker *w = r->worker;
-    /* The generation is read before the query: a page computed from older data is filed
-     * under an older generation, never under the current one. */
-    long long gen = cache_catalog_gen(r);
-    char *key = NULL;
-    if (gen >= 0) {
-        unsigned char digest[crypto_hash_sha256_BYTES];
-        char hex[crypto_hash_sha256_BYTES * 2 + 1];
-        char *text = arena_sprintf(r->arena, "%s|%d|%s", q->canonical, q->limit,
-                                   http_query(r, "cursor") != NULL ? http_query(r, "cursor") : "");
-        crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
-        sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-        key = arena_sprintf(r->arena, "cache:search:%lld:%s", gen, hex);
-        struct cached c;
-        if (cache_get(r, key, &c)) {
-            cache_public_headers(r);
-            return cache_respond(r, &c);
-        }
+    /* The generation is read before the query (with the page, in one round trip): a page
+     * computed from older data is filed under an older generation, never under the current one. */
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    char *text = arena_sprintf(r->arena, "%s|%d|%s", q->canonical, q->limit,
+                               http_query(r, "cursor") != NULL ? http_query(r, "cursor") : "");
+    crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
+    sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+    char *key;
+    bool hit;
+    struct cached c;
+    (void)cache_get_gen(r, "cache:search", hex, &key, &hit, &c);
+    if (hit) {
+        cache_public_headers(r);
+        return cache_respond(r, &c);
     }
     bool relevance = q->sort == SORT_RELEVANCE;
     bson_t *pipeline = relevance ? NULL : build_pipeline(q);
@@ -434,7 +535,7 @@ browse(struct request *r, const struct search_query *q)
     }
     json_object *out = http_json_own(r, json_object_new_object());
     struct page pg = {.q = q, .items = json_object_new_array()};
-    J_ADD(out, "items", pg.items);
+    json_object_object_add(out, "items", pg.items);
     int rc = pipeline != NULL ? mongo_aggregate_each(&w->mongo, "listings", mongo_own(r->arena, pipeline), NULL,
                                                      add_item, &pg)
                               : relevance_page(r, &pg);
@@ -444,7 +545,7 @@ browse(struct request *r, const struct search_query *q)
         json_object_put(last_key);
         return readmodel_fail(r, rc);
     }
-    J_ADD(out, "next_cursor", query_next_cursor(r, q->cursor_scope, more ? last_key : NULL));
+    json_object_object_add(out, "next_cursor", query_next_cursor(r, q->cursor_scope, more ? last_key : NULL));
     json_object_put(last_key);
     bool partial = readmodel_rebuilding(r);
     if (partial) {

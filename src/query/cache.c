@@ -56,15 +56,17 @@ cache_get(struct request *r, const char *key, struct cached *out)
 }
 
 /* Store unless the entry is a stale marker (the projector's, see invalidate.c) or holds a
- * newer document. */
-static const char *const PUT_SCRIPT =
+ * newer document. Run by its SHA1 (redis_eval). */
+static struct redis_script put_script = {
     "local cur = redis.call('GET', KEYS[1]) "
     "if cur then "
     "  if not string.find(cur, '\\n', 1, true) then return 0 end "
     "  local s = tonumber(string.match(cur, '^(%d+)')) "
     "  if s and s > tonumber(ARGV[1]) then return 0 end "
     "end "
-    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1";
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1",
+    "",
+};
 
 void
 cache_put(struct request *r, const char *key, long long seq, const char *etag, const char *body, size_t len,
@@ -80,9 +82,20 @@ cache_put(struct request *r, const char *key, long long seq, const char *etag, c
     memcpy(value, head, hlen);
     memcpy(value + hlen, body, len);
     char *seqs = arena_sprintf(r->arena, "%lld", seq), *ttl = arena_sprintf(r->arena, "%d", ttl_s);
-    const char *argv[] = {"EVAL", PUT_SCRIPT, "1", key, seqs, value, ttl};
-    size_t argvlen[] = {4, strlen(PUT_SCRIPT), 1, strlen(key), strlen(seqs), hlen + len, strlen(ttl)};
-    (void)redis_cmdv(&w->redis, r->arena, NULL, 7, argv, argvlen);
+    const char *argv[] = {"1", key, seqs, value, ttl};
+    size_t argvlen[] = {1, strlen(key), strlen(seqs), hlen + len, strlen(ttl)};
+    (void)redis_eval(&w->redis, r->arena, NULL, &put_script, 5, argv, argvlen);
+}
+
+/* catalog:gen's reply: its number (0 when it does not exist), or -1. */
+static long long
+gen_of(const redisReply *reply)
+{
+    if (redis_reply_nil(reply)) {
+        return 0;
+    }
+    const char *gen = redis_reply_str(reply, NULL);
+    return gen != NULL ? strtoll(gen, NULL, 10) : -1;
 }
 
 long long
@@ -93,11 +106,40 @@ cache_catalog_gen(struct request *r)
     if (redis_cmd(&w->redis, r->arena, &reply, "GET catalog:gen") != MK_OK) {
         return -1;
     }
-    if (redis_reply_nil(reply)) {
-        return 0;
+    return gen_of(reply);
+}
+
+/* The generation this worker saw last: the one its next entry is read under, in the same
+ * round trip as catalog:gen. */
+static long long seen_gen;
+
+long long
+cache_get_gen(struct request *r, const char *prefix, const char *rest, char **key, bool *hit, struct cached *out)
+{
+    struct worker *w = r->worker;
+    *key = NULL;
+    *hit = false;
+    char *guess = arena_sprintf(r->arena, "%s:%lld:%s", prefix, seen_gen, rest);
+    const char *gen_argv[] = {"GET", "catalog:gen"}, *key_argv[] = {"GET", guess};
+    const struct redis_argv cmds[] = {{2, gen_argv, NULL}, {2, key_argv, NULL}};
+    redisReply *replies[2];
+    if (redis_pipeline(&w->redis, r->arena, cmds, 2, replies) != MK_OK) {
+        return -1;
     }
-    const char *gen = redis_reply_str(reply, NULL);
-    return gen != NULL ? strtoll(gen, NULL, 10) : -1;
+    long long gen = gen_of(replies[0]);
+    if (gen < 0) {
+        return -1;
+    }
+    if (gen == seen_gen) {
+        *key = guess;
+        *hit = cache_parse(r, replies[1], out);
+    } else {
+        /* The generation moved (or went back: Redis lost it): the entry read was another's. */
+        seen_gen = gen;
+        *key = arena_sprintf(r->arena, "%s:%lld:%s", prefix, gen, rest);
+        *hit = cache_get(r, *key, out);
+    }
+    return gen;
 }
 
 int

@@ -47,6 +47,17 @@ void cache_put(struct request *r, const char *key, long long seq, const char *et
 /* The catalog generation, or -1 when Redis cannot say (then pages are not cached). */
 long long cache_catalog_gen(struct request *r);
 
+/*
+ * The catalog generation and the entry "<prefix>:<gen>:<rest>" in one round trip: the entry
+ * is read in the same pipeline as catalog:gen, under the generation this worker saw last;
+ * only when catalog:gen says another is it read again under that one (a second round trip,
+ * once per change per worker). The entry is thus always the current generation's, as when
+ * read after catalog:gen. Returns the generation, *key (arena) for cache_put and *hit with
+ * *out as cache_get; -1 when Redis cannot say (then *key is NULL: nothing is cached).
+ */
+long long cache_get_gen(struct request *r, const char *prefix, const char *rest, char **key, bool *hit,
+                        struct cached *out);
+
 /* Headers of an anonymous, shareable catalogue answer: browsers revalidate (ETag) and nginx
  * keeps it http_cache_ttl_s (X-Accel-Expires; 0 for a stale answer, and for a path whose
  * UUID was not in lower case: nginx keys pages by the URI as sent, and the projector purges

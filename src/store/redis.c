@@ -232,6 +232,57 @@ redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int argc, c
     return round_trip(rs, arena, append_list, &l, 1, out);
 }
 
+/* The script's SHA1 from SCRIPT LOAD, once. */
+static int
+script_load(struct redis_store *rs, arena_t *arena, struct redis_script *s)
+{
+    redisReply *reply;
+    const char *argv[] = {"SCRIPT", "LOAD", s->text};
+    int rc = redis_cmdv(rs, arena, &reply, 3, argv, NULL);
+    size_t len = 0;
+    const char *sha = rc == MK_OK && reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
+    if (sha != NULL && (len = reply->len) == sizeof(s->sha) - 1) {
+        memcpy(s->sha, sha, len + 1);
+    }
+    return rc;
+}
+
+int
+redis_eval(struct redis_store *rs, arena_t *arena, redisReply **out, struct redis_script *s, int argc,
+           const char **argv, const size_t *argvlen)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    if (s->sha[0] == '\0' && script_load(rs, arena, s) != MK_OK) {
+        return MK_EUNAVAILABLE;
+    }
+    const char **av = arena_alloc(arena, (size_t)(argc + 2) * sizeof(*av));
+    size_t *al = arena_alloc(arena, (size_t)(argc + 2) * sizeof(*al));
+    for (int i = 0; i < argc; i++) {
+        av[i + 2] = argv[i];
+        al[i + 2] = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
+    }
+    bool by_sha = s->sha[0] != '\0';
+    av[0] = by_sha ? "EVALSHA" : "EVAL";
+    av[1] = by_sha ? s->sha : s->text;
+    al[0] = strlen(av[0]);
+    al[1] = strlen(av[1]);
+    redisReply *reply;
+    int rc = redis_cmdv(rs, arena, &reply, argc + 2, av, al);
+    if (rc == MK_OK && by_sha && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+        av[0] = "EVAL";
+        av[1] = s->text;
+        al[0] = 4;
+        al[1] = strlen(s->text);
+        rc = redis_cmdv(rs, arena, &reply, argc + 2, av, al);
+    }
+    if (out != NULL) {
+        *out = rc == MK_OK ? reply : NULL;
+    }
+    return rc;
+}
+
 int
 redis_pipeline(struct redis_store *rs, arena_t *arena, const struct redis_argv *cmds, int n, redisReply **out)
 {

@@ -50,6 +50,21 @@ int redis_cmdv(struct redis_store *rs, arena_t *arena, redisReply **out, int arg
                const size_t *argvlen);
 
 /*
+ * A Lua script run by its SHA1 (EVALSHA), so that its text crosses the socket once per worker
+ * (SCRIPT LOAD on first use) and not with every call. A NOSCRIPT answer (Redis restarted,
+ * SCRIPT FLUSH) runs it again as EVAL with its text, which loads it back.
+ */
+struct redis_script {
+    const char *text;
+    char sha[41];        /* "" until loaded */
+};
+
+/* EVALSHA s argv[0..argc) (numkeys, keys, args; argvlen as redis_cmdv), falling back to EVAL
+ * on NOSCRIPT. *out (may be NULL) as redis_cmd; arena must not be NULL. */
+int redis_eval(struct redis_store *rs, arena_t *arena, redisReply **out, struct redis_script *s, int argc,
+               const char **argv, const size_t *argvlen);
+
+/*
  * Send n commands in one round trip and read their n replies into out[0..n) (owned by
  * arena). MK_OK (read each with the redis_reply_* readers) or MK_EUNAVAILABLE (then no
  * reply is set).

@@ -700,6 +700,16 @@ Test(browse, list_pages_have_etags_and_follow_the_catalog)
     iresp_free(&r);
 }
 
+/* A new user's settled listing in furniture: its id into id[40], its event's seq into *seq. */
+static void
+settled_listing(const char *who, const char *title, int price, char *id, long long *seq)
+{
+    struct itest_user u;
+    itest_user_new(&u, who);
+    snprintf(id, 40, "%s", listing(&u, title, "", "furniture", "good", price, "EUR", BERLIN, "{}", NULL, seq));
+    settle(id, *seq);
+}
+
 static void
 restart_redis(void)
 {
@@ -728,4 +738,113 @@ Test(browse, reads_go_on_without_redis, .fini = restart_redis)
     cr_assert_eq(r.status, 200, "a profile");
     iresp_free(&r);
     itest_stack("start", "redis");
+}
+
+/* The key of the search page in Redis whose entry holds text (NULL: none), by SCAN. */
+static char *
+search_key_holding(redisContext *rc, const char *text)
+{
+    char cursor[32] = "0", *found = NULL;
+    do {
+        redisReply *page = redisCommand(rc, "SCAN %s MATCH cache:search:* COUNT 1000", cursor);
+        cr_assert(page != NULL && page->type == REDIS_REPLY_ARRAY && page->elements == 2);
+        snprintf(cursor, sizeof(cursor), "%s", page->element[0]->str);
+        for (size_t i = 0; i < page->element[1]->elements && found == NULL; i++) {
+            const char *key = page->element[1]->element[i]->str;
+            redisReply *v = redisCommand(rc, "GET %s", key);
+            if (v != NULL && v->type == REDIS_REPLY_STRING && strstr(v->str, text) != NULL) {
+                found = strdup(key);
+            }
+            freeReplyObject(v);
+        }
+        freeReplyObject(page);
+    } while (found == NULL && strcmp(cursor, "0") != 0);
+    return found;
+}
+
+struct planted {
+    redisContext *rc;
+    const char *hash, *query;
+};
+
+/* Plant a doctored page under the current generation; true once a read serves it. */
+static bool
+doctored_page_served(void *arg)
+{
+    const struct planted *p = arg;
+    redisReply *gen = redisCommand(p->rc, "GET catalog:gen");
+    long long g = gen != NULL && gen->type == REDIS_REPLY_STRING ? atoll(gen->str) : 0;
+    freeReplyObject(gen);
+    freeReplyObject(redisCommand(p->rc, "SET cache:search:%lld:%s %s EX 60", g, p->hash,
+                                 "0 \"doctored\"\n{\"items\":[],\"next_cursor\":null,\"doctored\":true}"));
+    struct iresp r = browse(p->query);
+    bool served = r.body != NULL && strstr(r.body, "doctored") != NULL;
+    iresp_free(&r);
+    return served;
+}
+
+/* A worker reads a page in the same round trip as catalog:gen, under the generation it saw
+ * last (query/cache.c, cache_get_gen): once the generation moves, a page filed under the
+ * one before must not be served, by any worker. */
+Test(browse, a_page_of_an_older_generation_is_never_served)
+{
+    char word[32], id[40];
+    snprintf(word, sizeof(word), "%s", unique_word());
+    long long seq;
+    settled_listing("Generations", fmt("%s lamp", word), 900, id, &seq);
+    const char *query = fmt("q=%s", word);
+    char q[64];
+    snprintf(q, sizeof(q), "%s", query);
+    struct iresp r = browse(q);
+    cr_assert_eq(r.status, 200);
+    iresp_free(&r);
+    redisContext *rc = itest_redis();
+    char *key = search_key_holding(rc, word);
+    cr_assert_not_null(key, "the page was filed in Redis");
+    struct planted p = {rc, strrchr(key, ':') + 1, q};
+    /* Control: a page filed under the current generation is served. */
+    cr_assert(itest_poll(5000, doctored_page_served, &p), "the doctored page is served under its generation");
+    for (int i = 0; i < 16; i++) {   /* every worker has seen this generation */
+        r = browse(q);
+        iresp_free(&r);
+    }
+    freeReplyObject(redisCommand(rc, "INCR catalog:gen"));
+    for (int i = 0; i < 16; i++) {
+        r = browse(q);
+        cr_assert_eq(r.status, 200);
+        cr_assert_null(strstr(r.body, "doctored"), "a page of the generation before: %s", r.body);
+        cr_assert_str_eq(titles(&r), fmt("%s lamp", word));
+        iresp_free(&r);
+    }
+    free(key);
+    redisFree(rc);
+}
+
+/* Cache entries are stored by the script's SHA1 (EVALSHA); after SCRIPT FLUSH (or a Redis
+ * restart) every worker must still store them (EVAL on NOSCRIPT). */
+Test(browse, cache_entries_are_stored_after_a_script_flush)
+{
+    long long seq;
+    char id[40];
+    settled_listing("Scripts", "Flushed lamp", 800, id, &seq);
+    redisContext *rc = itest_redis();
+    const char *seq_header = fmt("X-Min-Seq: %lld", seq);
+    char h[64];
+    snprintf(h, sizeof(h), "%s", seq_header);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            freeReplyObject(redisCommand(rc, "SCRIPT FLUSH"));
+        }
+        for (int i = 0; i < 12; i++) {   /* more reads than workers: each has loaded the script */
+            freeReplyObject(redisCommand(rc, "DEL cache:listing:%s", id));
+            struct iresp r = itest_http("GET", fmt("/api/v1/listings/%s", id), (const char *const[]){h, NULL}, NULL);
+            cr_assert_eq(r.status, 200);
+            iresp_free(&r);
+            redisReply *e = redisCommand(rc, "EXISTS cache:listing:%s", id);
+            cr_assert(e != NULL && e->type == REDIS_REPLY_INTEGER && e->integer == 1,
+                      "read %d of round %d stored the entry", i, round);
+            freeReplyObject(e);
+        }
+    }
+    redisFree(rc);
 }

@@ -165,6 +165,44 @@ static const struct route test_routes[] = {
     {"DELETE", "/api/v1/listings/{id}/images/{image_id}", h_post, ROUTE_COMMAND},
 };
 
+/* http_param looks parameters up in an index built once per request (core/http.c): it
+ * must answer what a scan of the environment answers, for every name, with prefixes of one
+ * another, repeated names (the first wins), an entry without '=' and more parameters than
+ * the index's first size. */
+Test(core, indexed_parameters_answer_as_the_scan)
+{
+    char bufs[80][48];
+    char *env[81];
+    int n = 0;
+    const char *fixed[] = {"REQUEST_METHOD=GET", "REQUEST_URI=/x", "HTTP_X=1", "HTTP_X_Y=2", "HTTP_X=again",
+                           "NOEQUALS", "EMPTY=", "HTTP_=odd", "=nameless"};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        snprintf(bufs[n], sizeof(bufs[n]), "%s", fixed[i]);
+        env[n] = bufs[n];
+        n++;
+    }
+    for (int i = 0; n < 80; i++) {
+        snprintf(bufs[n], sizeof(bufs[n]), "HTTP_P%d=v%d", i, i);
+        env[n] = bufs[n];
+        n++;
+    }
+    env[n] = NULL;
+    struct request r, scan;
+    cr_assert_eq(http_request_init(&r, A, env, NULL, 0), MK_OK);
+    cr_assert_not_null(r.env_slots);
+    scan = r;
+    scan.env_slots = NULL;
+    const char *names[] = {"HTTP_X", "HTTP_X_Y", "HTTP_X_", "HTTP", "NOEQUALS", "EMPTY", "HTTP_", "", "MISSING",
+                           "HTTP_P0", "HTTP_P70", "HTTP_P71", "REQUEST_URI", "HTTP_X=1"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *a = http_param(&r, names[i]), *b = http_param(&scan, names[i]);
+        cr_expect(a == b, "%s: indexed %s, scanned %s", names[i], a ? a : "(null)", b ? b : "(null)");
+    }
+    cr_expect_str_eq(http_param(&r, "HTTP_X"), "1");
+    cr_expect_str_eq(http_header(&r, "x-y"), "2");
+    cr_expect_null(http_param(&r, "NOEQUALS"));
+}
+
 Test(core, router_matches_and_captures)
 {
     struct request r;
