@@ -906,12 +906,15 @@ class GeoPart {
   get empty() { return !this.odd.size && !this.tree.data.children.length; }
 }
 
-// Entries per R-tree node before it splits (rbush's default is 9, this was 16): a node costs
-// about 130 bytes besides its entries, and a compound index has a leaf entry per listing and
-// word — 32 halves what status_keywords_geo holds per entry (tools/mem-count.js: 1,503 ->
-// 866 bytes per listing with splitRoomy); a walk computes the distance of a leaf's entries
-// when it reaches the leaf, a few more per query.
-const RTREE_MAX_ENTRIES = 32;
+// Entries per R-tree node before it splits (rbush's default is 9; 16, then 32 here before): a
+// node costs about 150 bytes besides its entries (its four bounds are boxed doubles), and a
+// compound index has a leaf entry per listing and word. tools/mem-count.js 20000 insert,
+// status_keywords_geo: 1,503 bytes per listing at 16, 866 at 32 (with splitRoomy), 696 at 64;
+// inserts cost no more (fewer splits; tools/upsert-bench.js with ONLY=status_keywords_geo,
+// status_geo: 0.58-0.60 -> 0.51-0.54 CPU-ms per upsert into 20,000). A walk computes the
+// distance of a leaf's entries when it reaches the leaf: more keys examined per near query
+// (tools/geo-cpu.js: 91 -> 144 for a common word near Berlin), the same CPU within noise.
+const RTREE_MAX_ENTRIES = 64;
 
 /**
  * rbush's split, after which both halves get arrays with room for exactly maxEntries + 1
