@@ -4,9 +4,10 @@
 // 2dsphere indexes. They only select candidates: every candidate still goes through the
 // query matcher, so an index may return too much (never too little).
 //
-// B-tree entries: key = [value per index field] (view values: JS numbers, strings, ...), in
-// MongoDB's BSON order with each field's direction; value = the records with that key (one
-// Record, or an array of Records in natural order, i.e. by Record.seq).
+// B-tree keys: [value per index field] (view values: JS numbers, strings, ...), in MongoDB's
+// BSON order with each field's direction, then the records with equal keys in natural order
+// (Record.seq). A B-tree index is an outer tree of groups (the keys' values up to one field)
+// over inner trees of their entries (BTreeIndex).
 
 const BTree = require('sorted-btree').default;
 const { BNode, BNodeInternal, sumChildSizes } = require('sorted-btree');
@@ -58,14 +59,9 @@ const FIRST = Symbol('first');
 const LAST = Symbol('last');
 
 /**
- * Entries of a B-tree index are of three kinds. A document with exactly one key (no arrays on
- * the index's paths) is entered as its Record itself: the comparator reads the key values
- * from the record's view (no key array is stored). A multikey document whose several values
- * are all on one field of the index (a word list) gets one MultiKey per value: the record and
- * that value, the other fields read from the view like a single-key record's. Other multikey
- * documents (arrays on two fields) get one key array per key, whose value lists their
- * records. Seek keys are arrays too; an array marked `last` sorts after the entries with its
- * values, an unmarked one before them.
+ * A multikey document's entry under one of its values at field `pos` (of its class), where a
+ * record entered as itself would not do (BTreeIndex: its values lie on a field after the
+ * group's): the record and that value, the other fields read from the record's view.
  */
 class MultiKey {
   constructor(rec, value) {
@@ -79,8 +75,7 @@ class MultiKey {
 }
 
 // One subclass per field position, which lives on its prototype: an entry holds only its
-// record and its value (the keyword indexes hold 45 entries per listing; a key array and its
-// backing store cost twice as much).
+// record and its value.
 const MULTIKEY_AT = [];
 function multiKeyClass(pos) {
   let C = MULTIKEY_AT[pos];
@@ -92,8 +87,14 @@ function multiKeyClass(pos) {
   return C;
 }
 
-function keyComparator(dirs, paths) {
-  const n = dirs.length;
+/**
+ * The comparator of index entries over the fields from..to-1 (all by default): key arrays and
+ * seek keys are read at those positions, a MultiKey at its own position, a record from its
+ * view. After the fields: a seek key marked `last` after the entries with its values, an
+ * unmarked one before them, key arrays before the records with equal values, records by seq.
+ * cmp.fields compares the fields only (0 when they are equal, whatever the tie rules say).
+ */
+function keyComparator(dirs, paths, from = 0, to = dirs.length) {
   const valueAt = (view, i) => {
     const parts = paths[i];
     let node = view;
@@ -111,7 +112,7 @@ function keyComparator(dirs, paths) {
   const read = (side, i) => (paths[i].length === 1 && !(paths[i][0] in Object.prototype)
     ? `${side}.view[${JSON.stringify(paths[i][0])}]` : `valueAt(${side}.view, ${i})`);
   const fields = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     fields.push(`x = aArr ? a[${i}] : a.pos === ${i} ? a.value : ${read('a', i)};
     y = bArr ? b[${i}] : b.pos === ${i} ? b.value : ${read('b', i)};
     if (x !== y) {
@@ -125,18 +126,20 @@ function keyComparator(dirs, paths) {
     }`);
   }
   // eslint-disable-next-line no-new-func
-  const cmp = new Function('FIRST', 'LAST', 'cmpValue', 'valueAt', `return function cmp(a, b) {
+  const make = (name, tail) => new Function('FIRST', 'LAST', 'cmpValue', 'valueAt', `return function ${name}(a, b) {
     const aArr = Array.isArray(a);
     const bArr = Array.isArray(b);
     let x;
     let y;
     let c;
     ${fields.join('\n    ')}
-    if (aArr && bArr) return (a.last ? 1 : 0) - (b.last ? 1 : 0);
+    ${tail}
+  };`)(FIRST, LAST, cmpValue, valueAt);
+  const cmp = make('cmp', `if (aArr && bArr) return (a.last ? 1 : 0) - (b.last ? 1 : 0);
     if (aArr) return a.last ? 1 : -1;
     if (bArr) return b.last ? -1 : 1;
-    return a.seq - b.seq;
-  };`)(FIRST, LAST, cmpValue, valueAt);
+    return a.seq - b.seq;`);
+  cmp.fields = make('cmpFields', 'return 0;');
   cmp.valueAt = valueAt;
   return cmp;
 }
@@ -191,11 +194,28 @@ class BTreeIndex {
   constructor(fields) {
     this.fields = fields;
     this.dirs = fields.map((f) => f.dir);
-    this.compare = keyComparator(this.dirs, fields.map((f) => f.path.split('.')));
-    this.tree = new BTree(undefined, this.compare, 64);
+    this.paths = fields.map((f) => f.path.split('.'));
+    this.compare = keyComparator(this.dirs, this.paths);
     this.multikey = fields.map(() => false);
     this.filter = null; // (view) -> bool: partial / sparse admission
     this.sparse = false;
+    this.groupAt(-1);
+  }
+
+  /** Empties the index, grouped by the fields up to P from now on. */
+  groupAt(P) {
+    this.P = P;
+    this.outer = keyComparator(this.dirs, this.paths, 0, P + 1);
+    this.inner = keyComparator(this.dirs, this.paths, P + 1);
+    this.groups = new BTree(undefined, this.outer, NODE_SIZE);
+  }
+
+  /** Groups the index at field P (its first document with values on one field): every record re-entered. */
+  regroup(P) {
+    const recs = new Set();
+    for (const [, rs] of this.entries()) for (const r of rs) recs.add(r);
+    this.groupAt(P);
+    this.build(recs);
   }
 
   /** Distinct keys of a view ([] when the document is not indexed). */
@@ -245,89 +265,104 @@ class BTreeIndex {
     return { per, single, pos };
   }
 
-  /** The key values of an entry (a key array, a MultiKey, or a record entered as its own key). */
-  keyOf(entry) {
-    if (Array.isArray(entry)) return entry;
-    const pos = entry instanceof MultiKey ? entry.pos : -1;
-    return this.fields.map((f, i) => (i === pos ? entry.value : this.compare.valueAt(entry.view, i)));
+  /** The entry of rec under `key`, one of its keys `keys` (this.keys of its view), in that key's group. */
+  entryOf(rec, key, keys) {
+    if (keys.single || (keys.pos >= 0 && keys.pos <= this.P)) return rec;
+    if (keys.pos >= 0) return new (multiKeyClass(keys.pos))(rec, key[keys.pos]);
+    return key;
+  }
+
+  /** The key values of entry e of the group keyed gk (what a scan visits). */
+  keyOf(e, gk) {
+    const n = this.fields.length;
+    const key = new Array(n);
+    for (let i = 0; i < n; i++) {
+      key[i] = i <= this.P ? gk[i] : Array.isArray(e) ? e[i] : e.pos === i ? e.value : this.compare.valueAt(e.view, i);
+    }
+    return key;
   }
 
   add(rec, keys = this.keys(rec.view)) {
-    if (keys.single) {
-      this.tree.set(rec, undefined);
-      return;
-    }
-    for (const key of keys) this.addKey(key, rec, keys.pos);
+    if (this.P < 0 && keys.pos >= 0) this.regroup(keys.pos);
+    for (const key of keys) this.enter(key, this.entryOf(rec, key, keys), rec);
   }
 
-  /** Enters rec under one key array of a multikey document (pos: see keys()). */
-  addKey(key, rec, pos) {
-    if (pos >= 0) {
-      const C = multiKeyClass(pos);
-      this.tree.set(new C(rec, key[pos]), undefined);
-      return;
+  /** Enters entry e (entryOf) of rec into the group of `key` (a key array: its fields up to P). */
+  enter(key, e, rec) {
+    const g = this.groups.get(key);
+    if (g === undefined) this.groups.set(key.slice(0, this.P + 1), Array.isArray(e) ? this.newGroup(e, rec) : e);
+    else if (g instanceof BTree) groupSet(g, e, rec);
+    else if (g !== e) {
+      // The group's second entry: from its entry alone to a tree.
+      const t = this.newGroup(g, undefined);
+      groupSet(t, e, rec);
+      this.groups.set(key.slice(0, this.P + 1), t);
     }
-    // One descent when the key is new (the usual case: keys end with created_us or _id);
-    // set without overwrite leaves an existing key's records as they are.
-    if (this.tree.set(key, rec, false)) return;
-    const cur = this.tree.get(key);
-    if (Array.isArray(cur)) insertBySeq(cur, rec);
-    else if (cur !== rec) this.tree.set(key, cur.seq < rec.seq ? [cur, rec] : [rec, cur]);
+  }
+
+  newGroup(e, value) {
+    const t = new BTree(undefined, this.inner, NODE_SIZE);
+    t.set(e, value);
+    return t;
   }
 
   /**
    * Enters many records at once: recs[i] with keys[i] (this.keys of its view). The entries
-   * go in in index order, so consecutive descents share their path through the tree (a batch
-   * of new listings lands next to each other in every index); the tree that results is the
-   * same as from add() one by one (entries are ordered by key, then by record).
+   * go in in index order, so consecutive descents share their path through the trees (a batch
+   * of new listings lands next to each other in every group); the index that results is the
+   * same as from add() one by one.
    */
   addMany(recs, keys) {
+    if (this.P < 0) {
+      const ks = keys.find((k) => k.pos >= 0);
+      if (ks) this.regroup(ks.pos);
+    }
     const items = [];
-    for (let i = 0; i < recs.length; i++) {
-      const ks = keys[i];
-      if (ks.single) items.push({ e: recs[i], rec: recs[i] });
-      else for (const key of ks) items.push({ e: key, rec: recs[i], pos: ks.pos });
-    }
+    for (let i = 0; i < recs.length; i++) for (const key of keys[i]) items.push({ key, rec: recs[i], ks: keys[i] });
     const cmp = this.compare;
-    items.sort((p, q) => cmp(p.e, q.e) || p.rec.seq - q.rec.seq);
-    for (const { e, rec, pos } of items) {
-      if (e === rec) this.tree.set(rec, undefined);
-      else this.addKey(e, rec, pos);
-    }
+    items.sort((p, q) => cmp(p.key, q.key) || p.rec.seq - q.rec.seq);
+    for (const { key, rec, ks } of items) this.enter(key, this.entryOf(rec, key, ks), rec);
   }
 
   /** Removes rec's entries: `keys` must be those of its current view (before any change). */
   remove(rec, keys = this.keys(rec.view)) {
-    if (keys.single) {
-      this.tree.delete(rec);
-      return;
-    }
-    if (keys.pos >= 0) {
-      // The probe reads the other fields from rec's view, which is still the one its entries
-      // were made from (callers remove before they change a record).
-      const C = multiKeyClass(keys.pos);
-      for (const key of keys) this.tree.delete(new C(rec, key[keys.pos]));
-      return;
-    }
     for (const key of keys) {
-      const cur = this.tree.get(key);
-      if (cur === rec) this.tree.delete(key);
-      else if (Array.isArray(cur)) {
-        const i = findBySeq(cur, rec);
-        if (i >= 0) cur.splice(i, 1);
-        if (cur.length === 1) this.tree.set(key, cur[0]);
+      const g = this.groups.get(key);
+      if (g === undefined) continue;
+      if (!(g instanceof BTree)) {
+        if ((g instanceof MultiKey ? g.rec : g) === rec) this.groups.delete(key);
+        continue;
       }
+      // The probe reads the fields after P from rec's view, which is still the one its
+      // entries were made from (callers remove before they change a record).
+      const e = this.entryOf(rec, key, keys);
+      if (!Array.isArray(e)) g.delete(e);
+      else {
+        const cur = g.get(e);
+        if (cur === rec) g.delete(e);
+        else if (Array.isArray(cur)) {
+          const i = findBySeq(cur, rec);
+          if (i >= 0) cur.splice(i, 1);
+          if (cur.length === 1) g.set(e, cur[0]);
+        }
+      }
+      if (g.size > 1) continue;
+      // A group of one entry without a tree value is that entry alone; an empty one goes.
+      const last = g.size ? g.minKey() : undefined;
+      if (last === undefined) this.groups.delete(key);
+      else if (g.get(last) === undefined) this.groups.set(key.slice(0, this.P + 1), last);
     }
   }
 
   /**
    * Loads all records at once (an index build, createIndex on a filled collection): the
-   * entries are put in index order (sortedEntries) and the tree is built from them leaf level
-   * first (loadTree), instead of one descent per entry. The tree holds the same entries, in
-   * the same order, as after add() one by one; its nodes are fuller (BULK_FILL).
+   * entries are put in index order, in their groups (sortedGroups), and each tree is built
+   * from them leaf level first (loadTree), instead of one descent per entry. The index holds
+   * the same entries, in the same order, as after add() one by one; its nodes are fuller
+   * (BULK_FILL).
    */
   build(records) {
-    if (this.tree.size) {
+    if (this.groups.size) {
       for (const rec of records) this.add(rec);
       return;
     }
@@ -340,62 +375,88 @@ class BTreeIndex {
       recs.push(rec);
       fvs.push(fv);
     }
-    const sorted = sortedEntries(this, recs, fvs);
-    if (!sorted.recs) {
-      this.tree = loadTree(sorted.lists, null, this.compare);
-      return;
+    if (this.P < 0) {
+      const fv = fvs.find((x) => x.pos >= 0);
+      if (fv) this.groupAt(fv.pos);
     }
-    const ks = sorted.lists[0];
-    const vs = new Array(ks.length);
-    let n = 0;
-    for (let i = 0; i < ks.length; i++) {
-      const e = ks[i];
-      if (!Array.isArray(e)) {
-        ks[n] = e;
-        vs[n++] = undefined;
-        continue;
-      }
-      const rec = sorted.recs[i];
-      if (n > 0 && Array.isArray(ks[n - 1]) && this.compare(ks[n - 1], e) === 0) {
-        // Equal key arrays of several records (arrays on two fields): one entry, its records
-        // by seq (sortedEntries breaks ties by seq), as addKey keeps them.
-        const cur = vs[n - 1];
-        vs[n - 1] = Array.isArray(cur) ? (cur.push(rec), cur) : [cur, rec];
-      } else {
-        ks[n] = e;
-        vs[n++] = rec;
-      }
+    const { keys, lists, values } = sortedGroups(this, recs, fvs);
+    const groups = new Array(keys.length);
+    for (let j = 0; j < keys.length; j++) {
+      const list = lists[j];
+      groups[j] = list.length === 1 && !Array.isArray(list[0]) ? list[0] : loadTree([list], values[j], this.inner);
     }
-    ks.length = n;
-    vs.length = n;
-    this.tree = loadTree([ks], vs, this.compare);
+    this.groups = loadTree([keys], groups, this.outer);
   }
 
-  get size() { return this.tree.size; }
+  /** The number of (key, record) pairs. */
+  get size() {
+    let n = 0;
+    for (const [, recs] of this.entries()) n += recs.length;
+    return n;
+  }
+
+  /** [key, records] of every entry, in index order. */
+  * entries() {
+    for (const [gk, g] of this.groups.entries()) {
+      const list = g instanceof BTree ? [...g.entries()] : [[g, undefined]];
+      for (const [e, v] of list) {
+        yield [this.keyOf(e, gk), v === undefined ? [e instanceof MultiKey ? e.rec : e] : Array.isArray(v) ? v.slice() : [v]];
+      }
+    }
+  }
 
   /**
-   * Calls visit(rec, key) for the entries between seek keys lo and hi (inclusive, index
-   * order; reversed when backward), stopping when visit returns false.
+   * Calls visit(rec, entry, group key) for the entries between seek keys lo and hi
+   * (inclusive, index order; reversed when backward), stopping when visit returns false
+   * (keyOf(entry, group key) gives the entry's key).
    */
   scan(lo, hi, backward, visit) {
-    const cmp = this.compare;
-    if (!backward) {
-      const it = this.tree.entries(lo, []);
-      for (let r = it.next(); !r.done; r = it.next()) {
-        const [key, val] = r.value;
-        if (cmp(key, hi) > 0) return true;
-        if (!visitEntry(key, val, visit)) return false;
-      }
-    } else {
-      const it = this.tree.entriesReversed(hi, []);
-      for (let r = it.next(); !r.done; r = it.next()) {
-        const [key, val] = r.value;
-        if (cmp(key, lo) < 0) return true;
-        if (!visitEntry(key, val, visit)) return false;
-      }
+    const outer = this.outer;
+    const it = backward ? this.groups.entriesReversed(hi, []) : this.groups.entries(lo, []);
+    for (let r = it.next(); !r.done; r = it.next()) {
+      const gk = r.value[0];
+      const g = r.value[1];
+      if (backward ? outer(gk, lo) < 0 : outer(gk, hi) > 0) return true;
+      // Within the groups at either end of the range, the seek keys bound the entries too.
+      const from = outer.fields(gk, lo) === 0 ? lo : undefined;
+      const to = outer.fields(gk, hi) === 0 ? hi : undefined;
+      if (!scanGroup(this.inner, gk, g, from, to, backward, visit)) return false;
     }
     return true;
   }
+}
+
+/** Enters entry e of rec into the group tree t (a key array: its record joins those of an equal key). */
+function groupSet(t, e, rec) {
+  if (!Array.isArray(e)) {
+    t.set(e, undefined);
+    return;
+  }
+  // One descent when the key is new; set without overwrite leaves an existing key's records.
+  if (t.set(e, rec, false)) return;
+  const cur = t.get(e);
+  if (Array.isArray(cur)) insertBySeq(cur, rec);
+  else if (cur !== rec) t.set(e, cur.seq < rec.seq ? [cur, rec] : [rec, cur]);
+}
+
+/** BTreeIndex.scan within one group g (a tree, or its one entry) from seek key `from` to `to` (undefined: its first / last entry). */
+function scanGroup(inner, gk, g, from, to, backward, visit) {
+  if (!(g instanceof BTree)) {
+    if ((from !== undefined && inner(g, from) < 0) || (to !== undefined && inner(g, to) > 0)) return true;
+    return visit(g instanceof MultiKey ? g.rec : g, g, gk) !== false;
+  }
+  const it = backward ? g.entriesReversed(to, []) : g.entries(from, []);
+  for (let r = it.next(); !r.done; r = it.next()) {
+    const e = r.value[0];
+    if (backward ? from !== undefined && inner(e, from) < 0 : to !== undefined && inner(e, to) > 0) return true;
+    const v = r.value[1];
+    if (v === undefined) {
+      if (visit(e instanceof MultiKey ? e.rec : e, e, gk) === false) return false;
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) if (visit(v[i], e, gk) === false) return false;
+    } else if (visit(v, e, gk) === false) return false;
+  }
+  return true;
 }
 
 const BULK_FILL = 0.9; // nodes of a bulk-loaded B-tree: 90 % full (inserts after it still fit)
@@ -452,41 +513,70 @@ function loadTree(lists, values, compare) {
 }
 
 /**
- * The entries of recs (keys[i] = index.keys of recs[i]) in index order, as {e, rec}: e the
- * record itself (single key), a MultiKey, or a key array. When every multikey record holds its
- * values on one field P (the word lists) and the key values up to P are null, numbers, strings
- * or booleans, it avoids sorting the millions of MultiKeys: the records are sorted once by
- * the other fields, then dealt into groups of equal values up to P (equal as the comparator
- * finds them: partKeyOf), which are sorted by their first entry and concatenated; within a
- * group the records' order is the index order. Otherwise one sort of every entry.
+ * The entries of recs (fvs[i] = index.fieldValues of recs[i]) in index order, cut into the
+ * index's groups: {keys (the groups' keys, in order), lists (each group's entries, in order),
+ * values (each group's tree values, or null when all are undefined)}. When every multikey
+ * record holds its values on field P (the word lists) and the values up to P are null,
+ * numbers, strings or booleans, it avoids sorting millions of entries: the records are sorted
+ * once by the other fields, then dealt into the groups (groupedEntries). Otherwise one sort of
+ * every entry.
  */
-function sortedEntries(index, recs, fvs) {
-  const cmp = index.compare;
-  let P = -1;
+function sortedGroups(index, recs, fvs) {
+  const { P } = index;
+  if (!recs.length) return { keys: [], lists: [], values: [] };
   let general = false;
   for (const fv of fvs) {
-    if (fv.single) continue;
-    if (fv.pos < 0 || (P >= 0 && fv.pos !== P)) { general = true; break; }
-    P = fv.pos;
+    if (!fv.single && fv.pos !== P) { general = true; break; }
   }
-  if (!general && P < 0) return { lists: [recs.slice().sort(cmp)] };
+  if (!general && P < 0) return { keys: [[]], lists: [recs.slice().sort(index.compare)], values: [null] };
   if (!general) {
-    const lists = groupedEntries(index, recs, fvs, P);
-    if (lists) return { lists };
+    const out = groupedEntries(index, recs, fvs, P);
+    if (out) return out;
   }
+  const cmp = index.compare;
   const items = [];
   for (let i = 0; i < recs.length; i++) {
-    const ks = index.keys(recs[i].view);
-    if (ks.single) items.push({ e: recs[i], rec: recs[i] });
-    else {
-      for (const key of ks) {
-        const e = ks.pos >= 0 ? new (multiKeyClass(ks.pos))(recs[i], key[ks.pos]) : key;
-        items.push({ e, rec: recs[i] });
-      }
+    const rec = recs[i];
+    const ks = index.keys(rec.view);
+    for (const key of ks) {
+      // For the sort, a record entered as itself stands as a MultiKey of its value (its view holds them all).
+      const e = ks.single ? rec : ks.pos >= 0 ? new (multiKeyClass(ks.pos))(rec, key[ks.pos]) : key;
+      items.push({ e, rec, key, ks });
     }
   }
   items.sort((p, q) => cmp(p.e, q.e) || p.rec.seq - q.rec.seq);
-  return { lists: [items.map((x) => x.e)], recs: items.map((x) => x.rec) };
+  const keys = [];
+  const lists = [];
+  const values = [];
+  let list = null;
+  let vals = null;
+  let prev = null;
+  for (const item of items) {
+    if (prev === null || index.outer.fields(prev, item.e) !== 0) {
+      keys.push(item.key.slice(0, P + 1));
+      lists.push((list = []));
+      values.push((vals = null));
+    }
+    prev = item.e;
+    const e = Array.isArray(item.e) || item.ks.single || item.ks.pos <= P ? index.entryOf(item.rec, item.key, item.ks) : item.e;
+    if (!Array.isArray(e)) {
+      list.push(e);
+      if (vals) vals.push(undefined);
+      continue;
+    }
+    if (!vals) values[values.length - 1] = vals = list.map(() => undefined);
+    const last = list.length - 1;
+    if (last >= 0 && Array.isArray(list[last]) && index.inner(list[last], e) === 0) {
+      // Equal key arrays of several records (arrays on two fields): one entry, its records
+      // by seq (the sort breaks ties by seq), as groupSet keeps them.
+      const cur = vals[last];
+      vals[last] = Array.isArray(cur) ? (cur.push(item.rec), cur) : [cur, item.rec];
+    } else {
+      list.push(e);
+      vals.push(item.rec);
+    }
+  }
+  return { keys, lists, values };
 }
 
 /**
@@ -500,20 +590,19 @@ function groupKey(v) {
 }
 
 function groupedEntries(index, recs, fvs, P) {
-  const { dirs, fields } = index;
-  const others = fields.map((_, i) => i).filter((i) => i !== P);
-  const rest = keyComparator(others.map((i) => dirs[i]), others.map((i) => fields[i].path.split('.')));
+  const { dirs, paths } = index;
+  const others = dirs.map((_, i) => i).filter((i) => i !== P);
+  const rest = keyComparator(others.map((i) => dirs[i]), others.map((i) => paths[i]));
   const order = recs.map((_, i) => i);
   order.sort((i, j) => rest(recs[i], recs[j]));
-  const C = multiKeyClass(P);
   // Nested maps, one level per field up to P; the leaves are the groups' entry lists. A
   // record's equal values at P land in one list one after the other: the second is dropped
   // (keys() dedupes them the same way).
   const root = new Map();
-  const lists = [];
+  const groups = [];
   for (const i of order) {
     const rec = recs[i];
-    const { per, single } = fvs[i];
+    const { per } = fvs[i];
     let m = root;
     for (let f = 0; f < P; f++) {
       const k = groupKey(per[f][0]);
@@ -526,30 +615,20 @@ function groupedEntries(index, recs, fvs, P) {
     for (let j = 0; j < vals.length; j++) {
       const k = groupKey(vals[j]);
       if (k === undefined) return null;
-      let list = m.get(k);
-      if (list === undefined) {
-        m.set(k, (list = []));
-        lists.push(list);
+      let group = m.get(k);
+      if (group === undefined) {
+        const key = new Array(P + 1);
+        for (let f = 0; f < P; f++) key[f] = per[f][0];
+        key[P] = vals[j];
+        m.set(k, (group = { key, list: [] }));
+        groups.push(group);
       }
-      const last = list.length ? list[list.length - 1] : null;
-      if (single) list.push(rec);
-      else if (last === null || last.rec !== rec) list.push(new C(rec, vals[j]));
+      const { list } = group;
+      if (!list.length || list[list.length - 1] !== rec) list.push(rec);
     }
   }
-  lists.sort((a, b) => index.compare(a[0], b[0]));
-  return lists;
-}
-
-function visitEntry(key, val, visit) {
-  if (val === undefined) {
-    if (key instanceof MultiKey) return visit(key.rec, key) !== false;
-    return visit(key, null) !== false; // a record entered as its own key
-  }
-  if (Array.isArray(val)) {
-    for (let i = 0; i < val.length; i++) if (visit(val[i], key) === false) return false;
-    return true;
-  }
-  return visit(val, key) !== false;
+  groups.sort((a, b) => index.outer(a.key, b.key));
+  return { keys: groups.map((g) => g.key), lists: groups.map((g) => g.list), values: groups.map(() => null) };
 }
 
 function dedupe(keys, cmp) {
@@ -827,12 +906,15 @@ class GeoPart {
   get empty() { return !this.odd.size && !this.tree.data.children.length; }
 }
 
-// Entries per R-tree node before it splits (rbush's default is 9, this was 16): a node costs
-// about 130 bytes besides its entries, and a compound index has a leaf entry per listing and
-// word — 32 halves what status_keywords_geo holds per entry (tools/mem-count.js: 1,503 ->
-// 866 bytes per listing with splitRoomy); a walk computes the distance of a leaf's entries
-// when it reaches the leaf, a few more per query.
-const RTREE_MAX_ENTRIES = 32;
+// Entries per R-tree node before it splits (rbush's default is 9; 16, then 32 here before): a
+// node costs about 150 bytes besides its entries (its four bounds are boxed doubles), and a
+// compound index has a leaf entry per listing and word. tools/mem-count.js 20000 insert,
+// status_keywords_geo: 1,503 bytes per listing at 16, 866 at 32 (with splitRoomy), 696 at 64;
+// inserts cost no more (fewer splits; tools/upsert-bench.js with ONLY=status_keywords_geo,
+// status_geo: 0.58-0.60 -> 0.51-0.54 CPU-ms per upsert into 20,000). A walk computes the
+// distance of a leaf's entries when it reaches the leaf: more keys examined per near query
+// (tools/geo-cpu.js: 91 -> 144 for a common word near Berlin), the same CPU within noise.
+const RTREE_MAX_ENTRIES = 64;
 
 /**
  * rbush's split, after which both halves get arrays with room for exactly maxEntries + 1

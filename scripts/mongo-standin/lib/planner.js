@@ -580,9 +580,9 @@ function scanIndex(plan, visit, stats) {
   for (const [lo, hi] of seeks) {
     hi.last = true;
     if (st.compare(lo, hi) > 0) continue;
-    const goOn = st.scan(lo, hi, backward, (rec, stored) => {
+    const goOn = st.scan(lo, hi, backward, (rec, entry, group) => {
       stats.keysExamined++;
-      const key = stored === null || !Array.isArray(stored) ? st.keyOf(stored || rec) : stored;
+      const key = st.keyOf(entry, group);
       if (checks.length && !keyOk(key)) return true;
       return visit(rec, key);
     });

@@ -98,17 +98,21 @@ function internSig(sig) {
   return sig;
 }
 
-// Short strings repeat across documents (statuses, categories, keywords, names): stored
-// documents share one copy of each, up to a bounded table.
-const STR_INTERN = new Map();
-const STR_INTERN_MAX = 1 << 20;
+// Short strings repeat across documents (statuses, categories, keywords, names) and within
+// one (_id and id, created_at and updated_at): stored documents share one copy of each that
+// the table holds. The table starts over when it is full: most of its strings never repeat
+// (ids, times, titles: three a listing), and a full table of 2^20 cost about 40 bytes per
+// entry for nothing; a string that repeats enters the new table at its next occurrence.
+let STR_INTERN = new Map();
+const STR_INTERN_MAX = 1 << 16;
 const STR_INTERN_LEN = 40; // ids (36-character UUIDs) repeat too: as _id and id, as seller ids
 
 function internStr(v) {
   if (v.length > STR_INTERN_LEN) return v;
   const known = STR_INTERN.get(v);
   if (known !== undefined) return known;
-  if (STR_INTERN.size < STR_INTERN_MAX) STR_INTERN.set(v, v);
+  if (STR_INTERN.size >= STR_INTERN_MAX) STR_INTERN = new Map();
+  STR_INTERN.set(v, v);
   return v;
 }
 
@@ -141,6 +145,26 @@ function buildObject(keys, values) {
 }
 
 /**
+ * A number as V8's small integer when it is one (not -0): a number computed in floating point
+ * (Long.toNumber's) is a heap number of 16 bytes wherever it is stored, and one such value in
+ * a field makes that field of every object of its shape a box of its own. The same value.
+ */
+const small = (n) => ((n | 0) === n && (n !== 0 || 1 / n > 0) ? n | 0 : n);
+
+/**
+ * The array of numbers `values`, made and filled by sites of its own (an allocation site or a
+ * store that has seen other arrays gives boxed elements): V8 keeps its doubles unboxed.
+ */
+function numberArray(values) {
+  const out = new Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i];
+  return out;
+}
+
+const isNumberLeaf = (x) => typeof x === 'number' ||
+  (x !== null && typeof x === 'object' && (x._bsontype === 'Double' || x._bsontype === 'Int32' || x._bsontype === 'Long'));
+
+/**
  * Typed document -> {view, sig, exact}. `hints` (Map path -> widest numeric type) is updated
  * like toView does.
  */
@@ -150,13 +174,18 @@ function encodeStored(doc, hints) {
   const walk = (v, path) => {
     if (v === null || typeof v !== 'object') {
       if (typeof v === 'string') return internStr(v);
-      if (typeof v === 'number') chars.push(Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? 'i' : 'd');
+      if (typeof v === 'number') {
+        chars.push(Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? 'i' : 'd');
+        return small(v);
+      }
       return v;
     }
     if (Array.isArray(v)) {
+      // Arrays of numbers (coordinates) apart: an array that once held strings makes its
+      // allocation site give later arrays boxed elements.
       const out = new Array(v.length);
       for (let i = 0; i < v.length; i++) out[i] = walk(v[i], path);
-      return out;
+      return v.length && v.every(isNumberLeaf) ? numberArray(out) : out;
     }
     const t = v._bsontype;
     if (t === 'Int32' || t === 'Double' || t === 'Long' || t === 'Decimal128') {
@@ -169,7 +198,7 @@ function encodeStored(doc, hints) {
         chars.push(t === 'Long' ? 'L' : 'D');
         (exact || (exact = [])).push(v);
       } else chars.push(SIG_CHAR[t]);
-      return n;
+      return small(n);
     }
     if (!isPlainObject(v)) return v;
     const keys = Object.keys(v);
