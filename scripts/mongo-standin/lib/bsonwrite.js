@@ -19,7 +19,9 @@ const SERIALIZE_OPTIONS = { checkKeys: false, ignoreUndefined: true, serializeFu
 class StoredDoc {
   constructor(rec, idFirst, fields = null) {
     // The view, signature and exact values of a version are never changed in place (a write
-    // replaces them): holding them is holding the document as it was read.
+    // replaces them): holding them is holding the document as it was read. The record itself
+    // keys replycache.js's entries (which serve only this view).
+    this.rec = rec;
     this.view = rec.view;
     this.sig = rec.sig;
     this.exact = rec.exact;

@@ -9,6 +9,7 @@ const { fail } = require('./errors');
 const {
   StoredDoc, RawDoc, Writer, appendStored, storedSize, projectTop,
 } = require('./bsonwrite');
+const replyCache = require('./replycache');
 
 const DEFAULT_FIRST_BATCH = 101;
 
@@ -66,6 +67,8 @@ class CursorRegistry {
     const batch = [];
     let bytes = 0;
     let w = null;
+    const cache = replyCache.cache;
+    const cached = cache.enabled;
     while (state.pos < state.docs.length && (limit === undefined || batch.length < limit)) {
       const doc = state.docs[state.pos];
       let size;
@@ -76,7 +79,11 @@ class CursorRegistry {
           w.reset();
         }
         at = w.pos;
-        appendStored(w, doc);
+        // The record's bytes for this shape from the reply cache, else written and remembered.
+        if (!cached || !cache.copyTo(w, doc)) {
+          appendStored(w, doc);
+          if (cached) cache.put(doc, w.buf, at, w.pos);
+        }
         size = w.pos - at;
       } else {
         size = SIZE_OF_DOC.get(doc);
