@@ -7,7 +7,7 @@ const { calculateObjectSize } = require('bson');
 const { Long } = require('bson');
 const { fail } = require('./errors');
 const {
-  StoredDoc, RawDoc, Writer, appendStored, storedSize, projectTop,
+  StoredDoc, RawDoc, Writer, appendStored, appendExtra, storedSize, projectTop,
 } = require('./bsonwrite');
 const replyCache = require('./replycache');
 
@@ -30,10 +30,11 @@ const BATCH = new Writer(64 * 1024);
  * takeBatch), or with `raw` (replies that go out on the wire as they are) a StoredDoc that
  * takeBatch writes as BSON without decoding it; `idFirst` puts _id first (aggregate's output).
  * `fields`: a top-level inclusion projection pushed into the scan (bsonwrite projectTop;
- * _id first), applied here or by the writer.
+ * _id first), applied here or by the writer. `extra` ({key, value}, raw only): a double
+ * appended as the document's last field ($geoNear's distance; bsonwrite appendExtra).
  */
-function storedDoc(rec, raw = false, idFirst = false, fields = null) {
-  if (raw) return new StoredDoc(rec, idFirst, fields);
+function storedDoc(rec, raw = false, idFirst = false, fields = null, extra = null) {
+  if (raw) return new StoredDoc(rec, idFirst, fields, extra);
   if (fields) {
     const doc = projectTop(rec.doc, fields);
     SIZE_OF_DOC.set(doc, storedSize(rec, SCRATCH, fields));
@@ -84,6 +85,7 @@ class CursorRegistry {
           appendStored(w, doc);
           if (cached) cache.put(doc, w.buf, at, w.pos);
         }
+        if (doc.extra) appendExtra(w, at, doc.extra);
         size = w.pos - at;
       } else {
         size = SIZE_OF_DOC.get(doc);
