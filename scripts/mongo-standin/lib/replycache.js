@@ -219,4 +219,10 @@ module.exports = {
     shared = new ReplyCache(maxBytes, opts);
     return shared;
   },
+  /** Makes `c` the process's cache; returns the one it replaces (tests switch caches). */
+  use(c) {
+    const old = shared;
+    shared = c;
+    return old;
+  },
 };

@@ -48,7 +48,32 @@ const withoutIndexes = (fn) => withPlannerState('disabled', true, fn);
 /** Runs fn without the plan cache and the compiled matcher. */
 const withoutCache = (fn) => withPlannerState('cache', false, fn);
 
+/** An OP_MSG request of `cmd` on database `db` (for server.js handleMessage). */
+function opMsg(db, cmd, requestID) {
+  const body = BSON.serialize({ ...cmd, $db: db });
+  const head = Buffer.alloc(21);
+  head.writeInt32LE(21 + body.length, 0);
+  head.writeInt32LE(requestID, 4);
+  head.writeInt32LE(2013, 12);
+  return Buffer.concat([head, body]);
+}
+
+/** Seeded Math.random for one command (cursor ids): both servers draw the same ids. */
+function seeded(seed, fn) {
+  const saved = Math.random;
+  let a = seed;
+  Math.random = () => {
+    a = (a * 1103515245 + 12345) % 2147483648;
+    return a / 2147483648;
+  };
+  try {
+    return fn();
+  } finally {
+    Math.random = saved;
+  }
+}
+
 /** Canonical bytes of a reply or value (numbers keep their BSON types). */
 const bytes = (v) => BSON.serialize({ v }).toString('hex');
 
-module.exports = { newServer, withoutIndexes, withoutCache, bytes };
+module.exports = { newServer, withoutIndexes, withoutCache, bytes, opMsg, seeded };
