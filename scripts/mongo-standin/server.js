@@ -103,7 +103,12 @@ const loadGc = (() => {
       bytes = 0;
       setImmediate(run);
     }
-    if (timer) clearTimeout(timer);
+    // One timer, pushed back by each message (refresh): a new Timeout per message was garbage
+    // and a timer-list insertion on every query.
+    if (timer) {
+      timer.refresh();
+      return;
+    }
     timer = setTimeout(() => {
       timer = null;
       if (bytes > 1024 * 1024) run();

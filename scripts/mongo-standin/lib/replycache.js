@@ -49,6 +49,8 @@ class ReplyCache {
     this.byRec = new Map(); // Record -> its first live Entry (others through sib)
     this.shapes = new Map(); // projection key -> shape number
     this.fieldShapes = new WeakMap(); // a StoredDoc's fields object -> its shape number
+    this.lastFields = null;
+    this.lastShape = -1;
     this.stats = { hits: 0, misses: 0, stored: 0, evicted: 0, invalidated: 0, liveBytes: 0, liveEntries: 0 };
   }
 
@@ -59,7 +61,8 @@ class ReplyCache {
     const f = doc.fields;
     const first = doc.idFirst ? 1 : 0;
     if (!f) return first;
-    let n = this.fieldShapes.get(f);
+    // A batch's documents share one projection object: the last one's number is remembered.
+    let n = f === this.lastFields ? this.lastShape : this.fieldShapes.get(f);
     if (n === undefined) {
       const key = `${f.id ? 1 : 0}\u0000${[...f.keep].sort().join('\u0000')}`;
       n = this.shapes.get(key);
@@ -69,6 +72,8 @@ class ReplyCache {
       }
       this.fieldShapes.set(f, n);
     }
+    this.lastFields = f;
+    this.lastShape = n;
     return n < 0 ? -1 : 2 * n + first;
   }
 

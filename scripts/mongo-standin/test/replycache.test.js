@@ -12,7 +12,7 @@ const { newServer, opMsg, seeded } = require('./helpers');
 const { handleMessage } = require('../server');
 const { RawDoc } = require('../lib/bsonwrite');
 const { runCommand } = require('../lib/commands');
-const { serializeReply } = require('../lib/wire');
+const { serializeReply, cursorReply } = require('../lib/wire');
 const { encodeStored } = require('../lib/typed');
 const replyCache = require('../lib/replycache');
 const { demoListings, LISTING_INDEXES, BROWSE_PROJECT, browseMix } = require('../tools/demo-docs');
@@ -107,6 +107,7 @@ test('every browse shape answers the same bytes with the cache cold, warm and of
         docs += r.cursor.firstBatch.length;
         // Every shape, $geoNear's too, is written from the stored bytes.
         assert.ok(r.cursor.firstBatch.every((d) => d instanceof RawDoc), `${name}: raw documents`);
+        assert.ok(cursorReply({ ...r }), `${name}: the reply's envelope written by hand`);
       }
     }
   }
