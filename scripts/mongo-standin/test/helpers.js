@@ -31,6 +31,15 @@ function newServer() {
   return { ctx, run, ok, all, close: () => ctx.cursors.close() };
 }
 
+/** Two servers on one store: one writes replies from the stored bytes, one decodes. */
+function pair() {
+  const raw = newServer();
+  const general = newServer();
+  general.ctx.store = raw.ctx.store;
+  raw.ctx.rawReplies = true;
+  return { raw, general, close: () => { raw.close(); general.close(); } };
+}
+
 /** Runs fn with planner.state[key] set to value, restored after. */
 function withPlannerState(key, value, fn) {
   const saved = planner.state[key];
@@ -76,4 +85,4 @@ function seeded(seed, fn) {
 /** Canonical bytes of a reply or value (numbers keep their BSON types). */
 const bytes = (v) => BSON.serialize({ v }).toString('hex');
 
-module.exports = { newServer, withoutIndexes, withoutCache, bytes, opMsg, seeded };
+module.exports = { newServer, pair, withoutIndexes, withoutCache, bytes, opMsg, seeded };

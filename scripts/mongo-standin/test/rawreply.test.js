@@ -9,7 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const BSON = require('bson');
 const { Int32, Long, Double, Decimal128, ObjectId, Binary } = BSON;
-const { newServer, opMsg, seeded } = require('./helpers');
+const { newServer, pair, opMsg, seeded } = require('./helpers');
 const { handleMessage } = require('../server');
 const { RawDoc, StoredDoc, Writer, writeStored } = require('../lib/bsonwrite');
 const { runCommand } = require('../lib/commands');
@@ -23,14 +23,6 @@ const DB = 'raw';
 const I = (n) => new Int32(n);
 const DESERIALIZE = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: false };
 
-/** Two servers on one store: one writes replies from the stored bytes, one decodes. */
-function pair() {
-  const raw = newServer();
-  const general = newServer();
-  general.ctx.store = raw.ctx.store;
-  raw.ctx.rawReplies = true;
-  return { raw, general, close: () => { raw.close(); general.close(); } };
-}
 
 let seedCount = 1;
 

@@ -8,7 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const BSON = require('bson');
 const { Int32, Long, Double, Decimal128 } = BSON;
-const { newServer, opMsg, seeded } = require('./helpers');
+const { newServer, pair, opMsg, seeded } = require('./helpers');
 const { handleMessage } = require('../server');
 const { RawDoc } = require('../lib/bsonwrite');
 const { runCommand } = require('../lib/commands');
@@ -33,14 +33,6 @@ function withCache(c, fn) {
   }
 }
 
-/** A server writing replies from stored bytes (raw) and one decoding them, on one store. */
-function pair() {
-  const raw = newServer();
-  const general = newServer();
-  general.ctx.store = raw.ctx.store;
-  raw.ctx.rawReplies = true;
-  return { raw, general, close: () => { raw.close(); general.close(); } };
-}
 
 let seedCount = 1;
 
