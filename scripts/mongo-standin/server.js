@@ -4,7 +4,9 @@
  * mongo-standin: a MongoDB wire-protocol server for development and tests ONLY.
  * Production uses a real MongoDB 6+ replica set; nothing here is meant to replace it.
  *
- * Usage: node server.js [--host 127.0.0.1] [--port 28117]
+ * Usage: node server.js [--host 127.0.0.1] [--port 28117] [--reply-cache-mb 32]
+ * --reply-cache-mb: the bound of the cache of records' encoded BSON that replies are copied
+ * from (lib/replycache.js; 0 turns it off; default 32, or STANDIN_REPLY_CACHE_MB).
  * Prints "mongo-standin listening on HOST:PORT" on stdout when ready, logs errors to stderr,
  * exits cleanly on SIGTERM / SIGINT.
  *
@@ -44,9 +46,10 @@ const { Store } = require('./lib/store');
 const { CursorRegistry } = require('./lib/cursors');
 const { runCommand } = require('./lib/commands');
 const wire = require('./lib/wire');
+const replyCache = require('./lib/replycache');
 
 function parseArgs(argv) {
-  const opts = { host: '127.0.0.1', port: 28117 };
+  const opts = { host: '127.0.0.1', port: 28117, replyCacheMb: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -55,12 +58,16 @@ function parseArgs(argv) {
     };
     if (arg === '--host') opts.host = value();
     else if (arg === '--port') opts.port = Number(value());
+    else if (arg === '--reply-cache-mb') opts.replyCacheMb = Number(value());
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: node server.js [--host 127.0.0.1] [--port 28117]\n');
+      process.stdout.write('usage: node server.js [--host 127.0.0.1] [--port 28117] [--reply-cache-mb 32]\n');
       process.exit(0);
     } else throw new Error(`unknown argument: ${arg}`);
   }
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`invalid port: ${opts.port}`);
+  if (opts.replyCacheMb !== null && !(opts.replyCacheMb >= 0 && opts.replyCacheMb <= 4096)) {
+    throw new Error(`invalid --reply-cache-mb: ${opts.replyCacheMb} (0 to 4096)`);
+  }
   return opts;
 }
 
@@ -96,7 +103,12 @@ const loadGc = (() => {
       bytes = 0;
       setImmediate(run);
     }
-    if (timer) clearTimeout(timer);
+    // One timer, pushed back by each message (refresh): a new Timeout per message was garbage
+    // and a timer-list insertion on every query.
+    if (timer) {
+      timer.refresh();
+      return;
+    }
     timer = setTimeout(() => {
       timer = null;
       if (bytes > 1024 * 1024) run();
@@ -113,6 +125,7 @@ function main() {
     log(e.message);
     process.exit(2);
   }
+  if (opts.replyCacheMb !== null) replyCache.configure(opts.replyCacheMb * 1024 * 1024);
 
   const ctx = {
     store: new Store(),

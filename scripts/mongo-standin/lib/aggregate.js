@@ -17,7 +17,7 @@ const geo = require('./geo');
 const { idFirst } = require('./update');
 const { deriveHints } = require('./hints');
 const { storedDoc } = require('./cursors');
-const { projectTop } = require('./bsonwrite');
+const { projectTop, StoredDoc } = require('./bsonwrite');
 const { keysetOf } = require('./geowalk');
 
 const SCORE_FIELD = '__standin_textScore';
@@ -92,7 +92,7 @@ function geoNearPlan(coll, g) {
  * and cut to `limit` before any is decoded: only the documents returned are materialised.
  */
 function geoNearStage(coll, g, {
-  want = Infinity, after = [], fields = null, sortKeys = null, limit = 0, order = null, stats,
+  want = Infinity, after = [], fields = null, sortKeys = null, limit = 0, order = null, stats, rawOut = null,
 } = {}) {
   const { s, key, dist, f, mult } = g;
   const plan = geoNearPlan(coll, g);
@@ -143,9 +143,17 @@ function geoNearStage(coll, g, {
     // By the output's distances, then the other keys; full ties in the stage's order, as the
     // engine's stable sort left them.
     const sorted = sortItems(items.map(({ rec, d }) => ({ rec, d, dist: d * mult })), sortKeys, limit, !ordered);
-    return sorted.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
+    return finish(sorted);
   }
-  return items.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
+  return finish(items);
+
+  // rawOut(rec, distance): the output as a StoredDoc with the distance appended, written from
+  // the stored bytes (and the reply cache) when no record found has a top-level field of
+  // that name (setPath would set it in its place).
+  function finish(list) {
+    if (rawOut && list.every(({ rec }) => !hasOwn(rec.view, s.distanceField))) return list.map(({ rec, d }) => rawOut(rec, d * mult));
+    return list.map(({ rec, d }) => outputs.get(rec) || output(rec, d));
+  }
 }
 
 /**
@@ -330,10 +338,18 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
   const project = lead.kind !== 'scan' && !textMatch && rest.length === 1 && rest[0].$project
     ? pushableProject(rest[0].$project) : null;
   if (project) rest = [];
+  let rawGeo = false;
   if (lead.kind === 'geoNear') {
     const { want, limit, after, fields, sortKeys, order } = lead;
-    docs = geoNearStage(coll, lead.g, { want, limit, after, fields, sortKeys, order, stats });
-    if (project) docs = docs.map((d) => projectTop(d, project));
+    // A reply for the wire with nothing after the stage (but a pushed $project): the stored
+    // documents with the distance (a double) appended (cursors.js takeBatch), as setPath
+    // appends it to the decoded document; not with includeLocs or a dotted distance field.
+    const F = lead.g.s.distanceField;
+    const rawOut = raw && !rest.length && topField(F) && F !== '_bsontype' && lead.g.s.includeLocs === undefined
+      ? (rec, dist) => storedDoc(rec, true, true, project, { key: F, value: dist }) : null;
+    docs = geoNearStage(coll, lead.g, { want, limit, after, fields, sortKeys, order, stats, rawOut });
+    rawGeo = !!rawOut && docs.every((d) => d instanceof StoredDoc);
+    if (project && !rawGeo) docs = docs.map((d) => projectTop(d, project));
   } else if (lead.kind === 'match') {
     items = select(coll, lead.filter, {
       variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
@@ -358,7 +374,7 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
   // for the wire) they are not even decoded: cursors.js writes them as BSON.
   const asIs = !stages.length && !scores;
   if (items && !grouped) docs = items.map((it) => storedDoc(it.rec, raw && asIs, true, project));
-  if (asIs) return raw && items ? docs : docs.map(idFirst);
+  if (asIs) return raw && (items || rawGeo) ? docs : docs.map(idFirst);
   if (!grouped) {
     out = docs.map((d, i) => {
       const v = toView(d, true);

@@ -17,14 +17,20 @@ const SERIALIZE_OPTIONS = { checkKeys: false, ignoreUndefined: true, serializeFu
 
 /** A stored version of a document, to be written as BSON when its batch is built. */
 class StoredDoc {
-  constructor(rec, idFirst, fields = null) {
+  constructor(rec, idFirst, fields = null, extra = null) {
     // The view, signature and exact values of a version are never changed in place (a write
-    // replaces them): holding them is holding the document as it was read.
+    // replaces them): holding them is holding the document as it was read. The record itself
+    // keys replycache.js's entries (which serve only this view).
+    this.rec = rec;
     this.view = rec.view;
     this.sig = rec.sig;
     this.exact = rec.exact;
     this.idFirst = idFirst; // put _id first (aggregate's output), as update.js idFirst does
     this.fields = fields; // a pushed top-level inclusion projection (projectTop), or null
+    // {key, value}: a double appended last ($geoNear's distance, a field the stored document
+    // lacks), kept only when the projection keeps it; written by appendExtra, after the
+    // stored fields (which appendStored and the reply cache write without it).
+    this.extra = extra && (!fields || fields.keep.has(extra.key)) ? extra : null;
   }
 
   /** The typed document (the general path). */
@@ -55,6 +61,7 @@ class RawDoc {
     if (this.w.gen === this.gen) return this.w.buf.subarray(this.start, this.end);
     const w = new Writer(this.end - this.start);
     appendStored(w, this.doc);
+    if (this.doc.extra) appendExtra(w, 0, this.doc.extra);
     return w.buf.subarray(0, w.pos);
   }
 }
@@ -370,6 +377,19 @@ function appendStored(w, d) {
   w.pos += bytes.length;
 }
 
+/**
+ * Appends StoredDoc extra {key, value} as a double to the document written at [at, w.pos): its
+ * NUL moves after the new element and its length is rewritten. The bytes are those of
+ * BSON.serialize of the decoded document with `key` set to new Double(value) (absent before).
+ */
+function appendExtra(w, at, { key, value }) {
+  w.pos--;
+  w.double(keyBytes(key), value);
+  w.ensure(1);
+  w.buf[w.pos++] = 0;
+  w.int32At(at, w.pos - at);
+}
+
 /** The BSON size of a stored version (what appendStored writes). */
 function storedSize(rec, scratch, fields = null) {
   const w = scratch || new Writer(4096);
@@ -379,5 +399,5 @@ function storedSize(rec, scratch, fields = null) {
 }
 
 module.exports = {
-  StoredDoc, RawDoc, Writer, writeStored, appendStored, storedSize, projectTop, SERIALIZE_OPTIONS,
+  StoredDoc, RawDoc, Writer, writeStored, appendStored, appendExtra, storedSize, projectTop, SERIALIZE_OPTIONS,
 };

@@ -14,6 +14,10 @@ const { Index } = require('./store');
 const planner = require('./planner');
 const profiler = require('./profiler');
 const { storedDoc } = require('./cursors');
+const replyCache = require('./replycache');
+
+/** serverStatus's standinReplyCache: the reply cache's bound, fill and counters (doubles). */
+const replyCacheStatus = () => Object.fromEntries(Object.entries(replyCache.cache.status()).map(([k, v]) => [k, new Double(v)]));
 
 const SERVER_VERSION = '6.0.0';
 const MAX_BSON_SIZE = 16777216;
@@ -216,6 +220,7 @@ const handlers = {
     uptimeMillis: Long.fromNumber(Date.now() - ctx.startedAt),
     localTime: new Date(),
     connections: { current: ctx.connections.size, available: 1000000, totalCreated: ctx.conn.id },
+    standinReplyCache: replyCacheStatus(),
   }),
 
   insert(ctx, cmd, db) {
@@ -504,11 +509,13 @@ const handlers = {
     const coll = db.get(name);
     if (!coll) throw fail('NamespaceNotFound', 'ns not found');
     db.collections.delete(name);
+    coll.dropped();
     return { nIndexesWas: coll.indexes.length, ns: coll.ns };
   },
 
   dropDatabase(ctx, cmd, db) {
     ctx.store.dbs.delete(db.name);
+    for (const coll of db.collections.values()) coll.dropped();
     return { dropped: db.name };
   },
 
@@ -535,7 +542,9 @@ const handlers = {
     const dst = ctx.store.db(toDb);
     if (dst.get(toName)) {
       if (!cmd.dropTarget) throw fail('NamespaceExists', 'target namespace exists');
+      const target = dst.get(toName);
       dst.collections.delete(toName);
+      target.dropped();
     }
     src.collections.delete(fromName);
     coll.db = dst;

@@ -7,8 +7,9 @@ const { calculateObjectSize } = require('bson');
 const { Long } = require('bson');
 const { fail } = require('./errors');
 const {
-  StoredDoc, RawDoc, Writer, appendStored, storedSize, projectTop,
+  StoredDoc, RawDoc, Writer, appendStored, appendExtra, storedSize, projectTop,
 } = require('./bsonwrite');
+const replyCache = require('./replycache');
 
 const DEFAULT_FIRST_BATCH = 101;
 
@@ -29,10 +30,11 @@ const BATCH = new Writer(64 * 1024);
  * takeBatch), or with `raw` (replies that go out on the wire as they are) a StoredDoc that
  * takeBatch writes as BSON without decoding it; `idFirst` puts _id first (aggregate's output).
  * `fields`: a top-level inclusion projection pushed into the scan (bsonwrite projectTop;
- * _id first), applied here or by the writer.
+ * _id first), applied here or by the writer. `extra` ({key, value}, raw only): a double
+ * appended as the document's last field ($geoNear's distance; bsonwrite appendExtra).
  */
-function storedDoc(rec, raw = false, idFirst = false, fields = null) {
-  if (raw) return new StoredDoc(rec, idFirst, fields);
+function storedDoc(rec, raw = false, idFirst = false, fields = null, extra = null) {
+  if (raw) return new StoredDoc(rec, idFirst, fields, extra);
   if (fields) {
     const doc = projectTop(rec.doc, fields);
     SIZE_OF_DOC.set(doc, storedSize(rec, SCRATCH, fields));
@@ -66,6 +68,8 @@ class CursorRegistry {
     const batch = [];
     let bytes = 0;
     let w = null;
+    const cache = replyCache.cache;
+    const cached = cache.enabled;
     while (state.pos < state.docs.length && (limit === undefined || batch.length < limit)) {
       const doc = state.docs[state.pos];
       let size;
@@ -76,7 +80,12 @@ class CursorRegistry {
           w.reset();
         }
         at = w.pos;
-        appendStored(w, doc);
+        // The record's bytes for this shape from the reply cache, else written and remembered.
+        if (!cached || !cache.copyTo(w, doc)) {
+          appendStored(w, doc);
+          if (cached) cache.put(doc, w.buf, at, w.pos);
+        }
+        if (doc.extra) appendExtra(w, at, doc.extra);
         size = w.pos - at;
       } else {
         size = SIZE_OF_DOC.get(doc);

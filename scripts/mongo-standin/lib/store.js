@@ -10,6 +10,7 @@ const {
 const { newQuery, withRecord } = require('./query');
 const { BTreeIndex, GeoIndex, sameKeys } = require('./indexes');
 const { calculateObjectSize } = require('bson');
+const replyCache = require('./replycache');
 
 const ID_INDEX_NAME = '_id_';
 const MAX_BSON_SIZE = 16 * 1024 * 1024;
@@ -340,6 +341,7 @@ class Collection {
     rec.sig = s.sig;
     rec.exact = s.exact;
     rec.idKey = idKey;
+    replyCache.cache.forget(rec); // its encoded bytes are the old version's
     for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
     for (const [st, after] of changes) st.add(rec, after);
     return rec;
@@ -350,6 +352,12 @@ class Collection {
     if (this.hasUniqueEntries) this.unindexUnique(rec.doc, rec);
     for (const index of this.indexes) if (index.structure) index.structure.remove(rec);
     this.records.delete(rec.idKey);
+    replyCache.cache.forget(rec);
+  }
+
+  /** The collection is dropped: its records' encoded bytes leave the reply cache. */
+  dropped() {
+    replyCache.cache.forgetAll(this.records.values());
   }
 
   unindexUnique(doc, rec) {

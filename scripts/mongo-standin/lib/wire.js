@@ -3,6 +3,7 @@
 // commands (used by drivers for the first hello) answered with OP_REPLY (1).
 
 const BSON = require('bson');
+const { Double, Long } = BSON;
 const { RawDoc } = require('./bsonwrite');
 
 const OP_REPLY = 1;
@@ -167,6 +168,77 @@ function replyParts(doc) {
   return out;
 }
 
+const KEY_FIRST = Buffer.from('\u0004firstBatch\u0000', 'latin1');
+const KEY_NEXT = Buffer.from('\u0004nextBatch\u0000', 'latin1');
+
+/**
+ * A cursor reply of the common shape, {cursor: {firstBatch|nextBatch: [RawDoc...], id: Long,
+ * ns: string}, ok: Double} in that order (find, aggregate and getMore): its length and a
+ * function writing its bytes at buf[at], without the bson library and the parts of
+ * replyParts (a dozen small serializations and buffers per query); null for any other reply.
+ * The bytes are BSON.serialize's (test/rawreply.test.js compares them).
+ */
+function cursorReply(doc) {
+  const cur = doc.cursor;
+  if (cur === null || typeof cur !== 'object' || !(doc.ok instanceof Double)) return null;
+  const top = Object.keys(doc);
+  if (top.length !== 2 || top[0] !== 'cursor' || top[1] !== 'ok') return null;
+  const keys = Object.keys(cur);
+  const batchKey = keys[0] === 'firstBatch' ? KEY_FIRST : keys[0] === 'nextBatch' ? KEY_NEXT : null;
+  if (!batchKey || keys.length !== 3 || keys[1] !== 'id' || keys[2] !== 'ns') return null;
+  const batch = cur[keys[0]];
+  const { id, ns } = cur;
+  if (!Array.isArray(batch) || !Long.isLong(id) || typeof ns !== 'string') return null;
+  let elems = 0;
+  const docs = new Array(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const d = batch[i];
+    if (!(d instanceof RawDoc) || i >= DOC_ELEMENT.length) return null;
+    docs[i] = d.bytes;
+    elems += DOC_ELEMENT[i].length + docs[i].length;
+  }
+  const nsBytes = Buffer.byteLength(ns, 'utf8');
+  const arrayLen = 4 + elems + 1;
+  const cursorLen = 4 + batchKey.length + arrayLen + 4 + 8 + 4 + 4 + nsBytes + 1 + 1;
+  const length = 4 + 8 + cursorLen + 4 + 8 + 1;
+  if (length > MAX_SERIALIZED) return null; // replyParts refuses it
+  const fill = (buf, at) => {
+    let p = at;
+    buf.writeInt32LE(length, p);
+    p += 4;
+    p += CURSOR_KEY.copy(buf, p);
+    buf.writeInt32LE(cursorLen, p);
+    p += 4;
+    p += batchKey.copy(buf, p);
+    buf.writeInt32LE(arrayLen, p);
+    p += 4;
+    for (let i = 0; i < docs.length; i++) {
+      p += DOC_ELEMENT[i].copy(buf, p);
+      p += docs[i].copy(buf, p);
+    }
+    buf[p++] = 0;
+    p += ID_KEY.copy(buf, p);
+    buf.writeInt32LE(id.low, p);
+    buf.writeInt32LE(id.high, p + 4);
+    p += 8;
+    p += NS_KEY.copy(buf, p);
+    buf.writeInt32LE(nsBytes + 1, p);
+    p += 4;
+    p += buf.utf8Write(ns, p);
+    buf[p++] = 0;
+    buf[p++] = 0; // the cursor document's end
+    p += OK_KEY.copy(buf, p);
+    buf.writeDoubleLE(doc.ok.value, p);
+    p += 8;
+    buf[p] = 0;
+  };
+  return { length, fill };
+}
+const CURSOR_KEY = Buffer.from('\u0003cursor\u0000', 'latin1');
+const ID_KEY = Buffer.from('\u0012id\u0000', 'latin1');
+const NS_KEY = Buffer.from('\u0002ns\u0000', 'latin1');
+const OK_KEY = Buffer.from('\u0001ok\u0000', 'latin1');
+
 /** The reply document's BSON (tests compare it with BSON.serialize's). */
 function serializeReply(doc) {
   const { parts, length } = replyParts(doc);
@@ -197,6 +269,14 @@ const REPLY_BUFFER_KEEP = 1024 * 1024;
 
 /** A message: header, `prefix` bytes (written by fill), then the reply document. */
 function message(responseTo, opCode, prefix, fill, doc, alloc = Buffer.allocUnsafe) {
+  const fast = cursorReply(doc);
+  if (fast) {
+    const buf = alloc(HEADER_SIZE + prefix + fast.length);
+    header(buf, buf.length, responseTo, opCode);
+    fill(buf);
+    fast.fill(buf, HEADER_SIZE + prefix);
+    return buf;
+  }
   const { parts, length } = replyParts(doc);
   const buf = alloc(HEADER_SIZE + prefix + length);
   header(buf, buf.length, responseTo, opCode);
@@ -267,5 +347,5 @@ class MessageReader {
 
 module.exports = {
   OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
-  serializeReply, ReplyBuffers, MessageReader,
+  serializeReply, cursorReply, ReplyBuffers, MessageReader,
 };

@@ -31,6 +31,15 @@ function newServer() {
   return { ctx, run, ok, all, close: () => ctx.cursors.close() };
 }
 
+/** Two servers on one store: one writes replies from the stored bytes, one decodes. */
+function pair() {
+  const raw = newServer();
+  const general = newServer();
+  general.ctx.store = raw.ctx.store;
+  raw.ctx.rawReplies = true;
+  return { raw, general, close: () => { raw.close(); general.close(); } };
+}
+
 /** Runs fn with planner.state[key] set to value, restored after. */
 function withPlannerState(key, value, fn) {
   const saved = planner.state[key];
@@ -48,7 +57,32 @@ const withoutIndexes = (fn) => withPlannerState('disabled', true, fn);
 /** Runs fn without the plan cache and the compiled matcher. */
 const withoutCache = (fn) => withPlannerState('cache', false, fn);
 
+/** An OP_MSG request of `cmd` on database `db` (for server.js handleMessage). */
+function opMsg(db, cmd, requestID) {
+  const body = BSON.serialize({ ...cmd, $db: db });
+  const head = Buffer.alloc(21);
+  head.writeInt32LE(21 + body.length, 0);
+  head.writeInt32LE(requestID, 4);
+  head.writeInt32LE(2013, 12);
+  return Buffer.concat([head, body]);
+}
+
+/** Seeded Math.random for one command (cursor ids): both servers draw the same ids. */
+function seeded(seed, fn) {
+  const saved = Math.random;
+  let a = seed;
+  Math.random = () => {
+    a = (a * 1103515245 + 12345) % 2147483648;
+    return a / 2147483648;
+  };
+  try {
+    return fn();
+  } finally {
+    Math.random = saved;
+  }
+}
+
 /** Canonical bytes of a reply or value (numbers keep their BSON types). */
 const bytes = (v) => BSON.serialize({ v }).toString('hex');
 
-module.exports = { newServer, withoutIndexes, withoutCache, bytes };
+module.exports = { newServer, pair, withoutIndexes, withoutCache, bytes, opMsg, seeded };

@@ -9,7 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const BSON = require('bson');
 const { Int32, Long, Double, Decimal128, ObjectId, Binary } = BSON;
-const { newServer } = require('./helpers');
+const { newServer, pair, opMsg, seeded } = require('./helpers');
 const { handleMessage } = require('../server');
 const { RawDoc, StoredDoc, Writer, writeStored } = require('../lib/bsonwrite');
 const { runCommand } = require('../lib/commands');
@@ -23,38 +23,6 @@ const DB = 'raw';
 const I = (n) => new Int32(n);
 const DESERIALIZE = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: false };
 
-/** Two servers on one store: one writes replies from the stored bytes, one decodes. */
-function pair() {
-  const raw = newServer();
-  const general = newServer();
-  general.ctx.store = raw.ctx.store;
-  raw.ctx.rawReplies = true;
-  return { raw, general, close: () => { raw.close(); general.close(); } };
-}
-
-function opMsg(db, cmd, requestID) {
-  const body = BSON.serialize({ ...cmd, $db: db });
-  const head = Buffer.alloc(21);
-  head.writeInt32LE(21 + body.length, 0);
-  head.writeInt32LE(requestID, 4);
-  head.writeInt32LE(2013, 12);
-  return Buffer.concat([head, body]);
-}
-
-/** Seeded Math.random for one command (cursor ids): both servers draw the same ids. */
-function seeded(seed, fn) {
-  const saved = Math.random;
-  let a = seed;
-  Math.random = () => {
-    a = (a * 1103515245 + 12345) % 2147483648;
-    return a / 2147483648;
-  };
-  try {
-    return fn();
-  } finally {
-    Math.random = saved;
-  }
-}
 
 let seedCount = 1;
 

@@ -94,4 +94,30 @@ const LISTING_INDEXES = [
  * created when it completes. */
 const REBUILD_INDEXES = ['seller_status_created', 'status_geo'];
 
-module.exports = { rng, demoListings, LISTING_INDEXES, REBUILD_INDEXES };
+const L = (n) => new Int32(n);
+// The listing fields browse shows and its cursor keys (src/query/readmodel.c LISTING_FIELDS).
+const BROWSE_PROJECT = Object.fromEntries(['id', 'seller_id', 'title', 'description', 'category', 'condition',
+  'price_minor', 'currency', 'location', 'attributes', 'images', 'status', 'version', 'created_at', 'updated_at',
+  'seller', 'favorites', 'views', 'created_us', 'dist_m'].map((k) => [k, new Int32(1)]));
+const NEWEST = { created_us: L(-1), _id: L(-1) };
+
+/**
+ * The search mix's commands as src/query/browse.c sends them (wire-cpu.js, test/replycache.test.js):
+ * {shape name: (query number) => command}, a deterministic function of the number.
+ */
+function browseMix(data) {
+  const { sellerIds, categories, cities, words } = data;
+  const agg = (pipeline) => ({ aggregate: 'listings', pipeline, cursor: {} });
+  const minp = (i) => ({ $gte: Long.fromNumber(1 + (i * 37) % 99) });
+  const lim = (i) => L(11 + (i * 13) % 20);
+  return {
+    'category + newest': (i) => agg([{ $match: { status: 'active', category_path: categories[i % categories.length][0], price_minor: minp(i) } }, { $sort: NEWEST }, { $limit: lim(i) }]),
+    'one word, top tier': (i) => { const w = words[(i * 7) % words.length]; return agg([{ $match: { status: 'active', keywords: { $all: [w] }, price_minor: minp(i), title_words: { $all: [w] } } }, { $sort: NEWEST }, { $limit: lim(i) }]); },
+    'price range by price': (i) => { const lo = 1000 + (i * 7919) % 49000; return agg([{ $match: { status: 'active', price_minor: { $gte: Long.fromNumber(lo), $lte: Long.fromNumber(lo + 1000 + (i * 104729) % 99000) } } }, { $sort: { price_minor: L(1), _id: L(1) } }, { $limit: lim(i) }]); },
+    'near a city, by distance': (i) => { const c = cities[i % cities.length]; return agg([{ $geoNear: { near: { type: 'Point', coordinates: [new Double(c[3] + ((i % 11) - 5) * 0.02), new Double(c[2] + ((i % 7) - 3) * 0.02)] }, distanceField: 'dist_m', maxDistance: new Double(1000 * (5 + (i * 31) % 195)), spherical: true, key: 'geo', query: { status: 'active', keywords: { $all: [words[(i * 3) % words.length]] }, price_minor: minp(i) } } }, { $sort: { dist_m: L(1), _id: L(1) } }, { $limit: lim(i) }]); },
+    "a seller's listings": (i) => agg([{ $match: { status: 'active', seller_id: sellerIds[(i * 7919) % sellerIds.length], price_minor: minp(i) } }, { $sort: NEWEST }, { $limit: lim(i) }]),
+    'attribute filter': (i) => agg([{ $match: { status: 'active', category_path: categories[i % categories.length][1], 'attributes.colour': ['red', 'blue'][i % 2], price_minor: minp(i) } }, { $sort: NEWEST }, { $limit: lim(i) }]),
+  };
+}
+
+module.exports = { rng, demoListings, LISTING_INDEXES, REBUILD_INDEXES, BROWSE_PROJECT, browseMix };

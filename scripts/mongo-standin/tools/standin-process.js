@@ -26,10 +26,13 @@ function toolOptions() {
   };
 }
 
-/** Starts `node flags server --port 0`; resolves with {child, port, file} once it listens. */
-function startServer(file, flags) {
+/**
+ * Starts `node flags server --port 0 serverArgs`; resolves with {child, port, file} once it
+ * listens.
+ */
+function startServer(file, flags, serverArgs = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...flags, file, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...flags, file, '--port', '0', ...serverArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     let listening = false;
     child.stdout.on('data', (d) => {
       if (listening) { process.stderr.write(d); return; } // what node flags print (--trace-gc ...)
