@@ -28,7 +28,12 @@ market_configure() {
     # (5 s → 50 ms), so retry tests run quickly.
     local backoff=100
     if [ "$MARKET_STACK" = test ]; then backoff=1; fi
-    cat >"$MARKET_CONFIG" <<CONF
+    # Written beside it and renamed over it: processes started or restarted meanwhile (a
+    # restart of several roles at once, a pool respawning) read the old file or the new one,
+    # never a truncated one (a query pool once came up without its mongo_uri and took the
+    # built-in default port).
+    local tmp=$MARKET_CONFIG.$$.tmp
+    cat >"$tmp" <<CONF
 # Written by scripts/lib/market.sh for the $MARKET_STACK stack; regenerated on every start.
 command_listen = $MARKET_COMMAND_ADDR
 query_listen = $MARKET_QUERY_ADDR
@@ -62,7 +67,8 @@ webhook_backoff_scale_pct = ${MARKET_WEBHOOK_BACKOFF_SCALE_PCT:-$backoff}
 deliverer_poll_ms = 500
 CONF
     # The test stack folds views every 300 ms, so test_insights polls for seconds, not tens.
-    if [ "$MARKET_STACK" = test ]; then echo "views_fold_ms = 300" >>"$MARKET_CONFIG"; fi
+    if [ "$MARKET_STACK" = test ]; then echo "views_fold_ms = 300" >>"$tmp"; fi
+    mv -f "$tmp" "$MARKET_CONFIG"
 }
 
 market_migrate() {
