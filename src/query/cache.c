@@ -98,17 +98,6 @@ gen_of(const redisReply *reply)
     return gen != NULL ? strtoll(gen, NULL, 10) : -1;
 }
 
-long long
-cache_catalog_gen(struct request *r)
-{
-    struct worker *w = r->worker;
-    redisReply *reply;
-    if (redis_cmd(&w->redis, r->arena, &reply, "GET catalog:gen") != MK_OK) {
-        return -1;
-    }
-    return gen_of(reply);
-}
-
 /* The generation this worker saw last: the one its next entry is read under, in the same
  * round trip as catalog:gen. */
 static long long seen_gen;

@@ -44,9 +44,6 @@ bool cache_parse(struct request *r, const struct redisReply *reply, struct cache
 void cache_put(struct request *r, const char *key, long long seq, const char *etag, const char *body, size_t len,
                int ttl_s);
 
-/* The catalog generation, or -1 when Redis cannot say (then pages are not cached). */
-long long cache_catalog_gen(struct request *r);
-
 /*
  * The catalog generation and the entry "<prefix>:<gen>:<rest>" in one round trip: the entry
  * is read in the same pipeline as catalog:gen, under the generation this worker saw last;

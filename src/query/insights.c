@@ -22,12 +22,20 @@
 
 static const char *const CONDITIONS[] = {"new", "like_new", "good", "fair", "poor", NULL};
 
-/* A cached answer under key, when the generation is known: MK_OK after answering, 1 on a miss. */
+/*
+ * The entry "<prefix>:<gen>:<rest>" read with the catalog generation in one round trip
+ * (cache_get_gen): MK_OK (or 304) after answering from it, 1 on a miss with *key set to where
+ * the answer goes (NULL when Redis cannot say the generation: then nothing is cached).
+ */
 static int
-cached_answer(struct request *r, const char *key)
+cached_answer(struct request *r, const char *prefix, const char *rest, const char **key)
 {
     struct cached c;
-    if (key != NULL && cache_get(r, key, &c)) {
+    bool hit;
+    char *k;
+    cache_get_gen(r, prefix, rest, &k, &hit, &c);
+    *key = k;
+    if (hit) {
         cache_public_headers(r);
         return cache_respond(r, &c);
     }
@@ -49,13 +57,6 @@ answer(struct request *r, const char *key, json_object *doc)
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->insights_cache_ttl_s);
     }
     return rc;
-}
-
-static const char *
-cache_key(struct request *r, const char *fmt, const char *a, const char *b, const char *c)
-{
-    long long gen = cache_catalog_gen(r);
-    return gen < 0 ? NULL : arena_sprintf(r->arena, fmt, gen, a, b, c);
 }
 
 /* The prices of one side ("active" listings created since, or "sold" ones sold since). */
@@ -149,8 +150,9 @@ query_price_insights(struct request *r)
     if (category_find(cats, slug) == NULL) {
         return http_fail(r, MK_ENOTFOUND, "no such category");
     }
-    const char *key = cache_key(r, "cache:insights:%lld:%s:%s:%s", slug, condition != NULL ? condition : "-", currency);
-    if ((rc = cached_answer(r, key)) != 1) {
+    const char *key;
+    const char *rest = arena_sprintf(r->arena, "%s:%s:%s", slug, condition != NULL ? condition : "-", currency);
+    if ((rc = cached_answer(r, "cache:insights", rest, &key)) != 1) {
         return rc;
     }
     struct timeval tv;
@@ -311,8 +313,9 @@ query_similar(struct request *r)
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such listing");
     }
-    const char *key = cache_key(r, "cache:similar:%lld:%s:%s%s", id, v != NULL ? v : "", "");
-    if ((rc = cached_answer(r, key)) != 1) {
+    const char *key;
+    const char *rest = arena_sprintf(r->arena, "%s:%s", id, v != NULL ? v : "");
+    if ((rc = cached_answer(r, "cache:similar", rest, &key)) != 1) {
         return rc;
     }
     const bson_t *doc;
