@@ -55,7 +55,11 @@ CONF
     fi
     port_free "$MARKET_PG_PORT" || die "port $MARKET_PG_PORT (PostgreSQL) is taken by another process"
     touch "$MARKET_LOG/postgres.log" && chown postgres: "$MARKET_LOG/postgres.log"
-    _pg pg_ctl -D "$MARKET_PG_DATA" -l "$MARKET_LOG/postgres.log" -w -t 60 start >/dev/null ||
+    # The port, socket folder and address are given again on the command line: they override
+    # postgresql.conf, so a data folder copied from another stack (or a stack started with
+    # other ports) listens where this stack's variables say, never on the ports it was made with.
+    _pg pg_ctl -D "$MARKET_PG_DATA" -l "$MARKET_LOG/postgres.log" -w -t 60 \
+        -o "-p $MARKET_PG_PORT -k $MARKET_VAR/pg -c listen_addresses=$MARKET_LISTEN_ADDR" start >/dev/null ||
         { tail -n 20 "$MARKET_LOG/postgres.log" >&2; die "PostgreSQL did not start"; }
     head -n 1 "$MARKET_PG_DATA/postmaster.pid" >"$MARKET_RUN/postgres.pid"
     local psql=("$MARKET_PG_BIN/psql" -q -h 127.0.0.1 -p "$MARKET_PG_PORT" -U postgres -v ON_ERROR_STOP=1)
