@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/errors.h"
+#include "core/numfmt.h"
 #include "core/qstr.h"
 #include "worker.h"
 
@@ -494,16 +495,10 @@ readmodel_listing_json(const bson_t *doc)
 /* The item's text: a buffer whose appends are a bounds check and a memcpy. json-c's
  * printbuf_memappend per piece (a call, a check, a copy for every quote and comma) and its
  * growth from 32 bytes by reallocation were a fifth of a browse miss's CPU in the query pool. */
-struct text {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
 enum { TEXT_ITEM_SIZE = 1024 };   /* a shown listing is 0.6-1 KB */
 
 static void
-text_put(struct text *t, const char *s, size_t n)
+text_put(struct readmodel_text *t, const char *s, size_t n)
 {
     if (t->cap - t->len < n) {
         size_t cap = t->cap > 0 ? t->cap : TEXT_ITEM_SIZE;
@@ -523,7 +518,7 @@ text_put(struct text *t, const char *s, size_t n)
 }
 
 static void
-text_append(struct text *t, const char *s)
+text_append(struct readmodel_text *t, const char *s)
 {
     text_put(t, s, strlen(s));
 }
@@ -531,7 +526,7 @@ text_append(struct text *t, const char *s)
 /* A string as json-c escapes it with JSON_C_TO_STRING_NOSLASHESCAPE: the runs between
  * escapes copied whole. */
 static void
-text_string(struct text *t, const char *s, size_t n)
+text_string(struct readmodel_text *t, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t start = 0;
@@ -565,11 +560,19 @@ text_string(struct text *t, const char *s, size_t n)
     text_put(t, "\"", 1);
 }
 
-/* A double as json-c writes it (the worker's number format): one json-c double kept for
- * the process and set to each value, so that its serialization buffer is made once. */
+/* A double as json-c writes it (the worker's number format, "%.15g"): numfmt_g15 for the
+ * values a listing holds (glibc's snprintf of a double was a tenth of a browse miss's CPU in
+ * the query pool), else one json-c double kept for the process and set to each value, so
+ * that its serialization buffer is made once. */
 static void
-text_double(struct text *t, double d)
+text_double(struct readmodel_text *t, double d)
 {
+    char fast[NUMFMT_MAX];
+    size_t n = numfmt_g15(fast, d);
+    if (n > 0) {
+        text_put(t, fast, n);
+        return;
+    }
     static json_object *o;
     if (o == NULL && (o = json_object_new_double(d)) == NULL) {
         t->failed = true;
@@ -581,11 +584,11 @@ text_double(struct text *t, double d)
     text_put(t, s, len);
 }
 
-static bool text_members(struct text *t, bson_iter_t *it, bool array);
+static bool text_members(struct readmodel_text *t, bson_iter_t *it, bool array);
 
 /* One value, as readmodel_to_json's object of it serializes; false where that is not plain. */
 static bool
-text_value(struct text *t, bson_iter_t *it)
+text_value(struct readmodel_text *t, bson_iter_t *it)
 {
     char num[32];
     switch (bson_iter_type(it)) {
@@ -652,7 +655,7 @@ repeated_key(bson_iter_t *it)
 }
 
 static bool
-text_members(struct text *t, bson_iter_t *it, bool array)
+text_members(struct readmodel_text *t, bson_iter_t *it, bool array)
 {
     bool first = true;
     text_put(t, array ? "[" : "{", 1);
@@ -678,7 +681,7 @@ text_members(struct text *t, bson_iter_t *it, bool array)
 
 /* The shown members of a listing as JSON text, ending in `,"distance_km":D` when given. */
 static bool
-listing_text(struct text *t, const bson_t *doc, const double *distance_km)
+listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance_km)
 {
     struct shown_members m;
     find_shown(doc, &m);
@@ -710,7 +713,7 @@ print_text(json_object *o, struct printbuf *pb, int level, int flags)
 {
     (void)level;
     (void)flags;
-    const struct text *t = json_object_get_userdata(o);
+    const struct readmodel_text *t = json_object_get_userdata(o);
     return printbuf_memappend(pb, t->p, (int)t->len);
 }
 
@@ -718,30 +721,81 @@ static void
 free_text(json_object *o, void *userdata)
 {
     (void)o;
-    struct text *t = userdata;
+    struct readmodel_text *t = userdata;
     free(t->p);
     free(t);
+}
+
+/* json-c's text of o appended to t. */
+static void
+text_json(struct readmodel_text *t, json_object *o)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(o, TEXT_FLAGS, &len);
+    text_put(t, s, len);
+}
+
+void
+readmodel_listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance_km)
+{
+    size_t start = t->len;
+    if (!listing_text(t, doc, distance_km) && !t->failed) {
+        /* The json-c path, written to the same text. */
+        t->len = start;
+        json_object *item = readmodel_listing_json(doc);
+        if (distance_km != NULL) {
+            json_object_object_add(item, "distance_km", json_object_new_double(*distance_km));
+        }
+        text_json(t, item);
+        json_object_put(item);
+    }
+}
+
+void
+readmodel_page_begin(struct readmodel_text *t, size_t items)
+{
+    memset(t, 0, sizeof(*t));
+    /* One allocation for a page of shown listings (0.6-1 KB each) in most cases. */
+    t->cap = (items + 1) * TEXT_ITEM_SIZE;
+    if ((t->p = malloc(t->cap)) == NULL) {
+        t->cap = 0;
+        t->failed = true;
+        return;
+    }
+    text_append(t, "{\"items\":[");
+}
+
+void
+readmodel_page_item(struct readmodel_text *t, size_t index, const bson_t *doc, const double *distance_km)
+{
+    if (index > 0) {
+        text_put(t, ",", 1);
+    }
+    readmodel_listing_text(t, doc, distance_km);
+}
+
+bool
+readmodel_page_end(struct readmodel_text *t, json_object *next_cursor)
+{
+    text_append(t, "],\"next_cursor\":");
+    if (next_cursor != NULL) {
+        text_json(t, next_cursor);
+    } else {
+        text_append(t, "null");
+    }
+    text_put(t, "}\0", 2);   /* NUL-terminated, the NUL not counted */
+    t->len--;
+    return !t->failed;
 }
 
 json_object *
 readmodel_listing_item(const bson_t *doc, const double *distance_km)
 {
-    struct text *t = calloc(1, sizeof(*t));
+    struct readmodel_text *t = calloc(1, sizeof(*t));
     if (t == NULL) {
         return NULL;
     }
-    if (!listing_text(t, doc, distance_km) && !t->failed) {
-        /* The json-c path, written to the same text. */
-        t->len = 0;
-        json_object *item = readmodel_listing_json(doc);
-        if (distance_km != NULL) {
-            json_object_object_add(item, "distance_km", json_object_new_double(*distance_km));
-        }
-        size_t len;
-        const char *s = json_object_to_json_string_length(item, TEXT_FLAGS, &len);
-        text_put(t, s, len);
-        json_object_put(item);
-    }
+    readmodel_listing_text(t, doc, distance_km);
     json_object *o = t->failed || t->len > INT_MAX ? NULL : json_object_new_boolean(0);
     if (o == NULL) {
         free_text(NULL, t);
