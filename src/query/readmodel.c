@@ -523,6 +523,19 @@ text_append(struct readmodel_text *t, const char *s)
     text_put(t, s, strlen(s));
 }
 
+/* Whether one of the 8 bytes at p is below 0x20, '"' or '\\' (bytes of 0x80 and above are
+ * not: the "has less" and "has zero byte" word tricks). */
+static bool
+needs_escape(const char *p)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    uint64_t found = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+    return (found & highs) != 0;
+}
+
 /* A string as json-c escapes it with JSON_C_TO_STRING_NOSLASHESCAPE: the runs between
  * escapes copied whole. */
 static void
@@ -532,6 +545,14 @@ text_string(struct readmodel_text *t, const char *s, size_t n)
     size_t start = 0;
     text_put(t, "\"", 1);
     for (size_t i = 0; i < n; i++) {
+        /* Eight bytes at a time while none is a control character, '"' or '\\' (the usual
+         * case: a description's run between escapes is hundreds of bytes). */
+        while (i + 8 <= n && !needs_escape(s + i)) {
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
@@ -654,9 +675,32 @@ repeated_key(bson_iter_t *it)
     return false;
 }
 
+/* A key among the n earlier ones kept (a document's first keys: comparing them is cheaper
+ * than walking the document again for each member); past those, repeated_key. */
+enum { KEPT_KEYS = 16 };
+
+static bool
+seen_key(const char *const *kept, const uint32_t *lens, size_t n, bson_iter_t *it)
+{
+    if (n > KEPT_KEYS) {
+        return repeated_key(it);
+    }
+    const char *key = bson_iter_key(it);
+    uint32_t len = bson_iter_key_len(it);
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] == len && memcmp(kept[i], key, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool
 text_members(struct readmodel_text *t, bson_iter_t *it, bool array)
 {
+    const char *kept[KEPT_KEYS];
+    uint32_t lens[KEPT_KEYS];
+    size_t n = 0;
     bool first = true;
     text_put(t, array ? "[" : "{", 1);
     while (bson_iter_next(it)) {
@@ -665,9 +709,14 @@ text_members(struct readmodel_text *t, bson_iter_t *it, bool array)
         }
         first = false;
         if (!array) {
-            if (repeated_key(it)) {
+            if (seen_key(kept, lens, n, it)) {
                 return false;
             }
+            if (n < KEPT_KEYS) {
+                kept[n] = bson_iter_key(it);
+                lens[n] = bson_iter_key_len(it);
+            }
+            n++;
             text_string(t, bson_iter_key(it), bson_iter_key_len(it));
             text_put(t, ":", 1);
         }

@@ -175,6 +175,37 @@ Test(readmodel_json, a_listing_item_with_what_the_text_cannot_write_takes_the_js
     bson_destroy(&bad);
 }
 
+/* Escapes at every offset of an 8-byte word, next to multi-byte UTF-8; documents with more
+ * keys than the writer keeps, repeated before and past them. */
+Test(readmodel_json, escapes_at_every_offset_and_keys_repeated_past_the_kept_ones)
+{
+    static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "é", "✓", " ", "\x7f"};
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (size_t at = 0; at < 24; at++) {
+            char s[64];
+            snprintf(s, sizeof(s), "%.*s%s%.*s", (int)at, "abcdefghijklmnopqrstuvwxyz", specials[k], (int)(24 - at),
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            bson_t *doc = BCON_NEW("id", BCON_UTF8("a"), "title", BCON_UTF8(s), "description", BCON_UTF8(s + at / 2));
+            same_item(doc, NULL);
+            bson_destroy(doc);
+        }
+    }
+    for (int repeat = -1; repeat < 24; repeat++) {
+        bson_t doc = BSON_INITIALIZER, attrs;
+        bson_append_utf8(&doc, "id", -1, "a", -1);
+        bson_append_document_begin(&doc, "attributes", -1, &attrs);
+        for (int i = 0; i < 24; i++) {
+            char key[16];
+            /* member i repeats member i - repeat's key (or none when repeat < 1) */
+            snprintf(key, sizeof(key), "k%d", repeat >= 1 && i == 23 ? 23 - repeat : i);
+            bson_append_int32(&attrs, key, -1, i);
+        }
+        bson_append_document_end(&doc, &attrs);
+        same_item(&doc, NULL);
+        bson_destroy(&doc);
+    }
+}
+
 /* A page written as one text (readmodel_page_*) is the text json-c writes for the object
  * {"items": [readmodel_listing_json of each, distance_km last], "next_cursor": cursor}. */
 static void
