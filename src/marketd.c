@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,12 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* libsodium picks its fastest implementations (BLAKE2b with AVX2 for the ETags, ...) only
+     * once initialised; without it every hash took the portable code. Same results. */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "marketd: libsodium cannot be initialised\n");
+        return 1;
+    }
     struct config cfg;
     char err[512];
     config_defaults(&cfg);

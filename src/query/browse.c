@@ -457,7 +457,7 @@ key_of(const struct search_query *q, const bson_t *doc, long long score)
 /* A page being filled: limit items, then the one more that says there is a next page. */
 struct page {
     const struct search_query *q;
-    json_object *items;
+    struct readmodel_text text;   /* the page's JSON, items written from the BSON as they come */
     json_object *last_key;   /* the keyset of the limit-th item (owned), NULL before it */
     long long score;         /* relevance: the score of the tier being read */
     int n;
@@ -480,9 +480,9 @@ add_item(const bson_t *doc, void *ctx)
         readmodel_double(doc, "location.lon", &lon);
         km = round(search_distance_km(q->lat, q->lon, lat, lon) * 1000) / 1000;
     }
-    /* The item as text written from the BSON (readmodel_listing_item): the page is only
-     * serialized. */
-    json_object_array_add(pg->items, readmodel_listing_item(doc, q->near ? &km : NULL));
+    /* The item written from the BSON straight into the page's text: no json-c object, no
+     * buffer per item, no copy of the page into a json-c serialization. */
+    readmodel_page_item(&pg->text, (size_t)pg->n, doc, q->near ? &km : NULL);
     if (++pg->n == q->limit) {
         /* The next cursor's key: only the last item of a full page can need one. */
         pg->last_key = key_of(q, doc, pg->score);
@@ -533,26 +533,31 @@ browse(struct request *r, const struct search_query *q)
     if (relevance ? q->after != NULL && !tier_cursor_ok(q) : pipeline == NULL) {
         return http_fail(r, MK_EBADPARAM, "cursor: is not a cursor of this query");
     }
-    json_object *out = http_json_own(r, json_object_new_object());
-    struct page pg = {.q = q, .items = json_object_new_array()};
-    json_object_object_add(out, "items", pg.items);
+    struct page pg = {.q = q};
+    readmodel_page_begin(&pg.text, (size_t)q->limit);
     int rc = pipeline != NULL ? mongo_aggregate_each(&w->mongo, "listings", mongo_own(r->arena, pipeline), NULL,
                                                      add_item, &pg)
                               : relevance_page(r, &pg);
     json_object *last_key = pg.last_key;
-    bool more = pg.more;
+    json_object *next = rc == MK_OK ? http_json_own(r, query_next_cursor(r, q->cursor_scope, pg.more ? last_key : NULL))
+                                    : NULL;
+    json_object_put(last_key);
+    bool written = rc == MK_OK && readmodel_page_end(&pg.text, next);
+    arena_cleanup_add(r->arena, free, pg.text.p);   /* the page's text lives as long as the request */
     if (rc != MK_OK) {
-        json_object_put(last_key);
         return readmodel_fail(r, rc);
     }
-    json_object_object_add(out, "next_cursor", query_next_cursor(r, q->cursor_scope, more ? last_key : NULL));
-    json_object_put(last_key);
+    if (!written) {
+        return http_fail(r, MK_EINTERNAL, NULL);
+    }
     bool partial = readmodel_rebuilding(r);
     if (partial) {
         http_set_header(r, "X-Read-Stale", "1");   /* the rebuild has not reached everything yet */
     }
     cache_public_headers(r);
-    rc = http_respond_json_etag(r, out, NULL);
+    /* The page's text is the body as it is (http_respond_json_etag would copy it). */
+    http_respond_raw(r, 200, "application/json", pg.text.p, pg.text.len);
+    rc = http_etag_body(r, NULL);
     if (key != NULL && !partial) {
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->cache_search_ttl_s);
     }

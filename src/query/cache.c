@@ -56,8 +56,12 @@ cache_get(struct request *r, const char *key, struct cached *out)
 }
 
 /* Store unless the entry is a stale marker (the projector's, see invalidate.c) or holds a
- * newer document. Run by its SHA1 (redis_eval). */
+ * newer document. Run by its SHA1 (redis_eval). The entry is not written to the append-only
+ * file (nor to replicas): a cache may lose every key (cache.h), and each page written there
+ * (17 KB for a browse page, on every miss) was Redis's largest cost per miss, with the AOF
+ * rewrites it caused. The projector's markers and catalog:gen are written as before. */
 static struct redis_script put_script = {
+    "redis.set_repl(redis.REPL_NONE) "
     "local cur = redis.call('GET', KEYS[1]) "
     "if cur then "
     "  if not string.find(cur, '\\n', 1, true) then return 0 end "

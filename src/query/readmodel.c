@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/errors.h"
+#include "core/numfmt.h"
 #include "core/qstr.h"
 #include "worker.h"
 
@@ -494,16 +495,10 @@ readmodel_listing_json(const bson_t *doc)
 /* The item's text: a buffer whose appends are a bounds check and a memcpy. json-c's
  * printbuf_memappend per piece (a call, a check, a copy for every quote and comma) and its
  * growth from 32 bytes by reallocation were a fifth of a browse miss's CPU in the query pool. */
-struct text {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
 enum { TEXT_ITEM_SIZE = 1024 };   /* a shown listing is 0.6-1 KB */
 
 static void
-text_put(struct text *t, const char *s, size_t n)
+text_put(struct readmodel_text *t, const char *s, size_t n)
 {
     if (t->cap - t->len < n) {
         size_t cap = t->cap > 0 ? t->cap : TEXT_ITEM_SIZE;
@@ -523,20 +518,41 @@ text_put(struct text *t, const char *s, size_t n)
 }
 
 static void
-text_append(struct text *t, const char *s)
+text_append(struct readmodel_text *t, const char *s)
 {
     text_put(t, s, strlen(s));
+}
+
+/* Whether one of the 8 bytes at p is below 0x20, '"' or '\\' (bytes of 0x80 and above are
+ * not: the "has less" and "has zero byte" word tricks). */
+static bool
+needs_escape(const char *p)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    uint64_t found = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+    return (found & highs) != 0;
 }
 
 /* A string as json-c escapes it with JSON_C_TO_STRING_NOSLASHESCAPE: the runs between
  * escapes copied whole. */
 static void
-text_string(struct text *t, const char *s, size_t n)
+text_string(struct readmodel_text *t, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t start = 0;
     text_put(t, "\"", 1);
     for (size_t i = 0; i < n; i++) {
+        /* Eight bytes at a time while none is a control character, '"' or '\\' (the usual
+         * case: a description's run between escapes is hundreds of bytes). */
+        while (i + 8 <= n && !needs_escape(s + i)) {
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
@@ -565,11 +581,19 @@ text_string(struct text *t, const char *s, size_t n)
     text_put(t, "\"", 1);
 }
 
-/* A double as json-c writes it (the worker's number format): one json-c double kept for
- * the process and set to each value, so that its serialization buffer is made once. */
+/* A double as json-c writes it (the worker's number format, "%.15g"): numfmt_g15 for the
+ * values a listing holds (glibc's snprintf of a double was a tenth of a browse miss's CPU in
+ * the query pool), else one json-c double kept for the process and set to each value, so
+ * that its serialization buffer is made once. */
 static void
-text_double(struct text *t, double d)
+text_double(struct readmodel_text *t, double d)
 {
+    char fast[NUMFMT_MAX];
+    size_t n = numfmt_g15(fast, d);
+    if (n > 0) {
+        text_put(t, fast, n);
+        return;
+    }
     static json_object *o;
     if (o == NULL && (o = json_object_new_double(d)) == NULL) {
         t->failed = true;
@@ -581,11 +605,11 @@ text_double(struct text *t, double d)
     text_put(t, s, len);
 }
 
-static bool text_members(struct text *t, bson_iter_t *it, bool array);
+static bool text_members(struct readmodel_text *t, bson_iter_t *it, bool array);
 
 /* One value, as readmodel_to_json's object of it serializes; false where that is not plain. */
 static bool
-text_value(struct text *t, bson_iter_t *it)
+text_value(struct readmodel_text *t, bson_iter_t *it)
 {
     char num[32];
     switch (bson_iter_type(it)) {
@@ -651,9 +675,32 @@ repeated_key(bson_iter_t *it)
     return false;
 }
 
+/* A key among the n earlier ones kept (a document's first keys: comparing them is cheaper
+ * than walking the document again for each member); past those, repeated_key. */
+enum { KEPT_KEYS = 16 };
+
 static bool
-text_members(struct text *t, bson_iter_t *it, bool array)
+seen_key(const char *const *kept, const uint32_t *lens, size_t n, bson_iter_t *it)
 {
+    if (n > KEPT_KEYS) {
+        return repeated_key(it);
+    }
+    const char *key = bson_iter_key(it);
+    uint32_t len = bson_iter_key_len(it);
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] == len && memcmp(kept[i], key, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+text_members(struct readmodel_text *t, bson_iter_t *it, bool array)
+{
+    const char *kept[KEPT_KEYS];
+    uint32_t lens[KEPT_KEYS];
+    size_t n = 0;
     bool first = true;
     text_put(t, array ? "[" : "{", 1);
     while (bson_iter_next(it)) {
@@ -662,9 +709,14 @@ text_members(struct text *t, bson_iter_t *it, bool array)
         }
         first = false;
         if (!array) {
-            if (repeated_key(it)) {
+            if (seen_key(kept, lens, n, it)) {
                 return false;
             }
+            if (n < KEPT_KEYS) {
+                kept[n] = bson_iter_key(it);
+                lens[n] = bson_iter_key_len(it);
+            }
+            n++;
             text_string(t, bson_iter_key(it), bson_iter_key_len(it));
             text_put(t, ":", 1);
         }
@@ -678,7 +730,7 @@ text_members(struct text *t, bson_iter_t *it, bool array)
 
 /* The shown members of a listing as JSON text, ending in `,"distance_km":D` when given. */
 static bool
-listing_text(struct text *t, const bson_t *doc, const double *distance_km)
+listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance_km)
 {
     struct shown_members m;
     find_shown(doc, &m);
@@ -710,7 +762,7 @@ print_text(json_object *o, struct printbuf *pb, int level, int flags)
 {
     (void)level;
     (void)flags;
-    const struct text *t = json_object_get_userdata(o);
+    const struct readmodel_text *t = json_object_get_userdata(o);
     return printbuf_memappend(pb, t->p, (int)t->len);
 }
 
@@ -718,30 +770,81 @@ static void
 free_text(json_object *o, void *userdata)
 {
     (void)o;
-    struct text *t = userdata;
+    struct readmodel_text *t = userdata;
     free(t->p);
     free(t);
+}
+
+/* json-c's text of o appended to t. */
+static void
+text_json(struct readmodel_text *t, json_object *o)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(o, TEXT_FLAGS, &len);
+    text_put(t, s, len);
+}
+
+void
+readmodel_listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance_km)
+{
+    size_t start = t->len;
+    if (!listing_text(t, doc, distance_km) && !t->failed) {
+        /* The json-c path, written to the same text. */
+        t->len = start;
+        json_object *item = readmodel_listing_json(doc);
+        if (distance_km != NULL) {
+            json_object_object_add(item, "distance_km", json_object_new_double(*distance_km));
+        }
+        text_json(t, item);
+        json_object_put(item);
+    }
+}
+
+void
+readmodel_page_begin(struct readmodel_text *t, size_t items)
+{
+    memset(t, 0, sizeof(*t));
+    /* One allocation for a page of shown listings (0.6-1 KB each) in most cases. */
+    t->cap = (items + 1) * TEXT_ITEM_SIZE;
+    if ((t->p = malloc(t->cap)) == NULL) {
+        t->cap = 0;
+        t->failed = true;
+        return;
+    }
+    text_append(t, "{\"items\":[");
+}
+
+void
+readmodel_page_item(struct readmodel_text *t, size_t index, const bson_t *doc, const double *distance_km)
+{
+    if (index > 0) {
+        text_put(t, ",", 1);
+    }
+    readmodel_listing_text(t, doc, distance_km);
+}
+
+bool
+readmodel_page_end(struct readmodel_text *t, json_object *next_cursor)
+{
+    text_append(t, "],\"next_cursor\":");
+    if (next_cursor != NULL) {
+        text_json(t, next_cursor);
+    } else {
+        text_append(t, "null");
+    }
+    text_put(t, "}\0", 2);   /* NUL-terminated, the NUL not counted */
+    t->len--;
+    return !t->failed;
 }
 
 json_object *
 readmodel_listing_item(const bson_t *doc, const double *distance_km)
 {
-    struct text *t = calloc(1, sizeof(*t));
+    struct readmodel_text *t = calloc(1, sizeof(*t));
     if (t == NULL) {
         return NULL;
     }
-    if (!listing_text(t, doc, distance_km) && !t->failed) {
-        /* The json-c path, written to the same text. */
-        t->len = 0;
-        json_object *item = readmodel_listing_json(doc);
-        if (distance_km != NULL) {
-            json_object_object_add(item, "distance_km", json_object_new_double(*distance_km));
-        }
-        size_t len;
-        const char *s = json_object_to_json_string_length(item, TEXT_FLAGS, &len);
-        text_put(t, s, len);
-        json_object_put(item);
-    }
+    readmodel_listing_text(t, doc, distance_km);
     json_object *o = t->failed || t->len > INT_MAX ? NULL : json_object_new_boolean(0);
     if (o == NULL) {
         free_text(NULL, t);

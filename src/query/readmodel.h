@@ -60,6 +60,22 @@ json_object *readmodel_listing_json(const bson_t *doc);
  * object would give, written from the BSON without making those objects. Only for
  * serializing: it holds no members. New reference. */
 json_object *readmodel_listing_item(const bson_t *doc, const double *distance_km);
+/* A text being written: appends are a bounds check and a memcpy; p is malloc'ed (the
+ * owner frees it); failed after an allocation failure (the text is then incomplete). */
+struct readmodel_text {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+/* readmodel_listing_item's text appended to t. */
+void readmodel_listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance_km);
+/* A page {"items":[...],"next_cursor":...} written as one text, the bytes json-c writes for
+ * that object (items from readmodel_listing_item, next_cursor a string or NULL for null):
+ * begin (t is initialised, sized for `items` listings), each item in order (index from 0),
+ * end (false when an allocation failed). */
+void readmodel_page_begin(struct readmodel_text *t, size_t items);
+void readmodel_page_item(struct readmodel_text *t, size_t index, const bson_t *doc, const double *distance_km);
+bool readmodel_page_end(struct readmodel_text *t, json_object *next_cursor);
 /* The stored listing fields readmodel_listing_json shows (NULL-terminated), for a
  * projection that leaves the rest in the database. */
 const char *const *readmodel_listing_fields(void);

@@ -55,6 +55,11 @@ void
 mongo_close(struct mongo_store *ms)
 {
     queue_free(ms);
+    for (size_t i = 0; i < sizeof(ms->reads) / sizeof(ms->reads[0]); i++) {
+        if (ms->reads[i] != NULL) {
+            mongoc_collection_destroy(ms->reads[i]);
+        }
+    }
     if (ms->client != NULL) {
         mongoc_client_destroy(ms->client);
     }
@@ -127,19 +132,48 @@ verb_coll(struct mongo_store *ms, const char *coll, int *rc)
 /* What a read sends: a find (query is the filter) or an aggregate (query is the pipeline). */
 enum read_op { R_FIND, R_AGGREGATE };
 
+/* verb_coll for reads: the first few collections' handles are kept (a handle copies the
+ * client's read preference, read and write concerns: making and destroying one per read was
+ * 2-3 % of a browse miss in the query pool); *owned says whether the caller destroys it. */
+static mongoc_collection_t *
+read_coll(struct mongo_store *ms, const char *coll, int *rc, bool *owned)
+{
+    *owned = false;
+    *rc = queue_send(ms);
+    if (*rc != MK_OK) {
+        return NULL;
+    }
+    size_t n = sizeof(ms->reads) / sizeof(ms->reads[0]), i = 0;
+    for (; i < n && ms->reads[i] != NULL; i++) {
+        if (strcmp(mongoc_collection_get_name(ms->reads[i]), coll) == 0) {
+            return ms->reads[i];
+        }
+    }
+    mongoc_collection_t *c = mongoc_client_get_collection(ms->client, ms->db, coll);
+    if (i < n) {
+        ms->reads[i] = c;
+    } else {
+        *owned = true;
+    }
+    return c;
+}
+
 static int
 read_each(struct mongo_store *ms, enum read_op op, const char *coll, const bson_t *query, const bson_t *opts,
           mongo_each_fn each, void *ctx)
 {
     int rc;
-    mongoc_collection_t *c = verb_coll(ms, coll, &rc);
+    bool owned;
+    mongoc_collection_t *c = read_coll(ms, coll, &rc, &owned);
     if (c == NULL) {
         return rc;
     }
     mongoc_cursor_t *cur = op == R_FIND ? mongoc_collection_find_with_opts(c, query, opts, NULL)
                                         : mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, query, opts, NULL);
     rc = walk(cur, each, ctx, coll);
-    mongoc_collection_destroy(c);
+    if (owned) {
+        mongoc_collection_destroy(c);
+    }
     return rc;
 }
 

@@ -26,6 +26,7 @@ struct mongo_store {
     char *db;
     char *uri;                   /* as configured: a long command's own client (mongo_write_command_long) */
     struct mongo_queue *queue;   /* queued updates (mongo_update_one_queued), NULL until used */
+    mongoc_collection_t *reads[4];   /* the handles reads use, kept for the client's life */
 };
 
 /* Process-wide driver set-up; call once per process before mongo_init. */

@@ -175,6 +175,94 @@ Test(readmodel_json, a_listing_item_with_what_the_text_cannot_write_takes_the_js
     bson_destroy(&bad);
 }
 
+/* Escapes at every offset of an 8-byte word, next to multi-byte UTF-8; documents with more
+ * keys than the writer keeps, repeated before and past them. */
+Test(readmodel_json, escapes_at_every_offset_and_keys_repeated_past_the_kept_ones)
+{
+    static const char *const specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "é", "✓", " ", "\x7f"};
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (size_t at = 0; at < 24; at++) {
+            char s[64];
+            snprintf(s, sizeof(s), "%.*s%s%.*s", (int)at, "abcdefghijklmnopqrstuvwxyz", specials[k], (int)(24 - at),
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            bson_t *doc = BCON_NEW("id", BCON_UTF8("a"), "title", BCON_UTF8(s), "description", BCON_UTF8(s + at / 2));
+            same_item(doc, NULL);
+            bson_destroy(doc);
+        }
+    }
+    for (int repeat = -1; repeat < 24; repeat++) {
+        bson_t doc = BSON_INITIALIZER, attrs;
+        bson_append_utf8(&doc, "id", -1, "a", -1);
+        bson_append_document_begin(&doc, "attributes", -1, &attrs);
+        for (int i = 0; i < 24; i++) {
+            char key[16];
+            /* member i repeats member i - repeat's key (or none when repeat < 1) */
+            snprintf(key, sizeof(key), "k%d", repeat >= 1 && i == 23 ? 23 - repeat : i);
+            bson_append_int32(&attrs, key, -1, i);
+        }
+        bson_append_document_end(&doc, &attrs);
+        same_item(&doc, NULL);
+        bson_destroy(&doc);
+    }
+}
+
+/* A page written as one text (readmodel_page_*) is the text json-c writes for the object
+ * {"items": [readmodel_listing_json of each, distance_km last], "next_cursor": cursor}. */
+static void
+same_page(bson_t **docs, size_t n, const double *km, json_object *cursor)
+{
+    struct readmodel_text t;
+    readmodel_page_begin(&t, n > 8 ? 1 : n);   /* a long page outgrows its first allocation */
+    json_object *ref = json_object_new_object(), *items = json_object_new_array();
+    json_object_object_add(ref, "items", items);
+    for (size_t i = 0; i < n; i++) {
+        readmodel_page_item(&t, i, docs[i], km);
+        json_object *item = readmodel_listing_json(docs[i]);
+        if (km != NULL) {
+            json_object_object_add(item, "distance_km", json_object_new_double(*km));
+        }
+        json_object_array_add(items, item);
+    }
+    json_object_object_add(ref, "next_cursor", json_object_get(cursor));
+    cr_assert(readmodel_page_end(&t, cursor));
+    const char *b = json_object_to_json_string_ext(ref, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    cr_assert_eq(strlen(t.p), t.len, "the text is NUL-terminated");
+    cr_expect_str_eq(t.p, b, "page %s\n  ref %s", t.p, b);
+    free(t.p);
+    json_object_put(ref);
+}
+
+Test(readmodel_json, a_page_written_as_one_text_is_the_json_c_text)
+{
+    double km = 7.25;
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, "5f1e2d3c4b5a697887766554");
+    bson_t *docs[] = {
+        BCON_NEW("_id", BCON_UTF8("x"), "id", BCON_UTF8("a"), "title", BCON_UTF8("Lamp \"oak\" / é"), "price_minor",
+                 BCON_INT64(4500), "location", "{", "lat", BCON_DOUBLE(51.52469), "lon", BCON_DOUBLE(-0.16459), "}",
+                 "seller", "{", "rating", "{", "average", BCON_DOUBLE(4.333333333333333), "count", BCON_INT32(3), "}", "}"),
+        BCON_NEW("id", BCON_UTF8("b"), "created_at", BCON_DATE_TIME(1764000000123)),   /* the json-c path */
+        BCON_NEW("id", BCON_UTF8("c"), "seller", "{", "id", BCON_OID(&oid), "}", "views", BCON_INT32(2)),
+        BCON_NEW("_id", BCON_UTF8("y")),
+    };
+    size_t n = sizeof(docs) / sizeof(docs[0]);
+    json_object *cursor = json_object_new_string("eyJrIjpbMSwiYSJdfQ.c2ln\"/");
+    for (size_t k = 0; k <= n; k++) {
+        same_page(docs, k, NULL, NULL);
+        same_page(docs, k, &km, cursor);
+    }
+    /* Past the first allocation (sized for the given count) the text grows. */
+    bson_t *many[64];
+    for (size_t i = 0; i < 64; i++) {
+        many[i] = docs[i % n];
+    }
+    same_page(many, 64, &km, cursor);
+    json_object_put(cursor);
+    for (size_t i = 0; i < n; i++) {
+        bson_destroy(docs[i]);
+    }
+}
+
 /* ---- JSON to BSON (the projector's documents) -------------------------------------------- */
 
 /* readmodel_append_json and the text path give the same bytes for the JSON text. */

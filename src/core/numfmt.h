@@ -1,0 +1,22 @@
+/*
+ * numfmt.h — a double as JSON text, the bytes json-c writes under the worker's number
+ * format ("%.15g", set in worker.c; json-c adds ".0" to a result without a point or an
+ * exponent), without snprintf for the common case.
+ */
+#ifndef MK_NUMFMT_H
+#define MK_NUMFMT_H
+
+#include <stddef.h>
+
+enum { NUMFMT_MAX = 32 };   /* buf's size for numfmt_g15 */
+
+/*
+ * Write d into buf (NUMFMT_MAX bytes, no NUL) as json-c with "%.15g" writes it and return
+ * the length, or 0 when the fast path does not apply (the caller then asks json-c): d is
+ * written only when some decimal S = N / 10^k (N < 10^15, k <= 22) rounds to d exactly —
+ * then %.15g of d is S (d lies within half an ulp of S, under a quarter of a unit in the
+ * 15th digit) — and S is in [1e-4, 1e15) (%.15g's fixed notation), or d is zero.
+ */
+size_t numfmt_g15(char *buf, double d);
+
+#endif
