@@ -17,6 +17,7 @@
 //   collection, taking turns: "old" (a batch's 2dsphere entries record by record, every leaf
 //   searched for ties, as before issue 19's seventh pass) and "new" (GeoIndex.addMany and
 //   PointCounts); CPU-ms per upsert of each (a paired comparison on one heap and one load).
+//   AB_VARIANTS=old,counts,new: also "counts" (PointCounts without addMany).
 // PROFILE=file.cpuprofile: a CPU profile of the AFTER burst alone (node:inspector), for
 //   Chrome's DevTools or tools/prof-top.js.
 
@@ -60,7 +61,8 @@ const indexes = only ? LISTING_INDEXES.filter((i) => only.includes(i.name)) : LI
 const early = mode === 'all' ? indexes : mode === 'rebuild' ? indexes.filter((i) => REBUILD_INDEXES.includes(i.name)) : [];
 if (early.length) run({ createIndexes: 'listings', indexes: early });
 const after = +(process.env.AFTER || 0);
-let { docs } = demoListings(n + after * (process.env.AB ? 2 * +process.env.AB : 1), { seed: 7, sellers: 200 });
+const abRuns = process.env.AB ? (process.env.AB_VARIANTS || 'old,new').split(',').length * +process.env.AB : 1;
+let { docs } = demoListings(n + after * abRuns, { seed: 7, sellers: 200 });
 const slice = Math.min(20000, n);
 const t00 = process.cpuUsage();
 let t = process.cpuUsage();
@@ -99,12 +101,13 @@ if (after && process.env.AB) {
   const variant = (v) => {
     GeoIndex.prototype.addMany = v === 'new' ? addMany : undefined;
     GeoIndex.prototype.batchKeys = v === 'new' ? batchKeys : undefined;
-    PointCounts.prototype.get = v === 'new' ? get : () => 2;
+    PointCounts.prototype.get = v !== 'old' ? get : () => 2;
   };
   let at = n;
-  const sums = { old: 0, new: 0 };
+  const variants = (process.env.AB_VARIANTS || 'old,new').split(',');
+  const sums = Object.fromEntries(variants.map((v) => [v, 0]));
   for (let round = 0; round < +process.env.AB; round++) {
-    for (const v of round % 2 ? ['new', 'old'] : ['old', 'new']) {
+    for (const v of round % 2 ? [...variants].reverse() : variants) {
       variant(v);
       const t0 = process.cpuUsage();
       for (let i = at; i < at + after; i += batch) upsertBatch(i, at + after);
@@ -116,7 +119,7 @@ if (after && process.env.AB) {
   }
   variant('new');
   const rounds = +process.env.AB * after;
-  console.log(`in all: old ${(sums.old / rounds).toFixed(3)}, new ${(sums.new / rounds).toFixed(3)} cpu-ms per upsert; write errors ${errors}`);
+  console.log(`in all: ${variants.map((v) => `${v} ${(sums[v] / rounds).toFixed(3)}`).join(', ')} cpu-ms per upsert; write errors ${errors}`);
 } else if (after) {
   const prof = process.env.PROFILE ? profiler() : null;
   const t0 = process.cpuUsage();
