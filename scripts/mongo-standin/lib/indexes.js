@@ -692,6 +692,34 @@ function partKeyOf(v) {
 const WILD = Symbol('any value of its bracket');
 const wildKey = (v) => `${rankOf(v)}:*`;
 
+/**
+ * The position of point p ([x, y]) along a Hilbert curve over the globe's longitude and
+ * latitude in 2^16 steps each (points off the globe are clamped): nearby points get nearby
+ * numbers, so inserts in this order descend mostly the same R-tree nodes one after another.
+ */
+function hilbertOf(p) {
+  const N = 65536;
+  const q = (v, lo, span) => Math.min(N - 1, Math.max(0, Math.floor(((v - lo) / span) * N))) || 0;
+  let x = q(p[0], -180, 360);
+  let y = q(p[1], -90, 180);
+  let d = 0;
+  for (let s = N >> 1; s > 0; s >>= 1) {
+    const rx = (x & s) > 0 ? 1 : 0;
+    const ry = (y & s) > 0 ? 1 : 0;
+    d += s * s * ((3 * rx) ^ ry);
+    if (ry === 0) {
+      if (rx === 1) {
+        x = N - 1 - x;
+        y = N - 1 - y;
+      }
+      const t = x;
+      x = y;
+      y = t;
+    }
+  }
+  return d;
+}
+
 /** An R-tree entry at one point (x, y): what the items below share. */
 class PointEntry {
   constructor(x, y) {
@@ -754,6 +782,83 @@ function tiePos(recs, rec) {
   return lo;
 }
 
+/**
+ * How many records have their only point at each exact point (x, y), whatever their partition:
+ * an open-addressing table of 32-bit hashes of the two doubles (0 and -0 alike, as ===
+ * compares them) with a count each. Two points may share a hash: a count is then the sum of
+ * both, so "at most one" is exact and "more" only means "look". insertSolo reads it to skip
+ * its scan of the chosen leaf for a record at the same point, which reads every entry of the
+ * leaf (each its own object: a cache miss per entry, most of a burst's R-tree time) and finds
+ * nothing unless another record is at exactly that point.
+ */
+class PointCounts {
+  constructor() {
+    this.keys = new Uint32Array(1024);
+    this.counts = new Int32Array(1024).fill(-1); // -1: an empty slot
+    this.used = 0;
+  }
+
+  static hash(x, y) {
+    HASH_F[0] = x + 0; // -0 + 0 is 0
+    HASH_F[1] = y + 0;
+    let h = Math.imul(HASH_U[0] ^ 0x9e3779b9, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ HASH_U[1], 0xc2b2ae35);
+    h = Math.imul(h ^ (h >>> 16) ^ HASH_U[2], 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ HASH_U[3], 0xc2b2ae35);
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  slot(h) {
+    const mask = this.keys.length - 1;
+    let i = h & mask;
+    while (this.counts[i] >= 0 && this.keys[i] !== h) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** Adds delta to the count at (x, y); returns the new count. */
+  add(x, y, delta) {
+    const h = PointCounts.hash(x, y);
+    let i = this.slot(h);
+    if (this.counts[i] < 0) {
+      if (delta <= 0) return 0;
+      if (2 * (this.used + 1) > this.keys.length) {
+        this.grow();
+        i = this.slot(h);
+      }
+      this.keys[i] = h;
+      this.counts[i] = 0;
+      this.used++;
+    }
+    this.counts[i] = Math.max(0, this.counts[i] + delta);
+    return this.counts[i];
+  }
+
+  get(x, y) {
+    const i = this.slot(PointCounts.hash(x, y));
+    return this.counts[i] < 0 ? 0 : this.counts[i];
+  }
+
+  /** Twice the size when at least half of it holds counts above 0 (slots at 0 are dropped). */
+  grow() {
+    const { keys, counts } = this;
+    let live = 0;
+    for (let i = 0; i < counts.length; i++) if (counts[i] > 0) live++;
+    const size = 4 * live > keys.length ? 2 * keys.length : keys.length;
+    this.keys = new Uint32Array(size);
+    this.counts = new Int32Array(size).fill(-1);
+    this.used = 0;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] <= 0) continue;
+      const j = this.slot(keys[i]);
+      this.keys[j] = keys[i];
+      this.counts[j] = counts[i];
+      this.used++;
+    }
+  }
+}
+const HASH_F = new Float64Array(2);
+const HASH_U = new Uint32Array(HASH_F.buffer);
+
 function containsBox(a, b) {
   return a.minX <= b.minX && a.minY <= b.minY && b.maxX <= a.maxX && b.maxY <= a.maxY;
 }
@@ -767,7 +872,8 @@ function containsBox(a, b) {
  * a build): several groups (and solo items) may hold one point; walks take each as it comes.
  */
 class GeoPart {
-  constructor(vals, box, boxesOnly) {
+  constructor(vals, box, boxesOnly, counts) {
+    this.counts = counts; // the index's PointCounts
     this.vals = vals; // the prefix values of the partition (WILD: any value of its bracket)
     this.odd = new Set();
     this.built = null; // GeoIndex.build: the last record entered
@@ -813,7 +919,8 @@ class GeoPart {
   /**
    * Inserts a record's only point as rbush's insert does, except that when the leaf it chooses
    * holds a TieGroup or another record alone at exactly that point, the record joins it (the
-   * tree itself does not change).
+   * tree itself does not change). The leaf is searched only when the index's PointCounts say
+   * another record may be at that point (the record itself is counted already).
    */
   insertSolo(item, rec) {
     const tree = this.tree;
@@ -824,7 +931,8 @@ class GeoPart {
     const path = [];
     const leaf = tree._chooseSubtree(box, tree.data, level, path);
     const ch = leaf.children;
-    for (let i = 0; i < ch.length; i++) {
+    const n = this.counts.get(x, y) > 1 ? ch.length : 0;
+    for (let i = 0; i < n; i++) {
       const c = ch[i];
       if (c instanceof TieGroup) {
         if (c.minX === x && c.minY === y) {
@@ -1094,6 +1202,8 @@ class GeoIndex {
     this.multikey = prefix.map(() => false);
     this.filter = null;
     this.parts = new Map(); // partition key -> GeoPart
+    this.counts = new PointCounts(); // records by their only point (GeoPart.insertSolo)
+    this.batchCache = null; // batchKeys: partsOfView's maps until addMany
     this.box = (item) => {
       if (item.view === undefined) return item;
       const p = geo.pointsAt(item.view, field)[0];
@@ -1126,20 +1236,85 @@ class GeoIndex {
 
   part(key, vals) {
     let part = this.parts.get(key);
-    if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box, this.prefix.length > 0)));
+    if (!part) this.parts.set(key, (part = new GeoPart(vals, this.box, this.prefix.length > 0, this.counts)));
     return part;
+  }
+
+  /** Counts rec at its only point (PointCounts), when it has one and may join a TieGroup. */
+  count(rec, items, delta) {
+    if (items.length !== 1 || !GeoPart.solo(items[0]) || !groupable(rec)) return;
+    const b = this.box(items[0]);
+    this.counts.add(b.minX, b.minY, delta);
   }
 
   add(rec, keys = this.points(rec.view)) {
     if (!keys.length) return;
     const items = GeoPart.items(rec, keys[0][2], !this.prefix.length); // one view: the same points in every key
+    this.count(rec, items, 1);
     for (const [key, vals, pts] of keys) this.part(key, vals).add(rec, pts, items);
+  }
+
+  /**
+   * What addMany takes for one view (the store's deferred inserts): {pts, parts} found through
+   * the maps of partsOfView, kept until addMany (no partition key strings per word), or
+   * points() when that cannot answer. Nothing removes a partition between the two: every
+   * other use of the index flushes the deferred records first (store.js flushIndexes).
+   */
+  batchKeys(view) {
+    if (this.prefix.length) {
+      if (!this.batchCache) this.batchCache = new Map();
+      const fast = this.partsOfView(view, this.batchCache);
+      if (fast) return fast;
+    }
+    return this.points(view);
+  }
+
+  /**
+   * Enters many records at once: recs[i] with keys[i] (batchKeys of its view). Partition by
+   * partition, and in each in the order of its points along a Hilbert curve, so consecutive
+   * inserts descend the same nodes of one R-tree (one record's ~34 keyword partitions one after
+   * the other touched 34 trees, each cold). Each record enters each of its partitions as
+   * add() enters it; only the order of the inserts differs, which R-tree walks do not see (the
+   * shape of the tree may differ; a walk's results and order do not).
+   */
+  addMany(recs, keys) {
+    this.batchCache = null;
+    const byPart = new Map(); // part -> [hilbert, rec, pts, items, ...]
+    const push = (part, rec, pts, items, h) => {
+      if (part.built === rec) return; // equal prefix values: one partition
+      part.built = rec;
+      let list = byPart.get(part);
+      if (!list) byPart.set(part, (list = []));
+      list.push({ h, rec, pts, items });
+    };
+    for (let i = 0; i < recs.length; i++) {
+      const rec = recs[i];
+      const k = keys[i];
+      if (Array.isArray(k)) {
+        if (!k.length) continue;
+        const items = GeoPart.items(rec, k[0][2], !this.prefix.length);
+        this.count(rec, items, 1); // the whole batch before any insert: ties within it are seen
+        const h = hilbertOf(k[0][2][0]);
+        for (const [key, vals, pts] of k) push(this.part(key, vals), rec, pts, items, h);
+      } else {
+        const items = GeoPart.items(rec, k.pts, false);
+        this.count(rec, items, 1);
+        const h = hilbertOf(k.pts[0]);
+        for (const part of k.parts) push(part, rec, k.pts, items, h);
+      }
+    }
+    for (const [part, list] of byPart) {
+      part.built = null;
+      if (list.length > 1) list.sort((a, b) => a.h - b.h || a.rec.seq - b.rec.seq);
+      for (const { rec, pts, items } of list) part.add(rec, pts, items);
+    }
   }
 
   /** Removes rec's items: `keys` must be those of its current view (before any change). */
   remove(rec, keys = this.points(rec.view)) {
     if (!keys.length) return;
     const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
+    this.count(rec, items, -1);
     for (const [key] of keys) {
       const part = this.parts.get(key);
       if (!part) continue;
@@ -1171,13 +1346,17 @@ class GeoIndex {
     for (const rec of records) {
       const fast = this.prefix.length > 0 && this.partsOfView(rec.view, cache);
       if (fast) {
-        const ids = idsOf(GeoPart.items(rec, fast.pts, false));
+        const items = GeoPart.items(rec, fast.pts, false);
+        this.count(rec, items, 1);
+        const ids = idsOf(items);
         for (const part of fast.parts) enter(part, rec, fast.pts, ids);
         continue;
       }
       const keys = this.points(rec.view);
       if (!keys.length) continue;
-      const ids = idsOf(GeoPart.items(rec, keys[0][2], !this.prefix.length));
+      const items = GeoPart.items(rec, keys[0][2], !this.prefix.length);
+      this.count(rec, items, 1);
+      const ids = idsOf(items);
       for (const [key, vals, pts] of keys) enter(this.part(key, vals), rec, pts, ids);
     }
     const packer = this.prefix.length ? new Packer(all) : null;
@@ -1325,5 +1504,5 @@ class GeoIndex {
 }
 
 module.exports = {
-  TieGroup, tieCmp, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
+  TieGroup, tieCmp, hilbertOf, PointCounts, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
 };

@@ -274,7 +274,7 @@ class Collection {
       // Keys now (an error belongs to this document), entries at flushIndexes().
       const d = this.deferred;
       d.recs.push(rec);
-      d.structures.forEach((st, i) => d.keys[i].push(st.keys(rec.view)));
+      d.structures.forEach((st, i) => d.keys[i].push(st.batchKeys ? st.batchKeys(rec.view) : st.keys(rec.view)));
       return rec;
     }
     for (const index of this.indexes) if (index.structure) index.structure.add(rec);
@@ -283,7 +283,8 @@ class Collection {
 
   /**
    * From now until flushIndexes(), inserted records enter the ordered (B-tree) indexes in one
-   * sorted pass at the flush instead of one by one (the projector's batches of new listings).
+   * sorted pass at the flush instead of one by one (the projector's batches of new listings),
+   * and the 2dsphere indexes partition by partition (GeoIndex.addMany).
    * Unique checks are unaffected (they use `entries`); every other use of an index structure
    * flushes first (replace, remove, and the commands: update flushes before it plans a
    * statement and when it ends), so nothing reads an index that lacks a record.

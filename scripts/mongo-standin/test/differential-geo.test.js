@@ -251,12 +251,17 @@ test('tie groups of the R-trees under writes, builds and split groups: pages by 
   for (const d of docs) srv.ok(DB, { insert: 'ins', documents: [d] }); // one by one: insertSolo
   srv.ok(DB, { insert: 'blk', documents: docs });
   srv.ok(DB, { createIndexes: 'blk', indexes: INDEXES_G }); // a bulk build: tieGroups
+  // Into indexed collections by commands of 100: GeoIndex.addMany, partition by partition in
+  // Hilbert order (the projector's batches).
+  srv.ok(DB, { createIndexes: 'bat', indexes: INDEXES_G });
+  for (let i = 0; i < docs.length; i += 100) srv.ok(DB, { insert: 'bat', documents: docs.slice(i, i + 100) });
   const collOf = (c) => srv.ctx.store.db(DB).get(c);
   // Every group in tie order, its records with one point each at the group's point, and each
   // partition's records (groups expanded) the same in both collections.
   const check = (label) => {
     let groups = 0;
     let biggest = 0;
+    const groupsIn = {}; // collection -> TieGroups in its trees
     const recsOf = (c) => collOf(c).indexes.filter((ix) => ix.structure && ix.structure.parts).map((ix) => {
       const st = ix.structure;
       return new Map([...st.parts].map(([key, part]) => {
@@ -265,6 +270,7 @@ test('tie groups of the R-trees under writes, builds and split groups: pages by 
             if (!node.leaf) walk(ch);
             else if (ch instanceof TieGroup) {
               groups++;
+              groupsIn[c] = (groupsIn[c] || 0) + 1;
               biggest = Math.max(biggest, ch.recs.length);
               assert.ok(ch.recs.length >= 2, `${label}: a group of ${ch.recs.length}`);
               for (let k = 1; k < ch.recs.length; k++) assert.ok(tieCmp(ch.recs[k - 1], ch.recs[k]) < 0, `${label}: ${ix.name}: a group out of tie order`);
@@ -284,11 +290,18 @@ test('tie groups of the R-trees under writes, builds and split groups: pages by 
     });
     const a = recsOf('ins');
     const b = recsOf('blk');
-    for (let k = 0; k < a.length; k++) assert.deepStrictEqual(b[k], a[k], `${label}: partitions and records of ${INDEXES_G[k].name}`);
-    return { groups, biggest };
+    const c = recsOf('bat');
+    for (let k = 0; k < a.length; k++) {
+      assert.deepStrictEqual(b[k], a[k], `${label}: partitions and records of ${INDEXES_G[k].name}`);
+      assert.deepStrictEqual(c[k], a[k], `${label}: partitions and records of ${INDEXES_G[k].name} (batches)`);
+    }
+    return { groups, biggest, groupsIn };
   };
   const shape = check('after the load');
   assert.ok(shape.groups >= 20 && shape.biggest >= 100, `groups ${shape.groups}, biggest ${shape.biggest}`);
+  // Ties found by inserts too, one by one and in batches (insertSolo's leaf search, which
+  // PointCounts lets it skip only when no other record is at the point).
+  for (const c of ['ins', 'blk', 'bat']) assert.ok(shape.groupsIn[c] >= 10, `TieGroups in ${c}: ${shape.groupsIn[c]}`);
   const query = () => g.pick([() => ({}), () => ({ status: 'active' }), () => ({ status: 'active', tags: { $all: [g.pick(WORDS)] } }),
     () => ({ status: { $in: ['active', 'sold'] }, tags: { $in: [g.pick(WORDS), g.pick(WORDS)] } }), () => ({ status: 'active', n: { $gte: new Int32(g.int(4)) } })])();
   let pages = 0;
@@ -298,7 +311,7 @@ test('tie groups of the R-trees under writes, builds and split groups: pages by 
       const spec = { near: { type: 'Point', coordinates: g.chance(0.7) ? [D(p[0]), D(p[1])] : [D(p[0] + 0.001), D(p[1])] }, distanceField: 'dist', spherical: true, key: 'geo', query: query() };
       if (g.chance(0.4)) spec.maxDistance = D(g.pick([0, 50, 3000, 100000]));
       const limit = 1 + g.int(30);
-      const coll = g.chance(0.5) ? 'ins' : 'blk';
+      const coll = g.pick(['ins', 'blk', 'bat']);
       const tail = [{ $sort: { dist: new Int32(1), _id: new Int32(1) } }, { $limit: new Int32(limit) }];
       const all = same(srv, { aggregate: coll, pipeline: [{ $geoNear: spec }, { $sort: { dist: new Int32(1), _id: new Int32(1) } }], cursor: {} }, `${label} ${i}, whole`).docs;
       // Keyset pages through the ties: each page equals the scan's, and together they are the
@@ -336,12 +349,13 @@ test('tie groups of the R-trees under writes, builds and split groups: pages by 
       const name = Object.keys(cmd)[0];
       srv.run(DB, { ...cmd, [name]: 'ins' });
       srv.run(DB, { ...cmd, [name]: 'blk' });
+      srv.run(DB, { ...cmd, [name]: 'bat' });
     }
     if (round === 3) {
       // Split groups: every third group's records in two interleaved halves, the second half a
       // new group in another leaf of the tree (several entries at one point, _ids interleaved).
       let split = 0;
-      for (const c of ['ins', 'blk']) {
+      for (const c of ['ins', 'blk', 'bat']) {
         for (const ix of collOf(c).indexes) {
           if (!ix.structure || !ix.structure.parts) continue;
           for (const part of ix.structure.parts.values()) {

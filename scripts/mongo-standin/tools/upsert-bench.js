@@ -13,6 +13,13 @@
 // AFTER=M: then M more new listings upserted into the indexed collection (a burst into a live
 //   read model), timed on their own.
 // ONLY=name,name: only these of the listing indexes (what one index's upkeep costs).
+// AB=R (with AFTER=M): instead of one burst, R rounds of two bursts of M each into the same
+//   collection, taking turns: "old" (a batch's 2dsphere entries record by record, every leaf
+//   searched for ties, as before issue 19's seventh pass) and "new" (GeoIndex.addMany and
+//   PointCounts); CPU-ms per upsert of each (a paired comparison on one heap and one load).
+//   AB_VARIANTS=old,counts,new: also "counts" (PointCounts without addMany).
+// PROFILE=file.cpuprofile: a CPU profile of the AFTER burst alone (node:inspector), for
+//   Chrome's DevTools or tools/prof-top.js.
 
 const { Long } = require('bson');
 const { Store } = require('../lib/store');
@@ -29,6 +36,24 @@ const run = (cmd) => {
   if (r.ok !== undefined && +r.ok !== 1) throw new Error(JSON.stringify(r));
   return r;
 };
+/** A CPU profile from now until stop(file) (synchronous: node:inspector's session posts on this thread). */
+function profiler() {
+  const inspector = require('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.setSamplingInterval', { interval: 200 });
+  session.post('Profiler.start');
+  return {
+    stop(file) {
+      session.post('Profiler.stop', (err, r) => {
+        if (err) throw err;
+        require('node:fs').writeFileSync(file, JSON.stringify(r.profile));
+      });
+      session.disconnect();
+    },
+  };
+}
 const cpuMs = (u) => (u.user + u.system) / 1000;
 
 const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
@@ -36,7 +61,8 @@ const indexes = only ? LISTING_INDEXES.filter((i) => only.includes(i.name)) : LI
 const early = mode === 'all' ? indexes : mode === 'rebuild' ? indexes.filter((i) => REBUILD_INDEXES.includes(i.name)) : [];
 if (early.length) run({ createIndexes: 'listings', indexes: early });
 const after = +(process.env.AFTER || 0);
-let { docs } = demoListings(n + after, { seed: 7, sellers: 200 });
+const abRuns = process.env.AB ? (process.env.AB_VARIANTS || 'old,new').split(',').length * +process.env.AB : 1;
+let { docs } = demoListings(n + after * abRuns, { seed: 7, sellers: 200 });
 const slice = Math.min(20000, n);
 const t00 = process.cpuUsage();
 let t = process.cpuUsage();
@@ -68,10 +94,38 @@ if (mode !== 'all') {
   console.log(`createIndexes after the load: ${buildMs.toFixed(0)} cpu-ms`);
 }
 console.log(`in all (${mode}): ${((loadMs + buildMs) / 1000).toFixed(1)} cpu-s, ${(n / ((loadMs + buildMs) / 1000)).toFixed(0)} upserts per cpu-s`);
-if (after) {
+if (after && process.env.AB) {
+  const { GeoIndex, PointCounts } = require('../lib/indexes');
+  const { addMany, batchKeys } = GeoIndex.prototype;
+  const { get } = PointCounts.prototype;
+  const variant = (v) => {
+    GeoIndex.prototype.addMany = v === 'new' ? addMany : undefined;
+    GeoIndex.prototype.batchKeys = v === 'new' ? batchKeys : undefined;
+    PointCounts.prototype.get = v !== 'old' ? get : () => 2;
+  };
+  let at = n;
+  const variants = (process.env.AB_VARIANTS || 'old,new').split(',');
+  const sums = Object.fromEntries(variants.map((v) => [v, 0]));
+  for (let round = 0; round < +process.env.AB; round++) {
+    for (const v of round % 2 ? [...variants].reverse() : variants) {
+      variant(v);
+      const t0 = process.cpuUsage();
+      for (let i = at; i < at + after; i += batch) upsertBatch(i, at + after);
+      const ms = cpuMs(process.cpuUsage(t0));
+      sums[v] += ms;
+      at += after;
+      console.log(`round ${round} ${v}: ${after} upserts, ${(ms / after).toFixed(3)} cpu-ms per upsert`);
+    }
+  }
+  variant('new');
+  const rounds = +process.env.AB * after;
+  console.log(`in all: ${variants.map((v) => `${v} ${(sums[v] / rounds).toFixed(3)}`).join(', ')} cpu-ms per upsert; write errors ${errors}`);
+} else if (after) {
+  const prof = process.env.PROFILE ? profiler() : null;
   const t0 = process.cpuUsage();
   for (let i = n; i < n + after; i += batch) upsertBatch(i, n + after);
   const ms = cpuMs(process.cpuUsage(t0));
+  if (prof) prof.stop(process.env.PROFILE);
   console.log(`${after} more into the indexed collection: ${(ms / after).toFixed(2)} cpu-ms per upsert, ${(after / (ms / 1000)).toFixed(0)} per cpu-s; write errors ${errors}`);
 }
 docs = null;
