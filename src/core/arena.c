@@ -155,6 +155,44 @@ arena_sprintf(arena_t *a, const char *fmt, ...)
     return p;
 }
 
+char *
+arena_concat(arena_t *a, ...)
+{
+    size_t total = 0;
+    va_list ap;
+    va_start(ap, a);
+    for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *)) {
+        total += strlen(s);
+    }
+    va_end(ap);
+    char *out = arena_alloc(a, total + 1), *p = out;
+    va_start(ap, a);
+    for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *)) {
+        size_t n = strlen(s);
+        memcpy(p, s, n);
+        p += n;
+    }
+    va_end(ap);
+    *p = '\0';
+    return out;
+}
+
+char *
+arena_decimal(arena_t *a, long long v)
+{
+    char num[24], *p = num + sizeof(num);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        *--p = '-';
+    }
+    return arena_strndup(a, p, (size_t)(num + sizeof(num) - 1 - p));
+}
+
 void
 arena_cleanup_add(arena_t *a, arena_cleanup_fn fn, void *data)
 {

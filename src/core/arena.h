@@ -37,6 +37,11 @@ char *arena_strndup(arena_t *a, const char *s, size_t n);
 /* printf into the arena. */
 char *arena_sprintf(arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The strings up to a NULL joined, and a number in decimal: copies, not the formatter (the
+ * keys and header values of every request). */
+char *arena_concat(arena_t *a, ...) __attribute__((sentinel));
+char *arena_decimal(arena_t *a, long long v);
+
 /* Run fn(data) at the next reset (or destroy). Newest registered runs first. */
 void arena_cleanup_add(arena_t *a, arena_cleanup_fn fn, void *data);
 

@@ -64,6 +64,25 @@ log_json_escape(char *buf, size_t cap, const char *s)
         return 0;
     }
     for (; s != NULL && *s != '\0'; s++) {
+        /* a run of bytes that need no escape, copied at once */
+        const char *run = s;
+        while ((unsigned char)*s >= 0x20 && *s != '"' && *s != '\\' && *s != 0x7f) {
+            s++;
+        }
+        if (s > run) {
+            size_t len = (size_t)(s - run);
+            if (n + len >= cap) {
+                len = cap - 1 - n;
+                memcpy(buf + n, run, len);
+                n += len;
+                break;
+            }
+            memcpy(buf + n, run, len);
+            n += len;
+            if (*s == '\0') {
+                break;
+            }
+        }
         unsigned char ch = (unsigned char)*s;
         char esc[7];
         size_t len;
@@ -99,22 +118,104 @@ log_json_escape(char *buf, size_t cap, const char *s)
     return n;
 }
 
-/* Writes the common prefix {"ts":...,"level":...,"role":...,"pid":...[,"request_id":...] */
+/* Decimal digits of v, right-aligned in width places with leading zeros (width > 0), or as
+ * many as it takes (width 0). Returns the count written. */
+static size_t
+put_dec(char *buf, unsigned long long v, int width)
+{
+    char num[24], *p = num + sizeof(num);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 || (width > 0 && num + sizeof(num) - p < width));
+    size_t n = (size_t)(num + sizeof(num) - p);
+    memcpy(buf, p, n);
+    return n;
+}
+
+static size_t
+put_int(char *buf, long long v)
+{
+    if (v < 0) {
+        buf[0] = '-';
+        return 1 + put_dec(buf + 1, 0ULL - (unsigned long long)v, 0);
+    }
+    return put_dec(buf, (unsigned long long)v, 0);
+}
+
+/* The time as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes): the date and time of day are formatted
+ * once per second, not per line (an access line per request). */
+static size_t
+put_timestamp(char *buf)
+{
+    static time_t cached_sec = (time_t)-1;
+    static char cached[19];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    if (tv.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        char *c = cached;
+        c += put_dec(c, (unsigned long long)(tm.tm_year + 1900) % 10000, 4);
+        *c++ = '-';
+        c += put_dec(c, (unsigned long long)tm.tm_mon + 1, 2);
+        *c++ = '-';
+        c += put_dec(c, (unsigned long long)tm.tm_mday, 2);
+        *c++ = 'T';
+        c += put_dec(c, (unsigned long long)tm.tm_hour, 2);
+        *c++ = ':';
+        c += put_dec(c, (unsigned long long)tm.tm_min, 2);
+        *c++ = ':';
+        put_dec(c, (unsigned long long)tm.tm_sec, 2);
+        cached_sec = tv.tv_sec;
+    }
+    memcpy(buf, cached, sizeof(cached));
+    buf[19] = '.';
+    put_dec(buf + 20, (unsigned long long)(tv.tv_usec / 1000), 3);
+    buf[23] = 'Z';
+    return 24;
+}
+
+/* Append n bytes of s at buf + *used, as many as fit in cap. */
+static void
+put(char *buf, size_t *used, size_t cap, const char *s, size_t n)
+{
+    if (n > cap - *used) {
+        n = cap - *used;
+    }
+    memcpy(buf + *used, s, n);
+    *used += n;
+}
+
+#define PUT_LIT(buf, used, lit) put((buf), &(used), sizeof(buf), (lit), sizeof(lit) - 1)
+
+/* A number in decimal, as put() appends. */
+static void
+put_number(char *buf, size_t *used, size_t cap, long long v)
+{
+    char num[24];
+    put(buf, used, cap, num, put_int(num, v));
+}
+
+/* Writes the common prefix {"ts":...,"level":...,"role":...,"pid":...[,"request_id":...]
+ * (cap >= 256: the callers' buffers). Copies, not the formatter: it starts every access line. */
 static size_t
 line_prefix(char *buf, size_t cap, enum log_level level)
 {
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(buf, cap,
-                     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"role\":\"%s\",\"pid\":%d",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)(tv.tv_usec / 1000), level_names[level], log_role, log_pid);
-    size_t used = n < 0 ? 0 : (size_t)n;
+    static const char ts[] = "{\"ts\":\"", level_key[] = "\",\"level\":\"", role_key[] = "\",\"role\":\"",
+                      pid_key[] = "\",\"pid\":", request_key[] = ",\"request_id\":\"";
+    char stamp[24];
+    size_t used = 0;
+    put(buf, &used, cap, ts, sizeof(ts) - 1);
+    put(buf, &used, cap, stamp, put_timestamp(stamp));
+    put(buf, &used, cap, level_key, sizeof(level_key) - 1);
+    put(buf, &used, cap, level_names[level], strlen(level_names[level]));
+    put(buf, &used, cap, role_key, sizeof(role_key) - 1);
+    put(buf, &used, cap, log_role, strlen(log_role));
+    put(buf, &used, cap, pid_key, sizeof(pid_key) - 1);
+    put_number(buf, &used, cap, log_pid);
     if (log_request_id != NULL && used + 20 < cap) {
-        memcpy(buf + used, ",\"request_id\":\"", 15);
-        used += 15;
+        put(buf, &used, cap, request_key, sizeof(request_key) - 1);
         used += log_json_escape(buf + used, cap - used - 2, log_request_id);
         buf[used++] = '"';
     }
@@ -223,26 +324,43 @@ log_write(enum log_level level, const char *fmt, ...)
     line_emit(buf, used, sizeof(buf), false);
 }
 
+/* Escape s into buf + *used, at most limit - 1 bytes of it (the former per-field buffers'
+ * bounds), then close the string with a quote. */
+static void
+put_escaped(char *buf, size_t *used, size_t cap, const char *s, size_t limit)
+{
+    if (cap - *used < 2) {
+        return;
+    }
+    size_t room = cap - *used - 1;
+    *used += log_json_escape(buf + *used, limit < room ? limit : room, s);
+    put(buf, used, cap, "\"", 1);
+}
+
 void
 log_access_line(const struct log_access *a)
 {
     char buf[4096];
-    char path[1024];
-    char method[32];
-    char route[256];
     if (log_min > LOG_INFO) {
         return;
     }
-    log_json_escape(path, sizeof(path), a->path);
-    log_json_escape(method, sizeof(method), a->method);
-    log_json_escape(route, sizeof(route), a->route);
     size_t used = line_prefix(buf, sizeof(buf), LOG_INFO);
-    int n = snprintf(buf + used, sizeof(buf) - used,
-                     ",\"msg\":\"access\",\"method\":\"%s\",\"path\":\"%s\",\"route\":\"%s\","
-                     "\"status\":%d,\"latency_ms\":%.3f,\"bytes\":%zu",
-                     method, path, route, a->status, a->latency_ms, a->bytes_out);
-    if (n > 0) {
-        used += (size_t)n < sizeof(buf) - used ? (size_t)n : sizeof(buf) - used - 1;
-    }
+    PUT_LIT(buf, used, ",\"msg\":\"access\",\"method\":\"");
+    put_escaped(buf, &used, sizeof(buf), a->method, 32);
+    PUT_LIT(buf, used, ",\"path\":\"");
+    put_escaped(buf, &used, sizeof(buf), a->path, 1024);
+    PUT_LIT(buf, used, ",\"route\":\"");
+    put_escaped(buf, &used, sizeof(buf), a->route, 256);
+    PUT_LIT(buf, used, ",\"status\":");
+    put_number(buf, &used, sizeof(buf), a->status);
+    /* milliseconds with three decimals, as "%.3f" of latency_us / 1000.0 prints them */
+    char ms[32];
+    size_t n = put_dec(ms, a->latency_us / 1000, 0);
+    ms[n++] = '.';
+    n += put_dec(ms + n, a->latency_us % 1000, 3);
+    PUT_LIT(buf, used, ",\"latency_ms\":");
+    put(buf, &used, sizeof(buf), ms, n);
+    PUT_LIT(buf, used, ",\"bytes\":");
+    put(buf, &used, sizeof(buf), ms, put_dec(ms, a->bytes_out, 0));
     line_emit(buf, used, sizeof(buf), true);
 }

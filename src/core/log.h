@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -37,7 +38,7 @@ struct log_access {
     const char *path;
     const char *route;      /* the pattern that matched, or "-" */
     int status;
-    double latency_ms;
+    uint64_t latency_us;    /* written as latency_ms with three decimals */
     size_t bytes_out;
 };
 void log_access_line(const struct log_access *a);

@@ -71,7 +71,7 @@ server_handle(struct server *s, char *const *env, const char *body, size_t body_
     http_finish(&r, rc);
     *out = http_serialise(&r, out_len);
     uint64_t elapsed = now_us() - t0;
-    struct log_access a = {r.method, r.raw_uri, r.route, r.status, (double)elapsed / 1000.0, r.out_len};
+    struct log_access a = {r.method, r.raw_uri, r.route, r.status, elapsed, r.out_len};
     log_access_line(&a);
     metrics_observe(s->metrics, r.route_index, r.status, elapsed);
 }

@@ -154,7 +154,7 @@ cache_public_headers(struct request *r)
      * rebuild in progress) is not kept by nginx at all, nor one asked for with a UUID in
      * upper case: the projector purges the canonical (lower-case) URI only. */
     int ttl = http_response_header(r, "X-Read-Stale") != NULL || r->path_folded ? 0 : w->cfg->http_cache_ttl_s;
-    http_set_header(r, "X-Accel-Expires", arena_sprintf(r->arena, "%d", ttl));
+    http_set_header(r, "X-Accel-Expires", arena_decimal(r->arena, ttl));
     http_set_header(r, "Cache-Control", "no-cache");
 }
 

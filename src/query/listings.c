@@ -21,7 +21,7 @@ query_listing(struct request *r)
     if (!uuid_valid(id)) {
         return http_fail(r, MK_ENOTFOUND, "no such listing");
     }
-    char *key = arena_sprintf(r->arena, "cache:listing:%s", id);
+    char *key = arena_concat(r->arena, "cache:listing:", id, NULL);
     const bson_t *doc;
     struct viewer viewer;
     struct cached hit;

@@ -53,13 +53,19 @@ views_count(struct request *r, const char *listing_id, const char *seller_id, co
     if (r->head || seller_id == NULL || (v->known && strcmp(v->id, seller_id) == 0)) {
         return;
     }
-    char day[16];
-    struct tm tm;
+    /* The UTC day, formatted when it changes (a worker's single thread). */
+    static char day[16];
+    static time_t day_start = 1, day_end = 0;
     time_t now = time(NULL);
-    gmtime_r(&now, &tm);
-    strftime(day, sizeof(day), "%Y%m%d", &tm);
-    const char *pfadd[] = {"PFADD", arena_sprintf(r->arena, "views:%s:%s", listing_id, day), v->id};
-    const char *sadd[] = {"SADD", VIEWS_DIRTY_KEY, arena_sprintf(r->arena, "%s:%s", listing_id, day)};
+    if (now < day_start || now >= day_end) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(day, sizeof(day), "%Y%m%d", &tm);
+        day_start = now - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+        day_end = day_start + 86400;
+    }
+    const char *pfadd[] = {"PFADD", arena_concat(r->arena, "views:", listing_id, ":", day, NULL), v->id};
+    const char *sadd[] = {"SADD", VIEWS_DIRTY_KEY, arena_concat(r->arena, listing_id, ":", day, NULL)};
     struct redis_argv cmds[2] = {{3, pfadd, NULL}, {3, sadd, NULL}};
     (void)redis_send(&w->redis, cmds, 2);
 }

@@ -197,11 +197,71 @@ redis_cmd(struct redis_store *rs, arena_t *arena, redisReply **out, const char *
     return rc;
 }
 
+/* "<prefix><n>\r\n" at p; returns the end. */
+static char *
+resp_head(char *p, char prefix, size_t n)
+{
+    char num[24], *d = num + sizeof(num);
+    do {
+        *--d = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    *p++ = prefix;
+    size_t len = (size_t)(num + sizeof(num) - d);
+    memcpy(p, d, len);
+    p += len;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+size_t
+redis_resp_bound(const struct redis_argv *cmd)
+{
+    size_t total = 32;   /* "*<argc>\r\n" */
+    for (int i = 0; i < cmd->argc; i++) {
+        total += 32 + (cmd->argvlen != NULL ? cmd->argvlen[i] : strlen(cmd->argv[i]));
+    }
+    return total;
+}
+
+size_t
+redis_resp_write(char *buf, const struct redis_argv *cmd)
+{
+    char *p = resp_head(buf, '*', (size_t)cmd->argc);
+    for (int i = 0; i < cmd->argc; i++) {
+        size_t len = cmd->argvlen != NULL ? cmd->argvlen[i] : strlen(cmd->argv[i]);
+        p = resp_head(p, '$', len);
+        memcpy(p, cmd->argv[i], len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return (size_t)(p - buf);
+}
+
+/* One command appended to the connection's output buffer in the form redis_resp_write gives. */
+static bool
+append_argv(redisContext *c, const struct redis_argv *cmd)
+{
+    size_t total = redis_resp_bound(cmd);
+    char stack[1024];
+    char *buf = total <= sizeof(stack) ? stack : malloc(total);
+    if (buf == NULL) {
+        return false;
+    }
+    int rc = redisAppendFormattedCommand(c, buf, redis_resp_write(buf, cmd));
+    if (buf != stack) {
+        free(buf);
+    }
+    return rc == REDIS_OK;
+}
+
 static bool
 append_all(redisContext *c, const struct redis_argv *cmds, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK) {
+        if (!append_argv(c, &cmds[i])) {
             return false;
         }
     }

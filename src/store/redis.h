@@ -32,6 +32,14 @@ struct redis_argv {
     const size_t *argvlen;
 };
 
+/* A command in the protocol's own form (RESP: an array of bulk strings), as hiredis's
+ * redisFormatCommandArgv gives it, written with copies (hiredis formats with sdscatfmt and
+ * grows its string piece by piece: a tenth of a Redis-hit read's instructions in the query
+ * worker went to formatting its three commands). redis_resp_bound: bytes enough for it;
+ * redis_resp_write: writes it at buf, returns its length. */
+size_t redis_resp_bound(const struct redis_argv *cmd);
+size_t redis_resp_write(char *buf, const struct redis_argv *cmd);
+
 /* Initialise (no connection yet); strings are copied. */
 void redis_init(struct redis_store *rs, const char *host, int port, const char *socket, int timeout_ms);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -813,4 +814,172 @@ Test(core, search_words_dedup_by_hash_equals_by_comparison)
         arena_reset(a);
     }
     arena_destroy(a);
+}
+
+/* ---- the access log line, written with copies (issue 15) ---- */
+
+/* The line as log_access_line wrote it with snprintf before, after its "ts" value. */
+static void
+access_line_reference(char *out, size_t cap, int pid, const char *request_id, const struct log_access *a)
+{
+    char path[1024], method[32], route[256], rid[4096];
+    log_json_escape(path, sizeof(path), a->path);
+    log_json_escape(method, sizeof(method), a->method);
+    log_json_escape(route, sizeof(route), a->route);
+    log_json_escape(rid, sizeof(rid), request_id);
+    snprintf(out, cap,
+             "\",\"level\":\"info\",\"role\":\"query\",\"pid\":%d,\"request_id\":\"%s\",\"msg\":\"access\",\"method\":\"%s\","
+             "\"path\":\"%s\",\"route\":\"%s\",\"status\":%d,\"latency_ms\":%.3f,\"bytes\":%zu}\n",
+             pid, rid, method, path, route, a->status, (double)a->latency_us / 1000.0, a->bytes_out);
+}
+
+Test(core, access_line_reads_as_the_formatted_one)
+{
+    char longpath[3000];
+    memset(longpath, 'p', sizeof(longpath) - 1);
+    longpath[sizeof(longpath) - 1] = '\0';
+    memcpy(longpath, "/a\"b\\c\n\x01", 8);
+    const struct log_access cases[] = {
+        {"GET", "/api/v1/listings/x?y=1", "/api/v1/listings/{id}", 200, 0, 931},
+        {"POST", "/api/v1/orders", "-", 404, 999, 0},
+        {"GET\"\x7f", longpath, "/r\t", -1, 1000, 18446744073709551615ULL},
+        {"A-METHOD-NAME-FAR-LONGER-THAN-THIRTY-TWO-BYTES", "/\xc3\xa9", longpath, 503, 1234567, 12},
+        {NULL, NULL, NULL, 200, 4294967296123ULL, 1},
+    };
+    char file[] = "/tmp/market-accessline-XXXXXX";
+    int fd = mkstemp(file);
+    cr_assert_geq(fd, 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    log_init("query", "info");
+    log_set_request_id("rid-\"1\"");
+    time_t before = time(NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        log_access_line(&cases[i]);
+    }
+    time_t after = time(NULL);
+    log_set_request_id(NULL);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    FILE *f = fdopen(fd, "r");
+    rewind(f);
+    static char line[8192], want[8192];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_not_null(fgets(line, sizeof(line), f), "line %zu", i);
+        cr_assert_eq(strncmp(line, "{\"ts\":\"", 7), 0);
+        struct tm tm;
+        memset(&tm, 0, sizeof(tm));
+        const char *rest = strptime(line + 7, "%Y-%m-%dT%H:%M:%S", &tm);
+        cr_assert_not_null(rest, "%s", line);
+        cr_assert(rest[0] == '.' && rest[1] >= '0' && rest[1] <= '9' && rest[2] >= '0' && rest[2] <= '9' &&
+                      rest[3] >= '0' && rest[3] <= '9' && rest[4] == 'Z',
+                  "%s", line);
+        time_t t = timegm(&tm);
+        cr_assert(t >= before && t <= after, "the time of the line: %s", line);
+        access_line_reference(want, sizeof(want), (int)getpid(), "rid-\"1\"", &cases[i]);
+        cr_assert_str_eq(rest + 5, want);
+    }
+    cr_assert_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    unlink(file);
+}
+
+/* ---- Redis commands written as RESP with copies (issue 15) ---- */
+
+#include <hiredis/hiredis.h>
+
+#include "store/redis.h"
+
+Test(core, redis_commands_are_written_as_hiredis_formats_them)
+{
+    static char big[5000];
+    memset(big, 'b', sizeof(big));
+    const char *get[] = {"GET", "cache:listing:0b7e6d1c-6f3e-4e38-9a55-5c2b2f3f6f11"};
+    const char *pfadd[] = {"PFADD", "views:x:20261129", "0123456789abcdef0123456789abcdef"};
+    const char *bin[] = {"SET", "k\r\n\0key", "", big};
+    const size_t binlen[] = {3, 8, 0, sizeof(big)};
+    const char *one[] = {"PING"};
+    const struct redis_argv cmds[] = {{2, get, NULL}, {3, pfadd, NULL}, {4, bin, binlen}, {1, one, NULL}};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        size_t lens[4];
+        for (int a = 0; a < cmds[i].argc; a++) {
+            lens[a] = cmds[i].argvlen != NULL ? cmds[i].argvlen[a] : strlen(cmds[i].argv[a]);
+        }
+        char *want;
+        long long wlen = redisFormatCommandArgv(&want, cmds[i].argc, cmds[i].argv, lens);
+        cr_assert_gt(wlen, 0);
+        size_t bound = redis_resp_bound(&cmds[i]);
+        char *got = malloc(bound);
+        size_t glen = redis_resp_write(got, &cmds[i]);
+        cr_assert_leq(glen, bound);
+        cr_assert_eq(glen, (size_t)wlen, "command %zu", i);
+        cr_assert_eq(memcmp(got, want, glen), 0, "command %zu", i);
+        free(got);
+        redisFreeCommand(want);
+    }
+}
+
+/* log_json_escape copies runs of plain bytes at once: the same output, truncation included,
+ * as escaping byte by byte. */
+static size_t
+escape_bytewise(char *buf, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char esc[8];
+        size_t len;
+        if (ch == '"' || ch == '\\') {
+            len = (size_t)snprintf(esc, sizeof(esc), "\\%c", ch);
+        } else if (ch == '\n' || ch == '\t' || ch == '\r') {
+            len = (size_t)snprintf(esc, sizeof(esc), "\\%c", ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r');
+        } else if (ch < 0x20 || ch == 0x7f) {
+            len = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", ch);
+        } else {
+            esc[0] = (char)ch;
+            len = 1;
+        }
+        if (n + len >= cap) {
+            break;
+        }
+        memcpy(buf + n, esc, len);
+        n += len;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+Test(core, json_escape_by_runs_equals_bytewise)
+{
+    static const char alphabet[] = "ab/?=\"\\\n\t\r\x01\x1f\x7f\x80\xc3\xa9 z";
+    srand(11);
+    for (int round = 0; round < 20000; round++) {
+        char in[64];
+        int len = rand() % 60;
+        for (int i = 0; i < len; i++) {
+            in[i] = alphabet[rand() % (sizeof(alphabet) - 1)];
+        }
+        in[len] = '\0';
+        size_t cap = 1 + (size_t)(rand() % 80);
+        char got[128], want[128];
+        memset(got, 'X', sizeof(got));
+        size_t gn = log_json_escape(got, cap, in), wn = escape_bytewise(want, cap, in);
+        cr_assert_eq(gn, wn, "round %d cap %zu", round, cap);
+        cr_assert_str_eq(got, want, "round %d cap %zu", round, cap);
+    }
+}
+
+Test(core, arena_concat_and_decimal_as_sprintf)
+{
+    cr_assert_str_eq(arena_concat(A, "cache:listing:", "0b7e", NULL), "cache:listing:0b7e");
+    cr_assert_str_eq(arena_concat(A, "", NULL), "");
+    cr_assert_str_eq(arena_concat(A, NULL), "");
+    cr_assert_str_eq(arena_concat(A, "a", "", "b", ":", "c", NULL), "ab:c");
+    const long long nums[] = {0, 5, -5, 10, 999, -1000, 2147483647LL, -2147483648LL, 9223372036854775807LL,
+                              -9223372036854775807LL - 1};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "%lld", nums[i]);
+        cr_assert_str_eq(arena_decimal(A, nums[i]), want);
+    }
 }
