@@ -52,7 +52,13 @@ create_listing_indexes(struct projection_ctx *p, const char *coll, bool only_reb
     bson_t *keys[] = {
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
-        BCON_NEW("status", BCON_INT32(1), "price_minor", BCON_INT32(1)),
+        /* Price sorts are {price_minor: ±1, _id: ±1}: with _id in the key the index gives the
+         * whole sort, so a page stops at its last listing. Without it (status_price, before)
+         * mongod sorts every listing in the price range (a blocking SORT) and the stand-in read
+         * every listing at the page's last price: demo prices are round, hundreds to thousands
+         * of listings share one at 100k. A read model made before keeps status_price until its
+         * next rebuild; the planners prefer this one (it gives the whole sort). */
+        BCON_NEW("status", BCON_INT32(1), "price_minor", BCON_INT32(1), "_id", BCON_INT32(1)),
         BCON_NEW("seller_id", BCON_INT32(1), "status", BCON_INT32(1), "created_us", BCON_INT32(-1)),
         BCON_NEW("status", BCON_INT32(1), "geo", BCON_UTF8("2dsphere")),
         BCON_NEW("status", BCON_INT32(1), "keywords", BCON_INT32(1), "geo", BCON_UTF8("2dsphere")),
@@ -66,7 +72,7 @@ create_listing_indexes(struct projection_ctx *p, const char *coll, bool only_reb
         BCON_NEW("status", BCON_INT32(1), "category_path", BCON_INT32(1), "sold_us", BCON_INT32(1)),
     };
     static const struct listing_index idx[] = {
-        {"status_category_created", false}, {"status_created", false},      {"status_price", false},
+        {"status_category_created", false}, {"status_created", false},      {"status_price_id", false},
         {"seller_status_created", true},    {"status_geo", true},           {"status_keywords_geo", false},
         {"status_title_created", false},    {"status_keywords_created", false}, {"status_category_sold", false},
     };

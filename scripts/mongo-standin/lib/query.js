@@ -341,8 +341,10 @@ function select(coll, filter, opts = {}) {
     });
   };
   const finish = (out) => {
-    if (sortKeys) sortItems(out, sortKeys);
     const end = limit > 0 ? skip + limit : out.length;
+    // With a limit only the first skip + limit of the order are kept: selected, not sorted
+    // (an index scan by price takes every listing at the page's last price: hundreds at 100k).
+    if (sortKeys) sortItems(out, sortKeys, end);
     return skip || end < out.length ? out.slice(skip, end) : out;
   };
 
@@ -353,27 +355,44 @@ function select(coll, filter, opts = {}) {
   }
 
   // Index scan giving the order of the sort's first key(s): stop once skip + limit results
-  // are in and the sort key moved past the last one (ties are all taken), then sort exactly.
+  // are in and the sort key moved past the last one (ties are all taken). The scan's order is
+  // the sort's on those keys (what stopping early relies on), so only each run of ties needs
+  // ordering, by the sort's other keys and natural order; the last run (every listing at the
+  // page's last price, hundreds at 100k) only as far as the page reaches.
   if (plan.type === 'IXSCAN' && plan.sortMatched > 0 && !f.text) {
     const need = limit > 0 ? skip + limit : Infinity;
     const st = plan.index.structure;
     const sortPos = sortKeys.slice(0, plan.sortMatched).map((k) => st.fields.findIndex((x) => x.path === k.path));
     const seen = st.multikey.some(Boolean) ? new Set() : null;
     const out = [];
+    const runs = []; // where each run of equal sort-prefix keys starts in out
     let lastKey = null;
     planner.scanIndex(plan, (rec, key) => {
-      if (out.length >= need && sortPos.some((i) => cmpKeyValue(key[i], lastKey[i]) !== 0)) return false;
+      let moved = lastKey === null;
+      for (let j = 0; !moved && j < sortPos.length; j++) moved = cmpKeyValue(key[sortPos[j]], lastKey[sortPos[j]]) !== 0;
+      if (out.length >= need && moved) return false;
       if (seen) {
         if (seen.has(rec)) return true;
         seen.add(rec);
       }
       if (!passes(rec)) return true;
+      if (moved) runs.push(out.length);
       out.push({ rec, score: undefined, dist: undefined });
       lastKey = key;
       return true;
     }, stats);
-    out.sort((a, b) => a.rec.seq - b.rec.seq);
-    return finish(out);
+    const rest = sortKeys.slice(plan.sortMatched);
+    const page = [];
+    for (let r = 0; r < runs.length && page.length < need; r++) {
+      const end = r + 1 < runs.length ? runs[r + 1] : out.length;
+      if (end - runs[r] === 1) {
+        page.push(out[runs[r]]);
+        continue;
+      }
+      const run = sortItems(out.slice(runs[r], end), rest, need - page.length, true);
+      for (let i = 0; i < run.length && page.length < need; i++) page.push(run[i]);
+    }
+    return skip ? page.slice(skip) : page;
   }
 
   let candidates;

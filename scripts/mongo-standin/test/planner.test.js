@@ -38,7 +38,7 @@ test("marketd's shapes use the indexes ensure_indexes declares", () => {
   const cases = [
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', category_path: 'home' } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_category_created'],
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active' } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_created'],
-    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', price_minor: { $gte: Long.fromNumber(100), $lte: Long.fromNumber(9000) } } }, { $sort: { price_minor: I(1), _id: I(1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_price'],
+    [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', price_minor: { $gte: Long.fromNumber(100), $lte: Long.fromNumber(9000) } } }, { $sort: { price_minor: I(1), _id: I(1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_price_id'],
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak', 'lamp'] } } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_keywords_created'],
     // relevance tiers (browse.c): the top tier from the title words, the others from keywords, newest first
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active', keywords: { $all: ['oak'] }, price_minor: { $gte: Long.fromNumber(5) }, title_words: { $all: ['oak'] } } }, { $sort: { created_us: I(-1), _id: I(-1) } }, { $limit: I(21) }], cursor: {} }, 'IXSCAN:status_title_created'],
@@ -83,7 +83,7 @@ test('an index scan examines a bounded number of keys, and the sort comes from t
 test('hint: a name or key pattern is used, an unknown one fails, $natural scans', () => {
   const { srv, explain } = setup(200);
   const plan = (hint) => stages(explain({ find: 'listings', filter: { status: 'active', seller_id: 'x' }, hint }).queryPlanner.winningPlan);
-  assert.ok(plan('status_price').includes('IXSCAN:status_price'));
+  assert.ok(plan('status_price_id').includes('IXSCAN:status_price_id'));
   assert.ok(plan({ status: I(1), created_us: I(-1) }).includes('IXSCAN:status_created'));
   assert.ok(plan({ $natural: I(1) }).includes('COLLSCAN'));
   for (const cmd of [
@@ -98,7 +98,7 @@ test('hint: a name or key pattern is used, an unknown one fails, $natural scans'
     assert.match(err.errmsg, /hint provided does not correspond to an existing index/);
   }
   // A hinted index gives the same documents as the matcher alone.
-  const a = srv.all(DB, { find: 'listings', filter: { status: 'active', condition: 'new' }, hint: 'status_price', sort: { _id: I(1) } });
+  const a = srv.all(DB, { find: 'listings', filter: { status: 'active', condition: 'new' }, hint: 'status_price_id', sort: { _id: I(1) } });
   const b = srv.all(DB, { find: 'listings', filter: { status: 'active', condition: 'new' }, hint: { $natural: I(1) }, sort: { _id: I(1) } });
   assert.strictEqual(serialize({ a: a.docs }).toString('hex'), serialize({ a: b.docs }).toString('hex'));
   srv.close();

@@ -81,7 +81,7 @@ function demoListings(n, { seed = 1, sellers = Math.max(1, Math.floor(n / 20)) }
 const LISTING_INDEXES = [
   { key: { status: 1, category_path: 1, created_us: -1 }, name: 'status_category_created' },
   { key: { status: 1, created_us: -1 }, name: 'status_created' },
-  { key: { status: 1, price_minor: 1 }, name: 'status_price' },
+  { key: { status: 1, price_minor: 1, _id: 1 }, name: 'status_price_id' },
   { key: { seller_id: 1, status: 1, created_us: -1 }, name: 'seller_status_created' },
   { key: { status: 1, geo: '2dsphere' }, name: 'status_geo' },
   { key: { status: 1, keywords: 1, geo: '2dsphere' }, name: 'status_keywords_geo' },
