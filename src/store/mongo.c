@@ -58,6 +58,7 @@ mongo_close(struct mongo_store *ms)
     for (size_t i = 0; i < sizeof(ms->reads) / sizeof(ms->reads[0]); i++) {
         if (ms->reads[i] != NULL) {
             mongoc_collection_destroy(ms->reads[i]);
+            ms->reads[i] = NULL;   /* a store opened again must not find its old handles */
         }
     }
     if (ms->client != NULL) {
