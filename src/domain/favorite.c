@@ -6,26 +6,31 @@
 #include "domain/outbox.h"
 
 
+/*
+ * A favourite added or removed, and the listing's count moved with it, in one statement:
+ * the count's upsert reads the favourite's CTE, so it runs only when the favourite changed
+ * (ON CONFLICT DO NOTHING / no row deleted give no row and leave the count alone). The
+ * inserted count row is checked before ON CONFLICT redirects to the update: never below 0.
+ */
+#define FAVORITE_SET(change, at, delta)                                                                            \
+    "WITH f AS (" change " RETURNING " at " AS at), "                                                            \
+    "     c AS (INSERT INTO listing_favorite_counts AS c (listing_id, count, version) "                            \
+    "           SELECT $2::uuid, greatest(" delta ", 0), 1 FROM f "                                                \
+    "           ON CONFLICT (listing_id) DO UPDATE SET count = c.count + " delta ", version = c.version + 1 "      \
+    "           RETURNING count, version) "                                                                      \
+    "SELECT f.at, c.count, c.version FROM f, c"
+
 static const struct pg_stmt ADD = {
     "favorite_add",
-    "INSERT INTO favorites (user_id, listing_id) VALUES ($1::uuid, $2::uuid) ON CONFLICT DO NOTHING "
-    "RETURNING " PG_UTC_TEXT("created_at"),
+    FAVORITE_SET("INSERT INTO favorites (user_id, listing_id) VALUES ($1::uuid, $2::uuid) ON CONFLICT DO NOTHING",
+                 PG_UTC_TEXT("created_at"), "1"),
     2,
 };
 
 static const struct pg_stmt REMOVE = {
     "favorite_remove",
-    "DELETE FROM favorites WHERE user_id = $1::uuid AND listing_id = $2::uuid RETURNING " PG_UTC_TEXT("now()"),
-    2,
-};
-
-static const struct pg_stmt COUNT = {
-    "favorite_count",
-    /* the inserted row is checked before ON CONFLICT redirects to the update: never below 0 */
-    "INSERT INTO listing_favorite_counts AS c (listing_id, count, version) "
-    "VALUES ($1::uuid, greatest($2::bigint, 0), 1) "
-    "ON CONFLICT (listing_id) DO UPDATE SET count = c.count + $2::bigint, version = c.version + 1 "
-    "RETURNING count, version",
+    FAVORITE_SET("DELETE FROM favorites WHERE user_id = $1::uuid AND listing_id = $2::uuid", PG_UTC_TEXT("now()"),
+                 "-1"),
     2,
 };
 
@@ -42,12 +47,7 @@ favorite_set(struct pg *pg, arena_t *a, const char *user_id, const char *listing
     }
     *changed = true;
     const char *at = pg_value(res, 0, 0);
-    const char *count_values[] = {listing_id, add ? "1" : "-1"};
-    PGresult *counts;
-    if ((rc = pg_exec_row(pg, a, &COUNT, count_values, &counts)) != MK_OK) {
-        return rc;
-    }
-    long long count = pg_int(counts, 0, 0), version = pg_int(counts, 0, 1);
+    long long count = pg_int(res, 0, 1), version = pg_int(res, 0, 2);
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "user_id", json_object_new_string(user_id));
     json_object_object_add(doc, "listing_id", json_object_new_string(listing_id));

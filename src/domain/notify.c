@@ -259,6 +259,29 @@ notify_json(arena_t *a, const char *text)
 }
 
 int
+notify_json_row(struct pg *pg, arena_t *a, const struct pg_stmt *stmt, const char *const *values, json_object **out)
+{
+    PGresult *res;
+    int rc = pg_exec_row(pg, a, stmt, values, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    return (*out = notify_json(a, pg_value(res, 0, 0))) != NULL ? MK_OK : MK_EINTERNAL;
+}
+
+int
+notify_user_cap(struct pg *pg, arena_t *a, const struct pg_stmt *lock, const char *user_id, long max)
+{
+    const char *user[] = {user_id};
+    PGresult *res;
+    int rc = pg_exec_row(pg, a, lock, user, &res);
+    if (rc != MK_OK) {
+        return rc;
+    }
+    return pg_int(res, 0, 1) >= max ? MK_ECONFLICT : MK_OK;
+}
+
+int
 notify_emit(struct pg *pg, arena_t *a, const char *aggregate_type, const char *id, long long version,
             const char *event_type, json_object *payload, long long *seq)
 {

@@ -23,6 +23,7 @@
 /* SQL: a timestamptz column as RFC 3339 UTC text. */
 
 struct pg;
+struct pg_stmt;
 
 /* Notification types of API.md. */
 extern const char *const notify_types[];
@@ -87,6 +88,26 @@ int notify_mark_read(struct pg *pg, arena_t *a, const char *user_id, json_object
 
 /* Parse JSON text into an object owned by the arena; NULL when it is not JSON. */
 json_object *notify_json(arena_t *a, const char *text);
+
+/* The first row's first column of stmt, JSON text, parsed into *out (the arena's). */
+int notify_json_row(struct pg *pg, arena_t *a, const struct pg_stmt *stmt, const char *const *values,
+                    json_object **out);
+
+/*
+ * A user's capped list of soft-deleted rows (saved searches, webhooks): the statement takes
+ * the user's advisory lock for the transaction and counts the live rows ($1: the user id),
+ * so two concurrent inserts cannot both pass the cap. notify_user_cap runs it: MK_OK below
+ * max, MK_ECONFLICT at it.
+ */
+#define NOTIFY_USER_CAP_SQL(table)                                                                                 \
+    "SELECT pg_advisory_xact_lock(hashtextextended('" table ":' || $1, 0)), "                                     \
+    "  (SELECT count(*) FROM " table " WHERE user_id = $1::uuid AND deleted_at IS NULL)"
+/* The same list's live rows, oldest first, as one JSON array text: shape is a JSON
+ * expression over the row's alias (the table is read as `t`). $1 is the user id. */
+#define NOTIFY_USER_LIST_SQL(table, shape)                                                                         \
+    "SELECT coalesce(json_agg(" shape " ORDER BY t.created_at, t.id), '[]')::text "                              \
+    "FROM " table " t WHERE t.user_id = $1::uuid AND t.deleted_at IS NULL"
+int notify_user_cap(struct pg *pg, arena_t *a, const struct pg_stmt *lock, const char *user_id, long max);
 
 /* Append an event of a user's own resource (saved_search.*, webhook.*) with payload. */
 int notify_emit(struct pg *pg, arena_t *a, const char *aggregate_type, const char *id, long long version,

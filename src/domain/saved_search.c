@@ -320,12 +320,7 @@ saved_search_text_array(arena_t *a, const char *const *v, size_t n)
     "json_build_object('id', " t ".id, 'name', " t ".name, 'query', " t ".query, 'alert', " t ".alert, "          \
     "'created_at', " PG_UTC_TEXT(t ".created_at") ")::text"
 
-static const struct pg_stmt LOCK_USER = {
-    "saved_search_lock_user",
-    "SELECT pg_advisory_xact_lock(hashtextextended('saved_searches:' || $1, 0)), "
-    "  (SELECT count(*) FROM saved_searches WHERE user_id = $1::uuid AND deleted_at IS NULL)",
-    1,
-};
+static const struct pg_stmt LOCK_USER = {"saved_search_lock_user", NOTIFY_USER_CAP_SQL("saved_searches"), 1};
 
 static const struct pg_stmt INSERT = {
     "saved_search_insert",
@@ -342,34 +337,36 @@ static const struct pg_stmt DELETE = {
 };
 
 static const struct pg_stmt LIST = {
-    "saved_search_list",
-    "SELECT coalesce(json_agg(" SHAPE("s") "::json ORDER BY s.created_at, s.id), '[]')::text "
-    "FROM saved_searches s WHERE s.user_id = $1::uuid AND s.deleted_at IS NULL",
-    1,
+    "saved_search_list", NOTIFY_USER_LIST_SQL("saved_searches", SHAPE("t") "::json"), 1};
+
+static const struct pg_stmt CANDIDATES = {
+    "saved_search_candidates",
+    "SELECT id::text, user_id::text, query FROM saved_searches "
+    "WHERE alert AND anchors && $1::text[] AND user_id <> $2::uuid "
+    "  AND created_at <= to_timestamp($3::bigint / 1000.0) "
+    "  AND (deleted_at IS NULL OR deleted_at > to_timestamp($3::bigint / 1000.0)) "
+    "  AND (min_price IS NULL OR min_price <= $4::bigint) AND (max_price IS NULL OR max_price >= $4::bigint) "
+    "  AND (currency IS NULL OR currency = $5)",
+    5,
 };
+
+static const struct pg_stmt ANY_ALERT = {
+    "saved_search_any_alert", "SELECT EXISTS (SELECT 1 FROM saved_searches WHERE alert)", 0};
 
 int
 saved_search_insert(struct pg *pg, arena_t *a, const char *user_id, const char *name, const char *query,
                     bool alert, const struct saved_search_index *index, json_object **out, long long *seq)
 {
-    const char *user[] = {user_id};
-    PGresult *res;
-    int rc = pg_exec_row(pg, a, &LOCK_USER, user, &res);
+    int rc = notify_user_cap(pg, a, &LOCK_USER, user_id, SAVED_SEARCH_MAX_PER_USER);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (pg_int(res, 0, 1) >= SAVED_SEARCH_MAX_PER_USER) {
-        return MK_ECONFLICT;
     }
     char id[UUID_STR_LEN + 1];
     uuid_new(id);
     const char *values[] = {id,      user_id,           name,          query, alert ? "true" : "false", index->anchors,
                             index->min_price, index->max_price, index->currency};
-    if ((rc = pg_exec_row(pg, a, &INSERT, values, &res)) != MK_OK) {
+    if ((rc = notify_json_row(pg, a, &INSERT, values, out)) != MK_OK) {
         return rc;
-    }
-    if ((*out = notify_json(a, pg_value(res, 0, 0))) == NULL) {
-        return MK_EINTERNAL;
     }
     json_object *payload = notify_json(a, "{}");
     json_object_object_add(payload, "user_id", json_object_new_string(user_id));
@@ -396,27 +393,8 @@ int
 saved_search_list(struct pg *pg, arena_t *a, const char *user_id, json_object **items)
 {
     const char *values[] = {user_id};
-    PGresult *res;
-    int rc = pg_exec_row(pg, a, &LIST, values, &res);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    return (*items = notify_json(a, pg_value(res, 0, 0))) != NULL ? MK_OK : MK_EINTERNAL;
+    return notify_json_row(pg, a, &LIST, values, items);
 }
-
-static const struct pg_stmt CANDIDATES = {
-    "saved_search_candidates",
-    "SELECT id::text, user_id::text, query FROM saved_searches "
-    "WHERE alert AND anchors && $1::text[] AND user_id <> $2::uuid "
-    "  AND created_at <= to_timestamp($3::bigint / 1000.0) "
-    "  AND (deleted_at IS NULL OR deleted_at > to_timestamp($3::bigint / 1000.0)) "
-    "  AND (min_price IS NULL OR min_price <= $4::bigint) AND (max_price IS NULL OR max_price >= $4::bigint) "
-    "  AND (currency IS NULL OR currency = $5)",
-    5,
-};
-
-static const struct pg_stmt ANY_ALERT = {
-    "saved_search_any_alert", "SELECT EXISTS (SELECT 1 FROM saved_searches WHERE alert)", 0};
 
 int
 saved_search_any_alert(struct pg *pg, arena_t *a, bool *any)

@@ -240,12 +240,7 @@ webhook_signature(arena_t *a, const unsigned char *key, size_t key_len, const ch
     "json_build_object('id', " t ".id, 'url', " t ".url, 'events', to_json(" t ".events), "                      \
     "'created_at', " PG_UTC_TEXT(t ".created_at") ")"
 
-static const struct pg_stmt HOOK_LOCK_USER = {
-    "webhook_lock_user",
-    "SELECT pg_advisory_xact_lock(hashtextextended('webhooks:' || $1, 0)), "
-    "  (SELECT count(*) FROM webhooks WHERE user_id = $1::uuid AND deleted_at IS NULL)",
-    1,
-};
+static const struct pg_stmt HOOK_LOCK_USER = {"webhook_lock_user", NOTIFY_USER_CAP_SQL("webhooks"), 1};
 
 static const struct pg_stmt HOOK_INSERT = {
     "webhook_insert",
@@ -264,12 +259,7 @@ static const struct pg_stmt HOOK_DELETE = {
     2,
 };
 
-static const struct pg_stmt HOOK_LIST = {
-    "webhook_list",
-    "SELECT coalesce(json_agg(" HOOK_SHAPE("h") " ORDER BY h.created_at, h.id), '[]')::text "
-    "FROM webhooks h WHERE h.user_id = $1::uuid AND h.deleted_at IS NULL",
-    1,
-};
+static const struct pg_stmt HOOK_LIST = {"webhook_list", NOTIFY_USER_LIST_SQL("webhooks", HOOK_SHAPE("t")), 1};
 
 static const struct pg_stmt HOOK_RETRY = {
     "webhook_retry",
@@ -317,23 +307,15 @@ int
 webhook_insert(struct pg *pg, arena_t *a, const char *user_id, const struct webhook_input *in, const char *sealed_hex,
                json_object **out, long long *seq)
 {
-    const char *user[] = {user_id};
-    PGresult *res;
-    int rc = pg_exec_row(pg, a, &HOOK_LOCK_USER, user, &res);
+    int rc = notify_user_cap(pg, a, &HOOK_LOCK_USER, user_id, WEBHOOK_MAX_PER_USER);
     if (rc != MK_OK) {
         return rc;
-    }
-    if (pg_int(res, 0, 1) >= WEBHOOK_MAX_PER_USER) {
-        return MK_ECONFLICT;
     }
     char id[UUID_STR_LEN + 1];
     uuid_new(id);
     const char *values[] = {id, user_id, in->url, saved_search_text_array(a, in->events, in->nevents), sealed_hex};
-    if ((rc = pg_exec_row(pg, a, &HOOK_INSERT, values, &res)) != MK_OK) {
+    if ((rc = notify_json_row(pg, a, &HOOK_INSERT, values, out)) != MK_OK) {
         return rc;
-    }
-    if ((*out = notify_json(a, pg_value(res, 0, 0))) == NULL) {
-        return MK_EINTERNAL;
     }
     return emit(pg, a, "webhook", id, 1, user_id, "webhook.created", *out, seq);
 }
@@ -351,12 +333,7 @@ int
 webhook_list(struct pg *pg, arena_t *a, const char *user_id, json_object **items)
 {
     const char *values[] = {user_id};
-    PGresult *res;
-    int rc = pg_exec_row(pg, a, &HOOK_LIST, values, &res);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    return (*items = notify_json(a, pg_value(res, 0, 0))) != NULL ? MK_OK : MK_EINTERNAL;
+    return notify_json_row(pg, a, &HOOK_LIST, values, items);
 }
 
 int
@@ -387,10 +364,7 @@ webhook_deliveries(struct pg *pg, arena_t *a, const char *user_id, const char *w
     }
     const char *values[] = {webhook_id, user_id, arena_sprintf(a, "%d", limit + 1), after_id,
                             arena_sprintf(a, "%lld", after_us)};
-    if ((rc = pg_exec_row(pg, a, &HOOK_DELIVERIES, values, &res)) != MK_OK) {
-        return rc;
-    }
-    return (*items = notify_json(a, pg_value(res, 0, 0))) != NULL ? MK_OK : MK_EINTERNAL;
+    return notify_json_row(pg, a, &HOOK_DELIVERIES, values, items);
 }
 
 static const struct pg_stmt HOOK_CLAIM = {
