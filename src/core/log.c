@@ -144,12 +144,13 @@ put_int(char *buf, long long v)
 }
 
 /* The time as "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes): the date and time of day are formatted
- * once per second, not per line (an access line per request). */
+ * once per second, not per line (an access line per request). Per thread: the projector's
+ * threads (prefetch, media, timers) log too, and a shared cache could be read half-written. */
 static size_t
 put_timestamp(char *buf)
 {
-    static time_t cached_sec = (time_t)-1;
-    static char cached[19];
+    static _Thread_local time_t cached_sec = (time_t)-1;
+    static _Thread_local char cached[19];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     if (tv.tv_sec != cached_sec) {
