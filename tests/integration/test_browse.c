@@ -623,16 +623,23 @@ anonymous_title_is(void *arg)
     return ok;
 }
 
+/* A new seller with one furniture listing, projected (id: 40 bytes). */
+static void
+seller_with_listing(struct itest_user *u, const char *name, const char *title, long price, char *id)
+{
+    itest_user_new(u, name);
+    long long seq;
+    const char *tmp = listing(u, title, "", "furniture", "good", price, "EUR", BERLIN, "{}", NULL, &seq);
+    snprintf(id, 40, "%s", tmp);
+    settle(id, seq);
+}
+
 Test(browse, nginx_caches_anonymous_reads_and_the_projector_purges_them)
 {
     struct itest_user u;
-    itest_user_new(&u, "Cached");
-    long long seq;
-    const char *tmp = listing(&u, "Cached chair", "", "furniture", "good", 4000, "EUR", BERLIN, "{}", NULL, &seq);
     char id[40], path[128];
-    snprintf(id, sizeof(id), "%s", tmp);
+    seller_with_listing(&u, "Cached", "Cached chair", 4000, id);
     snprintf(path, sizeof(path), "/api/v1/listings/%s", id);
-    settle(id, seq);
     struct hits_probe hp = {nginx_hits()};
     cr_assert_geq(hp.above, 0, "/metrics has market_nginx_cache_total");
     struct iresp r = itest_http("GET", path, NULL, NULL);
@@ -669,6 +676,66 @@ Test(browse, nginx_caches_anonymous_reads_and_the_projector_purges_them)
     r = itest_http("GET", profile, NULL, NULL);
     cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "HIT");
     iresp_free(&r);
+}
+
+/* How many times a header (lower-case name) is in a response. */
+static int
+header_count(const struct iresp *r, const char *name)
+{
+    int n = 0;
+    size_t len = strlen(name);
+    for (const char *p = r->headers; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p != NULL ? p + 1 : NULL) {
+        n += strncmp(p, name, len) == 0 && p[len] == ':';
+    }
+    return n;
+}
+
+/* The cached catalogue locations add their headers themselves (README, "Eighth pass"): a
+ * cached API answer, miss or hit, carries what every other answer of the API carries, the
+ * Content-Security-Policy once and the same as /healthz's; a listing's HTML page carries its
+ * own policy and none from nginx. */
+Test(browse, cached_pages_carry_the_headers_of_every_answer)
+{
+    struct itest_user u;
+    char id[40];
+    seller_with_listing(&u, "Headed", "Headed lamp", 2500, id);
+    struct iresp h = itest_http("GET", "/healthz", NULL, NULL);
+    cr_assert_eq(h.status, 200);
+    char api_csp[256];
+    snprintf(api_csp, sizeof(api_csp), "%s", iresp_header(&h, "Content-Security-Policy"));
+    cr_assert_str_eq(api_csp, "default-src 'none'; frame-ancestors 'none'");
+    iresp_free(&h);
+    char paths[5][128];
+    snprintf(paths[0], sizeof(paths[0]), "/api/v1/listings/%s", id);
+    snprintf(paths[1], sizeof(paths[1]), "/api/v1/users/%s", u.id);
+    snprintf(paths[2], sizeof(paths[2]), "/api/v1/users/%s/listings", u.id);
+    snprintf(paths[3], sizeof(paths[3]), "/api/v1/listings?seller=%s", u.id);
+    snprintf(paths[4], sizeof(paths[4]), "/l/%s", id);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        bool page = strncmp(paths[i], "/l/", 3) == 0;
+        for (int round = 0; round < 2; round++) {
+            struct iresp r = itest_http("GET", paths[i], NULL, NULL);
+            cr_assert_eq(r.status, 200, "%s", paths[i]);
+            cr_assert_not_null(iresp_header(&r, "X-Cache-Status"), "%s", paths[i]);
+            if (round == 1) { /* from the cache: a hit (or a stale answer, had 5 s passed) */
+                const char *cs = iresp_header(&r, "X-Cache-Status");
+                cr_assert(strcmp(cs, "MISS") != 0 && strcmp(cs, "BYPASS") != 0, "%s: %s", paths[i], cs);
+            }
+            cr_assert_eq(strlen(iresp_header(&r, "X-Request-Id")), 32, "%s", paths[i]);
+            cr_assert_str_eq(iresp_header(&r, "X-Content-Type-Options"), "nosniff", "%s", paths[i]);
+            cr_assert_str_eq(iresp_header(&r, "X-Frame-Options"), "DENY", "%s", paths[i]);
+            cr_assert_str_eq(iresp_header(&r, "Referrer-Policy"), "no-referrer", "%s", paths[i]);
+            cr_assert_str_eq(iresp_header(&r, "Strict-Transport-Security"), "max-age=31536000", "%s", paths[i]);
+            cr_assert_eq(header_count(&r, "content-security-policy"), 1, "%s: one policy\n%s", paths[i], r.headers);
+            const char *csp = iresp_header(&r, "Content-Security-Policy");
+            if (page) {
+                cr_assert_not_null(strstr(csp, "style-src 'sha256-"), "the page's own policy: %s", csp);
+            } else {
+                cr_assert_str_eq(csp, api_csp, "%s", paths[i]);
+            }
+            iresp_free(&r);
+        }
+    }
 }
 
 Test(browse, list_pages_have_etags_and_follow_the_catalog)
