@@ -311,3 +311,39 @@ Test(readmodel_json, json_to_bson_as_libbson_reads_the_text)
         same_bson(text);
     }
 }
+
+/* The members a listing shows are found by each key's length and first byte, then its bytes
+ * (find_shown): the same members as a strcmp of every key with every name (what it replaced),
+ * next to keys that share a name's first byte, length, prefix or all but its last byte. */
+Test(readmodel_json, shown_members_are_those_strcmp_finds)
+{
+    const char *keys[] = {"i", "idx", "iD", "di", "id", "id", "seller", "seller_i", "seller_idx", "seller_id", "sellerXid",
+                          "title ", "Title", "titlf", "title", "view", "views2", "viewz", "views", "favorite", "favorites",
+                          "price", "price_minor", "price_minot", "location", "locatio", "images", "image", "status", "statuses",
+                          "created_at", "created_us", "updated_at", "updated_a", "version", "currency", "condition",
+                          "category", "categorz", "description", "attributes", "seller", "", "x"};
+    bson_t doc = BSON_INITIALIZER;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        bson_append_int32(&doc, keys[i], -1, (int32_t)i);
+    }
+    /* The reference: for each shown name in order, the first member strcmp finds. */
+    bson_t ref = BSON_INITIALIZER;
+    for (const char *const *f = readmodel_listing_fields(); *f != NULL; f++) {
+        bson_iter_t it;
+        cr_assert(bson_iter_init(&it, &doc));
+        while (bson_iter_next(&it)) {
+            if (strcmp(bson_iter_key(&it), *f) == 0) {
+                bson_append_iter(&ref, *f, -1, &it);
+                break;
+            }
+        }
+    }
+    json_object *got = readmodel_listing_json(&doc), *want = readmodel_to_json(&ref);
+    cr_assert_str_eq(json_object_to_json_string_ext(got, JSON_C_TO_STRING_PLAIN),
+                     json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN));
+    json_object_put(got);
+    json_object_put(want);
+    same_item(&doc, NULL);   /* and the text written from the BSON is json-c's of it */
+    bson_destroy(&doc);
+    bson_destroy(&ref);
+}
