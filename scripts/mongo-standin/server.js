@@ -120,8 +120,9 @@ const loadGc = (() => {
 /*
  * STANDIN_CPU_PROF_DIR=DIR: each SIGUSR2 starts, the next stops, a CPU profile of the running
  * server (node:inspector on this thread), written to DIR/standin-PID-N.cpuprofile (Chrome's
- * DevTools, tools/prof-top.js): a profile of one burst or rebuild of a filled stand-in, which
- * `node --cpu-prof` (a profile from start to exit) does not isolate. Not a test facility.
+ * DevTools, tools/prof-top.js), with V8's --trace-gc lines on stdout meanwhile: a profile of one
+ * burst or rebuild of a filled stand-in, which `node --cpu-prof` (a profile from start to exit)
+ * does not isolate. Not a test facility.
  */
 function profileOnSignal(dir) {
   const inspector = require('node:inspector');
@@ -136,11 +137,13 @@ function profileOnSignal(dir) {
       session.post('Profiler.enable');
       session.post('Profiler.setSamplingInterval', { interval: 500 });
       session.post('Profiler.start');
+      require('v8').setFlagsFromString('--trace-gc'); // each GC on stdout (the stack's mongo.log) while profiled
       log(`cpu profile started`);
       return;
     }
     const s = session;
     session = null;
+    require('v8').setFlagsFromString('--no-trace-gc');
     s.post('Profiler.stop', (err, r) => {
       const file = path.join(dir, `standin-${process.pid}-${++n}.cpuprofile`);
       if (err) log(`cpu profile: ${err.message}`);
@@ -151,8 +154,21 @@ function profileOnSignal(dir) {
   });
 }
 
+/*
+ * STANDIN_AB_SIGNAL=1: each SIGWINCH switches how write commands' document sequences are
+ * decoded (wire.js options.lazySequences: statement by statement, or all when the message is
+ * parsed), for A/B runs of one filled stand-in taking turns. Not a test facility.
+ */
+function sequencesOnSignal() {
+  process.on('SIGWINCH', () => {
+    wire.options.lazySequences = !wire.options.lazySequences;
+    log(`document sequences decoded ${wire.options.lazySequences ? 'statement by statement' : 'when parsed'}`);
+  });
+}
+
 function main() {
   if (process.env.STANDIN_CPU_PROF_DIR) profileOnSignal(process.env.STANDIN_CPU_PROF_DIR);
+  if (process.env.STANDIN_AB_SIGNAL === '1') sequencesOnSignal();
   let opts;
   try {
     opts = parseArgs(process.argv.slice(2));
