@@ -154,21 +154,8 @@ function profileOnSignal(dir) {
   });
 }
 
-/*
- * STANDIN_AB_SIGNAL=1: each SIGWINCH switches how write commands' document sequences are
- * decoded (wire.js options.lazySequences: statement by statement, or all when the message is
- * parsed), for A/B runs of one filled stand-in taking turns. Not a test facility.
- */
-function sequencesOnSignal() {
-  process.on('SIGWINCH', () => {
-    wire.options.lazySequences = !wire.options.lazySequences;
-    log(`document sequences decoded ${wire.options.lazySequences ? 'statement by statement' : 'when parsed'}`);
-  });
-}
-
 function main() {
   if (process.env.STANDIN_CPU_PROF_DIR) profileOnSignal(process.env.STANDIN_CPU_PROF_DIR);
-  if (process.env.STANDIN_AB_SIGNAL === '1') sequencesOnSignal();
   let opts;
   try {
     opts = parseArgs(process.argv.slice(2));

@@ -15,7 +15,6 @@ const planner = require('./planner');
 const profiler = require('./profiler');
 const { storedDoc } = require('./cursors');
 const replyCache = require('./replycache');
-const { seqDoc } = require('./wire');
 
 /** serverStatus's standinReplyCache: the reply cache's bound, fill and counters (doubles). */
 const replyCacheStatus = () => Object.fromEntries(Object.entries(replyCache.cache.status()).map(([k, v]) => [k, new Double(v)]));
@@ -235,7 +234,7 @@ const handlers = {
     try {
       for (let i = 0; i < cmd.documents.length; i++) {
         try {
-          let doc = seqDoc(cmd.documents, i);
+          let doc = cmd.documents[i];
           if (!isPlainObject(doc)) throw fail('TypeMismatch', 'insert documents must be objects');
           if (!('_id' in doc)) doc = { _id: new ObjectId(), ...doc };
           if (Array.isArray(doc._id)) throw fail('BadValue', "can't use an array for _id");
@@ -295,7 +294,7 @@ const handlers = {
     try {
       for (let i = 0; i < cmd.updates.length; i++) {
         try {
-          const s = seqDoc(cmd.updates, i);
+          const s = cmd.updates[i];
           checkStatementFields('update.updates', s, UPDATE_STATEMENT_FIELDS);
           if (s.u === undefined) throw fail('FailedToParse', "BSON field 'update.updates.u' is missing but a required field");
           const stats = [];
@@ -330,7 +329,7 @@ const handlers = {
     const writeErrors = [];
     for (let i = 0; i < cmd.deletes.length; i++) {
       try {
-        const s = seqDoc(cmd.deletes, i);
+        const s = cmd.deletes[i];
         checkStatementFields('delete.deletes', s, DELETE_STATEMENT_FIELDS);
         const limit = toNumber(s.limit);
         if (limit !== 0 && limit !== 1) throw fail('FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);

@@ -3,7 +3,6 @@
 // commands (used by drivers for the first hello) answered with OP_REPLY (1).
 
 const BSON = require('bson');
-const { isUtf8 } = require('buffer');
 const { Double, Long } = BSON;
 const { RawDoc } = require('./bsonwrite');
 
@@ -37,108 +36,6 @@ function readDocument(buf, offset, limit) {
   return [BSON.deserialize(buf.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
 }
 
-/** The documents of a document sequence section, decoded. */
-function readSequence(buf, offset, end) {
-  const docs = [];
-  while (offset < end) {
-    let doc;
-    [doc, offset] = readDocument(buf, offset, end);
-    docs.push(doc);
-  }
-  return docs;
-}
-
-/**
- * A document of a write command's document sequence, left undecoded until the command reaches
- * its statement (seqDoc): the projector's update of 500 listings decoded at once kept every
- * statement alive through the young generation's scavenges (--max-semi-space-size=2), so
- * all of them were promoted and became old-space garbage for the major GC of a 1 GB heap;
- * decoded one by one, a statement's garbage dies young. Every document is checked when the
- * message is parsed (plainDocument: what BSON.deserialize would refuse), and one holding a
- * type the check does not know is decoded there as before, so a message with a bad document
- * is still refused before any statement of it is applied.
- */
-class SequenceDoc {
-  constructor(bytes) {
-    this.bytes = bytes;
-  }
-}
-
-/** The commands whose document sequence is read lazily, by sequence identifier. */
-const LAZY_SEQUENCES = { update: 'updates', insert: 'documents', delete: 'deletes' };
-const options = { lazySequences: true }; // false: every document decoded by parseMessage (A/B)
-
-function sequenceDocs(buf, offset, end) {
-  const docs = [];
-  while (offset < end) {
-    if (offset + 5 > end) throw new ProtocolError('truncated BSON document');
-    const size = buf.readInt32LE(offset);
-    if (size < 5 || offset + size > end) throw new ProtocolError('invalid BSON document size');
-    const bytes = buf.subarray(offset, offset + size);
-    docs.push(plainDocument(bytes, 0, size, 0) ? new SequenceDoc(bytes) : BSON.deserialize(bytes, DESERIALIZE_OPTIONS));
-    offset += size;
-  }
-  return docs;
-}
-
-/** Statement i of a command's list: decoded here when the message left it undecoded. */
-function seqDoc(list, i) {
-  const d = list[i];
-  return d instanceof SequenceDoc ? BSON.deserialize(d.bytes, DESERIALIZE_OPTIONS) : d;
-}
-
-/**
- * The document at buf[start, end) checked without decoding it: true when it holds only
- * doubles, strings, documents, arrays, ObjectIds, booleans, dates, nulls, undefined, int32,
- * timestamps, int64, decimal128 and min/max keys, all well formed (sizes, terminators, UTF-8
- * of strings, booleans 0 or 1: what BSON.deserialize refuses, ProtocolError here); false for
- * any other type or a nesting deeper than MAX_DEPTH (the caller decodes it as before).
- */
-function plainDocument(buf, start, end, depth) {
-  if (depth > MAX_DEPTH) return false;
-  if (end - start < 5 || buf.readInt32LE(start) !== end - start || buf[end - 1] !== 0) {
-    throw new ProtocolError('invalid BSON document size');
-  }
-  let p = start + 4;
-  const last = end - 1;
-  while (p < last) {
-    const type = buf[p++];
-    const nameEnd = buf.indexOf(0, p);
-    if (nameEnd < 0 || nameEnd >= last) throw new ProtocolError('unterminated BSON element name');
-    p = nameEnd + 1;
-    const fixed = FIXED_WIDTH[type];
-    if (fixed !== undefined) {
-      p += fixed;
-    } else if (type === 2) {
-      if (p + 4 > last) throw new ProtocolError('truncated BSON string');
-      const size = buf.readInt32LE(p);
-      const after = p + 4 + size;
-      if (size < 1 || after > last || buf[after - 1] !== 0) throw new ProtocolError('invalid BSON string size');
-      let k = p + 4;
-      while (k < after - 1 && buf[k] < 0x80) k++; // ASCII needs no check (and no subarray)
-      if (k < after - 1 && !isUtf8(buf.subarray(k, after - 1))) throw new ProtocolError('invalid UTF-8 in a BSON string');
-      p = after;
-    } else if (type === 3 || type === 4) {
-      if (p + 4 > last) throw new ProtocolError('truncated BSON document');
-      const size = buf.readInt32LE(p);
-      if (size < 5 || p + size > last) throw new ProtocolError('invalid BSON document size');
-      if (!plainDocument(buf, p, p + size, depth + 1)) return false;
-      p += size;
-    } else if (type === 8) {
-      if (p < last && buf[p] > 1) throw new ProtocolError('illegal BSON boolean');
-      p += 1;
-    } else {
-      return false;
-    }
-    if (p > last) throw new ProtocolError('truncated BSON element');
-  }
-  return true;
-}
-const MAX_DEPTH = 100;
-// double, undefined, ObjectId, date, null, int32, timestamp, int64, decimal128, min key, max key
-const FIXED_WIDTH = [];
-for (const [t, w] of [[1, 8], [6, 0], [7, 12], [9, 8], [10, 0], [16, 4], [17, 8], [18, 8], [19, 16], [255, 0], [127, 0]]) FIXED_WIDTH[t] = w;
-
 /**
  * Parses one complete message (header included).
  * Returns {requestID, opCode, command, db, moreToCome, legacy} for commands, or
@@ -164,18 +61,21 @@ function parseMessage(buf) {
         if (size < 5 || sectionEnd > end) throw new ProtocolError('invalid document sequence size');
         let identifier;
         [identifier, offset] = readCString(buf, offset + 4);
-        sequences.push([identifier, offset, sectionEnd]);
-        offset = sectionEnd;
+        const docs = [];
+        while (offset < sectionEnd) {
+          let doc;
+          [doc, offset] = readDocument(buf, offset, sectionEnd);
+          docs.push(doc);
+        }
+        sequences.push([identifier, docs]);
       } else {
         throw new ProtocolError(`unknown OP_MSG section kind ${kind}`);
       }
     }
     if (!body) throw new ProtocolError('OP_MSG without a body section');
-    const command = Object.keys(body)[0];
-    for (const [identifier, start, sectionEnd] of sequences) {
+    for (const [identifier, docs] of sequences) {
       if (identifier in body) throw new ProtocolError(`duplicate field ${identifier} in OP_MSG`);
-      const lazy = options.lazySequences && LAZY_SEQUENCES[command] === identifier;
-      body[identifier] = lazy ? sequenceDocs(buf, start, sectionEnd) : readSequence(buf, start, sectionEnd);
+      body[identifier] = docs;
     }
     const db = typeof body.$db === 'string' ? body.$db : null;
     return { requestID, opCode, command: body, db, moreToCome: !!(flags & MSG_MORE_TO_COME), legacy: false };
@@ -447,5 +347,5 @@ class MessageReader {
 
 module.exports = {
   OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
-  serializeReply, cursorReply, ReplyBuffers, MessageReader, SequenceDoc, seqDoc, plainDocument, options,
+  serializeReply, cursorReply, ReplyBuffers, MessageReader,
 };
