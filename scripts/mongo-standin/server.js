@@ -117,7 +117,45 @@ const loadGc = (() => {
   };
 })();
 
+/*
+ * STANDIN_CPU_PROF_DIR=DIR: each SIGUSR2 starts, the next stops, a CPU profile of the running
+ * server (node:inspector on this thread), written to DIR/standin-PID-N.cpuprofile (Chrome's
+ * DevTools, tools/prof-top.js), with V8's --trace-gc lines on stdout meanwhile: a profile of one
+ * burst or rebuild of a filled stand-in, which `node --cpu-prof` (a profile from start to exit)
+ * does not isolate. Not a test facility.
+ */
+function profileOnSignal(dir) {
+  const inspector = require('node:inspector');
+  const fs = require('node:fs');
+  const path = require('node:path');
+  let session = null;
+  let n = 0;
+  process.on('SIGUSR2', () => {
+    if (!session) {
+      session = new inspector.Session();
+      session.connect();
+      session.post('Profiler.enable');
+      session.post('Profiler.setSamplingInterval', { interval: 500 });
+      session.post('Profiler.start');
+      require('v8').setFlagsFromString('--trace-gc'); // each GC on stdout (the stack's mongo.log) while profiled
+      log(`cpu profile started`);
+      return;
+    }
+    const s = session;
+    session = null;
+    require('v8').setFlagsFromString('--no-trace-gc');
+    s.post('Profiler.stop', (err, r) => {
+      const file = path.join(dir, `standin-${process.pid}-${++n}.cpuprofile`);
+      if (err) log(`cpu profile: ${err.message}`);
+      else fs.writeFileSync(file, JSON.stringify(r.profile));
+      log(`cpu profile written to ${file}`);
+      s.disconnect();
+    });
+  });
+}
+
 function main() {
+  if (process.env.STANDIN_CPU_PROF_DIR) profileOnSignal(process.env.STANDIN_CPU_PROF_DIR);
   let opts;
   try {
     opts = parseArgs(process.argv.slice(2));

@@ -58,7 +58,8 @@ struct outbox_row {
 int outbox_read(struct pg *pg, arena_t *arena, const struct outbox_pos *after, int limit, struct outbox_row **rows,
                 int *n);
 
-/* Events after pos that are committed now: count, highest seq, age of the oldest (ms). */
+/* Events after pos that are committed now: count (exact up to 1,000, above that estimated
+ * from the head's seq), highest seq in the outbox, age of the oldest of the first 1,001 (ms). */
 int outbox_backlog(struct pg *pg, arena_t *arena, const struct outbox_pos *after, long long *pending,
                    long long *head_seq, long long *oldest_age_ms);
 

@@ -618,14 +618,21 @@ backlog_reported(void *arg)
     return false;
 }
 
-/* While the projector works through a backlog of many batches, /metrics reports the backlog as
- * it shrinks, not the value it had before (the gauges were refreshed only once caught up). */
-Test(resilience, metrics_report_a_backlog_while_it_is_worked_off, .fini = normal_projector)
+/* total system.ping events written straight into the outbox (one statement), after moving the
+ * outbox's sequence on by seq_gap (the gap a rolled-back transaction leaves, writ large). */
+static void
+outbox_pings(long long total, long long seq_gap)
 {
-    itest_stack("stop", "projector");
-    long long total = 3000;
     PGconn *pg = itest_pg();
-    PGresult *res = PQexec(pg, itest_fmt(
+    PGresult *res;
+    if (seq_gap > 0) {
+        res = PQexec(pg, itest_fmt("SELECT setval(pg_get_serial_sequence('outbox', 'seq'), "
+                                   "(SELECT max(seq) FROM outbox) + %lld)",
+                                   seq_gap));
+        cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
+        PQclear(res);
+    }
+    res = PQexec(pg, itest_fmt(
         "WITH p AS (INSERT INTO system_pings (id, note) SELECT gen_random_uuid(), 'backlog ' || g "
         "  FROM generate_series(1, %lld) g RETURNING id, note, version, "
         "  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created, "
@@ -637,6 +644,15 @@ Test(resilience, metrics_report_a_backlog_while_it_is_worked_off, .fini = normal
     cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
     PQclear(res);
     PQfinish(pg);
+}
+
+/* While the projector works through a backlog of many batches, /metrics reports the backlog as
+ * it shrinks, not the value it had before (the gauges were refreshed only once caught up). */
+Test(resilience, metrics_report_a_backlog_while_it_is_worked_off, .fini = normal_projector)
+{
+    itest_stack("stop", "projector");
+    long long total = 3000;
+    outbox_pings(total, 0);
 
     /* Batches of 20: 150 of them, so the projector is behind for many refresh periods. */
     setenv("MARKET_PROJECTOR_BATCH", "20", 1);
@@ -644,6 +660,35 @@ Test(resilience, metrics_report_a_backlog_while_it_is_worked_off, .fini = normal
     struct backlog_watch w = {.total = total};
     cr_assert(itest_poll(60000, backlog_reported, &w), "the pending gauge never showed the backlog shrinking");
     cr_assert(w.seen_mid > 0 && w.seen_mid < total);
+    itest_assert_read_model_complete(120000);
+    cr_assert(itest_poll(5000, nothing_pending, NULL), "caught up, the gauge still says %lld", pending_events());
+}
+
+static bool
+backlog_estimated(void *arg)
+{
+    long long *seen = arg;
+    long long n = pending_events();
+    if (n > *seen) {
+        *seen = n;
+    }
+    return n > 1500;
+}
+
+/* Past 1,000 events the pending gauge is not a count of the backlog (a count read every pending
+ * event of the outbox, 0.47 s of a parallel scan after each batch of a 229k-event rebuild) but
+ * the head's seq minus the checkpoint's, so a gap in the sequence shows in it; below 1,000 it is
+ * counted again, and caught up it reads 0. */
+Test(resilience, a_long_backlog_is_estimated_from_seq_and_counted_near_the_end, .fini = normal_projector)
+{
+    itest_stack("stop", "projector");
+    outbox_pings(750, 0);
+    outbox_pings(750, 20000);   /* the gap lies inside the backlog: the estimate holds it until then */
+    setenv("MARKET_PROJECTOR_BATCH", "20", 1);
+    itest_stack("start", "projector");
+    long long seen = 0;
+    cr_assert(itest_poll(60000, backlog_estimated, &seen),
+              "1,500 events around a seq gap of 20,000: the gauge never read more than 1,500 (at most %lld)", seen);
     itest_assert_read_model_complete(120000);
     cr_assert(itest_poll(5000, nothing_pending, NULL), "caught up, the gauge still says %lld", pending_events());
 }
