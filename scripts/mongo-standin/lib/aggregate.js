@@ -231,6 +231,20 @@ function pushableSort(spec) {
  */
 function pushableProject(spec) {
   if (!isPlainObject(spec)) return null;
+  // A stage from wire.js's stage cache (frozen, the same object for the same bytes): its
+  // answer is remembered, so the reply cache finds the same projection object every time
+  // (replycache.js shapeOf) instead of a new one to key per query.
+  if (!Object.isFrozen(spec)) return projectOf(spec);
+  let p = PROJECT_OF.get(spec);
+  if (p === undefined) {
+    p = projectOf(spec);
+    PROJECT_OF.set(spec, p);
+  }
+  return p;
+}
+const PROJECT_OF = new WeakMap();
+
+function projectOf(spec) {
   const v = toView(spec);
   const keep = new Set();
   let id = true;

@@ -29,11 +29,158 @@ function readCString(buf, offset) {
   return [buf.toString('utf8', offset, end), end + 1];
 }
 
-function readDocument(buf, offset, limit) {
+function readDocument(buf, offset, limit, stages = false) {
   if (offset + 5 > limit) throw new ProtocolError('truncated BSON document');
   const size = buf.readInt32LE(offset);
   if (size < 5 || offset + size > limit) throw new ProtocolError('invalid BSON document size');
-  return [BSON.deserialize(buf.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
+  const fast = stages ? withCachedStages(buf, offset, offset + size) : null;
+  return [fast || BSON.deserialize(buf.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
+}
+
+// ---- repeated pipeline stages, parsed once --------------------------------------------------
+// marketd sends the same $project of 20 fields, the same $sort and a handful of $limit values
+// with every browse query: deserializing them (bson objects for every Int32) was most of the
+// command's parse, 10 % of a query's CPU in the stand-in. A command body holding a `pipeline`
+// array of documents is parsed here without it (the other fields, as before), and each stage
+// whose operator is in CACHED_STAGES is looked up by its bytes: the object deserialized from
+// the same bytes before, deep-frozen (a stage is never written to: a write would throw), and
+// the same object each time, so what is derived from it can be remembered by identity
+// (aggregate.js pushableProject). Anything unusual (another element type at the top level,
+// array keys out of order, duplicate names, a stage holding other than plain values) goes
+// through BSON.deserialize of the whole document as before.
+
+const CACHED_STAGES = new Set(['$project', '$sort', '$limit', '$skip']);
+const STAGE_CACHE_MAX = 512; // distinct stages remembered; the map starts over when full
+const STAGE_MAX_BYTES = 2048;
+let STAGE_CACHE = new Map();
+const stageStats = { hits: 0, misses: 0 };
+
+/** Where a top-level element's value ends (type at buf[at - ...], value at `at`), or -1 (not walked). */
+function valueEnd(buf, type, at, limit) {
+  let end;
+  switch (type) {
+    case 0x01: case 0x09: case 0x11: case 0x12: end = at + 8; break; // double, date, timestamp, int64
+    case 0x10: end = at + 4; break;
+    case 0x08: end = at + 1; break;
+    case 0x0a: case 0x06: case 0x7f: case 0xff: end = at; break; // null, undefined, maxKey, minKey
+    case 0x07: end = at + 12; break;
+    case 0x13: end = at + 16; break;
+    case 0x02: case 0x0d: case 0x0e: // string, code, symbol
+      if (at + 4 > limit) return -1;
+      end = at + 4 + buf.readInt32LE(at);
+      break;
+    case 0x03: case 0x04: case 0x0f: // document, array, code with scope
+      if (at + 4 > limit) return -1;
+      end = at + buf.readInt32LE(at);
+      break;
+    case 0x05: // binary: length, subtype, bytes
+      if (at + 4 > limit) return -1;
+      end = at + 5 + buf.readInt32LE(at);
+      break;
+    default: return -1; // regex, DBPointer, unknown types: parsed whole
+  }
+  return end > at - 1 && end <= limit ? end : -1;
+}
+
+/** Deep-freezes a deserialized stage; false (left as it is) when it holds other than plain values. */
+function freezeStage(v) {
+  if (v === null || typeof v !== 'object') return true;
+  if (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype) {
+    for (const k of Object.keys(v)) if (k === '__proto__' || !freezeStage(v[k])) return false;
+    Object.freeze(v);
+    return true;
+  }
+  const t = v._bsontype;
+  if (t === 'Int32' || t === 'Double' || t === 'Long') {
+    Object.freeze(v);
+    return true;
+  }
+  return false;
+}
+
+/** The stages of a pipeline array [at, end), or null (parse the whole body). */
+function readStages(buf, at, end) {
+  const out = [];
+  let p = at + 4;
+  while (p < end - 1) {
+    if (buf[p] !== 0x03) return null;
+    const nameEnd = buf.indexOf(0, p + 1);
+    if (nameEnd < 0 || nameEnd >= end - 1 || buf.latin1Slice(p + 1, nameEnd) !== String(out.length)) return null;
+    const docEnd = valueEnd(buf, 0x03, nameEnd + 1, end - 1);
+    if (docEnd < 0 || docEnd - nameEnd - 1 < 5) return null;
+    out.push(readStage(buf, nameEnd + 1, docEnd));
+    p = docEnd;
+  }
+  return p === end - 1 && buf[p] === 0 ? out : null;
+}
+
+/** One stage document [at, end): from the cache when its operator is one of CACHED_STAGES. */
+function readStage(buf, at, end) {
+  const sub = buf.subarray(at, end);
+  const opEnd = end - at <= STAGE_MAX_BYTES && at + 5 < end ? buf.indexOf(0, at + 5) : -1;
+  if (opEnd < 0 || opEnd >= end || !CACHED_STAGES.has(buf.latin1Slice(at + 5, opEnd))) {
+    return BSON.deserialize(sub, DESERIALIZE_OPTIONS);
+  }
+  const key = buf.latin1Slice(at, end);
+  let stage = STAGE_CACHE.get(key);
+  if (stage !== undefined) {
+    stageStats.hits++;
+    return stage;
+  }
+  stageStats.misses++;
+  stage = BSON.deserialize(sub, DESERIALIZE_OPTIONS);
+  if (!freezeStage(stage)) return BSON.deserialize(sub, DESERIALIZE_OPTIONS); // a fresh, unfrozen copy
+  if (STAGE_CACHE.size >= STAGE_CACHE_MAX) STAGE_CACHE = new Map();
+  STAGE_CACHE.set(key, stage);
+  return stage;
+}
+
+/**
+ * A command body [start, end) holding a `pipeline` array of documents, parsed with its stages
+ * from the cache (the other fields by BSON.deserialize, in their order); null otherwise.
+ */
+function withCachedStages(buf, start, end) {
+  if (buf[end - 1] !== 0) return null;
+  let at = start + 4;
+  let pipe = -1;
+  let pipeValue = -1;
+  let pipeEnd = -1;
+  let pipePos = -1;
+  let count = 0;
+  while (at < end - 1) {
+    const type = buf[at];
+    const nameEnd = buf.indexOf(0, at + 1);
+    if (nameEnd < 0 || nameEnd >= end - 1) return null;
+    const vEnd = valueEnd(buf, type, nameEnd + 1, end - 1);
+    if (vEnd < 0) return null;
+    if (nameEnd - at - 1 === 8 && buf.latin1Slice(at + 1, nameEnd) === 'pipeline') {
+      if (pipe >= 0 || type !== 0x04) return null;
+      pipe = at;
+      pipeValue = nameEnd + 1;
+      pipeEnd = vEnd;
+      pipePos = count;
+    }
+    count++;
+    at = vEnd;
+  }
+  if (pipe < 0 || at !== end - 1) return null;
+  const stages = readStages(buf, pipeValue, pipeEnd);
+  if (!stages) return null;
+  const restLen = end - start - (pipeEnd - pipe);
+  const rest = Buffer.allocUnsafe(restLen);
+  rest.writeInt32LE(restLen, 0);
+  buf.copy(rest, 4, start + 4, pipe);
+  buf.copy(rest, 4 + pipe - start - 4, pipeEnd, end);
+  const others = BSON.deserialize(rest, DESERIALIZE_OPTIONS);
+  const keys = Object.keys(others);
+  if (keys.length !== count - 1 || keys.includes('__proto__')) return null; // duplicate names: parsed whole
+  const out = {};
+  for (let i = 0; i < keys.length; i++) {
+    if (i === pipePos) out.pipeline = stages;
+    out[keys[i]] = others[keys[i]];
+  }
+  if (pipePos === keys.length) out.pipeline = stages;
+  return out;
 }
 
 /**
@@ -54,7 +201,7 @@ function parseMessage(buf) {
       const kind = buf[offset++];
       if (kind === 0) {
         if (body) throw new ProtocolError('OP_MSG with more than one body section');
-        [body, offset] = readDocument(buf, offset, end);
+        [body, offset] = readDocument(buf, offset, end, true);
       } else if (kind === 1) {
         const size = buf.readInt32LE(offset);
         const sectionEnd = offset + size;
@@ -348,4 +495,6 @@ class MessageReader {
 module.exports = {
   OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
   serializeReply, cursorReply, ReplyBuffers, MessageReader,
+  /** The stage cache's counters, and emptying it (tests). */
+  stageCache: { stats: stageStats, clear() { STAGE_CACHE = new Map(); } },
 };
