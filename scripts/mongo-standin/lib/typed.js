@@ -130,18 +130,19 @@ const BOX_INTERN_ENTRIES = 4;
 /** The table's key of a container's entries (keys null: an array), or null when it takes none. */
 function boxKey(keys, values) {
   if (values.length > BOX_INTERN_ENTRIES) return null;
+  for (let i = 0; i < values.length; i++) { // first whether it takes them (most containers: no)
+    const v = values[i];
+    if (typeof v === 'string' ? v.length > STR_INTERN_LEN
+      : v !== null && typeof v !== 'boolean' && !(typeof v === 'number' && (v | 0) === v && (v !== 0 || 1 / v > 0))) return null;
+  }
   let k = keys === null ? '[' : '{';
   for (let i = 0; i < values.length; i++) {
     if (keys !== null) k += keys[i].length + ':' + keys[i];
     const v = values[i];
-    if (typeof v === 'string') {
-      if (v.length > STR_INTERN_LEN) return null;
-      k += 's' + v.length + ':' + v;
-    } else if (v === null) k += 'n';
-    else if (v === true) k += 't';
-    else if (v === false) k += 'f';
-    else if (typeof v === 'number' && (v | 0) === v && (v !== 0 || 1 / v > 0)) k += 'i' + v + ';';
-    else return null;
+    if (typeof v === 'string') k += 's' + v.length + ':' + v;
+    else if (v === null) k += 'n';
+    else if (typeof v === 'boolean') k += v ? 't' : 'f';
+    else k += 'i' + v + ';';
   }
   return k;
 }
