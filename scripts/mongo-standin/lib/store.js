@@ -68,6 +68,7 @@ class Record {
     this.sig = '';
     this.exact = null;
     this.idKey = '';
+    this.geoItem = null; // indexes.js soloItem: its point's R-tree item, shared by the 2dsphere indexes
     this.set(doc, hints);
   }
 

@@ -116,6 +116,49 @@ function internStr(v) {
   return v;
 }
 
+// Small containers of such strings repeat across documents too (a category path, attributes
+// like {brand, colour}, a seller's rating {average: null, count: 0}, an empty image list):
+// stored views share one copy of each that this table holds (about 32-56 bytes each, and
+// their elements' store). Safe because a stored view is never changed in place: a write
+// replaces rec.view, and reads decode fresh containers (decodeStored). Only containers below
+// the top level, of at most BOX_INTERN_ENTRIES entries, each a string the string table takes,
+// null, a boolean or a small integer (not -0); the table starts over when full, as above.
+let BOX_INTERN = new Map();
+const BOX_INTERN_MAX = 1 << 14;
+const BOX_INTERN_ENTRIES = 4;
+
+/** The table's key of a container's entries (keys null: an array), or null when it takes none. */
+function boxKey(keys, values) {
+  if (values.length > BOX_INTERN_ENTRIES) return null;
+  for (let i = 0; i < values.length; i++) { // first whether it takes them (most containers: no)
+    const v = values[i];
+    if (typeof v === 'string' ? v.length > STR_INTERN_LEN
+      : v !== null && typeof v !== 'boolean' && !(typeof v === 'number' && (v | 0) === v && (v !== 0 || 1 / v > 0))) return null;
+  }
+  let k = keys === null ? '[' : '{';
+  for (let i = 0; i < values.length; i++) {
+    if (keys !== null) k += keys[i].length + ':' + keys[i];
+    const v = values[i];
+    if (typeof v === 'string') k += 's' + v.length + ':' + v;
+    else if (v === null) k += 'n';
+    else if (typeof v === 'boolean') k += v ? 't' : 'f';
+    else k += 'i' + v + ';';
+  }
+  return k;
+}
+
+/** The table's copy of the container `out` (keys, values: its entries), after entering it if new. */
+function internBox(keys, values, out) {
+  const k = boxKey(keys, values);
+  if (k === null) return out();
+  const known = BOX_INTERN.get(k);
+  if (known !== undefined) return known;
+  if (BOX_INTERN.size >= BOX_INTERN_MAX) BOX_INTERN = new Map();
+  const made = out();
+  BOX_INTERN.set(k, made);
+  return made;
+}
+
 // Objects built by adding keys one by one fall into V8's dictionary mode past about a dozen
 // properties (about three times the memory). Stored objects are built by one generated
 // constructor per key sequence instead, so they keep fast, in-object properties.
@@ -171,7 +214,7 @@ const isNumberLeaf = (x) => typeof x === 'number' ||
 function encodeStored(doc, hints) {
   const chars = [];
   let exact = null;
-  const walk = (v, path) => {
+  const walk = (v, path, top = false) => {
     if (v === null || typeof v !== 'object') {
       if (typeof v === 'string') return internStr(v);
       if (typeof v === 'number') {
@@ -185,7 +228,8 @@ function encodeStored(doc, hints) {
       // allocation site give later arrays boxed elements.
       const out = new Array(v.length);
       for (let i = 0; i < v.length; i++) out[i] = walk(v[i], path);
-      return v.length && v.every(isNumberLeaf) ? numberArray(out) : out;
+      if (v.length && v.every(isNumberLeaf)) return numberArray(out);
+      return top ? out : internBox(null, out, () => out);
     }
     const t = v._bsontype;
     if (t === 'Int32' || t === 'Double' || t === 'Long' || t === 'Decimal128') {
@@ -207,9 +251,9 @@ function encodeStored(doc, hints) {
       const k = keys[i];
       values[i] = walk(v[k], hints ? (path ? path + '.' + k : k) : '');
     }
-    return buildObject(keys, values);
+    return top ? buildObject(keys, values) : internBox(keys, values, () => buildObject(keys, values));
   };
-  const view = walk(doc, '');
+  const view = walk(doc, '', true);
   return { view, sig: internSig(chars.join('')), exact };
 }
 

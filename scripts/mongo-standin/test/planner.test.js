@@ -185,7 +185,7 @@ test('a document is stored once, and comes back with its exact BSON types', () =
   const back = srv.all(DB, { find: 'c', filter: {} }).docs[0];
   assert.strictEqual(serialize(back).toString('hex'), serialize(doc).toString('hex'));
   const rec = [...srv.ctx.store.db(DB).get('c').records.values()][0];
-  assert.deepStrictEqual(Object.keys(rec).sort(), ['exact', 'idKey', 'seq', 'sig', 'view']);
+  assert.deepStrictEqual(Object.keys(rec).sort(), ['exact', 'geoItem', 'idKey', 'seq', 'sig', 'view']);
   assert.strictEqual(typeof rec.view.i, 'number');
   srv.close();
 });
