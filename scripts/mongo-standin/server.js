@@ -92,16 +92,20 @@ const loadGc = (() => {
   }
   let bytes = 0;
   let timer = null;
-  const run = () => {
+  // Each forced GC is logged with its trigger and its pause (the thread's, which every
+  // command waits out): how often and how long they stop the stand-in shows in mongo.log.
+  const run = (why) => {
     bytes = 0;
+    const t0 = process.hrtime.bigint();
     gc();
+    log(`forced full GC (${why}): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
   };
   return (n) => {
     if (!gc) return;
     bytes += n;
     if (bytes >= GC_EVERY_BYTES) {
       bytes = 0;
-      setImmediate(run);
+      setImmediate(run, `${GC_EVERY_BYTES >> 20} MB received`);
     }
     // One timer, pushed back by each message (refresh): a new Timeout per message was garbage
     // and a timer-list insertion on every query.
@@ -111,7 +115,7 @@ const loadGc = (() => {
     }
     timer = setTimeout(() => {
       timer = null;
-      if (bytes > 1024 * 1024) run();
+      if (bytes > 1024 * 1024) run(`${GC_IDLE_MS} ms idle`);
     }, GC_IDLE_MS);
     timer.unref();
   };
