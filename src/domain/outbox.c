@@ -30,20 +30,21 @@ static const struct pg_stmt READ = {
 };
 
 /* The backlog's gauges, every 250 ms while the projector works: counted exactly up to
- * BACKLOG_COUNTED events (the first ones in apply order, by the (txid, seq) index), beyond that
+ * BACKLOG_LIMIT - 1 events (the first ones in apply order, by the (txid, seq) index), beyond that
  * estimated from the head's seq. Counting a whole backlog read every pending row: during a
  * rebuild of 229k events, a parallel sequential scan of the outbox (0.47 s, three processes)
  * after every batch, on the projector's own connection, so the projector waited for it. */
-#define BACKLOG_COUNTED 1000
+#define BACKLOG_LIMIT 1001   /* counted up to 1,000; the 1,001st row says "beyond" */
+#define BACKLOG_TEXT_(n) #n
+#define BACKLOG_TEXT(n) BACKLOG_TEXT_(n)
 static const struct pg_stmt BACKLOG = {
     "outbox_backlog",
     "SELECT count(*), coalesce((extract(epoch FROM clock_timestamp() - min(created_at)) * 1000)::bigint, 0), "
     "       (SELECT coalesce(max(seq), 0) FROM outbox) "
     "FROM (SELECT created_at FROM outbox WHERE (txid, seq) > ($1::xid8, $2::bigint) "
-    "      ORDER BY txid, seq LIMIT 1001) AS first_pending",
+    "      ORDER BY txid, seq LIMIT " BACKLOG_TEXT(BACKLOG_LIMIT) ") AS first_pending",
     2,
 };
-_Static_assert(BACKLOG_COUNTED == 1000, "the LIMIT of outbox_backlog is BACKLOG_COUNTED + 1");
 
 int
 outbox_append(struct pg *pg, arena_t *arena, const struct outbox_event *ev, long long *seq)
@@ -107,7 +108,7 @@ outbox_backlog(struct pg *pg, arena_t *arena, const struct outbox_pos *after, lo
     *pending = pg_int(res, 0, 0);
     *oldest_age_ms = *pending > 0 ? pg_int(res, 0, 1) : 0;
     *head_seq = pg_int(res, 0, 2);
-    if (*pending > BACKLOG_COUNTED && *head_seq - after->seq > *pending) {
+    if (*pending >= BACKLOG_LIMIT && *head_seq - after->seq > *pending) {
         *pending = *head_seq - after->seq;   /* an estimate: sequence gaps count, late commits do not */
     }
     return MK_OK;
