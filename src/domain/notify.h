@@ -1,6 +1,8 @@
 /*
- * notify.h — which notifications an outbox event makes, for whom (a pure mapping, no
- * store), their deterministic ids, and the webhook retry schedule.
+ * notify.h — which notifications an outbox event makes, for whom (notify_map: a pure
+ * mapping, no store), their deterministic ids, the webhook retry schedule, and the few
+ * PostgreSQL verbs the notification features share (through store/pg, never a driver):
+ * a user's capped list (saved searches, webhooks), marking read, emitting an event.
  *
  * Exactly once per event and recipient: a notification's id is a hash of the event's
  * identity (aggregate type, id and version, event type — not its outbox seq, so a
