@@ -24,6 +24,7 @@
 
 #include "core/config.h"
 #include "core/errors.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/pool.h"
@@ -154,6 +155,7 @@ main(int argc, char **argv)
         fprintf(stderr, "marketd: configuration error: %s\n", err);
         return 2;
     }
+    http_etag_init(cfg.cursor_secret);
     if (check) {
         config_dump(&cfg, STDOUT_FILENO);
         return 0;
