@@ -142,8 +142,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    /* libsodium picks its fastest implementations (BLAKE2b with AVX2 for the ETags, ...) only
-     * once initialised; without it every hash took the portable code. Same results. */
+    /* libsodium picks its fastest implementations (AVX2 BLAKE2b, SHA-256, ...) only once
+     * initialised; without it every hash took the portable code. Same results. */
     if (sodium_init() < 0) {
         fprintf(stderr, "marketd: libsodium cannot be initialised\n");
         return 1;
