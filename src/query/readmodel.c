@@ -424,12 +424,14 @@ readmodel_listing_fields(void)
 }
 
 /* Where each shown member of a listing is (its first occurrence): one pass over the
- * document, each member's offset put in its field's slot (not one search of the whole
- * document per field). */
+ * document, a copy of the iterator on each member put in its field's slot (not one search
+ * of the whole document per field, nor the element decoded again from its offset). */
 enum { NFIELDS = sizeof(LISTING_FIELDS) / sizeof(LISTING_FIELDS[0]) - 1 };
 
 struct shown_members {
-    uint32_t offset[NFIELDS], keylen[NFIELDS];
+    struct {
+        bson_iter_t it;   /* on the member: a copy of the walk's iterator (the wrapper because */
+    } at[NFIELDS];        /* libbson's type is over-aligned: no arrays of it) */
     bool have[NFIELDS];
 };
 
@@ -474,19 +476,12 @@ find_shown(const bson_t *doc, struct shown_members *m)
         for (size_t j = 0; j < by_len_n[len]; j++) {
             size_t i = by_len[len][j];
             if (!m->have[i] && key[0] == LISTING_FIELDS[i][0] && memcmp(key, LISTING_FIELDS[i], len) == 0) {
-                m->offset[i] = bson_iter_offset(&it);
-                m->keylen[i] = len;
+                m->at[i].it = it;
                 m->have[i] = true;
                 break;
             }
         }
     }
-}
-
-static bool
-shown_iter(const bson_t *doc, const struct shown_members *m, size_t i, bson_iter_t *it)
-{
-    return m->have[i] && bson_iter_init_from_data_at_offset(it, bson_get_data(doc), doc->len, m->offset[i], m->keylen[i]);
 }
 
 /* Only those members go through the JSON text (the words arrays, the GeoJSON point, the
@@ -497,11 +492,10 @@ readmodel_listing_json(const bson_t *doc)
 {
     struct shown_members m;
     find_shown(doc, &m);
-    bson_iter_t it;
     bson_t shown = BSON_INITIALIZER;
     for (size_t i = 0; i < NFIELDS; i++) {
-        if (shown_iter(doc, &m, i, &it)) {
-            bson_append_iter(&shown, LISTING_FIELDS[i], -1, &it);
+        if (m.have[i]) {
+            bson_append_iter(&shown, LISTING_FIELDS[i], -1, &m.at[i].it);
         }
     }
     json_object *out = readmodel_to_json(&shown);
@@ -565,38 +559,74 @@ text_append(struct readmodel_text *t, const char *s)
     text_put(t, s, strlen(s));
 }
 
-/* Whether one of the 8 bytes at p is below 0x20, '"' or '\\' (bytes of 0x80 and above are
- * not: the "has less" and "has zero byte" word tricks). */
-static bool
-needs_escape(const char *p)
+/* What a string's byte asks of text_string: 0 nothing, 1 an escape (control characters, '"'
+ * and '\\', as json-c escapes them with JSON_C_TO_STRING_NOSLASHESCAPE), 2 a UTF-8 check
+ * (a byte above ASCII). */
+#define CLASS_ROW(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const unsigned char BYTE_CLASS[256] = {
+    CLASS_ROW(1), CLASS_ROW(1),                                   /* 0x00-0x1F */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,               /* 0x20-0x2F: '"' */
+    CLASS_ROW(0),                                                 /* 0x30-0x3F */
+    CLASS_ROW(0),                                                 /* 0x40-0x4F */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,               /* 0x50-0x5F: '\\' */
+    CLASS_ROW(0), CLASS_ROW(0),                                   /* 0x60-0x7F */
+    CLASS_ROW(2), CLASS_ROW(2), CLASS_ROW(2), CLASS_ROW(2),       /* 0x80-0xFF */
+    CLASS_ROW(2), CLASS_ROW(2), CLASS_ROW(2), CLASS_ROW(2),
+};
+#undef CLASS_ROW
+
+/* Sixteen bytes as one vector (GCC's generic vectors: SSE2 on x86-64, NEON on arm64). */
+typedef unsigned char bytes16 __attribute__((vector_size(16)));
+
+/* Whether one of the 16 bytes at p asks for something: below 0x20, '"' or '\\', or (with
+ * above_ascii 0x60) of 0x80 or above. c - 0x20 wraps below 0x20 to 0xE0-0xFF, and puts 0x80-0xFF
+ * at 0x60-0xDF: at least 0x60 for either, at least 0xE0 only for a control character. */
+static inline __attribute__((always_inline)) bool
+asks16(const char *p, bytes16 limit)
 {
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    uint64_t w;
-    memcpy(&w, p, 8);
-    uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
-    uint64_t found = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
-    return (found & highs) != 0;
+    bytes16 v;
+    memcpy(&v, p, 16);
+    bytes16 hit = (bytes16)((bytes16)(v - 0x20) >= limit) | (bytes16)(v == '"') | (bytes16)(v == '\\');
+    uint64_t w[2];
+    memcpy(w, &hit, 16);
+    return (w[0] | w[1]) != 0;
 }
 
 /* A string as json-c escapes it with JSON_C_TO_STRING_NOSLASHESCAPE: the runs between
- * escapes copied whole. */
-static void
+ * escapes copied whole. Returns whether it holds a byte above ASCII (then only
+ * bson_utf8_validate says whether it is UTF-8). One pass does both: the escapes' scan and
+ * the ASCII test plain_utf8 made before it, eight bytes at a time, and a loop that went back
+ * to the word test after every byte of a short string (keys, cities, codes) were a quarter
+ * of a browse miss's instructions in the query pool. */
+static bool
 text_string(struct readmodel_text *t, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t start = 0;
+    bytes16 limit = (bytes16){0} + 0x60;   /* until the first byte above ASCII, then 0xE0 */
+    unsigned char asks = 3;                /* the classes that stop the byte loop: then 1 */
+    size_t start = 0, i = 0;
     text_put(t, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        /* Eight bytes at a time while none is a control character, '"' or '\\' (the usual
-         * case: a description's run between escapes is hundreds of bytes). */
-        while (i + 8 <= n && !needs_escape(s + i)) {
-            i += 8;
+    for (;;) {
+        /* Sixteen bytes at a time while none asks for anything (the usual case: a
+         * description's run between escapes is hundreds of bytes); the last sixteen at once
+         * (some checked before) when they are clean. */
+        while (i + 16 <= n && !asks16(s + i, limit)) {
+            i += 16;
         }
-        if (i >= n) {
+        if (i + 16 > n && (i == n || (n >= 16 && !asks16(s + n - 16, limit)))) {
             break;
         }
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        /* Then byte by byte (i < n here) to the one that asks, or to the end. */
+        unsigned char c, k;
+        while ((k = BYTE_CLASS[c = (unsigned char)s[i]] & asks) == 0 && ++i < n) {
+        }
+        if (i == n) {
+            break;
+        }
+        i++;
+        if (k == 2) {   /* the first byte above ASCII: from now on only escapes are looked for */
+            limit = (bytes16){0} + 0xE0;
+            asks = 1;
             continue;
         }
         char esc[7] = {'\\', 0};
@@ -615,12 +645,13 @@ text_string(struct readmodel_text *t, const char *s, size_t n)
             esc[5] = hex[c & 0xf];
             len = 6;
         }
-        text_put(t, s + start, i - start);
+        text_put(t, s + start, i - 1 - start);
         text_put(t, esc, len);
-        start = i + 1;
+        start = i;
     }
     text_put(t, s + start, n - start);
     text_put(t, "\"", 1);
+    return asks == 1;
 }
 
 /* A double as json-c writes it (the worker's number format, "%.15g"): numfmt_g15 for the
@@ -649,24 +680,25 @@ text_double(struct readmodel_text *t, double d)
 
 static bool text_members(struct readmodel_text *t, bson_iter_t *it, bool array);
 
-/* One value, as readmodel_to_json's object of it serializes; false where that is not plain. */
+/* One value, as readmodel_to_json's object of it serializes; false where that is not plain
+ * (a string that is not UTF-8 is found once written: the caller drops the listing's text).
+ * `it` is on an element bson_iter_next or bson_iter_recurse accepted, so libbson's inline
+ * accessors without the checks (the _unsafe ones: the type is the switch's) read it. */
 static bool
 text_value(struct readmodel_text *t, bson_iter_t *it)
 {
     char num[32];
-    switch (bson_iter_type(it)) {
+    bson_type_t type = bson_iter_type_unsafe(it);
+    switch (type) {
     case BSON_TYPE_UTF8: {
-        uint32_t n;
-        const char *s = plain_utf8(it, &n);
-        if (s != NULL) {
-            text_string(t, s, n);
-        }
-        return s != NULL;
+        size_t n;
+        const char *s = bson_iter_utf8_unsafe(it, &n);
+        return n <= INT_MAX && (!text_string(t, s, n) || bson_utf8_validate(s, n, true));
     }
     case BSON_TYPE_INT32:
     case BSON_TYPE_INT64: {
         /* "%" PRId64, as json-c writes integers, without the formatter. */
-        int64_t v = bson_iter_type(it) == BSON_TYPE_INT32 ? bson_iter_int32(it) : bson_iter_int64(it);
+        int64_t v = type == BSON_TYPE_INT32 ? bson_iter_int32_unsafe(it) : bson_iter_int64_unsafe(it);
         uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
         char *p = num + sizeof(num);
         do {
@@ -679,19 +711,21 @@ text_value(struct readmodel_text *t, bson_iter_t *it)
         text_put(t, p, (size_t)(num + sizeof(num) - p));
         return true;
     }
-    case BSON_TYPE_DOUBLE:
-        if (!isfinite(bson_iter_double(it))) {
+    case BSON_TYPE_DOUBLE: {
+        double d = bson_iter_double_unsafe(it);
+        if (!isfinite(d)) {
             return false;
         }
-        text_double(t, bson_iter_double(it));
+        text_double(t, d);
         return true;
+    }
     case BSON_TYPE_BOOL:
-        text_append(t, bson_iter_bool(it) ? "true" : "false");
+        text_append(t, bson_iter_bool_unsafe(it) ? "true" : "false");
         return true;
     case BSON_TYPE_NULL: text_append(t, "null"); return true;
     case BSON_TYPE_DOCUMENT:
     case BSON_TYPE_ARRAY: {
-        bool array = bson_iter_type(it) == BSON_TYPE_ARRAY;
+        bool array = type == BSON_TYPE_ARRAY;
         bson_iter_t child;
         return bson_iter_recurse(it, &child) && text_members(t, &child, array);
     }
@@ -722,13 +756,11 @@ repeated_key(bson_iter_t *it)
 enum { KEPT_KEYS = 16 };
 
 static bool
-seen_key(const char *const *kept, const uint32_t *lens, size_t n, bson_iter_t *it)
+seen_key(const char *const *kept, const uint32_t *lens, size_t n, bson_iter_t *it, const char *key, uint32_t len)
 {
     if (n > KEPT_KEYS) {
         return repeated_key(it);
     }
-    const char *key = bson_iter_key(it);
-    uint32_t len = bson_iter_key_len(it);
     for (size_t i = 0; i < n; i++) {
         if (lens[i] == len && memcmp(kept[i], key, len) == 0) {
             return true;
@@ -751,15 +783,17 @@ text_members(struct readmodel_text *t, bson_iter_t *it, bool array)
         }
         first = false;
         if (!array) {
-            if (seen_key(kept, lens, n, it)) {
+            const char *key = bson_iter_key_unsafe(it);
+            uint32_t len = bson_iter_key_len(it);
+            if (seen_key(kept, lens, n, it, key, len)) {
                 return false;
             }
             if (n < KEPT_KEYS) {
-                kept[n] = bson_iter_key(it);
-                lens[n] = bson_iter_key_len(it);
+                kept[n] = key;
+                lens[n] = len;
             }
             n++;
-            text_string(t, bson_iter_key(it), bson_iter_key_len(it));
+            text_string(t, key, len);   /* keys are not checked for UTF-8 (nor by json-c's path) */
             text_put(t, ":", 1);
         }
         if (!text_value(t, it)) {
@@ -776,11 +810,10 @@ listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance
 {
     struct shown_members m;
     find_shown(doc, &m);
-    bson_iter_t it;
     bool first = true;
     text_put(t, "{", 1);
     for (size_t i = 0; i < NFIELDS; i++) {
-        if (!shown_iter(doc, &m, i, &it)) {
+        if (!m.have[i]) {
             continue;
         }
         if (first) {
@@ -791,7 +824,7 @@ listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance
         text_put(t, LISTING_FIELDS[i], field_len[i]);
         text_put(t, "\":", 2);
         first = false;
-        if (!text_value(t, &it)) {
+        if (!text_value(t, &m.at[i].it)) {
             return false;
         }
     }

@@ -206,6 +206,35 @@ Test(readmodel_json, escapes_at_every_offset_and_keys_repeated_past_the_kept_one
     }
 }
 
+/* The writer scans sixteen bytes at a time, the last sixteen of a string at once, and after
+ * a byte above ASCII only for escapes: an escape, a multi-byte character or a byte that is not
+ * UTF-8 at every offset of strings of 0 to 40 bytes, alone or after a multi-byte character. */
+Test(readmodel_json, strings_of_every_length_with_what_they_ask_for_at_every_offset)
+{
+    static const char *const specials[] = {"\"", "\\", "\n", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x9c\x93", "\xff", "\xc3"};
+    static const char *const before[] = {"", "\xc3\xa9", "\""};
+    const char *fill = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    for (size_t b = 0; b < sizeof(before) / sizeof(before[0]); b++) {
+        for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+            for (size_t n = 0; n <= 40; n++) {
+                for (size_t at = 0; at <= n; at++) {
+                    char s[96];
+                    int len = snprintf(s, sizeof(s), "%s%.*s%s%.*s", before[b], (int)at, fill, specials[k],
+                                       (int)(n - at), fill + 26);
+                    bson_t doc = BSON_INITIALIZER, attrs;
+                    bson_append_utf8(&doc, "id", -1, "a", -1);
+                    bson_append_utf8(&doc, "title", -1, s, len);
+                    bson_append_document_begin(&doc, "attributes", -1, &attrs);
+                    bson_append_int32(&attrs, s, -1, 1);   /* the same bytes as a key */
+                    bson_append_document_end(&doc, &attrs);
+                    same_item(&doc, NULL);
+                    bson_destroy(&doc);
+                }
+            }
+        }
+    }
+}
+
 /* A page written as one text (readmodel_page_*) is the text json-c writes for the object
  * {"items": [readmodel_listing_json of each, distance_km last], "next_cursor": cursor}. */
 static void
