@@ -605,6 +605,23 @@ text_string(struct readmodel_text *t, const char *s, size_t n)
     bytes16 limit = (bytes16){0} + 0x60;   /* until the first byte above ASCII, then 0xE0 */
     unsigned char asks = 3;                /* the classes that stop the byte loop: then 1 */
     size_t start = 0, i = 0;
+    if (n < 16 && t->cap - t->len >= n + 2) {
+        /* A short string (keys, codes, cities: most strings of a listing) copied while its
+         * bytes' classes are gathered, kept when none is an escape. */
+        char *d = t->p + t->len;
+        unsigned char any = 0;
+        d[0] = '"';
+        for (size_t j = 0; j < n; j++) {
+            unsigned char c = (unsigned char)s[j];
+            d[j + 1] = (char)c;
+            any |= BYTE_CLASS[c];
+        }
+        if ((any & 1) == 0) {
+            d[n + 1] = '"';
+            t->len += n + 2;
+            return any != 0;
+        }
+    }
     text_put(t, "\"", 1);
     for (;;) {
         /* Sixteen bytes at a time while none asks for anything (the usual case: a
