@@ -142,6 +142,31 @@ readmodel_double(const bson_t *doc, const char *field, double *out)
     return false;
 }
 
+void
+readmodel_double_pair(const bson_t *doc, const char *parent, const char *a, double *out_a, const char *b, double *out_b)
+{
+    bson_iter_t it, child;
+    if (!bson_iter_init_find(&it, doc, parent) || !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) ||
+        !bson_iter_recurse(&it, &child)) {
+        return;
+    }
+    bool seen_a = false, seen_b = false;   /* only the first member of each name counts */
+    while (!(seen_a && seen_b) && bson_iter_next(&child)) {
+        const char *key = bson_iter_key(&child);
+        double *out = NULL;
+        if (!seen_a && strcmp(key, a) == 0) {
+            seen_a = true;
+            out = out_a;
+        } else if (!seen_b && strcmp(key, b) == 0) {
+            seen_b = true;
+            out = out_b;
+        }
+        if (out != NULL && BSON_ITER_HOLDS_NUMBER(&child)) {
+            *out = bson_iter_as_double(&child);
+        }
+    }
+}
+
 /* Doubles parsed from libbson's text keep its 20-digit spelling; new ones print with the
  * process's format (%.15g, set at start-up), so 52.52 reads back as 52.52. */
 static void
@@ -442,6 +467,7 @@ struct shown_members {
 enum { FIELD_MAX_LEN = 15, FIELDS_PER_LEN = 4 };
 static uint32_t field_len[NFIELDS];
 static uint8_t by_len[FIELD_MAX_LEN + 1][FIELDS_PER_LEN], by_len_n[FIELD_MAX_LEN + 1];
+static char field_key[NFIELDS][FIELD_MAX_LEN + 5];   /* ,"name": as the text writes it */
 
 static void
 field_lens(void)
@@ -452,6 +478,7 @@ field_lens(void)
     for (size_t i = 0; i < NFIELDS; i++) {
         field_len[i] = (uint32_t)strlen(LISTING_FIELDS[i]);
         uint32_t l = field_len[i];
+        snprintf(field_key[i], sizeof(field_key[i]), ",\"%s\":", LISTING_FIELDS[i]);
         if (l <= FIELD_MAX_LEN && by_len_n[l] < FIELDS_PER_LEN) {   /* else a build-time mistake: */
             by_len[l][by_len_n[l]++] = (uint8_t)i;                   /* test_readmodel finds it */
         }
@@ -833,13 +860,7 @@ listing_text(struct readmodel_text *t, const bson_t *doc, const double *distance
         if (!m.have[i]) {
             continue;
         }
-        if (first) {
-            text_put(t, "\"", 1);
-        } else {
-            text_put(t, ",\"", 2);
-        }
-        text_put(t, LISTING_FIELDS[i], field_len[i]);
-        text_put(t, "\":", 2);
+        text_put(t, field_key[i] + first, field_len[i] + 4 - first);   /* no comma before the first */
         first = false;
         if (!text_value(t, &m.at[i].it)) {
             return false;

@@ -376,3 +376,28 @@ Test(readmodel_json, shown_members_are_those_strcmp_finds)
     bson_destroy(&doc);
     bson_destroy(&ref);
 }
+
+/* readmodel_double_pair gives what readmodel_double gives for each dotted path. */
+Test(readmodel_json, a_pair_of_numbers_is_what_each_dotted_path_gives)
+{
+    bson_t *docs[] = {
+        BCON_NEW("id", BCON_UTF8("a"), "location", "{", "lat", BCON_DOUBLE(52.52), "lon", BCON_DOUBLE(13.405), "}"),
+        BCON_NEW("location", "{", "lon", BCON_INT32(7), "city", BCON_UTF8("x"), "lat", BCON_INT64(-3), "}"),
+        BCON_NEW("location", "{", "lat", BCON_DOUBLE(1), "lat", BCON_DOUBLE(2), "lon", BCON_UTF8("4"), "lon", BCON_DOUBLE(5), "}"),
+        BCON_NEW("location", "{", "lat", BCON_NULL, "}", "location", "{", "lat", BCON_DOUBLE(9), "lon", BCON_DOUBLE(9), "}"),
+        BCON_NEW("location", BCON_UTF8("52,13"), "location", "{", "lat", BCON_DOUBLE(9), "}"),
+        BCON_NEW("location", "[", BCON_DOUBLE(1), BCON_DOUBLE(2), "]"),
+        BCON_NEW("Location", "{", "lat", BCON_DOUBLE(1), "}", "place", "{", "LAT", BCON_DOUBLE(1), "}"),
+        BCON_NEW("location", "{", "lat", BCON_BOOL(true), "lon", BCON_DOUBLE(-0.0), "}"),
+        BCON_NEW("x", BCON_INT32(1)),
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        double lat = -1, lon = -2, want_lat = -1, want_lon = -2;
+        readmodel_double(docs[i], "location.lat", &want_lat);
+        readmodel_double(docs[i], "location.lon", &want_lon);
+        readmodel_double_pair(docs[i], "location", "lat", &lat, "lon", &lon);
+        cr_expect(memcmp(&lat, &want_lat, sizeof(lat)) == 0 && memcmp(&lon, &want_lon, sizeof(lon)) == 0,
+                  "doc %zu: %g %g, want %g %g", i, lat, lon, want_lat, want_lon);
+        bson_destroy(docs[i]);
+    }
+}
