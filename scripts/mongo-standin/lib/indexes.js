@@ -445,6 +445,11 @@ function scanGroup(inner, gk, g, from, to, backward, visit) {
     if ((from !== undefined && inner(g, from) < 0) || (to !== undefined && inner(g, to) > 0)) return true;
     return visit(g instanceof MultiKey ? g.rec : g, g, gk) !== false;
   }
+  // A bound the whole group lies within bounds nothing: no seek down the tree for it, no
+  // comparison per entry (an equality prefix's group: its seek keys are FIRST / LAST past it).
+  const first = g.minKey(); // undefined: an empty tree
+  if (from !== undefined && first !== undefined && inner(first, from) >= 0) from = undefined;
+  if (to !== undefined && first !== undefined && inner(g.maxKey(), to) <= 0) to = undefined;
   const it = backward ? g.entriesReversed(to, []) : g.entries(from, []);
   for (let r = it.next(); !r.done; r = it.next()) {
     const e = r.value[0];
