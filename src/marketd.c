@@ -24,6 +24,7 @@
 
 #include "core/config.h"
 #include "core/errors.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/pool.h"
@@ -141,8 +142,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    /* libsodium picks its fastest implementations (BLAKE2b with AVX2 for the ETags, ...) only
-     * once initialised; without it every hash took the portable code. Same results. */
+    /* libsodium picks its fastest implementations (AVX2 BLAKE2b, SHA-256, ...) only once
+     * initialised; without it every hash took the portable code. Same results. */
     if (sodium_init() < 0) {
         fprintf(stderr, "marketd: libsodium cannot be initialised\n");
         return 1;
@@ -154,6 +155,7 @@ main(int argc, char **argv)
         fprintf(stderr, "marketd: configuration error: %s\n", err);
         return 2;
     }
+    http_etag_init(cfg.cursor_secret);
     if (check) {
         config_dump(&cfg, STDOUT_FILENO);
         return 0;

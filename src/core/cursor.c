@@ -13,13 +13,38 @@
 #define CURSOR_MAC_BYTES 16
 #define CURSOR_RAW_BYTES (1 + 8 + 16 + CURSOR_MAC_BYTES)
 
+/* The HMAC state keyed with the last secret seen (a process uses one, the configuration's):
+ * hashing the secret and the HMAC's two pad blocks were four of a MAC's six SHA-256 blocks,
+ * and a browse page makes one cursor. A longer or another secret is keyed afresh. Per thread,
+ * so that a worker running several threads shares nothing. */
+static _Thread_local struct {
+    char secret[128];
+    crypto_auth_hmacsha256_state st;
+} keyed;
+
+static void
+keyed_state(const char *secret, crypto_auth_hmacsha256_state *st)
+{
+    size_t n = strlen(secret);
+    if (n < sizeof(keyed.secret) && keyed.secret[0] != '\0' && strcmp(keyed.secret, secret) == 0) {
+        *st = keyed.st;
+        return;
+    }
+    unsigned char key[crypto_auth_hmacsha256_KEYBYTES];
+    crypto_hash_sha256(key, (const unsigned char *)secret, n);
+    crypto_auth_hmacsha256_init(st, key, sizeof(key));
+    if (n > 0 && n < sizeof(keyed.secret)) {
+        memcpy(keyed.secret, secret, n + 1);
+        keyed.st = *st;
+    }
+}
+
 static void
 mac_of(const char *secret, const char *scope, const unsigned char *raw, size_t len, unsigned char out[CURSOR_MAC_BYTES])
 {
-    unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
-    crypto_hash_sha256(key, (const unsigned char *)secret, strlen(secret));
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+    keyed_state(secret, &st);
     crypto_auth_hmacsha256_update(&st, raw, len);
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)scope, strlen(scope));
     crypto_auth_hmacsha256_final(&st, mac);

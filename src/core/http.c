@@ -448,12 +448,26 @@ http_respond_json_etag(struct request *r, json_object *doc, const char *prefix)
     return erc != MK_OK ? erc : rc;
 }
 
+/* The key of the ETags' hash (http_etag_init), set before any request and read only after. */
+static unsigned char etag_key[crypto_shorthash_siphashx24_KEYBYTES];
+
+void
+http_etag_init(const char *secret)
+{
+    static const char context[] = "marketd etag key\n";
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(etag_key));
+    crypto_generichash_update(&st, (const unsigned char *)context, sizeof(context) - 1);
+    crypto_generichash_update(&st, (const unsigned char *)secret, strlen(secret));
+    crypto_generichash_final(&st, etag_key, sizeof(etag_key));
+}
+
 int
 http_etag_body(struct request *r, const char *prefix)
 {
-    unsigned char digest[16];
+    unsigned char digest[crypto_shorthash_siphashx24_BYTES];
     char b64[sodium_base64_ENCODED_LEN(sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-    crypto_generichash(digest, sizeof(digest), (const unsigned char *)r->out, r->out_len, NULL, 0);
+    crypto_shorthash_siphashx24(digest, (const unsigned char *)r->out, r->out_len, etag_key);
     sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     char *etag = prefix != NULL ? arena_sprintf(r->arena, "\"%s-%s\"", prefix, b64)
                                 : arena_sprintf(r->arena, "\"%s\"", b64);

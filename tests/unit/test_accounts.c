@@ -274,6 +274,66 @@ Test(accounts, json_etag_changes_with_the_body_and_answers_304)
     cr_assert_str_eq(http_response_header(&r, "ETag"), etag, "a 304 keeps its ETag");
 }
 
+/* The ETag as an outsider would have to compute it: SipHash-2-4 (128-bit output) of the body
+ * under a key derived from the shared secret, in unpadded URL-safe base64. */
+static void
+etag_expected(const char *secret, const char *body, size_t len, char *out, size_t cap)
+{
+    unsigned char key[crypto_shorthash_siphashx24_KEYBYTES], digest[crypto_shorthash_siphashx24_BYTES];
+    char msg[256];
+    int n = snprintf(msg, sizeof(msg), "marketd etag key\n%s", secret);
+    crypto_generichash(key, sizeof(key), (const unsigned char *)msg, (size_t)n, NULL, 0);
+    crypto_shorthash_siphashx24(digest, (const unsigned char *)body, len, key);
+    char b64[sodium_base64_ENCODED_LEN(sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    snprintf(out, cap, "\"%s\"", b64);
+}
+
+static const char *
+etag_of(const char *body, size_t len, const char *prefix)
+{
+    struct request r;
+    request_with(&r, "GET", NULL);
+    char *copy = arena_alloc(A, len + 1);
+    memcpy(copy, body, len);
+    cr_assert_eq(http_respond_raw(&r, 200, "application/json", copy, len), MK_OK);
+    cr_assert_eq(http_etag_body(&r, prefix), MK_OK);
+    return http_response_header(&r, "ETag");
+}
+
+Test(accounts, etag_is_the_keyed_siphash_of_the_body_under_the_shared_secret)
+{
+    /* A page-sized body, and each one-byte change of it at a few offsets. */
+    size_t len = 17600;
+    char *body = arena_alloc(A, len);
+    for (size_t i = 0; i < len; i++) {
+        body[i] = (char)(' ' + (i * 7919) % 90);
+    }
+    char want[64], other[64];
+    http_etag_init("secret one");
+    etag_expected("secret one", body, len, want, sizeof(want));
+    cr_assert_str_eq(etag_of(body, len, NULL), want);
+    cr_assert_eq(strlen(want), 24, "16 bytes in base64, quoted: as long as before");
+    static const size_t offsets[] = {0, 1, 7, 8, 4095, 8800, 17598, 17599};
+    for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
+        body[offsets[k]] ^= 1;
+        etag_expected("secret one", body, len, other, sizeof(other));
+        cr_assert_str_eq(etag_of(body, len, NULL), other);
+        cr_assert_str_neq(other, want, "a byte changed at %zu", offsets[k]);
+        body[offsets[k]] ^= 1;
+    }
+    const char *versioned = etag_of(body, len, "7");
+    cr_assert(strncmp(versioned, "\"7-", 3) == 0 && strcmp(versioned + 3, want + 1) == 0, "%s", versioned);
+
+    /* Another secret, another tag for the same bytes; the same secret again, the same tag. */
+    http_etag_init("secret two");
+    etag_expected("secret two", body, len, other, sizeof(other));
+    cr_assert_str_eq(etag_of(body, len, NULL), other);
+    cr_assert_str_neq(other, want);
+    http_etag_init("secret one");
+    cr_assert_str_eq(etag_of(body, len, NULL), want);
+}
+
 /* ---- request bodies (the parsers the command handlers call; fuzzed by fuzz_json) ---- */
 
 Test(accounts, register_login_and_profile_bodies)

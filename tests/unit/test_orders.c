@@ -400,6 +400,49 @@ Test(orders, cursors_round_trip_and_refuse_tampering)
     cr_assert_eq(k, -5);
 }
 
+/* The MAC as cursor.c made it before its keyed state was kept: HMAC-SHA-256 keyed with the
+ * SHA-256 of the secret, over the 25 raw bytes and the scope, cut to 16 bytes. */
+static void
+mac_reference(const char *secret, const char *scope, const unsigned char *raw, unsigned char out[16])
+{
+    unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_hash_sha256(key, (const unsigned char *)secret, strlen(secret));
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+    crypto_auth_hmacsha256_update(&st, raw, 25);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)scope, strlen(scope));
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out, mac, 16);
+}
+
+Test(orders, cursor_macs_stay_those_of_each_secret_when_secrets_alternate)
+{
+    /* Secrets that share a prefix, an empty one, and one longer than the kept copy. */
+    char longer[300];
+    memset(longer, 'k', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    const char *secrets[] = {"secret", "secret2", "secre", "", longer, "secret", longer, "secret2", "secret"};
+    const char *id = "0b5c8f1e-6d2a-4c8e-9f1a-3e4d5c6b7a81";
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+        char *c = cursor_encode(A, secrets[i], "listings", (long long)i, id);
+        unsigned char raw[41], want[16];
+        size_t rawlen = 0;
+        cr_assert_eq(sodium_base642bin(raw, sizeof(raw), c, strlen(c), NULL, &rawlen, NULL,
+                                       sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+        cr_assert_eq(rawlen, sizeof(raw));
+        mac_reference(secrets[i], "listings", raw, want);
+        cr_assert_eq(memcmp(raw + 25, want, 16), 0, "secret %zu", i);
+        long long k;
+        char got[UUID_STR_LEN + 1];
+        cr_assert_eq(cursor_decode(secrets[i], "listings", c, &k, got), MK_OK, "secret %zu", i);
+        const char *other = secrets[(i + 1) % (sizeof(secrets) / sizeof(secrets[0]))];
+        if (strcmp(other, secrets[i]) != 0) {
+            cr_assert_eq(cursor_decode(other, "listings", c, &k, got), MK_EBADPARAM, "secret %zu", i);
+        }
+        cr_assert_eq(cursor_decode(secrets[i], "listings", c, &k, got), MK_OK, "secret %zu again", i);
+    }
+}
+
 /* ---- reviews ---------------------------------------------------------------------------- */
 
 Test(orders, review_input_rules)
