@@ -149,13 +149,11 @@ void
 cache_public_headers(struct request *r)
 {
     struct worker *w = r->worker;
-    /* X-Accel-Expires first: nginx reads headers in order, and a Cache-Control: no-cache
-     * seen before it would make the answer uncacheable for nginx too. A stale answer (a
-     * rebuild in progress) is not kept by nginx at all, nor one asked for with a UUID in
-     * upper case: the projector purges the canonical (lower-case) URI only. */
+    /* A stale answer (a rebuild in progress) is not kept by nginx at all, nor one asked for
+     * with a UUID in upper case: the projector purges the canonical (lower-case) URI only. No
+     * Cache-Control: nginx says it (cache.h). */
     int ttl = http_response_header(r, "X-Read-Stale") != NULL || r->path_folded ? 0 : w->cfg->http_cache_ttl_s;
     http_set_header(r, "X-Accel-Expires", arena_decimal(r->arena, ttl));
-    http_set_header(r, "Cache-Control", "no-cache");
 }
 
 int

@@ -36,7 +36,7 @@ cached_answer(struct request *r, const char *prefix, const char *rest, const cha
     cache_get_gen(r, prefix, rest, &k, &hit, &c);
     *key = k;
     if (hit) {
-        cache_public_headers(r);
+        http_set_header(r, "Cache-Control", "no-cache");
         return cache_respond(r, &c);
     }
     return 1;
@@ -51,7 +51,7 @@ answer(struct request *r, const char *key, json_object *doc)
         http_set_header(r, "X-Read-Stale", "1");
         key = NULL;
     }
-    cache_public_headers(r);
+    http_set_header(r, "Cache-Control", "no-cache");
     int rc = http_respond_json_etag(r, doc, NULL);
     if (rc == MK_OK && key != NULL) {
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->insights_cache_ttl_s);

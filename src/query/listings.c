@@ -43,7 +43,8 @@ query_listing(struct request *r)
             strcmp(s.user_id, readmodel_str(doc, "seller_id")) != 0) {
             return http_fail(r, MK_ENOTFOUND, "no such listing");
         }
-        http_set_header(r, "Cache-Control", "private, no-cache");
+        /* nginx adds `no-cache` to every answer of this location (query/cache.h). */
+        http_set_header(r, "Cache-Control", "private");
         json_object *out = http_json_own(r, json_object_new_object());
         json_object_object_add(out, "listing", readmodel_listing_json(doc));
         return http_respond_json_etag(r, out, arena_sprintf(r->arena, "%lld", readmodel_int(doc, "version")));

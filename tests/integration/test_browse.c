@@ -1,6 +1,8 @@
 /* Browse, search, cursors, favourites and caching, through nginx. Each test makes its own
  * seller and words, so filters see only its data. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -690,10 +692,62 @@ header_count(const struct iresp *r, const char *name)
     return n;
 }
 
+/* The header lines nginx keeps in the cache file of a request URI (its "KEY: <uri>" line, as
+ * nginx writes it, and the answer's header block after it, NUL bytes as '.'), found under the
+ * stack's var/nginx/cache; "" when no file holds that key. */
+static char s_key_line[600];
+static char s_cached_headers[4096];
+
+static int
+find_cached(const char *file, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type != FTW_F) {
+        return 0;
+    }
+    char buf[8192];
+    FILE *f = fopen(file, "rb");
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    buf[n] = '\0';
+    const char *key = memmem(buf, n, s_key_line, strlen(s_key_line));
+    if (key == NULL) {
+        return 0;
+    }
+    const char *start = key + strlen(s_key_line);
+    const char *end = memmem(start, n - (size_t)(start - buf), "\r\n\r\n", 4);
+    cr_assert_not_null(end, "%s: no end of the header block", file);
+    /* The lines follow the FastCGI record's binary header (NUL bytes among them). */
+    size_t len = (size_t)(end - start) < sizeof(s_cached_headers) - 1 ? (size_t)(end - start)
+                                                                      : sizeof(s_cached_headers) - 1;
+    for (size_t i = 0; i < len; i++) {
+        s_cached_headers[i] = start[i] != '\0' ? start[i] : '.';
+    }
+    s_cached_headers[len] = '\0';
+    return 1;
+}
+
+static const char *
+nginx_cached_headers(const char *uri)
+{
+    const char *config = itest_env("MARKET_TEST_CONFIG"); /* $MARKET_VAR/marketd.conf */
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%.*s/nginx/cache/", (int)(strrchr(config, '/') - config), config);
+    snprintf(s_key_line, sizeof(s_key_line), "\nKEY: %.500s\n", uri);
+    s_cached_headers[0] = '\0';
+    cr_assert_neq(nftw(dir, find_cached, 16, 0), -1, "%s: %s", dir, strerror(errno));
+    return s_cached_headers;
+}
+
 /* The cached catalogue locations add their headers themselves (README, "Eighth pass"): a
  * cached API answer, miss or hit, carries what every other answer of the API carries, the
  * Content-Security-Policy once and the same as /healthz's; a listing's HTML page carries its
- * own policy and none from nginx. */
+ * own policy and none from nginx. Cache-Control too is nginx's (README, "Ninth pass"): one
+ * `no-cache` on the miss, the hit and a hit's 304, and no such line in the cache file, whose
+ * lines nginx parses again on every hit. */
 Test(browse, cached_pages_carry_the_headers_of_every_answer)
 {
     struct itest_user u;
@@ -733,9 +787,44 @@ Test(browse, cached_pages_carry_the_headers_of_every_answer)
             } else {
                 cr_assert_str_eq(csp, api_csp, "%s", paths[i]);
             }
+            cr_assert_eq(header_count(&r, "cache-control"), 1, "%s\n%s", paths[i], r.headers);
+            cr_assert_str_eq(iresp_header(&r, "Cache-Control"), "no-cache", "%s", paths[i]);
+            char inm[128];
+            snprintf(inm, sizeof(inm), "If-None-Match: %s", iresp_header(&r, "ETag"));
             iresp_free(&r);
+            if (round == 1) {
+                r = itest_http("GET", paths[i], (const char *const[]){inm, NULL}, NULL);
+                cr_assert_eq(r.status, 304, "%s", paths[i]);
+                cr_assert_eq(header_count(&r, "cache-control"), 1, "%s\n%s", paths[i], r.headers);
+                cr_assert_str_eq(iresp_header(&r, "Cache-Control"), "no-cache", "%s", paths[i]);
+                iresp_free(&r);
+            }
         }
+        const char *kept = nginx_cached_headers(paths[i]);
+        cr_assert_neq(kept[0], '\0', "%s: no cache file holds it", paths[i]);
+        cr_assert_not_null(strstr(kept, "ETag: "), "%s: %s", paths[i], kept);
+        cr_assert_null(strstr(kept, "Cache-Control"), "%s: kept in the cache file:\n%s", paths[i], kept);
     }
+}
+
+/* A draft, read by its seller through the cached location (bypassing the cache), is private
+ * and revalidated: the app says `private`, nginx `no-cache` (RFC 9110 §5.3: one list). */
+Test(browse, a_sellers_draft_is_private_and_revalidated)
+{
+    struct itest_user u;
+    itest_user_new(&u, "Private");
+    long long seq;
+    const char *id = listing(&u, "Private draft lamp", "", "furniture", "good", 900, "EUR", BERLIN, "{}",
+                             ",\"status\":\"draft\"", &seq);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/listings/%s", id);
+    struct iresp r = itest_http("GET", path, (const char *const[]){u.bearer, fmt("X-Min-Seq: %lld", seq), NULL}, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "BYPASS");
+    cr_assert_eq(header_count(&r, "cache-control"), 2, "%s", r.headers);
+    cr_assert_not_null(strstr(r.headers, "cache-control: private\r\n"), "%s", r.headers);
+    cr_assert_not_null(strstr(r.headers, "cache-control: no-cache\r\n"), "%s", r.headers);
+    iresp_free(&r);
 }
 
 Test(browse, list_pages_have_etags_and_follow_the_catalog)

@@ -1,5 +1,6 @@
 /* Unit tests of core/ and the pure parts of domain/: no services needed. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -723,6 +724,66 @@ Test(core, uuids)
     cr_assert(!uuid_valid("not-a-uuid"));
     cr_assert(!uuid_valid("0123456789abcdef0123456789abcdef0123"));
     cr_assert(uuid_valid("0123ABCD-0123-4567-89ab-0123456789ab"));
+    cr_assert(!uuid_valid("0123ABCD-0123-4567-89ab-0123456789abc"), "one byte too many");
+    cr_assert(!uuid_valid("0123ABCD-0123-4567-89ab-0123456789a"), "one byte short");
+    cr_assert(!uuid_valid(NULL));
+}
+
+/* uuid_valid as it was (isxdigit after a strlen): the rewrite must agree with it on every input. */
+static bool
+uuid_valid_reference(const char *s)
+{
+    if (s == NULL || strlen(s) != UUID_STR_LEN) {
+        return false;
+    }
+    for (int i = 0; i < UUID_STR_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') {
+                return false;
+            }
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Test(core, uuid_valid_agrees_with_isxdigit_on_every_byte_and_length)
+{
+    char u[48];
+    /* Every byte value at every position of a valid UUID, in both cases. */
+    for (int upper = 0; upper < 2; upper++) {
+        for (int pos = 0; pos < UUID_STR_LEN + 2; pos++) {
+            for (int b = 0; b < 256; b++) {
+                uuid_new(u);
+                for (int i = 0; upper && i < UUID_STR_LEN; i++) {
+                    u[i] = u[i] >= 'a' && u[i] <= 'f' ? (char)(u[i] - 'a' + 'A') : u[i];
+                }
+                u[UUID_STR_LEN + 1] = '\0';
+                u[UUID_STR_LEN + 2] = '\0';
+                u[pos] = (char)b;
+                cr_assert_eq(uuid_valid(u), uuid_valid_reference(u), "byte %d at %d: \"%s\"", b, pos, u);
+            }
+        }
+    }
+    /* Random strings of 30 to 40 bytes, mostly UUID-shaped (a third of those of 36 bytes are
+     * valid), with hex digits, dashes and their neighbours out of place. */
+    static const char alphabet[] = "0123456789abcdefABCDEF-gG@`/:_ \x80\xe1";
+    unsigned long x = 88172645463325252UL;
+    int valid = 0;
+    for (int n = 0; n < 20000; n++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = 30 + x % 11;
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+            u[i] = x % 32 != 0 ? (dash ? '-' : "0123456789abcdefABCDEF"[x / 32 % 22]) : alphabet[x / 32 % (sizeof(alphabet) - 1)];
+        }
+        u[len] = '\0';
+        valid += uuid_valid_reference(u);
+        cr_assert_eq(uuid_valid(u), uuid_valid_reference(u), "\"%s\"", u);
+    }
+    cr_assert_gt(valid, 300, "valid ones among them: %d", valid);
 }
 
 Test(core, migration_names)

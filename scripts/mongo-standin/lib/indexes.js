@@ -196,6 +196,7 @@ class BTreeIndex {
     this.dirs = fields.map((f) => f.dir);
     this.paths = fields.map((f) => f.path.split('.'));
     this.compare = keyComparator(this.dirs, this.paths);
+    this.tops = this.paths.map((p) => (p.length === 1 && !(p[0] in Object.prototype) ? p[0] : null));
     this.multikey = fields.map(() => false);
     this.filter = null; // (view) -> bool: partial / sparse admission
     this.sparse = false;
@@ -276,10 +277,18 @@ class BTreeIndex {
   keyOf(e, gk) {
     const n = this.fields.length;
     const key = new Array(n);
-    for (let i = 0; i < n; i++) {
-      key[i] = i <= this.P ? gk[i] : Array.isArray(e) ? e[i] : e.pos === i ? e.value : this.compare.valueAt(e.view, i);
-    }
+    for (let i = 0; i < n; i++) key[i] = this.keyAt(e, gk, i);
     return key;
+  }
+
+  /** Field i of keyOf(e, gk), without the array (a scan reads one or two of them per entry). */
+  keyAt(e, gk, i) {
+    if (i <= this.P) return gk[i];
+    if (Array.isArray(e)) return e[i];
+    if (e.pos === i) return e.value;
+    // A top-level name Object.prototype does not hold is a plain property of the view (as in keyComparator).
+    const top = this.tops[i];
+    return top === null ? this.compare.valueAt(e.view, i) : e.view[top];
   }
 
   add(rec, keys = this.keys(rec.view)) {
@@ -445,6 +454,11 @@ function scanGroup(inner, gk, g, from, to, backward, visit) {
     if ((from !== undefined && inner(g, from) < 0) || (to !== undefined && inner(g, to) > 0)) return true;
     return visit(g instanceof MultiKey ? g.rec : g, g, gk) !== false;
   }
+  // A bound the whole group lies within bounds nothing: no seek down the tree for it, no
+  // comparison per entry (an equality prefix's group: its seek keys are FIRST / LAST past it).
+  const first = g.minKey(); // undefined: an empty tree
+  if (from !== undefined && first !== undefined && inner(first, from) >= 0) from = undefined;
+  if (to !== undefined && first !== undefined && inner(g.maxKey(), to) <= 0) to = undefined;
   const it = backward ? g.entriesReversed(to, []) : g.entries(from, []);
   for (let r = it.next(); !r.done; r = it.next()) {
     const e = r.value[0];

@@ -541,7 +541,8 @@ const MAX_SEEK_PREFIXES = 4096;
 
 /**
  * Visits the entries of an IXSCAN plan in index order (backward when plan.direction < 0):
- * visit(rec, key) returns false to stop. Counts keys examined in stats.
+ * visit(rec, entry, group) returns false to stop (the entry's key: structure.keyOf(entry,
+ * group), or one field of it: keyAt(entry, group, i)). Counts keys examined in stats.
  */
 function scanIndex(plan, visit, stats) {
   const st = plan.index.structure;
@@ -573,8 +574,11 @@ function scanIndex(plan, visit, stats) {
   for (let i = p; i < n; i++) if (!isAll(plan.bounds[i])) checks.push(i);
   const backward = plan.direction < 0;
   if (backward) seeks.reverse();
-  const keyOk = (key) => {
-    for (const i of checks) if (!plan.bounds[i].some((iv) => inInterval(key[i], iv))) return false;
+  const keyOk = (entry, group) => {
+    for (const i of checks) {
+      const v = st.keyAt(entry, group, i);
+      if (!plan.bounds[i].some((iv) => inInterval(v, iv))) return false;
+    }
     return true;
   };
   for (const [lo, hi] of seeks) {
@@ -582,9 +586,8 @@ function scanIndex(plan, visit, stats) {
     if (st.compare(lo, hi) > 0) continue;
     const goOn = st.scan(lo, hi, backward, (rec, entry, group) => {
       stats.keysExamined++;
-      const key = st.keyOf(entry, group);
-      if (checks.length && !keyOk(key)) return true;
-      return visit(rec, key);
+      if (checks.length && !keyOk(entry, group)) return true;
+      return visit(rec, entry, group);
     });
     if (!goOn) return;
   }

@@ -366,10 +366,13 @@ function select(coll, filter, opts = {}) {
     const seen = st.multikey.some(Boolean) ? new Set() : null;
     const out = [];
     const runs = []; // where each run of equal sort-prefix keys starts in out
-    let lastKey = null;
-    planner.scanIndex(plan, (rec, key) => {
-      let moved = lastKey === null;
-      for (let j = 0; !moved && j < sortPos.length; j++) moved = cmpKeyValue(key[sortPos[j]], lastKey[sortPos[j]]) !== 0;
+    let lastEntry = null; // the key of the last result taken: its entry and group (st.keyAt)
+    let lastGroup = null;
+    planner.scanIndex(plan, (rec, entry, group) => {
+      let moved = lastEntry === null;
+      for (let j = 0; !moved && j < sortPos.length; j++) {
+        moved = cmpKeyValue(st.keyAt(entry, group, sortPos[j]), st.keyAt(lastEntry, lastGroup, sortPos[j])) !== 0;
+      }
       if (out.length >= need && moved) return false;
       if (seen) {
         if (seen.has(rec)) return true;
@@ -378,7 +381,8 @@ function select(coll, filter, opts = {}) {
       if (!passes(rec)) return true;
       if (moved) runs.push(out.length);
       out.push({ rec, score: undefined, dist: undefined });
-      lastKey = key;
+      lastEntry = entry;
+      lastGroup = group;
       return true;
     }, stats);
     const rest = sortKeys.slice(plan.sortMatched);

@@ -277,3 +277,30 @@ test('random writes: the groups hold what one ordered list of every key holds', 
     }
   }
 });
+
+test('a scan over a whole group compares no entry with its bounds; bounds inside a group still cut it', () => {
+  const { coll, st } = newColl();
+  for (let i = 0; i < 600; i++) coll.insert(doc(`g${String(i).padStart(4, '0')}`, 'active', ['common', `w${i % 3}`], i % 40));
+  const inner = st.inner;
+  let calls = 0;
+  st.inner = Object.assign((a, b) => { calls++; return inner(a, b); }, inner);
+  const visit = (lo, hi, backward, stopAfter) => {
+    hi.last = true;
+    const seen = [];
+    calls = 0;
+    st.scan(lo, hi, backward, (rec) => { seen.push(rec.view._id); return seen.length < stopAfter; });
+    return seen;
+  };
+  const ref = check(st, coll, 'filled').filter((x) => x.key[1] === 'common').map((x) => x.rec.view._id);
+  for (const backward of [false, true]) {
+    // An equality prefix (browse's category + newest): 20 of the group's 600 entries, one
+    // comparison per bound at most (was one per entry visited, and a seek from the first).
+    const page = visit(['active', 'common', FIRST, FIRST], ['active', 'common', LAST, LAST], backward, 20);
+    assert.deepStrictEqual(page, backward ? ref.slice(-20).reverse() : ref.slice(0, 20));
+    assert.ok(calls <= 2, `${backward ? 'backward' : 'forward'}: ${calls} comparisons with the bounds`);
+    // A range inside the group (t descends: 12 down to 10): entries past the bounds are still left out.
+    const cut = visit(['active', 'common', 12, FIRST], ['active', 'common', 10, LAST], backward, Infinity);
+    const want = check(st, coll, 'again').filter((x) => x.key[1] === 'common' && x.key[2] >= 10 && x.key[2] <= 12).map((x) => x.rec.view._id);
+    assert.deepStrictEqual(cut, backward ? want.reverse() : want);
+  }
+});

@@ -77,4 +77,10 @@ names.forEach((name, i) => {
   const s = [...res[i]].sort((a, b) => a - b);
   console.log(`${name}: µs per query min ${s[0].toFixed(1)} median ${s[s.length >> 1].toFixed(1)}; rounds ${res[i].map((x) => x.toFixed(0)).join(' ')}`);
 });
+if (res.length === 2) {
+  // Each round's two turns ran next to each other: their ratio is steadier than either figure.
+  const q = res[1].map((x, k) => x / res[0][k]).sort((a, b) => a - b);
+  const wins = res[1].filter((x, k) => x < res[0][k]).length;
+  console.log(`second / first per round: median ${q[q.length >> 1].toFixed(3)} (${q.map((x) => x.toFixed(2)).join(' ')}); second cheaper in ${wins} of ${q.length}`);
+}
 console.log(`${bufs.length} queries, ${docs.length} listings, load average ${load()}`);
