@@ -52,7 +52,7 @@ test('a load is followed by an incremental memory-reducing GC, never a forced fu
       const documents = Array.from({ length: 500 }, (_, k) => ({ _id: `gc-${i}-${k}`, filler }));
       await c.run('gcpolicy', { insert: 'docs', documents });
     }
-    const started = await s.waitFor(/incremental GC started \(2000 ms idle\)/);
+    const started = await s.waitFor(/incremental GC started \(2000 ms idle/);
     await s.waitFor(/Mark-Compact \(reduce\)/, started);
     await c.run('gcpolicy', { ping: 1 });
     c.close();

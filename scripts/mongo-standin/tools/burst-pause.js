@@ -8,17 +8,20 @@
  * rebuild fills it: the rebuild's two listing indexes, --docs versioned upserts
  * ({_id, version: {$lt}}, $set, $setOnInsert; unordered update commands of 500), then
  * createIndexes of the other seven. Then, round after round, the servers taking turns: a
- * burst of --burst new listings upserted the same way, then --idle seconds of quiet. Meanwhile
- * a second connection pings every 20 ms; the longest a ping waited (in the burst, and in the
- * quiet after it) is what a reader of the read model waits for the server's thread (a forced
- * full GC included). Prints per server and round: the server's CPU ms per upsert
- * (/proc/PID/stat), the burst's wall time, the longest ping in each phase and RSS.
+ * burst of --burst new listings upserted the same way, then --idle seconds without a message
+ * (a message would push the stand-in's idle timer back). The servers run with --trace-gc: the
+ * pauses of their major GCs (an atomic one's whole pause; an incremental one's final pause
+ * and its biggest step) are read from it, in the burst and in the quiet after, with the
+ * stand-in's own log lines (forced or started collections). Prints per server and round: the
+ * server's CPU ms per upsert (/proc/PID/stat), the burst's wall time, the major GCs and the
+ * longest pause in each phase, and RSS.
  */
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Long } = require('bson');
-const { toolOptions, startServer: start } = require('./standin-process');
+const { spawn } = require('child_process');
+const { toolOptions } = require('./standin-process');
 const { WireClient } = require('./wireclient');
 const { demoListings, LISTING_INDEXES, REBUILD_INDEXES } = require('./demo-docs');
 
@@ -53,20 +56,40 @@ async function upsert(c, docs, from, to) {
   }
 }
 
-/** Pings on its own connection every 20 ms until stop(); resolves the longest wait (ms). */
-function pinger(c) {
-  let stopped = false;
+/** Starts `node flags --trace-gc file --port 0`; resolves {child, port, gcLines} once it listens. */
+function start(file, flags) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...flags, '--trace-gc', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const srv = { child, gcLines: [] };
+    let listening = false;
+    const feed = (d) => {
+      for (const line of String(d).split('\n')) {
+        const m = /listening on [\d.]+:(\d+)/.exec(line);
+        if (m && !listening) {
+          listening = true;
+          srv.port = Number(m[1]);
+          resolve(srv);
+        } else if (/Mark-Compact|forced|incremental GC/.test(line)) srv.gcLines.push(line);
+      }
+    };
+    child.stdout.on('data', feed);
+    child.stderr.on('data', feed);
+    child.on('exit', (code) => { if (!listening) reject(new Error(`server exited ${code}`)); });
+  });
+}
+
+/** The major GCs among lines: how many, and the longest pause of the thread (ms). */
+function pauses(lines) {
+  let n = 0;
   let longest = 0;
-  const done = (async () => {
-    while (!stopped) {
-      const t = process.hrtime.bigint();
-      await c.run('admin', { ping: 1 });
-      longest = Math.max(longest, Number(process.hrtime.bigint() - t) / 1e6);
-      await sleep(20);
+  for (const l of lines) {
+    const mc = /Mark-Compact.*?MB, ([\d.]+) \/ [\d.]+ ms(?:\s+\(\+ [\d.]+ ms in \d+ steps since start of marking, biggest step ([\d.]+) ms)?/.exec(l);
+    if (mc) {
+      n++;
+      longest = Math.max(longest, Number(mc[1]), Number(mc[2] || 0));
     }
-    return longest;
-  })();
-  return { stop: () => { stopped = true; return done; } };
+  }
+  return `${n} major GC${n === 1 ? '' : 's'}, longest pause ${longest.toFixed(0)} ms`;
 }
 
 async function main() {
@@ -77,7 +100,6 @@ async function main() {
       const s = await start(srv.file, [...NODE_FLAGS, ...srv.flags]);
       s.name = [srv.file, ...srv.flags].join(' ');
       s.client = await WireClient.connect(s.port);
-      s.probe = await WireClient.connect(s.port);
       started.push(s);
     }
     await Promise.all(started.map(async (s) => {
@@ -93,19 +115,20 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       for (const [k, s] of (r % 2 ? [...started.entries()].reverse() : started.entries())) {
         const pid = s.child.pid;
-        let p = pinger(s.probe);
+        s.gcLines.length = 0;
         const c0 = cpuMs(pid);
         const t0 = process.hrtime.bigint();
         await upsert(s.client, docs, at, at + BURST);
         const wall = Number(process.hrtime.bigint() - t0) / 1e6;
         const cpu = cpuMs(pid) - c0;
-        const inBurst = await p.stop();
-        p = pinger(s.probe);
+        const inBurst = pauses(s.gcLines.splice(0));
         await sleep(IDLE_S * 1000);
-        const quiet = await p.stop();
+        const quietLines = s.gcLines.splice(0);
+        const quiet = pauses(quietLines);
+        const own = quietLines.filter((l) => /forced|incremental GC/.test(l)).map((l) => l.replace('mongo-standin: ', ''));
         sums[k] += cpu / BURST;
         console.log(`round ${r + 1} ${s.name}: ${(cpu / BURST).toFixed(3)} cpu-ms per upsert, burst ${wall.toFixed(0)} ms ` +
-          `(${(BURST / (wall / 1000)).toFixed(0)}/s); longest ping ${inBurst.toFixed(0)} ms in the burst, ${quiet.toFixed(0)} ms in the quiet after; ` +
+          `(${(BURST / (wall / 1000)).toFixed(0)}/s); in the burst ${inBurst}; in the quiet after ${quiet}${own.length ? ` (${own.join('; ')})` : ''}; ` +
           `RSS ${rssMb(pid).toFixed(0)} MB; load ${os.loadavg()[0].toFixed(1)}`);
       }
       at += BURST;
