@@ -85,17 +85,26 @@ const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
  * followed any 1 MB received (a burst of 2,000 listings, a few hundred reads), and "idle" was
  * counted from a message's arrival, so a batch that took 2 s under load was followed by one.
  *
- * Now nothing is forced: at the same two moments (every 256 MB received, and 2 s after the
- * last command *ended* with no message since, if 1 MB came), the server only starts V8's own
+ * Now nothing is forced: after every 16 MB received, and 2 s after the last command *ended*
+ * with no message since (if 1 MB came), the server only starts V8's own
  * incremental collection, in its memory-reducing mode (the one V8's memory reducer uses: it
  * compacts): for one minor GC (a scavenge of the young generation, milliseconds) the flags
  * --stress-incremental-marking and --optimize-for-size are on, so that the scavenge's end
  * starts incremental marking (as V8 does at its allocation limit) with the reduce-memory flag;
  * then both are off again. The marking runs concurrently and in small steps between commands,
- * and its final pause is V8's own (tens of ms at 100k, not seconds). A collection already
- * under way is left to finish. Each start is logged with the minor GC's pause.
+ * and its final pause is V8's own (tens to a few hundred ms at 100k under load, not seconds).
+ * A collection already under way is left to finish. Each start is logged with the minor GC's
+ * pause.
+ *
+ * During a load one is started after every GC_EVERY_BYTES received (the forced ones came
+ * every 256 MB, and, through the idle timer's bug, after nearly every command of a load on a
+ * busy machine): with the idle start alone the heap reached about twice the live data in a
+ * 100k load (7.3 KB per listing right after it, 4.9 settled); a start every 64 MB left 4.8
+ * KB, every 32 MB 5.2, every 16 MB 4.2 (tools/bench.js --docs 100000 --rss-only, one run
+ * each on a loaded machine). A lower --heap-growing-percent (10) kept it at 3.6 KB but doubled
+ * the CPU of a load and of a burst (a major GC every 10 % of growth): not kept.
  */
-const GC_EVERY_BYTES = 256 * 1024 * 1024;
+const GC_EVERY_BYTES = 16 * 1024 * 1024;
 const GC_IDLE_MS = 2000;
 const GC_IDLE_MIN_BYTES = 1024 * 1024;
 const loadGc = (() => {
@@ -108,7 +117,7 @@ const loadGc = (() => {
     gc = null;
   }
   let bytes = 0; // received since the last start
-  let total = 0; // received since the last 256 MB start
+  let total = 0; // received since the last GC_EVERY_BYTES start
   let timer = null;
   const start = (why) => {
     bytes = 0;
