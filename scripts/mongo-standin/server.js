@@ -74,49 +74,81 @@ function parseArgs(argv) {
 const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
 
 /*
- * Bulk loads leave V8 with garbage it only returns to the system late, and a heap it sized
- * for their peak: after every 256 MB of received messages a full GC runs (and once more after
- * 2 s without messages), so that RSS follows the data held. A full GC stops the one thread
- * for about 0.4 s at 100k listings, which every read and write waits out: forced often (it
- * was every 16 MB) it set the read model's visibility lag p99 at a steady 100 writes/s.
+ * Garbage after bulk loads: V8 keeps the garbage of a load and a heap it sized for its peak
+ * until its next major GC, which an idle server does not reach by itself (its memory reducer
+ * runs only after a major GC), so RSS would not follow the data held (tools/bench.js
+ * --rss-only: 5.8 KB per listing at 100k with no collection forced, 3.8 with them).
+ *
+ * Until issue 19's ninth pass a full GC was forced (`gc()`) after every 256 MB received and
+ * 2 s after the last message: an atomic mark-compact with this thread stopped, 0.9 s during a
+ * 100k rebuild and 1.8-5.1 s when idle, which every read and write waited out; the idle one
+ * followed any 1 MB received (a burst of 2,000 listings, a few hundred reads), and "idle" was
+ * counted from a message's arrival, so a batch that took 2 s under load was followed by one.
+ *
+ * Now nothing is forced: after every 16 MB received, and 2 s after the last command *ended*
+ * with no message since (if 1 MB came), the server only starts V8's own
+ * incremental collection, in its memory-reducing mode (the one V8's memory reducer uses: it
+ * compacts): for one minor GC (a scavenge of the young generation, milliseconds) the flags
+ * --stress-incremental-marking and --optimize-for-size are on, so that the scavenge's end
+ * starts incremental marking (as V8 does at its allocation limit) with the reduce-memory flag;
+ * then both are off again. The marking runs concurrently and in small steps between commands,
+ * and its final pause is V8's own (tens to a few hundred ms at 100k under load, not seconds).
+ * A collection already under way is left to finish. Each start is logged with the minor GC's
+ * pause.
+ *
+ * During a load one is started after every GC_EVERY_BYTES received (the forced ones came
+ * every 256 MB, and, through the idle timer's bug, after nearly every command of a load on a
+ * busy machine): with the idle start alone the heap reached about twice the live data in a
+ * 100k load (7.3 KB per listing right after it, 4.9 settled); a start every 64 MB left 4.8
+ * KB, every 32 MB 5.2, every 16 MB 4.2 (tools/bench.js --docs 100000 --rss-only, one run
+ * each on a loaded machine). A lower --heap-growing-percent (10) kept it at 3.6 KB but doubled
+ * the CPU of a load and of a burst (a major GC every 10 % of growth): not kept.
  */
-const GC_EVERY_BYTES = 256 * 1024 * 1024;
+const GC_EVERY_BYTES = 16 * 1024 * 1024;
 const GC_IDLE_MS = 2000;
+const GC_IDLE_MIN_BYTES = 1024 * 1024;
 const loadGc = (() => {
+  const v8 = require('v8');
   let gc = null;
   try {
-    require('v8').setFlagsFromString('--expose-gc');
+    v8.setFlagsFromString('--expose-gc');
     gc = require('vm').runInNewContext('gc');
   } catch (_) {
     gc = null;
   }
-  let bytes = 0;
+  let bytes = 0; // received since the last start
+  let total = 0; // received since the last GC_EVERY_BYTES start
   let timer = null;
-  // Each forced GC is logged with its trigger and its pause (the thread's, which every
-  // command waits out): how often and how long they stop the stand-in shows in mongo.log.
-  const run = (why) => {
+  const start = (why) => {
     bytes = 0;
     const t0 = process.hrtime.bigint();
-    gc();
-    log(`forced full GC (${why}): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
+    v8.setFlagsFromString('--stress-incremental-marking --optimize-for-size');
+    try {
+      gc({ type: 'minor' });
+    } finally {
+      v8.setFlagsFromString('--no-stress-incremental-marking --no-optimize-for-size');
+    }
+    log(`incremental GC started (${why}): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
+  };
+  const idle = () => {
+    timer = null;
+    if (bytes >= GC_IDLE_MIN_BYTES) start(`${GC_IDLE_MS} ms idle`);
   };
   return (n) => {
     if (!gc) return;
     bytes += n;
-    if (bytes >= GC_EVERY_BYTES) {
-      bytes = 0;
-      setImmediate(run, `${GC_EVERY_BYTES >> 20} MB received`);
+    total += n;
+    if (total >= GC_EVERY_BYTES) {
+      total = 0;
+      setImmediate(start, `${GC_EVERY_BYTES >> 20} MB received`);
     }
-    // One timer, pushed back by each message (refresh): a new Timeout per message was garbage
-    // and a timer-list insertion on every query.
+    // One timer, pushed back after each command (refresh): a new Timeout per message was
+    // garbage and a timer-list insertion on every query.
     if (timer) {
       timer.refresh();
       return;
     }
-    timer = setTimeout(() => {
-      timer = null;
-      if (bytes > 1024 * 1024) run(`${GC_IDLE_MS} ms idle`);
-    }, GC_IDLE_MS);
+    timer = setTimeout(idle, GC_IDLE_MS);
     timer.unref();
   };
 })();
@@ -199,7 +231,6 @@ function main() {
         return;
       }
       for (const buf of messages) {
-        loadGc(buf.length);
         let reply;
         try {
           reply = handleMessage(connCtx, buf);
@@ -212,6 +243,7 @@ function main() {
           socket.write(reply);
           out.released(socket.writableLength > 0);
         }
+        loadGc(buf.length); // after the command: its own time is not quiet
       }
     });
   });

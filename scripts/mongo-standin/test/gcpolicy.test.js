@@ -1,0 +1,63 @@
+'use strict';
+// server.js's collections after loads (issue 19, ninth pass): after 1 MB received and 2 s
+// without messages the server starts V8's incremental, memory-reducing collection, and never
+// forces an atomic full GC (a Mark-Compact with reason "testing": gc()).
+
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { WireClient } = require('../tools/wireclient');
+
+const SERVER = path.join(__dirname, '..', 'server.js');
+
+/** The server's stdout (V8's --trace-gc lines) and stderr (its log), and a wait for a line. */
+function start() {
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', '--trace-gc', SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  const waiters = [];
+  const feed = (chunk) => {
+    for (const line of String(chunk).split('\n')) {
+      if (!line) continue;
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.re.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(lines.length - 1);
+        }
+      }
+    }
+  };
+  child.stdout.on('data', feed);
+  child.stderr.on('data', feed);
+  /** Resolves the index of the first line (from `from` on) that matches re; fails after 30 s. */
+  const waitFor = (re, from = 0) => {
+    const i = lines.findIndex((l, k) => k >= from && re.test(l));
+    if (i >= 0) return Promise.resolve(i);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no line matching ${re} in 30 s:\n${lines.join('\n')}`)), 30000);
+      waiters.push({ re, resolve: (k) => { clearTimeout(timer); resolve(k); } });
+    });
+  };
+  return { child, lines, waitFor };
+}
+
+test('a load is followed by an incremental memory-reducing GC, never a forced full one', { timeout: 60000 }, async () => {
+  const s = start();
+  try {
+    const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
+    const c = await WireClient.connect(port);
+    const filler = 'x'.repeat(1000);
+    for (let i = 0; i < 3; i++) {
+      const documents = Array.from({ length: 500 }, (_, k) => ({ _id: `gc-${i}-${k}`, filler }));
+      await c.run('gcpolicy', { insert: 'docs', documents });
+    }
+    const started = await s.waitFor(/incremental GC started \(2000 ms idle/);
+    await s.waitFor(/Mark-Compact \(reduce\)/, started);
+    await c.run('gcpolicy', { ping: 1 });
+    c.close();
+    assert.deepStrictEqual(s.lines.filter((l) => /forced full GC|Mark-Compact.*testing/.test(l)), []);
+  } finally {
+    s.child.kill();
+  }
+});
