@@ -476,7 +476,7 @@ add_item(const bson_t *doc, void *ctx)
     double km = 0;
     if (q->near) {
         double lat = 0, lon = 0;
-        readmodel_double_pair(doc, "location", "lat", &lat, "lon", &lon);
+        (void)readmodel_double_pair(doc, "location", "lat", &lat, "lon", &lon);
         km = round(search_distance_km(q->lat, q->lon, lat, lon) * 1000) / 1000;
     }
     /* The item written from the BSON straight into the page's text: no json-c object, no

@@ -183,8 +183,7 @@ item_of(struct request *r, const bson_t *doc, struct similar_item *it)
     it->price_minor = readmodel_int(doc, "price_minor");
     it->currency = readmodel_str(doc, "currency");
     it->created_us = readmodel_int(doc, "created_us");
-    it->has_geo = readmodel_double(doc, "geo.coordinates.0", &it->lon) &&
-                  readmodel_double(doc, "geo.coordinates.1", &it->lat);
+    it->has_geo = readmodel_double_pair(doc, "geo.coordinates", "0", &it->lon, "1", &it->lat);
     bson_iter_t i, arr;
     if (bson_iter_init_find(&i, doc, "title_words") && BSON_ITER_HOLDS_ARRAY(&i) && bson_iter_recurse(&i, &arr)) {
         size_t cap = 0;

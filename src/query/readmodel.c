@@ -142,29 +142,30 @@ readmodel_double(const bson_t *doc, const char *field, double *out)
     return false;
 }
 
-void
+bool
 readmodel_double_pair(const bson_t *doc, const char *parent, const char *a, double *out_a, const char *b, double *out_b)
 {
-    bson_iter_t it, child;
-    if (!bson_iter_init_find(&it, doc, parent) || !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) ||
-        !bson_iter_recurse(&it, &child)) {
-        return;
+    bson_iter_t root, it, child;
+    if (!bson_iter_init(&root, doc) || !bson_iter_find_descendant(&root, parent, &it) ||
+        !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) || !bson_iter_recurse(&it, &child)) {
+        return false;
     }
-    bool seen_a = false, seen_b = false;   /* only the first member of each name counts */
+    bool seen_a = false, seen_b = false, got_a = false, got_b = false;   /* the first member of each name */
     while (!(seen_a && seen_b) && bson_iter_next(&child)) {
         const char *key = bson_iter_key(&child);
-        double *out = NULL;
         if (!seen_a && strcmp(key, a) == 0) {
             seen_a = true;
-            out = out_a;
+            if ((got_a = BSON_ITER_HOLDS_NUMBER(&child))) {
+                *out_a = bson_iter_as_double(&child);
+            }
         } else if (!seen_b && strcmp(key, b) == 0) {
             seen_b = true;
-            out = out_b;
-        }
-        if (out != NULL && BSON_ITER_HOLDS_NUMBER(&child)) {
-            *out = bson_iter_as_double(&child);
+            if ((got_b = BSON_ITER_HOLDS_NUMBER(&child))) {
+                *out_b = bson_iter_as_double(&child);
+            }
         }
     }
+    return got_a && got_b;
 }
 
 /* Doubles parsed from libbson's text keep its 20-digit spelling; new ones print with the

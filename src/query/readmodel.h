@@ -83,9 +83,10 @@ const char *const *readmodel_listing_fields(void);
 /* A number field: true with *out, or false when absent, null or not a number. */
 bool readmodel_double(const bson_t *doc, const char *field, double *out);
 /* readmodel_double of "parent.a" into *out_a and of "parent.b" into *out_b (each left as it
- * was when that gives false), in one walk to parent and one over its members (browse's
- * distance of each item: two dotted searches were 2 % of a miss in the query pool). a != b. */
-void readmodel_double_pair(const bson_t *doc, const char *parent, const char *a, double *out_a, const char *b,
+ * was when that gives false), in one walk to parent (which may be dotted) and one over its
+ * members: true when both were numbers (browse's distance of each item, the similar items'
+ * coordinates: two dotted searches were 2 % of a miss in the query pool). a != b. */
+bool readmodel_double_pair(const bson_t *doc, const char *parent, const char *a, double *out_a, const char *b,
                            double *out_b);
 
 #endif

@@ -393,11 +393,34 @@ Test(readmodel_json, a_pair_of_numbers_is_what_each_dotted_path_gives)
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
         double lat = -1, lon = -2, want_lat = -1, want_lon = -2;
-        readmodel_double(docs[i], "location.lat", &want_lat);
-        readmodel_double(docs[i], "location.lon", &want_lon);
-        readmodel_double_pair(docs[i], "location", "lat", &lat, "lon", &lon);
+        bool want_both = readmodel_double(docs[i], "location.lat", &want_lat);
+        want_both = readmodel_double(docs[i], "location.lon", &want_lon) && want_both;
+        bool both = readmodel_double_pair(docs[i], "location", "lat", &lat, "lon", &lon);
         cr_expect(memcmp(&lat, &want_lat, sizeof(lat)) == 0 && memcmp(&lon, &want_lon, sizeof(lon)) == 0,
                   "doc %zu: %g %g, want %g %g", i, lat, lon, want_lat, want_lon);
+        cr_expect(both == want_both, "doc %zu: both numbers %d, want %d", i, both, want_both);
+        bson_destroy(docs[i]);
+    }
+}
+
+/* A dotted parent (the similar items' GeoJSON point): the same as each dotted path. */
+Test(readmodel_json, a_pair_under_a_dotted_parent_is_what_each_dotted_path_gives)
+{
+    bson_t *docs[] = {
+        BCON_NEW("geo", "{", "type", BCON_UTF8("Point"), "coordinates", "[", BCON_DOUBLE(13.4), BCON_DOUBLE(52.5), "]", "}"),
+        BCON_NEW("geo", "{", "coordinates", "[", BCON_INT32(7), "]", "}"),
+        BCON_NEW("geo", "{", "coordinates", "[", BCON_NULL, BCON_DOUBLE(1), "]", "}"),
+        BCON_NEW("geo", BCON_NULL),
+        BCON_NEW("x", BCON_INT32(1)),
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        double lon = -1, lat = -2, want_lon = -1, want_lat = -2;
+        bool want_both = readmodel_double(docs[i], "geo.coordinates.0", &want_lon);
+        want_both = readmodel_double(docs[i], "geo.coordinates.1", &want_lat) && want_both;
+        bool both = readmodel_double_pair(docs[i], "geo.coordinates", "0", &lon, "1", &lat);
+        cr_expect(both == want_both && memcmp(&lon, &want_lon, sizeof(lon)) == 0 &&
+                      memcmp(&lat, &want_lat, sizeof(lat)) == 0,
+                  "doc %zu: %d %g %g, want %d %g %g", i, both, lon, lat, want_both, want_lon, want_lat);
         bson_destroy(docs[i]);
     }
 }
