@@ -53,7 +53,7 @@ const CACHED_STAGES = new Set(['$project', '$sort', '$limit', '$skip']);
 const STAGE_CACHE_MAX = 512; // distinct stages remembered; the map starts over when full
 const STAGE_MAX_BYTES = 2048;
 let STAGE_CACHE = new Map();
-const stageStats = { hits: 0, misses: 0 };
+const stageStats = { hits: 0, misses: 0, restHits: 0 };
 
 /** Where a top-level element's value ends (type at buf[at - ...], value at `at`), or -1 (not walked). */
 function valueEnd(buf, type, at, limit) {
@@ -116,10 +116,9 @@ function readStages(buf, at, end) {
 
 /** One stage document [at, end): from the cache when its operator is one of CACHED_STAGES. */
 function readStage(buf, at, end) {
-  const sub = buf.subarray(at, end);
   const opEnd = end - at <= STAGE_MAX_BYTES && at + 5 < end ? buf.indexOf(0, at + 5) : -1;
   if (opEnd < 0 || opEnd >= end || !CACHED_STAGES.has(buf.latin1Slice(at + 5, opEnd))) {
-    return BSON.deserialize(sub, DESERIALIZE_OPTIONS);
+    return BSON.deserialize(buf.subarray(at, end), DESERIALIZE_OPTIONS);
   }
   const key = buf.latin1Slice(at, end);
   let stage = STAGE_CACHE.get(key);
@@ -128,11 +127,54 @@ function readStage(buf, at, end) {
     return stage;
   }
   stageStats.misses++;
+  const sub = buf.subarray(at, end); // a view costs about what copying 1 KB does: only on a miss
   stage = BSON.deserialize(sub, DESERIALIZE_OPTIONS);
   if (!freezeStage(stage)) return BSON.deserialize(sub, DESERIALIZE_OPTIONS); // a fresh, unfrozen copy
   if (STAGE_CACHE.size >= STAGE_CACHE_MAX) STAGE_CACHE = new Map();
   STAGE_CACHE.set(key, stage);
   return stage;
+}
+
+// The command's other fields ({aggregate, cursor, $db, lsid} from marketd) are the same bytes
+// from query to query of a session: deserialized once too, keyed by their bytes, the object
+// deep-frozen (an lsid's Binary is frozen as an object; its bytes are never written: nothing
+// reads a command's lsid) and the same each time. withCachedStages copies its fields into a
+// fresh command object.
+const REST_CACHE_MAX = 256;
+const REST_MAX_BYTES = 512;
+let REST_CACHE = new Map();
+
+/** Deep-freezes a command's other fields as freezeStage does, Binary values (an lsid's UUID) too; false when not kept. */
+function freezeOthers(v) {
+  if (v !== null && typeof v === 'object' && v._bsontype === 'Binary' && Object.getPrototypeOf(v) !== Object.prototype) {
+    Object.freeze(v);
+    return true;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) return freezeStage(v);
+  for (const k of Object.keys(v)) if (k === '__proto__' || !freezeOthers(v[k])) return false;
+  Object.freeze(v);
+  return true;
+}
+
+/** The body [start, end) without the pipeline element [pipe, pipeEnd), deserialized (from the cache when seen). */
+function otherFields(buf, start, pipe, pipeEnd, end) {
+  const restLen = end - start - (pipeEnd - pipe);
+  const key = restLen <= REST_MAX_BYTES ? buf.latin1Slice(start + 4, pipe) + buf.latin1Slice(pipeEnd, end) : null;
+  let others = key === null ? undefined : REST_CACHE.get(key);
+  if (others !== undefined) {
+    stageStats.restHits++;
+    return others;
+  }
+  const rest = Buffer.allocUnsafe(restLen);
+  rest.writeInt32LE(restLen, 0);
+  buf.copy(rest, 4, start + 4, pipe);
+  buf.copy(rest, 4 + pipe - start - 4, pipeEnd, end);
+  others = BSON.deserialize(rest, DESERIALIZE_OPTIONS);
+  if (key === null) return others;
+  if (!freezeOthers(others)) return BSON.deserialize(rest, DESERIALIZE_OPTIONS); // a fresh, unfrozen copy
+  if (REST_CACHE.size >= REST_CACHE_MAX) REST_CACHE = new Map();
+  REST_CACHE.set(key, others);
+  return others;
 }
 
 /**
@@ -166,12 +208,7 @@ function withCachedStages(buf, start, end) {
   if (pipe < 0 || at !== end - 1) return null;
   const stages = readStages(buf, pipeValue, pipeEnd);
   if (!stages) return null;
-  const restLen = end - start - (pipeEnd - pipe);
-  const rest = Buffer.allocUnsafe(restLen);
-  rest.writeInt32LE(restLen, 0);
-  buf.copy(rest, 4, start + 4, pipe);
-  buf.copy(rest, 4 + pipe - start - 4, pipeEnd, end);
-  const others = BSON.deserialize(rest, DESERIALIZE_OPTIONS);
+  const others = otherFields(buf, start, pipe, pipeEnd, end);
   const keys = Object.keys(others);
   if (keys.length !== count - 1 || keys.includes('__proto__')) return null; // duplicate names: parsed whole
   const out = {};
@@ -496,5 +533,5 @@ module.exports = {
   OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
   serializeReply, cursorReply, ReplyBuffers, MessageReader,
   /** The stage cache's counters, and emptying it (tests). */
-  stageCache: { stats: stageStats, clear() { STAGE_CACHE = new Map(); } },
+  stageCache: { stats: stageStats, clear() { STAGE_CACHE = new Map(); REST_CACHE = new Map(); } },
 };

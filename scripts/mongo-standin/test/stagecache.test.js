@@ -120,6 +120,32 @@ test('a repeated stage is one frozen object; others are parsed each time', () =>
   assert.ok(!Object.isFrozen(o1) && o1 !== odd());
 });
 
+test("a command's other fields are one frozen object for the same bytes; other bytes are parsed anew", () => {
+  wire.stageCache.clear();
+  const lsid = { id: new Binary(Buffer.alloc(16, 9), 4) };
+  const cmd = (n, extra = {}) => ({ aggregate: 'c', pipeline: [{ $match: { a: I(n) } }, SORT], cursor: {}, $db: 'db', lsid, ...extra });
+  const r0 = wire.stageCache.stats.restHits;
+  const a = wire.parseMessage(opMsg('db', cmd(1), 1)).command;
+  const b = wire.parseMessage(opMsg('db', cmd(2), 2)).command;
+  assert.strictEqual(wire.stageCache.stats.restHits - r0, 1);
+  assert.notStrictEqual(a, b); // the command itself is a fresh object
+  assert.strictEqual(a.lsid, b.lsid);
+  assert.strictEqual(a.cursor, b.cursor);
+  assert.ok(Object.isFrozen(a.lsid) && Object.isFrozen(a.lsid.id) && Object.isFrozen(a.cursor));
+  assert.throws(() => { 'use strict'; a.cursor.batchSize = I(1); }, TypeError);
+  // Another session, another collection: their own fields.
+  const c = wire.parseMessage(opMsg('db', cmd(3, { lsid: { id: new Binary(Buffer.alloc(16, 8), 4) } }), 3)).command;
+  assert.notStrictEqual(c.lsid, a.lsid);
+  assert.strictEqual(bytes(c.lsid), bytes({ id: new Binary(Buffer.alloc(16, 8), 4) }));
+  const d = wire.parseMessage(opMsg('db', { ...cmd(4), aggregate: 'other' }, 4)).command;
+  assert.strictEqual(d.aggregate, 'other');
+  // Fields the cache does not take (a Decimal128 in `let`) are parsed each time, writable.
+  const odd = () => wire.parseMessage(opMsg('db', cmd(5, { let: { x: new Decimal128('1') } }), 5)).command;
+  const o1 = odd();
+  assert.ok(!Object.isFrozen(o1.let) && o1.let !== odd().let);
+  assert.strictEqual(wire.stageCache.stats.restHits - r0, 1);
+});
+
 test("browse's pages through the wire are the replies of the command deserialized whole", () => {
   wire.stageCache.clear();
   const srv = newServer();
