@@ -46,16 +46,24 @@ class StoredDoc {
 /**
  * A batch's document written as BSON: its bytes are [start, end) of the batch writer's buffer
  * while that writer is still at the generation it was written in (the reply is serialized
- * right after the batch is taken); after that, `bytes` writes the document anew.
+ * right after the batch is taken); after that, `bytes` writes the document anew. `head` >= 0:
+ * the document's array element head (type 0x03, `index` as its key) is at [head, start), so
+ * a batch written in order is its reply array's elements as they are (wire.js cursorReply
+ * copies them at once).
  */
 class RawDoc {
-  constructor(doc, w, start, end) {
+  constructor(doc, w, start, end, head = -1, index = -1) {
     this.doc = doc;
     this.w = w;
     this.gen = w.gen;
     this.start = start;
     this.end = end;
+    this.head = head;
+    this.index = index;
   }
+
+  /** Whether the writer still holds this document's bytes and their element head. */
+  get headed() { return this.head >= 0 && this.w.gen === this.gen; }
 
   get bytes() {
     if (this.w.gen === this.gen) return this.w.buf.subarray(this.start, this.end);
@@ -390,6 +398,11 @@ function appendExtra(w, at, { key, value }) {
   w.int32At(at, w.pos - at);
 }
 
+/** Appends an array element's head: type 0x03 (a document) and index i as its key. */
+function appendIndexHead(w, i) {
+  w.pos = w.head(0x03, i < INDEX_BYTES.length ? INDEX_BYTES[i] : Buffer.from(`${i}\u0000`, 'latin1'), 0);
+}
+
 /** The BSON size of a stored version (what appendStored writes). */
 function storedSize(rec, scratch, fields = null) {
   const w = scratch || new Writer(4096);
@@ -399,5 +412,5 @@ function storedSize(rec, scratch, fields = null) {
 }
 
 module.exports = {
-  StoredDoc, RawDoc, Writer, writeStored, appendStored, appendExtra, storedSize, projectTop, SERIALIZE_OPTIONS,
+  StoredDoc, RawDoc, Writer, writeStored, appendStored, appendExtra, appendIndexHead, storedSize, projectTop, SERIALIZE_OPTIONS,
 };

@@ -7,7 +7,7 @@ const { calculateObjectSize } = require('bson');
 const { Long } = require('bson');
 const { fail } = require('./errors');
 const {
-  StoredDoc, RawDoc, Writer, appendStored, appendExtra, storedSize, projectTop,
+  StoredDoc, RawDoc, Writer, appendStored, appendExtra, appendIndexHead, storedSize, projectTop,
 } = require('./bsonwrite');
 const replyCache = require('./replycache');
 
@@ -74,11 +74,16 @@ class CursorRegistry {
       const doc = state.docs[state.pos];
       let size;
       let at = -1;
+      let head = -1;
       if (doc instanceof StoredDoc) {
         if (!w) {
           w = BATCH;
           w.reset();
         }
+        // The array element's head first (what the size below counts for it): a batch of
+        // StoredDocs is written as its reply array's elements, copied into the reply at once.
+        head = w.pos;
+        appendIndexHead(w, batch.length);
         at = w.pos;
         // The record's bytes for this shape from the reply cache, else written and remembered.
         if (!cached || !cache.copyTo(w, doc)) {
@@ -93,10 +98,10 @@ class CursorRegistry {
       }
       size += 2 + (batch.length < 10 ? 1 : String(batch.length).length);
       if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) {
-        if (at >= 0) w.pos = at;
+        if (at >= 0) w.pos = head;
         break;
       }
-      batch.push(at >= 0 ? new RawDoc(doc, w, at, w.pos) : doc);
+      batch.push(at >= 0 ? new RawDoc(doc, w, at, w.pos, head, batch.length) : doc);
       bytes += size;
       state.pos++;
     }

@@ -373,13 +373,21 @@ function cursorReply(doc) {
   const batch = cur[keys[0]];
   const { id, ns } = cur;
   if (!Array.isArray(batch) || !Long.isLong(id) || typeof ns !== 'string') return null;
+  // The batch's elements as takeBatch wrote them, heads and documents in order in one
+  // buffer: one copy (else each document's bytes after its element head from DOC_ELEMENT).
+  const run = headedRun(batch);
   let elems = 0;
-  const docs = new Array(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const d = batch[i];
-    if (!(d instanceof RawDoc) || i >= DOC_ELEMENT.length) return null;
-    docs[i] = d.bytes;
-    elems += DOC_ELEMENT[i].length + docs[i].length;
+  let docs = null;
+  if (run) {
+    elems = run.end - run.from;
+  } else {
+    docs = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i];
+      if (!(d instanceof RawDoc) || i >= DOC_ELEMENT.length) return null;
+      docs[i] = d.bytes;
+      elems += DOC_ELEMENT[i].length + docs[i].length;
+    }
   }
   const nsBytes = Buffer.byteLength(ns, 'utf8');
   const arrayLen = 4 + elems + 1;
@@ -396,9 +404,13 @@ function cursorReply(doc) {
     p += batchKey.copy(buf, p);
     buf.writeInt32LE(arrayLen, p);
     p += 4;
-    for (let i = 0; i < docs.length; i++) {
-      p += DOC_ELEMENT[i].copy(buf, p);
-      p += docs[i].copy(buf, p);
+    if (run) {
+      p += run.buf.copy(buf, p, run.from, run.end);
+    } else {
+      for (let i = 0; i < docs.length; i++) {
+        p += DOC_ELEMENT[i].copy(buf, p);
+        p += docs[i].copy(buf, p);
+      }
     }
     buf[p++] = 0;
     p += ID_KEY.copy(buf, p);
@@ -418,6 +430,23 @@ function cursorReply(doc) {
   };
   return { length, fill };
 }
+/**
+ * {buf, from, end} when batch is RawDocs each right after the one before it in one writer's
+ * buffer, with its element head for its index (RawDoc head): the array's elements are
+ * buf[from, end) as they are; null otherwise.
+ */
+function headedRun(batch) {
+  const n = batch.length;
+  if (n === 0) return null;
+  let prev = null;
+  for (let i = 0; i < n; i++) {
+    const d = batch[i];
+    if (!(d instanceof RawDoc) || d.index !== i || !d.headed || (prev && (d.w !== prev.w || d.head !== prev.end))) return null;
+    prev = d;
+  }
+  return { buf: batch[0].w.buf, from: batch[0].head, end: prev.end };
+}
+
 const CURSOR_KEY = Buffer.from('\u0003cursor\u0000', 'latin1');
 const ID_KEY = Buffer.from('\u0012id\u0000', 'latin1');
 const NS_KEY = Buffer.from('\u0002ns\u0000', 'latin1');
@@ -531,7 +560,7 @@ class MessageReader {
 
 module.exports = {
   OP_REPLY, OP_QUERY, OP_MSG, OP_COMPRESSED, ProtocolError, parseMessage, buildMsgReply, buildOpReply,
-  serializeReply, cursorReply, ReplyBuffers, MessageReader,
+  serializeReply, cursorReply, headedRun, ReplyBuffers, MessageReader,
   /** The stage cache's counters, and emptying it (tests). */
   stageCache: { stats: stageStats, clear() { STAGE_CACHE = new Map(); REST_CACHE = new Map(); } },
 };

@@ -13,7 +13,7 @@ const { newServer, pair, opMsg, seeded } = require('./helpers');
 const { handleMessage } = require('../server');
 const { RawDoc, StoredDoc, Writer, writeStored } = require('../lib/bsonwrite');
 const { runCommand } = require('../lib/commands');
-const { serializeReply, ReplyBuffers } = require('../lib/wire');
+const { serializeReply, ReplyBuffers, buildMsgReply, headedRun } = require('../lib/wire');
 const { startServer } = require('../tools/standin-process');
 const { WireClient } = require('../tools/wireclient');
 const path = require('path');
@@ -262,6 +262,28 @@ test('a raw reply serialized after a later batch was taken is still its own', ()
   runCommand(p.raw.ctx, cmd(categories[1][0]), DB); // writes its batch where the first one's was
   const want = serializeReply(runCommand(p.general.ctx, cmd(categories[0][0]), DB));
   assert.ok(serializeReply(first).equals(want));
+  p.close();
+});
+
+test("a batch is its reply array's elements in one run (heads and documents), copied at once; gone after a later batch", () => {
+  const p = pair();
+  const { docs, categories } = demoListings(300, { seed: 11 });
+  p.general.ok(DB, { insert: 'listings', documents: docs });
+  const cmd = (c) => ({ aggregate: 'listings', pipeline: [{ $match: { category_path: c } }, { $sort: { _id: I(1) } }, { $limit: I(30) }], cursor: {}, $db: DB });
+  for (const pass of ['cold', 'warm']) { // the reply cache's misses, then its hits
+    const reply = runCommand(p.raw.ctx, cmd(categories[0][0]), DB);
+    const batch = reply.cursor.firstBatch;
+    assert.ok(batch.length > 10, pass);
+    const run = headedRun(batch);
+    assert.ok(run, `one run: ${pass}`);
+    const want = runCommand(p.general.ctx, cmd(categories[0][0]), DB);
+    const arr = BSON.serialize({ a: want.cursor.firstBatch });
+    assert.ok(run.buf.subarray(run.from, run.end).equals(arr.subarray(11, arr.length - 2)), `the array's elements: ${pass}`);
+    assert.ok(buildMsgReply(5, reply).subarray(8).equals(buildMsgReply(5, want).subarray(8)), `the reply: ${pass}`);
+    runCommand(p.raw.ctx, cmd(categories[1][0]), DB); // writes its batch where this one's was
+    assert.strictEqual(headedRun(batch), null, pass);
+    assert.ok(serializeReply(reply).equals(serializeReply(want)), `still its own: ${pass}`);
+  }
   p.close();
 });
 
