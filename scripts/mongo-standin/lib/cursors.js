@@ -79,6 +79,9 @@ class CursorRegistry {
         if (!w) {
           w = BATCH;
           w.reset();
+          // Written in the reply cache's memory, hits and misses are copied without views.
+          const area = cached ? cache.batchArea() : null;
+          if (area) w.buf = area;
         }
         // The array element's head first (what the size below counts for it): a batch of
         // StoredDocs is written as its reply array's elements, copied into the reply at once.

@@ -21,6 +21,7 @@
 //   not cached.
 
 const DEFAULT_MB = 32;
+const BATCH_AREA = 64 * 1024; // the batch writer's first size (cursors.js BATCH)
 const MAX_SHAPES = 1024; // distinct projections remembered; beyond, new ones are not cached
 
 class Entry {
@@ -42,6 +43,8 @@ class ReplyCache {
     this.maxEntries = maxEntries || Math.max(16, Math.floor(this.maxBytes / 256));
     this.maxEntryBytes = maxEntryBytes || Math.min(256 * 1024, Math.floor(this.maxBytes / 8));
     this.ring = null;
+    this.all = null; // the ring's memory and, past it, batchArea's
+    this.area = null;
     this.head = 0; // where the next entry's bytes go
     this.oldest = null; // FIFO of entries in ring order (invalidated ones included)
     this.newest = null;
@@ -94,10 +97,22 @@ class ReplyCache {
       return false;
     }
     w.ensure(e.len);
-    this.ring.copy(w.buf, w.pos, e.start, e.start + e.len);
+    // Within the ring's own memory (a writer on batchArea) a copy needs no view of the ring:
+    // making one costs about what copying 1 KB does.
+    if (w.buf.buffer === this.all.buffer) this.all.copyWithin(w.buf.byteOffset + w.pos, e.start, e.start + e.len);
+    else this.ring.copy(w.buf, w.pos, e.start, e.start + e.len);
     w.pos += e.len;
     this.stats.hits++;
     return true;
+  }
+
+  /**
+   * BATCH_AREA bytes past the ring in its memory (null before the ring is made), for the batch
+   * writer (cursors.js takeBatch): hits are copied into it, and misses from it, without a view.
+   */
+  batchArea() {
+    if (!this.area && this.all) this.area = this.all.subarray(this.maxBytes);
+    return this.area;
   }
 
   /** Remembers bytes [from, to) of buf as StoredDoc `doc`'s, when it is its record's current version. */
@@ -107,7 +122,10 @@ class ReplyCache {
     if (!this.enabled || !rec || rec.view !== doc.view || len > this.maxEntryBytes || len <= 0) return;
     const shape = this.shapeOf(doc);
     if (shape < 0 || this.find(doc, shape)) return;
-    if (!this.ring) this.ring = Buffer.allocUnsafeSlow(this.maxBytes);
+    if (!this.ring) {
+      this.all = Buffer.allocUnsafeSlow(this.maxBytes + BATCH_AREA);
+      this.ring = this.all.subarray(0, this.maxBytes);
+    }
     if (this.head + len > this.maxBytes) {
       // Wrap: what lies past the head is the oldest.
       while (this.oldest && this.oldest.start >= this.head) this.evictOldest();
@@ -117,7 +135,8 @@ class ReplyCache {
     while (this.oldest && this.oldest.start >= this.head && this.oldest.start < end) this.evictOldest();
     while (this.count >= this.maxEntries) this.evictOldest();
     const e = new Entry(rec, doc.view, shape, this.head, len);
-    buf.copy(this.ring, this.head, from, to);
+    if (buf.buffer === this.all.buffer) this.all.copyWithin(this.head, buf.byteOffset + from, buf.byteOffset + to);
+    else buf.copy(this.ring, this.head, from, to);
     this.head = end;
     if (this.newest) this.newest.next = e;
     else this.oldest = e;

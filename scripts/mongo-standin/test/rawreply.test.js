@@ -14,6 +14,7 @@ const { handleMessage } = require('../server');
 const { RawDoc, StoredDoc, Writer, writeStored } = require('../lib/bsonwrite');
 const { runCommand } = require('../lib/commands');
 const { serializeReply, ReplyBuffers, buildMsgReply, headedRun } = require('../lib/wire');
+const replyCache = require('../lib/replycache');
 const { startServer } = require('../tools/standin-process');
 const { WireClient } = require('../tools/wireclient');
 const path = require('path');
@@ -280,6 +281,9 @@ test("a batch is its reply array's elements in one run (heads and documents), co
     const arr = BSON.serialize({ a: want.cursor.firstBatch });
     assert.ok(run.buf.subarray(run.from, run.end).equals(arr.subarray(11, arr.length - 2)), `the array's elements: ${pass}`);
     assert.ok(buildMsgReply(5, reply).subarray(8).equals(buildMsgReply(5, want).subarray(8)), `the reply: ${pass}`);
+    if (pass === 'warm' && replyCache.cache.enabled) {
+      assert.strictEqual(run.buf.buffer, replyCache.cache.batchArea().buffer, 'written in the reply cache memory');
+    }
     runCommand(p.raw.ctx, cmd(categories[1][0]), DB); // writes its batch where this one's was
     assert.strictEqual(headedRun(batch), null, pass);
     assert.ok(serializeReply(reply).equals(serializeReply(want)), `still its own: ${pass}`);
