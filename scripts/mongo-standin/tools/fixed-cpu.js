@@ -8,6 +8,8 @@
  * whole 100k dump takes minutes on a loaded machine; keys examined differ from the full data).
  *   node --expose-gc tools/fixed-cpu.js DIR N ROUNDS TREE_A TREE_B
  * Prints CPU µs per query (process.cpuUsage) per round for each tree, the min and median.
+ * FIXED_ONLY=SHAPE: only the queries whose shape (replay-cpu.js shapeOf) holds SHAPE, e.g.
+ * "category" (the cheapest shape, where the fixed cost is most of a query).
  */
 const fs = require('fs');
 const path = require('path');
@@ -39,7 +41,9 @@ const msg = (cmd) => {
   head.writeInt32LE(2013, 12);
   return Buffer.concat([head, body]);
 };
-const bufs = readDocs(path.join(dir, 'queries.bson')).map(msg);
+const only = process.env.FIXED_ONLY;
+const { shapeOf } = require('./replay-cpu');
+const bufs = readDocs(path.join(dir, 'queries.bson')).filter((q) => !only || shapeOf(q).includes(only)).map(msg);
 
 function setup(tree) {
   const { handleMessage } = require(path.join(tree, 'server.js'));

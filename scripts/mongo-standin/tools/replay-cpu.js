@@ -330,20 +330,24 @@ async function replay(dir, args) {
   }
 }
 
-const [mode, ...rest] = process.argv.slice(2);
-const main = {
-  dump: () => dump(...rest),
-  capture: () => capture(...rest),
-  replay: () => replay(rest[0], rest.slice(1)),
-  child: () => child(rest[0], rest[1]),
-}[mode];
-if (!main) {
-  console.error('usage: replay-cpu.js dump PORT DB DIR | capture PORT DB DIR SECONDS | replay DIR [options]');
-  process.exit(2);
+function main() {
+  const [mode, ...rest] = process.argv.slice(2);
+  const run = {
+    dump: () => dump(...rest),
+    capture: () => capture(...rest),
+    replay: () => replay(rest[0], rest.slice(1)),
+    child: () => child(rest[0], rest[1]),
+  }[mode];
+  if (!run) {
+    console.error('usage: replay-cpu.js dump PORT DB DIR | capture PORT DB DIR SECONDS | replay DIR [options]');
+    process.exit(2);
+  }
+  Promise.resolve(run()).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }
-Promise.resolve(main()).catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+
+if (require.main === module) main(); // fixed-cpu.js takes shapeOf from here
 
 module.exports = { shapeOf };
