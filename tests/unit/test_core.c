@@ -1056,6 +1056,24 @@ Test(core, json_escape_by_runs_equals_bytewise)
     }
 }
 
+/* The table of plain bytes (README, "Tenth pass") against the byte-by-byte rules: every byte
+ * value alone, and between plain text, at every capacity up to past the escaped length. */
+Test(core, json_escape_agrees_with_bytewise_on_every_byte)
+{
+    for (int ch = 1; ch < 256; ch++) {
+        char in[8] = {'a', (char)ch, 'z', '\0'};
+        for (int start = 0; start < 2; start++) {
+            for (size_t cap = 1; cap < 12; cap++) {
+                char got[16], want[16];
+                memset(got, 'X', sizeof(got));
+                size_t gn = log_json_escape(got, cap, in + start), wn = escape_bytewise(want, cap, in + start);
+                cr_assert_eq(gn, wn, "byte 0x%02x cap %zu", ch, cap);
+                cr_assert_str_eq(got, want, "byte 0x%02x cap %zu", ch, cap);
+            }
+        }
+    }
+}
+
 Test(core, arena_concat_and_decimal_as_sprintf)
 {
     cr_assert_str_eq(arena_concat(A, "cache:listing:", "0b7e", NULL), "cache:listing:0b7e");
