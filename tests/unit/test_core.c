@@ -233,6 +233,45 @@ Test(core, router_not_found_and_method_not_allowed)
     cr_assert_str_eq(http_response_header(&r, "Allow"), "GET, HEAD, PATCH");
 }
 
+/* Rows of one resource share their pattern's string, which the router compares by pointer
+ * before by text (README, "Tenth pass"): the same answers with every pattern a copy of its
+ * own (equal text, distinct pointers), for each method on paths of every shape. */
+Test(core, router_answers_alike_with_shared_or_copied_patterns)
+{
+    static const char *const texts[] = {"/api/v1/listings", "/api/v1/listings/{id}", "/api/v1/users/me",
+                                        "/api/v1/users/{id}", "/api/v1/listings/{id}/images/{image_id}",
+                                        "/api/v1/listings/{id}/images/uploads"};
+    static const char *const methods[] = {"GET", "POST", "PATCH", "DELETE", "HEAD", "PUT"};
+    enum { NROWS = 12 };
+    struct route shared[NROWS], copied[NROWS];
+    char copies[NROWS][64];
+    for (int i = 0; i < NROWS; i++) {
+        /* each pattern twice, its rows apart and side by side, with methods in turn */
+        const char *pattern = texts[(i < 6 ? i : 11 - i) % 6];
+        snprintf(copies[i], sizeof(copies[i]), "%s", pattern);
+        shared[i] = (struct route){methods[i % 4], pattern, h_get, ROUTE_QUERY};
+        copied[i] = shared[i];
+        copied[i].pattern = copies[i];
+    }
+    const char *paths[] = {"/api/v1/listings", "/api/v1/listings/L1", "/api/v1/users/me", "/api/v1/users/U1",
+                           "/api/v1/listings/L1/images/I2", "/api/v1/listings/L1/images/uploads",
+                           "/api/v1/nothing", "/api/v1/listings/"};
+    for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+        for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+            struct request a, b;
+            make_request(&a, methods[m], paths[p], NULL);
+            make_request(&b, methods[m], paths[p], NULL);
+            int ia = router_match(&a, shared, NROWS), ib = router_match(&b, copied, NROWS);
+            cr_assert_eq(ia, ib, "%s %s", methods[m], paths[p]);
+            const char *allow_a = http_response_header(&a, "Allow"), *allow_b = http_response_header(&b, "Allow");
+            cr_assert_str_eq(allow_a != NULL ? allow_a : "-", allow_b != NULL ? allow_b : "-", "%s %s", methods[m],
+                             paths[p]);
+            const char *id_a = http_path_param(&a, "id"), *id_b = http_path_param(&b, "id");
+            cr_assert_str_eq(id_a != NULL ? id_a : "-", id_b != NULL ? id_b : "-", "%s %s", methods[m], paths[p]);
+        }
+    }
+}
+
 /* The routes that share a prefix with a {param} in the real table (issue 18). */
 static const struct route overlap_routes[] = {
     {"DELETE", "/api/v1/listings/{id}/images/{image_id}", h_post, ROUTE_COMMAND},
