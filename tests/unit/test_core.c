@@ -177,7 +177,8 @@ Test(core, indexed_parameters_answer_as_the_scan)
     char *env[81];
     int n = 0;
     const char *fixed[] = {"REQUEST_METHOD=GET", "REQUEST_URI=/x", "HTTP_X=1", "HTTP_X_Y=2", "HTTP_X=again",
-                           "NOEQUALS", "EMPTY=", "HTTP_=odd", "=nameless"};
+                           "NOEQUALS", "EMPTY=", "HTTP_=odd", "=nameless", "CONTENT_TYPE=text/plain",
+                           "CONTENT_LENGTH=7", "HTTP_CONTENT_TYPO=typo"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         snprintf(bufs[n], sizeof(bufs[n]), "%s", fixed[i]);
         env[n] = bufs[n];
@@ -203,6 +204,12 @@ Test(core, indexed_parameters_answer_as_the_scan)
     cr_expect_str_eq(http_param(&r, "HTTP_X"), "1");
     cr_expect_str_eq(http_header(&r, "x-y"), "2");
     cr_expect_null(http_param(&r, "NOEQUALS"));
+    /* The two headers that are parameters of their own, in any case; a name of the same
+     * length that is neither is a header like any other. */
+    cr_expect_str_eq(http_header(&r, "content-type"), "text/plain");
+    cr_expect_str_eq(http_header(&r, "CONTENT-LENGTH"), "7");
+    cr_expect_str_eq(http_header(&r, "Content-Typo"), "typo");
+    cr_expect_null(http_header(&r, "Content-Len"));
 }
 
 Test(core, router_matches_and_captures)
