@@ -99,3 +99,25 @@ test('inserts, upserts and deletes from sequences apply as from arrays in the bo
   a.close();
   b.close();
 });
+
+test('a batched upsert whose document has too many index keys fails alone; the others are indexed', (t) => {
+  const srv = newServer();
+  const id = uniq(t);
+  srv.ok('d', { createIndexes: 'c', indexes: [{ key: { x: 1, y: 1 }, name: 'x_y' }] });
+  const many = Array.from({ length: 400 }, (_, i) => new Int32(i));
+  const ups = [upsert(`${id}_0`, { x: [1, 2], y: 3 }), upsert(`${id}_1`, { x: many, y: many }), upsert(`${id}_2`, { x: 5, y: [6, 7] })];
+  const r = reply(handleMessage(srv.ctx, seqMsg({ update: 'c', ordered: false, $db: 'd' }, 'updates', ups.map((d) => BSON.serialize(d)))));
+  assert.strictEqual(r.n.valueOf(), 2);
+  assert.strictEqual(r.writeErrors.length, 1);
+  assert.strictEqual(r.writeErrors[0].index.valueOf(), 1);
+  assert.match(r.writeErrors[0].errmsg, /too many index keys/);
+  const ids = (filter) => srv.all('d', { find: 'c', filter, hint: 'x_y', sort: { _id: 1 } }).docs.map((d) => d._id);
+  assert.deepStrictEqual(ids({ x: 2 }), [`${id}_0`]);
+  assert.deepStrictEqual(ids({ y: 7 }), [`${id}_2`]);
+  assert.deepStrictEqual(ids({}), [`${id}_0`, `${id}_2`]);
+  // One document alone (no batch): its error, and it is not stored either.
+  const one = srv.run('d', { insert: 'c', documents: [{ _id: `${id}_3`, x: many, y: many }] });
+  assert.match(one.writeErrors[0].errmsg, /too many index keys/);
+  assert.deepStrictEqual(srv.all('d', { find: 'c', filter: {}, sort: { _id: 1 } }).docs.map((d) => d._id), [`${id}_0`, `${id}_2`]);
+  srv.close();
+});
