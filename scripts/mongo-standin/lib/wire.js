@@ -188,14 +188,14 @@ function withCachedStages(buf, start, end) {
 // 1,000 as an OP_MSG document sequence) were all decoded when the message was parsed, and all
 // lived until the command ended: a batch of 500 listing upserts is several MB of objects,
 // more than the young generation (--max-semi-space-size=2), so nearly all of it was promoted
-// to the old generation and died there: at 100k listings about 20 KB promoted per upsert, a
-// full mark of the ~300 MB heap every ~1,500 upserts, most of a burst's CPU. Now each
-// document is decoded when the message is parsed only to check it (a bad document still
-// refuses the whole message before anything is applied; that copy dies at once, in the young
-// generation), and decoded again each time the command reads it: the command's elements are
-// read through an array proxy holding the message's bytes and where each document starts. A
-// statement read once per command (insert, update, delete read each once) then lives while
-// it is applied, not while the whole batch is.
+// to the old generation and died there (about 4 of the 16-18 KB promoted per upsert at 100k
+// listings, tools/burst-wire.js; a full marking of the ~300 MB heap followed every ~30 MB
+// promoted). Now each document is decoded when the message is parsed only to check it (a bad
+// document still refuses the whole message before anything is applied; that copy dies at
+// once, in the young generation), and decoded again each time the command reads it: the
+// command's elements are read through an array proxy holding the message's bytes and where
+// each document starts. A statement read once per command (insert, update, delete read each
+// once) then lives while it is applied, not while the whole batch is.
 // `lazySequences` false: decoded once and kept, as before (tools/burst-wire.js's A/B).
 const sequenceOptions = { lazySequences: true };
 
