@@ -1582,5 +1582,5 @@ class GeoIndex {
 }
 
 module.exports = {
-  TieGroup, tieCmp, hilbertOf, PointCounts, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
+  TieGroup, SoloItem, tieCmp, hilbertOf, PointCounts, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
 };
