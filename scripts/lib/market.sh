@@ -65,6 +65,7 @@ webhook_allow_hosts = 127.0.0.1
 webhook_secret_key = $(cat "$hook_key_file")
 webhook_backoff_scale_pct = ${MARKET_WEBHOOK_BACKOFF_SCALE_PCT:-$backoff}
 deliverer_poll_ms = 500
+http_cache_ttl_s = $MARKET_HTTP_CACHE_TTL_S
 CONF
     # The test stack folds views every 300 ms, so test_insights polls for seconds, not tens.
     if [ "$MARKET_STACK" = test ]; then echo "views_fold_ms = 300" >>"$tmp"; fi

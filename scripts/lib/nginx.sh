@@ -25,6 +25,7 @@ _nginx_render() {
         -e "s|@CLUSTER_NET@|${MARKET_CLUSTER_NET:-}|g" -e "s|@LB_ADDR@|${MARKET_LB_ADDR:-}|g" \
         -e "s|@FRONT_ADDR@|${MARKET_FRONT_ADDR:-}|g" \
         -e "s|@CACHE_DIR@|$MARKET_NGINX_CACHE|g" -e "s|@ROOT@|$MARKET_ROOT|g" \
+        -e "s|@HTTP_CACHE_TTL_S@|$MARKET_HTTP_CACHE_TTL_S|g" \
         -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" -e "s|@S3_ENDPOINT@|$MARKET_S3_ENDPOINT|g" \
         -e "s|@S3_BUCKET@|$MARKET_S3_BUCKET|g" -e "s|@WEB_ROOT@|$MARKET_WEB_ROOT|g" "$in" >"$out"
 }

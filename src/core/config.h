@@ -57,7 +57,7 @@ struct config {
     char *cursor_secret;     /* keys the MAC of list cursors; the same on every worker */
     int cache_listing_ttl_s; /* Redis cache-aside of listing documents and profiles */
     int cache_search_ttl_s;  /* Redis cache of search pages */
-    int http_cache_ttl_s;    /* X-Accel-Expires of anonymous catalogue reads (nginx) */
+    int http_cache_ttl_s;    /* nginx's TTL of anonymous catalogue reads (its fastcgi_cache_valid; 0: not kept) */
     char *nginx_purge_url;   /* base of nginx's purge location; empty: no purges */
     char *nginx_access_log;  /* nginx's market_json access log, for cache metrics; empty: off */
     int offer_ttl_s;         /* an open offer expires this long after its last move */

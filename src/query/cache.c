@@ -150,10 +150,12 @@ cache_public_headers(struct request *r)
 {
     struct worker *w = r->worker;
     /* A stale answer (a rebuild in progress) is not kept by nginx at all, nor one asked for
-     * with a UUID in upper case: the projector purges the canonical (lower-case) URI only. No
-     * Cache-Control: nginx says it (cache.h). */
-    int ttl = http_response_header(r, "X-Read-Stale") != NULL || r->path_folded ? 0 : w->cfg->http_cache_ttl_s;
-    http_set_header(r, "X-Accel-Expires", arena_decimal(r->arena, ttl));
+     * with a UUID in upper case: the projector purges the canonical (lower-case) URI only.
+     * Every other answer says nothing: nginx keeps it for its own `fastcgi_cache_valid`
+     * (http_cache_ttl_s, rendered into marketd-cached.conf), as it says Cache-Control (cache.h). */
+    if (http_response_header(r, "X-Read-Stale") != NULL || r->path_folded || w->cfg->http_cache_ttl_s == 0) {
+        http_set_header(r, "X-Accel-Expires", "0");
+    }
 }
 
 int

@@ -55,10 +55,13 @@ void cache_put(struct request *r, const char *key, long long seq, const char *et
 long long cache_get_gen(struct request *r, const char *prefix, const char *rest, char **key, bool *hit,
                         struct cached *out);
 
-/* Headers of an anonymous, shareable catalogue answer: nginx keeps it http_cache_ttl_s
- * (X-Accel-Expires; 0 for a stale answer, and for a path whose UUID was not in lower case:
- * nginx keys pages by the URI as sent, and the projector purges only the lower-case one), the
- * projector purging listing and profile pages sooner. Browsers revalidate (ETag): the
+/* Headers of an anonymous, shareable catalogue answer: nginx keeps it http_cache_ttl_s, by
+ * the cached locations' own `fastcgi_cache_valid 200` (marketd-cached.conf, rendered from the
+ * same setting), the projector purging listing and profile pages sooner. The answer says
+ * `X-Accel-Expires: 0` only where nginx must not keep it: a stale answer, a path whose UUID
+ * was not in lower case (nginx keys pages by the URI as sent, and the projector purges only
+ * the lower-case one), and http_cache_ttl_s = 0. A TTL line on every answer was parsed again
+ * on every cache hit (README, "Tenth pass"). Browsers revalidate (ETag): the
  * `Cache-Control: no-cache` they get is nginx's (marketd-cached.conf adds it to every 2xx and
  * 3xx answer of its locations), not a line of the answer, because every line of an answer nginx
  * keeps is parsed again on every cache hit (README, "Ninth pass"). Only the routes of nginx's

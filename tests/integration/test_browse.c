@@ -694,9 +694,13 @@ header_count(const struct iresp *r, const char *name)
 
 /* The header lines nginx keeps in the cache file of a request URI (its "KEY: <uri>" line, as
  * nginx writes it, and the answer's header block after it, NUL bytes as '.'), found under the
- * stack's var/nginx/cache; "" when no file holds that key. */
+ * stack's var/nginx/cache; "" when no file holds that key. s_cached_ttl: how long nginx keeps
+ * it, the file's valid_sec less its date (the first fields of nginx's binary cache header,
+ * ngx_http_file_cache_header_t: version, valid_sec, updating_sec, error_sec, last_modified,
+ * date; each a long on this platform). */
 static char s_key_line[600];
 static char s_cached_headers[4096];
+static long s_cached_ttl;
 
 static int
 find_cached(const char *file, const struct stat *st, int type, struct FTW *ftw)
@@ -727,6 +731,10 @@ find_cached(const char *file, const struct stat *st, int type, struct FTW *ftw)
         s_cached_headers[i] = start[i] != '\0' ? start[i] : '.';
     }
     s_cached_headers[len] = '\0';
+    long fields[6];
+    cr_assert_geq(n, sizeof(fields), "%s: shorter than its header", file);
+    memcpy(fields, buf, sizeof(fields));
+    s_cached_ttl = fields[1] - fields[5];
     return 1;
 }
 
@@ -738,8 +746,27 @@ nginx_cached_headers(const char *uri)
     snprintf(dir, sizeof(dir), "%.*s/nginx/cache/", (int)(strrchr(config, '/') - config), config);
     snprintf(s_key_line, sizeof(s_key_line), "\nKEY: %.500s\n", uri);
     s_cached_headers[0] = '\0';
+    s_cached_ttl = -1;
     cr_assert_neq(nftw(dir, find_cached, 16, 0), -1, "%s: %s", dir, strerror(errno));
     return s_cached_headers;
+}
+
+/* The stack's http_cache_ttl_s (scripts/lib/market.sh writes it into marketd.conf). */
+static long
+config_http_cache_ttl(void)
+{
+    FILE *f = fopen(itest_env("MARKET_TEST_CONFIG"), "r");
+    cr_assert_not_null(f, "the stack's marketd.conf: %s", strerror(errno));
+    char line[1024];
+    long ttl = -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "http_cache_ttl_s = %ld", &ttl) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    cr_assert_gt(ttl, 0, "no http_cache_ttl_s in the stack's marketd.conf");
+    return ttl;
 }
 
 /* The cached catalogue locations add their headers themselves (README, "Eighth pass"): a
@@ -747,12 +774,14 @@ nginx_cached_headers(const char *uri)
  * Content-Security-Policy once and the same as /healthz's; a listing's HTML page carries its
  * own policy and none from nginx. Cache-Control too is nginx's (README, "Ninth pass"): one
  * `no-cache` on the miss, the hit and a hit's 304, and no such line in the cache file, whose
- * lines nginx parses again on every hit. */
+ * lines nginx parses again on every hit. So is the TTL (README, "Tenth pass"): no
+ * X-Accel-Expires line kept, and the file valid for the stack's http_cache_ttl_s. */
 Test(browse, cached_pages_carry_the_headers_of_every_answer)
 {
     struct itest_user u;
     char id[40];
     seller_with_listing(&u, "Headed", "Headed lamp", 2500, id);
+    long ttl = config_http_cache_ttl();
     struct iresp h = itest_http("GET", "/healthz", NULL, NULL);
     cr_assert_eq(h.status, 200);
     char api_csp[256];
@@ -804,6 +833,8 @@ Test(browse, cached_pages_carry_the_headers_of_every_answer)
         cr_assert_neq(kept[0], '\0', "%s: no cache file holds it", paths[i]);
         cr_assert_not_null(strstr(kept, "ETag: "), "%s: %s", paths[i], kept);
         cr_assert_null(strstr(kept, "Cache-Control"), "%s: kept in the cache file:\n%s", paths[i], kept);
+        cr_assert_null(strstr(kept, "X-Accel-Expires"), "%s: kept in the cache file:\n%s", paths[i], kept);
+        cr_assert_eq(s_cached_ttl, ttl, "%s: kept for %ld s, not http_cache_ttl_s", paths[i], s_cached_ttl);
     }
 }
 

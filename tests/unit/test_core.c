@@ -177,7 +177,8 @@ Test(core, indexed_parameters_answer_as_the_scan)
     char *env[81];
     int n = 0;
     const char *fixed[] = {"REQUEST_METHOD=GET", "REQUEST_URI=/x", "HTTP_X=1", "HTTP_X_Y=2", "HTTP_X=again",
-                           "NOEQUALS", "EMPTY=", "HTTP_=odd", "=nameless"};
+                           "NOEQUALS", "EMPTY=", "HTTP_=odd", "=nameless", "CONTENT_TYPE=text/plain",
+                           "CONTENT_LENGTH=7", "HTTP_CONTENT_TYPO=typo"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         snprintf(bufs[n], sizeof(bufs[n]), "%s", fixed[i]);
         env[n] = bufs[n];
@@ -203,6 +204,12 @@ Test(core, indexed_parameters_answer_as_the_scan)
     cr_expect_str_eq(http_param(&r, "HTTP_X"), "1");
     cr_expect_str_eq(http_header(&r, "x-y"), "2");
     cr_expect_null(http_param(&r, "NOEQUALS"));
+    /* The two headers that are parameters of their own, in any case; a name of the same
+     * length that is neither is a header like any other. */
+    cr_expect_str_eq(http_header(&r, "content-type"), "text/plain");
+    cr_expect_str_eq(http_header(&r, "CONTENT-LENGTH"), "7");
+    cr_expect_str_eq(http_header(&r, "Content-Typo"), "typo");
+    cr_expect_null(http_header(&r, "Content-Len"));
 }
 
 Test(core, router_matches_and_captures)
@@ -231,6 +238,45 @@ Test(core, router_not_found_and_method_not_allowed)
     make_request(&r, "PUT", "/api/v1/listings/x", NULL);
     cr_assert_eq(router_match(&r, test_routes, 5), MK_EMETHOD);
     cr_assert_str_eq(http_response_header(&r, "Allow"), "GET, HEAD, PATCH");
+}
+
+/* Rows of one resource share their pattern's string, which the router compares by pointer
+ * before by text (README, "Tenth pass"): the same answers with every pattern a copy of its
+ * own (equal text, distinct pointers), for each method on paths of every shape. */
+Test(core, router_answers_alike_with_shared_or_copied_patterns)
+{
+    static const char *const texts[] = {"/api/v1/listings", "/api/v1/listings/{id}", "/api/v1/users/me",
+                                        "/api/v1/users/{id}", "/api/v1/listings/{id}/images/{image_id}",
+                                        "/api/v1/listings/{id}/images/uploads"};
+    static const char *const methods[] = {"GET", "POST", "PATCH", "DELETE", "HEAD", "PUT"};
+    enum { NROWS = 12 };
+    struct route shared[NROWS], copied[NROWS];
+    char copies[NROWS][64];
+    for (int i = 0; i < NROWS; i++) {
+        /* each pattern twice, its rows apart and side by side, with methods in turn */
+        const char *pattern = texts[(i < 6 ? i : 11 - i) % 6];
+        snprintf(copies[i], sizeof(copies[i]), "%s", pattern);
+        shared[i] = (struct route){methods[i % 4], pattern, h_get, ROUTE_QUERY};
+        copied[i] = shared[i];
+        copied[i].pattern = copies[i];
+    }
+    const char *paths[] = {"/api/v1/listings", "/api/v1/listings/L1", "/api/v1/users/me", "/api/v1/users/U1",
+                           "/api/v1/listings/L1/images/I2", "/api/v1/listings/L1/images/uploads",
+                           "/api/v1/nothing", "/api/v1/listings/"};
+    for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+        for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+            struct request a, b;
+            make_request(&a, methods[m], paths[p], NULL);
+            make_request(&b, methods[m], paths[p], NULL);
+            int ia = router_match(&a, shared, NROWS), ib = router_match(&b, copied, NROWS);
+            cr_assert_eq(ia, ib, "%s %s", methods[m], paths[p]);
+            const char *allow_a = http_response_header(&a, "Allow"), *allow_b = http_response_header(&b, "Allow");
+            cr_assert_str_eq(allow_a != NULL ? allow_a : "-", allow_b != NULL ? allow_b : "-", "%s %s", methods[m],
+                             paths[p]);
+            const char *id_a = http_path_param(&a, "id"), *id_b = http_path_param(&b, "id");
+            cr_assert_str_eq(id_a != NULL ? id_a : "-", id_b != NULL ? id_b : "-", "%s %s", methods[m], paths[p]);
+        }
+    }
 }
 
 /* The routes that share a prefix with a {param} in the real table (issue 18). */
@@ -1053,6 +1099,24 @@ Test(core, json_escape_by_runs_equals_bytewise)
         size_t gn = log_json_escape(got, cap, in), wn = escape_bytewise(want, cap, in);
         cr_assert_eq(gn, wn, "round %d cap %zu", round, cap);
         cr_assert_str_eq(got, want, "round %d cap %zu", round, cap);
+    }
+}
+
+/* The table of plain bytes (README, "Tenth pass") against the byte-by-byte rules: every byte
+ * value alone, and between plain text, at every capacity up to past the escaped length. */
+Test(core, json_escape_agrees_with_bytewise_on_every_byte)
+{
+    for (int ch = 1; ch < 256; ch++) {
+        char in[8] = {'a', (char)ch, 'z', '\0'};
+        for (int start = 0; start < 2; start++) {
+            for (size_t cap = 1; cap < 12; cap++) {
+                char got[16], want[16];
+                memset(got, 'X', sizeof(got));
+                size_t gn = log_json_escape(got, cap, in + start), wn = escape_bytewise(want, cap, in + start);
+                cr_assert_eq(gn, wn, "byte 0x%02x cap %zu", ch, cap);
+                cr_assert_str_eq(got, want, "byte 0x%02x cap %zu", ch, cap);
+            }
+        }
     }
 }
 

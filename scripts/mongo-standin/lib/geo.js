@@ -45,9 +45,14 @@ function rawAt(doc, path) {
 
 /** Great-circle distance in radians between two [lng, lat] points in degrees. */
 function sphericalRadians(a, b) {
-  const dLat = (b[1] - a[1]) * RAD;
-  const dLng = (b[0] - a[0]) * RAD;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a[1] * RAD) * Math.cos(b[1] * RAD) * Math.sin(dLng / 2) ** 2;
+  return sphericalTo(a, b[0], b[1]);
+}
+
+/** sphericalRadians(a, [x, y]), the same arithmetic, without the array. */
+function sphericalTo(a, x, y) {
+  const dLat = (y - a[1]) * RAD;
+  const dLng = (x - a[0]) * RAD;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a[1] * RAD) * Math.cos(y * RAD) * Math.sin(dLng / 2) ** 2;
   return 2 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
@@ -159,7 +164,13 @@ function parseNear(field, op, clause) {
 function distanceFn(near) {
   const unit = near.legacy ? 1 : EARTH_RADIUS_M;
   const metric = near.spherical ? (a, b) => sphericalRadians(a, b) * unit : planar;
-  return (doc) => {
+  const bounded = (best) => {
+    if (best === null) return null;
+    if (near.max !== undefined && best > near.max) return null;
+    if (near.min !== undefined && best < near.min) return null;
+    return best;
+  };
+  const fn = (doc) => {
     let best = null;
     const raw = rawAt(doc, near.field);
     const c = isPlainObject(raw) && raw.type === 'Point' ? raw.coordinates : null;
@@ -171,11 +182,12 @@ function distanceFn(near) {
         if (best === null || d < best) best = d;
       }
     }
-    if (best === null) return null;
-    if (near.max !== undefined && best > near.max) return null;
-    if (near.min !== undefined && best < near.min) return null;
-    return best;
+    return bounded(best);
   };
+  // fn(doc) of a document whose only point is (x, y) (a 2dsphere index's SoloItem holds it),
+  // without reading the document: the same arithmetic as fn's on that point.
+  if (near.spherical) fn.atPoint = (x, y) => bounded(sphericalTo(near.point, x, y) * unit);
+  return fn;
 }
 
 module.exports = {

@@ -7,7 +7,7 @@
 // distance (6,000 listings at Berlin's centre in the 100k dev catalogue).
 
 const geo = require('./geo');
-const { TieGroup, tieCmp } = require('./indexes');
+const { TieGroup, SoloItem, tieCmp } = require('./indexes');
 const { compareValues } = require('./typed');
 const { Heap } = require('./heap');
 
@@ -15,6 +15,7 @@ const RAD = Math.PI / 180;
 const NODE = 0;
 const DOC = 1;
 const GROUP = 2;
+const ITEM = 3; // a record by its SoloItem (DOC: by the record)
 
 /** The key a record sorts by on {_id: 1} (query.js sortKeyOf: an array by its least element). */
 function idKey(view) {
@@ -33,18 +34,32 @@ class Entry {
     this.v = v; // a node, a record (DOC) or a TieGroup
     this.i = i; // GROUP: the position of its next record
     this.lo = 0; // GROUP: records before it may be passed over (see orderedKnn)
+    // The tie key (_id, seq) of the record, read once when first compared (tieOf): a heap
+    // compares an entry at a busy point many times, and each read went through the record to
+    // its view, cache misses in a large catalogue. GROUP: of record i (reset as i moves).
+    this.id = undefined;
+    this.seq = -1;
   }
 
-  get rec() { return this.kind === DOC ? this.v : this.v.recs[this.i]; }
+  get rec() { return this.kind === GROUP ? this.v.recs[this.i] : this.v; }
+}
+
+function tieOf(e) {
+  if (e.seq < 0) {
+    const r = e.rec;
+    e.id = idKey(r.view);
+    e.seq = r.seq;
+  }
+  return e;
 }
 
 /** Entry order: distance; at one distance nodes first (they may hold records at it), then records by (_id, natural order). */
 function before(a, b) {
   if (a.d !== b.d) return a.d < b.d;
   if (a.kind === NODE || b.kind === NODE) return a.kind === NODE && b.kind !== NODE;
-  const ra = a.rec;
-  const rb = b.rec;
-  return (compareValues(idKey(ra.view), idKey(rb.view)) || ra.seq - rb.seq) < 0;
+  const ta = tieOf(a);
+  const tb = tieOf(b);
+  return (compareValues(ta.id, tb.id) || ta.seq - tb.seq) < 0;
 }
 
 /**
@@ -93,6 +108,20 @@ function orderedKnn(plan, dist, accept, want, stats, seek, h) {
     const d = dist(rec.view);
     if (d !== null) heap.push(new Entry(d, DOC, rec, 0));
   };
+  // A record's only point, as its SoloItem holds it: the distance from the item, the record
+  // itself not read until its entry comes out (most of a leaf's never do). Items are seen
+  // once each (one per record and point, shared by an index's partitions); a record that
+  // also came another way (another item, a TieGroup) is passed over when its second entry
+  // comes out (`taken`).
+  const pointDist = dist.atPoint;
+  const item = (c) => {
+    if (seen.has(c)) return;
+    seen.add(c);
+    stats.keysExamined++;
+    const d = pointDist(c.minX, c.minY);
+    if (d !== null) heap.push(new Entry(d, ITEM, c.rec, 0));
+  };
+  const taken = new Set();
   // A group's records are at its point and nowhere else: one distance for all of them. At the
   // cursor's distance, its records up to position `lo` have an _id not above the cursor's (tie
   // order is _id's BSON order): those of the cursor's type fail ($gt compares within a type)
@@ -134,6 +163,7 @@ function orderedKnn(plan, dist, accept, want, stats, seek, h) {
       if (node.leaf) {
         for (const c of node.children) {
           if (c instanceof TieGroup) group(c);
+          else if (pointDist !== undefined && c instanceof SoloItem) item(c);
           else record(c.view !== undefined ? c : c.rec);
         }
       } else {
@@ -142,13 +172,18 @@ function orderedKnn(plan, dist, accept, want, stats, seek, h) {
       continue;
     }
     let rec;
-    if (e.kind === DOC) {
+    if (e.kind === DOC || e.kind === ITEM) {
       rec = e.v;
       if (seek && e.d < seek.d) continue;
+      if (e.kind === ITEM) {
+        if (seen.has(rec) || taken.has(rec)) continue; // also in a TieGroup, or another item
+        taken.add(rec);
+      }
     } else {
       rec = e.v.recs[e.i++];
+      e.seq = -1;
       if (skipTo(e)) heap.push(e);
-      if (seen.has(rec)) continue; // also in another partition
+      if (seen.has(rec) || taken.has(rec)) continue; // also in another partition
       seen.add(rec);
       stats.keysExamined++;
     }

@@ -316,21 +316,55 @@ class BTreeIndex {
   }
 
   /**
-   * Enters many records at once: recs[i] with keys[i] (this.keys of its view). The entries
-   * go in in index order, so consecutive descents share their path through the trees (a batch
-   * of new listings lands next to each other in every group); the index that results is the
-   * same as from add() one by one.
+   * What addMany takes for one view of the store's deferred inserts: null, once it is known
+   * that keys() will not refuse the view (the error belongs to its statement). The keys
+   * themselves are computed by addMany: kept from the insert to the end of its command (a
+   * batch of 500 listings, about 80 key arrays each), they outlived the young generation and
+   * were promoted, then garbage in the old one (issue 19's tenth pass).
    */
-  addMany(recs, keys) {
-    if (this.P < 0) {
-      const ks = keys.find((k) => k.pos >= 0);
-      if (ks) this.regroup(ks.pos);
+  batchKeys(view) {
+    const fv = this.fieldValues(view);
+    if (fv !== null) keyCount(fv.per);
+    return null;
+  }
+
+  /**
+   * Enters many records at once (the keys: batchKeys' nulls; computed here). The entries go
+   * in in index order, so consecutive descents share their path through the trees (a batch of
+   * new listings lands next to each other in every group); the index that results is the same
+   * as from add() one by one. The order is build()'s (sortedGroups: for the word lists, the
+   * records sorted once and dealt into their words' groups), which makes no key array per
+   * entry (about 80 per listing, promoted before they died: see batchKeys).
+   */
+  addMany(recs) {
+    const rs = [];
+    const fvs = [];
+    for (const rec of recs) {
+      const fv = this.fieldValues(rec.view);
+      if (fv === null) continue;
+      rs.push(rec);
+      fvs.push(fv);
     }
-    const items = [];
-    for (let i = 0; i < recs.length; i++) for (const key of keys[i]) items.push({ key, rec: recs[i], ks: keys[i] });
-    const cmp = this.compare;
-    items.sort((p, q) => cmp(p.key, q.key) || p.rec.seq - q.rec.seq);
-    for (const { key, rec, ks } of items) this.enter(key, this.entryOf(rec, key, ks), rec);
+    if (this.P < 0) {
+      const fv = fvs.find((x) => x.pos >= 0);
+      if (fv) this.regroup(fv.pos);
+    }
+    const { keys, lists, values } = sortedGroups(this, rs, fvs);
+    for (let j = 0; j < keys.length; j++) {
+      const list = lists[j];
+      const vals = values[j];
+      for (let k = 0; k < list.length; k++) {
+        const e = list[k];
+        if (!Array.isArray(e)) {
+          this.enter(keys[j], e, e instanceof MultiKey ? e.rec : e);
+          continue;
+        }
+        // A key array (arrays on two fields) and its record, or its records by seq.
+        const v = vals[k];
+        if (Array.isArray(v)) for (const rec of v) this.enter(keys[j], e, rec);
+        else this.enter(keys[j], e, v);
+      }
+    }
   }
 
   /** Removes rec's entries: `keys` must be those of its current view (before any change). */
@@ -1314,34 +1348,43 @@ class GeoIndex {
    */
   addMany(recs, keys) {
     this.batchCache = null;
-    const byPart = new Map(); // part -> [hilbert, rec, pts, items, ...]
-    const push = (part, rec, pts, items, h) => {
-      if (part.built === rec) return; // equal prefix values: one partition
-      part.built = rec;
+    // Per partition the indexes i of its records (small integers, not an object per record
+    // and partition: a listing is in ~34 keyword partitions, and those objects lived until
+    // the batch's end, promoted); per record its points, items and Hilbert value.
+    const byPart = new Map(); // part -> [i, ...]
+    const ptsOf = new Array(recs.length);
+    const itemsOf = new Array(recs.length);
+    const hOf = new Float64Array(recs.length);
+    const push = (part, i) => {
+      if (part.built === recs[i]) return; // equal prefix values: one partition
+      part.built = recs[i];
       let list = byPart.get(part);
       if (!list) byPart.set(part, (list = []));
-      list.push({ h, rec, pts, items });
+      list.push(i);
     };
     for (let i = 0; i < recs.length; i++) {
       const rec = recs[i];
       const k = keys[i];
       if (Array.isArray(k)) {
         if (!k.length) continue;
-        const items = GeoPart.items(rec, k[0][2], !this.prefix.length);
-        this.count(rec, items, 1); // the whole batch before any insert: ties within it are seen
-        const h = hilbertOf(k[0][2][0]);
-        for (const [key, vals, pts] of k) push(this.part(key, vals), rec, pts, items, h);
+        itemsOf[i] = GeoPart.items(rec, k[0][2], !this.prefix.length);
+        this.count(rec, itemsOf[i], 1); // the whole batch before any insert: ties within it are seen
+        hOf[i] = hilbertOf(k[0][2][0]);
+        // One view: the same points in every key.
+        ptsOf[i] = k[0][2];
+        for (const [key, vals] of k) push(this.part(key, vals), i);
       } else {
-        const items = GeoPart.items(rec, k.pts, false);
-        this.count(rec, items, 1);
-        const h = hilbertOf(k.pts[0]);
-        for (const part of k.parts) push(part, rec, k.pts, items, h);
+        itemsOf[i] = GeoPart.items(rec, k.pts, false);
+        this.count(rec, itemsOf[i], 1);
+        hOf[i] = hilbertOf(k.pts[0]);
+        ptsOf[i] = k.pts;
+        for (const part of k.parts) push(part, i);
       }
     }
     for (const [part, list] of byPart) {
       part.built = null;
-      if (list.length > 1) list.sort((a, b) => a.h - b.h || a.rec.seq - b.rec.seq);
-      for (const { rec, pts, items } of list) part.add(rec, pts, items);
+      if (list.length > 1) list.sort((a, b) => hOf[a] - hOf[b] || recs[a].seq - recs[b].seq);
+      for (const i of list) part.add(recs[i], ptsOf[i], itemsOf[i]);
     }
   }
 
@@ -1539,5 +1582,5 @@ class GeoIndex {
 }
 
 module.exports = {
-  TieGroup, tieCmp, hilbertOf, PointCounts, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
+  TieGroup, SoloItem, tieCmp, hilbertOf, PointCounts, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
 };

@@ -269,16 +269,21 @@ class Collection {
     checkSize(doc);
     const rec = this.newRecord(doc);
     const plans = this.checkUnique(doc, rec.view, rec.idKey, null);
+    // Keys before the record is stored: a document an index refuses (too many keys) is not
+    // stored, and is its statement's error (it left the record stored, and in a batch the
+    // deferred keys one short, which failed the whole command).
+    const d = this.deferred;
+    const structures = d ? d.structures : this.indexes.map((i) => i.structure).filter(Boolean);
+    const keys = structures.map((st) => (d && st.batchKeys ? st.batchKeys(rec.view) : st.keys ? st.keys(rec.view) : st.points(rec.view)));
     this.records.set(rec.idKey, rec);
-    for (const [index, keys] of plans) for (const { key } of keys) index.entries.set(key, rec.idKey);
-    if (this.deferred) {
-      // Keys now (an error belongs to this document), entries at flushIndexes().
-      const d = this.deferred;
+    for (const [index, ks] of plans) for (const { key } of ks) index.entries.set(key, rec.idKey);
+    if (d) {
+      // Entries at flushIndexes().
       d.recs.push(rec);
-      d.structures.forEach((st, i) => d.keys[i].push(st.batchKeys ? st.batchKeys(rec.view) : st.keys(rec.view)));
+      keys.forEach((k, i) => d.keys[i].push(k));
       return rec;
     }
-    for (const index of this.indexes) if (index.structure) index.structure.add(rec);
+    structures.forEach((st, i) => st.add(rec, keys[i]));
     return rec;
   }
 

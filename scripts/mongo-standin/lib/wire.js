@@ -220,6 +220,47 @@ function withCachedStages(buf, start, end) {
   return out;
 }
 
+// ---- document sequences, decoded when read -------------------------------------------------
+// A write command's statements (libmongoc sends an update's or an insert's batch of up to
+// 1,000 as an OP_MSG document sequence) were all decoded when the message was parsed, and all
+// lived until the command ended: a batch of 500 listing upserts is several MB of objects,
+// more than the young generation (--max-semi-space-size=2), so nearly all of it was promoted
+// to the old generation and died there (about 4 of the 16-18 KB promoted per upsert at 100k
+// listings, tools/burst-wire.js; a full marking of the ~300 MB heap followed every ~30 MB
+// promoted). Now each document is decoded when the message is parsed only to check it (a bad
+// document still refuses the whole message before anything is applied; that copy dies at
+// once, in the young generation), and decoded again each time the command reads it: the
+// command's elements are read through an array proxy holding the message's bytes and where
+// each document starts. A statement read once per command (insert, update, delete read each
+// once) then lives while it is applied, not while the whole batch is.
+// `lazySequences` false: decoded once and kept, as before (tools/burst-wire.js's A/B).
+const sequenceOptions = { lazySequences: true };
+
+const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+
+/** The documents of a checked sequence (`starts`: their offsets in `buf`), as an array. */
+function sequenceOf(buf, starts) {
+  const decode = (i) => BSON.deserialize(buf.subarray(starts[i], starts[i] + buf.readInt32LE(starts[i])), DESERIALIZE_OPTIONS);
+  if (!sequenceOptions.lazySequences) return starts.map((_, i) => decode(i));
+  // Own keys, `in` and descriptors as an array of starts.length elements; get decodes.
+  const at = (k) => (typeof k === 'string' && INDEX_KEY.test(k) && +k < starts.length ? +k : -1);
+  return new Proxy(new Array(starts.length).fill(null), {
+    get(target, k, receiver) {
+      const i = at(k);
+      return i < 0 ? Reflect.get(target, k, receiver) : decode(i);
+    },
+    getOwnPropertyDescriptor(target, k) {
+      const i = at(k);
+      const d = Reflect.getOwnPropertyDescriptor(target, k);
+      if (i >= 0 && d) d.value = decode(i);
+      return d;
+    },
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+  });
+}
+
 /**
  * Parses one complete message (header included).
  * Returns {requestID, opCode, command, db, moreToCome, legacy} for commands, or
@@ -245,13 +286,12 @@ function parseMessage(buf) {
         if (size < 5 || sectionEnd > end) throw new ProtocolError('invalid document sequence size');
         let identifier;
         [identifier, offset] = readCString(buf, offset + 4);
-        const docs = [];
+        const starts = [];
         while (offset < sectionEnd) {
-          let doc;
-          [doc, offset] = readDocument(buf, offset, sectionEnd);
-          docs.push(doc);
+          starts.push(offset);
+          [, offset] = readDocument(buf, offset, sectionEnd); // checked now, kept as bytes
         }
-        sequences.push([identifier, docs]);
+        sequences.push([identifier, sequenceOf(buf, starts)]);
       } else {
         throw new ProtocolError(`unknown OP_MSG section kind ${kind}`);
       }
@@ -563,4 +603,5 @@ module.exports = {
   serializeReply, cursorReply, headedRun, ReplyBuffers, MessageReader,
   /** The stage cache's counters, and emptying it (tests). */
   stageCache: { stats: stageStats, clear() { STAGE_CACHE = new Map(); REST_CACHE = new Map(); } },
+  sequenceOptions,
 };

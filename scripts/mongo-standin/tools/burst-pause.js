@@ -19,11 +19,10 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { Long } = require('bson');
 const { spawn } = require('child_process');
 const { toolOptions } = require('./standin-process');
 const { WireClient } = require('./wireclient');
-const { demoListings, LISTING_INDEXES, REBUILD_INDEXES } = require('./demo-docs');
+const { demoListings, versionedUpsert, LISTING_INDEXES, REBUILD_INDEXES } = require('./demo-docs');
 
 const { args, opt, docs: N, nodeFlags: NODE_FLAGS } = toolOptions();
 const BURST = Number(opt('--burst', 2000));
@@ -45,12 +44,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The projector's versioned upserts of docs[from, to) (src/projector/projections.c), in commands of BATCH. */
 async function upsert(c, docs, from, to) {
   for (let i = from; i < to; i += BATCH) {
-    const updates = docs.slice(i, Math.min(i + BATCH, to)).map((d, k) => {
-      const { _id, favorites, views, ...fields } = d;
-      fields.version = Long.fromNumber(1);
-      fields.seq = Long.fromNumber(i + k + 1);
-      return { q: { _id, version: { $lt: Long.fromNumber(1) } }, u: { $set: fields, $setOnInsert: { favorites: Long.fromNumber(0), views: Long.fromNumber(0) } }, upsert: true };
-    });
+    const updates = docs.slice(i, Math.min(i + BATCH, to)).map((d, k) => versionedUpsert(d, i + k + 1));
     const r = await c.run('market', { update: 'listings', updates, ordered: false });
     if (r.writeErrors) throw new Error(`write errors: ${r.writeErrors.length}`);
   }

@@ -77,6 +77,17 @@ function demoListings(n, { seed = 1, sellers = Math.max(1, Math.floor(n / 20)) }
   return { docs, sellerIds, words: WORDS, categories: CATEGORIES, cities: CITIES };
 }
 
+/**
+ * The projector's versioned upsert of listing `doc` as event `seq` (src/projector/projections.c:
+ * {_id, version: {$lt}}, $set of the fields, $setOnInsert of favorites and views, as listing.c).
+ */
+function versionedUpsert(doc, seq) {
+  const { _id, favorites, views, ...fields } = doc;
+  fields.version = Long.fromNumber(1);
+  fields.seq = Long.fromNumber(seq);
+  return { q: { _id, version: { $lt: Long.fromNumber(1) } }, u: { $set: fields, $setOnInsert: { favorites: Long.fromNumber(0), views: Long.fromNumber(0) } }, upsert: true };
+}
+
 /** The indexes marketd's ensure_indexes declares on `listings` (src/projector/listing.c). */
 const LISTING_INDEXES = [
   { key: { status: 1, category_path: 1, created_us: -1 }, name: 'status_category_created' },
@@ -120,4 +131,4 @@ function browseMix(data) {
   };
 }
 
-module.exports = { rng, demoListings, LISTING_INDEXES, REBUILD_INDEXES, BROWSE_PROJECT, browseMix };
+module.exports = { rng, demoListings, versionedUpsert, LISTING_INDEXES, REBUILD_INDEXES, BROWSE_PROJECT, browseMix };
