@@ -160,13 +160,15 @@ read_coll(struct mongo_store *ms, const char *coll, int *rc, bool *owned)
 }
 
 /* Each document of an aggregate's reply through each, when the reply holds them all (its
- * cursor id 0): *walked then says so; else nothing is walked (*walked false). */
+ * cursor id 0): *walked then says so; else nothing is walked (*walked false) and *open is the
+ * server's cursor to close (0 when there is none). */
 static int
-walk_first_batch(const bson_t *reply, mongo_each_fn each, void *ctx, bool *walked)
+walk_first_batch(const bson_t *reply, mongo_each_fn each, void *ctx, bool *walked, int64_t *open)
 {
     bson_iter_t it, cursor, batch;
     int64_t id = -1;
     *walked = false;
+    *open = 0;
     if (!bson_iter_init_find(&it, reply, "cursor") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
         !bson_iter_recurse(&it, &cursor)) {
         return MK_OK;
@@ -180,6 +182,7 @@ walk_first_batch(const bson_t *reply, mongo_each_fn each, void *ctx, bool *walke
         }
     }
     if (id != 0 || !have_batch) {
+        *open = id > 0 ? id : 0;
         return MK_OK;
     }
     *walked = true;
@@ -200,14 +203,34 @@ walk_first_batch(const bson_t *reply, mongo_each_fn each, void *ctx, bool *walke
     return rc == MONGO_STOP ? MK_OK : rc;
 }
 
+/* Closes the server's cursor ID on C's collection; best effort: a cursor not found (already
+ * closed, or on another server) is no error, and the read goes on either way. */
+static void
+kill_cursor(mongoc_collection_t *c, int64_t id)
+{
+    bson_t cmd = BSON_INITIALIZER, ids, reply;
+    bson_error_t err;
+    BSON_APPEND_UTF8(&cmd, "killCursors", mongoc_collection_get_name(c));
+    BSON_APPEND_ARRAY_BEGIN(&cmd, "cursors", &ids);
+    BSON_APPEND_INT64(&ids, "0", id);
+    bson_append_array_end(&cmd, &ids);
+    if (!mongoc_collection_read_command_with_opts(c, &cmd, NULL, NULL, &reply, &err)) {
+        log_warn("mongo: killCursors on %s: %s", mongoc_collection_get_name(c), err.message);
+    }
+    bson_destroy(&reply);
+    bson_destroy(&cmd);
+}
+
 /* An aggregate whose pipeline is {pipeline: [...]} and without options, sent as the command
  * {aggregate, pipeline, cursor: {}} and its reply's first batch walked in place: through
  * mongoc_collection_aggregate's cursor, libmongoc validated the whole command and copied the
  * server's description (re-parsing its hello reply) twice per read, ~8 % of a browse miss's
  * instructions in the query pool. The same read preference, read concern and implicit session
  * (the collection's). A reply that does not hold every document (a cursor to continue: more
- * than MongoDB's first batch of 101 documents or 16 MB) is not walked: *sent is then false and
- * the caller reads through a cursor (the server closes the unread one after its idle time). */
+ * than MongoDB's first batch of 101 documents or 16 MB) is not walked: its cursor is closed
+ * (killCursors, through the same read preference, so the same server where there is one) and
+ * *sent is false: the caller reads through a cursor. Left open, the server's cursor held the
+ * rest of the result until its idle timeout (10 minutes on MongoDB). */
 static int
 aggregate_command(mongoc_collection_t *c, const bson_t *pipeline, mongo_each_fn each, void *ctx, const char *what,
                   bool *sent)
@@ -229,7 +252,11 @@ aggregate_command(mongoc_collection_t *c, const bson_t *pipeline, mongo_each_fn 
         rc = mongo_result(&err, what);
         *sent = true;
     } else {
-        rc = walk_first_batch(&reply, each, ctx, sent);
+        int64_t open;
+        rc = walk_first_batch(&reply, each, ctx, sent, &open);
+        if (open != 0) {
+            kill_cursor(c, open);
+        }
     }
     bson_destroy(&reply);
     bson_destroy(&cmd);

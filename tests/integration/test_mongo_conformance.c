@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/errors.h"
+#include "store/mongo.h"
+
 static mongoc_client_t *client;
 static mongoc_database_t *db;
 static char dbname[64];
@@ -1027,5 +1030,64 @@ Test(mongo, profiler_records_plan_summaries)
     bson_destroy(mine);
     cr_assert_str_eq(summaries, "IXSCAN { status: 1, created_us: -1 },COLLSCAN");
     mongoc_collection_destroy(profile);
+    mongoc_collection_destroy(c);
+}
+
+/* serverStatus's metrics.cursor.open.total: the server's cursors not exhausted or killed. */
+static int64_t open_cursors(void)
+{
+    bson_t reply;
+    bson_error_t error;
+    cr_assert(command(BCON_NEW("serverStatus", BCON_INT32(1)), &reply, &error), "serverStatus: %s", error.message);
+    bson_iter_t it;
+    cr_assert(bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "metrics.cursor.open.total", &it),
+              "serverStatus has no metrics.cursor.open.total");
+    int64_t n = bson_iter_as_int64(&it);
+    bson_destroy(&reply);
+    return n;
+}
+
+struct in_order {
+    int next;
+    bool ordered;
+};
+
+static int in_order_doc(const bson_t *doc, void *ctx)
+{
+    struct in_order *o = ctx;
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "n") || bson_iter_as_int64(&it) != o->next)
+        o->ordered = false;
+    o->next++;
+    return MK_OK;
+}
+
+/* marketd's store sends an options-less aggregate as one command and walks its first batch in
+ * place; a result longer than the first batch (101 documents) comes through a cursor instead,
+ * every document once and in order, and the first command's server cursor is not left open. */
+Test(mongo, store_aggregate_beyond_the_first_batch_reads_all_and_leaves_no_cursor)
+{
+    mongoc_collection_t *c = coll("long");
+    for (int i = 0; i < 150; i++) {
+        insert(c, BCON_NEW("n", BCON_INT32(149 - i)));   /* insert destroys the document */
+    }
+    const char *uri = getenv("MARKET_TEST_MONGO_URI");
+    struct mongo_store ms;
+    cr_assert_eq(mongo_init(&ms, uri && *uri ? uri : "mongodb://127.0.0.1:28117/", dbname), MK_OK);
+    int64_t before = open_cursors();
+    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$sort", "{", "n", BCON_INT32(1), "}", "}", "]");
+    struct in_order all = {0, true}, few = {0, true};
+    cr_assert_eq(mongo_aggregate_each(&ms, "long", pipeline, NULL, in_order_doc, &all), MK_OK);
+    cr_assert_eq(all.next, 150, "%d documents of 150", all.next);
+    cr_assert(all.ordered, "the documents came out of order");
+    cr_assert_eq(open_cursors(), before, "a server cursor was left open");
+    bson_t *short_pipeline = BCON_NEW("pipeline", "[", "{", "$sort", "{", "n", BCON_INT32(1), "}", "}", "{", "$limit",
+                                      BCON_INT32(30), "}", "]");
+    cr_assert_eq(mongo_aggregate_each(&ms, "long", short_pipeline, NULL, in_order_doc, &few), MK_OK);
+    cr_assert(few.next == 30 && few.ordered);
+    cr_assert_eq(open_cursors(), before);
+    bson_destroy(short_pipeline);
+    bson_destroy(pipeline);
+    mongo_close(&ms);
     mongoc_collection_destroy(c);
 }

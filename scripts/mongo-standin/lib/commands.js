@@ -220,6 +220,8 @@ const handlers = {
     uptimeMillis: Long.fromNumber(Date.now() - ctx.startedAt),
     localTime: new Date(),
     connections: { current: ctx.connections.size, available: 1000000, totalCreated: ctx.conn.id },
+    // MongoDB's metrics.cursor.open.total: the cursors a client has not exhausted or killed.
+    metrics: { cursor: { open: { total: Long.fromNumber(ctx.cursors.cursors.size) } } },
     standinReplyCache: replyCacheStatus(),
   }),
 
