@@ -377,6 +377,26 @@ Test(readmodel_json, shown_members_are_those_strcmp_finds)
     bson_destroy(&ref);
 }
 
+/* readmodel_double_pair(doc, parent, a, .., b, ..) against readmodel_double of "parent.a" and
+ * of "parent.b" for each of docs (destroyed): the same values, bit for bit (each left as it
+ * was where absent), and true exactly when both are numbers. */
+static void
+expect_pair_as_paths(bson_t **docs, size_t n, const char *parent, const char *a, const char *b)
+{
+    char path_a[64], path_b[64];
+    snprintf(path_a, sizeof(path_a), "%s.%s", parent, a);
+    snprintf(path_b, sizeof(path_b), "%s.%s", parent, b);
+    for (size_t i = 0; i < n; i++) {
+        double got_a = -1, got_b = -2, want_a = -1, want_b = -2;
+        bool want_both = readmodel_double(docs[i], path_a, &want_a);
+        want_both = readmodel_double(docs[i], path_b, &want_b) && want_both;
+        bool both = readmodel_double_pair(docs[i], parent, a, &got_a, b, &got_b);
+        cr_expect(memcmp(&got_a, &want_a, sizeof(got_a)) == 0 && memcmp(&got_b, &want_b, sizeof(got_b)) == 0,
+                  "%s doc %zu: %g %g, want %g %g", parent, i, got_a, got_b, want_a, want_b);
+        cr_expect(both == want_both, "%s doc %zu: both numbers %d, want %d", parent, i, both, want_both);
+        bson_destroy(docs[i]);
+    }
+}
 /* readmodel_double_pair gives what readmodel_double gives for each dotted path. */
 Test(readmodel_json, a_pair_of_numbers_is_what_each_dotted_path_gives)
 {
@@ -391,16 +411,7 @@ Test(readmodel_json, a_pair_of_numbers_is_what_each_dotted_path_gives)
         BCON_NEW("location", "{", "lat", BCON_BOOL(true), "lon", BCON_DOUBLE(-0.0), "}"),
         BCON_NEW("x", BCON_INT32(1)),
     };
-    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-        double lat = -1, lon = -2, want_lat = -1, want_lon = -2;
-        bool want_both = readmodel_double(docs[i], "location.lat", &want_lat);
-        want_both = readmodel_double(docs[i], "location.lon", &want_lon) && want_both;
-        bool both = readmodel_double_pair(docs[i], "location", "lat", &lat, "lon", &lon);
-        cr_expect(memcmp(&lat, &want_lat, sizeof(lat)) == 0 && memcmp(&lon, &want_lon, sizeof(lon)) == 0,
-                  "doc %zu: %g %g, want %g %g", i, lat, lon, want_lat, want_lon);
-        cr_expect(both == want_both, "doc %zu: both numbers %d, want %d", i, both, want_both);
-        bson_destroy(docs[i]);
-    }
+    expect_pair_as_paths(docs, sizeof(docs) / sizeof(docs[0]), "location", "lat", "lon");
 }
 
 /* A dotted parent (the similar items' GeoJSON point): the same as each dotted path. */
@@ -413,14 +424,5 @@ Test(readmodel_json, a_pair_under_a_dotted_parent_is_what_each_dotted_path_gives
         BCON_NEW("geo", BCON_NULL),
         BCON_NEW("x", BCON_INT32(1)),
     };
-    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-        double lon = -1, lat = -2, want_lon = -1, want_lat = -2;
-        bool want_both = readmodel_double(docs[i], "geo.coordinates.0", &want_lon);
-        want_both = readmodel_double(docs[i], "geo.coordinates.1", &want_lat) && want_both;
-        bool both = readmodel_double_pair(docs[i], "geo.coordinates", "0", &lon, "1", &lat);
-        cr_expect(both == want_both && memcmp(&lon, &want_lon, sizeof(lon)) == 0 &&
-                      memcmp(&lat, &want_lat, sizeof(lat)) == 0,
-                  "doc %zu: %d %g %g, want %d %g %g", i, both, lon, lat, want_both, want_lon, want_lat);
-        bson_destroy(docs[i]);
-    }
+    expect_pair_as_paths(docs, sizeof(docs) / sizeof(docs[0]), "geo.coordinates", "0", "1");
 }
