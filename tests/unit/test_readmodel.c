@@ -397,6 +397,7 @@ expect_pair_as_paths(bson_t **docs, size_t n, const char *parent, const char *a,
         bson_destroy(docs[i]);
     }
 }
+
 /* readmodel_double_pair gives what readmodel_double gives for each dotted path. */
 Test(readmodel_json, a_pair_of_numbers_is_what_each_dotted_path_gives)
 {
