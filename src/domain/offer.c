@@ -404,6 +404,12 @@ offer_expire_due(struct pg *pg, arena_t *a, long long *seq)
     if ((rc = offer_get_any(pg, a, id, &o)) != MK_OK) {
         return rc;
     }
+    /* DUE rechecks only the row it locks, the listing: a scan that began before another timer's
+     * commit gets the lock after it with the offer as it was. Read again under the lock, the
+     * offer may have been applied already. */
+    if (!o.overdue) {
+        return MK_ECONFLICT;
+    }
     bool lapse = strcmp(o.status, "accepted") == 0;
     /* History names the party whose move was awaited: the buyer of a reservation. */
     const char *party = lapse || o.turn == NULL ? "buyer" : o.turn;

@@ -110,7 +110,8 @@ int offer_reserve_listing(struct pg *pg, arena_t *a, const struct offer *o, long
  * time is up first (FOR UPDATE SKIP LOCKED: a listing another transaction holds waits for
  * the next pass), expire the offer, and for an accepted one return the listing to active;
  * append the events (offer.expired, then listing.reservation_lapsed). MK_OK when one was
- * applied, MK_ENOTFOUND when none is due.
+ * applied, MK_ENOTFOUND when none is due, MK_ECONFLICT when the one found had been applied by
+ * another process's timers by the time its listing was ours (roll back and look again).
  */
 int offer_expire_due(struct pg *pg, arena_t *a, long long *seq);
 

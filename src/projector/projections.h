@@ -171,6 +171,10 @@ void media_wake(void);                        /* there may be work: look now */
  */
 int timers_start(const struct config *cfg);
 void timers_stop(void);
+/* One pass of a timers thread: the earliest due offer applied in a transaction of its own on pg.
+ * 1: applied, or found applied by another process in the meantime (look again at once); 0: none
+ * due; <0: trouble (PostgreSQL down: nothing changed). */
+int timers_apply_one(struct pg *pg, arena_t *arena);
 
 /* Start fn(arg) on a thread of this process with every signal blocked (signals stay with the
  * projector's main thread). name is for the log. MK_OK or MK_EINTERNAL. */

@@ -48,19 +48,23 @@ nap(struct timers *t, int ms)
     }
 }
 
-/* Apply one due timer in its own transaction. 1: applied, 0: none due, <0: trouble. */
-static int
-apply_one(struct timers *t)
+/* Apply one due timer in its own transaction. 1: applied (or another process applied it first:
+ * look again at once), 0: none due, <0: trouble. */
+int
+timers_apply_one(struct pg *pg, arena_t *arena)
 {
     long long seq = 0;
-    int rc = pg_simple(&t->pg, "BEGIN");
+    int rc = pg_simple(pg, "BEGIN");
     if (rc != MK_OK) {
         return rc;
     }
-    rc = offer_expire_due(&t->pg, t->arena, &seq);
-    int end = pg_simple(&t->pg, rc == MK_OK ? "COMMIT" : "ROLLBACK");
+    rc = offer_expire_due(pg, arena, &seq);
+    int end = pg_simple(pg, rc == MK_OK ? "COMMIT" : "ROLLBACK");
     if (rc == MK_ENOTFOUND) {
         return 0;
+    }
+    if (rc == MK_ECONFLICT) {
+        return 1;
     }
     rc = rc == MK_OK ? end : rc;
     if (rc == MK_OK) {
@@ -77,7 +81,7 @@ timers_main(void *arg)
     int backoff = 100;
     while (!atomic_load(&t->stop)) {
         arena_reset(t->arena);
-        int rc = apply_one(t);
+        int rc = timers_apply_one(&t->pg, t->arena);
         if (rc > 0) {
             backoff = 100;
             continue;   /* there may be more due */

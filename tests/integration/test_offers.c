@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "itest.h"
+#include "projector/projections.h"
+#include "store/pg.h"
 
 #define PRICE 10000
 #define ADDRESS                                                                                                        \
@@ -1090,6 +1093,86 @@ Test(offer_timers, timers_survive_a_restart_of_every_marketd_process)
     cr_assert_eq(count_events(listing, "listing.reservation_lapsed", NULL), 1);
     struct listing_arg active = {listing, "active"};
     cr_assert(itest_poll(15000, listing_reads, &active), "the read model shows it active again");
+}
+
+/* ---- timers of several processes at once --------------------------------------------------- */
+
+#define CONTENDERS 6
+#define DUE_OFFERS 48
+
+struct contender {
+    int applied;
+    int trouble;   /* the last negative result, 0 if none */
+};
+
+/* A timers thread of its own (its own connection), as another projector process would run it,
+ * until nothing is due. */
+static void *
+contend(void *arg)
+{
+    struct contender *c = arg;
+    struct pg pg;
+    pg_init(&pg, itest_env("MARKET_TEST_PG_DSN"), 10000);
+    arena_t *a = arena_create(16 * 1024);
+    for (int rounds = 0; rounds < 10 * DUE_OFFERS; rounds++) {
+        arena_reset(a);
+        int rc = timers_apply_one(&pg, a);
+        if (rc == 0) {
+            break;
+        }
+        if (rc < 0) {
+            c->trouble = rc;
+            break;
+        }
+        c->applied++;
+    }
+    arena_destroy(a);
+    pg_close(&pg);
+    return NULL;
+}
+
+/* The listing's lock is what the timers of several processes share the work by. A timer whose
+ * scan began before another's commit gets the lock after it, with its own view of the offer as
+ * it was (FOR UPDATE rechecks only the row it locks): each offer must still expire once. */
+Test(offer_timers, timers_of_several_processes_expire_each_offer_once)
+{
+    struct itest_user seller, buyer;
+    itest_user_new(&seller, "BusySeller");
+    itest_user_new(&buyer, "BusyBuyer");
+    char listings[DUE_OFFERS][40], offers[DUE_OFFERS][40];
+    for (int i = 0; i < DUE_OFFERS; i++) {
+        new_listing(&seller, listings[i]);
+        make_offer(&buyer, listings[i], 3000 + i, offers[i]);
+        if (i % 2 == 1) {
+            move_ok(&seller, offers[i], "accept", NULL);
+        }
+    }
+    /* All due at one instant: every contender goes for the same first offer. */
+    itest_pg_run("UPDATE offers SET expires_at = now() - interval '1 second', reserved_until = CASE status WHEN "
+                 "'accepted' THEN now() - interval '1 second' END WHERE buyer_id = $1::uuid AND status IN ('open', "
+                 "'accepted')",
+                 buyer.id, NULL);
+    struct contender c[CONTENDERS];
+    pthread_t t[CONTENDERS];
+    memset(c, 0, sizeof(c));
+    for (int i = 0; i < CONTENDERS; i++) {
+        cr_assert_eq(pthread_create(&t[i], NULL, contend, &c[i]), 0);
+    }
+    for (int i = 0; i < CONTENDERS; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(c[i].trouble, 0, "contender %d: %d", i, c[i].trouble);
+    }
+    for (int i = 0; i < DUE_OFFERS; i++) {
+        cr_assert_str_eq(offer_status(&buyer, offers[i]), "expired", "offer %d", i);
+        cr_assert_eq(count_events(offers[i], "offer.expired", "system"), 1, "offer %d expired once", i);
+        cr_assert_eq(itest_pg_num("SELECT count(*) FROM offer_moves WHERE offer_id = $1::uuid AND action = 'expire'",
+                                  offers[i], NULL),
+                     1, "offer %d: one expire move", i);
+        if (i % 2 == 1) {
+            cr_assert_eq(count_events(listings[i], "listing.reservation_lapsed", NULL), 1, "listing %d lapsed once", i);
+            cr_assert_str_eq(listing_status_pg(listings[i]), "active");
+        }
+    }
 }
 
 /* ---- a purchase racing the lapse ----------------------------------------------------------------- */
