@@ -75,6 +75,7 @@ static const struct opt opts[] = {
     SECRET(cursor_secret, "marketd-default-cursor-secret: set your own"),
     I(cache_listing_ttl_s, 60, 0, 86400),
     I(cache_search_ttl_s, 30, 0, 3600),
+    I(cache_search_min_uses, 2, 1, 2),
     I(http_cache_ttl_s, 5, 0, 3600),
     S(nginx_purge_url, ""),
     S(nginx_access_log, ""),

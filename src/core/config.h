@@ -57,6 +57,7 @@ struct config {
     char *cursor_secret;     /* keys the MAC of list cursors; the same on every worker */
     int cache_listing_ttl_s; /* Redis cache-aside of listing documents and profiles */
     int cache_search_ttl_s;  /* Redis cache of search pages */
+    int cache_search_min_uses; /* a search page is stored on its Nth miss within cache_search_ttl_s (1 or 2) */
     int http_cache_ttl_s;    /* nginx's TTL of anonymous catalogue reads (its fastcgi_cache_valid; 0: not kept) */
     char *nginx_purge_url;   /* base of nginx's purge location; empty: no purges */
     char *nginx_access_log;  /* nginx's market_json access log, for cache metrics; empty: off */

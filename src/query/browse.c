@@ -520,9 +520,10 @@ browse(struct request *r, const struct search_query *q)
     crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
     sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
     char *key;
-    bool hit;
+    bool hit, seen;
     struct cached c;
-    (void)cache_get_gen(r, "cache:search", hex, &key, &hit, &c);
+    (void)cache_get_gen_seen(r, "cache:search", hex, w->cfg->cache_search_ttl_s, &key, &hit, &c,
+                             w->cfg->cache_search_min_uses > 1 ? &seen : NULL);
     if (hit) {
         cache_public_headers(r);
         return cache_respond(r, &c);
@@ -557,7 +558,8 @@ browse(struct request *r, const struct search_query *q)
     /* The page's text is the body as it is (http_respond_json_etag would copy it). */
     http_respond_raw(r, 200, "application/json", pg.text.p, pg.text.len);
     rc = http_etag_body(r, NULL);
-    if (key != NULL && !partial) {
+    /* Admission: a page is written once it has been asked for cache_search_min_uses times. */
+    if (key != NULL && !partial && (w->cfg->cache_search_min_uses < 2 || seen)) {
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->cache_search_ttl_s);
     }
     return rc;

@@ -109,19 +109,35 @@ static long long seen_gen;
 long long
 cache_get_gen(struct request *r, const char *prefix, const char *rest, char **key, bool *hit, struct cached *out)
 {
+    return cache_get_gen_seen(r, prefix, rest, 0, key, hit, out, NULL);
+}
+
+long long
+cache_get_gen_seen(struct request *r, const char *prefix, const char *rest, int seen_ttl_s, char **key, bool *hit,
+                   struct cached *out, bool *seen)
+{
     struct worker *w = r->worker;
     *key = NULL;
     *hit = false;
+    if (seen != NULL) {
+        *seen = false;
+    }
     char *guess = arena_sprintf(r->arena, "%s:%lld:%s", prefix, seen_gen, rest);
     const char *gen_argv[] = {"GET", "catalog:gen"}, *key_argv[] = {"GET", guess};
-    const struct redis_argv cmds[] = {{2, gen_argv, NULL}, {2, key_argv, NULL}};
-    redisReply *replies[2];
-    if (redis_pipeline(&w->redis, r->arena, cmds, 2, replies) != MK_OK) {
+    /* SET NX: OK the first time the page is asked for within seen_ttl_s, nil after. */
+    const char *seen_argv[] = {"SET", arena_sprintf(r->arena, "seen:%s:%s", prefix, rest), "1", "EX",
+                               arena_sprintf(r->arena, "%d", seen_ttl_s > 0 ? seen_ttl_s : 1), "NX"};
+    const struct redis_argv cmds[] = {{2, gen_argv, NULL}, {2, key_argv, NULL}, {6, seen_argv, NULL}};
+    redisReply *replies[3];
+    if (redis_pipeline(&w->redis, r->arena, cmds, seen != NULL ? 3 : 2, replies) != MK_OK) {
         return -1;
     }
     long long gen = gen_of(replies[0]);
     if (gen < 0) {
         return -1;
+    }
+    if (seen != NULL) {
+        *seen = redis_reply_nil(replies[2]);
     }
     if (gen == seen_gen) {
         *key = guess;

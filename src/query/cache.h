@@ -6,6 +6,7 @@
  *   cache:listing:<id>        GET /listings/{id} answer   cache_listing_ttl_s
  *   cache:user:<id>           GET /users/{id} answer      cache_listing_ttl_s
  *   cache:search:<gen>:<hash> a GET /listings page        cache_search_ttl_s
+ *   seen:cache:search:<hash>  that page was asked for (admission: cache_search_min_uses)
  *   catalog:gen               the catalog generation, INCRed by the projector after
  *                             every applied listing or seller change
  * A document entry is "<seq> <etag>\n<body>", seq being the read-model document's. The
@@ -54,6 +55,16 @@ void cache_put(struct request *r, const char *key, long long seq, const char *et
  */
 long long cache_get_gen(struct request *r, const char *prefix, const char *rest, char **key, bool *hit,
                         struct cached *out);
+
+/*
+ * cache_get_gen, and in the same round trip whether "<prefix>:<rest>" was asked for before
+ * within seen_ttl_s (*seen; the key "seen:<prefix>:<rest>", set NX with that TTL, whatever the
+ * generation). The admission of search pages: with cache_search_min_uses 2 a page is stored on
+ * its second miss, not its first, as nginx's fastcgi_cache_min_uses does, so the long tail of
+ * pages asked for once costs Redis no page write. *seen is false when Redis cannot say.
+ */
+long long cache_get_gen_seen(struct request *r, const char *prefix, const char *rest, int seen_ttl_s, char **key,
+                             bool *hit, struct cached *out, bool *seen);
 
 /* Headers of an anonymous, shareable catalogue answer: nginx keeps it http_cache_ttl_s, by
  * the cached locations' own `fastcgi_cache_valid 200` (marketd-cached.conf, rendered from the

@@ -970,6 +970,36 @@ doctored_page_served(void *arg)
     return served;
 }
 
+/* Admission (cache_search_min_uses 2, query/cache.h): a page asked for once is not written to
+ * Redis, only marked as seen (for cache_search_ttl_s); its second miss writes it. */
+Test(browse, a_search_page_is_stored_on_its_second_miss)
+{
+    char word[32], id[40];
+    snprintf(word, sizeof(word), "%s", unique_word());
+    long long seq;
+    settled_listing("Admission", fmt("%s kettle", word), 1100, id, &seq);
+    char q[64];
+    snprintf(q, sizeof(q), "q=%s", word);
+    redisContext *rc = itest_redis();
+    struct iresp r = browse(q);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(titles(&r), fmt("%s kettle", word));
+    iresp_free(&r);
+    cr_assert_null(search_key_holding(rc, word), "a page asked for once is not stored");
+    r = browse(q);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(titles(&r), fmt("%s kettle", word));
+    iresp_free(&r);
+    char *key = search_key_holding(rc, word);
+    cr_assert_not_null(key, "the second miss stores the page");
+    redisReply *seen = redisCommand(rc, "TTL seen:cache:search:%s", strrchr(key, ':') + 1);
+    cr_assert(seen != NULL && seen->type == REDIS_REPLY_INTEGER && seen->integer > 0 && seen->integer <= 30,
+              "the page's seen mark lives cache_search_ttl_s");
+    freeReplyObject(seen);
+    free(key);
+    redisFree(rc);
+}
+
 /* A worker reads a page in the same round trip as catalog:gen, under the generation it saw
  * last (query/cache.c, cache_get_gen): once the generation moves, a page filed under the
  * one before must not be served, by any worker. */
@@ -982,9 +1012,12 @@ Test(browse, a_page_of_an_older_generation_is_never_served)
     const char *query = fmt("q=%s", word);
     char q[64];
     snprintf(q, sizeof(q), "%s", query);
-    struct iresp r = browse(q);
-    cr_assert_eq(r.status, 200);
-    iresp_free(&r);
+    for (int i = 0; i < 2; i++) {   /* filed on its second miss (cache_search_min_uses) */
+        struct iresp r = browse(q);
+        cr_assert_eq(r.status, 200);
+        iresp_free(&r);
+    }
+    struct iresp r;
     redisContext *rc = itest_redis();
     char *key = search_key_holding(rc, word);
     cr_assert_not_null(key, "the page was filed in Redis");
@@ -1050,8 +1083,14 @@ Test(browse, cache_entries_stay_out_of_the_append_only_file)
         /* A listing's entry, then a search page holding it (both over 4.8 KB). */
         const char *path = round == 0 ? fmt("/api/v1/listings/%s", id) : fmt("/api/v1/listings?seller=%s", u.id);
         freeReplyObject(redisCommand(rc, "DEL cache:listing:%s", id));
+        struct iresp r;
+        if (round == 1) {   /* a search page is stored on its second miss (cache_search_min_uses) */
+            r = itest_http("GET", path, bypass, NULL);
+            cr_assert_eq(r.status, 200, "%s: %ld %s", path, r.status, r.body);
+            iresp_free(&r);
+        }
         long long before = redis_info_number(rc, "persistence", "aof_current_size");
-        struct iresp r = itest_http("GET", path, bypass, NULL);
+        r = itest_http("GET", path, bypass, NULL);
         cr_assert_eq(r.status, 200, "%s: %ld %s", path, r.status, r.body);
         cr_assert_gt(r.len, 4800);
         long long after = redis_info_number(rc, "persistence", "aof_current_size");
