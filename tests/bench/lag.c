@@ -294,6 +294,18 @@ main(int argc, char **argv)
            unseen);
     printf("lag_ms p50 %.1f p90 %.1f p99 %.1f max %.1f\n", lags[n / 2] * 1000, lags[n * 9 / 10] * 1000,
            lags[n * 99 / 100] * 1000, lags[n - 1] * 1000);
+    /* When the slow ones were acknowledged (seconds from the start): a stall is one moment. */
+    double slow = lags[n * 99 / 100] > 0.05 ? lags[n * 99 / 100] : 0.05;
+    int shown = 0;
+    for (long i = 0; i < nslots && shown < 12; i++) {
+        if (writes[i].acked > 0 && writes[i].seen > 0 && writes[i].seen - writes[i].acked >= slow) {
+            printf("%s+%.2fs %.0fms", shown++ == 0 ? "slow (acked at, lag): " : ", ", writes[i].acked - t_start,
+                   (writes[i].seen - writes[i].acked) * 1000);
+        }
+    }
+    if (shown > 0) {
+        printf("\n");
+    }
     mongoc_collection_destroy(listings);
     mongoc_client_destroy(m);
     mongoc_cleanup();
