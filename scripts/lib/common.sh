@@ -95,6 +95,16 @@ cpu_ticks() {
     echo "$t"
 }
 
+# reaped_ticks PID: the CPU of PID's children that have exited and been waited for (cutime +
+# cstime, in clock ticks; 0 when PID is gone): a pool master's recycled workers (max_requests),
+# a postmaster's finished backends.
+reaped_ticks() {
+    local f
+    [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
+    read -r -a f <<<"$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null)" || { echo 0; return; }
+    echo $((${f[13]:-0} + ${f[14]:-0}))
+}
+
 # pid_alive NAME: true when $MARKET_RUN/NAME.pid names a live process.
 pid_alive() {
     local f=$MARKET_RUN/$1.pid
