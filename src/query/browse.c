@@ -520,10 +520,10 @@ browse(struct request *r, const struct search_query *q)
     crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
     sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
     char *key;
-    bool hit, seen;
+    bool hit, seen = false;
     struct cached c;
     (void)cache_get_gen_seen(r, "cache:search", hex, w->cfg->cache_search_ttl_s, &key, &hit, &c,
-                             w->cfg->cache_search_min_uses > 1 ? &seen : NULL);
+                             w->cfg->cache_search_min_uses > 1 && w->cfg->cache_search_ttl_s > 0 ? &seen : NULL);
     if (hit) {
         cache_public_headers(r);
         return cache_respond(r, &c);
