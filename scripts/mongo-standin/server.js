@@ -103,6 +103,15 @@ const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
  * KB, every 32 MB 5.2, every 16 MB 4.2 (tools/bench.js --docs 100000 --rss-only, one run
  * each on a loaded machine). A lower --heap-growing-percent (10) kept it at 3.6 KB but doubled
  * the CPU of a load and of a burst (a major GC every 10 % of growth): not kept.
+ *
+ * And right after an index build over a filled collection (BULK_INDEX_DOCS records or more:
+ * the end of a rebuild, which builds the browse indexes last). The rebuild's garbage (the heap
+ * at 1 GB for 540 MB live at 100k) otherwise waited for the next start, which came with the
+ * first 16 MB received afterwards, seconds into live traffic: marking the whole live heap then
+ * slowed every command for most of a second (the lag's stall after a rebuild: p99 0.6-0.7 s,
+ * every write of one 0.8 s window waiting, the marking's 735 ms wall time exactly; issue 19's
+ * eleventh pass). Started at the build's end, the marking runs while the projector finishes
+ * the rebuild, and each start resets the 16 MB count.
  */
 const GC_EVERY_BYTES = 16 * 1024 * 1024;
 const GC_IDLE_MS = 2000;
@@ -121,6 +130,7 @@ const loadGc = (() => {
   let timer = null;
   const start = (why) => {
     bytes = 0;
+    total = 0;
     const t0 = process.hrtime.bigint();
     v8.setFlagsFromString('--stress-incremental-marking --optimize-for-size');
     try {
@@ -134,7 +144,7 @@ const loadGc = (() => {
     timer = null;
     if (bytes >= GC_IDLE_MIN_BYTES) start(`${GC_IDLE_MS} ms idle`);
   };
-  return (n) => {
+  const received = (n) => {
     if (!gc) return;
     bytes += n;
     total += n;
@@ -151,6 +161,12 @@ const loadGc = (() => {
     timer = setTimeout(idle, GC_IDLE_MS);
     timer.unref();
   };
+  // After a command that ends a bulk load (commands.js: an index build over a filled
+  // collection, the last step of a rebuild), at once.
+  received.startSoon = (why) => {
+    if (gc) setImmediate(start, why);
+  };
+  return received;
 })();
 
 /*
@@ -216,7 +232,7 @@ function main() {
     // rawReplies: find and aggregate results leave as stored BSON, undecoded (lib/bsonwrite.js);
     // replies are written into the connection's reused buffer (wire.js ReplyBuffers).
     const out = new wire.ReplyBuffers();
-    const connCtx = { ...ctx, conn, rawReplies: true, allocReply: out.alloc };
+    const connCtx = { ...ctx, conn, rawReplies: true, allocReply: out.alloc, collectSoon: loadGc.startSoon };
     const reader = new wire.MessageReader();
     ctx.connections.add(socket);
     socket.on('close', () => ctx.connections.delete(socket));

@@ -9,6 +9,11 @@ const {
 } = require('./typed');
 const { select, explainSelect, compileProjection, intOption, newQuery } = require('./query');
 const { applyUpdate, buildUpsert, validateUpdate, idFirst } = require('./update');
+
+/** An index build over at least this many records ends a bulk load (a rebuild builds its browse
+ * indexes last): the server starts its collection at once (server.js). STANDIN_BULK_INDEX_DOCS
+ * lowers it for tests. */
+const BULK_INDEX_DOCS = Number(process.env.STANDIN_BULK_INDEX_DOCS) > 0 ? Number(process.env.STANDIN_BULK_INDEX_DOCS) : 10000;
 const { aggregate, explainAggregate } = require('./aggregate');
 const { Index } = require('./store');
 const planner = require('./planner');
@@ -454,6 +459,8 @@ const handlers = {
     }
     const out = { numIndexesBefore: before, numIndexesAfter: coll.indexes.length, createdCollectionAutomatically: !existed };
     if (!created) out.note = 'all indexes already exist';
+    // A build over a filled collection ends a bulk load: its garbage is collected now (server.js).
+    else if (ctx.collectSoon && coll.records.size >= BULK_INDEX_DOCS) ctx.collectSoon(`index build on ${name}, ${coll.records.size} documents`);
     return out;
   },
 

@@ -12,8 +12,8 @@ const { WireClient } = require('../tools/wireclient');
 const SERVER = path.join(__dirname, '..', 'server.js');
 
 /** The server's stdout (V8's --trace-gc lines) and stderr (its log), and a wait for a line. */
-function start() {
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', '--trace-gc', SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(env = {}) {
+  const child = spawn(process.execPath, ['--max-semi-space-size=2', '--trace-gc', SERVER, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines = [];
   const waiters = [];
   const feed = (chunk) => {
@@ -57,6 +57,41 @@ test('a load is followed by an incremental memory-reducing GC, never a forced fu
     await c.run('gcpolicy', { ping: 1 });
     c.close();
     assert.deepStrictEqual(s.lines.filter((l) => /forced full GC|Mark-Compact.*testing/.test(l)), []);
+  } finally {
+    s.child.kill();
+  }
+});
+
+test('an index build over a filled collection starts the collection at once', { timeout: 60000 }, async () => {
+  const s = start({ STANDIN_BULK_INDEX_DOCS: '1500' });
+  try {
+    const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
+    const c = await WireClient.connect(port);
+    const filler = 'x'.repeat(200);
+    const insert = async (coll, n) => {
+      for (let i = 0; i < n; i += 500) {
+        const documents = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ _id: `${coll}-${i + k}`, n: i + k, filler }));
+        await c.run('gcpolicy', { insert: coll, documents });
+      }
+    };
+    // Below the threshold: no start for the build (a later idle one may come: not this one).
+    await insert('small', 1000);
+    await c.run('gcpolicy', { createIndexes: 'small', indexes: [{ key: { n: 1 }, name: 'n_1' }] });
+    // At the threshold: started right after the build, before any idle start could come.
+    await insert('big', 1500);
+    const from = s.lines.length;
+    const t0 = Date.now();
+    await c.run('gcpolicy', { createIndexes: 'big', indexes: [{ key: { n: 1 }, name: 'n_1' }] });
+    const i = await s.waitFor(/incremental GC started \(index build on big, 1500 documents\)/, from);
+    assert.ok(Date.now() - t0 < 1500, `started ${Date.now() - t0} ms after the build, not after the 2 s idle`);
+    await s.waitFor(/Mark-Compact \(reduce\)/, i);
+    assert.deepStrictEqual(s.lines.filter((l) => /index build on small/.test(l)), []);
+    // An index that already exists builds nothing and starts nothing.
+    const again = s.lines.length;
+    await c.run('gcpolicy', { createIndexes: 'big', indexes: [{ key: { n: 1 }, name: 'n_1' }] });
+    await c.run('gcpolicy', { ping: 1 });
+    assert.deepStrictEqual(s.lines.slice(again).filter((l) => /index build on/.test(l)), []);
+    c.close();
   } finally {
     s.child.kill();
   }
