@@ -520,10 +520,12 @@ browse(struct request *r, const struct search_query *q)
     crypto_hash_sha256(digest, (const unsigned char *)text, strlen(text));
     sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
     char *key;
-    bool hit, seen = false;
+    bool hit;
     struct cached c;
-    (void)cache_get_gen_seen(r, "cache:search", hex, w->cfg->cache_search_ttl_s, &key, &hit, &c,
-                             w->cfg->cache_search_min_uses > 1 && w->cfg->cache_search_ttl_s > 0 ? &seen : NULL);
+    /* Admission: with cache_search_min_uses 2 a page is stored on its second miss (admit: it
+     * was seen before); with no cache at all (TTL 0) there is nothing to count. */
+    bool admit = w->cfg->cache_search_min_uses < 2 || w->cfg->cache_search_ttl_s <= 0;
+    (void)cache_get_gen_seen(r, "cache:search", hex, w->cfg->cache_search_ttl_s, &key, &hit, &c, admit ? NULL : &admit);
     if (hit) {
         cache_public_headers(r);
         return cache_respond(r, &c);
@@ -558,8 +560,7 @@ browse(struct request *r, const struct search_query *q)
     /* The page's text is the body as it is (http_respond_json_etag would copy it). */
     http_respond_raw(r, 200, "application/json", pg.text.p, pg.text.len);
     rc = http_etag_body(r, NULL);
-    /* Admission: a page is written once it has been asked for cache_search_min_uses times. */
-    if (key != NULL && !partial && (w->cfg->cache_search_min_uses < 2 || seen)) {
+    if (key != NULL && !partial && admit) {
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->cache_search_ttl_s);
     }
     return rc;

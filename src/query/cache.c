@@ -125,8 +125,11 @@ cache_get_gen_seen(struct request *r, const char *prefix, const char *rest, int 
     char *guess = arena_sprintf(r->arena, "%s:%lld:%s", prefix, seen_gen, rest);
     const char *gen_argv[] = {"GET", "catalog:gen"}, *key_argv[] = {"GET", guess};
     /* SET NX: OK the first time the page is asked for within seen_ttl_s, nil after. */
-    const char *seen_argv[] = {"SET", arena_sprintf(r->arena, "seen:%s:%s", prefix, rest), "1", "EX",
-                               arena_sprintf(r->arena, "%d", seen_ttl_s > 0 ? seen_ttl_s : 1), "NX"};
+    const char *seen_argv[] = {"SET", NULL, "1", "EX", NULL, "NX"};
+    if (seen != NULL) {
+        seen_argv[1] = arena_sprintf(r->arena, "seen:%s:%s", prefix, rest);
+        seen_argv[4] = arena_decimal(r->arena, seen_ttl_s);
+    }
     const struct redis_argv cmds[] = {{2, gen_argv, NULL}, {2, key_argv, NULL}, {6, seen_argv, NULL}};
     redisReply *replies[3];
     if (redis_pipeline(&w->redis, r->arena, cmds, seen != NULL ? 3 : 2, replies) != MK_OK) {

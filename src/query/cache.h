@@ -61,7 +61,8 @@ long long cache_get_gen(struct request *r, const char *prefix, const char *rest,
  * within seen_ttl_s (*seen; the key "seen:<prefix>:<rest>", set NX with that TTL, whatever the
  * generation). The admission of search pages: with cache_search_min_uses 2 a page is stored on
  * its second miss, not its first, as nginx's fastcgi_cache_min_uses does, so the long tail of
- * pages asked for once costs Redis no page write. *seen is false when Redis cannot say.
+ * pages asked for once costs Redis no page write. *seen is false when Redis cannot say;
+ * seen_ttl_s must be positive when seen is not NULL.
  */
 long long cache_get_gen_seen(struct request *r, const char *prefix, const char *rest, int seen_ttl_s, char **key,
                              bool *hit, struct cached *out, bool *seen);

@@ -9,11 +9,6 @@ const {
 } = require('./typed');
 const { select, explainSelect, compileProjection, intOption, newQuery } = require('./query');
 const { applyUpdate, buildUpsert, validateUpdate, idFirst } = require('./update');
-
-/** An index build over at least this many records ends a bulk load (a rebuild builds its browse
- * indexes last): the server starts its collection at once (server.js). STANDIN_BULK_INDEX_DOCS
- * lowers it for tests. */
-const BULK_INDEX_DOCS = Number(process.env.STANDIN_BULK_INDEX_DOCS) > 0 ? Number(process.env.STANDIN_BULK_INDEX_DOCS) : 10000;
 const { aggregate, explainAggregate } = require('./aggregate');
 const { Index } = require('./store');
 const planner = require('./planner');
@@ -26,6 +21,11 @@ const replyCacheStatus = () => Object.fromEntries(Object.entries(replyCache.cach
 
 const SERVER_VERSION = '6.0.0';
 const MAX_BSON_SIZE = 16777216;
+
+/** An index build over at least this many records ends a bulk load (a rebuild builds its browse
+ * indexes last): the server starts its collection at once (server.js). STANDIN_BULK_INDEX_DOCS
+ * lowers it for tests. */
+const BULK_INDEX_DOCS = Number(process.env.STANDIN_BULK_INDEX_DOCS) > 0 ? Number(process.env.STANDIN_BULK_INDEX_DOCS) : 10000;
 
 // Fields every command may carry; the stand-in ignores them (beyond $db routing).
 const GENERIC_FIELDS = new Set(['lsid', 'txnNumber', 'autocommit', 'startTransaction', 'writeConcern',
