@@ -10,7 +10,17 @@ if [ -n "${MARKET_MONGO_URI:-}" ]; then
     MARKET_MONGO_URL=$MARKET_MONGO_URI
 else
     MARKET_MONGO_EXTERNAL=0
-    MARKET_MONGO_URL="mongodb://127.0.0.1:$MARKET_MONGO_PORT/?appname=marketd"
+    # marketd reaches the stand-in through a unix socket in $MARKET_RUN (as a mongod on the
+    # same host listens on /tmp/mongodb-PORT.sock): a browse page's 17 KB reply skips loopback
+    # TCP (README, "Twelfth pass"). The TCP port stays for tools and tests that name it. A
+    # path longer than a socket's address allows (108 bytes) falls back to TCP.
+    MARKET_MONGO_SOCKET=$MARKET_RUN/mongo.sock
+    if [ ${#MARKET_MONGO_SOCKET} -le 100 ]; then
+        MARKET_MONGO_URL="mongodb://${MARKET_MONGO_SOCKET//\//%2F}/?appname=marketd"
+    else
+        MARKET_MONGO_SOCKET=
+        MARKET_MONGO_URL="mongodb://127.0.0.1:$MARKET_MONGO_PORT/?appname=marketd"
+    fi
 fi
 
 mongo_start() {
@@ -22,8 +32,8 @@ mongo_start() {
     fi
     port_free "$MARKET_MONGO_PORT" || die "port $MARKET_MONGO_PORT (MongoDB stand-in) is taken by another process"
     # A small young generation keeps the stand-in's RSS near the data it holds (README).
-    start_bg mongo node --max-semi-space-size=2 "$MARKET_ROOT/scripts/mongo-standin/server.js" --host "$MARKET_LISTEN_ADDR" --port "$MARKET_MONGO_PORT"
-    wait_for mongo 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MARKET_MONGO_PORT" ||
+    start_bg mongo node --max-semi-space-size=2 "$MARKET_ROOT/scripts/mongo-standin/server.js" --host "$MARKET_LISTEN_ADDR" --port "$MARKET_MONGO_PORT" ${MARKET_MONGO_SOCKET:+--socket "$MARKET_MONGO_SOCKET"}
+    wait_for mongo 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MARKET_MONGO_PORT && { [ -z \"\$1\" ] || [ -S \"\$1\" ]; }" _ "${MARKET_MONGO_SOCKET:-}" ||
         { tail -n 20 "$MARKET_LOG/mongo.log" >&2; die "the MongoDB stand-in did not start"; }
 }
 

@@ -294,18 +294,36 @@ main(int argc, char **argv)
            unseen);
     printf("lag_ms p50 %.1f p90 %.1f p99 %.1f max %.1f\n", lags[n / 2] * 1000, lags[n * 9 / 10] * 1000,
            lags[n * 99 / 100] * 1000, lags[n - 1] * 1000);
-    /* When the slow ones were acknowledged (seconds from the start): a stall is one moment. */
-    double slow = lags[n * 99 / 100] > 0.05 ? lags[n * 99 / 100] : 0.05;
-    int shown = 0;
-    for (long i = 0; i < nslots && shown < 12; i++) {
-        if (writes[i].acked > 0 && writes[i].seen > 0 && writes[i].seen - writes[i].acked >= slow) {
-            printf("%s+%.2fs %.0fms", shown++ == 0 ? "slow (acked at, lag): " : ", ", writes[i].acked - t_start,
-                   (writes[i].seen - writes[i].acked) * 1000);
+    /* The stalls: runs of writes that waited over 100 ms, acknowledged less than a second
+     * apart (a stall is one moment: every write of its window becomes visible together). Each
+     * is printed with when its first write was acknowledged (seconds from the start, on
+     * market_lag's clock), how many writes waited and the worst wait. */
+    int stalls = 0;
+    long in_stall = 0;
+    double stall_from = 0, stall_last = -10, stall_worst = 0;
+    for (long i = 0; i <= nslots; i++) {
+        bool slow = i < nslots && writes[i].acked > 0 && writes[i].seen > 0 && writes[i].seen - writes[i].acked >= 0.1;
+        double at = slow ? writes[i].acked - t_start : 0;
+        if (in_stall > 0 && (i == nslots || (slow && at - stall_last >= 1.0))) {
+            if (stalls < 20) {
+                printf("%s+%.2fs %ld writes, worst %.0f ms", stalls == 0 ? "stalls (from, writes over 100 ms, worst): " : "; ",
+                       stall_from, in_stall, stall_worst * 1000);
+            }
+            stalls++;
+            in_stall = 0;
+        }
+        if (slow) {
+            if (in_stall++ == 0) {
+                stall_from = at;
+                stall_worst = 0;
+            }
+            stall_last = at;
+            if (writes[i].seen - writes[i].acked > stall_worst) {
+                stall_worst = writes[i].seen - writes[i].acked;
+            }
         }
     }
-    if (shown > 0) {
-        printf("\n");
-    }
+    printf(stalls > 0 ? "%s(%d in all)\n" : "%sno write waited over 100 ms\n", stalls > 20 ? "... " : " ", stalls);
     mongoc_collection_destroy(listings);
     mongoc_client_destroy(m);
     mongoc_cleanup();
