@@ -235,7 +235,9 @@ function main() {
    */
   const serve = (socket) => {
     if (socket.setNoDelay) socket.setNoDelay(true);
-    const conn = { id: nextConnectionId++, remote: `${socket.remoteAddress}:${socket.remotePort}` };
+    // A unix socket's peer has no address (mongod says "anonymous unix socket" there too).
+    const remote = socket.remoteAddress === undefined ? 'anonymous unix socket' : `${socket.remoteAddress}:${socket.remotePort}`;
+    const conn = { id: nextConnectionId++, remote };
     // rawReplies: find and aggregate results leave as stored BSON, undecoded (lib/bsonwrite.js);
     // replies are written into the connection's reused buffer (wire.js ReplyBuffers).
     const out = new wire.ReplyBuffers();

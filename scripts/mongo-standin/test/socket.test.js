@@ -40,6 +40,10 @@ test('the unix socket and the TCP port serve one store; the file goes with the s
     assert.strictEqual(r.cursor.firstBatch.length, 1);
     const c = await viaSocket.run('socktest', { count: 'docs' });
     assert.strictEqual(Number(c.n), 1);
+    // whatsmyuri (and the profiler's client field) name the peer: an address and port over
+    // TCP, not "undefined:undefined" over the socket.
+    assert.strictEqual((await viaSocket.run('admin', { whatsmyuri: 1 })).you, 'anonymous unix socket');
+    assert.match((await viaTcp.run('admin', { whatsmyuri: 1 })).you, /^127\.0\.0\.1:\d+$/);
     viaSocket.close();
     viaTcp.close();
   } finally {
