@@ -81,15 +81,23 @@ listing(struct itest_user *u, const char *title, const char *description, const 
 #define BOOK_ATTRS "{\"author\":\"Anon\"}"
 #define LAPTOP_ATTRS "{\"brand\":\"Acme\",\"ram_gb\":16}"
 
-/* Wait until the projector has applied everything up to seq (lists are eventually
+/* Wait until the projector has applied everything up to seq, reading as the holder of bearer
+ * (an Authorization header, or NULL: anonymously) (lists are eventually
  * consistent; the single-resource read with X-Min-Seq is the documented way to wait). */
+static void
+settle_by(const char *bearer, const char *listing_id, long long seq)
+{
+    struct iresp r = itest_http("GET", fmt("/api/v1/listings/%s", listing_id),
+                                (const char *const[]){fmt("X-Min-Seq: %lld", seq), bearer, NULL}, NULL);
+    cr_assert_null(iresp_header(&r, "X-Read-Stale"), "the projector caught up");
+    iresp_free(&r);
+}
+
+/* The same, read anonymously (it counts a view of the listing). */
 static void
 settle(const char *listing_id, long long seq)
 {
-    struct iresp r = itest_http("GET", fmt("/api/v1/listings/%s", listing_id),
-                                (const char *const[]){fmt("X-Min-Seq: %lld", seq), NULL}, NULL);
-    cr_assert_null(iresp_header(&r, "X-Read-Stale"), "the projector caught up");
-    iresp_free(&r);
+    settle_by(NULL, listing_id, seq);
 }
 
 /* GET a browse URL, bypassing nginx's micro-cache (the app ignores this header on
@@ -867,15 +875,20 @@ Test(browse, list_pages_have_etags_and_follow_the_catalog)
     snprintf(word, sizeof(word), "%s", w);
     long long seq;
     const char *id = listing(&u, fmt("%s one", word), "", "books", "good", 100, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
-    settle(id, seq);
+    /* Settled by the seller's own read, which counts no view: the page is computed again on
+     * its second miss (cache_search_min_uses 2), and an anonymous read's view folded into the
+     * read model in between would change it (then a 200 with the new page is right). */
+    settle_by(u.bearer, id, seq);
     struct iresp r = browse(fmt("q=%s", word));
     cr_assert_eq(r.status, 200);
     char inm[128];
     snprintf(inm, sizeof(inm), "If-None-Match: %s", iresp_header(&r, "ETag"));
+    char *first = strdup(r.body);
     iresp_free(&r);
     r = itest_http("GET", fmt("/api/v1/listings?q=%s", word),
                    (const char *const[]){inm, "Authorization: Bearer bypass-the-nginx-cache", NULL}, NULL);
-    cr_assert_eq(r.status, 304, "a list page answers If-None-Match");
+    cr_assert_eq(r.status, 304, "a list page answers If-None-Match (%s)\nfirst: %s\nthen:  %s", inm, first, r.body);
+    free(first);
     iresp_free(&r);
     /* A new listing: the cached page (Redis) gives way to the next catalog generation. */
     id = listing(&u, fmt("%s two", word), "", "books", "good", 200, "EUR", BERLIN, BOOK_ATTRS, NULL, &seq);
