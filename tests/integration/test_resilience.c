@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,12 +394,25 @@ standby_active(void *arg)
 
 Test(resilience, a_second_projector_stands_by_and_takes_over)
 {
+    /* The stack's projector holds the lock before the second one starts: it applies events
+     * only while active (a suite before this one may have just restarted it, and a standby
+     * started then could win the lock). */
+    struct doc_wait w0 = {post_ping_id("the stack's projector, active")};
+    cr_assert(itest_poll(15000, ping_in_mongo, &w0), "the stack's projector is not active");
+    free((char *)w0.id);
     char log[] = "/tmp/marketd-standby-XXXXXX";
     int fd = mkstemp(log);
     cr_assert_geq(fd, 0);
     standby_log = log;
+    pid_t parent = getpid();
     pid_t standby = fork();
     if (standby == 0) {
+        /* Gone with the test's process when an assertion ends it (its pool workers follow
+         * their master): a standby left behind held the lock for every later suite. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(1);
+        }
         dup2(fd, 2);
         dup2(fd, 1);
         execl(itest_env("MARKET_TEST_MARKETD"), "marketd", "--role", "projector", "--config",
