@@ -234,7 +234,7 @@ function main() {
    * pass").
    */
   const serve = (socket) => {
-    if (socket.setNoDelay) socket.setNoDelay(true);
+    socket.setNoDelay(true); // a no-op on a unix socket
     // A unix socket's peer has no address (mongod says "anonymous unix socket" there too).
     const remote = socket.remoteAddress === undefined ? 'anonymous unix socket' : `${socket.remoteAddress}:${socket.remotePort}`;
     const conn = { id: nextConnectionId++, remote };

@@ -302,7 +302,8 @@ main(int argc, char **argv)
     long in_stall = 0;
     double stall_from = 0, stall_last = -10, stall_worst = 0;
     for (long i = 0; i <= nslots; i++) {
-        bool slow = i < nslots && writes[i].acked > 0 && writes[i].seen > 0 && writes[i].seen - writes[i].acked >= 0.1;
+        double lag = i < nslots && writes[i].acked > 0 && writes[i].seen > 0 ? writes[i].seen - writes[i].acked : 0;
+        bool slow = lag >= 0.1;
         double at = slow ? writes[i].acked - t_start : 0;
         if (in_stall > 0 && (i == nslots || (slow && at - stall_last >= 1.0))) {
             if (stalls < 20) {
@@ -318,9 +319,7 @@ main(int argc, char **argv)
                 stall_worst = 0;
             }
             stall_last = at;
-            if (writes[i].seen - writes[i].acked > stall_worst) {
-                stall_worst = writes[i].seen - writes[i].acked;
-            }
+            stall_worst = lag > stall_worst ? lag : stall_worst;
         }
     }
     printf(stalls > 0 ? "%s(%d in all)\n" : "%sno write waited over 100 ms\n", stalls > 20 ? "... " : " ", stalls);

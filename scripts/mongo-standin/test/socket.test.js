@@ -8,29 +8,17 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { startServer } = require('../tools/standin-process');
 const { WireClient } = require('../tools/wireclient');
 
 const SERVER = path.join(__dirname, '..', 'server.js');
-
-function start(sock) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, '--port', '0', '--socket', sock], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on [\d.]+:(\d+)/.exec(out);
-      if (m && out.includes(`listening on ${sock}`)) resolve({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
 
 test('the unix socket and the TCP port serve one store; the file goes with the server', { timeout: 30000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'standin-sock-'));
   const sock = path.join(dir, 'mongo.sock');
   fs.writeFileSync(sock, 'stale'); // a file left by a killed server
-  const { child, port } = await start(sock);
+  // Both listeners bind before either says it listens (no lookup for an IP or a path).
+  const { child, port } = await startServer(SERVER, [], ['--socket', sock]);
   try {
     assert.ok(fs.statSync(sock).isSocket(), 'the stale file was replaced by the socket');
     const viaSocket = await WireClient.connect(sock);

@@ -32,10 +32,9 @@ class WireClient {
   /** connect(port[, host]), or connect(path) for a unix socket. */
   static connect(port, host = '127.0.0.1') {
     return new Promise((resolve, reject) => {
-      const opts = typeof port === 'string' ? { path: port } : { port, host };
-      const s = net.connect(opts, () => resolve(new WireClient(s)));
+      const s = net.connect(typeof port === 'string' ? { path: port } : { port, host }, () => resolve(new WireClient(s)));
       s.on('error', reject);
-      if (opts.port !== undefined) s.setNoDelay(true);
+      s.setNoDelay(true);
     });
   }
 
