@@ -1,7 +1,8 @@
 'use strict';
-// server.js's collections after loads (issue 19, ninth pass): after 1 MB received and 2 s
-// without messages the server starts V8's incremental, memory-reducing collection, and never
-// forces an atomic full GC (a Mark-Compact with reason "testing": gc()).
+// server.js's collections after loads (issue 19, ninth pass): after 1 MB of writes received and
+// 2 s without messages the server starts V8's incremental, memory-reducing collection, and
+// never forces an atomic full GC (a Mark-Compact with reason "testing": gc()). Reads never
+// start one (thirteenth pass).
 
 const test = require('node:test');
 const assert = require('node:assert');
@@ -91,6 +92,34 @@ test('an index build over a filled collection starts the collection at once', { 
     await c.run('gcpolicy', { createIndexes: 'big', indexes: [{ key: { n: 1 }, name: 'n_1' }] });
     await c.run('gcpolicy', { ping: 1 });
     assert.deepStrictEqual(s.lines.slice(again).filter((l) => /index build on/.test(l)), []);
+    c.close();
+  } finally {
+    s.child.kill();
+  }
+});
+
+test('reads never start a collection, however many bytes they bring; writes do', { timeout: 60000 }, async () => {
+  const s = start({ STANDIN_GC_EVERY_MB: '1' });
+  try {
+    const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
+    const c = await WireClient.connect(port);
+    await c.run('gcpolicy', { insert: 'reads', documents: [{ _id: 'r', s: 'a' }] });
+    // 4.5 MB of queries (three times the threshold): each carries a 100 KB string no document holds.
+    const big = 'q'.repeat(100 * 1024);
+    for (let i = 0; i < 15; i++) {
+      await c.run('gcpolicy', { find: 'reads', filter: { s: big } });
+      await c.run('gcpolicy', { aggregate: 'reads', pipeline: [{ $match: { s: big } }], cursor: {} });
+      await c.run('gcpolicy', { count: 'reads', query: { s: big } });
+    }
+    // Then 1.5 MB of inserts: one start. The server's log is one ordered stream, so a start
+    // the reads had caused would come before this one.
+    const filler = 'x'.repeat(1000);
+    for (let i = 0; i < 3; i++) {
+      const documents = Array.from({ length: 500 }, (_, k) => ({ _id: `w-${i}-${k}`, filler }));
+      await c.run('gcpolicy', { insert: 'reads', documents });
+    }
+    const first = await s.waitFor(/incremental GC started/);
+    assert.match(s.lines[first], /incremental GC started \(1 MB of writes received\)/);
     c.close();
   } finally {
     s.child.kill();
