@@ -104,15 +104,16 @@ test('reads never start a collection, however many bytes they bring; writes do',
     const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
     const c = await WireClient.connect(port);
     await c.run('gcpolicy', { insert: 'reads', documents: [{ _id: 'r', s: 'a' }] });
-    // 4.5 MB of queries (three times the threshold): each carries a 100 KB string no document holds.
+    // 4.5 MB of queries (4.5 times the threshold): each carries a 100 KB string no document holds.
     const big = 'q'.repeat(100 * 1024);
     for (let i = 0; i < 15; i++) {
       await c.run('gcpolicy', { find: 'reads', filter: { s: big } });
       await c.run('gcpolicy', { aggregate: 'reads', pipeline: [{ $match: { s: big } }], cursor: {} });
       await c.run('gcpolicy', { count: 'reads', query: { s: big } });
     }
-    // Then 1.5 MB of inserts: one start. The server's log is one ordered stream, so a start
-    // the reads had caused would come before this one.
+    // Then 1.5 MB of inserts (~517 KB each: the third crosses 1 MB, and no idle start can come
+    // before it): one start. The server's log is one ordered stream, so a start the reads had
+    // caused would come before this one.
     const filler = 'x'.repeat(1000);
     for (let i = 0; i < 3; i++) {
       const documents = Array.from({ length: 500 }, (_, k) => ({ _id: `w-${i}-${k}`, filler }));
