@@ -17,8 +17,9 @@ const seqs = new Map();
 const listingOf = (path) => (path.match(/^\/listings\/([0-9a-f-]{36})/) || [])[1];
 
 // fetch JSON: api('GET', '/listings?q=x'), api('POST', '/orders', {body, headers}).
-// Resolves to {data, headers, status}; rejects with ApiError (status 0 = no answer).
-export async function call(method, path, { body, headers = {} } = {}) {
+// Resolves to {data, headers, status}; rejects with ApiError (status 0 = no answer; code
+// 'aborted' when `signal` cancelled it).
+export async function call(method, path, { body, headers = {}, signal } = {}) {
   const h = { Accept: 'application/json', ...headers };
   const lid = listingOf(path);
   if (method === 'GET' && lid && seqs.has(lid) && /^\/listings\/[0-9a-f-]{36}$/.test(path)) h['X-Min-Seq'] = seqs.get(lid);
@@ -30,8 +31,10 @@ export async function call(method, path, { body, headers = {} } = {}) {
       headers: h,
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       credentials: 'same-origin',
+      signal,
     });
-  } catch {
+  } catch (e) {
+    if (signal && signal.aborted) throw new ApiError(0, { error: { code: 'aborted', message: 'Cancelled.' } });
     throw new ApiError(0, { error: { code: 'network', message: 'The server could not be reached. Check your connection and try again.' } });
   }
   let data = null;

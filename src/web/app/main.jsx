@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import './style.css';
 import { api, ApiError } from './api.js';
 import { Session } from './ui.jsx';
@@ -55,12 +55,19 @@ function App() {
 
   // refreshBadge() reads the count; refreshBadge(n) sets it after this tab's own write (marking
   // read): the list is read from the read model, which may show the write a moment later.
+  // badge: the read in flight, cancelled by signing out (sent after the session's end it was
+  // answered 401, a console error on every sign-out that raced a route change).
+  const badge = useRef({ req: null, closing: false });
   const refreshBadge = useCallback((known) => {
-    if (!user) { setUnread(0); return; }
+    if (!user || badge.current.closing) { setUnread(0); return; }
     if (typeof known === 'number') { setUnread(known); return; }
-    api.get('/users/me/notifications?unread=true')
+    if (badge.current.req) badge.current.req.abort();
+    const req = new AbortController();
+    badge.current.req = req;
+    api.get('/users/me/notifications?unread=true', { signal: req.signal })
       .then((d) => setUnread(d.unread_count || 0))
-      .catch(() => setUnread(0));
+      .catch((e) => { if (e.code !== 'aborted') setUnread(0); })
+      .finally(() => { if (badge.current.req === req) badge.current.req = null; });
   }, [user && user.id]);
 
   useEffect(() => {
@@ -92,7 +99,11 @@ function App() {
   }
 
   async function signOut() {
+    // Nothing of the badge's may reach the server once the session is gone.
+    badge.current.closing = true;
+    if (badge.current.req) badge.current.req.abort();
     try { await api.del('/sessions/current'); } catch { /* already gone */ }
+    badge.current.closing = false;
     setUser(null);
     location.hash = '#/';
   }
