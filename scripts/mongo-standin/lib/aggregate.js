@@ -105,8 +105,9 @@ function geoNearStage(coll, g, {
     return doc;
   };
   const outputs = new Map();
+  const test = (rec) => f.test(rec.view);
   const accept = (rec, d) => {
-    if (!withRecord(rec, () => f.test(rec.view))) return false;
+    if (!withRecord(rec, test)) return false;
     if (!after.length) return true;
     if (fields) {
       // What the filters read of the output document, without decoding it: the fields they

@@ -21,13 +21,18 @@ const { compileMatcher } = require('./matcher');
 /** The stored record whose view the matcher is testing (for $type, which needs BSON types). */
 const CURRENT = { rec: null, typed: null };
 
+/**
+ * fn(rec) with rec as CURRENT.rec. fn gets the record as its argument, so that a scan passes
+ * one function made once per query rather than a closure made per record examined (~2 KB of
+ * young garbage per browse page: each scavenge of the 100k stand-in costs ~2 ms).
+ */
 function withRecord(rec, fn) {
   const saved = CURRENT.rec;
   const savedTyped = CURRENT.typed;
   CURRENT.rec = rec;
   CURRENT.typed = null;
   try {
-    return fn();
+    return fn(rec);
   } finally {
     CURRENT.rec = saved;
     CURRENT.typed = savedTyped;
@@ -332,13 +337,14 @@ function select(coll, filter, opts = {}) {
   if (opts.stats) opts.stats.push(stats);
   if (!coll) return [];
 
+  const check = (rec) => {
+    if (!f.test(rec.view)) return false;
+    for (const t of extraTests) if (!t(rec.view)) return false;
+    return true;
+  };
   const passes = (rec) => {
     stats.docsExamined++;
-    return withRecord(rec, () => {
-      if (!f.test(rec.view)) return false;
-      for (const t of extraTests) if (!t(rec.view)) return false;
-      return true;
-    });
+    return withRecord(rec, check);
   };
   const finish = (out) => {
     const end = limit > 0 ? skip + limit : out.length;
