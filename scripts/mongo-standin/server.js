@@ -124,10 +124,6 @@ const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
  * collect. STANDIN_GC_EVERY_MB sets the threshold (tests; default 16).
  */
 const GC_EVERY_BYTES = (Number(process.env.STANDIN_GC_EVERY_MB) > 0 ? Number(process.env.STANDIN_GC_EVERY_MB) : 16) * 1024 * 1024;
-/** Commands that never change stored data: their bytes are not counted by loadGc. */
-const READ_COMMANDS = new Set(['find', 'getMore', 'aggregate', 'count', 'distinct', 'killCursors', 'explain',
-  'listIndexes', 'listCollections', 'listDatabases', 'hello', 'isMaster', 'ismaster', 'ping', 'buildInfo',
-  'endSessions', 'serverStatus', 'dbStats', 'whatsmyuri', 'connectionStatus', 'getCmdLineOpts']);
 const GC_IDLE_MS = 2000;
 const GC_IDLE_MIN_BYTES = 1024 * 1024;
 const loadGc = (() => {
@@ -280,7 +276,9 @@ function main() {
           socket.write(reply);
           out.released(socket.writableLength > 0);
         }
-        loadGc(connCtx.wrote ? buf.length : 0); // after the command: its own time is not quiet
+        // After the command (its own time is not quiet); only a write's bytes count
+        // (runCommand sets ctx.wrote from its table, lib/commands.js READS).
+        loadGc(connCtx.wrote ? buf.length : 0);
       }
     });
   };
@@ -321,12 +319,7 @@ function main() {
 /** Handles one framed message; returns the reply buffer or null (moreToCome). */
 function handleMessage(ctx, buf) {
   const msg = wire.parseMessage(buf);
-  let name = ''; // the command's name: its first field
-  for (const k in msg.command) {
-    name = k;
-    break;
-  }
-  ctx.wrote = !msg.unsupported && !READ_COMMANDS.has(name); // for loadGc: whether its bytes count
+  ctx.wrote = false; // runCommand's to say otherwise
   if (msg.unsupported) {
     if (msg.opCode === wire.OP_QUERY) {
       return wire.buildOpReply(msg.requestID, {

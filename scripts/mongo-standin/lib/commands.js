@@ -693,11 +693,21 @@ handlers.buildinfo = handlers.buildInfo;
 handlers.deleteIndexes = handlers.dropIndexes;
 
 /**
+ * The commands above that never change stored data. runCommand sets ctx.wrote for every other
+ * one: server.js counts only writes' bytes toward its incremental collections (a read leaves
+ * young garbage only).
+ */
+const READS = new Set(['find', 'getMore', 'aggregate', 'count', 'distinct', 'killCursors', 'explain',
+  'listIndexes', 'listCollections', 'listDatabases', 'hello', 'isMaster', 'ismaster', 'ping', 'buildInfo',
+  'buildinfo', 'endSessions', 'serverStatus', 'dbStats', 'whatsmyuri', 'connectionStatus', 'getCmdLineOpts']);
+
+/**
  * Runs a command document against database `dbName` and returns the full reply document
  * (with ok). Never throws.
  */
 function runCommand(ctx, cmd, dbName) {
   const name = Object.keys(cmd)[0];
+  ctx.wrote = !READS.has(name);
   try {
     const handler = name !== undefined && Object.prototype.hasOwnProperty.call(handlers, name) ? handlers[name] : null;
     if (!handler) throw fail('CommandNotFound', `no such command: '${name}'`);
@@ -719,4 +729,4 @@ function runCommand(ctx, cmd, dbName) {
   }
 }
 
-module.exports = { runCommand, handlers, CODES };
+module.exports = { runCommand, handlers, READS, CODES };

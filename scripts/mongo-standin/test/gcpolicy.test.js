@@ -8,6 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const net = require('node:net');
 const { WireClient } = require('../tools/wireclient');
 
 const SERVER = path.join(__dirname, '..', 'server.js');
@@ -111,18 +112,32 @@ test('reads never start a collection, however many bytes they bring; writes do',
       await c.run('gcpolicy', { aggregate: 'reads', pipeline: [{ $match: { s: big } }], cursor: {} });
       await c.run('gcpolicy', { count: 'reads', query: { s: big } });
     }
+    // A mark in the server's log between the two phases: a connection that sends a message of
+    // length 0 is logged and closed. The log is one ordered stream, and a start is logged before
+    // the server reads its next message, so a start the reads had caused would come before it.
+    await new Promise((resolve, reject) => {
+      const raw = net.connect(port, '127.0.0.1', () => raw.write(Buffer.alloc(4)));
+      raw.on('close', resolve);
+      raw.on('error', reject);
+    });
+    const mark = await s.waitFor(/invalid message length 0/);
     // Then 1.5 MB of inserts (~517 KB each: the third crosses 1 MB, and no idle start can come
-    // before it): one start. The server's log is one ordered stream, so a start the reads had
-    // caused would come before this one.
+    // before it): one start, after the mark.
     const filler = 'x'.repeat(1000);
     for (let i = 0; i < 3; i++) {
       const documents = Array.from({ length: 500 }, (_, k) => ({ _id: `w-${i}-${k}`, filler }));
       await c.run('gcpolicy', { insert: 'reads', documents });
     }
     const first = await s.waitFor(/incremental GC started/);
+    assert.ok(first > mark, `a start came with the reads: ${s.lines[first]}`);
     assert.match(s.lines[first], /incremental GC started \(1 MB of writes received\)/);
     c.close();
   } finally {
     s.child.kill();
   }
+});
+
+test('every command the collection policy counts as a read is a command of the server', () => {
+  const { handlers, READS } = require('../lib/commands');
+  for (const name of READS) assert.ok(Object.prototype.hasOwnProperty.call(handlers, name), `${name} is no command`);
 });

@@ -33,7 +33,7 @@ export async function call(method, path, { body, headers = {}, signal } = {}) {
       credentials: 'same-origin',
       signal,
     });
-  } catch (e) {
+  } catch {
     if (signal && signal.aborted) throw new ApiError(0, { error: { code: 'aborted', message: 'Cancelled.' } });
     throw new ApiError(0, { error: { code: 'network', message: 'The server could not be reached. Check your connection and try again.' } });
   }
