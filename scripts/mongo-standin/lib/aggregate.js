@@ -249,15 +249,17 @@ function projectOf(spec) {
   const v = toView(spec);
   const keep = new Set();
   let id = true;
+  let idOnly = false; // {_id: 1}: an inclusion of _id alone
   for (const k of Object.keys(v)) {
     const x = v[k];
     if (k === '_id') {
       if (x === 0 || x === false) id = false;
-      else if (x !== 1 && x !== true) return null;
+      else if (x === 1 || x === true) idOnly = true;
+      else return null;
     } else if (topField(k) && (x === 1 || x === true)) keep.add(k);
     else return null;
   }
-  return keep.size ? { keep, id } : null;
+  return keep.size || idOnly ? { keep, id } : null;
 }
 
 /**
@@ -353,6 +355,8 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
   const project = lead.kind !== 'scan' && !textMatch && rest.length === 1 && rest[0].$project
     ? pushableProject(rest[0].$project) : null;
   if (project) rest = [];
+  const stages = rest.map((s) => rewriteTextScore(toView(s)));
+  let grouped = null; // the rows of a count by group, when the match's records were counted
   let rawGeo = false;
   if (lead.kind === 'geoNear') {
     const { want, limit, after, fields, sortKeys, order } = lead;
@@ -366,22 +370,32 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
     rawGeo = !!rawOut && docs.every((d) => d instanceof StoredDoc);
     if (project && !rawGeo) docs = docs.map((d) => projectTop(d, project));
   } else if (lead.kind === 'match') {
-    items = select(coll, lead.filter, {
-      variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats,
-    });
-    if (items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
+    const opts = { variables, allowNear: false, extra: lead.extra, sort: lead.sort, limit: lead.limit, hint, stats };
+    // A count by group straight after the $match: the records are counted as the scan finds
+    // them, no selection collected (see select's visit). A group value the counter does not
+    // take (numbers, arrays, documents) sends the pipeline the general way.
+    const counting = textMatch ? null : countGroup(stages);
+    const counter = counting ? groupCounter(counting) : null;
+    if (counter) {
+      items = select(coll, lead.filter, { ...opts, visit: (rec) => counter.add(rec) }); // null when visited
+      if (!items) {
+        grouped = counter.rows();
+        if (!grouped && stats) stats.pop(); // the general way below reports its own scan
+      }
+    }
+    if (!grouped && !items) items = select(coll, lead.filter, opts);
+    if (items && items.length && items[0].score !== undefined) scores = items.map((it) => it.score);
   } else {
     if (hint !== undefined) planner.choosePlan(coll, { rest: {} }, null, hint); // an unknown hint fails
     if (stats) stats.push({ plan: { type: 'COLLSCAN' }, keysExamined: 0, docsExamined: coll ? coll.records.size : 0 });
     docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
   }
-  const stages = rest.map((s) => rewriteTextScore(toView(s)));
-  const counted = items && !scores ? countGroup(stages) : null;
+  const counted = !grouped && items && !scores ? countGroup(stages) : null;
   // A count (what drivers send for countDocuments), or a count by one field (the projector's
   // recount of every seller's listings at the end of a rebuild): the matched records are
   // counted from their views, never decoded nor turned into views for the pipeline engine
   // (at 100k listings that took minutes and gigabytes).
-  const grouped = counted ? countedGroups(items, counted) : null;
+  if (counted) grouped = countedGroups(items, counted);
   let out = grouped;
   // Nothing left for the pipeline engine (marketd's browse pages: $match, $sort and $limit
   // all ran in the scan): the typed documents are the answer as they are. Turning each into
@@ -445,16 +459,45 @@ function countGroup(stages) {
  * order the engine makes them (first seen first); null when a record's group value is other
  * than a string, null or missing (numbers, arrays, documents: the engine's rules decide).
  */
-function countedGroups(items, { id, path, fields }) {
+function countedGroups(items, counted) {
+  const c = groupCounter(counted);
+  for (const { rec } of items) c.add(rec);
+  return c.rows();
+}
+
+/**
+ * The counting of countedGroups, a record at a time in any order: add(rec), then rows() (null
+ * when a group value was other than a string, null or missing). The groups come out in the
+ * order of their first record in natural order, as the engine would make them from records
+ * in that order.
+ */
+function groupCounter({ id, path, fields }) {
   const row = (key, n) => Object.fromEntries([['_id', key], ...fields.map((f) => [f, n])]);
-  if (path === undefined) return items.length ? [row(id, items.length)] : [];
-  const groups = new Map();
-  for (const { rec } of items) {
-    const v = Object.prototype.hasOwnProperty.call(rec.view, path) ? rec.view[path] : null;
-    if (v !== null && typeof v !== 'string') return null;
-    groups.set(v, (groups.get(v) || 0) + 1);
-  }
-  return [...groups].map(([key, n]) => row(key, n));
+  const groups = new Map(); // group value -> [count, lowest seq]
+  let total = 0;
+  let odd = false;
+  return {
+    add(rec) {
+      total++;
+      if (path === undefined || odd) return;
+      const v = Object.prototype.hasOwnProperty.call(rec.view, path) ? rec.view[path] : null;
+      if (v !== null && typeof v !== 'string') {
+        odd = true;
+        return;
+      }
+      const g = groups.get(v);
+      if (g === undefined) groups.set(v, [1, rec.seq]);
+      else {
+        g[0]++;
+        if (rec.seq < g[1]) g[1] = rec.seq;
+      }
+    },
+    rows() {
+      if (path === undefined) return total ? [row(id, total)] : [];
+      if (odd) return null;
+      return [...groups].sort((a, b) => a[1][1] - b[1][1]).map(([key, [n]]) => row(key, n));
+    },
+  };
 }
 
 /** queryPlanner of an aggregation's first stage(s): {plan, filter, sortKeys, limit, rest}. */
@@ -473,4 +516,4 @@ function explainAggregate(coll, pipeline, { variables, hint } = {}) {
   return { plan: hint !== undefined ? planner.choosePlan(coll, { rest: {} }, null, hint) : { type: 'COLLSCAN' }, filter: {}, sortKeys: null, limit: 0, rest: lead.rest };
 }
 
-module.exports = { aggregate, explainAggregate, SCORE_FIELD };
+module.exports = { pushableProject, aggregate, explainAggregate, SCORE_FIELD };

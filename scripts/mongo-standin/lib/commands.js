@@ -9,7 +9,7 @@ const {
 } = require('./typed');
 const { select, explainSelect, compileProjection, intOption, newQuery } = require('./query');
 const { applyUpdate, buildUpsert, validateUpdate, idFirst } = require('./update');
-const { aggregate, explainAggregate } = require('./aggregate');
+const { aggregate, explainAggregate, pushableProject } = require('./aggregate');
 const { Index } = require('./store');
 const planner = require('./planner');
 const profiler = require('./profiler');
@@ -269,8 +269,11 @@ const handlers = {
     const items = select(db.get(name), cmd.filter, {
       sort: cmd.sort, skip, limit, variables: letVariables(cmd), hint: cmd.hint, stats: profiler.stats(ctx),
     });
-    const project = compileProjection(cmd.projection);
-    const docs = project ? items.map(project) : items.map((it) => storedDoc(it.rec, ctx.rawReplies));
+    // A projection of top-level fields (the projector's {_id: 1}, views' {views: 1}) is written
+    // from the stored bytes as the whole document is; others decode each document.
+    const top = ctx.rawReplies && cmd.projection !== undefined && cmd.projection !== null ? pushableProject(cmd.projection) : null;
+    const project = top ? null : compileProjection(cmd.projection);
+    const docs = project ? items.map(project) : items.map((it) => storedDoc(it.rec, ctx.rawReplies, false, top));
     return ctx.cursors.open(`${db.name}.${name}`, docs, { batchSize, singleBatch, source: db.get(name) });
   },
 

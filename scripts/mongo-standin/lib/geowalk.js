@@ -41,7 +41,7 @@ class Entry {
     this.seq = -1;
   }
 
-  get rec() { return this.kind === GROUP ? this.v.recs[this.i] : this.v; }
+  get rec() { return this.kind === GROUP ? this.v.recs.at(this.i) : this.v; }
 }
 
 function tieOf(e) {
@@ -130,12 +130,12 @@ function orderedKnn(plan, dist, accept, want, stats, seek, h) {
     const { recs } = e.v;
     if (e.lo) {
       const t = typeof seek.id;
-      while (e.i < e.lo && typeof recs[e.i].view._id === t) e.i++;
+      while (e.i < e.lo && typeof recs.at(e.i).view._id === t) e.i++;
     }
     return e.i < recs.length;
   };
   const group = (g) => {
-    const d = dist(g.recs[0].view);
+    const d = dist(g.recs.at(0).view);
     if (d === null || (seek && d < seek.d)) return;
     const e = new Entry(d, GROUP, g, 0);
     if (seek && d === seek.d) {
@@ -143,7 +143,7 @@ function orderedKnn(plan, dist, accept, want, stats, seek, h) {
       let hi = g.recs.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (compareValues(g.recs[mid].view._id, seek.id) <= 0) lo = mid + 1;
+        if (compareValues(g.recs.at(mid).view._id, seek.id) <= 0) lo = mid + 1;
         else hi = mid;
       }
       e.lo = lo;
@@ -180,7 +180,7 @@ function orderedKnn(plan, dist, accept, want, stats, seek, h) {
         taken.add(rec);
       }
     } else {
-      rec = e.v.recs[e.i++];
+      rec = e.v.recs.at(e.i++);
       e.seq = -1;
       if (skipTo(e)) heap.push(e);
       if (seen.has(rec) || taken.has(rec)) continue; // also in another partition

@@ -829,9 +829,109 @@ class PointItem extends PointEntry {
 class TieGroup extends PointEntry {
   constructor(x, y, recs) {
     super(x, y);
+    this.list = null;
     this.recs = recs;
   }
+
+  /** The records, a TieList (read like an array: length, at(i), for...of). */
+  get recs() { return this.list; }
+
+  set recs(recs) { this.list = recs instanceof TieList ? recs : new TieList(recs); }
 }
+
+
+/**
+ * A TieGroup's records in tie order, in blocks of at most TieList.block (512; tests make it
+ * small, so that every group spans blocks): an insert or a removal
+ * moves the entries of one block, where a single array's splice moved all of them. At
+ * 100,000 listings at one point (the lag benchmark's, a city's centre) that was 800 KB
+ * moved per insert into each of the point's partitions, and while V8 marked the heap every
+ * moved entry also went through its write barrier: about half a second of the stand-in's
+ * thread per listing insert in one such marking, the visibility lag's stall. `starts` holds
+ * each block's first position (small integers: no write barrier to update them).
+ */
+class TieList {
+  constructor(recs = []) {
+    this.blocks = [];
+    this.starts = [];
+    this.length = 0;
+    const half = TieList.block >> 1;
+    for (let i = 0; i < recs.length; i += half) this.pushBlock(recs.slice(i, i + half));
+  }
+
+  pushBlock(block) {
+    this.starts.push(this.length);
+    this.blocks.push(block);
+    this.length += block.length;
+  }
+
+  /** The block holding position i (0 <= i < length). */
+  blockAt(i) {
+    const s = this.starts;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The record at position i, undefined outside 0..length-1 (as an array index). */
+  at(i) {
+    if (!(i >= 0 && i < this.length)) return undefined;
+    if (this.blocks.length === 1) return this.blocks[0][i];
+    const b = this.blockAt(i);
+    return this.blocks[b][i - this.starts[b]];
+  }
+
+  /** Puts rec at position i (0 <= i <= length). */
+  insert(i, rec) {
+    if (!this.blocks.length) {
+      this.pushBlock([rec]);
+      return;
+    }
+    const b = i >= this.length ? this.blocks.length - 1 : this.blockAt(i);
+    const block = this.blocks[b];
+    block.splice(i - this.starts[b], 0, rec);
+    this.length++;
+    for (let k = b + 1; k < this.starts.length; k++) this.starts[k]++;
+    if (block.length > TieList.block) {
+      const tail = block.splice(TieList.block >> 1);
+      this.blocks.splice(b + 1, 0, tail);
+      this.starts.splice(b + 1, 0, this.starts[b] + block.length);
+    }
+  }
+
+  /** Takes out the record at position i (0 <= i < length). */
+  removeAt(i) {
+    const b = this.blockAt(i);
+    const block = this.blocks[b];
+    block.splice(i - this.starts[b], 1);
+    this.length--;
+    for (let k = b + 1; k < this.starts.length; k++) this.starts[k]--;
+    if (!block.length && this.blocks.length > 1) {
+      this.blocks.splice(b, 1);
+      this.starts.splice(b, 1);
+    }
+  }
+
+  indexOf(rec) {
+    let n = 0;
+    for (const block of this.blocks) {
+      const k = block.indexOf(rec);
+      if (k >= 0) return n + k;
+      n += block.length;
+    }
+    return -1;
+  }
+
+  * [Symbol.iterator]() {
+    for (const block of this.blocks) for (let i = 0; i < block.length; i++) yield block[i];
+  }
+}
+TieList.block = 512;
 
 /** The tie order of TieGroup records. */
 const tieCmp = (a, b) => compareValues(a.view._id, b.view._id) || a.seq - b.seq;
@@ -845,7 +945,7 @@ function tiePos(recs, rec) {
   let hi = recs.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (tieCmp(recs[mid], rec) < 0) lo = mid + 1;
+    if (tieCmp(recs.at(mid), rec) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -1006,7 +1106,7 @@ class GeoPart {
       if (c instanceof TieGroup) {
         if (c.minX === x && c.minY === y) {
           const at = tiePos(c.recs, rec);
-          if (c.recs[at] !== rec) c.recs.splice(at, 0, rec);
+          if (c.recs.at(at) !== rec) c.recs.insert(at, rec);
           return;
         }
       } else if (GeoPart.solo(c)) {
@@ -1064,10 +1164,10 @@ class GeoPart {
           }
           if (c instanceof TieGroup && c.minX === box.minX && c.minY === box.minY) {
             const at = tiePos(c.recs, rec);
-            const k = c.recs[at] === rec ? at : c.recs.indexOf(rec);
+            const k = c.recs.at(at) === rec ? at : c.recs.indexOf(rec);
             if (k < 0) continue;
-            c.recs.splice(k, 1);
-            if (c.recs.length === 1) ch[i] = this.own ? c.recs[0] : soloItem(c.recs[0], c.minX, c.minY, true);
+            c.recs.removeAt(k);
+            if (c.recs.length === 1) ch[i] = this.own ? c.recs.at(0) : soloItem(c.recs.at(0), c.minX, c.minY, true);
             return true;
           }
         }
@@ -1582,5 +1682,5 @@ class GeoIndex {
 }
 
 module.exports = {
-  TieGroup, SoloItem, tieCmp, hilbertOf, PointCounts, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
+  TieGroup, TieList, SoloItem, tieCmp, hilbertOf, PointCounts, Edge, MIN_KEY, MAX_KEY, FIRST, LAST, cmpValue, rankOf, keyComparator, keyValues, BTreeIndex, GeoIndex, sameKeys,
 };

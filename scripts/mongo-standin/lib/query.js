@@ -327,7 +327,9 @@ function explainSelect(coll, filter, opts = {}) {
  * Selects records of a collection: [{rec, score, dist}] after filter, $text, $near, sort,
  * skip and limit (limit 0 = none). `coll` may be null. Options: sort, skip, limit,
  * variables, allowNear, hint, extra (further filters every result must pass, as a later
- * $match would), stats (receives {plan, keysExamined, docsExamined}).
+ * $match would), stats (receives {plan, keysExamined, docsExamined}), visit (rec => void:
+ * with an index scan and no sort, skip, limit, $text or $near, each selected record is given
+ * to it as found, in no set order, and select returns null; otherwise ignored).
  */
 function select(coll, filter, opts = {}) {
   const { skip = 0, limit = 0 } = opts;
@@ -403,6 +405,23 @@ function select(coll, filter, opts = {}) {
       for (let i = 0; i < run.length && page.length < need; i++) page.push(run[i]);
     }
     return skip ? page.slice(skip) : page;
+  }
+
+  // Every passing record to opts.visit, in no particular order, and nothing collected (a count
+  // by group: the projector's recount of a seller's active listings after each batch).
+  // A record has one entry in an index that is not multikey, so only a multikey one is deduplicated.
+  const { visit } = opts;
+  if (visit && !sortKeys && !f.text && !f.near && !skip && !limit && plan.type === 'IXSCAN') {
+    const seen = plan.index.structure.multikey.some(Boolean) ? new Set() : null;
+    planner.scanIndex(plan, (rec) => {
+      if (seen) {
+        if (seen.has(rec)) return true;
+        seen.add(rec);
+      }
+      if (passes(rec)) visit(rec);
+      return true;
+    }, stats);
+    return null;
   }
 
   let candidates;
@@ -533,7 +552,10 @@ function compileProjection(projection) {
       computed[k] = v;
     }
   }
-  const inclusion = include.length > 0 || elemMatches.length > 0 || Object.keys(computed).length > 0;
+  // What makes it an inclusion: a field included, $elemMatch or a computed field, or, when no
+  // other field decides, `_id: 1` ({_id: 1} answers the _id alone, as in mongod).
+  const inclusion = include.length > 0 || elemMatches.length > 0 || Object.keys(computed).length > 0 ||
+    (idMode === true && exclude.length === 0);
   if (inclusion && exclude.length) {
     throw fail('BadValue', `Cannot do exclusion on field ${exclude[0]} in inclusion projection`);
   }

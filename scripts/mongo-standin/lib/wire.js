@@ -234,14 +234,16 @@ function withCachedStages(buf, start, end) {
 // each document starts. A statement read once per command (insert, update, delete read each
 // once) then lives while it is applied, not while the whole batch is.
 // `lazySequences` false: decoded once and kept, as before (tools/burst-wire.js's A/B).
+// A section of at most KEEP_DECODED_BYTES keeps the documents it was checked with: a few
+// statements' objects are young garbage whatever the command does.
 const sequenceOptions = { lazySequences: true };
+const KEEP_DECODED_BYTES = 16 * 1024;
 
 const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
 
 /** The documents of a checked sequence (`starts`: their offsets in `buf`), as an array. */
 function sequenceOf(buf, starts) {
   const decode = (i) => BSON.deserialize(buf.subarray(starts[i], starts[i] + buf.readInt32LE(starts[i])), DESERIALIZE_OPTIONS);
-  if (!sequenceOptions.lazySequences) return starts.map((_, i) => decode(i));
   // Own keys, `in` and descriptors as an array of starts.length elements; get decodes.
   const at = (k) => (typeof k === 'string' && INDEX_KEY.test(k) && +k < starts.length ? +k : -1);
   return new Proxy(new Array(starts.length).fill(null), {
@@ -286,12 +288,18 @@ function parseMessage(buf) {
         if (size < 5 || sectionEnd > end) throw new ProtocolError('invalid document sequence size');
         let identifier;
         [identifier, offset] = readCString(buf, offset + 4);
+        // Checked now; a small section's documents are kept as checked (the projector's
+        // steady state: one statement, which a lazy sequence decoded twice), a larger one's
+        // kept as bytes.
+        const keep = size <= KEEP_DECODED_BYTES || !sequenceOptions.lazySequences ? [] : null;
         const starts = [];
         while (offset < sectionEnd) {
+          let doc;
           starts.push(offset);
-          [, offset] = readDocument(buf, offset, sectionEnd); // checked now, kept as bytes
+          [doc, offset] = readDocument(buf, offset, sectionEnd);
+          if (keep) keep.push(doc);
         }
-        sequences.push([identifier, sequenceOf(buf, starts)]);
+        sequences.push([identifier, keep || sequenceOf(buf, starts)]);
       } else {
         throw new ProtocolError(`unknown OP_MSG section kind ${kind}`);
       }

@@ -1,7 +1,7 @@
 'use strict';
 // OP_MSG document sequences (kind 1: how libmongoc sends an insert's documents and an update's
-// statements): decoded when read, each document checked when the message is parsed
-// (lib/wire.js sequenceOf), and the batched index entries they feed (store.js deferIndexes).
+// statements): each document checked when the message is parsed, a section of at most 16 KB
+// kept as checked, a larger one decoded when read (lib/wire.js sequenceOf), and the batched index entries they feed (store.js deferIndexes).
 
 const test = require('node:test');
 const assert = require('node:assert');
@@ -38,8 +38,8 @@ const upsert = (id, fields) => ({
 
 const uniq = (t) => `${t.name.replace(/\W+/g, '_')}_${process.pid}`;
 
-test('a sequence is an array of its documents, decoded each time one is read (not kept)', () => {
-  const docs = [{ a: new Int32(1), s: 'x' }, { b: [1, 2, { c: 'é' }] }, {}];
+test('a sequence over 16 KB is an array of its documents, decoded each time one is read (not kept)', () => {
+  const docs = [{ a: new Int32(1), s: 'x'.repeat(9000) }, { b: [1, 2, { c: 'é'.repeat(4000) }] }, {}];
   const msg = wire.parseMessage(seqMsg({ insert: 'c', $db: 'd' }, 'documents', docs.map((d) => BSON.serialize(d))));
   const seq = msg.command.documents;
   assert.ok(Array.isArray(seq));
@@ -54,6 +54,21 @@ test('a sequence is an array of its documents, decoded each time one is read (no
   // sequence holds only bytes (before, every document was decoded at parse time and kept).
   assert.notStrictEqual(seq[0], seq[0]);
   assert.throws(() => { 'use strict'; seq[0] = {}; }, TypeError);
+});
+
+test('a sequence of at most 16 KB keeps the documents it was checked with (decoded once)', () => {
+  const docs = [{ a: new Int32(1), s: 'x' }, { b: [1, 2, { c: 'é' }] }, {}];
+  const msg = wire.parseMessage(seqMsg({ insert: 'c', $db: 'd' }, 'documents', docs.map((d) => BSON.serialize(d))));
+  const seq = msg.command.documents;
+  assert.ok(Array.isArray(seq));
+  assert.strictEqual(seq.length, 3);
+  for (let i = 0; i < 3; i++) assert.strictEqual(bytes(seq[i]), bytes(docs[i]));
+  assert.strictEqual(seq[0], seq[0]); // one decoding, not one per read
+  // The same command over the limit is read lazily, with the same documents.
+  const big = [...docs, { pad: 'p'.repeat(16 * 1024) }];
+  const lazy = wire.parseMessage(seqMsg({ insert: 'c', $db: 'd' }, 'documents', big.map((d) => BSON.serialize(d)))).command.documents;
+  assert.notStrictEqual(lazy[0], lazy[0]);
+  assert.strictEqual(bytes([...lazy]), bytes(big));
 });
 
 test('a bad document anywhere in a sequence refuses the whole message before anything is applied', (t) => {

@@ -26,7 +26,7 @@ const { CursorRegistry } = require('../lib/cursors');
 const wire = require('../lib/wire');
 const { handleMessage } = require('../server');
 const { demoListings, versionedUpsert, LISTING_INDEXES, REBUILD_INDEXES } = require('./demo-docs');
-const { toolOptions } = require('./standin-process');
+const { toolOptions, opMsg } = require('./standin-process');
 
 const { args, opt, docs: N } = toolOptions();
 const BURST = Number(opt('--burst', 2000));
@@ -41,28 +41,6 @@ const ctx = {
   conn: { id: 1, remote: 'harness' }, rawReplies: true, allocReply: replies.alloc,
 };
 
-let requestId = 1;
-/** An OP_MSG: body (kind 0) and, when `docs`, one document sequence (kind 1) named `id`. */
-function opMsg(body, id, docs) {
-  const b = BSON.serialize(body);
-  const ds = (docs || []).map((d) => BSON.serialize(d));
-  const idBytes = Buffer.from(`${id}\u0000`, 'utf8');
-  const seqLen = docs ? 4 + idBytes.length + ds.reduce((a, d) => a + d.length, 0) : 0;
-  const buf = Buffer.alloc(21 + b.length + (docs ? 1 + seqLen : 0));
-  buf.writeInt32LE(buf.length, 0);
-  buf.writeInt32LE(requestId++, 4);
-  buf.writeInt32LE(2013, 12);
-  let p = 20;
-  buf[p++] = 0;
-  p += b.copy(buf, p);
-  if (!docs) return buf;
-  buf[p++] = 1;
-  buf.writeInt32LE(seqLen, p);
-  p += 4;
-  p += idBytes.copy(buf, p);
-  for (const d of ds) p += d.copy(buf, p);
-  return buf;
-}
 
 const send = (msg) => {
   const r = BSON.deserialize(handleMessage(ctx, msg).subarray(21));
