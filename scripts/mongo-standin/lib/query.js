@@ -559,7 +559,8 @@ function compileProjection(projection) {
   if (inclusion && exclude.length) {
     throw fail('BadValue', `Cannot do exclusion on field ${exclude[0]} in inclusion projection`);
   }
-  if (inclusion && idMode !== false) include.unshift('_id');
+  // _id comes whole unless excluded, or included in part ({'_id.a': 1} answers {_id: {a}}).
+  if (inclusion && idMode !== false && !include.some((k) => k.startsWith('_id.'))) include.unshift('_id');
   if (!inclusion && idMode === false) exclude.push('_id');
   const trie = buildTrie(inclusion ? include : exclude);
   const hasComputed = Object.keys(computed).length > 0;
