@@ -839,16 +839,14 @@ class TieGroup extends PointEntry {
   set recs(recs) { this.list = recs instanceof TieList ? recs : new TieList(recs); }
 }
 
-
 /**
  * A TieGroup's records in tie order, in blocks of at most TieList.block (512; tests make it
- * small, so that every group spans blocks): an insert or a removal
- * moves the entries of one block, where a single array's splice moved all of them. At
- * 100,000 listings at one point (the lag benchmark's, a city's centre) that was 800 KB
- * moved per insert into each of the point's partitions, and while V8 marked the heap every
- * moved entry also went through its write barrier: about half a second of the stand-in's
- * thread per listing insert in one such marking, the visibility lag's stall. `starts` holds
- * each block's first position (small integers: no write barrier to update them).
+ * small, so that every group spans blocks): an insert or a removal moves the entries of one
+ * block, where a single array's splice moved all of them. At 100,000 listings at one point
+ * (the lag benchmark's, a city's centre) that was 800 KB moved per insert into each of the
+ * point's partitions, and while V8 marked the heap every moved entry also went through its
+ * write barrier (insertSolo was 1.3 s of a 7 s window holding one marking; README, "Fourteenth
+ * pass"). `starts` holds each block's first position (small integers: no write barrier).
  */
 class TieList {
   constructor(recs = []) {
