@@ -13,6 +13,8 @@
 // allocates buys an incremental-marking step of up to a few ms on the request's thread.
 //   node --max-semi-space-size=2 --expose-gc tools/event-cost.js [--docs N] [--events E] [--top K] [--cpu-only]
 // --cpu-only: no heap sampling (it slows every allocation): CPU per event alone.
+// DETAIL=name (a part of a command's name, e.g. update_listings) also prints that command's
+// allocating call stacks, DEPTH frames deep (default 8).
 const BSON = require('bson');
 const { Long, Int32, Double } = BSON;
 const { Store } = require('../lib/store');
@@ -102,9 +104,9 @@ const all = Array.from({ length: warm + EVENTS }, (_, k) => eventMessages(k));
 for (let k = 0; k < warm; k++) for (const [, m] of all[k]) send(m);
 if (global.gc) global.gc();
 
-const session = new (require('node:inspector').Session)();
-session.connect();
-if (!CPU_ONLY) {
+const session = CPU_ONLY ? null : new (require('node:inspector').Session)();
+if (session) {
+  session.connect();
   session.post('HeapProfiler.enable');
   session.post('HeapProfiler.startSampling', {
     samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
