@@ -150,6 +150,13 @@ function keyComparator(dirs, paths, from = 0, to = dirs.length) {
  * {values, multikey} (multikey: an array was crossed).
  */
 function keyValues(view, path) {
+  // A top-level field (most index fields) without arrays in arrays: its values at once, not
+  // through the walk below (a split, a closure and a growing array per field of every write).
+  if (path.indexOf('.') < 0) {
+    const node = isPlainObject(view) && Object.prototype.hasOwnProperty.call(view, path) ? view[path] : undefined;
+    if (!Array.isArray(node)) return { values: [node], multikey: false };
+    if (!node.some(Array.isArray)) return { values: node.length ? node.slice() : [undefined], multikey: true };
+  }
   const parts = path.split('.');
   const values = [];
   let multikey = false;
