@@ -9,8 +9,9 @@
 //
 // Prints CPU-µs and allocated KB per event (allocation: a sampling heap profile with the
 // garbage counted, node:inspector), by command, and the top allocating functions. Allocation
-// matters beyond its own cost: while V8 marks the old generation, every 64 KB a request
-// allocates buys an incremental-marking step of up to a few ms on the request's thread.
+// matters beyond its own cost: while V8 marks the old generation, its allocation observers
+// take marking steps inside a request's allocations (1.4–28 ms each on the two busy cores of
+// the README's fourteenth pass).
 //   node --max-semi-space-size=2 --expose-gc tools/event-cost.js [--docs N] [--events E] [--top K] [--cpu-only]
 // --cpu-only: no heap sampling (it slows every allocation): CPU per event alone.
 // DETAIL=name (a part of a command's name, e.g. update_listings) also prints that command's
