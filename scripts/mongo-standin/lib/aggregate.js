@@ -356,6 +356,7 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
     ? pushableProject(rest[0].$project) : null;
   if (project) rest = [];
   const stages = rest.map((s) => rewriteTextScore(toView(s)));
+  const counting = countGroup(stages); // the rest is a count by group (countedGroups can answer it)
   let grouped = null; // the rows of a count by group, when the match's records were counted
   let rawGeo = false;
   if (lead.kind === 'geoNear') {
@@ -374,8 +375,7 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
     // A count by group straight after the $match: the records are counted as the scan finds
     // them, no selection collected (see select's visit). A group value the counter does not
     // take (numbers, arrays, documents) sends the pipeline the general way.
-    const counting = textMatch ? null : countGroup(stages);
-    const counter = counting ? groupCounter(counting) : null;
+    const counter = counting && !textMatch ? groupCounter(counting) : null;
     if (counter) {
       items = select(coll, lead.filter, { ...opts, visit: (rec) => counter.add(rec) }); // null when visited
       if (!items) {
@@ -390,7 +390,7 @@ function aggregate(coll, pipeline, { resolveColl, variables, hint, stats, raw = 
     if (stats) stats.push({ plan: { type: 'COLLSCAN' }, keysExamined: 0, docsExamined: coll ? coll.records.size : 0 });
     docs = coll ? [...coll.records.values()].map((r) => r.doc) : [];
   }
-  const counted = !grouped && items && !scores ? countGroup(stages) : null;
+  const counted = !grouped && items && !scores ? counting : null;
   // A count (what drivers send for countDocuments), or a count by one field (the projector's
   // recount of every seller's listings at the end of a rebuild): the matched records are
   // counted from their views, never decoded nor turned into views for the pipeline engine

@@ -834,16 +834,11 @@ class PointItem extends PointEntry {
  * for all of them (one entry instead of thousands: 6,000 listings at Berlin's centre).
  */
 class TieGroup extends PointEntry {
+  /** recs: the records in tie order, an array (kept as a TieList: length, at(i), for...of). */
   constructor(x, y, recs) {
     super(x, y);
-    this.list = null;
-    this.recs = recs;
+    this.recs = new TieList(recs);
   }
-
-  /** The records, a TieList (read like an array: length, at(i), for...of). */
-  get recs() { return this.list; }
-
-  set recs(recs) { this.list = recs instanceof TieList ? recs : new TieList(recs); }
 }
 
 /**

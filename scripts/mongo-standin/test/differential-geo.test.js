@@ -372,7 +372,7 @@ test('tie groups of the R-trees under writes, builds and split groups: pages by 
                 const grp = leaf.children[j];
                 if (!(grp instanceof TieGroup) || grp.recs.length < 4 || split++ % 3) continue;
                 const other = new TieGroup(grp.minX, grp.minY, [...grp.recs].filter((_, k) => k % 2));
-                grp.recs = [...grp.recs].filter((_, k) => !(k % 2));
+                grp.recs = new TieList([...grp.recs].filter((_, k) => !(k % 2)));
                 const [to, path] = leaves[(leaves.findIndex(([l]) => l === leaf) + 1) % leaves.length];
                 to.children.push(other);
                 for (const node of path) {

@@ -2,6 +2,7 @@
 // A stand-in process for the measuring tools (bench.js, wire-cpu.js), and their options.
 
 const { spawn } = require('child_process');
+const BSON = require('bson');
 
 /** opt(name, default): the value after `name` in argv. */
 const options = (argv) => (name, dflt) => {
@@ -49,7 +50,6 @@ function startServer(file, flags, serverArgs = []) {
 let requestId = 1;
 /** An OP_MSG (for server.js handleMessage): body (kind 0) and, when `docs`, one document sequence (kind 1) named `id`. */
 function opMsg(body, id, docs) {
-  const BSON = require('bson');
   const b = BSON.serialize(body);
   const ds = (docs || []).map((d) => BSON.serialize(d));
   const idBytes = Buffer.from(`${id}\u0000`, 'utf8');
