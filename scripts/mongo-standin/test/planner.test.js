@@ -53,6 +53,10 @@ test("marketd's shapes use the indexes ensure_indexes declares", () => {
     [{ count: 'listings', query: { seller_id: seller, status: 'active' } }, 'IXSCAN:seller_status_created'],
     // the projector's recount of every seller at the end of a rebuild (listing_recount_all)
     [{ aggregate: 'listings', pipeline: [{ $match: { status: 'active' } }, { $group: { _id: '$seller_id', n: { $sum: I(1) } } }], cursor: {} }, 'IXSCAN:status_created'],
+    // the projector's recount of a batch's sellers (listing_recount_active: counted as the scan finds them)
+    [{ aggregate: 'listings', pipeline: [{ $match: { seller_id: { $in: [seller, demo.sellerIds[1]] }, status: 'active' } }, { $group: { _id: '$seller_id', n: { $sum: I(1) } } }], cursor: {} }, 'IXSCAN:seller_status_created'],
+    // a renamed seller's listings, their _id alone (projector/invalidate.c add_seller_listings)
+    [{ find: 'listings', filter: { seller_id: seller }, projection: { _id: I(1) } }, 'IXSCAN:seller_status_created'],
     [{ find: 'listings', filter: { _id: demo.docs[5]._id } }, 'IDHACK'],
     [{ find: 'listings', filter: { _id: { $in: [demo.docs[5]._id, demo.docs[9]._id] } } }, 'IXSCAN:_id_'],
     [{ update: 'listings', updates: [{ q: { seller_id: seller }, u: { $set: { 'seller.display_name': 'X' } }, multi: true }] }, 'IXSCAN:seller_status_created'],
