@@ -95,6 +95,7 @@ run_master(const struct config *cfg, const char *role, char **argv)
         .exe = exe,
         .argv = argv,
         .metrics = metrics_open(cfg->run_dir, role, true, true),
+        .watchdog_s = projector ? cfg->projector_watchdog_s : 0,
     };
     if (o.metrics == NULL) {
         fprintf(stderr, "marketd: cannot create the metrics segment under %s\n", cfg->run_dir);
@@ -116,12 +117,12 @@ main(int argc, char **argv)
         {"migrate", no_argument, NULL, 'm'},        {"rebuild", no_argument, NULL, 'R'},
         {"worker", no_argument, NULL, 'w'},         {"listen-fd", required_argument, NULL, 'f'},
         {"check-config", no_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
-        {"metrics", no_argument, NULL, 'M'},
+        {"metrics", no_argument, NULL, 'M'},      {"slot", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     const char *role = NULL, *config_path = NULL;
     bool migrate = false, rebuild = false, worker = false, check = false, metrics = false;
-    int listen_fd = -1;
+    int listen_fd = -1, worker_slot = -1;
     int ch;
     while ((ch = getopt_long(argc, argv, "r:c:h", longopts, NULL)) != -1) {
         switch (ch) {
@@ -131,6 +132,7 @@ main(int argc, char **argv)
         case 'R': rebuild = true; break;
         case 'w': worker = true; break;
         case 'f': listen_fd = atoi(optarg); break;
+        case 'S': worker_slot = atoi(optarg); break;
         case 'k': check = true; break;
         case 'M': metrics = true; break;
         case 'h': usage(stdout); return 0;
@@ -187,7 +189,7 @@ main(int argc, char **argv)
     if (strcmp(role, "projector") == 0) {
         /* The master supervises projector_processes processes (one holds the advisory lock,
          * the others stand by) and replaces any that dies, like the pools' workers. */
-        return rebuild ? projector_rebuild(&cfg, 120) : worker ? projector_main(&cfg) : run_master(&cfg, role, argv);
+        return rebuild ? projector_rebuild(&cfg, 120) : worker ? projector_main(&cfg, worker_slot) : run_master(&cfg, role, argv);
     }
     if (strcmp(role, "deliverer") == 0) {
         if (rebuild) {

@@ -67,8 +67,9 @@ webhook_backoff_scale_pct = ${MARKET_WEBHOOK_BACKOFF_SCALE_PCT:-$backoff}
 deliverer_poll_ms = 500
 http_cache_ttl_s = $MARKET_HTTP_CACHE_TTL_S
 CONF
-    # The test stack folds views every 300 ms, so test_insights polls for seconds, not tens.
-    if [ "$MARKET_STACK" = test ]; then echo "views_fold_ms = 300" >>"$tmp"; fi
+    # The test stack folds views every 300 ms, so test_insights polls for seconds, not tens,
+    # and replaces a frozen projector process after 10 s, not 60 (test_resilience).
+    if [ "$MARKET_STACK" = test ]; then printf "views_fold_ms = 300\nprojector_watchdog_s = 10\n" >>"$tmp"; fi
     mv -f "$tmp" "$MARKET_CONFIG"
 }
 

@@ -86,6 +86,7 @@ static const struct opt opts[] = {
     I(projector_poll_ms, 1000, 10, 600000),
     I(projector_batch, 500, 1, 100000),
     I(projector_processes, 2, 1, 8),
+    I(projector_watchdog_s, 60, 0, 86400),
     /* Webhooks and their deliverers */
     S(webhook_allow_hosts, ""),
     SECRET(webhook_secret_key, "6d61726b6574642d64656661756c742d776562686f6f6b2d6b65793a73657421"),

@@ -68,6 +68,7 @@ struct config {
     int projector_poll_ms;
     int projector_batch;
     int projector_processes;   /* supervised projector processes: one active, the rest hot standbys */
+    int projector_watchdog_s;  /* a projector process without progress for this long is killed (0: never) */
 
     /* webhooks (the deliverer role) */
     char *webhook_allow_hosts;     /* comma list of hosts exempt from the address checks (http:// allowed too) */

@@ -57,7 +57,9 @@ struct metrics_segment {
     uint64_t nginx_cache[7];     /* nginx cache outcomes (projector, from the access log) */
     uint64_t private_reads[3];   /* query role: private reads from the replica at once, from the
                                   * replica after waiting for it, from the primary */
-    int64_t reserved[19];
+    int64_t watchdog_deadline_ms[8]; /* per worker slot of a watched role (core/pool.h): clock_mono
+                                      * milliseconds by which the worker must show progress; 0: none */
+    int64_t reserved[11];
     struct metrics_route routes[METRICS_ROUTES];
 };
 

@@ -105,9 +105,9 @@ pool_listen(const char *spec, int backlog, int socket_mode)
     return fd;
 }
 
-/* fork + exec one worker. Returns its pid or -1. */
+/* fork + exec one worker for slot index. Returns its pid or -1. */
 static pid_t
-spawn_worker(const struct pool_options *o, int listen_fd, const sigset_t *orig_mask)
+spawn_worker(const struct pool_options *o, int index, int listen_fd, const sigset_t *orig_mask)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -129,9 +129,10 @@ spawn_worker(const struct pool_options *o, int listen_fd, const sigset_t *orig_m
     while (o->argv[argc] != NULL) {
         argc++;
     }
-    char fdbuf[16];
+    char fdbuf[16], slotbuf[16];
     snprintf(fdbuf, sizeof(fdbuf), "%d", listen_fd);
-    char **args = calloc(argc + 4, sizeof(char *));
+    snprintf(slotbuf, sizeof(slotbuf), "%d", index);
+    char **args = calloc(argc + 6, sizeof(char *));
     if (args == NULL) {
         _exit(1);
     }
@@ -141,16 +142,33 @@ spawn_worker(const struct pool_options *o, int listen_fd, const sigset_t *orig_m
     args[argc] = "--worker";
     args[argc + 1] = "--listen-fd";
     args[argc + 2] = fdbuf;
-    args[argc + 3] = NULL;
+    args[argc + 3] = "--slot";
+    args[argc + 4] = slotbuf;
+    args[argc + 5] = NULL;
     execv(o->exe, args);
     log_error("pool: exec worker: %s", strerror(errno));
     _exit(127);
 }
 
-static void
-start_slot(const struct pool_options *o, struct slot *s, int listen_fd, const sigset_t *orig_mask, double now)
+/* The watchdog deadline of slot index, or NULL when the role is not watched. */
+static int64_t *
+watchdog_slot(const struct pool_options *o, int index)
 {
-    pid_t pid = spawn_worker(o, listen_fd, orig_mask);
+    if (o->watchdog_s <= 0 || o->metrics == NULL || index < 0 || index >= POOL_WATCHED_SLOTS) {
+        return NULL;
+    }
+    return &o->metrics->watchdog_deadline_ms[index];
+}
+
+static void
+start_slot(const struct pool_options *o, int index, struct slot *s, int listen_fd, const sigset_t *orig_mask,
+           double now)
+{
+    int64_t *deadline = watchdog_slot(o, index);
+    if (deadline != NULL) {
+        metrics_set(*deadline, 0);   /* not the last worker's: none until this one's first beat */
+    }
+    pid_t pid = spawn_worker(o, index, listen_fd, orig_mask);
     if (pid < 0) {
         s->next_start = now + 1.0;
         return;
@@ -288,6 +306,27 @@ reap(struct master *m, double now)
     }
 }
 
+/* Kill the workers past their watchdog deadline (their slots start new ones once reaped). */
+static void
+watch(struct master *m, double now)
+{
+    const struct pool_options *o = m->o;
+    int64_t now_ms = (int64_t)(now * 1000.0);
+    for (int i = 0; i < o->workers && !m->stopping; i++) {
+        int64_t *deadline = watchdog_slot(o, i);
+        if (deadline == NULL || m->slots[i].pid <= 0) {
+            continue;
+        }
+        int64_t d = __atomic_load_n(deadline, __ATOMIC_RELAXED);
+        if (d > 0 && now_ms > d) {
+            log_error("pool %s: worker %d has shown no progress for %.1f s; killing it", o->role,
+                      (int)m->slots[i].pid, (double)(now_ms - d) / 1000.0 + o->watchdog_s);
+            kill(m->slots[i].pid, SIGKILL);
+            metrics_set(*deadline, 0);
+        }
+    }
+}
+
 /* While stopping: true once every worker is gone; past the deadline, kill the rest. */
 static bool
 stopped(struct master *m, double now)
@@ -339,7 +378,7 @@ pool_master_run(const struct pool_options *o)
         double now = clock_mono();
         for (int i = 0; i < o->workers && !m.stopping; i++) {
             if (m.slots[i].pid == 0 && m.slots[i].next_start <= now) {
-                start_slot(o, &m.slots[i], m.listen_fd, &orig, now);
+                start_slot(o, i, &m.slots[i], m.listen_fd, &orig, now);
             }
         }
         struct timespec ts = {0, 200 * 1000 * 1000};
@@ -352,6 +391,7 @@ pool_master_run(const struct pool_options *o)
             replace_all(&m);
         }
         reap(&m, now);
+        watch(&m, now);
         if (m.stopping && stopped(&m, now)) {
             break;
         }
@@ -359,6 +399,33 @@ pool_master_run(const struct pool_options *o)
     free(m.slots);
     log_info("pool %s: stopped", o->role);
     return 0;
+}
+
+/* This worker's watchdog deadline (pool_watchdog_init), or NULL. */
+static int64_t *watchdog_deadline;
+static int64_t watchdog_ms;
+
+void
+pool_watchdog_init(struct metrics_segment *m, int slot, int watchdog_s)
+{
+    struct pool_options o = {.metrics = m, .watchdog_s = watchdog_s};
+    watchdog_deadline = watchdog_slot(&o, slot);
+    watchdog_ms = (int64_t)watchdog_s * 1000;
+    pool_watchdog_beat();
+}
+
+void
+pool_watchdog_busy(int64_t ms)
+{
+    if (watchdog_deadline != NULL) {
+        metrics_set(*watchdog_deadline, (int64_t)(clock_mono() * 1000.0) + ms + watchdog_ms);
+    }
+}
+
+void
+pool_watchdog_beat(void)
+{
+    pool_watchdog_busy(0);
 }
 
 static volatile sig_atomic_t worker_stop;

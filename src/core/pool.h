@@ -29,7 +29,27 @@ struct pool_options {
     const char *exe;            /* path of the binary to exec for workers (resolved at start) */
     char *const *argv;          /* the master's own argv, re-used to exec workers */
     struct metrics_segment *metrics;
+    int watchdog_s;             /* > 0: a worker that shows no progress for this long is killed (below) */
 };
+
+/*
+ * The watchdog of a supervised role (the projector). A process can hang where no timeout
+ * reaches (a library's deadlock: store/mongo.c, CDRIVER-4666) and keep what it holds, such as
+ * the projector's advisory lock, which its standby then waits on for good. Each worker is told
+ * its slot (--slot) and moves its deadline in the role's metrics segment whenever it makes
+ * progress; the master kills (SIGKILL) a worker past its deadline and starts another in its
+ * slot. At most POOL_WATCHED_SLOTS workers are watched.
+ */
+#define POOL_WATCHED_SLOTS 8
+
+/* In a worker: watch this process (slot from --slot; watchdog_s <= 0 or slot < 0: not watched). */
+void pool_watchdog_init(struct metrics_segment *m, int slot, int watchdog_s);
+
+/* Progress: the deadline becomes now + watchdog_s. */
+void pool_watchdog_beat(void);
+
+/* A step known to take up to ms (an index build): the deadline becomes now + ms + watchdog_s. */
+void pool_watchdog_busy(int64_t ms);
 
 /* Run the master until SIGTERM/SIGINT (graceful) or SIGQUIT (immediate). Returns an exit code.
  * The projector uses the same master without a socket: it keeps its processes running. */

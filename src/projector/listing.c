@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "domain/listing.h"
 #include "domain/search.h"
 #include "projector/projections.h"
@@ -103,7 +104,10 @@ create_listing_indexes(struct projection_ctx *p, const char *coll, bool only_reb
         bson_append_document_end(&arr, &one);
     }
     bson_append_array_end(cmd, &arr);
-    return mongo_write_command_long(p->mongo, coll, cmd, INDEX_BUILD_TIMEOUT_MS);
+    pool_watchdog_busy(INDEX_BUILD_TIMEOUT_MS);
+    int rc = mongo_write_command_long(p->mongo, coll, cmd, INDEX_BUILD_TIMEOUT_MS);
+    pool_watchdog_beat();
+    return rc;
 }
 
 int

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/pool.h"
 #include "domain/outbox.h"
 #include "media/thumb.h"
 #include "projector/cachestats.h"
@@ -450,6 +451,7 @@ run(struct projector *p)
     int backoff = 100;
     bool synced = holds_lock(p);   /* --rebuild has synchronised before calling */
     while (!stop_requested) {
+        pool_watchdog_beat();
         arena_reset(p->arena);
         if (!holds_lock(p)) {
             set_standby(p, "lock not held");
@@ -557,10 +559,11 @@ projector_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg, const 
 }
 
 int
-projector_main(const struct config *cfg)
+projector_main(const struct config *cfg, int slot)
 {
     struct projector p;
     projector_open(&p, cfg);
+    pool_watchdog_init(p.w.metrics, slot, cfg->projector_watchdog_s);
     if (media_start(cfg) != MK_OK || timers_start(cfg) != MK_OK) {
         fprintf(stderr, "marketd: cannot start the media or timers thread\n");
         exit(2);

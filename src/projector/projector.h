@@ -21,7 +21,7 @@
 #include "core/config.h"
 
 /* Run the projector until SIGTERM. Returns an exit code. */
-int projector_main(const struct config *cfg);
+int projector_main(const struct config *cfg, int slot);
 
 /* `--rebuild`: bump the generation and wait until the read model is rebuilt (by the
  * active projector, or by this process when none is running). Returns an exit code. */

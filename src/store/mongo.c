@@ -2,6 +2,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,15 +18,32 @@ mongo_global_init(void)
     mongoc_init();
 }
 
-int
-mongo_init(struct mongo_store *ms, const char *uri_text, const char *db)
+/*
+ * libmongoc 1.23 (Debian 12's) deadlocks a single-threaded client (CDRIVER-4666, fixed in
+ * 1.24.3): when a heartbeat's rescan finds a server it knew dead, the SDAM rule "retry a
+ * known server once" reconnects from inside the scan's callback, which holds the topology's
+ * lock, and a failed reconnect's error callback takes that lock again. Every process blocked
+ * for good on a MongoDB restart whose downtime the heartbeat (60 s by default) fell into:
+ * seen as a projector stuck in pthread_mutex_lock under mongoc_topology_select_server_id,
+ * the read model never rebuilt (tests/integration/test_resilience.c,
+ * a_vanished_mongodb_never_hangs_a_store). Without heartbeat rescans, a dead connection is
+ * found by the next operation instead: its network error marks the server Unknown, and an
+ * Unknown server is never retried from the callback; retryable reads retry that operation
+ * once on a new connection. So the heartbeat is pinned at its largest value (24.8 days),
+ * whatever mongo_uri says.
+ */
+#define HEARTBEAT_MS INT32_MAX
+
+/* A client for uri_text with every wait bounded (the operator's URI values kept, except the
+ * heartbeat, above) and a socket timeout of at least socket_ms. */
+static mongoc_client_t *
+client_new(const char *uri_text, int32_t socket_ms, bool warn)
 {
-    memset(ms, 0, sizeof(*ms));
     bson_error_t err;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_text, &err);
     if (uri == NULL) {
         log_error("mongo: bad mongo_uri: %s", err.message);
-        return MK_EBADPARAM;
+        return NULL;
     }
     /* Nothing may block forever: bound selection, connect and socket operations unless the
      * operator chose values in the URI. */
@@ -39,13 +57,31 @@ mongo_init(struct mongo_store *ms, const char *uri_text, const char *db)
             mongoc_uri_set_option_as_int32(uri, bounds[i].key, bounds[i].value);
         }
     }
-    ms->client = mongoc_client_new_from_uri_with_error(uri, &err);
+    if (mongoc_uri_get_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, 0) < socket_ms) {
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, socket_ms);
+    }
+    if (warn && bson_has_field(mongoc_uri_get_options(uri), MONGOC_URI_HEARTBEATFREQUENCYMS)) {
+        log_warn("mongo: heartbeatFrequencyMS in mongo_uri is ignored (libmongoc 1.23's rescans can deadlock, CDRIVER-4666)");
+    }
+    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_HEARTBEATFREQUENCYMS, HEARTBEAT_MS);
+    mongoc_client_t *client = mongoc_client_new_from_uri_with_error(uri, &err);
     mongoc_uri_destroy(uri);
-    if (ms->client == NULL) {
+    if (client == NULL) {
         log_error("mongo: cannot create client: %s", err.message);
+        return NULL;
+    }
+    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    return client;
+}
+
+int
+mongo_init(struct mongo_store *ms, const char *uri_text, const char *db)
+{
+    memset(ms, 0, sizeof(*ms));
+    ms->client = client_new(uri_text, 0, true);
+    if (ms->client == NULL) {
         return MK_EBADPARAM;
     }
-    mongoc_client_set_error_api(ms->client, MONGOC_ERROR_API_VERSION_2);
     ms->db = strdup(db);
     ms->uri = strdup(uri_text);
     return MK_OK;
@@ -476,23 +512,11 @@ mongo_write_command_long(struct mongo_store *ms, const char *coll, const bson_t 
     if (rc != MK_OK) {
         return rc;
     }
-    bson_error_t err;
-    mongoc_uri_t *uri = mongoc_uri_new_with_error(ms->uri, &err);
-    if (uri == NULL) {
-        return MK_EBADPARAM;
-    }
-    if (mongoc_uri_get_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, 0) < timeout_ms) {
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, timeout_ms);
-    }
-    if (!bson_has_field(mongoc_uri_get_options(uri), MONGOC_URI_SERVERSELECTIONTIMEOUTMS)) {
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 2000);
-    }
-    mongoc_client_t *client = mongoc_client_new_from_uri_with_error(uri, &err);
-    mongoc_uri_destroy(uri);
+    mongoc_client_t *client = client_new(ms->uri, timeout_ms, false);
     if (client == NULL) {
         return MK_EBADPARAM;
     }
-    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    bson_error_t err;
     mongoc_collection_t *c = mongoc_client_get_collection(client, ms->db, coll);
     bool ok = mongoc_collection_write_command_with_opts(c, cmd, NULL, NULL, &err);
     mongoc_collection_destroy(c);

@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "core/errors.h"
+#include "store/mongo.h"
 #include "itest.h"
 
 /* Run one test at a time (CRITERION_JOBS=1 from Makefile.am): they stop and start services. */
@@ -459,6 +463,108 @@ Test(resilience, an_emptied_read_model_is_rebuilt_automatically)
     free((char *)w.id);
 }
 
+/* ---- a MongoDB that vanishes under a store ------------------------------------------- */
+
+/* A stand-in of this test's own (scripts/mongo-standin next to the stack's scripts/stack) on
+ * a unix socket: its pid. */
+static pid_t
+standin_start(const char *sock)
+{
+    const char *stack = itest_env("MARKET_TEST_STACK");   /* ROOT/scripts/stack */
+    const char *server = itest_fmt("%.*s/mongo-standin/server.js", (int)(strrchr(stack, '/') - stack), stack);
+    unlink(sock);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execlp("node", "node", server, "--port", "0", "--socket", sock, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool
+socket_listens(void *arg)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", (const char *)arg);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+static void
+standin_kill(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static int
+count_doc(const bson_t *doc, void *ctx)
+{
+    (void)doc;
+    ++*(int *)ctx;
+    return MK_OK;
+}
+
+static int
+store_read(struct mongo_store *ms)
+{
+    bson_t filter = BSON_INITIALIZER;
+    int n = 0;
+    int rc = mongo_find_each(ms, "hb", &filter, NULL, count_doc, &n);
+    bson_destroy(&filter);
+    return rc;
+}
+
+/* libmongoc 1.23's single-threaded client deadlocked for good when a heartbeat's rescan found
+ * the server it knew gone and could not reconnect (CDRIVER-4666; store/mongo.c, client_new):
+ * a projector stuck in pthread_mutex_lock through a stand-in restart. The URI asks for the
+ * shortest heartbeat (500 ms), which the store must not honour: after the server dies and that
+ * long has passed, a read answers an error at once (no hang: the suite's timeout would fail
+ * it), and once a server is back reads work again, also across a restart the store did not see. */
+Test(resilience, a_vanished_mongodb_never_hangs_a_store, .timeout = 60)
+{
+    char sock[64];
+    snprintf(sock, sizeof(sock), "/tmp/market-hb-%d.sock", (int)getpid());
+    pid_t pid = standin_start(sock);
+    cr_assert(itest_poll(15000, socket_listens, sock), "the stand-in did not start");
+    char *uri = itest_fmt("mongodb://%%2Ftmp%%2Fmarket-hb-%d.sock/?heartbeatFrequencyMS=500", (int)getpid());
+    mongo_global_init();
+    struct mongo_store ms;
+    cr_assert_eq(mongo_init(&ms, uri, "hb_test"), MK_OK);
+    cr_assert_eq(store_read(&ms), MK_OK, "a read from the running stand-in");
+
+    standin_kill(pid);   /* the socket file stays: a reconnect is refused at once */
+    /* The condition itself, not a synchronisation: more than the URI's heartbeat has passed
+     * since the client's last scan, so a client that honoured it would rescan now. */
+    usleep(700 * 1000);
+    cr_assert_neq(store_read(&ms), MK_OK, "a read with the server gone is an error");
+    cr_assert_neq(store_read(&ms), MK_OK, "and again");
+
+    pid = standin_start(sock);
+    cr_assert(itest_poll(15000, socket_listens, sock), "the stand-in did not restart");
+    cr_assert_eq(store_read(&ms), MK_OK, "reads work once the server is back");
+
+    /* Killed and back before the store's next read: the read is retried on a new connection. */
+    standin_kill(pid);
+    pid = standin_start(sock);
+    cr_assert(itest_poll(15000, socket_listens, sock), "the stand-in did not restart");
+    usleep(700 * 1000);
+    cr_assert_eq(store_read(&ms), MK_OK, "a read across a restart the store did not see");
+
+    mongo_close(&ms);
+    standin_kill(pid);
+    unlink(sock);
+}
+
 struct stale_probe {
     const char *path;
 };
@@ -751,6 +857,32 @@ Test(resilience, killed_projector_processes_are_replaced)
     cr_assert(itest_poll(10000, all_workers_new, &a), "the killed projector processes were not replaced");
     struct doc_wait w = {post_ping_id("after the projectors were killed")};
     cr_assert(itest_poll(10000, ping_in_mongo, &w), "nothing projects after the projector processes were killed");
+    free((char *)w.id);
+}
+
+/* Frozen projector processes (SIGSTOP: alive, holding the advisory lock and their
+ * connections, doing nothing, as the libmongoc deadlock left one) show no progress; the
+ * master kills them after projector_watchdog_s (the test stack's: 10 s) and starts others,
+ * which take the lock and project what was written meanwhile. Without the watchdog the lock
+ * stayed held for good and nothing was projected again. */
+Test(resilience, frozen_projector_processes_are_killed_by_the_watchdog)
+{
+    struct doc_wait w0 = {post_ping_id("before the projectors froze")};
+    cr_assert(itest_poll(15000, ping_in_mongo, &w0), "the stack's projector is not active");
+    int master = itest_pid("market-projector");
+    cr_assert_gt(master, 0);
+    struct all_new a = {.master = master, .want = 2};
+    cr_assert(itest_poll(10000, all_workers_up, &a), "one active projector and one standby: %d", a.nold);
+    for (int i = 0; i < a.nold; i++) {
+        cr_assert_eq(kill(a.old[i], SIGSTOP), 0);
+    }
+    struct doc_wait w = {post_ping_id("while the projectors are frozen")};
+    cr_assert(itest_poll(40000, all_workers_new, &a), "the frozen projector processes were not replaced");
+    for (int i = 0; i < a.nold; i++) {
+        cr_assert(kill(a.old[i], 0) != 0, "frozen process %d is still there", a.old[i]);
+    }
+    cr_assert(itest_poll(15000, ping_in_mongo, &w), "nothing projects after the frozen processes were replaced");
+    free((char *)w0.id);
     free((char *)w.id);
 }
 
