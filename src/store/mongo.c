@@ -22,8 +22,8 @@ mongo_global_init(void)
  * libmongoc 1.23 (Debian 12's) deadlocks a single-threaded client (CDRIVER-4666, fixed in
  * 1.24.3): when a heartbeat's rescan finds a server it knew dead, the SDAM rule "retry a
  * known server once" reconnects from inside the scan's callback, which holds the topology's
- * lock, and a failed reconnect's error callback takes that lock again. Every process blocked
- * for good on a MongoDB restart whose downtime the heartbeat (60 s by default) fell into:
+ * lock, and a failed reconnect's error callback takes that lock again. Any process blocked
+ * for good when a rescan (every 60 s by default) fell into a MongoDB restart's downtime:
  * seen as a projector stuck in pthread_mutex_lock under mongoc_topology_select_server_id,
  * the read model never rebuilt (tests/integration/test_resilience.c,
  * a_vanished_mongodb_never_hangs_a_store). Without heartbeat rescans, a dead connection is
