@@ -126,15 +126,67 @@ const log = (msg) => process.stderr.write(`mongo-standin: ${msg}\n`);
 const GC_EVERY_BYTES = (Number(process.env.STANDIN_GC_EVERY_MB) > 0 ? Number(process.env.STANDIN_GC_EVERY_MB) : 16) * 1024 * 1024;
 const GC_IDLE_MS = 2000;
 const GC_IDLE_MIN_BYTES = 1024 * 1024;
+
+/*
+ * No marking task: this thread marks only in the steps V8 takes inside allocations (issue 19,
+ * sixteenth pass). With V8's incremental-marking task (its default), an incremental marking
+ * runs on this thread in 1 ms tasks between events, back to back, for as long as the marking
+ * lasts, and the steps inside commands are sized to keep a schedule of about half a second:
+ * at 100k listings this thread marked 690-775 ms of a marking's 0.9-1.1 s, and the
+ * projector's writes waited it out (the read-model lag's stall: worst write 0.14-0.5 s with a
+ * marking in a 30 s run of market_lag --rate 100). Without the task the concurrent marker (the
+ * V8 helper thread, --v8-pool-size=1) does most of it: 89-151 ms of steps on this thread over
+ * 1.5-1.9 s, worst write 23-150 ms. The marking takes longer; the heap grows meanwhile by
+ * what a second of writes allocates.
+ *
+ * The task also finished a marking on an idle server: without it, only a step sees that the
+ * concurrent marker is done and asks for the marking's end (its atomic pause, at this
+ * thread's next JavaScript), and only allocation takes steps; a server that receives nothing
+ * allocates nothing (a marking started at idle took 17-20 s to end, on what a timer's
+ * callbacks allocate). So after the starts below and after the idle timer, a timer runs every
+ * GC_POKE_MS until a major GC has ended (perf_hooks' gc entries; GC_POKE_MAX_MS at most), and
+ * when no command came since its last run it allocates GC_POKE_SLOTS slots of garbage, past
+ * the young generation's step threshold (64 KB): one step of marking per run, as the task
+ * would take, but only while the server is idle.
+ */
+const GC_POKE_MS = 50;
+const GC_POKE_MAX_MS = 30000;
+const GC_POKE_SLOTS = 16384; // 128 KB
 const loadGc = (() => {
   const v8 = require('v8');
+  const { PerformanceObserver, constants } = require('perf_hooks');
   let gc = null;
   try {
     v8.setFlagsFromString('--expose-gc');
+    v8.setFlagsFromString('--no-incremental-marking-task');
     gc = require('vm').runInNewContext('gc');
   } catch (_) {
     gc = null;
   }
+  let poke = null; // {tick, cap, observer} while a marking may wait for this thread to finish it
+  let active = false; // a command came since the poke's last run
+  let garbage = null;
+  const pokeTick = () => {
+    if (active) active = false;
+    else garbage = new Array(GC_POKE_SLOTS).fill(0);
+    garbage = null;
+  };
+  const stopPoke = () => {
+    clearInterval(poke.tick);
+    clearTimeout(poke.cap);
+    poke.observer.disconnect();
+    poke = null;
+  };
+  const pokeUntilCollected = () => {
+    if (poke) return;
+    const observer = new PerformanceObserver((list) => {
+      if (poke && list.getEntries().some((e) => e.detail && e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) stopPoke();
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    poke = { tick: setInterval(pokeTick, GC_POKE_MS), cap: setTimeout(stopPoke, GC_POKE_MAX_MS), observer };
+    poke.tick.unref();
+    poke.cap.unref();
+  };
   let bytes = 0; // received since the last start
   let total = 0; // received since the last GC_EVERY_BYTES start
   let timer = null;
@@ -149,13 +201,16 @@ const loadGc = (() => {
       v8.setFlagsFromString('--no-stress-incremental-marking --no-optimize-for-size');
     }
     log(`incremental GC started (${why}): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
+    pokeUntilCollected();
   };
   const idle = () => {
     timer = null;
     if (bytes >= GC_IDLE_MIN_BYTES) start(`${GC_IDLE_MS} ms idle`);
+    else pokeUntilCollected(); // a marking V8 started in the last commands
   };
   const received = (n) => {
     if (!gc) return;
+    active = true;
     bytes += n;
     total += n;
     if (total >= GC_EVERY_BYTES) {
