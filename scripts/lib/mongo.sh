@@ -33,7 +33,8 @@ mongo_start() {
     port_free "$MARKET_MONGO_PORT" || die "port $MARKET_MONGO_PORT (MongoDB stand-in) is taken by another process"
     # A small young generation keeps the stand-in's RSS near the data it holds, and one V8
     # helper thread instead of four leaves the serving thread more of two cores while a
-    # marking runs (README, "Fifteenth pass").
+    # marking runs (README, "Fifteenth pass"). That helper does most of a marking: the server
+    # turns V8's marking task off itself (server.js, README "Sixteenth pass").
     start_bg mongo node --max-semi-space-size=2 --v8-pool-size=1 "$MARKET_ROOT/scripts/mongo-standin/server.js" --host "$MARKET_LISTEN_ADDR" --port "$MARKET_MONGO_PORT" ${MARKET_MONGO_SOCKET:+--socket "$MARKET_MONGO_SOCKET"}
     { wait_for mongo 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MARKET_MONGO_PORT" &&
         { [ -z "$MARKET_MONGO_SOCKET" ] || wait_for mongo 5 test -S "$MARKET_MONGO_SOCKET"; }; } ||

@@ -143,14 +143,16 @@ const GC_IDLE_MIN_BYTES = 1024 * 1024;
  * concurrent marker is done and asks for the marking's end (its atomic pause, at this
  * thread's next JavaScript), and only allocation takes steps; a server that receives nothing
  * allocates nothing (a marking started at idle took 17-20 s to end, on what a timer's
- * callbacks allocate). So after the starts below and after the idle timer, a timer runs every
- * GC_POKE_MS until a major GC has ended (perf_hooks' gc entries; GC_POKE_MAX_MS at most), and
- * when no command came since its last run it allocates GC_POKE_SLOTS slots of garbage, past
- * the young generation's step threshold (64 KB): one step of marking per run, as the task
- * would take, but only while the server is idle.
+ * callbacks allocate, and the memory reducer's markings after a load did not end in 30 s of
+ * quiet: RSS settled at 4,095 instead of 3,868 bytes per listing in tools/bench.js --rss-only).
+ * So while a marking is under way (perf_hooks' gc entries: one of kind INCREMENTAL when a
+ * marking starts, whoever starts it, one of kind MAJOR when it ends), a timer runs every
+ * GC_POKE_MS (GC_POKE_MAX_MS at most per marking), and when no command came since its last run
+ * it allocates GC_POKE_SLOTS slots of garbage, past the young generation's step threshold
+ * (64 KB): a step of marking per run while the server is idle, as the task would take.
  */
 const GC_POKE_MS = 50;
-const GC_POKE_MAX_MS = 30000;
+const GC_POKE_MAX_MS = 60000;
 const GC_POKE_SLOTS = 16384; // 128 KB
 const loadGc = (() => {
   const v8 = require('v8');
@@ -163,7 +165,7 @@ const loadGc = (() => {
   } catch (_) {
     gc = null;
   }
-  let poke = null; // {tick, cap, observer} while a marking may wait for this thread to finish it
+  let poke = null; // {tick, cap} while a marking is under way
   let active = false; // a command came since the poke's last run
   let garbage = null;
   const pokeTick = () => {
@@ -172,21 +174,27 @@ const loadGc = (() => {
     garbage = null;
   };
   const stopPoke = () => {
+    if (!poke) return;
     clearInterval(poke.tick);
     clearTimeout(poke.cap);
-    poke.observer.disconnect();
     poke = null;
   };
-  const pokeUntilCollected = () => {
+  const startPoke = () => {
     if (poke) return;
-    const observer = new PerformanceObserver((list) => {
-      if (poke && list.getEntries().some((e) => e.detail && e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) stopPoke();
-    });
-    observer.observe({ entryTypes: ['gc'] });
-    poke = { tick: setInterval(pokeTick, GC_POKE_MS), cap: setTimeout(stopPoke, GC_POKE_MAX_MS), observer };
+    poke = { tick: setInterval(pokeTick, GC_POKE_MS), cap: setTimeout(stopPoke, GC_POKE_MAX_MS) };
     poke.tick.unref();
     poke.cap.unref();
   };
+  if (gc) {
+    const { NODE_PERFORMANCE_GC_INCREMENTAL: MARKING, NODE_PERFORMANCE_GC_MAJOR: MAJOR } = constants;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = e.detail ? e.detail.kind : 0;
+        if (kind === MARKING) startPoke();
+        else if (kind === MAJOR) stopPoke();
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
   let bytes = 0; // received since the last start
   let total = 0; // received since the last GC_EVERY_BYTES start
   let timer = null;
@@ -201,12 +209,10 @@ const loadGc = (() => {
       v8.setFlagsFromString('--no-stress-incremental-marking --no-optimize-for-size');
     }
     log(`incremental GC started (${why}): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)} ms`);
-    pokeUntilCollected();
   };
   const idle = () => {
     timer = null;
     if (bytes >= GC_IDLE_MIN_BYTES) start(`${GC_IDLE_MS} ms idle`);
-    else pokeUntilCollected(); // a marking V8 started in the last commands
   };
   const received = (n) => {
     if (!gc) return;
