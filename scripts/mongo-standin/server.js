@@ -135,9 +135,9 @@ const GC_IDLE_MIN_BYTES = 1024 * 1024;
  * at 100k listings this thread marked 690-775 ms of a marking's 0.9-1.1 s, and the
  * projector's writes waited it out (the read-model lag's stall: worst write 0.14-0.5 s with a
  * marking in a 30 s run of market_lag --rate 100). Without the task the concurrent marker (the
- * V8 helper thread, --v8-pool-size=1) does most of it: 89-151 ms of steps on this thread over
- * 1.5-1.9 s, worst write 23-150 ms. The marking takes longer; the heap grows meanwhile by
- * what a second of writes allocates.
+ * V8 helper thread, --v8-pool-size=1) does most of it: 66-255 ms of steps on this thread over
+ * 1.2-2.5 s, worst write 14-213 ms in 22 such runs. The marking takes longer; the heap grows
+ * meanwhile by what a second or two of writes allocates.
  *
  * The task also finished a marking on an idle server: without it, only a step sees that the
  * concurrent marker is done and asks for the marking's end (its atomic pause, at this
@@ -148,8 +148,9 @@ const GC_IDLE_MIN_BYTES = 1024 * 1024;
  * So while a marking is under way (perf_hooks' gc entries: one of kind INCREMENTAL when a
  * marking starts, whoever starts it, one of kind MAJOR when it ends), a timer runs every
  * GC_POKE_MS (GC_POKE_MAX_MS at most per marking), and when no command came since its last run
- * it allocates GC_POKE_SLOTS slots of garbage, past the young generation's step threshold
- * (64 KB): a step of marking per run while the server is idle, as the task would take.
+ * it allocates GC_POKE_SLOTS slots of garbage (128 KB, more than V8's 64 KB between steps):
+ * a step of marking per run while the server is idle, as the task would take
+ * (test/gcpolicy.test.js: a marking started at idle ends within 10 s).
  */
 const GC_POKE_MS = 50;
 const GC_POKE_MAX_MS = 60000;
