@@ -168,7 +168,7 @@ const loadGc = (() => {
   }
   let poke = null; // {tick, cap} while a marking is under way
   let active = false; // a command came since the poke's last run
-  let garbage = null;
+  let garbage = null; // the poke's allocation is stored here (then dropped) so that no compiler drops it
   const pokeTick = () => {
     if (active) active = false;
     else garbage = new Array(GC_POKE_SLOTS).fill(0);

@@ -150,21 +150,21 @@ spawn_worker(const struct pool_options *o, int index, int listen_fd, const sigse
     _exit(127);
 }
 
-/* The watchdog deadline of slot index, or NULL when the role is not watched. */
+/* The watchdog deadline of slot index in segment m, or NULL when the role is not watched. */
 static int64_t *
-watchdog_slot(const struct pool_options *o, int index)
+watchdog_slot(struct metrics_segment *m, int watchdog_s, int index)
 {
-    if (o->watchdog_s <= 0 || o->metrics == NULL || index < 0 || index >= POOL_WATCHED_SLOTS) {
+    if (watchdog_s <= 0 || m == NULL || index < 0 || index >= POOL_WATCHED_SLOTS) {
         return NULL;
     }
-    return &o->metrics->watchdog_deadline_ms[index];
+    return &m->watchdog_deadline_ms[index];
 }
 
 static void
 start_slot(const struct pool_options *o, int index, struct slot *s, int listen_fd, const sigset_t *orig_mask,
            double now)
 {
-    int64_t *deadline = watchdog_slot(o, index);
+    int64_t *deadline = watchdog_slot(o->metrics, o->watchdog_s, index);
     if (deadline != NULL) {
         metrics_set(*deadline, 0);   /* not the last worker's: none until this one's first beat */
     }
@@ -313,14 +313,14 @@ watch(struct master *m, double now)
     const struct pool_options *o = m->o;
     int64_t now_ms = (int64_t)(now * 1000.0);
     for (int i = 0; i < o->workers && !m->stopping; i++) {
-        int64_t *deadline = watchdog_slot(o, i);
+        int64_t *deadline = watchdog_slot(o->metrics, o->watchdog_s, i);
         if (deadline == NULL || m->slots[i].pid <= 0) {
             continue;
         }
         int64_t d = __atomic_load_n(deadline, __ATOMIC_RELAXED);
         if (d > 0 && now_ms > d) {
-            log_error("pool %s: worker %d has shown no progress for %.1f s; killing it", o->role,
-                      (int)m->slots[i].pid, (double)(now_ms - d) / 1000.0 + o->watchdog_s);
+            log_error("pool %s: worker %d is %.1f s past its watchdog deadline (no progress); killing it", o->role,
+                      (int)m->slots[i].pid, (double)(now_ms - d) / 1000.0);
             kill(m->slots[i].pid, SIGKILL);
             metrics_set(*deadline, 0);
         }
@@ -408,8 +408,7 @@ static int64_t watchdog_ms;
 void
 pool_watchdog_init(struct metrics_segment *m, int slot, int watchdog_s)
 {
-    struct pool_options o = {.metrics = m, .watchdog_s = watchdog_s};
-    watchdog_deadline = watchdog_slot(&o, slot);
+    watchdog_deadline = watchdog_slot(m, watchdog_s, slot);
     watchdog_ms = (int64_t)watchdog_s * 1000;
     pool_watchdog_beat();
 }
