@@ -170,8 +170,8 @@ const loadGc = (() => {
   let active = false; // a command came since the poke's last run
   let garbage = null; // the poke's allocation is stored here (then dropped) so that no compiler drops it
   const pokeTick = () => {
-    if (active) active = false;
-    else garbage = new Array(GC_POKE_SLOTS).fill(0);
+    if (!active) garbage = new Array(GC_POKE_SLOTS).fill(0);
+    active = false;
     garbage = null;
   };
   const stopPoke = () => {

@@ -41,19 +41,26 @@ function start(env = {}, flags = []) {
       waiters.push({ re, resolve: (k) => { clearTimeout(timer); resolve(k); } });
     });
   };
-  return { child, lines, waitFor };
+  /** The server's port, once it says where it listens, and a client of it. */
+  const port = async () => Number(/listening on [\d.]+:(\d+)/.exec(lines[await waitFor(/listening on/)])[1]);
+  const client = async () => WireClient.connect(await port());
+  return { child, lines, waitFor, port, client };
+}
+
+/** Inserts n documents make(0..n-1) into coll, `batch` to a command. */
+async function insertDocs(c, coll, n, make, batch = 500) {
+  for (let i = 0; i < n; i += batch) {
+    const documents = Array.from({ length: Math.min(batch, n - i) }, (_, k) => make(i + k));
+    await c.run('gcpolicy', { insert: coll, documents });
+  }
 }
 
 test('a load is followed by an incremental memory-reducing GC, never a forced full one', { timeout: 60000 }, async () => {
   const s = start();
   try {
-    const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
-    const c = await WireClient.connect(port);
+    const c = await s.client();
     const filler = 'x'.repeat(1000);
-    for (let i = 0; i < 3; i++) {
-      const documents = Array.from({ length: 500 }, (_, k) => ({ _id: `gc-${i}-${k}`, filler }));
-      await c.run('gcpolicy', { insert: 'docs', documents });
-    }
+    await insertDocs(c, 'docs', 1500, (j) => ({ _id: `gc-${j}`, filler }));
     const started = await s.waitFor(/incremental GC started \(2000 ms idle/);
     // Ended on the idle server by its own steps (server.js's poke): without them this marking
     // waited 17-20 s for the steps its timers' garbage brought.
@@ -72,17 +79,13 @@ test('a load is followed by an incremental memory-reducing GC, never a forced fu
 test('a marking takes no step in V8\'s task, and ends on an idle server', { timeout: 60000 }, async () => {
   const s = start({}, ['--trace-incremental-marking']);
   try {
-    const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
-    const c = await WireClient.connect(port);
+    const c = await s.client();
     // A heap with something to mark: 20,000 documents of 30 fields.
-    for (let i = 0; i < 20; i++) {
-      const documents = Array.from({ length: 1000 }, (_, k) => {
-        const d = { _id: `m-${i}-${k}` };
-        for (let f = 0; f < 30; f++) d[`f${f}`] = `v${i}-${k}-${f}`;
-        return d;
-      });
-      await c.run('gcpolicy', { insert: 'marks', documents });
-    }
+    await insertDocs(c, 'marks', 20000, (j) => {
+      const d = { _id: `m-${j}` };
+      for (let f = 0; f < 30; f++) d[`f${f}`] = `v${j}-${f}`;
+      return d;
+    }, 1000);
     const started = await s.waitFor(/incremental GC started \(2000 ms idle/);
     await s.waitFor(/Mark-Compact \(reduce\)/, started, 10000);
     const steps = s.lines.filter((l) => /\[IncrementalMarking\] Step in/.test(l));
@@ -97,15 +100,9 @@ test('a marking takes no step in V8\'s task, and ends on an idle server', { time
 test('an index build over a filled collection starts the collection at once', { timeout: 60000 }, async () => {
   const s = start({ STANDIN_BULK_INDEX_DOCS: '1500' });
   try {
-    const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
-    const c = await WireClient.connect(port);
+    const c = await s.client();
     const filler = 'x'.repeat(200);
-    const insert = async (coll, n) => {
-      for (let i = 0; i < n; i += 500) {
-        const documents = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ _id: `${coll}-${i + k}`, n: i + k, filler }));
-        await c.run('gcpolicy', { insert: coll, documents });
-      }
-    };
+    const insert = (coll, n) => insertDocs(c, coll, n, (j) => ({ _id: `${coll}-${j}`, n: j, filler }));
     // Below the threshold: no start for the build (a later idle one may come: not this one).
     await insert('small', 1000);
     await c.run('gcpolicy', { createIndexes: 'small', indexes: [{ key: { n: 1 }, name: 'n_1' }] });
@@ -132,8 +129,7 @@ test('an index build over a filled collection starts the collection at once', { 
 test('reads never start a collection, however many bytes they bring; writes do', { timeout: 60000 }, async () => {
   const s = start({ STANDIN_GC_EVERY_MB: '1' });
   try {
-    const port = Number(/listening on [\d.]+:(\d+)/.exec(s.lines[await s.waitFor(/listening on/)])[1]);
-    const c = await WireClient.connect(port);
+    const c = await s.client();
     await c.run('gcpolicy', { insert: 'reads', documents: [{ _id: 'r', s: 'a' }] });
     // 4.5 MB of queries (4.5 times the threshold): each carries a 100 KB string no document holds.
     const big = 'q'.repeat(100 * 1024);
@@ -145,6 +141,7 @@ test('reads never start a collection, however many bytes they bring; writes do',
     // A mark in the server's log between the two phases: a connection that sends a message of
     // length 0 is logged and closed. The log is one ordered stream, and a start is logged before
     // the server reads its next message, so a start the reads had caused would come before it.
+    const port = await s.port();
     await new Promise((resolve, reject) => {
       const raw = net.connect(port, '127.0.0.1', () => raw.write(Buffer.alloc(4)));
       raw.on('close', resolve);
@@ -154,10 +151,7 @@ test('reads never start a collection, however many bytes they bring; writes do',
     // Then 1.5 MB of inserts (~517 KB each: the third crosses 1 MB, and no idle start can come
     // before it): one start, after the mark.
     const filler = 'x'.repeat(1000);
-    for (let i = 0; i < 3; i++) {
-      const documents = Array.from({ length: 500 }, (_, k) => ({ _id: `w-${i}-${k}`, filler }));
-      await c.run('gcpolicy', { insert: 'reads', documents });
-    }
+    await insertDocs(c, 'reads', 1500, (j) => ({ _id: `w-${j}`, filler }));
     const first = await s.waitFor(/incremental GC started/);
     assert.ok(first > mark, `a start came with the reads: ${s.lines[first]}`);
     assert.match(s.lines[first], /incremental GC started \(1 MB of writes received\)/);
