@@ -13,9 +13,7 @@
  *
  * MARKET_<KEY> environment variables override the file's keys.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,21 +68,62 @@ run_worker(const struct config *cfg, const char *role, int listen_fd)
     return rc;
 }
 
+/* What a pool's master hands its forked workers, and reloads on SIGHUP. */
+struct master_ctx {
+    struct config *cfg;
+    const char *config_path;
+    const char *role;
+};
+
+/* A worker's body, in the child forked by the pool's master (core/pool.h). */
 static int
-run_master(const struct config *cfg, const char *role, char **argv)
+worker_entry(void *ctx, int slot, int listen_fd)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) {
-        fprintf(stderr, "marketd: cannot resolve /proc/self/exe: %s\n", strerror(errno));
-        return 2;
+    struct master_ctx *mc = ctx;
+    if (strcmp(mc->role, "projector") == 0) {
+        return projector_main(mc->cfg, slot);
     }
-    exe[n] = '\0';
+    if (strcmp(mc->role, "deliverer") == 0) {
+        return deliverer_main(mc->cfg);
+    }
+    return run_worker(mc->cfg, mc->role, listen_fd);
+}
+
+/* SIGHUP: the configuration read again (file and MARKET_<KEY>); the workers forked after it
+ * get it. A configuration that does not load keeps the running one. The pool's own settings
+ * (its socket, its size) stay as they started: those need a restart. */
+static bool
+master_reload(void *ctx)
+{
+    struct master_ctx *mc = ctx;
+    struct config fresh;
+    char err[512];
+    config_defaults(&fresh);
+    if (config_load(&fresh, mc->config_path, environ, err, sizeof(err)) != MK_OK) {
+        log_error("SIGHUP: configuration error, keeping the running configuration: %s", err);
+        config_free(&fresh);
+        return false;
+    }
+    config_free(mc->cfg);
+    *mc->cfg = fresh;
+    http_etag_init(mc->cfg->cursor_secret);
+    log_init(mc->role, mc->cfg->log_level);
+    log_info("SIGHUP: configuration reloaded%s%s", mc->config_path != NULL ? " from " : "",
+             mc->config_path != NULL ? mc->config_path : "");
+    return true;
+}
+
+static int
+run_master(struct config *cfg, const char *config_path, const char *role)
+{
     bool command = strcmp(role, "command") == 0, projector = strcmp(role, "projector") == 0;
     bool deliverer = strcmp(role, "deliverer") == 0;
+    struct master_ctx mc = {.cfg = cfg, .config_path = config_path, .role = role};
+    /* The master's own copy: a reload frees the configuration the socket's spec came from. */
+    char *listen = projector || deliverer ? NULL : strdup(command ? cfg->command_listen : cfg->query_listen);
     struct pool_options o = {
         .role = role,
-        .listen = projector || deliverer ? NULL : command ? cfg->command_listen : cfg->query_listen,
+        .listen = listen,
         .workers = projector   ? cfg->projector_processes
                    : deliverer ? cfg->deliverer_processes
                    : command   ? cfg->command_workers
@@ -92,13 +131,15 @@ run_master(const struct config *cfg, const char *role, char **argv)
         .backlog = cfg->listen_backlog,
         .socket_mode = cfg->socket_mode,
         .graceful_timeout_s = cfg->graceful_timeout_s,
-        .exe = exe,
-        .argv = argv,
+        .worker_main = worker_entry,
+        .reload = master_reload,
+        .ctx = &mc,
         .metrics = metrics_open(cfg->run_dir, role, true, true),
         .watchdog_s = projector ? cfg->projector_watchdog_s : 0,
     };
     if (o.metrics == NULL) {
         fprintf(stderr, "marketd: cannot create the metrics segment under %s\n", cfg->run_dir);
+        free(listen);
         return 2;
     }
     if (projector) {
@@ -106,7 +147,9 @@ run_master(const struct config *cfg, const char *role, char **argv)
          * lock; none of this run does yet. */
         metrics_set(o.metrics->projector_active, 0);
     }
-    return pool_master_run(&o);
+    int rc = pool_master_run(&o);
+    free(listen);
+    return rc;
 }
 
 int
@@ -115,14 +158,11 @@ main(int argc, char **argv)
     static const struct option longopts[] = {
         {"role", required_argument, NULL, 'r'},     {"config", required_argument, NULL, 'c'},
         {"migrate", no_argument, NULL, 'm'},        {"rebuild", no_argument, NULL, 'R'},
-        {"worker", no_argument, NULL, 'w'},         {"listen-fd", required_argument, NULL, 'f'},
         {"check-config", no_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
-        {"metrics", no_argument, NULL, 'M'},      {"slot", required_argument, NULL, 'S'},
-        {NULL, 0, NULL, 0},
+        {"metrics", no_argument, NULL, 'M'},        {NULL, 0, NULL, 0},
     };
     const char *role = NULL, *config_path = NULL;
-    bool migrate = false, rebuild = false, worker = false, check = false, metrics = false;
-    int listen_fd = -1, worker_slot = -1;
+    bool migrate = false, rebuild = false, check = false, metrics = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "r:c:h", longopts, NULL)) != -1) {
         switch (ch) {
@@ -130,9 +170,6 @@ main(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'm': migrate = true; break;
         case 'R': rebuild = true; break;
-        case 'w': worker = true; break;
-        case 'f': listen_fd = atoi(optarg); break;
-        case 'S': worker_slot = atoi(optarg); break;
         case 'k': check = true; break;
         case 'M': metrics = true; break;
         case 'h': usage(stdout); return 0;
@@ -189,7 +226,7 @@ main(int argc, char **argv)
     if (strcmp(role, "projector") == 0) {
         /* The master supervises projector_processes processes (one holds the advisory lock,
          * the others stand by) and replaces any that dies, like the pools' workers. */
-        return rebuild ? projector_rebuild(&cfg, 120) : worker ? projector_main(&cfg, worker_slot) : run_master(&cfg, role, argv);
+        return rebuild ? projector_rebuild(&cfg, 120) : run_master(&cfg, config_path, role);
     }
     if (strcmp(role, "deliverer") == 0) {
         if (rebuild) {
@@ -197,7 +234,7 @@ main(int argc, char **argv)
             return 2;
         }
         /* Supervised like the projector: the master keeps deliverer_processes running. */
-        return worker ? deliverer_main(&cfg) : run_master(&cfg, role, argv);
+        return run_master(&cfg, config_path, role);
     }
     if (strcmp(role, "command") != 0 && strcmp(role, "query") != 0) {
         fprintf(stderr, "marketd: unknown role '%s' (command, query, projector or deliverer)\n", role);
@@ -207,12 +244,5 @@ main(int argc, char **argv)
         fprintf(stderr, "marketd: --rebuild goes with --role projector\n");
         return 2;
     }
-    if (worker) {
-        if (listen_fd < 0) {
-            fprintf(stderr, "marketd: --worker needs --listen-fd\n");
-            return 2;
-        }
-        return run_worker(&cfg, role, listen_fd);
-    }
-    return run_master(&cfg, role, argv);
+    return run_master(&cfg, config_path, role);
 }

@@ -666,6 +666,30 @@ metric(const char *body, const char *name)
     return line != NULL ? atoll(line + strlen(name)) : -1;
 }
 
+/* With max_requests = 5, more requests than all of a's workers may serve together: every one
+ * is answered, every worker of a is recycled, and a recycle is not counted as a crash. */
+static void
+assert_workers_recycle(struct all_new *a)
+{
+    struct iresp before = itest_http("GET", "/metrics", NULL, NULL);
+    long long restarts = metric(before.body, "market_pool_worker_restarts_total{role=\"query\"} ");
+    long long recycled_before = metric(before.body, "market_pool_worker_recycles_total{role=\"query\"} ");
+    iresp_free(&before);
+    int total = (a->want * 5) * 3;
+    for (int i = 0; i < total; i++) {
+        struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+        cr_assert_eq(r.status, 200, "request %d of %d: %ld", i + 1, total, r.status);
+        iresp_free(&r);
+    }
+    cr_assert(itest_poll(10000, all_workers_new, a), "not every worker was recycled after max_requests");
+    struct iresp r = itest_http("GET", "/metrics", NULL, NULL);
+    long long recycles = metric(r.body, "market_pool_worker_recycles_total{role=\"query\"} ") - recycled_before;
+    cr_assert_geq(recycles, a->want, "recycles counted: %lld", recycles);
+    cr_assert_eq(metric(r.body, "market_pool_worker_restarts_total{role=\"query\"} "), restarts,
+                 "a recycle is not counted as a crash");
+    iresp_free(&r);
+}
+
 /* A worker is recycled after max_requests (bounded memory growth, php-fpm style): it exits
  * cleanly after its last answer and the master starts a fresh one; no request is lost. */
 Test(resilience, workers_are_recycled_after_max_requests, .fini = normal_query_pool)
@@ -676,24 +700,109 @@ Test(resilience, workers_are_recycled_after_max_requests, .fini = normal_query_p
     cr_assert_gt(master, 0);
     struct all_new a = {.master = master, .want = configured_workers("query")};
     cr_assert(itest_poll(10000, all_workers_up, &a), "%d workers, %d configured", a.nold, a.want);
-    struct iresp before = itest_http("GET", "/metrics", NULL, NULL);
-    long long restarts = metric(before.body, "market_pool_worker_restarts_total{role=\"query\"} ");
-    long long recycled_before = metric(before.body, "market_pool_worker_recycles_total{role=\"query\"} ");
-    iresp_free(&before);
-    /* More requests than all workers may serve together: every one is still answered. */
-    int total = (a.want * 5) * 3;
-    for (int i = 0; i < total; i++) {
-        struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
-        cr_assert_eq(r.status, 200, "request %d of %d: %ld", i + 1, total, r.status);
-        iresp_free(&r);
+    assert_workers_recycle(&a);
+}
+
+/* The stack's configuration file with one line added, written beside it and renamed over it
+ * (a master reading it meanwhile sees the old file or the new one, never half of one). */
+static void
+config_append(const char *line)
+{
+    const char *path = itest_env("MARKET_TEST_CONFIG");
+    char *tmp = itest_fmt("%s.test.tmp", path);
+    FILE *in = fopen(path, "r"), *out = fopen(tmp, "w");
+    cr_assert(in != NULL && out != NULL);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        cr_assert_eq(fwrite(buf, 1, n, out), n);
     }
-    cr_assert(itest_poll(10000, all_workers_new, &a), "every first-generation worker was recycled");
-    struct iresp r = itest_http("GET", "/metrics", NULL, NULL);
-    long long recycles = metric(r.body, "market_pool_worker_recycles_total{role=\"query\"} ") - recycled_before;
-    cr_assert_geq(recycles, a.want, "recycles counted: %lld", recycles);
-    cr_assert_eq(metric(r.body, "market_pool_worker_restarts_total{role=\"query\"} "), restarts,
-                 "a recycle is not counted as a crash");
+    fprintf(out, "%s\n", line);
+    fclose(in);
+    cr_assert_eq(fclose(out), 0);
+    cr_assert_eq(rename(tmp, path), 0);
+}
+
+/* scripts/lib/market.sh writes the configuration anew on every start. */
+static void
+query_pool_as_configured(void)
+{
+    itest_stack("restart", "query");
+}
+
+/* Workers are forked from the master without exec, so they do not read the configuration
+ * themselves: SIGHUP has the master read it again, and the workers forked after it run with
+ * it. Here max_requests = 5 (the default is 100,000): the new workers recycle. */
+Test(resilience, sighup_applies_a_changed_configuration, .fini = query_pool_as_configured)
+{
+    struct all_new a = {.master = itest_pid("market-query"), .want = configured_workers("query")};
+    cr_assert_gt(a.master, 0);
+    cr_assert(itest_poll(10000, all_workers_up, &a), "%d workers, %d configured", a.nold, a.want);
+    config_append("max_requests = 5");
+    cr_assert_eq(kill(a.master, SIGHUP), 0);
+    cr_assert(itest_poll(10000, all_workers_new, &a), "SIGHUP did not replace every worker");
+    cr_assert(itest_poll(10000, all_workers_up, &a));   /* a.old: the workers forked after the reload */
+    assert_workers_recycle(&a);
+}
+
+/* The master has logged, past `from`, that it kept its workers. */
+struct log_watch {
+    const char *path;
+    long from;
+};
+
+static bool
+reload_refused(void *arg)
+{
+    const struct log_watch *w = arg;
+    FILE *f = fopen(w->path, "r");
+    bool seen = false;
+    char line[2048];
+    if (f != NULL && fseek(f, w->from, SEEK_SET) == 0) {
+        while (!seen && fgets(line, sizeof(line), f) != NULL) {
+            seen = strstr(line, "SIGHUP: the workers keep running as they are") != NULL;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return seen;
+}
+
+/* A configuration that does not load is refused as a whole, as nginx does: the master says
+ * why and keeps its workers and the configuration they run with. */
+Test(resilience, sighup_with_a_broken_configuration_keeps_the_workers, .fini = query_pool_as_configured)
+{
+    struct all_new a = {.master = itest_pid("market-query"), .want = configured_workers("query")};
+    cr_assert_gt(a.master, 0);
+    cr_assert(itest_poll(10000, all_workers_up, &a), "%d workers, %d configured", a.nold, a.want);
+    /* The stack's log, beside the configuration ($MARKET_VAR/log), read from its end now. */
+    char *var = strdup(itest_env("MARKET_TEST_CONFIG"));
+    *strrchr(var, '/') = '\0';
+    struct log_watch w = {.path = strdup(itest_fmt("%s/log/market-query.log", var))};
+    FILE *f = fopen(w.path, "r");
+    cr_assert_not_null(f, "%s", w.path);
+    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+    w.from = ftell(f);
+    fclose(f);
+    config_append("max_requests = many");
+    cr_assert_eq(kill(a.master, SIGHUP), 0);
+    cr_assert(itest_poll(10000, reload_refused, &w), "the master did not say it kept its workers");
+    int kids[512];
+    int n = itest_children(a.master, kids, 512);
+    cr_assert_eq(n, a.nold);
+    for (int i = 0; i < n; i++) {
+        bool old = false;
+        for (int j = 0; j < a.nold; j++) {
+            old = old || kids[i] == a.old[j];
+        }
+        cr_assert(old, "worker %d is new: the broken configuration replaced the workers", kids[i]);
+    }
+    struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
+    cr_assert_eq(r.status, 200);
     iresp_free(&r);
+    free((char *)w.path);
+    free(var);
 }
 
 static void
