@@ -91,7 +91,7 @@ worker_entry(void *ctx, int slot, int listen_fd)
 
 /* SIGHUP: the configuration read again (file and MARKET_<KEY>); the workers forked after it
  * get it. A configuration that does not load keeps the running one. The pool's own settings
- * (its socket, its size) stay as they started: those need a restart. */
+ * (its socket, size, graceful timeout, watchdog) stay as they started: those need a restart. */
 static bool
 master_reload(void *ctx)
 {
