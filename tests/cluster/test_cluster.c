@@ -461,6 +461,25 @@ stop_load(void)
     return t;
 }
 
+/* A restarted app host back in the load balancer's service: both of its pools have answered
+ * requests sent to them since it started. nginx tries a server that failed again only once
+ * its fail_timeout (2 s, scripts/cluster lb_servers) has run out, so a host can be up and not
+ * yet in service; killing the other one then leaves nginx no live server, and a read gets its
+ * 503 ("no live upstreams") rightly. Seen once the workers were forked instead of exec'd: a
+ * host came up in less time than that, and the next kill came inside the window. */
+struct in_service {
+    const char *host;
+    long long query0, command0;
+};
+
+static bool
+host_in_service(void *arg)
+{
+    const struct in_service *s = arg;
+    return host_metric(s->host, "market_http_requests_total{role=\"query\"") > s->query0 &&
+           host_metric(s->host, "market_http_requests_total{role=\"command\"") > s->command0;
+}
+
 Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini = all_hosts_up)
 {
     for (int k = 0; k < WRITERS; k++) {
@@ -482,6 +501,9 @@ Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini =
         wait_for_writes(PROGRESS, 30000, args);
         snprintf(args, sizeof(args), "start %s", *h);
         cluster(args);
+        struct in_service back = {*h, host_metric(*h, "market_http_requests_total{role=\"query\""),
+                                  host_metric(*h, "market_http_requests_total{role=\"command\"")};
+        cr_assert(itest_poll(30000, host_in_service, &back), "%s was not back in service in 30 s", *h);
         wait_for_writes(PROGRESS, 30000, args);
     }
     struct totals t = stop_load();
