@@ -465,8 +465,8 @@ stop_load(void)
  * requests sent to them since it started. nginx tries a server that failed again only once
  * its fail_timeout (2 s, scripts/cluster lb_servers) has run out, so a host can be up and not
  * yet in service; killing the other one then leaves nginx no live server, and a read gets its
- * 503 ("no live upstreams") rightly. Seen once the workers were forked instead of exec'd: a
- * host came up in less time than that, and the next kill came inside the window. */
+ * 503 ("no live upstreams") rightly. Seen on 2026-11-30 with the previous and the current
+ * pool alike: a host came up in less time than that, and the next kill came inside the window. */
 struct in_service {
     const char *host;
     long long query0, command0;
