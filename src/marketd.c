@@ -121,6 +121,10 @@ run_master(struct config *cfg, const char *config_path, const char *role)
     struct master_ctx mc = {.cfg = cfg, .config_path = config_path, .role = role};
     /* The master's own copy: a reload frees the configuration the socket's spec came from. */
     char *listen = projector || deliverer ? NULL : strdup(command ? cfg->command_listen : cfg->query_listen);
+    if (!projector && !deliverer && listen == NULL) {
+        fprintf(stderr, "marketd: out of memory\n");
+        return 2;
+    }
     struct pool_options o = {
         .role = role,
         .listen = listen,

@@ -110,7 +110,7 @@ pool_listen(const char *spec, int backlog, int socket_mode)
  * No exec: the child keeps the master's image, whose libraries are loaded, relocated and
  * initialised once (libmongoc's constructor alone runs OpenSSL's set-up, about 3 MB of
  * libcrypto's pages). Their read-only pages are shared and enter a worker's RSS only as it
- * touches them: a query worker after the uncached search mix is ~7 MB, not ~17 (README,
+ * touches them: a query worker after the uncached search mix is ~10 MB, not ~17 (README,
  * "Workers forked without exec"). Returns the child's pid or -1.
  */
 static pid_t

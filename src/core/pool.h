@@ -52,7 +52,7 @@ struct pool_options {
  */
 #define POOL_WATCHED_SLOTS 8
 
-/* In a worker: watch this process (slot from worker_main's; watchdog_s <= 0 or slot < 0: not watched). */
+/* In a worker: watch this process (slot: the one worker_main was given; watchdog_s <= 0 or slot < 0: not watched). */
 void pool_watchdog_init(struct metrics_segment *m, int slot, int watchdog_s);
 
 /* Progress: the deadline becomes now + watchdog_s. */
