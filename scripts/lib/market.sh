@@ -78,11 +78,25 @@ market_migrate() {
         { cat "$MARKET_LOG/migrate.log" >&2; die "migrations failed"; }
 }
 
-# market_start_one NAME: start command, query, projector or deliverer (if not running).
+# _market_binary_replaced NAME: the running master of NAME was started from another file than
+# $MARKET_BIN is now (a rebuild since: the linker writes a new file). Its workers are forked
+# from its image, so they would go on running the old code. False when it cannot be told.
+_market_binary_replaced() {
+    local pid running built
+    pid=$(cat "$MARKET_RUN/market-$1.pid" 2>/dev/null) || return 1
+    running=$(stat -Lc '%d:%i' "/proc/$pid/exe" 2>/dev/null) || return 1
+    built=$(stat -Lc '%d:%i' "$MARKET_BIN" 2>/dev/null) || return 1
+    [ "$running" != "$built" ]
+}
+
+# market_start_one NAME: start command, query, projector or deliverer (if not running, or
+# running a binary rebuilt since: restarted then).
 market_start_one() {
     local name=$1
     if pid_alive "market-$name"; then
-        return 0
+        _market_binary_replaced "$name" || return 0
+        say "restarting market-$name: $MARKET_BIN was rebuilt since it started"
+        market_stop_one "$name"
     fi
     rm -f "$MARKET_RUN/$name.sock.lock"
     start_bg "market-$name" "$MARKET_BIN" --role "$name" --config "$MARKET_CONFIG"
