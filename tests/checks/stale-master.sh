@@ -5,6 +5,7 @@
 # a stand-in process: a copy of sleep(1) run from a file that is then replaced, as the linker
 # replaces marketd. Usage: stale-master.sh
 set -u
+# shellcheck source-path=SCRIPTDIR
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 pid=
