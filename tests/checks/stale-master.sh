@@ -5,15 +5,15 @@
 # a stand-in process: a copy of sleep(1) run from a file that is then replaced, as the linker
 # replaces marketd. Usage: stale-master.sh
 set -u
-# shellcheck source-path=SCRIPTDIR
+# shellcheck source-path=SCRIPTDIR/../..
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 export MARKET_STACK=dev MARKET_VAR=$tmp/var
-# shellcheck source=../../scripts/lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 source "$root/scripts/lib/common.sh"
-# shellcheck source=../../scripts/lib/market.sh
+# shellcheck source=scripts/lib/market.sh
 source "$root/scripts/lib/market.sh"
 MARKET_RUN=$tmp/var/run
 MARKET_BIN=$tmp/marketd
