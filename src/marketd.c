@@ -68,6 +68,16 @@ run_worker(const struct config *cfg, const char *role, int listen_fd)
     return rc;
 }
 
+/* What the process takes from its configuration beyond the struct: the ETag and cursor keys,
+ * the log's role and level. At start-up, and again in a master on SIGHUP (the workers forked
+ * after it inherit them). */
+static void
+apply_settings(const struct config *cfg, const char *log_role)
+{
+    http_etag_init(cfg->cursor_secret);
+    log_init(log_role, cfg->log_level);
+}
+
 /* What a pool's master hands its forked workers, and reloads on SIGHUP. */
 struct master_ctx {
     struct config *cfg;
@@ -106,8 +116,7 @@ master_reload(void *ctx)
     }
     config_free(mc->cfg);
     *mc->cfg = fresh;
-    http_etag_init(mc->cfg->cursor_secret);
-    log_init(mc->role, mc->cfg->log_level);
+    apply_settings(mc->cfg, mc->role);
     log_info("SIGHUP: configuration reloaded%s%s", mc->config_path != NULL ? " from " : "",
              mc->config_path != NULL ? mc->config_path : "");
     return true;
@@ -198,7 +207,6 @@ main(int argc, char **argv)
         fprintf(stderr, "marketd: configuration error: %s\n", err);
         return 2;
     }
-    http_etag_init(cfg.cursor_secret);
     if (check) {
         config_dump(&cfg, STDOUT_FILENO);
         return 0;
@@ -210,7 +218,7 @@ main(int argc, char **argv)
         arena_destroy(a);
         return 0;
     }
-    log_init(role != NULL ? role : (migrate ? "migrate" : "marketd"), cfg.log_level);
+    apply_settings(&cfg, role != NULL ? role : (migrate ? "migrate" : "marketd"));
 
     if (migrate) {
         struct pg pg;

@@ -136,6 +136,19 @@ port_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# The wrk Lua scripts' common head (scripts/bench, scripts/bench-rss). Each wrk thread seeds
+# its own random numbers: seeded alike (os.time() in every thread), the second thread repeated
+# the first one's requests, so half the "every page new" requests were Redis hits (figures
+# before 2026-11-28 20:30 carry that). uncached_max_price(): a max_price above every demo price
+# (the highest is EUR 34,600), so it filters nothing and makes each search page new to every
+# cache; before it (until 2026-11-30) the mix's shapes had 8,000-80,000 pages and up to half of
+# a shape's requests in a 10 s run were second misses that stored their page, or Redis hits.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+BENCH_LUA_HEAD='local threads = 0
+function setup(thread) threads = threads + 1; thread:set("thread_no", threads) end
+function init(args) math.randomseed(os.time() * 1000 + thread_no) end
+function uncached_max_price() return math.random(50000000, 100000000) end'
+
 # start_bg NAME COMMAND...: start COMMAND in the background with its output in
 # $MARKET_LOG/NAME.log and its pid in $MARKET_RUN/NAME.pid.
 start_bg() {

@@ -233,6 +233,8 @@ bio_is(void *arg)
 #define READS_REPLICA "market_private_reads_total{source=\"replica\"}"
 #define READS_WAITED "market_private_reads_total{source=\"replica_waited\"}"
 #define READS_PRIMARY "market_private_reads_total{source=\"primary\"}"
+#define QUERY_REQUESTS "market_http_requests_total{role=\"query\""
+#define COMMAND_REQUESTS "market_http_requests_total{role=\"command\""
 
 Test(cluster, private_reads_come_from_the_replica_with_read_your_writes, .fini = resume_replay)
 {
@@ -400,8 +402,7 @@ Test(cluster, no_oversell_with_buyers_on_both_hosts)
     for (int k = 0; k < BUYERS; k++) {
         itest_user_new(&buyers[k].u, "ClusterBuyer");
     }
-    long long c1 = host_metric("app1", "market_http_requests_total{role=\"command\""),
-              c2 = host_metric("app2", "market_http_requests_total{role=\"command\"");
+    long long c1 = host_metric("app1", COMMAND_REQUESTS), c2 = host_metric("app2", COMMAND_REQUESTS);
     for (int round = 0; round < ROUNDS_OVERSELL; round++) {
         char *listing = new_listing(&seller, round);
         go = 0;
@@ -424,8 +425,8 @@ Test(cluster, no_oversell_with_buyers_on_both_hosts)
         PQfinish(pg);
         free(listing);
     }
-    cr_assert_gt(host_metric("app1", "market_http_requests_total{role=\"command\""), c1, "app1 took no write");
-    cr_assert_gt(host_metric("app2", "market_http_requests_total{role=\"command\""), c2, "app2 took no write");
+    cr_assert_gt(host_metric("app1", COMMAND_REQUESTS), c1, "app1 took no write");
+    cr_assert_gt(host_metric("app2", COMMAND_REQUESTS), c2, "app2 took no write");
     PGconn *pg = itest_pg();
     cr_assert_eq(pg_num(pg, "SELECT count(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency "
                             "HAVING sum(amount_minor) <> 0) t",
@@ -476,8 +477,7 @@ static bool
 host_in_service(void *arg)
 {
     const struct in_service *s = arg;
-    return host_metric(s->host, "market_http_requests_total{role=\"query\"") > s->query0 &&
-           host_metric(s->host, "market_http_requests_total{role=\"command\"") > s->command0;
+    return host_metric(s->host, QUERY_REQUESTS) > s->query0 && host_metric(s->host, COMMAND_REQUESTS) > s->command0;
 }
 
 Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini = all_hosts_up)
@@ -501,8 +501,7 @@ Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini =
         wait_for_writes(PROGRESS, 30000, args);
         snprintf(args, sizeof(args), "start %s", *h);
         cluster(args);
-        struct in_service back = {*h, host_metric(*h, "market_http_requests_total{role=\"query\""),
-                                  host_metric(*h, "market_http_requests_total{role=\"command\"")};
+        struct in_service back = {*h, host_metric(*h, QUERY_REQUESTS), host_metric(*h, COMMAND_REQUESTS)};
         cr_assert(itest_poll(30000, host_in_service, &back), "%s was not back in service in 30 s", *h);
         wait_for_writes(PROGRESS, 30000, args);
     }

@@ -488,6 +488,13 @@ itest_fmt(const char *f, ...)
     return b;
 }
 
+char *
+itest_log_path(const char *name)
+{
+    const char *config = itest_env("MARKET_TEST_CONFIG");
+    return itest_fmt("%.*s/log/%s.log", (int)(strrchr(config, '/') - config), config, name);
+}
+
 void
 itest_dump(char **text, const char *collection, const bson_t *filter, const bson_t *projection)
 {

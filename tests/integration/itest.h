@@ -138,6 +138,10 @@ void itest_assert_read_model_complete(int timeout_ms);
 /* printf into one of 8 rotating static buffers of 8 KiB: valid until 8 more calls. */
 char *itest_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 
+/* The stack's log of a process, $MARKET_VAR/log/NAME.log (beside MARKET_TEST_CONFIG), in an
+ * itest_fmt buffer. */
+char *itest_log_path(const char *name);
+
 /* A word no other test uses, letters only (search folds words, so it must survive folding),
  * starting with first; in a static buffer valid until the next call. */
 const char *itest_word(char first);

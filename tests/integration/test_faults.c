@@ -48,10 +48,8 @@ static bool
 find_active_projector(void *arg)
 {
     int *pid = arg;
-    const char *config = itest_env("MARKET_TEST_CONFIG");
-    char path[1024], line[4096];
-    snprintf(path, sizeof(path), "%.*s/log/market-projector.log", (int)(strrchr(config, '/') - config), config);
-    FILE *f = fopen(path, "r");
+    char line[4096];
+    FILE *f = fopen(itest_log_path("market-projector"), "r");
     *pid = -1;
     while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
         const char *p = strstr(line, "\"pid\":");

@@ -104,6 +104,18 @@ all_workers_up(void *arg)
     return a->nold == a->want;
 }
 
+/* pid is one of a's old workers. */
+static bool
+is_old(const struct all_new *a, int pid)
+{
+    for (int j = 0; j < a->nold; j++) {
+        if (pid == a->old[j]) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool
 all_workers_new(void *arg)
 {
@@ -111,10 +123,8 @@ all_workers_new(void *arg)
     int kids[512];
     int n = itest_children(a->master, kids, 512);
     for (int i = 0; i < n; i++) {
-        for (int j = 0; j < a->nold; j++) {
-            if (kids[i] == a->old[j]) {
-                return false;
-            }
+        if (is_old(a, kids[i])) {
+            return false;
         }
     }
     return n == a->want;
@@ -776,10 +786,8 @@ Test(resilience, sighup_with_a_broken_configuration_keeps_the_workers, .fini = q
     struct all_new a = {.master = itest_pid("market-query"), .want = configured_workers("query")};
     cr_assert_gt(a.master, 0);
     cr_assert(itest_poll(10000, all_workers_up, &a), "%d workers, %d configured", a.nold, a.want);
-    /* The stack's log, beside the configuration ($MARKET_VAR/log), read from its end now. */
-    char *var = strdup(itest_env("MARKET_TEST_CONFIG"));
-    *strrchr(var, '/') = '\0';
-    struct log_watch w = {.path = strdup(itest_fmt("%s/log/market-query.log", var))};
+    /* The master's log, read from its end now. */
+    struct log_watch w = {.path = strdup(itest_log_path("market-query"))};
     FILE *f = fopen(w.path, "r");
     cr_assert_not_null(f, "%s", w.path);
     cr_assert_eq(fseek(f, 0, SEEK_END), 0);
@@ -792,17 +800,12 @@ Test(resilience, sighup_with_a_broken_configuration_keeps_the_workers, .fini = q
     int n = itest_children(a.master, kids, 512);
     cr_assert_eq(n, a.nold);
     for (int i = 0; i < n; i++) {
-        bool old = false;
-        for (int j = 0; j < a.nold; j++) {
-            old = old || kids[i] == a.old[j];
-        }
-        cr_assert(old, "worker %d is new: the broken configuration replaced the workers", kids[i]);
+        cr_assert(is_old(&a, kids[i]), "worker %d is new: the broken configuration replaced the workers", kids[i]);
     }
     struct iresp r = itest_http("GET", "/healthz", NULL, NULL);
     cr_assert_eq(r.status, 200);
     iresp_free(&r);
     free((char *)w.path);
-    free(var);
 }
 
 static void
