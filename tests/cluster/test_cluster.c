@@ -127,6 +127,25 @@ all_hosts_up(void)
 
 /* ---- requests reach both app hosts ------------------------------------------------------- */
 
+/* Twenty reads; true once each app host has served five more requests than *before says (a
+ * host restarted by the previous test can be out of nginx's service for its fail_timeout, so
+ * the reads are sent again until the deadline). */
+static bool
+reads_reach_both(void *arg)
+{
+    const long long *before = arg;
+    for (int i = 0; i < 20; i++) {
+        struct iresp r = itest_http("GET", "/api/v1/categories", NULL, NULL);
+        cr_assert_eq(r.status, 200);
+        iresp_free(&r);
+    }
+    json_object *s = status_json();
+    bool both = ijson_int(status_host(s, "app1"), "requests_total", NULL) >= before[0] + 5 &&
+                ijson_int(status_host(s, "app2"), "requests_total", NULL) >= before[1] + 5;
+    json_object_put(s);
+    return both;
+}
+
 Test(cluster, status_lists_every_host_and_requests_reach_both_app_hosts)
 {
     json_object *s = status_json();
@@ -142,17 +161,7 @@ Test(cluster, status_lists_every_host_and_requests_reach_both_app_hosts)
         before[i] = ijson_int(h, "requests_total", NULL);
     }
     json_object_put(s);
-    for (int i = 0; i < 20; i++) {
-        struct iresp r = itest_http("GET", "/api/v1/categories", NULL, NULL);
-        cr_assert_eq(r.status, 200);
-        iresp_free(&r);
-    }
-    s = status_json();
-    for (int i = 0; i < 2; i++) {
-        long long after = ijson_int(status_host(s, apps[i]), "requests_total", NULL);
-        cr_assert_geq(after, before[i] + 5, "%s served %lld of 20 requests", apps[i], after - before[i]);
-    }
-    json_object_put(s);
+    cr_assert(itest_poll(10000, reads_reach_both, before), "the reads did not reach both app hosts in 10 s");
 }
 
 /* ---- the replica, read-your-writes ------------------------------------------------------- */
@@ -465,9 +474,9 @@ stop_load(void)
 /* A restarted app host back in the load balancer's service: both of its pools have answered
  * requests sent to them since it started. nginx tries a server that failed again only once
  * its fail_timeout (2 s, scripts/cluster lb_servers) has run out, so a host can be up and not
- * yet in service; killing the other one then leaves nginx no live server, and a read gets its
- * 503 ("no live upstreams") rightly. Seen on 2026-11-30 with the previous and the current
- * pool alike: a host came up in less time than that, and the next kill came inside the window. */
+ * yet in service through its primary entry; killing the other one then sends everything to
+ * the backup entries, and a DELETE or PUT, tried once, can meet the dead host's. The paced
+ * test waits for this, so that its bound on lost writes counts only writes in flight. */
 struct in_service {
     const char *host;
     long long query0, command0;
@@ -480,7 +489,12 @@ host_in_service(void *arg)
     return host_metric(s->host, QUERY_REQUESTS) > s->query0 && host_metric(s->host, COMMAND_REQUESTS) > s->command0;
 }
 
-Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini = all_hosts_up)
+/* Kills app1, app2 and app1 again under the writers' load, restarting each: paced, the next
+ * kill waits until the host restarted before is back in service (host_in_service); else it
+ * comes at once, while nginx may still hold that host in its primary entry's fail window.
+ * Prints and returns the load's totals; *kills is how many kills there were. */
+static struct totals
+kill_in_turn(bool paced, int *kills)
 {
     for (int k = 0; k < WRITERS; k++) {
         writers[k].no = k;
@@ -492,34 +506,60 @@ Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini =
         cr_assert_eq(pthread_create(&writers[k].thread, NULL, writer_run, &writers[k]), 0);
     }
     wait_for_writes(PROGRESS, 30000, "the start");
-    int kills = 0;
+    *kills = 0;
     for (const char *const *h = (const char *const[]){"app1", "app2", "app1", NULL}; *h != NULL; h++) {
         char args[64];
         snprintf(args, sizeof(args), "kill %s", *h);
         cluster(args);
-        kills++;
+        (*kills)++;
         wait_for_writes(PROGRESS, 30000, args);
         snprintf(args, sizeof(args), "start %s", *h);
         cluster(args);
-        struct in_service back = {*h, host_metric(*h, QUERY_REQUESTS), host_metric(*h, COMMAND_REQUESTS)};
-        cr_assert(itest_poll(30000, host_in_service, &back), "%s was not back in service in 30 s", *h);
-        wait_for_writes(PROGRESS, 30000, args);
+        if (paced) {
+            struct in_service back = {*h, host_metric(*h, QUERY_REQUESTS), host_metric(*h, COMMAND_REQUESTS)};
+            cr_assert(itest_poll(30000, host_in_service, &back), "%s was not back in service in 30 s", *h);
+        }
     }
+    wait_for_writes(PROGRESS, 30000, "the last start");
     struct totals t = stop_load();
-    long writes_lost = t.unavailable + t.conn_failed - t.reads_failed;
     fprintf(stderr,
-            "cluster: %d host kills in %.1f s; %ld requests (%ld reads, %ld failed), %ld writes acknowledged, "
+            "cluster: %d host kills (%s) in %.1f s; %ld requests (%ld reads, %ld failed), %ld writes acknowledged, "
             "%ld writes without a definitive answer (502/503/504 or none), %ld server errors, %ld unexpected; "
             "%ld purchases in %ld sends\n",
-            kills, (itest_now_ms() - t0) / 1000, t.requests, t.reads, t.reads_failed, t.acked, writes_lost,
-            t.server_errors, t.unexpected, t.orders, t.sends);
+            *kills, paced ? "paced" : "at once", (itest_now_ms() - t0) / 1000, t.requests, t.reads, t.reads_failed,
+            t.acked, t.unavailable + t.conn_failed - t.reads_failed, t.server_errors, t.unexpected, t.orders,
+            t.sends);
     cr_assert_eq(t.server_errors, 0, "a 500 during the kills; see the log");
     cr_assert_eq(t.unexpected, 0, "unexpected answers during the kills; see the log");
     cr_assert_eq(t.reads_failed, 0, "a read failed: nginx must retry it on the other host");
+    cr_assert_gt(t.orders, 0, "no purchase was attempted");
+    return t;
+}
+
+Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini = all_hosts_up)
+{
+    int kills;
+    struct totals t = kill_in_turn(true, &kills);
+    long writes_lost = t.unavailable + t.conn_failed - t.reads_failed;
     /* Each writer has one request in flight at a time: a kill can cut at most that many. */
     cr_assert_leq(writes_lost, (long)WRITERS * kills, "%ld writes lost in %d kills of %d writers", writes_lost, kills,
                   WRITERS);
-    cr_assert_gt(t.orders, 0, "no purchase was attempted");
+    cr_assert(itest_poll(60000, cluster_ready, NULL), "the cluster did not come back");
+    check_invariants();
+}
+
+/* A kill right after the other host's restart: reads are still answered. nginx may hold the
+ * restarted host out for its primary entry's fail_timeout (2 s, scripts/cluster lb_servers);
+ * its backup entry, which keeps no failure state, serves then. With a fail window of their own
+ * the backups could both be out at once (the dead host's, and the restarted one's, failed
+ * while its host was down), and nginx answered 503 "no live upstreams" with a live host: 4
+ * reads and 110 writes in this test on 2026-11-30. Writes are not bounded here: a DELETE or
+ * PUT is tried on one server only (@market_command_once), and in the window that can be the
+ * dead host's backup. */
+Test(cluster, reads_are_answered_when_a_host_dies_right_after_the_others_restart, .fini = all_hosts_up)
+{
+    int kills;
+    (void)kill_in_turn(false, &kills);
     cr_assert(itest_poll(60000, cluster_ready, NULL), "the cluster did not come back");
     check_invariants();
 }
