@@ -7,7 +7,7 @@
 const { Context } = require('mingo/core');
 const { Query } = require('mingo/query');
 const { Aggregator } = require('mingo/aggregator');
-const { fail } = require('./errors');
+const { fail, MongoError } = require('./errors');
 const {
   VIEW_SOURCE, isPlainObject, toView, keyOf, compareValues, valuesAtPath, getPath, setPath, retype, toNumber,
   Double,
@@ -98,14 +98,112 @@ function typeOperator(selector, value) {
   };
 }
 
+// ---- Where mingo's comparisons are not MongoDB's ------------------------------------------
+// Equality with an embedded document: BSON compares a document's fields in order, so
+// {a: {x: 1, y: 2}} does not match a stored {a: {y: 2, x: 1}} on mongod; mingo's equality
+// ignores the order. $eq and $ne (and implicit equality) answer as mongod; $in, $nin and $all
+// with such a document are refused rather than answered otherwise.
+// Comparisons in expressions ($expr, $project ...): mongod compares values of different types
+// by the BSON type order ('1' > 0: strings sort after numbers), compares arrays as whole
+// values, and takes a missing field as its own value below null (the manual's $eq and $ne
+// expression pages); mingo's answer false across types and compare an array's elements.
+const mingoQuery = require('mingo/operators/query');
+const mingoExpression = require('mingo/operators/expression');
+const { evalExpr } = require('mingo/core');
+
+/** True when v holds a document of two or more fields (not an operator document), at any depth. */
+function hasOrderedDocument(v) {
+  if (Array.isArray(v)) return v.some(hasOrderedDocument);
+  if (!isPlainObject(v) || v._bsontype !== undefined) return false;
+  const keys = Object.keys(v);
+  if (keys.length > 0 && keys[0][0] === '$') return false;
+  return keys.length >= 2 || keys.some((k) => hasOrderedDocument(v[k]));
+}
+
+/** The values an equality at path compares with: each value reached, and an array's elements. */
+function equalityCandidates(doc, path) {
+  const parts = path.split('.');
+  const out = [];
+  (function walk(node, i) {
+    if (i === parts.length) {
+      out.push(node);
+      if (Array.isArray(node)) for (const x of node) out.push(x);
+      return;
+    }
+    if (Array.isArray(node)) {
+      if (/^\d+$/.test(parts[i])) walk(node[+parts[i]], i + 1);
+      for (const x of node) if (isPlainObject(x)) walk(x, i);
+      return;
+    }
+    if (!isPlainObject(node) || !Object.prototype.hasOwnProperty.call(node, parts[i])) return;
+    walk(node[parts[i]], i + 1);
+  })(doc, 0);
+  return out;
+}
+
+/** Query $eq: mingo's, and for a document operand also equal field by field in order. */
+function orderedEq(selector, value, options) {
+  const loose = mingoQuery.$eq(selector, value, options);
+  if (!hasOrderedDocument(value)) return loose;
+  return (obj) => loose(obj) && equalityCandidates(obj, selector).some((c) => c !== undefined && compareValues(c, value) === 0);
+}
+
+function orderedNe(selector, value, options) {
+  if (!hasOrderedDocument(value)) return mingoQuery.$ne(selector, value, options);
+  const eq = orderedEq(selector, value, options);
+  return (obj) => !eq(obj);
+}
+
+/** A query operator refusing operands that hold a document of two or more fields. */
+function refusingOrderedDocuments(name, op) {
+  return (selector, value, options) => {
+    if (hasOrderedDocument(value)) {
+      throw fail('BadValue', `${name} with a document of two or more fields is not supported by the mongo stand-in ` +
+        '(MongoDB compares their fields in order)');
+    }
+    return op(selector, value, options);
+  };
+}
+
+/** BSON order for expressions: a missing value is equal only to another, and below everything. */
+function expressionCompare(a, b) {
+  if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
+  return compareValues(a, b);
+}
+
+/** An expression comparison operator ({$gt: [a, b]} ...): answer(order of a against b). */
+function expressionComparison(name, answer) {
+  return (obj, expr, options) => {
+    if (!Array.isArray(expr) || expr.length !== 2) {
+      throw new MongoError(16020, `Expression ${name} takes exactly 2 arguments. ${Array.isArray(expr) ? expr.length : 1} were passed in.`);
+    }
+    const [a, b] = evalExpr(obj, expr, options);
+    return answer(expressionCompare(a, b));
+  };
+}
+
 /** mingo context: all standard operators plus the geo query operators and a typed $type. */
 const CONTEXT = Context.init({
   accumulator: require('mingo/operators/accumulator'),
-  expression: require('mingo/operators/expression'),
+  expression: {
+    ...mingoExpression,
+    $eq: expressionComparison('$eq', (c) => c === 0),
+    $ne: expressionComparison('$ne', (c) => c !== 0),
+    $gt: expressionComparison('$gt', (c) => c > 0),
+    $gte: expressionComparison('$gte', (c) => c >= 0),
+    $lt: expressionComparison('$lt', (c) => c < 0),
+    $lte: expressionComparison('$lte', (c) => c <= 0),
+    $cmp: expressionComparison('$cmp', (c) => c),
+  },
   pipeline: require('mingo/operators/pipeline'),
   projection: require('mingo/operators/projection'),
   query: {
-    ...require('mingo/operators/query'),
+    ...mingoQuery,
+    $eq: orderedEq,
+    $ne: orderedNe,
+    $in: refusingOrderedDocuments('$in', mingoQuery.$in),
+    $nin: refusingOrderedDocuments('$nin', mingoQuery.$nin),
+    $all: refusingOrderedDocuments('$all', mingoQuery.$all),
     $geoWithin: geo.geoWithinOperator,
     $geoIntersects: geo.geoWithinOperator,
     $type: typeOperator,
