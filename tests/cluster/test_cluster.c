@@ -553,7 +553,7 @@ Test(cluster, an_app_host_killed_under_load_loses_only_writes_in_flight, .fini =
  * its backup entry, which keeps no failure state, serves then. With a fail window of their own
  * the backups could both be out at once (the dead host's, and the restarted one's, failed
  * while its host was down), and nginx answered 503 "no live upstreams" with a live host: 4
- * reads and 110 writes in this test on 2026-11-30. Writes are not bounded here: a DELETE or
+ * reads and 102-110 writes in each of two runs on 2026-11-30. Writes are not bounded here: a DELETE or
  * PUT is tried on one server only (@market_command_once), and in the window that can be the
  * dead host's backup. */
 Test(cluster, reads_are_answered_when_a_host_dies_right_after_the_others_restart, .fini = all_hosts_up)
