@@ -255,7 +255,7 @@ function child(tree, dirArg) {
 // ---- the parent ------------------------------------------------------------------------------
 
 function opts(args) {
-  const o = { trees: [], rounds: 3, passes: 1, nodeFlags: ['--max-semi-space-size=2', '--expose-gc'], prof: '', only: '' };
+  const o = { trees: [], rounds: 3, passes: 1, nodeFlags: ['--max-semi-space-size=8', '--expose-gc'], prof: '', only: '' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--standin') o.trees.push(args[++i]);

@@ -23,7 +23,7 @@ function toolOptions() {
     opt,
     docs: Number(opt('--docs', 10000)),
     only: opt('--only', ''),
-    nodeFlags: opt('--node-flags', '--max-semi-space-size=2').split(' ').filter(Boolean),
+    nodeFlags: opt('--node-flags', '--max-semi-space-size=8').split(' ').filter(Boolean),
   };
 }
 
