@@ -34,10 +34,10 @@ mongo_start() {
     # The young generation's limit is 8 MB a semi-space (MARKET_MONGO_SEMI_SPACE_MB), a bound
     # V8 sizes it within, not a fixed size. Against the 2 MB it had until 2026-11-30, the
     # stand-in's CPU per mix page was 11 % lower and its RSS the same (settled 3,801 against
-    # 3,798 bytes per listing; README, "Twentieth pass"). One V8 helper thread
-    # instead of four leaves the serving thread more of two cores while a marking runs
-    # (README, "Fifteenth pass"). That helper does most of a marking: the server turns V8's
-    # marking task off itself (server.js, README "Sixteenth pass").
+    # 3,798 bytes per listing; README, "Twentieth pass"). One V8 helper thread instead of
+    # four leaves the serving thread more of two cores while a marking runs (README,
+    # "Fifteenth pass"). That helper does most of a marking: the server turns V8's marking
+    # task off itself (server.js, README "Sixteenth pass").
     start_bg mongo node --max-semi-space-size="${MARKET_MONGO_SEMI_SPACE_MB:-8}" --v8-pool-size=1 "$MARKET_ROOT/scripts/mongo-standin/server.js" --host "$MARKET_LISTEN_ADDR" --port "$MARKET_MONGO_PORT" ${MARKET_MONGO_SOCKET:+--socket "$MARKET_MONGO_SOCKET"}
     { wait_for mongo 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MARKET_MONGO_PORT" &&
         { [ -z "$MARKET_MONGO_SOCKET" ] || wait_for mongo 5 test -S "$MARKET_MONGO_SOCKET"; }; } ||

@@ -21,6 +21,7 @@ const CODES = {
   NoQueryExecutionPlans: 291,
   QueryPlanKilled: 175,
   BSONObjectTooLarge: 10334,
+  Location16020: 16020,
   Location40324: 40324,
   DuplicateKey: 11000,
 };

@@ -7,7 +7,7 @@
 const { Context } = require('mingo/core');
 const { Query } = require('mingo/query');
 const { Aggregator } = require('mingo/aggregator');
-const { fail, MongoError } = require('./errors');
+const { fail } = require('./errors');
 const {
   VIEW_SOURCE, isPlainObject, toView, keyOf, compareValues, valuesAtPath, getPath, setPath, retype, toNumber,
   Double,
@@ -120,32 +120,13 @@ function hasOrderedDocument(v) {
   return keys.length >= 2 || keys.some((k) => hasOrderedDocument(v[k]));
 }
 
-/** The values an equality at path compares with: each value reached, and an array's elements. */
-function equalityCandidates(doc, path) {
-  const parts = path.split('.');
-  const out = [];
-  (function walk(node, i) {
-    if (i === parts.length) {
-      out.push(node);
-      if (Array.isArray(node)) for (const x of node) out.push(x);
-      return;
-    }
-    if (Array.isArray(node)) {
-      if (/^\d+$/.test(parts[i])) walk(node[+parts[i]], i + 1);
-      for (const x of node) if (isPlainObject(x)) walk(x, i);
-      return;
-    }
-    if (!isPlainObject(node) || !Object.prototype.hasOwnProperty.call(node, parts[i])) return;
-    walk(node[parts[i]], i + 1);
-  })(doc, 0);
-  return out;
-}
-
-/** Query $eq: mingo's, and for a document operand also equal field by field in order. */
+/**
+ * Query $eq: mingo's, unless the operand holds a document of two or more fields; then equal
+ * in BSON order (compareValues: fields in order, numbers by value) to a value at the path.
+ */
 function orderedEq(selector, value, options) {
-  const loose = mingoQuery.$eq(selector, value, options);
-  if (!hasOrderedDocument(value)) return loose;
-  return (obj) => loose(obj) && equalityCandidates(obj, selector).some((c) => c !== undefined && compareValues(c, value) === 0);
+  if (!hasOrderedDocument(value)) return mingoQuery.$eq(selector, value, options);
+  return (obj) => valuesAtPath(obj, selector, true).some((c) => compareValues(c, value) === 0);
 }
 
 function orderedNe(selector, value, options) {
@@ -175,7 +156,7 @@ function expressionCompare(a, b) {
 function expressionComparison(name, answer) {
   return (obj, expr, options) => {
     if (!Array.isArray(expr) || expr.length !== 2) {
-      throw new MongoError(16020, `Expression ${name} takes exactly 2 arguments. ${Array.isArray(expr) ? expr.length : 1} were passed in.`);
+      throw fail('Location16020', `Expression ${name} takes exactly 2 arguments. ${Array.isArray(expr) ? expr.length : 1} were passed in.`);
     }
     const [a, b] = evalExpr(obj, expr, options);
     return answer(expressionCompare(a, b));

@@ -461,13 +461,20 @@ function compareValues(a, b) {
   }
 }
 
-/** Values found at a dotted path, descending through arrays (like a multikey index). */
-function valuesAtPath(doc, path) {
+/**
+ * Values found at a dotted path, descending through arrays (like a multikey index). With
+ * wholeArrays, an array reached at the end of the path is a value too, beside its elements
+ * (what an equality compares with: mongod matches {a: [1, 2]} against the array itself).
+ */
+function valuesAtPath(doc, path, wholeArrays = false) {
   const parts = path.split('.');
   const out = [];
   (function walk(node, i) {
     if (i === parts.length) {
-      if (Array.isArray(node)) { for (const x of node) out.push(x); if (!node.length) out.push(node); } else out.push(node);
+      if (Array.isArray(node)) {
+        for (const x of node) out.push(x);
+        if (!node.length || wholeArrays) out.push(node);
+      } else out.push(node);
       return;
     }
     if (Array.isArray(node)) {
