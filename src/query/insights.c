@@ -22,13 +22,26 @@
 
 static const char *const CONDITIONS[] = {"new", "like_new", "good", "fair", "poor", NULL};
 
+/* Browsers revalidate both answers. Similar items are under nginx's micro-cached
+ * /api/v1/listings/ (marketd-locations.conf), whose location says `no-cache` itself and keeps a
+ * 200 unless told otherwise (cache_public_headers); price insights say it here. */
+static void
+freshness_headers(struct request *r, bool micro_cached)
+{
+    if (micro_cached) {
+        cache_public_headers(r);
+    } else {
+        http_set_header(r, "Cache-Control", "no-cache");
+    }
+}
+
 /*
  * The entry "<prefix>:<gen>:<rest>" read with the catalog generation in one round trip
  * (cache_get_gen): MK_OK (or 304) after answering from it, 1 on a miss with *key set to where
  * the answer goes (NULL when Redis cannot say the generation: then nothing is cached).
  */
 static int
-cached_answer(struct request *r, const char *prefix, const char *rest, const char **key)
+cached_answer(struct request *r, const char *prefix, const char *rest, bool micro_cached, const char **key)
 {
     struct cached c;
     bool hit;
@@ -36,7 +49,7 @@ cached_answer(struct request *r, const char *prefix, const char *rest, const cha
     cache_get_gen(r, prefix, rest, &k, &hit, &c);
     *key = k;
     if (hit) {
-        http_set_header(r, "Cache-Control", "no-cache");
+        freshness_headers(r, micro_cached);
         return cache_respond(r, &c);
     }
     return 1;
@@ -44,14 +57,14 @@ cached_answer(struct request *r, const char *prefix, const char *rest, const cha
 
 /* Answer doc (ETag over the body) and keep it under key (NULL: not cached). */
 static int
-answer(struct request *r, const char *key, json_object *doc)
+answer(struct request *r, const char *key, bool micro_cached, json_object *doc)
 {
     struct worker *w = r->worker;
     if (readmodel_rebuilding(r)) {
         http_set_header(r, "X-Read-Stale", "1");
         key = NULL;
     }
-    http_set_header(r, "Cache-Control", "no-cache");
+    freshness_headers(r, micro_cached);
     int rc = http_respond_json_etag(r, doc, NULL);
     if (rc == MK_OK && key != NULL) {
         cache_put(r, key, 0, http_response_header(r, "ETag"), r->out, r->out_len, w->cfg->insights_cache_ttl_s);
@@ -152,7 +165,7 @@ query_price_insights(struct request *r)
     }
     const char *key;
     const char *rest = arena_sprintf(r->arena, "%s:%s:%s", slug, condition != NULL ? condition : "-", currency);
-    if ((rc = cached_answer(r, "cache:insights", rest, &key)) != 1) {
+    if ((rc = cached_answer(r, "cache:insights", rest, false, &key)) != 1) {
         return rc;
     }
     struct timeval tv;
@@ -170,7 +183,7 @@ query_price_insights(struct request *r)
     json_object_object_add(out, "window_days", json_object_new_int(INSIGHTS_WINDOW_DAYS));
     json_object_object_add(out, "sold", insights_stats_json(&sold));
     json_object_object_add(out, "active", insights_stats_json(&active));
-    return answer(r, key, out);
+    return answer(r, key, false, out);
 }
 
 /* ---- similar items ------------------------------------------------------------------- */
@@ -292,7 +305,7 @@ similar_answer(struct request *r, const bson_t *doc, int limit, const char *key)
     if (rc != MK_OK) {
         return rc == MK_EUNAVAILABLE ? http_fail(r, rc, "the read model is unavailable; retry later") : rc;
     }
-    return answer(r, key, out);
+    return answer(r, key, true, out);
 }
 
 int
@@ -314,7 +327,7 @@ query_similar(struct request *r)
     }
     const char *key;
     const char *rest = arena_sprintf(r->arena, "%s:%s", id, v != NULL ? v : "");
-    if ((rc = cached_answer(r, "cache:similar", rest, &key)) != 1) {
+    if ((rc = cached_answer(r, "cache:similar", rest, true, &key)) != 1) {
         return rc;
     }
     const bson_t *doc;

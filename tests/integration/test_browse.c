@@ -783,7 +783,8 @@ config_http_cache_ttl(void)
  * own policy and none from nginx. Cache-Control too is nginx's (README, "Ninth pass"): one
  * `no-cache` on the miss, the hit and a hit's 304, and no such line in the cache file, whose
  * lines nginx parses again on every hit. So is the TTL (README, "Tenth pass"): no
- * X-Accel-Expires line kept, and the file valid for the stack's http_cache_ttl_s. */
+ * X-Accel-Expires line kept, and the file valid for the stack's http_cache_ttl_s. Similar items
+ * are under the cached /api/v1/listings/ too, and say no Cache-Control of their own. */
 Test(browse, cached_pages_carry_the_headers_of_every_answer)
 {
     struct itest_user u;
@@ -796,12 +797,14 @@ Test(browse, cached_pages_carry_the_headers_of_every_answer)
     snprintf(api_csp, sizeof(api_csp), "%s", iresp_header(&h, "Content-Security-Policy"));
     cr_assert_str_eq(api_csp, "default-src 'none'; frame-ancestors 'none'");
     iresp_free(&h);
-    char paths[5][128];
+    char paths[6][128];
     snprintf(paths[0], sizeof(paths[0]), "/api/v1/listings/%s", id);
     snprintf(paths[1], sizeof(paths[1]), "/api/v1/users/%s", u.id);
     snprintf(paths[2], sizeof(paths[2]), "/api/v1/users/%s/listings", u.id);
     snprintf(paths[3], sizeof(paths[3]), "/api/v1/listings?seller=%s", u.id);
     snprintf(paths[4], sizeof(paths[4]), "/l/%s", id);
+    /* everything under /api/v1/listings/ is one prefix location (README, "Twenty-first pass") */
+    snprintf(paths[5], sizeof(paths[5]), "/api/v1/listings/%s/similar?limit=3", id);
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         bool page = strncmp(paths[i], "/l/", 3) == 0;
         for (int round = 0; round < 2; round++) {
