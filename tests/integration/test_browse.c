@@ -849,6 +849,46 @@ Test(browse, cached_pages_carry_the_headers_of_every_answer)
     }
 }
 
+/* nginx's bypass takes a value of exactly "0" as none (marketd-cached.conf lists the three
+ * headers, not a map of their concatenation: README, "Twenty-first pass"). That is safe while
+ * the app answers a credential that is no session, and X-Min-Seq: 0, as it answers none: the
+ * anonymous page, the same bytes. A session, and any other X-Min-Seq, still bypass. */
+Test(browse, a_zero_credential_or_position_reads_the_anonymous_page)
+{
+    struct itest_user u;
+    char id[40];
+    seller_with_listing(&u, "Zeroed", "Zeroed lamp", 1700, id);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/listings/%s", id);
+    struct iresp anon = itest_http("GET", path, NULL, NULL);
+    cr_assert_eq(anon.status, 200, "%s", anon.body);
+    const char *zeroes[] = {"Authorization: 0", "Cookie: sid=0", "X-Min-Seq: 0"};
+    for (size_t i = 0; i < sizeof(zeroes) / sizeof(zeroes[0]); i++) {
+        struct iresp r = itest_http("GET", path, (const char *const[]){zeroes[i], NULL}, NULL);
+        cr_assert_eq(r.status, 200, "%s: %s", zeroes[i], r.body);
+        cr_assert_str_eq(r.body, anon.body, "%s", zeroes[i]);
+        cr_assert_str_eq(iresp_header(&r, "ETag"), iresp_header(&anon, "ETag"), "%s", zeroes[i]);
+        cr_assert_str_neq(iresp_header(&r, "X-Cache-Status"), "BYPASS", "%s: from the cache", zeroes[i]);
+        iresp_free(&r);
+    }
+    /* the app's own answer to them, nginx bypassed by a position every answer has */
+    const char *app[][2] = {{"Authorization: 0", "X-Min-Seq: 1"}, {"Cookie: sid=0", "X-Min-Seq: 1"}};
+    for (size_t i = 0; i < sizeof(app) / sizeof(app[0]); i++) {
+        struct iresp r = itest_http("GET", path, (const char *const[]){app[i][0], app[i][1], NULL}, NULL);
+        cr_assert_eq(r.status, 200, "%s: %s", app[i][0], r.body);
+        cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "BYPASS");
+        cr_assert_str_eq(r.body, anon.body, "the app answers %s as no credential", app[i][0]);
+        iresp_free(&r);
+    }
+    const char *others[] = {"X-Min-Seq: 00", "Authorization: Bearer 0"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        struct iresp r = itest_http("GET", path, (const char *const[]){others[i], NULL}, NULL);
+        cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "BYPASS", "%s", others[i]);
+        iresp_free(&r);
+    }
+    iresp_free(&anon);
+}
+
 /* A draft, read by its seller through the cached location (bypassing the cache), is private
  * and revalidated: the app says `private`, nginx `no-cache` (RFC 9110 §5.3: one list). */
 Test(browse, a_sellers_draft_is_private_and_revalidated)
