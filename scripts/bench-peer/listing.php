@@ -24,8 +24,7 @@ if ($nl === false || $sp === false || $sp > $nl || (int) substr($entry, 0, $sp) 
     return;
 }
 $etag = substr($entry, $sp + 1, $nl - $sp - 1);
-$at = strpos($entry, '"seller_id":"', $nl);
-if ($at !== false && $_SERVER['REQUEST_METHOD'] !== 'HEAD') {
+if (strpos($entry, '"seller_id":"', $nl) !== false && $_SERVER['REQUEST_METHOD'] !== 'HEAD') {
     $viewer = sodium_bin2hex(sodium_crypto_generichash(
         ($_SERVER['REMOTE_ADDR'] ?? '') . "\n" . ($_SERVER['HTTP_USER_AGENT'] ?? ''), '', 16));
     $day = gmdate('Ymd');

@@ -120,18 +120,18 @@ function hasOrderedDocument(v) {
   return keys.length >= 2 || keys.some((k) => hasOrderedDocument(v[k]));
 }
 
-/**
- * Query $eq: mingo's, unless the operand holds a document of two or more fields; then equal
- * in BSON order (compareValues: fields in order, numbers by value) to a value at the path.
- */
+/** A value at the path equal to value in BSON order (compareValues: fields in order, numbers by value). */
+const orderedMatch = (selector, value) => (obj) =>
+  valuesAtPath(obj, selector, true).some((c) => compareValues(c, value) === 0);
+
+/** Query $eq and $ne: mingo's, unless the operand holds a document of two or more fields. */
 function orderedEq(selector, value, options) {
-  if (!hasOrderedDocument(value)) return mingoQuery.$eq(selector, value, options);
-  return (obj) => valuesAtPath(obj, selector, true).some((c) => compareValues(c, value) === 0);
+  return hasOrderedDocument(value) ? orderedMatch(selector, value) : mingoQuery.$eq(selector, value, options);
 }
 
 function orderedNe(selector, value, options) {
   if (!hasOrderedDocument(value)) return mingoQuery.$ne(selector, value, options);
-  const eq = orderedEq(selector, value, options);
+  const eq = orderedMatch(selector, value);
   return (obj) => !eq(obj);
 }
 

@@ -33,6 +33,7 @@ const path = require('path');
 const { fork } = require('child_process');
 
 const BSON = require('bson');
+const { STANDIN_NODE_FLAGS } = require('./standin-process');
 
 const DESER = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: false };
 
@@ -255,7 +256,7 @@ function child(tree, dirArg) {
 // ---- the parent ------------------------------------------------------------------------------
 
 function opts(args) {
-  const o = { trees: [], rounds: 3, passes: 1, nodeFlags: ['--max-semi-space-size=8', '--expose-gc'], prof: '', only: '' };
+  const o = { trees: [], rounds: 3, passes: 1, nodeFlags: [...STANDIN_NODE_FLAGS, '--expose-gc'], prof: '', only: '' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--standin') o.trees.push(args[++i]);

@@ -10,6 +10,9 @@ const options = (argv) => (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 
+/** The stand-in's node flags as scripts/lib/mongo.sh starts it (its young generation's limit). */
+const STANDIN_NODE_FLAGS = ['--max-semi-space-size=8'];
+
 /**
  * What every measuring tool reads from its argv: opt(name, default), --docs (the listings to
  * load), --only (the shapes whose name contains it) and --node-flags (the flags the stand-in
@@ -23,7 +26,7 @@ function toolOptions() {
     opt,
     docs: Number(opt('--docs', 10000)),
     only: opt('--only', ''),
-    nodeFlags: opt('--node-flags', '--max-semi-space-size=8').split(' ').filter(Boolean),
+    nodeFlags: opt('--node-flags', STANDIN_NODE_FLAGS.join(' ')).split(' ').filter(Boolean),
   };
 }
 
@@ -70,4 +73,4 @@ function opMsg(body, id, docs) {
   return buf;
 }
 
-module.exports = { options, toolOptions, startServer, opMsg };
+module.exports = { STANDIN_NODE_FLAGS, options, toolOptions, startServer, opMsg };
