@@ -7,7 +7,7 @@
 // User-Agent; PFADD to the listing-day's HyperLogLog and SADD to views:dirty, in one pipelined
 // round trip, as phpredis does it), and answers a miss with 503 (the peer serves hits only).
 $id = $_GET['id'] ?? '';
-header('Content-Type: application/json; charset=utf-8');
+header('Content-Type: application/json');
 if (!preg_match('/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/', $id)) {
     http_response_code(404);
     echo '{"error":{"code":"not_found","message":"no such listing"}}';

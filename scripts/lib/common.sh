@@ -57,6 +57,11 @@ export MARKET_ROOT MARKET_STACK MARKET_VAR MARKET_RUN MARKET_LOG MARKET_LISTEN_A
 export MARKET_HTTPS_PORT MARKET_HTTP_PORT MARKET_PG_PORT MARKET_REDIS_PORT MARKET_MONGO_PORT
 export MARKET_SWIFT_PROXY_PORT MARKET_SWIFT_ACCOUNT_PORT MARKET_SWIFT_CONTAINER_PORT MARKET_SWIFT_OBJECT_PORT
 export MARKET_S3_BUCKET MARKET_S3_ACCESS_KEY MARKET_S3_SECRET_KEY MARKET_S3_REGION MARKET_HTTP_CACHE_TTL_S
+# libmongoc (Debian's, initialised by a library constructor before main) makes a shared-memory
+# file of performance counters per process, /dev/shm/mongoc-PID, and only mongoc_cleanup removes
+# it: every killed daemon, test and tool left one behind. Nothing reads them; this turns them off
+# for every process the scripts start (src/store/mongo.c removes a daemon's own otherwise).
+export MONGOC_DISABLE_SHM=1
 
 say()  { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }

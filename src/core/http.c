@@ -613,8 +613,8 @@ http_serialise(struct request *r, size_t *len)
     }
     if (r->out_type != NULL) {
         put_str(buf, &used, "Content-Type: ");
-        put_str(buf, &used, r->out_type);
-        put_str(buf, &used, strcmp(r->out_type, "application/json") == 0 ? "; charset=utf-8\r\n" : "\r\n");
+        put_str(buf, &used, r->out_type);   /* application/json bare: RFC 8259 §11 defines no charset */
+        put_str(buf, &used, "\r\n");
     }
     if (r->status != 304 && r->status != 204) {
         put_str(buf, &used, "Content-Length: ");

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -978,6 +979,68 @@ Test(resilience, killed_projector_processes_are_replaced)
     struct doc_wait w = {post_ping_id("after the projectors were killed")};
     cr_assert(itest_poll(10000, ping_in_mongo, &w), "nothing projects after the projector processes were killed");
     free((char *)w.id);
+}
+
+/* libmongoc keeps performance counters in /dev/shm/mongoc-PID, a file only mongoc_cleanup removes:
+ * a killed process (or a test's) left it behind for good. The stack's processes and a test's own
+ * client turn the counters off (src/store/mongo.c), so no such file exists for any of them. */
+static bool
+has_mongoc_counters(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/dev/shm/mongoc-%d", pid);
+    return access(path, F_OK) == 0;
+}
+
+Test(resilience, no_process_leaves_libmongoc_counters_in_dev_shm)
+{
+    static const char *const roles[] = {"market-query", "market-command", "market-projector", "market-deliverer"};
+    itest_mongo();
+    cr_assert_not(has_mongoc_counters(getpid()), "the test's own libmongoc made /dev/shm/mongoc-%d", getpid());
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        int master = itest_pid(roles[i]);
+        cr_assert_gt(master, 0, "%s is not running", roles[i]);
+        cr_assert_not(has_mongoc_counters(master), "%s (pid %d) has /dev/shm/mongoc-%d", roles[i], master, master);
+        int kids[64];
+        int n = itest_children(master, kids, 64);
+        for (int k = 0; k < n; k++) {
+            cr_assert_not(has_mongoc_counters(kids[k]), "a %s process (pid %d) has its counters file", roles[i], kids[k]);
+        }
+    }
+}
+
+/* A daemon started without the scripts' MONGOC_DISABLE_SHM: mongo_global_init removes the name of
+ * the counters file libmongoc made when it was loaded. Run in a copy of this binary started
+ * without the variable (MARKET_TEST_MONGOC_CHILD set), which must see the file before and not
+ * after; the copy's own runner process leaves one, removed here. */
+Test(resilience, mongo_global_init_removes_the_counters_file)
+{
+    if (getenv("MARKET_TEST_MONGOC_CHILD") != NULL) {
+        cr_assert(has_mongoc_counters(getpid()), "libmongoc made no counters file: nothing to test");
+        mongo_global_init();
+        cr_assert_not(has_mongoc_counters(getpid()), "/dev/shm/mongoc-%d is still there", getpid());
+        return;
+    }
+    pid_t child = fork();
+    cr_assert_neq(child, -1);
+    if (child == 0) {
+        /* A clean environment: without MONGOC_DISABLE_SHM, and without the variables of
+         * Criterion's worker, which would make the copy a worker of this run. */
+        char *const env[] = {"MARKET_TEST_MONGOC_CHILD=1", "PATH=/usr/bin:/bin", NULL};
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execle("/proc/self/exe", "test_resilience", "--filter=resilience/mongo_global_init_removes_the_counters_file",
+               (char *)NULL, env);
+        _exit(127);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    char name[32];
+    snprintf(name, sizeof(name), "/mongoc-%d", (int)child);
+    shm_unlink(name);   /* the copy's runner (exec'd in place of the fork: the same pid) */
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the copy without MONGOC_DISABLE_SHM failed (status %d): its counters file stayed", status);
 }
 
 /* Frozen projector processes (SIGSTOP: alive, holding the advisory lock and their
