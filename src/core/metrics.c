@@ -282,10 +282,15 @@ metrics_render(arena_t *a, const char *run_dir, const struct route *routes, size
                   "# HELP market_projector_events_skipped_total Events skipped as older than the document.\n"
                   "# TYPE market_projector_events_skipped_total counter\nmarket_projector_events_skipped_total %lld\n"
                   "# HELP market_projector_rebuilds_total Read-model rebuilds.\n"
-                  "# TYPE market_projector_rebuilds_total counter\nmarket_projector_rebuilds_total %lld\n",
+                  "# TYPE market_projector_rebuilds_total counter\nmarket_projector_rebuilds_total %lld\n"
+                  "# HELP market_projector_page_purges_total nginx page purges: sent, or skipped while rebuilding.\n"
+                  "# TYPE market_projector_page_purges_total counter\n"
+                  "market_projector_page_purges_total{result=\"sent\"} %lld\n"
+                  "market_projector_page_purges_total{result=\"skipped_rebuilding\"} %lld\n",
                   LOAD(p->projector_active), LOAD(p->projector_applied_seq), LOAD(p->projector_head_seq),
                   LOAD(p->projector_pending), (double)LOAD(p->projector_lag_ms) / 1000.0,
-                  LOAD(p->projector_events_applied), LOAD(p->projector_events_skipped), LOAD(p->projector_rebuilds));
+                  LOAD(p->projector_events_applied), LOAD(p->projector_events_skipped), LOAD(p->projector_rebuilds),
+                  LOAD(p->page_purges[0]), LOAD(p->page_purges[1]));
         tb_printf(&t, "# HELP market_nginx_cache_total nginx micro-cache outcomes, from its access log.\n"
                       "# TYPE market_nginx_cache_total counter\n");
         for (int i = 0; i < METRICS_CACHE_STATUSES; i++) {

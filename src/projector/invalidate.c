@@ -237,6 +237,40 @@ mark_all(struct projection_ctx *p, const struct batch_effects *fx)
     (void)redis_cmdv(&p->w->redis, p->arena, NULL, argc, argv, NULL);
 }
 
+/*
+ * nginx's cached pages of the batch's listings and users. None while rebuilding: the replay's
+ * answers are not kept by nginx (a document the replay reached is read as X-Read-Stale, which
+ * says X-Accel-Expires: 0; its Redis entry was just marked), so a page nginx holds then was kept
+ * before the replay reached its document and expires within http_cache_ttl_s, purge or not.
+ * Purging anyway cost a rebuild two requests per listing, mostly for pages never cached, and
+ * ngx_cache_purge takes a keys-zone node for each key it looks up: a 120k-listing rebuild sent
+ * 270k purges, filled the zone ("could not allocate node" alerts) and had purges answered 500.
+ */
+static void
+purge_pages(struct projection_ctx *p, const struct batch_effects *fx)
+{
+    size_t n = 2 * fx->listings.n + fx->users.n;
+    const char *base = p->w->purge.base;
+    if (n == 0 || base == NULL || base[0] == '\0') {   /* purging is off */
+        return;
+    }
+    if (fx->rebuilding) {
+        metrics_add(p->w->metrics->page_purges[1], n);
+        return;
+    }
+    size_t nuris = 0;
+    const char **uris = arena_alloc(p->arena, (n + 1) * sizeof(*uris));
+    for (size_t k = 0; k < fx->listings.n; k++) {
+        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]);
+        uris[nuris++] = arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]);
+    }
+    for (size_t k = 0; k < fx->users.n; k++) {
+        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]);
+    }
+    purge_many(&p->w->purge, uris, nuris);
+    metrics_add(p->w->metrics->page_purges[0], nuris);
+}
+
 int
 projection_flush(struct projection_ctx *p)
 {
@@ -259,16 +293,7 @@ projection_flush(struct projection_ctx *p)
     }
     add_seller_listings(p, fx);
     mark_all(p, fx);
-    size_t nuris = 0;
-    const char **uris = arena_alloc(p->arena, (2 * fx->listings.n + fx->users.n + 1) * sizeof(*uris));
-    for (size_t k = 0; k < fx->listings.n; k++) {
-        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]);
-        uris[nuris++] = arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]);
-    }
-    for (size_t k = 0; k < fx->users.n; k++) {
-        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]);
-    }
-    purge_many(&p->w->purge, uris, nuris);
+    purge_pages(p, fx);
     bool rebuilding = fx->rebuilding, no_alerts = fx->no_alerts;
     memset(fx, 0, sizeof(*fx));
     fx->rebuilding = rebuilding;
