@@ -14,7 +14,7 @@
 #include "core/log.h"
 
 #define METRICS_MAGIC 0x4d4b544du /* "MKTM" */
-#define METRICS_VERSION 3
+#define METRICS_VERSION 4   /* 4: page_purges (45b76ba had them at another offset under 3) */
 
 static const int status_slots[METRICS_STATUSES - 1] = {
     200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 405, 409,

@@ -51,7 +51,6 @@ struct metrics_segment {
     uint64_t projector_events_applied;
     uint64_t projector_events_skipped;
     uint64_t projector_rebuilds;
-    uint64_t page_purges[2];     /* nginx page purges: sent, skipped while rebuilding */
     uint64_t logins_ok;          /* POST /sessions outcomes, by the command role */
     uint64_t logins_failed;
     uint64_t logins_throttled;
@@ -60,6 +59,8 @@ struct metrics_segment {
                                   * replica after waiting for it, from the primary */
     int64_t watchdog_deadline_ms[8]; /* per worker slot of a watched role (core/pool.h): clock_mono
                                       * milliseconds by which the worker must show progress; 0: none */
+    uint64_t page_purges[2];     /* projector: nginx page purges sent, skipped while rebuilding
+                                  * (taken from reserved: every field before keeps its offset) */
     int64_t reserved[9];
     struct metrics_route routes[METRICS_ROUTES];
 };
