@@ -475,21 +475,25 @@ purges_skipped(void)
     return n;
 }
 
-/* The replay purges no nginx page (projector/invalidate.c, purge_pages): each listing's two pages
- * and each seller's are counted as skipped instead of sent to /_purge/, where a large rebuild's
- * purges filled nginx's keys zone. */
+/* The replay purges no nginx page (projector/invalidate.c, purge_pages): each changed listing's two
+ * pages and each seller's are counted as skipped instead of sent to /_purge/, where a large
+ * rebuild's purges filled nginx's keys zone. */
 Test(resilience, an_emptied_read_model_is_rebuilt_automatically)
 {
     struct doc_wait w = {post_ping_id("before the mongo restart")};
     cr_assert(itest_poll(5000, ping_in_mongo, &w));
     long long skipped = purges_skipped();
     cr_assert_geq(skipped, 0, "/metrics has market_projector_page_purges_total");
-    long long listings = itest_pg_num("SELECT count(*) FROM listings", NULL, NULL);
+    /* a listing's first event (version 1) purges nothing (no cache holds a page of a new id);
+     * every later one purges its two pages, each listing at least once in the replay */
+    long long listings = itest_pg_num("SELECT count(*) FROM listings WHERE version > 1", NULL, NULL);
     itest_stack("restart", "mongo");
     cr_assert(itest_poll(15000, ping_in_mongo, &w), "the read model was not rebuilt after MongoDB came back empty");
     itest_assert_read_model_complete(15000);
     long long replayed = purges_skipped() - skipped;
-    cr_assert_geq(replayed, 2 * listings, "the rebuild of %lld listings skipped %lld page purges", listings, replayed);
+    cr_assert_gt(listings, 0, "the test stack has no listing changed after its creation");
+    cr_assert_geq(replayed, 2 * listings, "the rebuild of %lld changed listings skipped %lld page purges", listings,
+                  replayed);
     free((char *)w.id);
 }
 
