@@ -482,16 +482,30 @@ Test(resilience, an_emptied_read_model_is_rebuilt_automatically)
 {
     struct doc_wait w = {post_ping_id("before the mongo restart")};
     cr_assert(itest_poll(5000, ping_in_mongo, &w));
+    /* a listing changed after its creation, whatever ran before this test */
+    struct itest_user u;
+    itest_user_new(&u, "Rebuilt");
+    struct iresp r = itest_http("POST", "/api/v1/listings", (const char *const[]){u.bearer, NULL},
+                                "{\"title\":\"Rebuilt lamp\",\"category\":\"furniture\",\"condition\":\"good\","
+                                "\"price_minor\":1500,\"currency\":\"EUR\",\"location\":{\"city\":\"Berlin\","
+                                "\"country\":\"DE\",\"lat\":52.52,\"lon\":13.4}}");
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/listings/%s", ijson_str(r.json, "listing", "id", NULL));
+    iresp_free(&r);
+    r = itest_http("PATCH", path, (const char *const[]){u.bearer, "If-Match: \"1\"", NULL}, "{\"price_minor\":1400}");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    iresp_free(&r);
     long long skipped = purges_skipped();
     cr_assert_geq(skipped, 0, "/metrics has market_projector_page_purges_total");
     /* a listing's first event (version 1) purges nothing (no cache holds a page of a new id);
      * every later one purges its two pages, each listing at least once in the replay */
     long long listings = itest_pg_num("SELECT count(*) FROM listings WHERE version > 1", NULL, NULL);
+    cr_assert_geq(listings, 1);
     itest_stack("restart", "mongo");
     cr_assert(itest_poll(15000, ping_in_mongo, &w), "the read model was not rebuilt after MongoDB came back empty");
     itest_assert_read_model_complete(15000);
     long long replayed = purges_skipped() - skipped;
-    cr_assert_gt(listings, 0, "the test stack has no listing changed after its creation");
     cr_assert_geq(replayed, 2 * listings, "the rebuild of %lld changed listings skipped %lld page purges", listings,
                   replayed);
     free((char *)w.id);
