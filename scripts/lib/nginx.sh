@@ -47,7 +47,8 @@ nginx_configure() {
             die "openssl could not make the self-signed certificate"
     fi
     local n
-    for n in marketd-http.conf marketd-locations.conf marketd-error-locations.conf marketd-headers.conf marketd-cached.conf marketd-cached-read.conf; do
+    for n in marketd-http.conf marketd-locations.conf marketd-error-locations.conf marketd-headers.conf marketd-cached.conf marketd-cached-read.conf \
+        marketd-write-hop.conf; do
         _nginx_render "$user" "$MARKET_ROOT/nginx/$n.in" "$MARKET_NGINX_DIR/$n"
     done
     cp "$MARKET_ROOT/nginx/marketd-security-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" "$MARKET_ROOT/nginx/marketd-query.conf" \

@@ -258,17 +258,16 @@ purge_pages(struct projection_ctx *p, const struct batch_effects *fx)
         metrics_add(p->w->metrics->page_purges[1], n);
         return;
     }
-    size_t nuris = 0;
-    const char **uris = arena_alloc(p->arena, (n + 1) * sizeof(*uris));
+    const char **uris = arena_alloc(p->arena, n * sizeof(*uris)), **u = uris;
     for (size_t k = 0; k < fx->listings.n; k++) {
-        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]);
-        uris[nuris++] = arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]);
+        *u++ = arena_sprintf(p->arena, "/api/v1/listings/%s", fx->listings.v[k]);
+        *u++ = arena_sprintf(p->arena, "/l/%s", fx->listings.v[k]);
     }
     for (size_t k = 0; k < fx->users.n; k++) {
-        uris[nuris++] = arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]);
+        *u++ = arena_sprintf(p->arena, "/api/v1/users/%s", fx->users.v[k]);
     }
-    purge_many(&p->w->purge, uris, nuris);
-    metrics_add(p->w->metrics->page_purges[0], nuris);
+    purge_many(&p->w->purge, uris, n);
+    metrics_add(p->w->metrics->page_purges[0], n);
 }
 
 int
