@@ -48,10 +48,10 @@ nginx_configure() {
     fi
     local n
     for n in marketd-http.conf marketd-locations.conf marketd-error-locations.conf marketd-headers.conf marketd-cached.conf marketd-cached-read.conf \
-        marketd-write-hop.conf; do
+        marketd-cached-json.conf marketd-write-hop.conf; do
         _nginx_render "$user" "$MARKET_ROOT/nginx/$n.in" "$MARKET_NGINX_DIR/$n"
     done
-    cp "$MARKET_ROOT/nginx/marketd-security-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" "$MARKET_ROOT/nginx/marketd-query.conf" \
+    cp "$MARKET_ROOT/nginx/marketd-security-headers.conf" "$MARKET_ROOT/nginx/marketd-cached-json-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" "$MARKET_ROOT/nginx/marketd-query.conf" \
         "$MARKET_ROOT/nginx/marketd-errors.conf" "$MARKET_NGINX_DIR/"
     # scripts/cluster's load balancer has a top-level configuration of its own.
     _nginx_render "$user" "$MARKET_ROOT/nginx/${MARKET_NGINX_MAIN:-marketplace.conf.in}" "$MARKET_NGINX_DIR/nginx.conf"

@@ -793,6 +793,7 @@ check_every_answers_headers(struct iresp *r, const char *path, bool page, const 
     cr_assert_str_eq(iresp_header(r, "Referrer-Policy"), "no-referrer", "%s", path);
     cr_assert_str_eq(iresp_header(r, "Strict-Transport-Security"), "max-age=31536000", "%s", path);
     cr_assert_eq(header_count(r, "content-security-policy"), 1, "%s: one policy\n%s", path, r->headers);
+    cr_assert_eq(header_count(r, "content-type"), 1, "%s: one type\n%s", path, r->headers);
     const char *csp = iresp_header(r, "Content-Security-Policy");
     if (page) {
         cr_assert_not_null(strstr(csp, "style-src 'sha256-"), "the page's own policy: %s", csp);
@@ -848,9 +849,10 @@ Test(browse, cached_pages_carry_the_headers_of_every_answer)
                 cr_assert_eq(header_count(&r, "cache-control"), 1, "%s\n%s", paths[i], r.headers);
                 cr_assert_str_eq(iresp_header(&r, "Cache-Control"), "no-cache", "%s", paths[i]);
                 iresp_free(&r);
-                /* A HEAD leaves the location for @market_cached_not_get (one comparison of the
-                 * method keeps GETs there: README, "Twenty-second pass") and is the same read:
-                 * from the GET's cache entry, with every header and the path's policy. */
+                /* A HEAD leaves the location for @market_cached_not_get (@market_page_not_get for
+                 * a page: one comparison of the method keeps GETs there: README, "Twenty-second
+                 * pass") and is the same read: from the GET's cache entry, with every header, the
+                 * path's policy and its type. */
                 r = itest_http("HEAD", paths[i], NULL, NULL);
                 cr_assert_eq(r.status, 200, "HEAD %s", paths[i]);
                 check_every_answers_headers(&r, paths[i], page, api_csp, true);
@@ -863,7 +865,51 @@ Test(browse, cached_pages_carry_the_headers_of_every_answer)
         cr_assert_not_null(strstr(kept, "ETag: "), "%s: %s", paths[i], kept);
         cr_assert_null(strstr(kept, "Cache-Control"), "%s: kept in the cache file:\n%s", paths[i], kept);
         cr_assert_null(strstr(kept, "X-Accel-Expires"), "%s: kept in the cache file:\n%s", paths[i], kept);
+        /* nginx says a JSON answer's type (README, "Twenty-third pass"); a page keeps its own */
+        cr_assert_eq(strstr(kept, "Content-Type: ") != NULL, strncmp(paths[i], "/l/", 3) == 0, "%s:\n%s", paths[i], kept);
         cr_assert_eq(s_cached_ttl, ttl, "%s: kept for %ld s, not http_cache_ttl_s", paths[i], s_cached_ttl);
+    }
+}
+
+/* Every answer of a cached JSON location has one Content-Type, application/json: nginx says it
+ * (nginx/marketd-cached-json-headers.conf) and hides a line of the app's, which leaves its own
+ * out where nginx asks (README, "Twenty-third pass"). A miss, a hit, a signed-in read (nginx
+ * bypassed), the app's 404 and 400, a HEAD of each, in all three locations; the app's own
+ * 304 says no type twice either. */
+Test(browse, every_answer_of_a_cached_json_location_has_one_type)
+{
+    struct itest_user u;
+    char id[40];
+    seller_with_listing(&u, "Typed", "Typed lamp", 2100, id);
+    char paths[7][128];
+    snprintf(paths[0], sizeof(paths[0]), "/api/v1/listings/%s", id);
+    snprintf(paths[1], sizeof(paths[1]), "/api/v1/listings/%s/similar", id);
+    snprintf(paths[2], sizeof(paths[2]), "/api/v1/listings?seller=%s", u.id);
+    snprintf(paths[3], sizeof(paths[3]), "/api/v1/users/%s", u.id);
+    snprintf(paths[4], sizeof(paths[4]), "/api/v1/listings/%s", "3f0c5a52-6d0e-4f3b-9a51-0d2b8c7e6f10"); /* 404 */
+    snprintf(paths[5], sizeof(paths[5]), "/api/v1/listings/not-a-uuid");                            /* 400 */
+    snprintf(paths[6], sizeof(paths[6]), "/api/v1/listings?limit=oops");                            /* 400 */
+    const char *const anonymous[] = {NULL};
+    const char *const signed_in[] = {u.bearer, NULL};
+    const char *const *who[] = {anonymous, anonymous, signed_in};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        for (size_t w = 0; w < sizeof(who) / sizeof(who[0]); w++) {
+            for (int head = 0; head < 2; head++) {
+                struct iresp r = itest_http(head ? "HEAD" : "GET", paths[i], who[w], NULL);
+                cr_assert(r.status == 200 || r.status == 400 || r.status == 404, "%s: %d", paths[i], r.status);
+                cr_assert_eq(header_count(&r, "content-type"), 1, "%s (%zu, %d):\n%s", paths[i], w, head, r.headers);
+                cr_assert_str_eq(iresp_header(&r, "Content-Type"), "application/json", "%s", paths[i]);
+                if (!head && w == 2 && r.status == 200) {
+                    char inm[128];
+                    snprintf(inm, sizeof(inm), "If-None-Match: %s", iresp_header(&r, "ETag"));
+                    struct iresp nm = itest_http("GET", paths[i], (const char *const[]){u.bearer, inm, NULL}, NULL);
+                    cr_assert_eq(nm.status, 304, "%s", paths[i]);
+                    cr_assert_leq(header_count(&nm, "content-type"), 1, "%s:\n%s", paths[i], nm.headers);
+                    iresp_free(&nm);
+                }
+                iresp_free(&r);
+            }
+        }
     }
 }
 

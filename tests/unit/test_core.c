@@ -696,6 +696,36 @@ Test(core, a_200_has_no_status_line_and_others_keep_theirs)
     }
 }
 
+/* nginx says the Content-Type of the cached catalogue's JSON answers and asks for none of
+ * ours (MARKET_NGINX_CONTENT_TYPE: nginx/marketd-cached-json-headers.conf; README,
+ * "Twenty-third pass"): the line is left out for that type, at any status, and kept for any
+ * other type and where nginx does not ask. */
+Test(core, a_type_nginx_says_is_not_written_again)
+{
+    static const struct {
+        const char *param, *type;
+        int status;
+        bool written;
+    } cases[] = {
+        {NULL, "application/json", 200, true},
+        {"MARKET_NGINX_CONTENT_TYPE=application/json", "application/json", 200, false},
+        {"MARKET_NGINX_CONTENT_TYPE=application/json", "application/json", 404, false},
+        {"MARKET_NGINX_CONTENT_TYPE=application/json", "text/html; charset=utf-8", 200, true},
+        {"MARKET_NGINX_CONTENT_TYPE=", "application/json", 200, true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct request r;
+        make_request(&r, "GET", "/x", cases[i].param);
+        cr_assert_eq(http_respond_raw(&r, cases[i].status, cases[i].type, "{}", 2), MK_OK);
+        http_finish(&r, MK_OK);
+        size_t len;
+        char *out = http_serialise(&r, &len);
+        out = arena_strndup(r.arena, out, len);
+        cr_assert_eq(strstr(out, "Content-Type:") != NULL, cases[i].written, "case %zu:\n%s", i, out);
+        cr_assert_not_null(strstr(out, "Content-Length: 2\r\n"), "case %zu:\n%s", i, out);
+    }
+}
+
 Test(core, server_checks_content_type_size_and_role)
 {
     s_handler_calls = 0;
