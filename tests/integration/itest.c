@@ -315,6 +315,15 @@ itest_stack(const char *action, const char *service)
     cr_assert_eq(rc, 0, "scripts/stack %s %s failed", action, service);
 }
 
+void
+itest_start_marketd(void)
+{
+    static const char *const roles[] = {"query", "command", "projector", "deliverer"};
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        itest_stack("start", roles[i]);
+    }
+}
+
 int
 itest_pid(const char *name)
 {

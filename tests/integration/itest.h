@@ -63,6 +63,10 @@ long long ijson_int(json_object *o, ...);
 
 /* scripts/stack ACTION SERVICE; fails the test when it fails. */
 void itest_stack(const char *action, const char *service);
+/* Start every marketd process that is not running (scripts/stack start is a no-op for a
+ * running one): the .fini of a test that stops some, so that a failure between its stop and
+ * its start leaves no stack, the developer's included, without a pool. */
+void itest_start_marketd(void);
 
 /* pid from $MARKET_VAR/run/NAME.pid (the test stack's), or -1. */
 int itest_pid(const char *name);

@@ -247,7 +247,7 @@ unfavorite(const struct itest_user *u, const char *listing)
  * were written, so it applies them together): the favouriters notified are those as of the
  * sale's place in the outbox, not those of the read model when the batch started
  * (projector/notify.c finds a batch's favouriters at once and follows its favourite events). */
-Test(notifications, a_sale_in_one_batch_with_favourite_changes_notifies_the_favouriters_of_its_moment)
+Test(notifications, a_sale_in_one_batch_with_favourite_changes_notifies_the_favouriters_of_its_moment, .fini = itest_start_marketd)
 {
     struct itest_user seller, buyer, keep, gone, late, flip;
     itest_user_new(&seller, "BatchSeller");
@@ -283,7 +283,7 @@ Test(notifications, a_sale_in_one_batch_with_favourite_changes_notifies_the_favo
 
 /* Two listings sold in one batch, their favouriters interleaved: each sale notifies its own
  * listing's favouriters only (the batch keeps a chain of favourites per listing). */
-Test(notifications, two_sales_in_one_batch_notify_each_listings_own_favouriters)
+Test(notifications, two_sales_in_one_batch_notify_each_listings_own_favouriters, .fini = itest_start_marketd)
 {
     struct itest_user seller, buyer, a1, b1, a2, both;
     itest_user_new(&seller, "PairSeller");
@@ -1355,7 +1355,7 @@ Test(webhooks, refused_urls_and_events)
     iresp_free(&r);
 }
 
-Test(webhooks, a_delivery_waits_for_a_deliverer_restart)
+Test(webhooks, a_delivery_waits_for_a_deliverer_restart, .fini = itest_start_marketd)
 {
     struct itest_user seller;
     itest_user_new(&seller, "HookRestart");

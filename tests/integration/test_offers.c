@@ -978,6 +978,7 @@ short_ttls(void)
 static void
 default_ttls(void)
 {
+    itest_start_marketd(); /* what a failed restart test left stopped */
     ttls(NULL);
     itest_assert_ledger_balanced();
 }
