@@ -614,7 +614,7 @@ http_serialise(struct request *r, size_t *len)
     /* nginx says the type of the cached catalogue's JSON answers itself and asks for no line
      * of ours (MARKET_NGINX_CONTENT_TYPE: nginx/marketd-cached-json-headers.conf): a line kept
      * in its cache file is parsed again on every hit (README, "Twenty-third pass"). */
-    const char *nginx_type = http_param(r, "MARKET_NGINX_CONTENT_TYPE");
+    const char *nginx_type = r->out_type != NULL ? http_param(r, "MARKET_NGINX_CONTENT_TYPE") : NULL;
     if (r->out_type != NULL && (nginx_type == NULL || strcmp(nginx_type, r->out_type) != 0)) {
         put_str(buf, &used, "Content-Type: ");
         put_str(buf, &used, r->out_type);   /* application/json bare: RFC 8259 §11 defines no charset */
