@@ -18,7 +18,9 @@ size_t text_chars(const char *s);
  * characters unless multiline. */
 bool text_has_control(const char *s, bool multiline);
 
-/* A copy of s without leading and trailing ASCII white space, in the arena. */
+/* A copy of s without leading and trailing white space (Unicode's White_Space: ASCII's six,
+ * U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), in the
+ * arena. s is UTF-8. */
 char *text_trim(arena_t *a, const char *s);
 
 /*

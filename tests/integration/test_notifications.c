@@ -682,9 +682,9 @@ Test(saved_searches, queries_are_validated_like_browse)
     cr_assert_eq(r.status, 422, "%s", r.body);
     cr_assert_not_null(ijson_str(r.json, "error", "fields", "name", NULL));
     iresp_free(&r);
-    /* A name of white space is no name: trimmed, then checked (it reached the table's CHECK
-     * before, and came back without the field). */
-    static const char *const blank[] = {" ", "   ", "\\t \\t"};
+    /* A name of white space (Unicode's too) is no name: trimmed, then checked (it reached the
+     * table's CHECK before, and came back without the field). */
+    static const char *const blank[] = {" ", "   ", "\\t \\t", "\\u00a0\\u3000"};
     for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
         r = save(&u, blank[i], "q=lamp", true);
         cr_assert_eq(r.status, 422, "%s: %s", blank[i], r.body);

@@ -109,6 +109,15 @@ Test(accounts, limits_count_characters_not_bytes)
     cr_assert_null(text_check(A, "line one\nline two", 0, 60, true));
     cr_assert_not_null(text_check(A, "bell\a", 0, 60, true));
     cr_assert_str_eq(text_trim(A, " \t x y \n"), "x y");
+    /* Unicode's white space too: U+00A0, U+3000, U+2003, U+205F, U+1680, U+0085, U+2028, U+202F. */
+    cr_assert_str_eq(text_trim(A, "\u00a0\u3000 Lamp\u00a0shade\u2003\u205f"), "Lamp\u00a0shade");
+    cr_assert_str_eq(text_trim(A, "\u1680" "\xc2\x85" "\u2028x\u202f\u2029"), "x");
+    cr_assert_str_eq(text_trim(A, "\u00a0\u3000\u2000\u200a \t"), "");
+    /* Not white space, kept: U+200B (zero width), U+2010 (hyphen), U+00E9, U+3001, U+2080. */
+    cr_assert_str_eq(text_trim(A, "\u200bx\u2010"), "\u200bx\u2010");
+    cr_assert_str_eq(text_trim(A, "\u00e9\u3001\u2080"), "\u00e9\u3001\u2080");
+    cr_assert_str_eq(text_trim(A, ""), "");
+    cr_assert_not_null(text_check(A, text_trim(A, "\u00a0\u00a0\u00a0"), 3, 120, false));
 }
 
 /* ---- locations ---- */
