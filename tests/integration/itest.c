@@ -382,6 +382,29 @@ itest_poll(int timeout_ms, bool (*fn)(void *), void *arg)
     }
 }
 
+struct get_cached {
+    const char *path;
+    struct iresp r;
+};
+
+static bool
+answered_from_cache(void *arg)
+{
+    struct get_cached *g = arg;
+    iresp_free(&g->r);
+    g->r = itest_http("GET", g->path, NULL, NULL);
+    const char *cs = iresp_header(&g->r, "X-Cache-Status");
+    return cs != NULL && strcmp(cs, "HIT") == 0;
+}
+
+struct iresp
+itest_get_cached(const char *path, int timeout_ms)
+{
+    struct get_cached g = {path, {0}};
+    (void)itest_poll(timeout_ms, answered_from_cache, &g);
+    return g.r;
+}
+
 PGconn *
 itest_pg(void)
 {

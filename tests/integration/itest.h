@@ -80,6 +80,11 @@ double itest_now_ms(void);
 
 /* Poll fn(arg) every few ms until it returns true or timeout_ms passes. */
 bool itest_poll(int timeout_ms, bool (*fn)(void *), void *arg);
+/* GET path anonymously until nginx answers it from its cache (X-Cache-Status: HIT), for at
+ * most timeout_ms; the last answer. nginx puts an answer it keeps in place only after it has
+ * sent it, so a read right after a MISS, on another connection (another worker), can still
+ * miss when the machine is busy. */
+struct iresp itest_get_cached(const char *path, int timeout_ms);
 
 /* A new connection to the test database (caller PQfinish-es it). */
 PGconn *itest_pg(void);
