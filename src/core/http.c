@@ -1,3 +1,4 @@
+#include "core/text.h"
 #include "core/http.h"
 
 #include <ctype.h>
@@ -717,6 +718,18 @@ http_json_int_member(struct request *r, json_object *obj, const char *key, long 
         return false;
     }
     return http_json_int(r, v, key, min, max, problem, out);
+}
+
+const char *
+http_json_text(struct request *r, const char *field, const char *raw, size_t min, size_t max, bool multiline)
+{
+    char *text = text_trim(r->arena, raw);
+    const char *problem = text_check(r->arena, text, min, max, multiline);
+    if (problem != NULL) {
+        http_field_error(r, field, problem);
+        return NULL;
+    }
+    return text;
 }
 
 char *

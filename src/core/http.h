@@ -200,6 +200,13 @@ bool http_json_int(struct request *r, json_object *v, const char *field, long lo
 bool http_json_int_member(struct request *r, json_object *obj, const char *key, long long min, long long max,
                           const char *problem, long long *out);
 
+/* A text member's value raw, trimmed and then checked (text_trim, text_check: min..max
+ * characters, no control character unless multiline): the trimmed copy, or NULL with the
+ * problem recorded on field (http_field_error). Every text field of a body goes through it, so
+ * that none is checked before it is trimmed. */
+const char *http_json_text(struct request *r, const char *field, const char *raw, size_t min, size_t max,
+                           bool multiline);
+
 /* Render the current time or a unix time as RFC 3339 UTC (2026-11-21T13:20:00Z). */
 char *http_rfc3339(arena_t *a, long long unix_seconds);
 

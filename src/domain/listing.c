@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/errors.h"
-#include "core/text.h"
 #include "domain/location.h"
 #include "domain/outbox.h"
 
@@ -64,22 +63,12 @@ listing_parse(struct request *r, json_object *body, bool partial, struct listing
     const char *s;
 
     if ((v = member(r, body, "title", partial)) != NULL && (s = string_of(r, v, "title")) != NULL) {
-        char *title = text_trim(r->arena, s);
-        const char *problem = text_check(r->arena, title, LISTING_TITLE_MIN, LISTING_TITLE_MAX, false);
-        if (problem != NULL) {
-            http_field_error(r, "title", problem);
-        }
-        out->title = title;
+        out->title = http_json_text(r, "title", s, LISTING_TITLE_MIN, LISTING_TITLE_MAX, false);
     }
     /* http_json_body refused every null: a NULL v is an absent member. */
     if ((v = member(r, body, "description", true)) != NULL) {
         if ((s = string_of(r, v, "description")) != NULL) {
-            char *d = text_trim(r->arena, s);
-            const char *problem = text_check(r->arena, d, 0, LISTING_DESCRIPTION_MAX, true);
-            if (problem != NULL) {
-                http_field_error(r, "description", problem);
-            }
-            out->description = d;
+            out->description = http_json_text(r, "description", s, 0, LISTING_DESCRIPTION_MAX, true);
         }
     }
     if ((v = member(r, body, "category", partial)) != NULL) {

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "core/errors.h"
-#include "core/text.h"
 
 static const char *
 member_field(struct request *r, const char *field, const char *member)
@@ -51,15 +50,14 @@ location_parse(struct request *r, const char *field, json_object *v, bool requir
     json_object *result = http_json_own(r, json_object_new_object());
     json_object *m;
     if (json_object_object_get_ex(v, "city", &m)) {
-        const char *problem = json_object_is_type(m, json_type_string)
-                                  ? text_check(r->arena, text_trim(r->arena, json_object_get_string(m)), 1,
-                                               LOCATION_CITY_MAX, false)
-                                  : "must be a string";
-        if (problem != NULL) {
-            bad = http_field_error(r, member_field(r, field, "city"), problem) != MK_OK;
+        const char *city = NULL;
+        if (!json_object_is_type(m, json_type_string)) {
+            bad = http_field_error(r, member_field(r, field, "city"), "must be a string") != MK_OK;
+        } else if ((city = http_json_text(r, member_field(r, field, "city"), json_object_get_string(m), 1,
+                                          LOCATION_CITY_MAX, false)) == NULL) {
+            bad = true;
         } else {
-            json_object_object_add(result, "city",
-                                   json_object_new_string(text_trim(r->arena, json_object_get_string(m))));
+            json_object_object_add(result, "city", json_object_new_string(city));
         }
     } else if (require_all) {
         bad = http_field_error(r, member_field(r, field, "city"), "is required") != MK_OK;

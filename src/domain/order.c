@@ -4,7 +4,6 @@
 
 #include "core/errors.h"
 #include "core/ids.h"
-#include "core/text.h"
 #include "domain/outbox.h"
 
 /* ---- validation ----------------------------------------------------------------- */
@@ -75,13 +74,7 @@ line_member(struct request *r, json_object *obj, const char *field, const char *
         http_field_error(r, path, "must be a string");
         return NULL;
     }
-    char *s = text_trim(r->arena, json_object_get_string(v));
-    const char *problem = text_check(r->arena, s, 1, max, false);
-    if (problem != NULL) {
-        http_field_error(r, path, problem);
-        return NULL;
-    }
-    return s;
+    return http_json_text(r, path, json_object_get_string(v), 1, max, false);
 }
 
 static int

@@ -4,7 +4,6 @@
 
 #include "core/errors.h"
 #include "core/ids.h"
-#include "core/text.h"
 #include "domain/outbox.h"
 
 int
@@ -24,12 +23,7 @@ review_parse(struct request *r, json_object *body, struct review_input *out)
         if (!json_object_is_type(v, json_type_string)) {
             http_field_error(r, "comment", "must be a string");
         } else {
-            char *c = text_trim(r->arena, json_object_get_string(v));
-            const char *problem = text_check(r->arena, c, 0, REVIEW_COMMENT_MAX, true);
-            if (problem != NULL) {
-                http_field_error(r, "comment", problem);
-            }
-            out->comment = c;
+            out->comment = http_json_text(r, "comment", json_object_get_string(v), 0, REVIEW_COMMENT_MAX, true);
         }
     }
     return r->err_fields != NULL ? MK_EVALIDATION : MK_OK;

@@ -7,7 +7,6 @@
 #include "core/errors.h"
 #include "core/ids.h"
 #include "core/log.h"
-#include "core/text.h"
 #include "domain/notify.h"
 
 #define LISTING_MAX_WORDS 256   /* as the projector's keywords (projector/listing.c) */
@@ -457,16 +456,10 @@ saved_search_parse_body(struct request *r, json_object *body, const struct categ
     }
     json_object *name, *query, *alert;
     const char *problem;
-    char *trimmed = NULL;
-    /* Trimmed, then checked, as every text field is: "  " is no name (the table's CHECK would
-     * refuse it only after a round trip, naming no field). */
     if (!json_object_object_get_ex(body, "name", &name) || !json_object_is_type(name, json_type_string)) {
         http_field_error(r, "name", "must be a string of 1 to 100 characters");
-    } else if ((problem = text_check(r->arena, trimmed = text_trim(r->arena, json_object_get_string(name)), 1, 100,
-                                     false)) != NULL) {
-        http_field_error(r, "name", problem);
     } else {
-        out->name = trimmed;
+        out->name = http_json_text(r, "name", json_object_get_string(name), 1, 100, false);
     }
     out->alert = true;
     if (json_object_object_get_ex(body, "alert", &alert)) {

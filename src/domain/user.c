@@ -177,13 +177,7 @@ string_member(struct request *r, json_object *body, const char *name)
 static const char *
 display_name_of(struct request *r, const char *raw)
 {
-    char *name = text_trim(r->arena, raw);
-    const char *problem = text_check(r->arena, name, 1, USER_NAME_MAX, false);
-    if (problem != NULL) {
-        http_field_error(r, "display_name", problem);
-        return NULL;
-    }
-    return name;
+    return http_json_text(r, "display_name", raw, 1, USER_NAME_MAX, false);
 }
 
 int
@@ -235,12 +229,7 @@ user_parse_profile(struct request *r, json_object *body, struct user_patch *out,
         if (!json_object_is_type(v, json_type_string)) {
             http_field_error(r, "bio", "must be a string (\"\" clears it)");
         } else {
-            char *bio = text_trim(r->arena, json_object_get_string(v));
-            const char *problem = text_check(r->arena, bio, 0, USER_BIO_MAX, true);
-            if (problem != NULL) {
-                http_field_error(r, "bio", problem);
-            }
-            out->bio = bio;
+            out->bio = http_json_text(r, "bio", json_object_get_string(v), 0, USER_BIO_MAX, true);
         }
     }
     if (json_object_object_get_ex(body, "location", &v)) {
