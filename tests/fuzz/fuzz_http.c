@@ -17,7 +17,9 @@
  *     decoding of a full %XX re-encoding gives the same bytes back;
  *   - the serialised response starts with "Status: " (a 200 with none: nginx's default) and
  *     its header block holds no
- *     control character but the CRLF line ends (no header injection).
+ *     control character but the CRLF line ends (no header injection);
+ *   - it has a Content-Type line exactly when the answer has a type that the parameter
+ *     MARKET_NGINX_CONTENT_TYPE (nginx saying the type itself) does not name.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -221,6 +223,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool crlf = (ch == '\r' && c[1] == '\n') || (ch == '\n' && c > out && c[-1] == '\r');
         FUZZ_ASSERT(crlf || (ch >= 0x20 && ch != 0x7f), "no control character in a response header");
     }
+    const char *nginx_type = http_param(&r, "MARKET_NGINX_CONTENT_TYPE");
+    bool typed = memcmp(out, "Content-Type: ", 14) == 0 || memmem(out, (size_t)(end - out), "\r\nContent-Type: ", 16);
+    FUZZ_ASSERT(typed == (r.out_type != NULL && (nginx_type == NULL || strcmp(nginx_type, r.out_type) != 0)),
+                "a Content-Type line unless nginx names the answer's type");
     arena_reset(arena);
     free(copy);
     return 0;
