@@ -913,6 +913,32 @@ Test(browse, every_answer_of_a_cached_json_location_has_one_type)
     }
 }
 
+/* Only nginx tells marketd to leave its Content-Type line out (the FastCGI parameter
+ * MARKET_NGINX_CONTENT_TYPE of marketd-cached-json-headers.conf): a client's header of that name
+ * reaches marketd as HTTP_MARKET_NGINX_CONTENT_TYPE, so no request can make an answer untyped, nor
+ * one typed twice, where nginx does not say the type itself. */
+Test(browse, a_client_cannot_ask_marketd_to_leave_its_type_out)
+{
+    struct itest_user u;
+    char id[40];
+    seller_with_listing(&u, "Untyped", "Untyped lamp", 1900, id);
+    char page[64];
+    snprintf(page, sizeof(page), "/l/%s", id);
+    const char *paths[] = {"/healthz", "/api/v1/users/me", page};
+    const char *types[] = {"application/json", "application/json", "text/html; charset=utf-8"};
+    const char *asks[] = {"Market-Nginx-Content-Type: application/json",
+                          "Market-Nginx-Content-Type: text/html; charset=utf-8"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        for (size_t a = 0; a < sizeof(asks) / sizeof(asks[0]); a++) {
+            struct iresp r = itest_http("GET", paths[i], (const char *const[]){asks[a], u.bearer, NULL}, NULL);
+            cr_assert_eq(r.status, 200, "%s: %s", paths[i], r.body);
+            cr_assert_eq(header_count(&r, "content-type"), 1, "%s (%s):\n%s", paths[i], asks[a], r.headers);
+            cr_assert_str_eq(iresp_header(&r, "Content-Type"), types[i], "%s (%s)", paths[i], asks[a]);
+            iresp_free(&r);
+        }
+    }
+}
+
 /* nginx's bypass takes a value of exactly "0" as none (marketd-cached.conf lists the three
  * headers, not a map of their concatenation: README, "Twenty-first pass"). That is safe while
  * the app answers a credential that is no session, and X-Min-Seq: 0, as it answers none: the
