@@ -5,6 +5,7 @@
 #include "command/handlers.h"
 #include "core/errors.h"
 #include "core/ids.h"
+#include "core/text.h"
 #include "domain/ping.h"
 
 struct ping_ctx {
@@ -42,7 +43,7 @@ command_ping(struct request *r)
     }
     if (!json_object_object_get_ex(body, "note", &v) || !json_object_is_type(v, json_type_string)) {
         http_field_error(r, "note", "must be a string");
-    } else if (json_object_get_string_len(v) > PING_NOTE_MAX) {
+    } else if (text_chars(json_object_get_string(v)) > PING_NOTE_MAX) { /* as the table counts */
         http_field_error(r, "note", "must be at most 200 characters");
     } else {
         c.note = json_object_get_string(v);

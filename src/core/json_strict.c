@@ -1,5 +1,6 @@
 #include "core/json_strict.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +10,10 @@
 #include <string.h>
 
 #include "core/errors.h"
+
+/* The most digits after the decimal point PostgreSQL's numeric keeps (NUMERIC_DSCALE_MAX): a
+ * number with more, or with a larger exponent, is out of range (number()). */
+#define NUMBER_SCALE_MAX 16383L
 
 /* A member name, unescaped, in the parser's key buffer. */
 struct key {
@@ -306,6 +311,7 @@ number(struct parser *p)
         }
     }
     size_t int_end = p->i;
+    size_t frac_digits = 0;
     if (p->i < p->n && p->s[p->i] == '.') {
         integer = false;
         p->i++;
@@ -314,19 +320,29 @@ number(struct parser *p)
         }
         while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') {
             p->i++;
+            frac_digits++;
         }
     }
+    long exponent = 0; /* saturates at NUMBER_SCALE_MAX + 1 either way: only the bound matters */
     if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
         integer = false;
         p->i++;
+        bool negative_exp = false;
         if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-')) {
+            negative_exp = p->s[p->i] == '-';
             p->i++;
         }
         if (p->i >= p->n || p->s[p->i] < '0' || p->s[p->i] > '9') {
             return fail(p, "a digit must follow the exponent");
         }
         while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') {
+            if (exponent <= NUMBER_SCALE_MAX) {
+                exponent = exponent * 10 + (p->s[p->i] - '0');
+            }
             p->i++;
+        }
+        if (negative_exp) {
+            exponent = -exponent;
         }
     }
     if (integer) {
@@ -347,7 +363,14 @@ number(struct parser *p)
         }
         memcpy(text, p->s + start, len);
         text[len] = '\0';
-        if (isinf(strtod(text, NULL))) {
+        /* A double must hold it (strtod's ERANGE: beyond ±1.8e308, or so near zero that it
+         * would become 0 or lose its precision), and so must PostgreSQL's numeric, where a
+         * listing's attributes are kept as jsonb: at most NUMBER_SCALE_MAX digits after the
+         * point, counting what a negative exponent shifts there ("1.0e-16383" is 16,384). */
+        errno = 0;
+        double v = strtod(text, NULL);
+        long scale = (long)frac_digits - exponent;
+        if (errno == ERANGE || isinf(v) || scale > NUMBER_SCALE_MAX || exponent > NUMBER_SCALE_MAX) {
             problem(p, "is a number out of range");
         }
         if (text != small) {

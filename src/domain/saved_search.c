@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "domain/notify.h"
 
 #define LISTING_MAX_WORDS 256   /* as the projector's keywords (projector/listing.c) */
@@ -469,7 +470,7 @@ saved_search_parse_body(struct request *r, json_object *body, const struct categ
         out->alert = json_object_get_boolean(alert);
     }
     if (!json_object_object_get_ex(body, "query", &query) || !json_object_is_type(query, json_type_string) ||
-        json_object_get_string_len(query) > 2000) {
+        text_chars(json_object_get_string(query)) > 2000) {
         return http_field_error(r, "query", "must be a GET /listings query string of at most 2000 characters");
     }
     out->query = json_object_get_string(query);

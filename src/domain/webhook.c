@@ -27,7 +27,7 @@ webhook_parse(struct request *r, json_object *body, struct webhook_input *out)
     }
     json_object *url, *events;
     if (!json_object_object_get_ex(body, "url", &url) || !json_object_is_type(url, json_type_string) ||
-        json_object_get_string_len(url) == 0 || json_object_get_string_len(url) > 2000 ||
+        json_object_get_string_len(url) == 0 || text_chars(json_object_get_string(url)) > 2000 ||
         text_has_control(json_object_get_string(url), false)) {
         http_field_error(r, "url", "must be an https:// URL of at most 2000 characters");
     } else {

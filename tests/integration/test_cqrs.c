@@ -69,6 +69,27 @@ Test(cqrs, an_event_written_by_a_command_reaches_mongodb)
     cr_assert_str_eq(w.note, "via http");
 }
 
+/* A note's limit counts characters, as the table's CHECK does, not bytes. */
+Test(cqrs, a_pings_note_is_counted_in_characters)
+{
+    char note[2 * 201 + 1] = "";
+    for (int i = 0; i < 200; i++) {
+        strcat(note, "\xc3\xa9"); /* é, two bytes */
+    }
+    char id[UUID_STR_LEN + 1];
+    uuid_new(id);
+    struct iresp r = itest_http("POST", "/api/v1/system/pings", NULL,
+                                itest_fmt("{\"id\":\"%s\",\"note\":\"%s\"}", id, note));
+    cr_assert_eq(r.status, 201, "200 characters in 400 bytes: %ld %s", r.status, r.body);
+    iresp_free(&r);
+    strcat(note, "\xc3\xa9");
+    uuid_new(id);
+    r = itest_http("POST", "/api/v1/system/pings", NULL, itest_fmt("{\"id\":\"%s\",\"note\":\"%s\"}", id, note));
+    cr_assert_eq(r.status, 422, "201 characters: %ld %s", r.status, r.body);
+    cr_assert_not_null(strstr(r.body, "\"note\""), "the 422 names the note: %s", r.body);
+    iresp_free(&r);
+}
+
 /*
  * The outbox pitfall of DESIGN.md: a transaction that takes its seq first but commits last
  * must not be skipped by a reader that has already moved past a later seq.

@@ -220,6 +220,23 @@ Test(hostile, listing_create_refuses_and_creates_nothing)
     r = itest_http("POST", "/api/v1/listings", auth, LISTING_FMT(T, C, K, "123456789012345678901234567890", E, Y, B, S));
     cr_assert_eq(r.status, 422, "a price beyond 64 bits is not clamped: %s", r.body);
     iresp_free(&r);
+    /* A number attribute that a double or PostgreSQL's numeric (jsonb) cannot keep: the
+     * attribute's 422, not a field-less one from the database. */
+    static const char *const unkept[] = {"0e-16384", "1e-400", "0.0e-16383", "0e99999999999"};
+    for (size_t i = 0; i < sizeof(unkept) / sizeof(unkept[0]); i++) {
+        r = itest_http("POST", "/api/v1/listings", auth,
+                       itest_fmt("{\"title\":\"ThinkPad X1\",\"category\":\"laptops\",\"condition\":\"good\","
+                                 "\"price_minor\":50000,\"currency\":\"EUR\",\"location\":{\"city\":\"Berlin\","
+                                 "\"country\":\"DE\",\"lat\":52.52,\"lon\":13.405},\"attributes\":{\"brand\":\"Lenovo\",\"screen_in\":%s}}",
+                                 unkept[i]));
+        cr_assert_eq(r.status, 422, "%s: %ld %s", unkept[i], r.status, r.body);
+        json_object *error, *fields, *v;
+        cr_assert(json_object_object_get_ex(r.json, "error", &error) &&
+                      json_object_object_get_ex(error, "fields", &fields) &&
+                      json_object_object_get_ex(fields, "attributes.screen_in", &v),
+                  "%s: the 422 names attributes.screen_in: %s", unkept[i], r.body);
+        iresp_free(&r);
+    }
     cr_assert_eq(pg_count("SELECT count(*) FROM listings WHERE seller_id = $1::uuid", u.id), 0, "no listing was made");
     /* The body itself is fine. */
     r = itest_http("POST", "/api/v1/listings", auth, LISTING_FMT(T, C, K, P, E, Y, B, S));
