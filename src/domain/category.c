@@ -683,14 +683,28 @@ value_problem(arena_t *arena, const struct category_attr *attr, json_object *val
         }
         return NULL;
     }
-    case CATEGORY_NUMBER:
+    case CATEGORY_NUMBER: {
+        /* In the integers' range too: PostgreSQL keeps the attributes as jsonb, whose numeric
+         * writes 1e19 back as 10000000000000000000, which json-c then reads as an integer
+         * clamped to 64 bits (what the write answered, and an event the projector could not
+         * apply). Within ±(2^53 - 1) every whole number reads back as itself. */
         if (json_object_is_type(val, json_type_int)) {
-            return NULL;
+            long long v = json_object_get_int64(val);
+            return v > CATEGORY_INTEGER_MAX || v < -CATEGORY_INTEGER_MAX
+                       ? "must be a number between -9007199254740991 and 9007199254740991"
+                       : NULL;
         }
         if (!json_object_is_type(val, json_type_double)) {
             return "must be a number";
         }
-        return isfinite(json_object_get_double(val)) ? NULL : "must be a finite number";
+        double d = json_object_get_double(val);
+        if (!isfinite(d)) {
+            return "must be a finite number";
+        }
+        return d > (double)CATEGORY_INTEGER_MAX || d < -(double)CATEGORY_INTEGER_MAX
+                   ? "must be a number between -9007199254740991 and 9007199254740991"
+                   : NULL;
+    }
     case CATEGORY_BOOLEAN:
         return json_object_is_type(val, json_type_boolean) ? NULL : "must be true or false";
     case CATEGORY_ENUM:

@@ -490,6 +490,16 @@ Test(category, number)
     assert_problem("laptops", "screen_in", "true", "must be a number");
     assert_problem("laptops", "screen_in", "null", "must be a number");
     assert_problem("laptops", "screen_in", "{}", "must be a number");
+    /* Whole numbers beyond 2^53 do not come back from jsonb's numeric as they went in. */
+    assert_valid("laptops", "screen_in", "9007199254740991");
+    assert_valid("laptops", "screen_in", "-9007199254740991.0");
+    assert_valid("laptops", "screen_in", "1e-300");
+    static const char *const beyond[] = {"9007199254740992", "-9007199254740992", "1e19", "-1e19", "1e300",
+                                         "1.7976931348623157e308", "9223372036854775807"};
+    for (size_t i = 0; i < sizeof(beyond) / sizeof(beyond[0]); i++) {
+        assert_problem("laptops", "screen_in", beyond[i],
+                       "must be a number between -9007199254740991 and 9007199254740991");
+    }
 
     /* JSON text cannot carry NaN or infinities, but a document built in code can. */
     struct request *r = new_request();
