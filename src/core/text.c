@@ -22,6 +22,15 @@ text_has_control(const char *s, bool multiline)
         if (*p < 0x20 || *p == 0x7F) {
             return true;
         }
+        /* C1's controls, U+0080..U+009F (NEL, CSI ...), in UTF-8 (s is valid UTF-8: a 0xC2
+         * is a lead byte with its continuation next). */
+        if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+            return true;
+        }
+        /* U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR end a line as \n does. */
+        if (!multiline && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+            return true;
+        }
     }
     return false;
 }
@@ -69,15 +78,23 @@ space_edge(const unsigned char *p, size_t n, bool at_end)
     return 0;
 }
 
+size_t
+text_space_prefix(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t at = 0, k;
+    while ((k = space_edge(p + at, n - at, false)) > 0) {
+        at += k;
+    }
+    return at;
+}
+
 char *
 text_trim(arena_t *a, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), k;
-    while ((k = space_edge(p, n, false)) > 0) {
-        p += k;
-        n -= k;
-    }
+    size_t n = strlen(s), k = text_space_prefix(s, n);
+    const unsigned char *p = (const unsigned char *)s + k;
+    n -= k;
     while ((k = space_edge(p, n, true)) > 0) {
         n -= k;
     }

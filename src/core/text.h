@@ -14,14 +14,19 @@
 /* Number of code points in the UTF-8 string s. */
 size_t text_chars(const char *s);
 
-/* True when s holds a control character (C0 or DEL); tabs and newlines count as control
- * characters unless multiline. */
+/* True when s (valid UTF-8) holds a control character (C0, DEL or C1: U+0080..U+009F); tabs
+ * and newlines count as control characters unless multiline, and so do U+2028 and U+2029 (line
+ * and paragraph separators). */
 bool text_has_control(const char *s, bool multiline);
 
 /* A copy of s without leading and trailing white space (Unicode's White_Space: ASCII's six,
  * U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000), in the
  * arena. s is UTF-8. */
 char *text_trim(arena_t *a, const char *s);
+
+/* How many of the n bytes at s (UTF-8) are white space (text_trim's) from the start: n when
+ * they are all blank. */
+size_t text_space_prefix(const char *s, size_t n);
 
 /*
  * The common check of a free-text field: trimmed length between min and max characters,

@@ -10,6 +10,7 @@
 
 #include "core/errors.h"
 #include "core/log.h"
+#include "core/text.h"
 
 /* Everything of a set lives in its own arena; category_set_free destroys it. */
 struct category_set {
@@ -83,15 +84,11 @@ utf8_chars(const char *s, size_t len)
     return n;
 }
 
+/* Nothing but white space, Unicode's (text_trim's): U+00A0 or U+3000 alone is blank too. */
 static bool
 is_blank(const char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (strchr(" \t\r\n", s[i]) == NULL) {
-            return false;
-        }
-    }
-    return true;
+    return text_space_prefix(s, len) == len;
 }
 
 /* The problem with a string value (of an attribute or an enum's value), or NULL. */
@@ -107,6 +104,9 @@ string_problem(const char *s, size_t len)
     }
     if (is_blank(s, len)) {
         return "must not be empty";
+    }
+    if (text_has_control(s, false)) {
+        return "must be one line without control characters";
     }
     if (chars > CATEGORY_STRING_MAX) {
         return "must be at most 200 characters";

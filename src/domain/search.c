@@ -31,6 +31,19 @@ fold_latin1(unsigned char second)
     return c == ' ' ? 0 : c;
 }
 
+/* Whether the three-byte UTF-8 character at p separates words as a space or a comma does:
+ * General Punctuation (U+2000..U+206F: the spaces, dashes, curly quotes, the ellipsis, the
+ * line and paragraph separators), Supplemental Punctuation (U+2E00..U+2E7F), CJK Symbols and
+ * Punctuation (U+3000..U+303F: the ideographic space, comma and full stop) and U+FEFF. Without
+ * this, a title typed with a phone's curly quotes was indexed as the word “lamp” (quotes and
+ * all), which a search for lamp never found, and a query of U+3000 alone was a word. */
+static bool
+separator3(const unsigned char *p)
+{
+    return (p[0] == 0xE2 && (p[1] == 0x80 || (p[1] == 0x81 && p[2] <= 0xAF) || p[1] == 0xB8 || p[1] == 0xB9)) ||
+           (p[0] == 0xE3 && p[1] == 0x80) || (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF);
+}
+
 size_t
 search_words(arena_t *a, const char *text, const char **words, size_t max)
 {
@@ -54,6 +67,9 @@ search_words(arena_t *a, const char *text, const char **words, size_t max)
             } else if (*p == 0xC3 && p[1] != '\0' && fold_latin1(p[1]) != 0) {
                 buf[w++] = fold_latin1(p[1]);
                 p += 2;
+            } else if (*p >= 0xE0 && *p < 0xF0 && p[1] != '\0' && p[2] != '\0' && separator3(p)) {
+                p += 3;
+                break;
             } else if (*p >= 0xC4) {
                 /* another script's letter: keep its bytes as they are */
                 do {

@@ -255,6 +255,56 @@ new_listing(struct itest_user *u, char id[40])
     iresp_free(&r);
 }
 
+/* One-line text has no C1 control (a terminal's CSI, NEL) and no line or paragraph separator;
+ * a value of Unicode's white space alone is blank, in a body and in a search. */
+Test(hostile, one_line_text_refuses_c1_controls_separators_and_unicode_blanks)
+{
+    struct itest_user u;
+    itest_user_new(&u, "hostile-c1");
+    const char *const auth[] = {u.bearer, NULL};
+    static const char *const not_one_line[] = {"\"Bob\\u009b[31mx\"", "\"Bob\\u0085x\"", "\"Bob\\u2028x\"",
+                                               "\"Bob\\u2029x\""};
+    for (size_t i = 0; i < sizeof(not_one_line) / sizeof(not_one_line[0]); i++) {
+        const char *v = not_one_line[i];
+        struct {
+            const char *method, *path, *body, *field;
+        } cases[] = {
+            {"PATCH", "/api/v1/users/me", itest_fmt("{\"display_name\":%s}", v), "display_name"},
+            {"POST", "/api/v1/listings", LISTING_FMT("%s", C, K, P, E, Y, B, S), "title"},
+            {"POST", "/api/v1/listings", LISTING_FMT(T, C, K, P, E, "%s", B, S), "location.city"},
+            {"POST", "/api/v1/listings", LISTING_FMT(T, C, K, P, E, Y, "%s", S), "attributes.brand"},
+        };
+        for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+            const char *body = strstr(cases[k].body, "%s") != NULL ? itest_fmt(cases[k].body, v) : cases[k].body;
+            struct iresp r = itest_http(cases[k].method, cases[k].path, auth, body);
+            cr_assert_eq(r.status, 422, "%s in %s: %ld %s", v, cases[k].field, r.status, r.body);
+            json_object *error, *fields, *f;
+            cr_assert(json_object_object_get_ex(r.json, "error", &error) &&
+                          json_object_object_get_ex(error, "fields", &fields) &&
+                          json_object_object_get_ex(fields, cases[k].field, &f),
+                      "%s: the 422 names %s: %s", v, cases[k].field, r.body);
+            iresp_free(&r);
+        }
+    }
+    struct iresp r = itest_http("POST", "/api/v1/listings", auth, LISTING_FMT(T, C, K, P, E, Y, "\"\\u00a0\\u3000\"", S));
+    cr_assert_eq(r.status, 422, "a brand of no-break and ideographic spaces: %ld %s", r.status, r.body);
+    cr_assert_not_null(strstr(r.body, "attributes.brand"), "%s", r.body);
+    iresp_free(&r);
+    cr_assert_eq(pg_count("SELECT count(*) FROM listings WHERE seller_id = $1::uuid", u.id), 0, "no listing was made");
+    r = itest_http("GET", "/api/v1/users/me", auth, NULL);
+    cr_assert_str_eq(ijson_str(r.json, "user", "display_name", NULL), u.name, "the name did not change");
+    iresp_free(&r);
+    static const char *const blank_searches[] = {"/api/v1/listings?q=%E3%80%80", "/api/v1/listings?q=%E2%80%A8%C2%A0",
+                                                 "/api/v1/listings?category=phones&attr.brand=%C2%A0",
+                                                 "/api/v1/listings?category=phones&attr.brand=%E3%80%80"};
+    for (size_t i = 0; i < sizeof(blank_searches) / sizeof(blank_searches[0]); i++) {
+        r = itest_http("GET", blank_searches[i], NULL, NULL);
+        cr_assert_eq(r.status, 400, "%s: %ld %s", blank_searches[i], r.status, r.body);
+        cr_assert_str_eq(iresp_error_code(&r), "bad_parameter", "%s", blank_searches[i]);
+        iresp_free(&r);
+    }
+}
+
 Test(hostile, listing_patch_refuses_without_a_new_version_or_event)
 {
     struct itest_user u;

@@ -108,6 +108,16 @@ Test(accounts, limits_count_characters_not_bytes)
     cr_assert_not_null(text_check(A, "a\tb", 1, 60, false));
     cr_assert_null(text_check(A, "line one\nline two", 0, 60, true));
     cr_assert_not_null(text_check(A, "bell\a", 0, 60, true));
+    /* C1's controls anywhere (a terminal's CSI, NEL); the line and paragraph separators in one line. */
+    cr_assert_not_null(text_check(A, "Bob\xc2\x9b[31mx", 1, 60, false));
+    cr_assert_not_null(text_check(A, "Bob\xc2\x9b[31mx", 0, 60, true));
+    cr_assert_not_null(text_check(A, "a\xc2\x85" "b", 1, 60, false));
+    cr_assert_not_null(text_check(A, "a\xc2\x80", 1, 60, false));
+    cr_assert_not_null(text_check(A, "x\u2028y", 1, 60, false));
+    cr_assert_not_null(text_check(A, "x\u2029y", 1, 60, false));
+    cr_assert_null(text_check(A, "x\u2028y\u2029z", 0, 60, true));
+    /* Their neighbours are text: U+00A0..U+00FF, U+2027, U+202A. */
+    cr_assert_null(text_check(A, "caf\u00e9 \u00a0\u00ff \u2027\u202a", 1, 60, false));
     cr_assert_str_eq(text_trim(A, " \t x y \n"), "x y");
     /* Unicode's white space too: U+00A0, U+3000, U+2003, U+205F, U+1680, U+0085, U+2028, U+202F. */
     cr_assert_str_eq(text_trim(A, "\u00a0\u3000 Lamp\u00a0shade\u2003\u205f"), "Lamp\u00a0shade");

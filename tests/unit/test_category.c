@@ -544,6 +544,14 @@ Test(category, string)
     assert_valid("phones", "color", "'\\u00e9t\\u00e9'");
     assert_problem("phones", "color", "''", "must not be empty");
     assert_problem("phones", "color", "'  \\t '", "must not be empty");
+    /* Unicode's white space is blank too (a no-break or ideographic space alone). */
+    assert_problem("phones", "color", "'\\u00a0'", "must not be empty");
+    assert_problem("phones", "color", "'\\u3000 \\u2028'", "must not be empty");
+    assert_valid("phones", "color", "'\\u00a0red'");
+    /* One line, no control characters (C0, DEL, C1, the line and paragraph separators). */
+    assert_problem("phones", "color", "'red\\nblue'", "must be one line without control characters");
+    assert_problem("phones", "color", "'red\\u009b[31m'", "must be one line without control characters");
+    assert_problem("phones", "color", "'red\\u2028blue'", "must be one line without control characters");
     assert_problem("phones", "color", "12", "must be a string");
     assert_problem("phones", "color", "true", "must be a string");
     assert_problem("phones", "color", "null", "must be a string");

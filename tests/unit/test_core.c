@@ -979,6 +979,34 @@ Test(core, search_words_dedup_by_hash_equals_by_comparison)
     arena_destroy(a);
 }
 
+/* The words of a text, joined by '|'. */
+static const char *
+words_of(arena_t *a, const char *text)
+{
+    const char *w[32];
+    size_t n = search_words(a, text, w, 32);
+    char *out = arena_alloc(a, strlen(text) + 33), *o = out;
+    *o = '\0';
+    for (size_t i = 0; i < n; i++) {
+        o += sprintf(o, "%s%s", i > 0 ? "|" : "", w[i]);
+    }
+    return out;
+}
+
+/* Punctuation and spaces beyond ASCII separate words as a comma does; letters of any script
+ * stay in their word. */
+Test(core, search_words_split_at_unicode_punctuation_and_spaces)
+{
+    arena_t *a = arena_create(4096);
+    cr_assert_str_eq(words_of(a, "\u201cLamp\u201d \u2013 oak\u2026"), "lamp|oak");
+    cr_assert_str_eq(words_of(a, "desk\u00a0lamp\u3000red\u3001blue\u3002"), "desk|lamp|red|blue");
+    cr_assert_str_eq(words_of(a, "\ufeffchair\u2028table\u2e3awood"), "chair|table|wood");
+    cr_assert_str_eq(words_of(a, "\u3000\u2028\u2003"), "");
+    cr_assert_str_eq(words_of(a, "\u043c\u0438\u0440 \u6905\u5b50 caf\u00e9"), "\u043c\u0438\u0440|\u6905\u5b50|cafe");
+    cr_assert_str_eq(words_of(a, "x\u2074y"), "x\u2074y", "a superscript is not punctuation");
+    arena_destroy(a);
+}
+
 /* ---- the access log line, written with copies (issue 15) ---- */
 
 /* The line as log_access_line wrote it with snprintf before, after its "ts" value. */
