@@ -100,9 +100,7 @@ check_change(struct request *r, const struct listing_row *row, const char *user_
         return http_fail(r, MK_EPRECONDREQ, "send If-Match with the listing's ETag (\"version\")");
     }
     if (if_match != NULL) {
-        long long version;
-        bool any;
-        if (listing_parse_if_match(if_match, &version, &any) != MK_OK || (!any && version != row->version)) {
+        if (!listing_if_match(if_match, row->version)) {
             return http_fail(r, MK_EPRECONDITION,
                              arena_sprintf(r->arena, "the listing is at version %lld", row->version));
         }

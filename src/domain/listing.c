@@ -370,35 +370,63 @@ listing_client_json(json_object *state, const char *public_base)
     return out;
 }
 
-int
-listing_parse_if_match(const char *value, long long *version, bool *any)
+/* Whether the opaque tag (between the quotes) names version: "V" or "V-anything", V written as
+ * the ETag writes it (no sign, no leading zero: an entity tag is compared as a string). */
+static bool
+tag_names_version(const char *tag, size_t n, const char *digits, size_t dn)
 {
-    *any = false;
-    *version = 0;
-    while (*value == ' ') {
-        value++;
+    return n >= dn && memcmp(tag, digits, dn) == 0 && (n == dn || tag[dn] == '-');
+}
+
+bool
+listing_if_match(const char *value, long long version)
+{
+    const char *p = value + strspn(value, " \t");
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+        n--;
     }
-    if (strcmp(value, "*") == 0) {
-        *any = true;
-        return MK_OK;
+    if (n == 1 && p[0] == '*') {
+        return true;
     }
-    if (strncmp(value, "W/", 2) == 0) {
-        value += 2;
+    char digits[24];
+    size_t dn = (size_t)snprintf(digits, sizeof(digits), "%lld", version);
+    /* RFC 9110's #entity-tag: tags separated by commas and optional white space (empty
+     * elements allowed); entity-tag = [ W/ ] DQUOTE *etagc DQUOTE. A value that is not such a
+     * list matches nothing, even after a tag that would. */
+    bool match = false, any_tag = false;
+    const char *end = p + n;
+    while (p < end) {
+        if (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+            continue;
+        }
+        if (end - p >= 2 && p[0] == 'W' && p[1] == '/') {
+            p += 2;   /* a weak tag: nginx weakens the ETag of an answer it compresses */
+        }
+        if (p == end || *p != '"') {
+            return false;
+        }
+        const char *tag = ++p;
+        while (p < end && *p != '"') {
+            unsigned char c = (unsigned char)*p;
+            if (!(c == 0x21 || (c >= 0x23 && c <= 0x7E) || c >= 0x80)) {
+                return false;
+            }
+            p++;
+        }
+        if (p == end) {
+            return false;   /* no closing quote */
+        }
+        match = match || tag_names_version(tag, (size_t)(p - tag), digits, dn);
+        any_tag = true;
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if (p < end && *p != ',') {
+            return false;   /* "1"garbage, "1" "2" */
+        }
     }
-    /* An entity tag is compared as a string: "01" or "0…01" is not the tag "1" (versions
-     * start at 1 and are written without leading zeros). */
-    if (*value != '"' || value[1] < '1' || value[1] > '9') {
-        return MK_EPRECONDITION;
-    }
-    char *end;
-    errno = 0;
-    long long v = strtoll(value + 1, &end, 10);
-    if (errno != 0 || v < 1 || (*end != '"' && *end != '-')) {
-        return MK_EPRECONDITION;
-    }
-    if (*end == '-' && strchr(end, '"') == NULL) {
-        return MK_EPRECONDITION;   /* "V-hash without its closing quote */
-    }
-    *version = v;
-    return MK_OK;
+    return any_tag && match;
 }

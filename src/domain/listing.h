@@ -113,11 +113,12 @@ int listing_emit(struct pg *pg, arena_t *a, const char *id, const char *event_ty
 json_object *listing_client_json(json_object *state, const char *public_base);
 
 /*
- * Parse an If-Match value for a listing: "V", W/"V" or "V-anything" (the ETag of a read,
- * which adds a representation hash after the version). *any is set for "*". V is written as
- * the ETag writes it: "01" names no version (an entity tag is compared as a string).
- * Returns MK_OK with *version, or MK_EPRECONDITION when the value names no version.
+ * Whether an If-Match value matches a listing at version: "*", or a list of entity tags
+ * (RFC 9110) one of which is "V", W/"V" or "V-anything" (the ETag of a read, which adds a
+ * representation hash after the version), V written as the ETag writes it ("01" names no
+ * version: an entity tag is compared as a string). A value that is not a well-formed list
+ * matches nothing (a 412).
  */
-int listing_parse_if_match(const char *value, long long *version, bool *any);
+bool listing_if_match(const char *value, long long version);
 
 #endif

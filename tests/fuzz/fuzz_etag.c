@@ -10,9 +10,11 @@
  *     string, W/ ignored); true for every tag of a well-formed list (checked against a
  *     reference parser of RFC 9110's #entity-tag); a tag always matches itself and W/ of
  *     itself;
- *   - listing_parse_if_match: "*" is any version; an accepted value names the version
- *     written right after its first quote (after optional blanks and W/), >= 1; the
- *     canonical forms "V", W/"V" and "V-x" are accepted with version V.
+ *   - listing_if_match: "*" (between blanks) matches every version; any other value that
+ *     matches a version is a well-formed list (the reference parser's, empty elements
+ *     allowed) holding a tag "V" or "V-…" for that version, and matches no version whose
+ *     text it does not hold; the canonical forms "V", W/"V", "V-x" and lists holding one
+ *     of them match V; the same list with junk after it matches nothing.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -109,34 +111,63 @@ check_if_none_match(const char *tag, const char *inm)
     }
 }
 
-static void
-check_if_match(const char *value)
+/* Whether s holds, as a tag of its own, "V" or "V-... for version v. */
+static bool
+holds_version(const char *s, long long v)
 {
-    long long version = -1;
-    bool any = true;
-    int rc = listing_parse_if_match(value, &version, &any);
-    FUZZ_ASSERT(rc == MK_OK || rc == MK_EPRECONDITION, "OK or 412");
-    if (rc != MK_OK) {
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "\"%lld\"", v);
+    snprintf(b, sizeof(b), "\"%lld-", v);
+    return strstr(s, a) != NULL || strstr(s, b) != NULL;
+}
+
+static void
+check_if_match(const char *value, long long v)
+{
+    const char *p = value + strspn(value, " \t");
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+        n--;
+    }
+    bool star = n == 1 && p[0] == '*';
+    bool m = listing_if_match(value, v);
+    if (star) {
+        FUZZ_ASSERT(m && listing_if_match(value, 1), "* matches every version");
         return;
     }
-    const char *p = value + strspn(value, " ");
-    if (any) {
-        FUZZ_ASSERT(strcmp(p, "*") == 0, "any version only for *");
+    if (!m) {
         return;
     }
-    FUZZ_ASSERT(version >= 1, "a version is >= 1");
-    if (strncmp(p, "W/", 2) == 0) {
-        p += 2;
+    FUZZ_ASSERT(holds_version(value, v), "a match holds the version's tag");
+    /* the list is well formed once its empty elements are dropped */
+    char *list = malloc(strlen(value) + 1), *o = list;
+    bool in_tag = false, need_comma = false;
+    for (const char *c = value; *c != '\0'; c++) {
+        if (*c == '"') {
+            in_tag = !in_tag;
+        }
+        if (!in_tag && *c == ',' ) {
+            if (need_comma) {
+                *o++ = ',';
+            }
+            need_comma = false;
+            continue;
+        }
+        if (!in_tag && *c == '"') {
+            need_comma = true;
+        }
+        *o++ = *c;
     }
-    char digits[32];
-    int len = snprintf(digits, sizeof(digits), "%lld", version);
-    FUZZ_ASSERT(p[0] == '"' && isdigit((unsigned char)p[1]), "a quoted version");
-    /* leading zeros are tolerated by strtoll: compare the value, then what follows */
-    char *end;
-    errno = 0;
-    long long v = strtoll(p + 1, &end, 10);
-    FUZZ_ASSERT(errno == 0 && v == version && (*end == '"' || *end == '-'), "the version after the first quote");
-    (void)len;
+    *o = '\0';
+    while (o > list && (o[-1] == ' ' || o[-1] == '\t' || o[-1] == ',')) {
+        *--o = '\0';
+    }
+    const char *tags[64];
+    size_t lens[64];
+    FUZZ_ASSERT(ref_list(list, tags, lens, 64) >= 1 || strlen(value) > 512, "a match is a well-formed list");
+    free(list);
+    FUZZ_ASSERT(v == INT64_MAX || !listing_if_match(value, v + 1) || holds_version(value, v + 1),
+                "no match for a version the value does not hold");
 }
 
 int
@@ -147,8 +178,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fields(s, '\n', f, 2);
     check_if_none_match(f[0], f[1]);
     check_if_none_match(f[0], f[0]);
-    check_if_match(f[1]);
-    check_if_match(f[0]);
+    long long in_v = strtoll(f[0] + strspn(f[0], " \t\"W/"), NULL, 10);
+    in_v = in_v >= 1 ? in_v : 1;
+    check_if_match(f[1], in_v);
+    check_if_match(f[0], in_v);
 
     /* the canonical forms of a version taken from the input's bytes */
     unsigned long long u = 0;
@@ -156,13 +189,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         u = u << 8 | data[i];
     }
     long long v = (long long)(u % (unsigned long long)INT64_MAX) + 1;
-    char buf[64];
-    long long got;
-    bool any;
-    static const char *const forms[] = {"\"%lld\"", "W/\"%lld\"", "\"%lld-abc\"", "  \"%lld\""};
+    char buf[96];
+    static const char *const forms[] = {"\"%lld\"", "W/\"%lld\"", "\"%lld-abc\"", "  \"%lld\"", "\"x\", \"%lld\"",
+                                        "\"%lld\",W/\"y\" ,"};
     for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         snprintf(buf, sizeof(buf), forms[i], v);
-        FUZZ_ASSERT(listing_parse_if_match(buf, &got, &any) == MK_OK && got == v && !any, "a canonical If-Match");
+        FUZZ_ASSERT(listing_if_match(buf, v), "a canonical If-Match");
+        strcat(buf, "x");
+        FUZZ_ASSERT(!listing_if_match(buf, v), "junk after the list");
     }
     free(s);
     return 0;

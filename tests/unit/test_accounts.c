@@ -245,25 +245,33 @@ Test(accounts, if_none_match_lists_weak_tags_and_star)
     cr_assert_not(http_etag_match(NULL, "\"abc\""));
 }
 
-/* Issue 18: a 5000-digit If-Match "000…01" matched version 1 and deleted the listing. */
+/* Issue 18: a 5000-digit If-Match "000…01" matched version 1 and deleted the listing. A list
+ * matches when any of its tags names the version; a value that is no list matches nothing. */
 Test(accounts, listing_if_match_names_a_version_as_its_etag_writes_it)
 {
-    long long v;
-    bool any;
-    cr_assert_eq(listing_parse_if_match("\"7\"", &v, &any), MK_OK);
-    cr_assert(v == 7 && !any);
-    cr_assert_eq(listing_parse_if_match("W/\"12\"", &v, &any), MK_OK);
-    cr_assert_eq(v, 12);
-    cr_assert_eq(listing_parse_if_match("\"3-abcdef\"", &v, &any), MK_OK);
-    cr_assert_eq(v, 3);
-    cr_assert_eq(listing_parse_if_match("*", &v, &any), MK_OK);
-    cr_assert(any);
+    cr_assert(listing_if_match("\"7\"", 7));
+    cr_assert_not(listing_if_match("\"7\"", 8));
+    cr_assert(listing_if_match("W/\"12\"", 12));
+    cr_assert(listing_if_match("\"3-abcdef\"", 3));
+    cr_assert_not(listing_if_match("\"3-abcdef\"", 33));
+    cr_assert_not(listing_if_match("\"33-abcdef\"", 3));
+    cr_assert(listing_if_match("*", 5));
+    cr_assert(listing_if_match(" * ", 5));
+    /* Lists: any tag, in any place; empty elements and white space are allowed. */
+    cr_assert(listing_if_match("\"7\", \"1\"", 1));
+    cr_assert(listing_if_match("\"1\", \"7\"", 1));
+    cr_assert(listing_if_match("\"1\",\"7\"", 7));
+    cr_assert(listing_if_match(" , \"9\" ,, W/\"2-x\" ,", 2));
+    cr_assert_not(listing_if_match("\"7\", \"8\"", 1));
     static const char *const refused[] = {
         "\"01\"", "\"0\"", "\"0000000000000000000000000000001\"", "\"-1\"", "\"+1\"", "\" 1\"", "\"1 \"",
-        "\"1", "\"3-abc", "1", "\"\"", "", "W/", "\"99999999999999999999\"", "\"0x1\"", "garbage",
+        "\"1", "\"1-abc", "1", "\"\"", "", "W/", "\"99999999999999999999\"", "\"0x1\"", "garbage",
+        /* after a tag that names the version, what is not a list */
+        "\"1\"garbage", "\"1\" x", "\"1\", x", "\"1\", \"2", "\"1\" \"2\"", "\"1\", *", "*, \"1\"", "w/\"1\"",
+        "\"1\x01\"", "\"1-a b\"",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        cr_assert_eq(listing_parse_if_match(refused[i], &v, &any), MK_EPRECONDITION, "%s", refused[i]);
+        cr_assert_not(listing_if_match(refused[i], 1), "%s", refused[i]);
     }
 }
 
