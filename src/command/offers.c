@@ -193,9 +193,7 @@ move(struct request *r, enum offer_action action)
         if ((rc = command_read_json(r, parse_amount, &c)) != MK_OK) {
             return rc;
         }
-    } else if ((rc = order_parse_empty(r)) != MK_OK) {
-        return rc == MK_EVALIDATION ? http_fail(r, rc, "this request takes no body (or {})") : rc;
-    }
+    }   /* the others take no body: checked before (routes.c, NO_BODY) */
     if ((rc = command_run(r, move_body, &c)) != MK_OK) {
         return rc;
     }

@@ -694,6 +694,21 @@ http_json_only(struct request *r, json_object *obj, const char *const *allowed)
     return rc;
 }
 
+int
+http_json_empty(struct request *r)
+{
+    if (r->body_len == 0) {
+        return MK_OK;
+    }
+    static const char *const none[] = {NULL};
+    json_object *body;
+    int rc = http_json_body(r, &body);
+    if (rc == MK_OK && (rc = http_json_only(r, body, none)) != MK_OK) {
+        http_fail(r, rc, "this request takes no body (or {})");
+    }
+    return rc;
+}
+
 bool
 http_json_int(struct request *r, json_object *v, const char *field, long long min, long long max,
               const char *problem, long long *out)

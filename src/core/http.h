@@ -187,6 +187,10 @@ int http_json_body(struct request *r, json_object **out);
  * absent member by json_object_object_get_ex. */
 int http_json_body_nullable(struct request *r, const char *const *nullable, json_object **out);
 
+/* A request that takes no body: MK_OK for none or an empty object {}; otherwise the 400 of
+ * malformed JSON, or a 422 naming each member ("unknown field"), as any body is checked. */
+int http_json_empty(struct request *r);
+
 /* Reject members of obj whose names are not in allowed (NULL-terminated): each unknown
  * member is reported in fields; returns MK_OK or MK_EVALIDATION. */
 int http_json_only(struct request *r, json_object *obj, const char *const *allowed);

@@ -19,12 +19,15 @@
 typedef int (*route_handler)(struct request *r);
 
 enum route_role { ROUTE_COMMAND = 1, ROUTE_QUERY = 2 };
+/* A write that takes no body (with its pool in roles): none or {}, checked by the server
+ * before the handler, as a body's type is (http_json_empty). */
+enum { ROUTE_NO_BODY = 4 };
 
 struct route {
     const char *method;
     const char *pattern;
     route_handler handler;
-    int roles;              /* ROUTE_COMMAND | ROUTE_QUERY */
+    int roles;              /* ROUTE_COMMAND | ROUTE_QUERY, and ROUTE_NO_BODY */
 };
 
 /*

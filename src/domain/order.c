@@ -163,21 +163,6 @@ order_parse_tracking(struct request *r, json_object *body, struct order_tracking
 }
 
 int
-order_parse_empty(struct request *r)
-{
-    if (r->body_len == 0) {
-        return MK_OK;
-    }
-    static const char *const none[] = {NULL};
-    json_object *body;
-    int rc = http_json_body(r, &body);
-    if (rc != MK_OK) {
-        return rc;
-    }
-    return http_json_only(r, body, none);
-}
-
-int
 order_check(enum order_action action, const char *user_id, const char *buyer_id, const char *seller_id,
             const char *status)
 {

@@ -63,8 +63,6 @@ int order_parse_create(struct request *r, json_object *body, const char **listin
 /* POST /orders/{id}/ship: {"carrier", "number"}, trimmed one-line strings. */
 int order_parse_tracking(struct request *r, json_object *body, struct order_tracking *out);
 
-/* POST /orders/{id}/confirm and /cancel take no body, or {}. MK_OK or MK_EVALIDATION. */
-int order_parse_empty(struct request *r);
 
 enum order_action { ORDER_SHIP, ORDER_CONFIRM, ORDER_CANCEL };
 

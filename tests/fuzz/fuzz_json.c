@@ -350,7 +350,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object *doc;
     int rc;
     if (which == 11) {
-        rc = order_parse_empty(&r);   /* POST .../confirm: no body, or an empty object */
+        rc = http_json_empty(&r);   /* POST .../confirm: no body, or an empty object */
         FUZZ_ASSERT(rc != MK_OK || n == 0 || r.err_fields == NULL, "confirm: accepted means no problem");
     } else if ((rc = (which == 0 || which == 4) ? http_json_body_nullable(&r, (const char *const[]){"location", NULL}, &doc)
                                                 : http_json_body(&r, &doc)) == MK_OK) {

@@ -183,7 +183,7 @@ fuzz_order_action(struct request *r)
     json_object *body;
     int rc = MK_OK;
     if (strcmp(action, "/confirm") == 0) {
-        rc = order_parse_empty(r);
+        rc = http_json_empty(r);
     } else if ((rc = http_json_body(r, &body)) == MK_OK) {
         struct order_tracking t;
         struct review_input in;

@@ -305,6 +305,45 @@ Test(hostile, one_line_text_refuses_c1_controls_separators_and_unicode_blanks)
     }
 }
 
+/* A write that takes no body checks what it is sent as every body is checked: malformed JSON is
+ * a 400 and a member a 422 naming it, on every such route, before anything else; none and {}
+ * go on (to the 401 here: no credentials). Until 2026-11-30 the favourites, the DELETEs and a
+ * webhook delivery's retry ignored their body. */
+Test(hostile, writes_without_a_body_refuse_one_in_shape)
+{
+#define ID "00000000-0000-4000-8000-0000000000aa"
+    static const char *const routes[][2] = {
+        {"DELETE", "/api/v1/sessions/current"},
+        {"DELETE", "/api/v1/listings/" ID},
+        {"DELETE", "/api/v1/listings/" ID "/images/" ID},
+        {"POST", "/api/v1/listings/" ID "/favorite"},
+        {"DELETE", "/api/v1/listings/" ID "/favorite"},
+        {"POST", "/api/v1/orders/" ID "/confirm"},
+        {"POST", "/api/v1/orders/" ID "/cancel"},
+        {"DELETE", "/api/v1/users/me/saved-searches/" ID},
+        {"DELETE", "/api/v1/users/me/webhooks/" ID},
+        {"POST", "/api/v1/users/me/webhooks/" ID "/deliveries/" ID "/retry"},
+        {"POST", "/api/v1/offers/" ID "/accept"},
+        {"POST", "/api/v1/offers/" ID "/decline"},
+        {"POST", "/api/v1/offers/" ID "/withdraw"},
+    };
+#undef ID
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const char *method = routes[i][0], *path = routes[i][1];
+        struct iresp r = itest_http(method, path, NULL, "{");
+        cr_assert_eq(r.status, 400, "%s %s with {: %ld %s", method, path, r.status, r.body);
+        cr_assert_str_eq(iresp_error_code(&r), "malformed_json", "%s %s", method, path);
+        iresp_free(&r);
+        r = itest_http(method, path, NULL, "{\"bogus\":1}");
+        cr_assert_eq(r.status, 422, "%s %s with a member: %ld %s", method, path, r.status, r.body);
+        cr_assert_not_null(strstr(r.body, "\"bogus\""), "%s %s: the 422 names the member: %s", method, path, r.body);
+        iresp_free(&r);
+        r = itest_http(method, path, NULL, "{}");
+        cr_assert_eq(r.status, 401, "%s %s with {}: %ld %s", method, path, r.status, r.body);
+        iresp_free(&r);
+    }
+}
+
 Test(hostile, listing_patch_refuses_without_a_new_version_or_event)
 {
     struct itest_user u;

@@ -195,11 +195,11 @@ Test(orders, tracking_and_empty_bodies)
     cr_assert_str_eq(problem(r, "eta"), "unknown field");
 
     r = post("{}", NULL);
-    cr_assert_eq(order_parse_empty(r), MK_OK);
+    cr_assert_eq(http_json_empty(r), MK_OK);
     r = post("{\"reason\":\"changed my mind\"}", NULL);
-    cr_assert_eq(order_parse_empty(r), MK_EVALIDATION);
+    cr_assert_eq(http_json_empty(r), MK_EVALIDATION);
     r = post("", NULL);
-    cr_assert_eq(order_parse_empty(r), MK_OK, "no body");
+    cr_assert_eq(http_json_empty(r), MK_OK, "no body");
 }
 
 /* ---- the state machine ------------------------------------------------------------------ */
