@@ -343,7 +343,9 @@ readmodel_append_json_text(bson_t *b, const char *key, json_object *v)
 }
 
 /* Whether libbson reads json-c's text of v as the plain value: no "$" key (extended JSON),
- * no NUL in a string or key, numbers within their type (json-c clamps beyond int64). */
+ * no NUL in a string or key, numbers within their type (json-c clamps beyond int64), or an
+ * integer json-c keeps as uint64 beyond int64, which libbson cannot read and append_plain
+ * keeps as a double. */
 static bool
 plain_json(json_object *v, int depth)
 {
@@ -369,7 +371,8 @@ plain_json(json_object *v, int depth)
     case json_type_string:
         return strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
     case json_type_int:
-        return json_object_get_int64(v) != INT64_MAX && json_object_get_int64(v) != INT64_MIN;
+        return json_object_get_int64(v) != INT64_MIN &&
+               (json_object_get_int64(v) != INT64_MAX || json_object_get_uint64(v) > (uint64_t)INT64_MAX);
     case json_type_double:
         return isfinite(json_object_get_double(v));
     default:
@@ -393,7 +396,12 @@ append_plain(bson_t *b, const char *key, json_object *v)
         break;
     case json_type_int: {
         int64_t n = json_object_get_int64(v);
-        if (n >= INT32_MIN && n <= INT32_MAX) {
+        if (n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) {
+            /* A whole number beyond int64 (jsonb's numeric writes 1e19 as 10000000000000000000;
+             * API.md no longer accepts one, events written before may hold one): a double, so
+             * the event is applied rather than skipped. */
+            bson_append_double(b, key, -1, (double)json_object_get_uint64(v));
+        } else if (n >= INT32_MIN && n <= INT32_MAX) {
             bson_append_int32(b, key, -1, (int32_t)n);
         } else {
             bson_append_int64(b, key, -1, n);
