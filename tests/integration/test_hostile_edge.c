@@ -157,6 +157,11 @@ Test(hostile_edge, trace_is_json_405_with_the_resources_allow)
         {"/api/v1/listings/00000000-0000-4000-8000-000000000000/images/uploads", "POST"},
         {"/healthz", "GET, HEAD"},
         {"/media/listings/x.jpg", "GET, HEAD"},
+        /* the web client's files, nginx's alone (a 404 until 2026-11-30) */
+        {"/", "GET, HEAD"},
+        {"/?from=mail", "GET, HEAD"},
+        {"/favicon.svg", "GET, HEAD"},
+        {"/assets/app.js", "GET, HEAD"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct iresp r = raw(tls_base(), fmt("TRACE %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
@@ -176,6 +181,35 @@ Test(hostile_edge, trace_is_json_405_with_the_resources_allow)
     r = raw(tls_base(), "TRACE /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     assert_api_error(&r, 404, "not_found", "TRACE of no resource");
     iresp_free(&r);
+    /* Other methods on the web client's files: 405 with its Allow; /index.html is no resource
+     * (nor is an asset that does not exist: 404 whatever the method). */
+    r = itest_http("GET", "/", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    const char *href = strstr(r.body, "/assets/");
+    cr_assert_not_null(href, "the page links an asset: %s", r.body);
+    char asset[128];
+    snprintf(asset, sizeof(asset), "%.*s", (int)strcspn(href, "\"'"), href);
+    iresp_free(&r);
+    static const char *const methods[] = {"POST", "DELETE", "PUT", "OPTIONS"};
+    const char *const files[] = {"/", "/favicon.svg", asset};
+    for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+        for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+            r = itest_http(methods[m], files[f], NULL, NULL);
+            assert_api_error(&r, 405, "method_not_allowed", fmt("%s %s", methods[m], files[f]));
+            cr_assert_str_eq(iresp_header(&r, "Allow"), "GET, HEAD", "%s %s", methods[m], files[f]);
+            iresp_free(&r);
+        }
+        r = itest_http(methods[m], "/index.html", NULL, NULL);
+        assert_api_error(&r, 404, "not_found", fmt("%s /index.html", methods[m]));
+        iresp_free(&r);
+    }
+    /* A path of no resource is a JSON 404 whatever its extension says. */
+    static const char *const nowhere[] = {"/index.html", "/nothing.css", "/x.js", "/a.svg", "/b.png"};
+    for (size_t i = 0; i < sizeof(nowhere) / sizeof(nowhere[0]); i++) {
+        r = itest_http("GET", nowhere[i], NULL, NULL);
+        assert_api_error(&r, 404, "not_found", nowhere[i]);
+        iresp_free(&r);
+    }
 }
 
 Test(hostile_edge, bad_paths_over_http2_are_json_400)
