@@ -106,6 +106,9 @@ market_start_one() {
     command | query)
         wait_for "$name pool" 10 _market_listening "$addr" ||
             { tail -n 20 "$MARKET_LOG/market-$name.log" >&2; die "the $name pool did not start"; }
+        # A socket another process holds passes the wait: the new master must be alive too.
+        pid_alive "market-$name" ||
+            { tail -n 5 "$MARKET_LOG/market-$name.log" >&2; die "the $name pool did not start (its socket is another process's?)"; }
         ;;
     esac
 }
