@@ -1,8 +1,11 @@
 #include "core/numfmt.h"
 
+#include <json-c/json.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Powers of ten that are exact doubles. */
@@ -83,4 +86,36 @@ numfmt_g15(char *buf, double d)
         }
     }
     return 0;
+}
+
+size_t
+numfmt_double(char *buf, double d)
+{
+    size_t n = numfmt_g15(buf, d);
+    if (n > 0) {
+        return n;
+    }
+    char tmp[NUMFMT_MAX];
+    int len = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        len = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) {
+            break;
+        }
+    }
+    if (strchr(tmp, '.') == NULL && strchr(tmp, 'e') == NULL && len + 2 < (int)sizeof(tmp)) {
+        memcpy(tmp + len, ".0", 2);
+        len += 2;
+    }
+    memcpy(buf, tmp, (size_t)len);
+    return (size_t)len;
+}
+
+struct json_object *
+numfmt_json(double d)
+{
+    char buf[NUMFMT_MAX + 1];
+    size_t n = numfmt_double(buf, d);
+    buf[n] = '\0';
+    return json_object_new_double_s(d, buf);
 }

@@ -19,4 +19,16 @@ enum { NUMFMT_MAX = 32 };   /* buf's size for numfmt_g15 */
  */
 size_t numfmt_g15(char *buf, double d);
 
+/*
+ * Write finite d into buf (NUMFMT_MAX bytes, no NUL) as the shortest JSON number that reads
+ * back as d: numfmt_g15's text where it applies, else the first of "%.15g", "%.16g" and
+ * "%.17g" that strtod turns back into d (with json-c's ".0" for a whole number). "%.15g"
+ * alone lost what a client sent: 89.99999999999999 came back as 90, 0.30000000000000004 as
+ * 0.3. Returns the length.
+ */
+size_t numfmt_double(char *buf, double d);
+
+/* A new json-c double that writes itself as numfmt_double spells d (d finite). */
+struct json_object *numfmt_json(double d);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/errors.h"
+#include "core/numfmt.h"
 
 static const char *
 member_field(struct request *r, const char *field, const char *member)
@@ -94,7 +95,7 @@ location_parse(struct request *r, const char *field, json_object *v, bool requir
         if (!number_in(m, coords[i].lo, coords[i].hi, &d)) {
             bad = http_field_error(r, member_field(r, field, coords[i].name), coords[i].problem) != MK_OK;
         } else {
-            json_object_object_add(result, coords[i].name, json_object_new_double(d));
+            json_object_object_add(result, coords[i].name, numfmt_json(d));
         }
     }
     if (ncoords == 1 && !require_all) {

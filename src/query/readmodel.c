@@ -168,15 +168,15 @@ readmodel_double_pair(const bson_t *doc, const char *parent, const char *a, doub
     return got_a && got_b;
 }
 
-/* Doubles parsed from libbson's text keep its 20-digit spelling; new ones print with the
- * process's format (%.15g, set at start-up), so 52.52 reads back as 52.52. */
+/* Doubles parsed from libbson's text keep its 20-digit spelling; new ones print as the
+ * shortest text that reads back as the same double (numfmt_json), so 52.52 reads back as 52.52. */
 static void
 respell_doubles(json_object *o)
 {
     if (json_object_is_type(o, json_type_object)) {
         json_object_object_foreach(o, key, val) {
             if (json_object_is_type(val, json_type_double)) {
-                json_object_object_add(o, key, json_object_new_double(json_object_get_double(val)));
+                json_object_object_add(o, key, numfmt_json(json_object_get_double(val)));
             } else {
                 respell_doubles(val);
             }
@@ -185,7 +185,7 @@ respell_doubles(json_object *o)
         for (size_t i = 0; i < json_object_array_length(o); i++) {
             json_object *val = json_object_array_get_idx(o, i);
             if (json_object_is_type(val, json_type_double)) {
-                json_object_array_put_idx(o, i, json_object_new_double(json_object_get_double(val)));
+                json_object_array_put_idx(o, i, numfmt_json(json_object_get_double(val)));
             } else {
                 respell_doubles(val);
             }
@@ -262,7 +262,7 @@ direct_value(bson_iter_t *it, json_object **out)
         if (!isfinite(d)) {
             return false;
         }
-        *out = json_object_new_double(d);
+        *out = numfmt_json(d);
         return true;
     }
     case BSON_TYPE_BOOL:
@@ -707,28 +707,14 @@ text_string(struct readmodel_text *t, const char *s, size_t n)
     return asks == 1;
 }
 
-/* A double as json-c writes it (the worker's number format, "%.15g"): numfmt_g15 for the
- * values a listing holds (glibc's snprintf of a double was a tenth of a browse miss's CPU in
- * the query pool), else one json-c double kept for the process and set to each value, so
- * that its serialization buffer is made once. */
+/* A double as numfmt_double spells it: numfmt_g15's fast path for the values a listing holds
+ * (glibc's snprintf of a double was a tenth of a browse miss's CPU in the query pool), the
+ * shortest text that reads back as d otherwise. */
 static void
 text_double(struct readmodel_text *t, double d)
 {
-    char fast[NUMFMT_MAX];
-    size_t n = numfmt_g15(fast, d);
-    if (n > 0) {
-        text_put(t, fast, n);
-        return;
-    }
-    static json_object *o;
-    if (o == NULL && (o = json_object_new_double(d)) == NULL) {
-        t->failed = true;
-        return;
-    }
-    json_object_set_double(o, d);
-    size_t len;
-    const char *s = json_object_to_json_string_length(o, TEXT_FLAGS, &len);
-    text_put(t, s, len);
+    char buf[NUMFMT_MAX];
+    text_put(t, buf, numfmt_double(buf, d));
 }
 
 static bool text_members(struct readmodel_text *t, bson_iter_t *it, bool array);
@@ -919,7 +905,7 @@ readmodel_listing_text(struct readmodel_text *t, const bson_t *doc, const double
         t->len = start;
         json_object *item = readmodel_listing_json(doc);
         if (distance_km != NULL) {
-            json_object_object_add(item, "distance_km", json_object_new_double(*distance_km));
+            json_object_object_add(item, "distance_km", numfmt_json(*distance_km));
         }
         text_json(t, item);
         json_object_put(item);

@@ -3,6 +3,7 @@
 
 #include "core/errors.h"
 #include "core/ids.h"
+#include "core/numfmt.h"
 #include "domain/session.h"
 #include "domain/user.h"
 #include "query/cache.h"
@@ -47,7 +48,7 @@ public_profile(const bson_t *doc)
     json_object *rating = json_object_new_object();
     double average;
     json_object_object_add(rating, "average",
-                           readmodel_double(doc, "rating.average", &average) ? json_object_new_double(average) : NULL);
+                           readmodel_double(doc, "rating.average", &average) ? numfmt_json(average) : NULL);
     json_object_object_add(rating, "count", json_object_new_int64(readmodel_int(doc, "rating.count")));
     json_object_object_add(u, "rating", rating);
     json_object_object_add(u, "active_listings", json_object_new_int64(readmodel_int(doc, "active_listings")));

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <poll.h>
 #include <pthread.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +298,16 @@ ijson_int(json_object *o, ...)
     json_object *v = walk(o, ap);
     va_end(ap);
     return v != NULL ? json_object_get_int64(v) : -1;
+}
+
+double
+ijson_double(json_object *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    json_object *v = walk(o, ap);
+    va_end(ap);
+    return v != NULL ? json_object_get_double(v) : NAN;
 }
 
 const char *

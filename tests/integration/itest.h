@@ -60,6 +60,7 @@ const char *iresp_error_code(const struct iresp *r);
 /* A JSON string/int at a path of keys: ("ping", "id", NULL). */
 const char *ijson_str(json_object *o, ...);
 long long ijson_int(json_object *o, ...);
+double ijson_double(json_object *o, ...);   /* NAN when absent */
 
 /* scripts/stack ACTION SERVICE; fails the test when it fails. */
 void itest_stack(const char *action, const char *service);

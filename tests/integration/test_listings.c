@@ -54,6 +54,41 @@ patch(struct itest_user *u, const char *id, const char *if_match, const char *bo
                       (const char *const[]){u->bearer, if_match != NULL ? im : NULL, NULL}, body);
 }
 
+/* Numbers come back as the doubles that were sent, from the write and from the read model
+ * (the query pool wrote "%.15g": 89.99999999999999 was a 90, 0.30000000000000004 a 0.3). */
+Test(listings, numbers_read_back_as_the_doubles_sent)
+{
+    struct itest_user u;
+    itest_user_new(&u, "numbers");
+    const double lat = 89.99999999999999, lon = 13.123456789012345, screen = 0.1 + 0.2;
+    struct iresp r = itest_http(
+        "POST", "/api/v1/listings", (const char *const[]){u.bearer, NULL},
+        "{\"title\":\"Polar laptop\",\"category\":\"laptops\",\"condition\":\"good\",\"price_minor\":5000,"
+        "\"currency\":\"EUR\",\"location\":{\"city\":\"North\",\"country\":\"NO\",\"lat\":89.99999999999999,"
+        "\"lon\":13.123456789012345},\"attributes\":{\"brand\":\"A\",\"screen_in\":0.30000000000000004}}");
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    char id[64];
+    snprintf(id, sizeof(id), "%s", ijson_str(r.json, "listing", "id", NULL));
+    long long seq = atoll(iresp_header(&r, "X-Event-Seq"));
+    cr_assert(ijson_double(r.json, "listing", "location", "lat", NULL) == lat, "written: %s", r.body);
+    cr_assert(ijson_double(r.json, "listing", "location", "lon", NULL) == lon, "written: %s", r.body);
+    cr_assert(ijson_double(r.json, "listing", "attributes", "screen_in", NULL) == screen, "written: %s", r.body);
+    iresp_free(&r);
+    r = get_listing(id, seq, NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(ijson_double(r.json, "listing", "location", "lat", NULL) == lat, "read: %s", r.body);
+    cr_assert(ijson_double(r.json, "listing", "location", "lon", NULL) == lon, "read: %s", r.body);
+    cr_assert(ijson_double(r.json, "listing", "attributes", "screen_in", NULL) == screen, "read: %s", r.body);
+    iresp_free(&r);
+    r = itest_http("PATCH", "/api/v1/users/me", (const char *const[]){u.bearer, NULL},
+                   "{\"location\":{\"city\":\"North\",\"country\":\"NO\",\"lat\":89.99999999999999,"
+                   "\"lon\":13.123456789012345}}");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(ijson_double(r.json, "user", "location", "lat", NULL) == lat, "profile: %s", r.body);
+    cr_assert(ijson_double(r.json, "user", "location", "lon", NULL) == lon, "profile: %s", r.body);
+    iresp_free(&r);
+}
+
 /* ---- categories ------------------------------------------------------------------------ */
 
 Test(listings, categories_are_a_tree_with_attribute_schemas)

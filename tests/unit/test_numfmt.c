@@ -5,6 +5,8 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -125,6 +127,54 @@ Test(numfmt, rounding_at_the_fifteenth_digit_agrees_with_json_c)
             same(p * 0.999999999999999);
             same(p * 9.999999999999995);
             same(p * 1.000000000000005);
+        }
+    }
+}
+
+/* The text numfmt_double writes for d, as a C string. */
+static const char *
+shortest(double d)
+{
+    static char buf[NUMFMT_MAX + 1];
+    buf[numfmt_double(buf, d)] = '\0';
+    return buf;
+}
+
+/* What a client sends comes back as the same double, in as few digits as that takes: %.15g
+ * alone made 89.99999999999999 a 90 (the pole) and 0.30000000000000004 a 0.3. */
+Test(numfmt, the_shortest_text_reads_back_as_the_same_double)
+{
+    cr_assert_str_eq(shortest(52.52), "52.52");
+    cr_assert_str_eq(shortest(89.99999999999999), "89.99999999999999");
+    cr_assert_str_eq(shortest(0.1 + 0.2), "0.30000000000000004");
+    cr_assert_eq(strtod(shortest(13.123456789012345), NULL), 13.123456789012345, "17 digits: %s", shortest(13.123456789012345));
+    cr_assert_str_eq(shortest(1e19), "1e+19");
+    cr_assert_str_eq(shortest(-0.0), "-0.0");
+    cr_assert_str_eq(shortest(4.0), "4.0");
+    cr_assert_str_eq(shortest(DBL_MAX), "1.7976931348623157e+308");
+    cr_assert_str_eq(shortest(5e-324), "4.94065645841247e-324"); /* 15 digits read back */
+    /* numfmt_json writes the same, and json-c's reader gets d back */
+    srand(11);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits = (uint64_t)rand() << 42 ^ (uint64_t)rand() << 21 ^ (uint64_t)rand();
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        if (!isfinite(d)) {
+            continue;
+        }
+        const char *s = shortest(d);
+        cr_assert(strtod(s, NULL) == d && signbit(strtod(s, NULL)) == signbit(d), "%a: %s", d, s);
+        json_object *o = numfmt_json(d);
+        cr_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), s);
+        json_object *back = json_tokener_parse(s);
+        cr_assert(back != NULL && json_object_get_double(back) == d, "%s", s);
+        json_object_put(back);
+        json_object_put(o);
+        /* where %.15g already reads back, that is the text (json-c's, as before) */
+        char g15[40];
+        snprintf(g15, sizeof(g15), "%.15g", d);
+        if (strtod(g15, NULL) == d) {
+            cr_assert_str_eq(s, json_c_text(d), "%a", d);
         }
     }
 }
