@@ -361,10 +361,22 @@ listing_recount_active(struct projection_ctx *p, const char *const *seller_ids, 
 }
 
 /* Every seller's count, once at the end of a rebuild (which skips the per-batch recounts):
- * sellers are created with 0 and nothing else sets the count during a rebuild. */
+ * the counts of sellers with active listings are set, and first every other count goes to 0.
+ * A rebuild into empty collections creates sellers with 0 (the first step then changes
+ * nothing), but a rebuild that finds a seller already counted — a projector resuming with the
+ * marker's `rebuilding` over documents it keeps — would have left the count of a seller whose
+ * last active listing went away in the rebuild at its old value (the recount sets only sellers
+ * it finds listings of). */
 int
 listing_recount_all(struct projection_ctx *p)
 {
+    int rc = mongo_update_many(p->mongo, "sellers",
+                               mongo_own(p->arena, BCON_NEW("active_listings", "{", "$ne", BCON_INT64(0), "}")),
+                               mongo_own(p->arena, BCON_NEW("$set", "{", "active_listings", BCON_INT64(0), "}")),
+                               NULL, NULL);
+    if (rc != MK_OK) {
+        return rc;
+    }
     struct seller_counts c = {.arena = p->arena};
     return recount(p, mongo_own(p->arena, BCON_NEW("status", BCON_UTF8("active"))), &c);
 }
