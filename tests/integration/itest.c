@@ -749,6 +749,21 @@ read_model_equal(void *arg)
 }
 
 void
+itest_mark_rebuilding(bool on)
+{
+    mongoc_client_t *m = itest_mongo();
+    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "projector_state");
+    bson_t *filter = BCON_NEW("_id", BCON_UTF8("checkpoint"));
+    bson_t *update = BCON_NEW("$set", "{", "rebuilding", BCON_BOOL(on), "}");
+    bson_error_t err;
+    cr_assert(mongoc_collection_update_one(c, filter, update, NULL, NULL, &err), "%s", err.message);
+    bson_destroy(filter);
+    bson_destroy(update);
+    mongoc_collection_destroy(c);
+    mongoc_client_destroy(m);
+}
+
+void
 itest_assert_read_model_complete(int timeout_ms)
 {
     char *diff = NULL;

@@ -145,6 +145,11 @@ void itest_dump(char **text, const char *collection, const bson_t *filter, const
  */
 void itest_assert_read_model_complete(int timeout_ms);
 
+/* Set the read-model marker's "rebuilding" (what the query workers read, at most once a second,
+ * and what a projector reads when it starts: it then applies what is pending as a rebuild,
+ * without purging nginx's pages or recounting batch by batch, and clears it). */
+void itest_mark_rebuilding(bool on);
+
 /* printf into one of 8 rotating static buffers of 8 KiB: valid until 8 more calls. */
 char *itest_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 

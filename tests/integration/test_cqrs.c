@@ -208,24 +208,6 @@ Test(cqrs, rebuild_reproduces_the_same_read_model)
     free(after);
 }
 
-/* While the projector rebuilds (its marker says rebuilding), reads answer what exists with
- * X-Read-Stale: 1 and 503 with Retry-After for what does not exist yet, instead of a 404 that
- * would be a lie. The marker is set by hand here, so the window is not a race. */
-static void
-set_rebuilding(bool on)
-{
-    mongoc_client_t *m = itest_mongo();
-    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "projector_state");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8("checkpoint"));
-    bson_t *update = BCON_NEW("$set", "{", "rebuilding", BCON_BOOL(on), "}");
-    bson_error_t err;
-    cr_assert(mongoc_collection_update_one(c, filter, update, NULL, NULL, &err), "%s", err.message);
-    bson_destroy(filter);
-    bson_destroy(update);
-    mongoc_collection_destroy(c);
-    mongoc_client_destroy(m);
-}
-
 struct checkpoint_wait {
     long long seq;
 };
@@ -255,7 +237,7 @@ checkpoint_past(void *arg)
 static void
 rebuild_done(void)
 {
-    set_rebuilding(false);
+    itest_mark_rebuilding(false);
     itest_stack("start", "projector");
 }
 
@@ -298,6 +280,9 @@ read_is_stale(void *arg)
     return stale;
 }
 
+/* While the projector rebuilds (its marker says rebuilding), reads answer what exists with
+ * X-Read-Stale: 1 and 503 with Retry-After for what does not exist yet, instead of a 404 that
+ * would be a lie. The marker is set by hand here, so the window is not a race. */
 Test(cqrs, reads_during_a_rebuild_say_so, .fini = rebuild_done)
 {
     struct iresp w = itest_http("POST", "/api/v1/system/pings", NULL, "{\"note\":\"before the rebuild\"}");
@@ -317,7 +302,7 @@ Test(cqrs, reads_during_a_rebuild_say_so, .fini = rebuild_done)
      * the marker for a rebuild of its own, find itself caught up and clear it within a
      * second, before every query worker (each looks once a second) had to see it. */
     itest_stack("stop", "projector");
-    set_rebuilding(true);
+    itest_mark_rebuilding(true);
     /* Each query worker looks at the marker at most once a second: poll until they have. */
     struct stale_read p = {path};
     cr_assert(itest_poll(5000, read_is_stale, &p), "an existing document is answered, marked stale");

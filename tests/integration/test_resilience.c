@@ -688,27 +688,10 @@ Test(resilience, mongo_down_serves_stale_pages_or_503, .fini = start_mongo)
     free((char *)w.id);
 }
 
-/* The read-model marker's "rebuilding" (what a projector reads when it starts: it then applies
- * what is pending as a rebuild, without purging nginx's pages, and clears it). */
-static void
-mark_rebuilding(bool on)
-{
-    mongoc_client_t *m = itest_mongo();
-    mongoc_collection_t *c = mongoc_client_get_collection(m, "market", "projector_state");
-    bson_t *filter = BCON_NEW("_id", BCON_UTF8("checkpoint"));
-    bson_t *update = BCON_NEW("$set", "{", "rebuilding", BCON_BOOL(on), "}");
-    bson_error_t err;
-    cr_assert(mongoc_collection_update_one(c, filter, update, NULL, NULL, &err), "%s", err.message);
-    bson_destroy(filter);
-    bson_destroy(update);
-    mongoc_collection_destroy(c);
-    mongoc_client_destroy(m);
-}
-
 static void
 not_rebuilding(void)
 {
-    mark_rebuilding(false);
+    itest_mark_rebuilding(false);
     itest_stack("start", "projector");
 }
 
@@ -775,7 +758,7 @@ Test(resilience, a_deletion_without_a_purge_does_not_stay_on_show, .fini = not_r
     r = itest_http("DELETE", path, (const char *const[]){u.bearer, NULL}, NULL);
     cr_assert_eq(r.status, 204, "%s", r.body);
     iresp_free(&r);
-    mark_rebuilding(true);
+    itest_mark_rebuilding(true);
     itest_stack("start", "projector");
     cr_assert(itest_poll(60000, deleted_and_rebuilt, id), "the deletion was projected and the rebuild is over");
 
