@@ -270,15 +270,16 @@ notify_json_row(struct pg *pg, arena_t *a, const struct pg_stmt *stmt, const cha
 }
 
 int
-notify_user_cap(struct pg *pg, arena_t *a, const struct pg_stmt *lock, const char *user_id, long max)
+notify_user_cap(struct pg *pg, arena_t *a, const struct pg_stmt *lock, const struct pg_stmt *count,
+                const char *user_id, long max)
 {
     const char *user[] = {user_id};
     PGresult *res;
     int rc = pg_exec_row(pg, a, lock, user, &res);
-    if (rc != MK_OK) {
+    if (rc != MK_OK || (rc = pg_exec_row(pg, a, count, user, &res)) != MK_OK) {
         return rc;
     }
-    return pg_int(res, 0, 1) >= max ? MK_ECONFLICT : MK_OK;
+    return pg_int(res, 0, 0) >= max ? MK_ECONFLICT : MK_OK;
 }
 
 int

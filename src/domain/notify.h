@@ -96,20 +96,23 @@ int notify_json_row(struct pg *pg, arena_t *a, const struct pg_stmt *stmt, const
                     json_object **out);
 
 /*
- * A user's capped list of soft-deleted rows (saved searches, webhooks): the statement takes
- * the user's advisory lock for the transaction and counts the live rows ($1: the user id),
- * so two concurrent inserts cannot both pass the cap. notify_user_cap runs it: MK_OK below
- * max, MK_ECONFLICT at it.
+ * A user's capped list of soft-deleted rows (saved searches, webhooks): the first statement
+ * takes the user's advisory lock for the transaction, the second counts the live rows ($1: the
+ * user id), so two concurrent inserts cannot both pass the cap. Two statements, not one: under
+ * READ COMMITTED a statement's snapshot is taken before it waits for the lock, so a count in the
+ * statement that waited missed the row its holder had just committed — sixteen creates at once
+ * took a user to 53 saved searches and 23 webhooks (found by a live race run, 2026-11-30).
+ * notify_user_cap runs both: MK_OK below max, MK_ECONFLICT at it.
  */
-#define NOTIFY_USER_CAP_SQL(table)                                                                                 \
-    "SELECT pg_advisory_xact_lock(hashtextextended('" table ":' || $1, 0)), "                                     \
-    "  (SELECT count(*) FROM " table " WHERE user_id = $1::uuid AND deleted_at IS NULL)"
+#define NOTIFY_USER_LOCK_SQL(table) "SELECT pg_advisory_xact_lock(hashtextextended('" table ":' || $1, 0))"
+#define NOTIFY_USER_COUNT_SQL(table) "SELECT count(*) FROM " table " WHERE user_id = $1::uuid AND deleted_at IS NULL"
 /* The same list's live rows, oldest first, as one JSON array text: shape is a JSON
  * expression over the row's alias (the table is read as `t`). $1 is the user id. */
 #define NOTIFY_USER_LIST_SQL(table, shape)                                                                         \
     "SELECT coalesce(json_agg(" shape " ORDER BY t.created_at, t.id), '[]')::text "                              \
     "FROM " table " t WHERE t.user_id = $1::uuid AND t.deleted_at IS NULL"
-int notify_user_cap(struct pg *pg, arena_t *a, const struct pg_stmt *lock, const char *user_id, long max);
+int notify_user_cap(struct pg *pg, arena_t *a, const struct pg_stmt *lock, const struct pg_stmt *count,
+                    const char *user_id, long max);
 
 /* Append an event of a user's own resource (saved_search.*, webhook.*) with payload. */
 int notify_emit(struct pg *pg, arena_t *a, const char *aggregate_type, const char *id, long long version,

@@ -320,7 +320,8 @@ saved_search_text_array(arena_t *a, const char *const *v, size_t n)
     "json_build_object('id', " t ".id, 'name', " t ".name, 'query', " t ".query, 'alert', " t ".alert, "          \
     "'created_at', " PG_UTC_TEXT(t ".created_at") ")::text"
 
-static const struct pg_stmt LOCK_USER = {"saved_search_lock_user", NOTIFY_USER_CAP_SQL("saved_searches"), 1};
+static const struct pg_stmt LOCK_USER = {"saved_search_lock_user", NOTIFY_USER_LOCK_SQL("saved_searches"), 1};
+static const struct pg_stmt COUNT_USER = {"saved_search_count_user", NOTIFY_USER_COUNT_SQL("saved_searches"), 1};
 
 static const struct pg_stmt INSERT = {
     "saved_search_insert",
@@ -357,7 +358,7 @@ int
 saved_search_insert(struct pg *pg, arena_t *a, const char *user_id, const char *name, const char *query,
                     bool alert, const struct saved_search_index *index, json_object **out, long long *seq)
 {
-    int rc = notify_user_cap(pg, a, &LOCK_USER, user_id, SAVED_SEARCH_MAX_PER_USER);
+    int rc = notify_user_cap(pg, a, &LOCK_USER, &COUNT_USER, user_id, SAVED_SEARCH_MAX_PER_USER);
     if (rc != MK_OK) {
         return rc;
     }

@@ -240,7 +240,8 @@ webhook_signature(arena_t *a, const unsigned char *key, size_t key_len, const ch
     "json_build_object('id', " t ".id, 'url', " t ".url, 'events', to_json(" t ".events), "                      \
     "'created_at', " PG_UTC_TEXT(t ".created_at") ")"
 
-static const struct pg_stmt HOOK_LOCK_USER = {"webhook_lock_user", NOTIFY_USER_CAP_SQL("webhooks"), 1};
+static const struct pg_stmt HOOK_LOCK_USER = {"webhook_lock_user", NOTIFY_USER_LOCK_SQL("webhooks"), 1};
+static const struct pg_stmt HOOK_COUNT_USER = {"webhook_count_user", NOTIFY_USER_COUNT_SQL("webhooks"), 1};
 
 static const struct pg_stmt HOOK_INSERT = {
     "webhook_insert",
@@ -307,7 +308,7 @@ int
 webhook_insert(struct pg *pg, arena_t *a, const char *user_id, const struct webhook_input *in, const char *sealed_hex,
                json_object **out, long long *seq)
 {
-    int rc = notify_user_cap(pg, a, &HOOK_LOCK_USER, user_id, WEBHOOK_MAX_PER_USER);
+    int rc = notify_user_cap(pg, a, &HOOK_LOCK_USER, &HOOK_COUNT_USER, user_id, WEBHOOK_MAX_PER_USER);
     if (rc != MK_OK) {
         return rc;
     }
