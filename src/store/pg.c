@@ -201,6 +201,11 @@ static const struct text_pair COLUMN_FIELDS[] = {
     {"rating", "rating"},
     {"comment", "comment"},
     {"note", "note"},
+    /* offers and their moves, saved searches, webhooks (their parsers check these first) */
+    {"amount_minor", "amount_minor"},
+    {"name", "name"},
+    {"query", "query"},
+    {"url", "url"},
 };
 
 static const char *
@@ -211,8 +216,8 @@ field_of_column(const char *column, size_t n)
 
 /* The field of a failed result: the column PostgreSQL names (not-null violations), else the
  * column in the constraint's name; NULL when it cannot be known. */
-static const char *
-field_of(const char *table, const char *column, const char *constraint)
+const char *
+pg_constraint_field(const char *table, const char *column, const char *constraint)
 {
     if (column != NULL && column[0] != '\0') {
         return field_of_column(column, strlen(column));
@@ -256,7 +261,7 @@ failure(struct pg *pg, PGresult *res, const char *what)
     const char *column = res != NULL ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
     snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state != NULL ? state : "");
     snprintf(pg->constraint, sizeof(pg->constraint), "%s", cons != NULL ? cons : "");
-    const char *field = field_of(table, column, cons);
+    const char *field = pg_constraint_field(table, column, cons);
     snprintf(pg->field, sizeof(pg->field), "%s", field != NULL ? field : "");
     char msg[512];
     snprintf(msg, sizeof(msg), "%s",

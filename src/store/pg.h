@@ -99,6 +99,11 @@ int pg_simple(struct pg *pg, const char *sql);
  * from the column or constraint PostgreSQL named; NULL when it cannot be known. */
 const char *pg_error_field(const struct pg *pg);
 
+/* The API field a failed constraint guards (what pg_error_field reports): the column PostgreSQL
+ * names (NOT NULL), else the column in the constraint's name TABLE_COLUMN_check / _fkey / _key,
+ * through the names the API gives columns; NULL when the client does not write it. */
+const char *pg_constraint_field(const char *table, const char *column, const char *constraint);
+
 /* A phrase for a 422 about that field, by SQLSTATE ("is too long"). Static storage. */
 const char *pg_error_problem(const struct pg *pg);
 

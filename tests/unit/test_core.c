@@ -23,6 +23,7 @@
 #include "domain/outbox.h"
 #include "domain/search.h"
 #include "query/params.h"
+#include "store/pg.h"
 
 static arena_t *A;
 
@@ -977,6 +978,31 @@ Test(core, search_words_dedup_by_hash_equals_by_comparison)
         arena_reset(a);
     }
     arena_destroy(a);
+}
+
+/* The field a failed constraint names: every column a client writes has one, so that a value a
+ * parser let through by mistake is a 422 naming it (the saved search's name, the offer's amount,
+ * the webhook's URL had none: a field-less 422). */
+Test(core, constraints_name_the_fields_clients_write)
+{
+    static const char *const cases[][4] = {
+        {"saved_searches", NULL, "saved_searches_name_check", "name"},
+        {"saved_searches", NULL, "saved_searches_query_check", "query"},
+        {"webhooks", NULL, "webhooks_url_check", "url"},
+        {"offers", NULL, "offers_amount_minor_check", "amount_minor"},
+        {"offer_moves", NULL, "offer_moves_amount_minor_check", "amount_minor"},
+        {"listings", NULL, "listings_title_check", "title"},
+        {"listings", NULL, "listings_city_check", "location.city"},
+        {"orders", NULL, "orders_ship_country_check", "shipping_address.country"},
+        {"listings", "price_minor", NULL, "price_minor"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *f = pg_constraint_field(cases[i][0], cases[i][1], cases[i][2]);
+        cr_assert(f != NULL && strcmp(f, cases[i][3]) == 0, "%s: %s", cases[i][2] ? cases[i][2] : cases[i][1], f);
+    }
+    cr_assert_null(pg_constraint_field("ledger_entries", NULL, "ledger_entries_account_check"), "server-fed");
+    cr_assert_null(pg_constraint_field("listings", NULL, "listings_unrelated"), "no suffix");
+    cr_assert_null(pg_constraint_field("users", NULL, NULL));
 }
 
 /* The words of a text, joined by '|'. */
