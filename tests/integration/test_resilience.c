@@ -1012,9 +1012,9 @@ Test(resilience, metrics_report_a_backlog_while_it_is_worked_off, .fini = normal
     setenv("MARKET_PROJECTOR_BATCH", "20", 1);
     itest_stack("start", "projector");
     struct backlog_watch w = {.total = total};
-    cr_assert(itest_poll(60000, backlog_reported, &w), "the pending gauge never showed the backlog shrinking");
+    cr_assert(itest_poll(30000, backlog_reported, &w), "the pending gauge never showed the backlog shrinking");
     cr_assert(w.seen_mid > 0 && w.seen_mid < total);
-    itest_assert_read_model_complete(120000);
+    itest_assert_read_model_complete(50000);   /* inside the suite's 90 s: a failure says its difference */
     cr_assert(itest_poll(5000, nothing_pending, NULL), "caught up, the gauge still says %lld", pending_events());
 }
 
@@ -1041,9 +1041,9 @@ Test(resilience, a_long_backlog_is_estimated_from_seq_and_counted_near_the_end, 
     setenv("MARKET_PROJECTOR_BATCH", "20", 1);
     itest_stack("start", "projector");
     long long seen = 0;
-    cr_assert(itest_poll(60000, backlog_estimated, &seen),
+    cr_assert(itest_poll(30000, backlog_estimated, &seen),
               "1,500 events around a seq gap of 20,000: the gauge never read more than 1,500 (at most %lld)", seen);
-    itest_assert_read_model_complete(120000);
+    itest_assert_read_model_complete(50000);   /* inside the suite's 90 s: a failure says its difference */
     cr_assert(itest_poll(5000, nothing_pending, NULL), "caught up, the gauge still says %lld", pending_events());
 }
 
