@@ -1,4 +1,3 @@
-#include "core/text.h"
 #include "core/http.h"
 
 #include <ctype.h>
@@ -13,6 +12,7 @@
 #include "core/errors.h"
 #include "core/json_strict.h"
 #include "core/qstr.h"
+#include "core/text.h"
 
 /* FNV-1a of a parameter's name (up to '=' or the end). */
 static size_t
@@ -441,6 +441,54 @@ http_etag_match(const char *inm, const char *etag)
         p = end + 1;
     }
     return false;
+}
+
+bool
+http_if_match(const char *value, bool (*names)(const char *tag, size_t n, void *arg), void *arg)
+{
+    const char *p = value + strspn(value, " \t");
+    size_t n = strlen(p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 1 && p[0] == '*') {
+        return true;
+    }
+    bool match = false, any_tag = false;
+    const char *end = p + n;
+    while (p < end) {
+        if (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+            continue;
+        }
+        if (end - p >= 2 && p[0] == 'W' && p[1] == '/') {
+            p += 2;
+        }
+        if (p == end || *p != '"') {
+            return false;
+        }
+        const char *tag = ++p;
+        while (p < end && *p != '"') {
+            unsigned char c = (unsigned char)*p;
+            if (!(c == 0x21 || (c >= 0x23 && c <= 0x7E) || c >= 0x80)) {
+                return false;
+            }
+            p++;
+        }
+        if (p == end) {
+            return false;   /* no closing quote */
+        }
+        match = match || names(tag, (size_t)(p - tag), arg);
+        any_tag = true;
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if (p < end && *p != ',') {
+            return false;   /* "1"garbage, "1" "2" */
+        }
+    }
+    return any_tag && match;
 }
 
 int

@@ -123,6 +123,15 @@ int http_respond_json(struct request *r, int status, json_object *doc);
 bool http_etag_match(const char *if_none_match, const char *etag);
 
 /*
+ * True when an If-Match value matches: "*", or RFC 9110's list of entity tags (separated by
+ * commas and optional white space, empty elements allowed; entity-tag = [ W/ ] DQUOTE *etagc
+ * DQUOTE) one of whose opaque tags (the n bytes between the quotes) names(tag, n, arg) accepts.
+ * A weak tag is compared too (nginx weakens the ETag of an answer it compresses). A value that
+ * is not such a list matches nothing, even after a tag that would ("1"garbage, "1" "2").
+ */
+bool http_if_match(const char *value, bool (*names)(const char *tag, size_t n, void *arg), void *arg);
+
+/*
  * Respond 200 with doc and a strong ETag computed over the serialised body (a keyed hash,
  * http_etag_init), so any change of the representation changes the tag; prefix (may be NULL) goes before the
  * hash and a '-' ("7-Xyz..." for a listing at version 7). When the request's If-None-Match

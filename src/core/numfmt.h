@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-enum { NUMFMT_MAX = 32 };   /* buf's size for numfmt_g15 */
+enum { NUMFMT_MAX = 32 };   /* buf's size for numfmt_g15 and numfmt_double */
 
 /*
  * Write d into buf (NUMFMT_MAX bytes, no NUL) as json-c with "%.15g" writes it and return

@@ -370,63 +370,25 @@ listing_client_json(json_object *state, const char *public_base)
     return out;
 }
 
-/* Whether the opaque tag (between the quotes) names version: "V" or "V-anything", V written as
- * the ETag writes it (no sign, no leading zero: an entity tag is compared as a string). */
+/* The version's text, as the ETag writes it (no sign, no leading zero). */
+struct version_text {
+    char digits[24];
+    size_t n;
+};
+
+/* Whether an opaque tag names the version: "V" or "V-anything" (an entity tag is compared as a
+ * string: "01" is not "1"). */
 static bool
-tag_names_version(const char *tag, size_t n, const char *digits, size_t dn)
+tag_names_version(const char *tag, size_t n, void *arg)
 {
-    return n >= dn && memcmp(tag, digits, dn) == 0 && (n == dn || tag[dn] == '-');
+    const struct version_text *v = arg;
+    return n >= v->n && memcmp(tag, v->digits, v->n) == 0 && (n == v->n || tag[v->n] == '-');
 }
 
 bool
 listing_if_match(const char *value, long long version)
 {
-    const char *p = value + strspn(value, " \t");
-    size_t n = strlen(p);
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
-        n--;
-    }
-    if (n == 1 && p[0] == '*') {
-        return true;
-    }
-    char digits[24];
-    size_t dn = (size_t)snprintf(digits, sizeof(digits), "%lld", version);
-    /* RFC 9110's #entity-tag: tags separated by commas and optional white space (empty
-     * elements allowed); entity-tag = [ W/ ] DQUOTE *etagc DQUOTE. A value that is not such a
-     * list matches nothing, even after a tag that would. */
-    bool match = false, any_tag = false;
-    const char *end = p + n;
-    while (p < end) {
-        if (*p == ' ' || *p == '\t' || *p == ',') {
-            p++;
-            continue;
-        }
-        if (end - p >= 2 && p[0] == 'W' && p[1] == '/') {
-            p += 2;   /* a weak tag: nginx weakens the ETag of an answer it compresses */
-        }
-        if (p == end || *p != '"') {
-            return false;
-        }
-        const char *tag = ++p;
-        while (p < end && *p != '"') {
-            unsigned char c = (unsigned char)*p;
-            if (!(c == 0x21 || (c >= 0x23 && c <= 0x7E) || c >= 0x80)) {
-                return false;
-            }
-            p++;
-        }
-        if (p == end) {
-            return false;   /* no closing quote */
-        }
-        match = match || tag_names_version(tag, (size_t)(p - tag), digits, dn);
-        any_tag = true;
-        p++;
-        while (p < end && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-        if (p < end && *p != ',') {
-            return false;   /* "1"garbage, "1" "2" */
-        }
-    }
-    return any_tag && match;
+    struct version_text v;
+    v.n = (size_t)snprintf(v.digits, sizeof(v.digits), "%lld", version);
+    return http_if_match(value, tag_names_version, &v);
 }

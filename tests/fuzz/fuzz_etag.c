@@ -1,7 +1,8 @@
 /*
  * fuzz_etag — entity-tag lists from clients: If-None-Match against a tag
  * (http_etag_match, core/http.c: 304s of GETs) and If-Match of a listing change
- * (listing_parse_if_match, domain/listing.c: 412s of PATCH and DELETE).
+ * (listing_if_match on http_if_match, domain/listing.c and core/http.c: 412s of PATCH and
+ * DELETE).
  * Input: a line with an entity tag (our form: a quoted string, maybe "V-hash"), then the
  * header value.
  *
