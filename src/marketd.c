@@ -61,6 +61,7 @@ run_worker(const struct config *cfg, const char *role, int listen_fd)
         .arena = arena_create(64 * 1024),
         .metrics = w.metrics,
         .worker = &w,
+        .admit = worker_admit,
     };
     int rc = pool_worker_run(listen_fd, cfg->max_requests, server_serve, worker_idle, &s);
     arena_destroy(s.arena);

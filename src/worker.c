@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "domain/ratelimit.h"
 #include "domain/session.h"
 
 void
@@ -92,4 +93,22 @@ int
 worker_authenticate(struct request *r, struct session *s)
 {
     return session_authenticate(r, &r->worker->redis, r->worker->cfg, s, NULL);
+}
+
+int
+worker_admit(struct request *r)
+{
+    const char *address = http_param(r, "MARKET_LIMIT_ADDRESS");
+    if (address == NULL || address[0] == '\0') {
+        return MK_OK;
+    }
+    const struct config *cfg = r->worker->cfg;
+    int retry_after;
+    int rc = ratelimit_take(&r->worker->redis, r->arena, "api", address, 1000000LL / cfg->api_rate_per_s,
+                            cfg->api_rate_burst, &retry_after);
+    if (rc != MK_ERATELIMITED) {
+        return MK_OK;
+    }
+    r->retry_after = retry_after;
+    return http_fail(r, rc, NULL);
 }

@@ -55,6 +55,17 @@ void worker_idle(void *ctx);
  */
 int worker_categories(struct worker *w, arena_t *a, const struct category_set **out);
 
+/*
+ * The server's admit hook: the API's per-address rate limit for what nginx passes on from the
+ * locations where it does not limit, its micro-cached catalogue (marketd-cached-read.conf). A
+ * hit there costs nginx what a static file does, so nginx serves hits unlimited, and names the
+ * client in the parameter MARKET_LIMIT_ADDRESS of what reaches the pool (misses, signed-in
+ * reads, refreshes); marketd counts those against the same budget nginx's zone market_api has
+ * (api_rate_per_s, api_rate_burst), in Redis, shared by every worker. No parameter or an empty
+ * one (loopback, as nginx's map exempts it): not limited. Redis down: served, not limited.
+ */
+int worker_admit(struct request *r);
+
 struct session;
 
 /*

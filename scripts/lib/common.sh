@@ -52,11 +52,16 @@ MARKET_S3_REGION=${MARKET_S3_REGION:-us-east-1}
 # How long nginx keeps an anonymous catalogue answer (seconds): nginx's fastcgi_cache_valid in
 # marketd-cached.conf and marketd's http_cache_ttl_s, which must agree (README, "Tenth pass").
 MARKET_HTTP_CACHE_TTL_S=${MARKET_HTTP_CACHE_TTL_S:-5}
+# The API's requests a second per client address, and its burst: nginx's zone market_api and
+# marketd's api_rate_per_s / api_rate_burst (what nginx's cached locations pass on), which must agree.
+MARKET_API_RATE_PER_S=${MARKET_API_RATE_PER_S:-50}
+MARKET_API_RATE_BURST=${MARKET_API_RATE_BURST:-100}
 
 export MARKET_ROOT MARKET_STACK MARKET_VAR MARKET_RUN MARKET_LOG MARKET_LISTEN_ADDR
 export MARKET_HTTPS_PORT MARKET_HTTP_PORT MARKET_PG_PORT MARKET_REDIS_PORT MARKET_MONGO_PORT
 export MARKET_SWIFT_PROXY_PORT MARKET_SWIFT_ACCOUNT_PORT MARKET_SWIFT_CONTAINER_PORT MARKET_SWIFT_OBJECT_PORT
 export MARKET_S3_BUCKET MARKET_S3_ACCESS_KEY MARKET_S3_SECRET_KEY MARKET_S3_REGION MARKET_HTTP_CACHE_TTL_S
+export MARKET_API_RATE_PER_S MARKET_API_RATE_BURST
 # libmongoc (Debian's, initialised by a library constructor before main) makes a shared-memory
 # file of performance counters per process, /dev/shm/mongoc-PID, and only mongoc_cleanup removes
 # it: every killed daemon, test and tool left one behind. Nothing reads them; this turns them off

@@ -66,6 +66,8 @@ webhook_secret_key = $(cat "$hook_key_file")
 webhook_backoff_scale_pct = ${MARKET_WEBHOOK_BACKOFF_SCALE_PCT:-$backoff}
 deliverer_poll_ms = 500
 http_cache_ttl_s = $MARKET_HTTP_CACHE_TTL_S
+api_rate_per_s = $MARKET_API_RATE_PER_S
+api_rate_burst = $MARKET_API_RATE_BURST
 CONF
     # The test stack folds views every 300 ms, so test_insights polls for seconds, not tens,
     # and replaces a frozen projector process after 10 s, not 60 (test_resilience).

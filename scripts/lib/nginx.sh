@@ -26,6 +26,7 @@ _nginx_render() {
         -e "s|@FRONT_ADDR@|${MARKET_FRONT_ADDR:-}|g" \
         -e "s|@CACHE_DIR@|$MARKET_NGINX_CACHE|g" -e "s|@ROOT@|$MARKET_ROOT|g" \
         -e "s|@HTTP_CACHE_TTL_S@|$MARKET_HTTP_CACHE_TTL_S|g" \
+        -e "s|@API_RATE_PER_S@|$MARKET_API_RATE_PER_S|g" -e "s|@API_RATE_BURST@|$MARKET_API_RATE_BURST|g" \
         -e "s|@S3_PUBLIC_BASE@|$MARKET_S3_PUBLIC_BASE|g" -e "s|@S3_ENDPOINT@|$MARKET_S3_ENDPOINT|g" \
         -e "s|@S3_BUCKET@|$MARKET_S3_BUCKET|g" -e "s|@WEB_ROOT@|$MARKET_WEB_ROOT|g" "$in" >"$out"
 }
@@ -51,7 +52,7 @@ nginx_configure() {
         marketd-cached-json.conf marketd-write-hop.conf; do
         _nginx_render "$user" "$MARKET_ROOT/nginx/$n.in" "$MARKET_NGINX_DIR/$n"
     done
-    cp "$MARKET_ROOT/nginx/marketd-security-headers.conf" "$MARKET_ROOT/nginx/marketd-cached-json-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" "$MARKET_ROOT/nginx/marketd-query.conf" \
+    cp "$MARKET_ROOT/nginx/marketd-security-headers.conf" "$MARKET_ROOT/nginx/marketd-document-headers.conf" "$MARKET_ROOT/nginx/marketd-cached-json-headers.conf" "$MARKET_ROOT/nginx/marketd-fastcgi.conf" "$MARKET_ROOT/nginx/marketd-query.conf" \
         "$MARKET_ROOT/nginx/marketd-errors.conf" "$MARKET_NGINX_DIR/"
     # scripts/cluster's load balancer has a top-level configuration of its own.
     _nginx_render "$user" "$MARKET_ROOT/nginx/${MARKET_NGINX_MAIN:-marketplace.conf.in}" "$MARKET_NGINX_DIR/nginx.conf"

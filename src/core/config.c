@@ -68,6 +68,8 @@ static const struct opt opts[] = {
     I(session_ttl_s, 2592000, 60, 31536000),
     I(login_max_failures, 5, 1, 1000),
     I(login_window_s, 900, 1, 86400),
+    I(api_rate_per_s, 50, 1, 1000000),
+    I(api_rate_burst, 100, 0, 1000000),
     I(password_opslimit, 2, 2, 20),
     I(password_memlimit_kib, 65536, 65536, 4194304),
     /* Reads: read-your-writes, cursors, caches (Redis and nginx) */

@@ -51,6 +51,8 @@ struct config {
     int session_ttl_s;       /* sliding lifetime of a login session */
     int login_max_failures;  /* failed logins per email in a window before 429 */
     int login_window_s;
+    int api_rate_per_s;      /* the API's requests a second per client address (nginx's zone market_api, */
+    int api_rate_burst;      /* and marketd's for what nginx's cached locations pass on: worker_admit) */
     int password_opslimit;   /* Argon2id passes; never below libsodium's "interactive" (2) */
     int password_memlimit_kib; /* Argon2id memory; never below "interactive" (65536 KiB) */
     int min_seq_wait_ms;     /* X-Min-Seq waits at most this long */

@@ -41,6 +41,10 @@ dispatch(struct server *s, struct request *r, long content_length)
     if (content_length > HTTP_MAX_BODY) {
         return http_fail(r, MK_ETOOLARGE, NULL);
     }
+    int rc;
+    if (s->admit != NULL && (rc = s->admit(r)) != MK_OK) {
+        return rc;
+    }
     int idx = router_match(r, s->routes, s->nroutes);
     if (idx < 0) {
         return idx;
@@ -56,7 +60,6 @@ dispatch(struct server *s, struct request *r, long content_length)
     }
     /* What a write without a body is sent is checked as any body is, here with the type,
      * before the handler: malformed JSON is a 400, a member a 422, on every such route. */
-    int rc;
     if ((rt->roles & ROUTE_NO_BODY) != 0 && (rc = http_json_empty(r)) != MK_OK) {
         return rc;
     }

@@ -11,6 +11,10 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "core/arena.h"
+#include "core/errors.h"
+#include "domain/ratelimit.h"
+#include "store/redis.h"
 
 #define fmt itest_fmt
 
@@ -777,6 +781,21 @@ config_http_cache_ttl(void)
     return ttl;
 }
 
+/* A document's headers (nginx/marketd-document-headers.conf): X-Frame-Options and
+ * Referrer-Policy on an HTML page and the web client's files, never on a JSON answer, whose
+ * policy forbids framing already and which loads nothing (README, "Twenty-sixth pass"). */
+static void
+assert_document_headers(struct iresp *r, const char *path, bool document)
+{
+    if (document) {
+        cr_assert_str_eq(iresp_header(r, "X-Frame-Options"), "DENY", "%s", path);
+        cr_assert_str_eq(iresp_header(r, "Referrer-Policy"), "no-referrer", "%s", path);
+    } else {
+        cr_assert_null(iresp_header(r, "X-Frame-Options"), "%s", path);
+        cr_assert_null(iresp_header(r, "Referrer-Policy"), "%s", path);
+    }
+}
+
 /* What every cached answer carries (cached_pages_carry_the_headers_of_every_answer): from_cache
  * says it must not be a miss nor a bypass. */
 static void
@@ -789,9 +808,8 @@ check_every_answers_headers(struct iresp *r, const char *path, bool page, const 
     }
     cr_assert_eq(strlen(iresp_header(r, "X-Request-Id")), 32, "%s", path);
     cr_assert_str_eq(iresp_header(r, "X-Content-Type-Options"), "nosniff", "%s", path);
-    cr_assert_str_eq(iresp_header(r, "X-Frame-Options"), "DENY", "%s", path);
-    cr_assert_str_eq(iresp_header(r, "Referrer-Policy"), "no-referrer", "%s", path);
     cr_assert_str_eq(iresp_header(r, "Strict-Transport-Security"), "max-age=31536000", "%s", path);
+    assert_document_headers(r, path, page);
     cr_assert_eq(header_count(r, "content-security-policy"), 1, "%s: one policy\n%s", path, r->headers);
     cr_assert_eq(header_count(r, "content-type"), 1, "%s: one type\n%s", path, r->headers);
     const char *csp = iresp_header(r, "Content-Security-Policy");
@@ -869,6 +887,56 @@ Test(browse, cached_pages_carry_the_headers_of_every_answer)
         cr_assert_eq(strstr(kept, "Content-Type: ") != NULL, strncmp(paths[i], "/l/", 3) == 0, "%s:\n%s", paths[i], kept);
         cr_assert_eq(s_cached_ttl, ttl, "%s: kept for %ld s, not http_cache_ttl_s", paths[i], s_cached_ttl);
     }
+}
+
+/* Documents and JSON answers everywhere else: the web client's files and a listing's page carry
+ * X-Frame-Options and Referrer-Policy; the API's answers, nginx's own errors among them, carry
+ * neither, and every one carries a policy that forbids framing. */
+Test(browse, documents_carry_frame_and_referrer_headers_and_json_answers_do_not)
+{
+    struct itest_user u;
+    char id[40];
+    seller_with_listing(&u, "Documented", "Documented lamp", 2600, id);
+    struct iresp r = itest_http("GET", "/", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    const char *href = strstr(r.body, "/assets/");
+    cr_assert_not_null(href, "the web client links its assets");
+    char asset[128];
+    size_t n = strcspn(href, "\"'");
+    snprintf(asset, sizeof(asset), "%.*s", (int)(n < sizeof(asset) ? n : sizeof(asset) - 1), href);
+    assert_document_headers(&r, "/", true);
+    iresp_free(&r);
+    const char *documents[] = {"/favicon.svg", asset, fmt("/l/%s", id)};
+    for (size_t i = 0; i < sizeof(documents) / sizeof(documents[0]); i++) {
+        char path[160];
+        snprintf(path, sizeof(path), "%s", documents[i]);
+        for (int m = 0; m < 2; m++) {   /* a page's HEAD is read in @market_page_not_get */
+            r = itest_http(m == 0 ? "GET" : "HEAD", path, NULL, NULL);
+            cr_assert_eq(r.status, 200, "%s", path);
+            assert_document_headers(&r, path, true);
+            cr_assert_not_null(strstr(iresp_header(&r, "Content-Security-Policy"), "frame-ancestors 'none'"), "%s", path);
+            iresp_free(&r);
+        }
+    }
+    const char *json[] = {"/healthz", "/api/v1/categories", fmt("/api/v1/listings/%s", id),
+                          "/api/v1/listings?limit=1", "/nothing-here", "/assets/missing.js"};
+    for (size_t i = 0; i < sizeof(json) / sizeof(json[0]); i++) {
+        char path[160];
+        snprintf(path, sizeof(path), "%s", json[i]);
+        r = itest_http("GET", path, NULL, NULL);
+        cr_assert(r.status == 200 || r.status == 404, "%s: %ld", path, r.status);
+        cr_assert_str_eq(iresp_header(&r, "Content-Type"), "application/json", "%s", path);
+        assert_document_headers(&r, path, false);
+        cr_assert_str_eq(iresp_header(&r, "Content-Security-Policy"), "default-src 'none'; frame-ancestors 'none'",
+                         "%s", path);
+        cr_assert_str_eq(iresp_header(&r, "X-Content-Type-Options"), "nosniff", "%s", path);
+        cr_assert_not_null(iresp_header(&r, "X-Request-Id"), "%s", path);
+        iresp_free(&r);
+    }
+    r = itest_http("TRACE", "/api/v1/listings", NULL, NULL);   /* an error nginx makes */
+    cr_assert_eq(r.status, 405);
+    assert_document_headers(&r, "TRACE", false);
+    iresp_free(&r);
 }
 
 /* Every answer of a cached JSON location has one Content-Type, application/json: nginx says it
@@ -1069,6 +1137,11 @@ Test(browse, reads_go_on_without_redis, .fini = restart_redis)
     iresp_free(&r);
     r = itest_http("GET", fmt("/api/v1/users/%s", u.id), bypass, NULL);
     cr_assert_eq(r.status, 200, "a profile");
+    iresp_free(&r);
+    /* The API's limit of what the cached locations pass on lives in Redis: without it, a
+     * client that is limited is served, not refused (worker_admit). */
+    r = itest_http_from("127.0.0.4", "GET", fmt("/api/v1/listings?seller=%s", u.id), bypass, NULL);
+    cr_assert_eq(r.status, 200, "a limited client's search: %ld %s", r.status, r.body);
     iresp_free(&r);
     itest_stack("start", "redis");
 }
@@ -1280,4 +1353,164 @@ Test(browse, cache_entries_are_stored_after_a_script_flush)
         }
     }
     redisFree(rc);
+}
+
+/* ---- the API's rate limit in the cached locations ------------------------------------ */
+
+/* Redis's clock in microseconds (the limit's clock). */
+static long long
+redis_now_us(redisContext *rc)
+{
+    redisReply *t = redisCommand(rc, "TIME");
+    cr_assert(t != NULL && t->type == REDIS_REPLY_ARRAY && t->elements == 2);
+    long long us = atoll(t->element[0]->str) * 1000000LL + atoll(t->element[1]->str);
+    freeReplyObject(t);
+    return us;
+}
+
+/* The limit's stored time for an address, or -1. */
+static long long
+limit_mark(redisContext *rc, const char *address)
+{
+    redisReply *v = redisCommand(rc, "GET ratelimit:api:%s", address);
+    long long mark = v != NULL && v->type == REDIS_REPLY_STRING ? atoll(v->str) : -1;
+    freeReplyObject(v);
+    return mark;
+}
+
+struct hit_from {
+    const char *source, *path;
+    struct iresp r;
+};
+
+/* Warm the page from 127.0.0.1 until it is a hit, then read it from source: true once that
+ * read is a hit (a page may expire between the two reads; then both are made again). */
+static bool
+hit_from_source(void *arg)
+{
+    struct hit_from *h = arg;
+    struct iresp warm = itest_get_cached(h->path, 5000);
+    iresp_free(&warm);
+    iresp_free(&h->r);
+    h->r = itest_http_from(h->source, "GET", h->path, NULL, NULL);
+    const char *status = iresp_header(&h->r, "X-Cache-Status");
+    return status != NULL && strcmp(status, "HIT") == 0;
+}
+
+/* nginx serves its micro-cache's hits without a limit (a hit costs it what a static file
+ * does); what reaches the pool from those locations names the client's address, and marketd
+ * counts it against the API's budget (50/s, a burst of 100) in Redis: ratelimit:api:<address>
+ * holds the GCRA's theoretical arrival time. An address whose budget is spent is answered 429
+ * on a miss, a signed-in read and a HEAD, in the API's error shape, and never on a hit. */
+Test(browse, the_api_limit_counts_what_reaches_the_pool_and_never_a_cache_hit)
+{
+    const char *source = "127.0.0.3";
+    struct itest_user u;
+    char id[40], path[128];
+    seller_with_listing(&u, "Limited", "Limited lamp", 1500, id);
+    snprintf(path, sizeof(path), "/api/v1/listings/%s", id);
+    redisContext *rc = itest_redis();
+    freeReplyObject(redisCommand(rc, "DEL ratelimit:api:%s", source));
+
+    /* Spent: the next request would be allowed in an hour. */
+    long long blocked = redis_now_us(rc) + 3600LL * 1000000;
+    freeReplyObject(redisCommand(rc, "SET ratelimit:api:%s %lld PX 600000", source, blocked));
+    struct hit_from h = {source, path, {0}};
+    cr_assert(itest_poll(15000, hit_from_source, &h), "a hit is served to a spent address: %ld %s", h.r.status,
+              h.r.body);
+    cr_assert_eq(h.r.status, 200);
+    iresp_free(&h.r);
+
+    const char *miss = fmt("/api/v1/listings?q=%s", unique_word());
+    char miss_path[128];
+    snprintf(miss_path, sizeof(miss_path), "%s", miss);
+    struct iresp r = itest_http_from(source, "GET", miss_path, NULL, NULL);
+    cr_assert_eq(r.status, 429, "a miss of a spent address: %ld %s", r.status, r.body);
+    cr_assert_str_eq(iresp_error_code(&r), "rate_limited");
+    cr_assert_str_eq(iresp_header(&r, "Content-Type"), "application/json");
+    cr_assert_not_null(iresp_header(&r, "X-Request-Id"));
+    long retry = atol(iresp_header(&r, "Retry-After"));
+    cr_assert(retry > 3500 && retry <= 3600, "Retry-After says when the budget allows one: %ld", retry);
+    iresp_free(&r);
+    r = itest_http_from(source, "GET", path, (const char *const[]){u.bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 429, "a signed-in read (nginx bypasses its cache): %ld", r.status);
+    cr_assert_str_eq(iresp_header(&r, "X-Cache-Status"), "BYPASS");
+    iresp_free(&r);
+    r = itest_http_from(source, "HEAD", fmt("/api/v1/listings?q=%s", unique_word()), NULL, NULL);
+    cr_assert_eq(r.status, 429, "a HEAD that misses: %ld", r.status);
+    iresp_free(&r);
+    cr_assert_eq(limit_mark(rc, source), blocked, "a refused request is not counted");
+    r = itest_http("GET", miss_path, NULL, NULL);
+    cr_assert_eq(r.status, 200, "another address is not limited by it");
+    iresp_free(&r);
+
+    /* Within the burst: served, and counted as one interval (20 ms) more. */
+    long long mark = redis_now_us(rc) + 1000000;
+    freeReplyObject(redisCommand(rc, "SET ratelimit:api:%s %lld PX 600000", source, mark));
+    r = itest_http_from(source, "GET", fmt("/api/v1/listings?q=%s", unique_word()), NULL, NULL);
+    cr_assert_eq(r.status, 200, "within the burst: %ld %s", r.status, r.body);
+    iresp_free(&r);
+    long long after = redis_now_us(rc), counted = limit_mark(rc, source);
+    cr_assert(counted >= mark + 20000 && counted <= (after > mark ? after : mark) + 20000,
+              "one request is one interval: %lld after %lld", counted - mark, mark);
+
+    /* Hits are not limited by nginx either: more than the burst, back to back. */
+    freeReplyObject(redisCommand(rc, "DEL ratelimit:api:%s", source));
+    int limited = 0, hits = 0;
+    for (int i = 0; i < 150; i++) {
+        r = itest_http_from(source, "GET", path, NULL, NULL);
+        limited += r.status == 429;
+        const char *status = iresp_header(&r, "X-Cache-Status");
+        hits += status != NULL && strcmp(status, "HIT") == 0;
+        iresp_free(&r);
+    }
+    cr_assert_eq(limited, 0, "%d of 150 reads limited (%d hits)", limited, hits);
+    cr_assert_geq(hits, 100);
+    freeReplyObject(redisCommand(rc, "DEL ratelimit:api:%s", source));
+    redisFree(rc);
+}
+
+struct gcra_again {
+    struct redis_store *rs;
+    arena_t *a;
+    const char *subject;
+};
+
+static bool
+gcra_allows(void *arg)
+{
+    struct gcra_again *g = arg;
+    int retry;
+    return ratelimit_take(g->rs, g->a, "test", g->subject, 50000, 0, &retry) == MK_OK;
+}
+
+/* The limit itself (src/domain/ratelimit.c), against the stack's Redis: burst + 1 at once,
+ * then refused until an interval passes, a refusal not counted. */
+Test(browse, the_rate_limit_allows_its_burst_then_one_an_interval)
+{
+    struct redis_store rs;
+    redis_init(&rs, "", 0, itest_env("MARKET_TEST_REDIS_SOCKET"), 2000);
+    arena_t *a = arena_create(4096);
+    const char *subject = itest_unique("gcra");
+    int retry = 0;
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(ratelimit_take(&rs, a, "test", subject, 60LL * 1000000, 5, &retry), MK_OK, "request %d", i);
+    }
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ratelimit_take(&rs, a, "test", subject, 60LL * 1000000, 5, &retry), MK_ERATELIMITED);
+        cr_assert(retry >= 59 && retry <= 60, "retry after %d s", retry);
+    }
+    /* Another subject, and a burst of 0: one, then none. */
+    const char *other = itest_unique("gcra");
+    cr_assert_eq(ratelimit_take(&rs, a, "test", other, 60LL * 1000000, 0, &retry), MK_OK);
+    cr_assert_eq(ratelimit_take(&rs, a, "test", other, 60LL * 1000000, 0, &retry), MK_ERATELIMITED);
+    /* A short interval: allowed again once it has passed. */
+    const char *fast = itest_unique("gcra");
+    cr_assert_eq(ratelimit_take(&rs, a, "test", fast, 50000, 0, &retry), MK_OK);
+    cr_assert_eq(ratelimit_take(&rs, a, "test", fast, 50000, 0, &retry), MK_ERATELIMITED);
+    cr_assert_eq(retry, 1, "rounded up to a second");
+    struct gcra_again g = {&rs, a, fast};
+    cr_assert(itest_poll(2000, gcra_allows, &g));
+    redis_close(&rs);
+    arena_destroy(a);
 }
