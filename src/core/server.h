@@ -21,7 +21,7 @@ struct server {
     arena_t *arena;                 /* reset after every request */
     struct metrics_segment *metrics;
     struct worker *worker;          /* handed to handlers as request.worker */
-    int (*admit)(struct request *r); /* NULL, or asked first: anything but MK_OK ends the request */
+    int (*admit)(struct request *r); /* NULL, or asked once the route is known: not MK_OK ends the request */
 };
 
 /* pool_serve_fn for a struct server. */
