@@ -161,6 +161,30 @@ function uncached_max_price() return math.random(50000000, 100000000) end'
 
 # start_bg NAME COMMAND...: start COMMAND in the background with its output in
 # $MARKET_LOG/NAME.log and its pid in $MARKET_RUN/NAME.pid.
+# A benchmark's request log lines: bench_logs_mark notes the sizes of the stack's request logs
+# (nginx's access log, the pools' logs), bench_logs_drop cuts them back to those sizes and says
+# how much it dropped. One run of scripts/bench writes a few GB of access lines; kept, a day of
+# runs grew var/log to 72 GB and filled the disk. Safe while the stack runs: nginx and the pools
+# write with O_APPEND (start_bg's >>). nginx's error log is kept.
+_bench_logs=(nginx-access.log market-query.log market-command.log)
+declare -A _bench_log_size=()
+bench_logs_mark() {
+    local f
+    for f in "${_bench_logs[@]}"; do
+        _bench_log_size[$f]=$(stat -c %s "$MARKET_LOG/$f" 2>/dev/null || echo 0)
+    done
+}
+bench_logs_drop() {
+    local f now dropped=0
+    for f in "${_bench_logs[@]}"; do
+        [ -n "${_bench_log_size[$f]:-}" ] && [ -f "$MARKET_LOG/$f" ] || continue
+        now=$(stat -c %s "$MARKET_LOG/$f")
+        ((now > _bench_log_size[$f])) || continue
+        truncate -s "${_bench_log_size[$f]}" "$MARKET_LOG/$f" && dropped=$((dropped + now - _bench_log_size[$f]))
+    done
+    say "dropped the run's $((dropped / 1048576)) MiB of request log lines from $MARKET_LOG"
+}
+
 start_bg() {
     local name=$1; shift
     mkdir -p "$MARKET_RUN" "$MARKET_LOG"
