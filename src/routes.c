@@ -12,6 +12,7 @@
 #define C ROUTE_COMMAND
 #define Q ROUTE_QUERY
 #define NO_BODY ROUTE_NO_BODY   /* none or {}: checked by the server before the handler */
+#define OWN_LIMIT ROUTE_OWN_LIMIT /* the handler takes the API's limit in its own round trip */
 
 const struct route routes[] = {
     {"GET", "/healthz", query_healthz, Q | C},
@@ -38,7 +39,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/categories/{slug}/price-insights", query_price_insights, Q},
     {"GET", "/api/v1/listings", query_browse, Q},
     {"POST", "/api/v1/listings", command_create_listing, C},
-    {"GET", "/api/v1/listings/{id}", query_listing, Q},
+    {"GET", "/api/v1/listings/{id}", query_listing, Q | OWN_LIMIT},
     {"GET", "/l/{id}", query_listing_page, Q},   /* the listing's HTML page, cached by nginx */
     {"GET", "/api/v1/listings/{id}/similar", query_similar, Q},
     {"PATCH", "/api/v1/listings/{id}", command_update_listing, C},

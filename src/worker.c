@@ -95,20 +95,59 @@ worker_authenticate(struct request *r, struct session *s)
     return session_authenticate(r, &r->worker->redis, r->worker->cfg, s, NULL);
 }
 
-int
-worker_admit(struct request *r)
+/* The address MARKET_LIMIT_ADDRESS names, or NULL when the request is not limited. */
+static const char *
+limit_address(struct request *r)
 {
     const char *address = http_param(r, "MARKET_LIMIT_ADDRESS");
-    if (address == NULL || address[0] == '\0') {
-        return MK_OK;
-    }
-    const struct config *cfg = r->worker->cfg;
-    int retry_after;
-    int rc = ratelimit_take(&r->worker->redis, r->arena, "api", address, 1000000LL / cfg->api_rate_per_s,
-                            cfg->api_rate_burst, &retry_after);
+    return address != NULL && address[0] != '\0' ? address : NULL;
+}
+
+static long long
+limit_interval_us(const struct config *cfg)
+{
+    return 1000000LL / cfg->api_rate_per_s;
+}
+
+/* A refusal recorded on r (429 with Retry-After); any other outcome lets the request through. */
+static int
+limit_answer(struct request *r, int rc, int retry_after)
+{
     if (rc != MK_ERATELIMITED) {
         return MK_OK;
     }
     r->retry_after = retry_after;
     return http_fail(r, rc, NULL);
+}
+
+int
+worker_admit(struct request *r)
+{
+    const char *address = limit_address(r);
+    struct worker *w = r->worker;
+    if (address == NULL || (r->route_index >= 0 && (w->routes[r->route_index].roles & ROUTE_OWN_LIMIT) != 0)) {
+        return MK_OK;
+    }
+    int retry_after = 0;
+    int rc = ratelimit_take(&w->redis, r->arena, "api", address, limit_interval_us(w->cfg), w->cfg->api_rate_burst,
+                            &retry_after);
+    return limit_answer(r, rc, retry_after);
+}
+
+bool
+worker_limit_cmd(struct request *r, struct redis_argv *cmd)
+{
+    const char *address = limit_address(r);
+    if (address == NULL) {
+        return false;
+    }
+    ratelimit_cmd(r->arena, "api", address, limit_interval_us(r->worker->cfg), r->worker->cfg->api_rate_burst, cmd);
+    return true;
+}
+
+int
+worker_limit_reply(struct request *r, const redisReply *reply)
+{
+    int retry_after = 0;
+    return limit_answer(r, ratelimit_reply(reply, &retry_after), retry_after);
 }

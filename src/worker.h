@@ -66,6 +66,16 @@ int worker_categories(struct worker *w, arena_t *a, const struct category_set **
  */
 int worker_admit(struct request *r);
 
+/*
+ * The same limit inside a route's own round trip (ROUTE_OWN_LIMIT, which worker_admit leaves):
+ * worker_limit_cmd fills *cmd with the limit's command and says whether r is limited at all;
+ * worker_limit_reply reads its reply (NULL: Redis could not answer, then r is served) and
+ * returns MK_OK or the refusal recorded on r. So the hot read (GET /listings/{id}) still makes
+ * one Redis round trip for a client the limit counts.
+ */
+bool worker_limit_cmd(struct request *r, struct redis_argv *cmd);
+int worker_limit_reply(struct request *r, const redisReply *reply);
+
 struct session;
 
 /*

@@ -9,8 +9,14 @@
 MARKET_REDIS_SOCKET=$MARKET_RUN/redis.sock
 export MARKET_REDIS_SOCKET
 
+# PONG, not just an answer: while Redis loads its append-only file (a second with the 100k demo
+# data) every command, PING included, is refused with LOADING, and sessions fail with 503.
+_redis_serving() {
+    [ "$(redis-cli -s "$MARKET_REDIS_SOCKET" ping 2>/dev/null)" = PONG ]
+}
+
 redis_start() {
-    if pid_alive redis && redis-cli -s "$MARKET_REDIS_SOCKET" ping >/dev/null 2>&1; then
+    if pid_alive redis && _redis_serving; then
         return 0
     fi
     port_free "$MARKET_REDIS_PORT" || die "port $MARKET_REDIS_PORT (Redis) is taken by another process"
@@ -21,7 +27,7 @@ redis_start() {
         --unixsocket "$MARKET_REDIS_SOCKET" --unixsocketperm 770 --dir "$MARKET_VAR/redis" \
         --save "" --appendonly yes --appendfsync everysec --daemonize no \
         --maxmemory 512mb --maxmemory-policy volatile-ttl
-    wait_for redis 10 redis-cli -s "$MARKET_REDIS_SOCKET" ping ||
+    wait_for redis 30 _redis_serving ||
         { tail -n 20 "$MARKET_LOG/redis.log" >&2; die "Redis did not start"; }
 }
 

@@ -22,12 +22,15 @@ enum route_role { ROUTE_COMMAND = 1, ROUTE_QUERY = 2 };
 /* A write that takes no body (with its pool in roles): none or {}, checked by the server
  * before the handler, as a body's type is (http_json_empty). */
 enum { ROUTE_NO_BODY = 4 };
+/* A read whose handler takes the API's per-address limit itself, in its first Redis round trip
+ * (worker_limit_cmd), instead of the server's admit hook asking Redis once more before it. */
+enum { ROUTE_OWN_LIMIT = 8 };
 
 struct route {
     const char *method;
     const char *pattern;
     route_handler handler;
-    int roles;              /* ROUTE_COMMAND | ROUTE_QUERY, and ROUTE_NO_BODY */
+    int roles;              /* ROUTE_COMMAND | ROUTE_QUERY, and ROUTE_NO_BODY, ROUTE_OWN_LIMIT */
 };
 
 /*

@@ -1,6 +1,5 @@
 #include "domain/ratelimit.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "core/errors.h"
@@ -22,19 +21,23 @@ static struct redis_script take_script = {
     "",
 };
 
-int
-ratelimit_take(struct redis_store *rs, arena_t *a, const char *zone, const char *subject, long long interval_us,
-               int burst, int *retry_after)
+/* The script's keys and arguments: "1", the key, the interval and the tolerance (µs). */
+static const char **
+take_args(arena_t *a, const char *zone, const char *subject, long long interval_us, int burst)
 {
-    char *key = arena_sprintf(a, "ratelimit:%s:%s", zone, subject);
-    char interval[24], tolerance[24];
-    snprintf(interval, sizeof(interval), "%lld", interval_us);
-    snprintf(tolerance, sizeof(tolerance), "%lld", interval_us * burst);
-    const char *argv[] = {"1", key, interval, tolerance};
-    redisReply *reply;
-    int rc = redis_eval(rs, a, &reply, &take_script, 4, argv, NULL);
+    const char **argv = arena_alloc(a, 4 * sizeof(*argv));
+    argv[0] = "1";
+    argv[1] = arena_sprintf(a, "ratelimit:%s:%s", zone, subject);
+    argv[2] = arena_sprintf(a, "%lld", interval_us);
+    argv[3] = arena_sprintf(a, "%lld", interval_us * burst);
+    return argv;
+}
+
+int
+ratelimit_reply(const redisReply *reply, int *retry_after)
+{
     long long wait_us;
-    if (rc != MK_OK || !redis_reply_int(reply, &wait_us)) {
+    if (reply == NULL || !redis_reply_int(reply, &wait_us)) {
         return MK_EUNAVAILABLE;
     }
     if (wait_us <= 0) {
@@ -42,4 +45,27 @@ ratelimit_take(struct redis_store *rs, arena_t *a, const char *zone, const char 
     }
     *retry_after = (int)((wait_us + 999999) / 1000000);
     return MK_ERATELIMITED;
+}
+
+int
+ratelimit_take(struct redis_store *rs, arena_t *a, const char *zone, const char *subject, long long interval_us,
+               int burst, int *retry_after)
+{
+    redisReply *reply;
+    int rc = redis_eval(rs, a, &reply, &take_script, 4, take_args(a, zone, subject, interval_us, burst), NULL);
+    return ratelimit_reply(rc == MK_OK ? reply : NULL, retry_after);
+}
+
+void
+ratelimit_cmd(arena_t *a, const char *zone, const char *subject, long long interval_us, int burst,
+              struct redis_argv *cmd)
+{
+    const char **args = take_args(a, zone, subject, interval_us, burst);
+    const char **argv = arena_alloc(a, 6 * sizeof(*argv));
+    argv[0] = "EVAL";
+    argv[1] = take_script.text;
+    memcpy(argv + 2, args, 4 * sizeof(*argv));
+    cmd->argc = 6;
+    cmd->argv = argv;
+    cmd->argvlen = NULL;
 }

@@ -20,4 +20,12 @@
 int ratelimit_take(struct redis_store *rs, arena_t *a, const char *zone, const char *subject, long long interval_us,
                    int burst, int *retry_after);
 
+/* The same as one command of a caller's pipeline (redis_pipeline): *cmd receives an EVAL of the
+ * script with its text (no NOSCRIPT to handle inside a pipeline; Redis keeps the compiled script
+ * by its SHA1), its strings in a. ratelimit_reply reads its reply (NULL: none) as
+ * ratelimit_take answers. */
+void ratelimit_cmd(arena_t *a, const char *zone, const char *subject, long long interval_us, int burst,
+                   struct redis_argv *cmd);
+int ratelimit_reply(const redisReply *reply, int *retry_after);
+
 #endif

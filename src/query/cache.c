@@ -191,7 +191,11 @@ cache_read_doc_via(struct request *r, const char *key, cache_lookup_fn *lookup, 
         return rc;
     }
     struct cached c;
-    if ((lookup != NULL ? lookup(r, key, &c, ctx) : cache_get(r, key, &c)) && c.seq >= min_seq) {
+    int found = lookup != NULL ? lookup(r, key, &c, ctx) : cache_get(r, key, &c);
+    if (found < 0) {
+        return found;
+    }
+    if (found > 0 && c.seq >= min_seq) {
         if (hit != NULL) {
             *hit = c;
         }

@@ -91,9 +91,10 @@ int cache_respond(struct request *r, const struct cached *c);
  */
 int cache_read_doc(struct request *r, const char *key, const char *collection, const char *id, const bson_t **doc);
 
-/* A cache lookup standing in for cache_get (the same contract), ctx being the caller's:
- * for a read that fetches more in the same round trip. */
-typedef bool cache_lookup_fn(struct request *r, const char *key, struct cached *out, void *ctx);
+/* A cache lookup standing in for cache_get, ctx being the caller's: for a read that fetches
+ * more in the same round trip. 1 on a hit (as cache_get's true), 0 on a miss, or an error
+ * recorded on r (< 0), which ends the read. */
+typedef int cache_lookup_fn(struct request *r, const char *key, struct cached *out, void *ctx);
 
 /* cache_read_doc looking key up with lookup(r, key, out, ctx) (NULL: cache_get). When r is
  * answered from the entry, *hit (may be NULL) receives it; else its body is NULL. */

@@ -26,16 +26,25 @@ anonymous_viewer(struct request *r, struct viewer *v)
     v->known = false;
 }
 
-bool
+int
 views_cached_read(struct request *r, const char *key, struct cached *out, void *viewer)
 {
     struct viewer *v = viewer;
     struct worker *w = r->worker;
     char *skey = session_request_key(r);
     const char *get_cache[] = {"GET", key}, *get_session[] = {"GET", skey};
-    struct redis_argv cmds[2] = {{2, get_cache, NULL}, {2, get_session, NULL}};
-    redisReply *replies[2] = {NULL, NULL};
-    int rc = redis_pipeline(&w->redis, r->arena, cmds, skey != NULL ? 2 : 1, replies);
+    struct redis_argv cmds[3] = {{2, get_cache, NULL}, {2, get_session, NULL}};
+    int n = skey != NULL ? 2 : 1, limit = -1;
+    if (worker_limit_cmd(r, &cmds[n])) {
+        limit = n++;
+    }
+    redisReply *replies[3] = {NULL, NULL, NULL};
+    int rc = redis_pipeline(&w->redis, r->arena, cmds, n, replies);
+    int refused;
+    if (limit >= 0 && (refused = worker_limit_reply(r, rc == MK_OK ? replies[limit] : NULL)) != MK_OK) {
+        anonymous_viewer(r, v);
+        return refused;
+    }
     struct session s;
     if (rc == MK_OK && skey != NULL && session_identify_reply(r, &w->redis, w->cfg, skey, replies[1], &s) == MK_OK) {
         snprintf(v->id, sizeof(v->id), "%s", s.user_id);

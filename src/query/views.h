@@ -30,9 +30,10 @@ struct viewer {
 };
 
 /* cache_get of key and, in the same round trip, the request's session (when it carries a
- * token): true on a cache hit as cache_get; the struct viewer *viewer receives the viewer
- * either way. A cache_lookup_fn, for cache_read_doc_via. */
-bool views_cached_read(struct request *r, const char *key, struct cached *out, void *viewer);
+ * token) and the API's limit (when the request is counted: worker_limit_cmd): 1 on a cache hit
+ * as cache_get, 0 on a miss, the refusal (429 recorded on r) when the limit says no; the struct
+ * viewer *viewer receives the viewer either way. A cache_lookup_fn, for cache_read_doc_via. */
+int views_cached_read(struct request *r, const char *key, struct cached *out, void *viewer);
 
 /* Count a view of listing_id by v unless v is the seller (seller_id; NULL: unknown, then
  * not counted). Only GET answers count. Best effort: Redis down loses the view. */

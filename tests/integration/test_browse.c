@@ -1453,6 +1453,17 @@ Test(browse, the_api_limit_counts_what_reaches_the_pool_and_never_a_cache_hit)
     long long after = redis_now_us(rc), counted = limit_mark(rc, source);
     cr_assert(counted >= mark + 20000 && counted <= (after > mark ? after : mark) + 20000,
               "one request is one interval: %lld after %lld", counted - mark, mark);
+    /* The listing's read takes the limit in its own round trip with the cache and the session
+     * (ROUTE_OWN_LIMIT): counted the same, once. */
+    mark = redis_now_us(rc) + 1000000;
+    freeReplyObject(redisCommand(rc, "SET ratelimit:api:%s %lld PX 600000", source, mark));
+    r = itest_http_from(source, "GET", path, (const char *const[]){u.bearer, NULL}, NULL);
+    cr_assert_eq(r.status, 200, "a signed-in read within the burst: %ld %s", r.status, r.body);
+    iresp_free(&r);
+    after = redis_now_us(rc);
+    counted = limit_mark(rc, source);
+    cr_assert(counted >= mark + 20000 && counted <= (after > mark ? after : mark) + 20000,
+              "a listing read is one interval: %lld after %lld", counted - mark, mark);
 
     /* Hits are not limited by nginx either: more than the burst, back to back. */
     freeReplyObject(redisCommand(rc, "DEL ratelimit:api:%s", source));
