@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -95,12 +96,18 @@ worker_authenticate(struct request *r, struct session *s)
     return session_authenticate(r, &r->worker->redis, r->worker->cfg, s, NULL);
 }
 
-/* The address MARKET_LIMIT_ADDRESS names, or NULL when the request is not limited. */
+/* The address MARKET_LIMIT_ADDRESS names, or NULL when the request is not limited: none, or
+ * nginx's refresh of an expired cache entry (MARKET_CACHE_STATUS EXPIRED: its background update,
+ * which serves every reader of the page, not the client that happened to find it expired). */
 static const char *
 limit_address(struct request *r)
 {
     const char *address = http_param(r, "MARKET_LIMIT_ADDRESS");
-    return address != NULL && address[0] != '\0' ? address : NULL;
+    if (address == NULL || address[0] == '\0') {
+        return NULL;
+    }
+    const char *status = http_param(r, "MARKET_CACHE_STATUS");
+    return status != NULL && strcmp(status, "EXPIRED") == 0 ? NULL : address;
 }
 
 static long long
@@ -123,9 +130,19 @@ limit_answer(struct request *r, int rc, int retry_after)
 int
 worker_admit(struct request *r)
 {
+    struct worker *w = r->worker;
+    if (r->route_index >= 0 && (w->routes[r->route_index].roles & ROUTE_OWN_LIMIT) != 0) {
+        return MK_OK;
+    }
+    return worker_limit_take(r);
+}
+
+int
+worker_limit_take(struct request *r)
+{
     const char *address = limit_address(r);
     struct worker *w = r->worker;
-    if (address == NULL || (r->route_index >= 0 && (w->routes[r->route_index].roles & ROUTE_OWN_LIMIT) != 0)) {
+    if (address == NULL) {
         return MK_OK;
     }
     int retry_after = 0;

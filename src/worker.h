@@ -60,8 +60,9 @@ int worker_categories(struct worker *w, arena_t *a, const struct category_set **
  * locations where it does not limit, its micro-cached catalogue (marketd-cached-read.conf). A
  * hit there costs nginx what a static file does, so nginx serves hits unlimited, and names the
  * client in the parameter MARKET_LIMIT_ADDRESS of what reaches the pool (misses, signed-in
- * reads, refreshes); marketd counts those against the same budget nginx's zone market_api has
- * (api_rate_per_s, api_rate_burst), in Redis, shared by every worker. No parameter or an empty
+ * reads, paths no route takes); marketd counts those at the rate and burst nginx's zone market_api
+ * has (api_rate_per_s, api_rate_burst), in a budget of its own in Redis, shared by every worker.
+ * nginx's background refresh of an expired page (MARKET_CACHE_STATUS EXPIRED) is not counted. No parameter or an empty
  * one (loopback, as nginx's map exempts it): not limited. Redis down: served, not limited.
  */
 int worker_admit(struct request *r);
@@ -74,6 +75,9 @@ int worker_admit(struct request *r);
  * one Redis round trip for a client the limit counts.
  */
 bool worker_limit_cmd(struct request *r, struct redis_argv *cmd);
+/* The limit in a round trip of its own, for a ROUTE_OWN_LIMIT route's paths that end before its
+ * pipeline (an id that cannot exist): MK_OK or the refusal recorded on r. */
+int worker_limit_take(struct request *r);
 int worker_limit_reply(struct request *r, const redisReply *reply);
 
 struct session;

@@ -16,7 +16,8 @@ _redis_serving() {
 }
 
 redis_start() {
-    if pid_alive redis && _redis_serving; then
+    if pid_alive redis; then   # running: serving, or loading its file and soon serving
+        wait_for redis 30 _redis_serving || die "Redis (pid $(cat "$MARKET_RUN/redis.pid")) runs but does not answer PING"
         return 0
     fi
     port_free "$MARKET_REDIS_PORT" || die "port $MARKET_REDIS_PORT (Redis) is taken by another process"

@@ -41,9 +41,11 @@ dispatch(struct server *s, struct request *r, long content_length)
     if (content_length > HTTP_MAX_BODY) {
         return http_fail(r, MK_ETOOLARGE, NULL);
     }
+    int rc;
     int idx = router_match(r, s->routes, s->nroutes);
     if (idx < 0) {
-        return idx;
+        /* A path no route takes is counted too (a new one each time would miss every cache). */
+        return s->admit != NULL && (rc = s->admit(r)) != MK_OK ? rc : idx;
     }
     const struct route *rt = &s->routes[idx];
     if ((rt->roles & s->role) == 0) {
@@ -52,7 +54,6 @@ dispatch(struct server *s, struct request *r, long content_length)
         return http_fail(r, MK_EINTERNAL, NULL);
     }
     /* After routing, so that a refusal is counted under its route in the metrics. */
-    int rc;
     if (s->admit != NULL && (rc = s->admit(r)) != MK_OK) {
         return rc;
     }

@@ -19,7 +19,9 @@ query_listing(struct request *r)
     struct worker *w = r->worker;
     const char *id = http_path_param(r, "id");
     if (!uuid_valid(id)) {
-        return http_fail(r, MK_ENOTFOUND, "no such listing");
+        /* ROUTE_OWN_LIMIT: this path ends before the pipeline that takes the limit. */
+        int rc = worker_limit_take(r);
+        return rc != MK_OK ? rc : http_fail(r, MK_ENOTFOUND, "no such listing");
     }
     char *key = arena_concat(r->arena, "cache:listing:", id, NULL);
     const bson_t *doc;
