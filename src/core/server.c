@@ -41,21 +41,21 @@ dispatch(struct server *s, struct request *r, long content_length)
     if (content_length > HTTP_MAX_BODY) {
         return http_fail(r, MK_ETOOLARGE, NULL);
     }
-    int rc;
     int idx = router_match(r, s->routes, s->nroutes);
+    /* After routing, so that a refusal is counted under its route in the metrics; a path no
+     * route takes is asked too (a new one each time would miss every cache). */
+    int rc;
+    if (s->admit != NULL && (rc = s->admit(r)) != MK_OK) {
+        return rc;
+    }
     if (idx < 0) {
-        /* A path no route takes is counted too (a new one each time would miss every cache). */
-        return s->admit != NULL && (rc = s->admit(r)) != MK_OK ? rc : idx;
+        return idx;
     }
     const struct route *rt = &s->routes[idx];
     if ((rt->roles & s->role) == 0) {
         log_error("%s %s reached the %s pool, which does not serve it: check the nginx routing", r->method,
                   rt->pattern, s->role == ROUTE_COMMAND ? "command" : "query");
         return http_fail(r, MK_EINTERNAL, NULL);
-    }
-    /* After routing, so that a refusal is counted under its route in the metrics. */
-    if (s->admit != NULL && (rc = s->admit(r)) != MK_OK) {
-        return rc;
     }
     if (is_write(r->method) && r->body_len > 0 && !is_json_type(http_header(r, "Content-Type"))) {
         return http_fail(r, MK_EMEDIATYPE, NULL);

@@ -1,7 +1,5 @@
 #include "domain/ratelimit.h"
 
-#include <string.h>
-
 #include "core/errors.h"
 
 /* ARGV: the interval and the tolerance (burst × interval), µs. Returns 0 (counted) or the µs
@@ -21,16 +19,15 @@ static struct redis_script take_script = {
     "",
 };
 
-/* The script's keys and arguments: "1", the key, the interval and the tolerance (µs). */
-static const char **
-take_args(arena_t *a, const char *zone, const char *subject, long long interval_us, int burst)
+/* The script's keys and arguments into argv[0..4): "1", the key, the interval and the
+ * tolerance (µs), the strings in a. */
+static void
+take_args(arena_t *a, const char **argv, const char *zone, const char *subject, long long interval_us, int burst)
 {
-    const char **argv = arena_alloc(a, 4 * sizeof(*argv));
     argv[0] = "1";
     argv[1] = arena_sprintf(a, "ratelimit:%s:%s", zone, subject);
     argv[2] = arena_sprintf(a, "%lld", interval_us);
     argv[3] = arena_sprintf(a, "%lld", interval_us * burst);
-    return argv;
 }
 
 int
@@ -51,8 +48,10 @@ int
 ratelimit_take(struct redis_store *rs, arena_t *a, const char *zone, const char *subject, long long interval_us,
                int burst, int *retry_after)
 {
+    const char *argv[4];
+    take_args(a, argv, zone, subject, interval_us, burst);
     redisReply *reply;
-    int rc = redis_eval(rs, a, &reply, &take_script, 4, take_args(a, zone, subject, interval_us, burst), NULL);
+    int rc = redis_eval(rs, a, &reply, &take_script, 4, argv, NULL);
     return ratelimit_reply(rc == MK_OK ? reply : NULL, retry_after);
 }
 
@@ -60,11 +59,10 @@ void
 ratelimit_cmd(arena_t *a, const char *zone, const char *subject, long long interval_us, int burst,
               struct redis_argv *cmd)
 {
-    const char **args = take_args(a, zone, subject, interval_us, burst);
     const char **argv = arena_alloc(a, 6 * sizeof(*argv));
     argv[0] = "EVAL";
     argv[1] = take_script.text;
-    memcpy(argv + 2, args, 4 * sizeof(*argv));
+    take_args(a, argv + 2, zone, subject, interval_us, burst);
     cmd->argc = 6;
     cmd->argv = argv;
     cmd->argvlen = NULL;

@@ -538,6 +538,27 @@ itest_log_path(const char *name)
     return itest_fmt("%.*s/log/%s.log", (int)(strrchr(config, '/') - config), config, name);
 }
 
+long
+itest_config_number(const char *key)
+{
+    FILE *f = fopen(itest_env("MARKET_TEST_CONFIG"), "r");
+    cr_assert_not_null(f, "the stack's marketd.conf: %s", strerror(errno));
+    char line[1024];
+    size_t n = strlen(key);
+    long value = -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        const char *p = line + n;
+        if (strncmp(line, key, n) == 0 && (*p == ' ' || *p == '=')) {
+            p += strspn(p, " ");
+            if (*p == '=') {
+                value = strtol(p + 1, NULL, 10);
+            }
+        }
+    }
+    fclose(f);
+    return value;
+}
+
 void
 itest_dump(char **text, const char *collection, const bson_t *filter, const bson_t *projection)
 {

@@ -157,6 +157,10 @@ char *itest_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
  * itest_fmt buffer. */
 char *itest_log_path(const char *name);
 
+/* A number of the stack's marketd.conf (MARKET_TEST_CONFIG, as scripts/lib/market.sh writes
+ * it): the last `key = N` line's N, as marketd reads it; -1 when the file has no such line. */
+long itest_config_number(const char *key);
+
 /* A word no other test uses, letters only (search folds words, so it must survive folding),
  * starting with first; in a static buffer valid until the next call. */
 const char *itest_word(char first);

@@ -763,21 +763,11 @@ nginx_cached_headers(const char *uri)
     return s_cached_headers;
 }
 
-/* A number of the stack's marketd.conf (scripts/lib/market.sh writes it), which must be there. */
+/* A number of the stack's marketd.conf, which must be there. */
 static long
 config_number(const char *key)
 {
-    FILE *f = fopen(itest_env("MARKET_TEST_CONFIG"), "r");
-    cr_assert_not_null(f, "the stack's marketd.conf: %s", strerror(errno));
-    char line[1024], format[96];
-    snprintf(format, sizeof(format), "%s = %%ld", key);
-    long value = -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, format, &value) == 1) {
-            break;
-        }
-    }
-    fclose(f);
+    long value = itest_config_number(key);
     cr_assert_geq(value, 0, "no %s in the stack's marketd.conf", key);
     return value;
 }
@@ -1499,6 +1489,31 @@ Test(browse, the_api_limit_counts_what_reaches_the_pool_and_never_a_cache_hit)
     }
     cr_assert_eq(limited, 0, "%d of 150 reads limited (%d hits)", limited, hits);
     cr_assert_geq(hits, 100);
+    freeReplyObject(redisCommand(rc, "DEL ratelimit:api:%s", source));
+    redisFree(rc);
+}
+
+/* The parameters nginx tells marketd the limit with are nginx's alone: a client's headers of
+ * those names (they reach marketd as HTTP_*, or not at all with an underscore) neither exempt a
+ * spent address nor make its miss a refresh. */
+Test(browse, a_client_cannot_lift_its_own_limit)
+{
+    const char *source = "127.0.0.7";
+    redisContext *rc = itest_redis();
+    freeReplyObject(redisCommand(rc, "SET ratelimit:api:%s %lld PX 600000", source, redis_now_us(rc) + 3600LL * 1000000));
+    const char *headers[][2] = {
+        {"Market-Limit-Address: 127.0.0.1", NULL},
+        {"Market-Limit-Address;", NULL},   /* curl's spelling of an empty value */
+        {"Market-Cache-Status: EXPIRED", NULL},
+        {"Market_Cache_Status: EXPIRED", NULL},
+        {"Market_Limit_Address: 127.0.0.1", NULL},
+    };
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        struct iresp r = itest_http_from(source, "GET", fmt("/api/v1/listings?q=%s", unique_word()), headers[i], NULL);
+        cr_assert_eq(r.status, 429, "%s: %ld %s", headers[i][0], r.status, r.body);
+        cr_assert_str_eq(iresp_error_code(&r), "rate_limited");
+        iresp_free(&r);
+    }
     freeReplyObject(redisCommand(rc, "DEL ratelimit:api:%s", source));
     redisFree(rc);
 }

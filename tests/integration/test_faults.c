@@ -82,22 +82,6 @@ replaced(void *arg)
     return n == r->want;
 }
 
-static int
-configured(const char *key_prefix)
-{
-    FILE *f = fopen(itest_env("MARKET_TEST_CONFIG"), "r");
-    cr_assert_not_null(f);
-    char line[512];
-    int n = -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, key_prefix, strlen(key_prefix)) == 0) {
-            n = atoi(line + strlen(key_prefix));
-        }
-    }
-    fclose(f);
-    return n;
-}
-
 /* SIGKILL one child of a pool master; returns its pid after the master replaced it. */
 static int
 kill_worker(const char *master_name, int want)
@@ -146,7 +130,8 @@ ready(void *arg)
 
 Test(faults, writes_survive_kills_and_restarts_under_load, .fini = stack_restored)
 {
-    int command_workers = configured("command_workers = "), query_workers = configured("query_workers = ");
+    int command_workers = (int)itest_config_number("command_workers"),
+        query_workers = (int)itest_config_number("query_workers");
     cr_assert_gt(command_workers, 0);
     cr_assert_gt(query_workers, 0);
     for (int k = 0; k < WRITERS; k++) {

@@ -28,22 +28,23 @@
 /* Run one test at a time (CRITERION_JOBS=1 from Makefile.am): they stop and start services. */
 TestSuite(resilience, .timeout = 90);
 
+/* POST an active 15 EUR listing in Berlin titled title (plain text) for u; the answer. */
+static struct iresp
+post_lamp(struct itest_user *u, const char *title)
+{
+    return itest_http("POST", "/api/v1/listings", (const char *const[]){u->bearer, NULL},
+                      itest_fmt("{\"title\":\"%s\",\"category\":\"furniture\",\"condition\":\"good\","
+                                "\"price_minor\":1500,\"currency\":\"EUR\",\"location\":{\"city\":\"Berlin\","
+                                "\"country\":\"DE\",\"lat\":52.52,\"lon\":13.4}}",
+                                title));
+}
+
 static int
 configured_workers(const char *role)
 {
     char key[64];
-    snprintf(key, sizeof(key), "%s_workers = ", role);
-    FILE *f = fopen(itest_env("MARKET_TEST_CONFIG"), "r");
-    cr_assert_not_null(f);
-    char line[512];
-    int n = -1;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, key, strlen(key)) == 0) {
-            n = atoi(line + strlen(key));
-        }
-    }
-    fclose(f);
-    return n;
+    snprintf(key, sizeof(key), "%s_workers", role);
+    return (int)itest_config_number(key);
 }
 
 Test(resilience, reads_survive_a_stopped_command_pool)
@@ -485,10 +486,7 @@ Test(resilience, an_emptied_read_model_is_rebuilt_automatically)
     /* a listing changed after its creation, whatever ran before this test */
     struct itest_user u;
     itest_user_new(&u, "Rebuilt");
-    struct iresp r = itest_http("POST", "/api/v1/listings", (const char *const[]){u.bearer, NULL},
-                                "{\"title\":\"Rebuilt lamp\",\"category\":\"furniture\",\"condition\":\"good\","
-                                "\"price_minor\":1500,\"currency\":\"EUR\",\"location\":{\"city\":\"Berlin\","
-                                "\"country\":\"DE\",\"lat\":52.52,\"lon\":13.4}}");
+    struct iresp r = post_lamp(&u, "Rebuilt lamp");
     cr_assert_eq(r.status, 201, "%s", r.body);
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/listings/%s", ijson_str(r.json, "listing", "id", NULL));
@@ -734,10 +732,7 @@ Test(resilience, a_deletion_without_a_purge_does_not_stay_on_show, .fini = not_r
 {
     struct itest_user u;
     itest_user_new(&u, "LostPurge");
-    struct iresp r = itest_http("POST", "/api/v1/listings", (const char *const[]){u.bearer, NULL},
-                                "{\"title\":\"Lamp to be sold\",\"category\":\"furniture\",\"condition\":\"good\","
-                                "\"price_minor\":1500,\"currency\":\"EUR\",\"location\":{\"city\":\"Berlin\","
-                                "\"country\":\"DE\",\"lat\":52.52,\"lon\":13.4}}");
+    struct iresp r = post_lamp(&u, "Lamp to be sold");
     cr_assert_eq(r.status, 201, "%s", r.body);
     char id[48], path[96], seq[48];
     snprintf(id, sizeof(id), "%s", ijson_str(r.json, "listing", "id", NULL));
